@@ -1,0 +1,31 @@
+/** One batch of input rows, with their indices in the whole input. */
+export interface InputBatch<E> {
+  readonly number: number;
+  readonly entities: E[];
+  readonly indices: number[];
+}
+
+/**
+ * Splits an array or an (async) iterable into batches, pulling only one batch at a time so that an
+ * import of any length runs in bounded memory.
+ */
+export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size: number): AsyncGenerator<InputBatch<E>> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`cohort: batchSize must be a positive integer, got ${size}`);
+  let number = 0;
+  let next = 0;
+  let entities: E[] = [];
+  let indices: number[] = [];
+  for await (const entity of input as AsyncIterable<E>) {
+    if (entity === null || typeof entity !== 'object') {
+      throw new TypeError(`cohort: row ${next} is not an entity object (got ${entity === null ? 'null' : typeof entity})`);
+    }
+    entities.push(entity);
+    indices.push(next++);
+    if (entities.length === size) {
+      yield { number: number++, entities, indices };
+      entities = [];
+      indices = [];
+    }
+  }
+  if (entities.length > 0) yield { number: number++, entities, indices };
+}

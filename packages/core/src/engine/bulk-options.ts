@@ -1,0 +1,89 @@
+import type { ValidationFailure } from '../errors/bulk-write-error.js';
+
+/** Progress of a call, reported after each batch. */
+export interface BulkProgress {
+  batch: number;
+  /** Rows validated so far (all batches). */
+  validated: number;
+  /** Rows written so far (inserted + updated). */
+  written: number;
+  skipped: number;
+  elapsedMs: number;
+}
+
+/** Options every operation accepts. */
+export interface BulkOptions {
+  /** Rows per batch: each batch is one statement per operation. Default 10,000. */
+  batchSize?: number;
+  /** Run listeners, entity hooks and subscribers (default true), like `save(…, { listeners })`. */
+  hooks?: boolean;
+  /** Validate rows before sending them (default true). */
+  validate?: boolean;
+  /** What to do with invalid rows: `'error'` (default) writes nothing; `'skip'` writes the valid ones. */
+  onInvalid?: 'error' | 'skip';
+  /**
+   * `true` (default): the whole call is one transaction (the caller's when one is open).
+   * `false`: each batch commits on its own; a failure reports which batches landed, so an import can
+   * resume. Ignored inside a caller's transaction.
+   */
+  atomic?: boolean;
+  /** Called after every batch. */
+  onProgress?: (progress: BulkProgress) => void;
+}
+
+/** The conflict behaviour of inserts. */
+export type OnConflict =
+  | 'error'
+  | 'ignore'
+  | {
+      /** Conflict target: column names or property names of a unique key, or `{ constraint }`. */
+      target?: readonly string[];
+      /** `'ignore'` skips conflicting rows; `'update'` (default) updates them. */
+      action?: 'ignore' | 'update';
+      /** Properties (or columns) to update on conflict; default: every column the ORM would write. */
+      update?: readonly string[];
+      /** SQL condition over `t` (the existing row) and `excluded`; rows where it is false are skipped. */
+      where?: string;
+    };
+
+/** Options of bulkInsert. */
+export interface InsertOptions extends BulkOptions {
+  /** Default `'error'`. `'ignore'` skips conflicting rows and lists them in the result. */
+  onConflict?: OnConflict;
+}
+
+/** Why a row was not written. */
+export type SkipReason = 'conflict' | 'invalid' | 'condition';
+
+/** An input row that was not written. */
+export interface SkippedRow<E> {
+  index: number;
+  entity: E;
+  reason: SkipReason;
+  /** For `invalid`: what was wrong. */
+  failures?: ValidationFailure<E>[];
+}
+
+/** What happened to one input row. */
+export type RowOutcome = 'inserted' | 'updated' | 'unchanged' | 'skipped';
+
+/** What a call did. */
+export interface BulkResult<E> {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  /** Every input row that was not written, with the reason. */
+  skipped: SkippedRow<E>[];
+  /** Outcome per input row, by input index. */
+  outcomes: RowOutcome[];
+  batches: number;
+  /** Statements sent for the data (inserts, updates, look-ups), excluding transaction control. */
+  statements: number;
+  ms: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 10_000;
+
+export function emptyResult<E>(): BulkResult<E> {
+  return { inserted: 0, updated: 0, unchanged: 0, skipped: [], outcomes: [], batches: 0, statements: 0, ms: 0 };
+}

@@ -1,0 +1,48 @@
+import type { RowChange } from './lifecycle.js';
+import type { RowOutcome } from './bulk-options.js';
+
+/**
+ * What a batch-level subscriber method receives: the whole batch once, with the ORM's metadata and
+ * the manager of the running transaction (what it writes commits or rolls back with the data).
+ */
+export interface BulkEvent<E, TMetadata, TManager> {
+  readonly entities: readonly E[];
+  /** Input index of each entity. */
+  readonly indices: readonly number[];
+  /** Number of the batch in the call. */
+  readonly batch: number;
+  readonly metadata: TMetadata;
+  readonly manager: TManager;
+}
+
+/** A batch being updated: per row, the changed properties and their values before. */
+export interface BulkUpdateEvent<E, TMetadata, TManager> extends BulkEvent<E, TMetadata, TManager> {
+  readonly changes: readonly RowChange[];
+}
+
+/** A batch after an upsert: the outcome of each row. */
+export interface BulkUpsertEvent<E, TMetadata, TManager> extends BulkEvent<E, TMetadata, TManager> {
+  readonly outcomes: readonly RowOutcome[];
+}
+
+/**
+ * Batch-level subscriber methods, the same for every adapter. A subscriber that implements the
+ * method for an event receives it once per batch instead of the per-entity call for that event.
+ */
+export interface BulkSubscriber<E = any, TMetadata = unknown, TManager = unknown> {
+  beforeBulkInsert?(event: BulkEvent<E, TMetadata, TManager>): Promise<void> | void;
+  afterBulkInsert?(event: BulkEvent<E, TMetadata, TManager>): Promise<void> | void;
+  beforeBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager>): Promise<void> | void;
+  afterBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager>): Promise<void> | void;
+  beforeBulkUpsert?(event: BulkEvent<E, TMetadata, TManager>): Promise<void> | void;
+}
+
+/** The batch method a subscriber implements for a per-entity event, if any. */
+export function bulkSubscriberMethod(
+  subscriber: object,
+  event: 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert',
+): ((event: never) => unknown) | undefined {
+  const name = `${event.slice(0, -6)}Bulk${event.slice(-6)}` as keyof BulkSubscriber;
+  const method = (subscriber as BulkSubscriber)[name];
+  return typeof method === 'function' ? (method.bind(subscriber) as (event: never) => unknown) : undefined;
+}

@@ -1,0 +1,214 @@
+import { BulkValidationError, DuplicateKeyInBatchError, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { convertDatabaseError } from '../errors/pg-error-converter.js';
+import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { readTableCatalog } from '../model/table-catalog.js';
+import { type BatchValues, readBatchValues } from '../sql/batch-values.js';
+import { type ConflictAction, compileInsert, INSERTED, ORDINAL, returnedName } from '../sql/insert-statement.js';
+import type { InputBatch } from './batches.js';
+import type { BulkResult, InsertOptions, OnConflict, RowOutcome } from './bulk-options.js';
+import { runBatches } from './run-batches.js';
+import type { TransactionRunner, WriteTarget } from './write-target.js';
+import { validateBatch } from '../validate/batch-validator.js';
+
+/** Everything the engine needs to insert entities of one model. */
+export interface InsertJob<E> {
+  readonly model: EntityModel<E>;
+  readonly options: InsertOptions;
+  readonly transaction: TransactionRunner<E>;
+}
+
+/**
+ * Inserts `input` batch by batch. Per batch (SPEC §3): before-hooks → validation → one statement →
+ * generated values back onto the objects → after-hooks for the rows written.
+ */
+export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  return runBatches(input, job.options, job.transaction, (batch, target, result) =>
+    insertBatch(job.model, job.options, batch, target, result),
+  );
+}
+
+/** Inserts one batch; shared by bulkInsert, bulkSave and bulkUpsert. */
+export async function insertBatch<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  batch: InputBatch<E>,
+  target: WriteTarget<E>,
+  result: BulkResult<E>,
+): Promise<void> {
+  const hooksOn = options.hooks !== false;
+  const upsert = resolveConflict(model, options.onConflict).kind === 'update';
+  if (hooksOn) {
+    if (upsert && target.hooks.beforeUpsert) await target.hooks.beforeUpsert(batch);
+    else await target.hooks.beforeInsert(batch);
+  }
+
+  const valid = await validRows(model, options, batch, result);
+  if (valid.entities.length === 0) return;
+
+  const written = await writeRows(model, options, valid, target);
+  const inserted: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  const updated: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  valid.entities.forEach((entity, position) => {
+    const index = valid.indices[position] as number;
+    const outcome = written[position] as RowOutcome;
+    result.outcomes[index] = outcome;
+    if (outcome === 'inserted') {
+      result.inserted++;
+      inserted.entities.push(entity);
+      inserted.indices.push(index);
+    } else if (outcome === 'updated') {
+      result.updated++;
+      updated.entities.push(entity);
+      updated.indices.push(index);
+    } else {
+      result.skipped.push({ index, entity, reason: upsert ? 'condition' : 'conflict' });
+    }
+  });
+  if (!hooksOn) return;
+  if (inserted.entities.length > 0) await target.hooks.afterInsert(inserted);
+  if (updated.entities.length > 0 && target.hooks.afterUpdate) {
+    await target.hooks.afterUpdate({ ...updated, changes: updated.entities.map(() => ({ properties: [], before: {} })) });
+  }
+}
+
+/** Validates the batch; returns the rows to write, or throws when invalid rows must stop the call. */
+async function validRows<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  batch: InputBatch<E>,
+  result: BulkResult<E>,
+): Promise<InputBatch<E>> {
+  if (options.validate === false) return batch;
+  const columns = model.columns.filter((c) => c.insertable);
+  const failures = await validateBatch(columns, batch.entities, batch.indices, { classValidator: true });
+  if (failures.length === 0) return batch;
+  if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
+  const byIndex = new Map<number, ValidationFailure<E>[]>();
+  for (const f of failures) byIndex.set(f.index, [...(byIndex.get(f.index) ?? []), f]);
+  const keep: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  batch.entities.forEach((entity, position) => {
+    const index = batch.indices[position] as number;
+    const own = byIndex.get(index);
+    if (own) {
+      result.skipped.push({ index, entity, reason: 'invalid', failures: own });
+      result.outcomes[index] = 'skipped';
+    } else {
+      keep.entities.push(entity);
+      keep.indices.push(index);
+    }
+  });
+  return keep;
+}
+
+/** Sends the one statement of the batch and maps returned rows back by ordinal. */
+async function writeRows<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  batch: InputBatch<E>,
+  target: WriteTarget<E>,
+): Promise<RowOutcome[]> {
+  const conflict = resolveConflict(model, options.onConflict);
+  const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
+  const insertable = model.columns.filter((c) => c.insertable);
+  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices);
+  const keys = primaryColumns(model);
+  const sentNames = new Set(sent.map((c) => c.name));
+  const generatedKeys = keys.filter((k) => !sentNames.has(k.name)).map((k) => k.name);
+  const mixed = new Set(sent.filter((_, i) => values.defaults[i]).map((c) => c.name));
+  if (conflict.kind !== 'error') rejectDuplicateKeys(values, conflictKeyColumns(conflict, keys, sentNames), batch.number);
+
+  const returning = model.returningOnInsert;
+  const { sql, parameters } = compileInsert(
+    {
+      table: catalog,
+      sent: sent.map((c) => ({ name: c.name, mixed: mixed.has(c.name) })),
+      generatedKeys,
+      rowKey: keys.map((k) => k.name),
+      returning: returning.map((c) => c.name),
+      conflict,
+      orderBy: conflict.kind === 'update' ? conflict.target : undefined,
+    },
+    values.values,
+    values.defaults,
+  );
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await target.session.query(sql, parameters);
+  } catch (error) {
+    throw convertDatabaseError(error, values, batch.number);
+  }
+  const outcomes: RowOutcome[] = batch.entities.map(() => 'skipped');
+  for (const row of rows) {
+    const position = Number(row[ORDINAL]) - 1;
+    const entity = batch.entities[position] as E;
+    returning.forEach((column, i) => column.write(entity, row[returnedName(i)]));
+    model.finishInsert?.(entity);
+    outcomes[position] = conflict.kind === 'update' && row[INSERTED] === false ? 'updated' : 'inserted';
+  }
+  return outcomes;
+}
+
+/** Turns the `onConflict` option into the statement's conflict action. */
+export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | undefined): ConflictAction {
+  if (option === undefined || option === 'error') return { kind: 'error' };
+  if (option === 'ignore') return { kind: 'ignore' };
+  const target = option.target?.length ? option.target.map((t) => columnName(model, t)) : defaultTarget(model);
+  if (option.action === 'ignore') return { kind: 'ignore', target };
+  const updatable = option.update?.length
+    ? option.update.map((p) => columnName(model, p))
+    : model.columns.filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate').map((c) => c.name);
+  return {
+    kind: 'update',
+    target,
+    set: updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name) })),
+    where: option.where,
+  };
+}
+
+function conflictSetExpr<E>(model: EntityModel<E>, name: string): string | undefined {
+  const column = model.columns.find((c) => c.name === name);
+  if (column?.role === 'version') return `t."${name.replaceAll('"', '""')}" + 1`;
+  if (column?.role === 'updateDate') return 'CURRENT_TIMESTAMP';
+  return undefined;
+}
+
+function defaultTarget<E>(model: EntityModel<E>): string[] {
+  const unique = model.uniques[0];
+  return unique ? [...unique.columns] : primaryColumns(model).map((c) => c.name);
+}
+
+/** Accepts a column name or a property path. */
+export function columnName<E>(model: EntityModel<E>, nameOrProperty: string): string {
+  const column: ColumnModel<E> | undefined =
+    model.columns.find((c) => c.name === nameOrProperty) ?? model.columns.find((c) => c.property === nameOrProperty);
+  if (!column) throw new Error(`cohort: ${model.name} has no column or property "${nameOrProperty}"`);
+  return column.name;
+}
+
+function conflictKeyColumns<E>(conflict: ConflictAction, keys: ColumnModel<E>[], sent: Set<string>): string[] {
+  if (conflict.kind === 'update' || (conflict.kind === 'ignore' && conflict.target)) return [...(conflict.target ?? [])];
+  return keys.every((k) => sent.has(k.name)) ? keys.map((k) => k.name) : [];
+}
+
+/** PostgreSQL cannot upsert two rows with one key in one statement; find such pairs first. */
+function rejectDuplicateKeys<E>(values: BatchValues<E>, columns: string[], batchNumber: number): void {
+  const at = columns.map((name) => values.columns.indexOf(name));
+  if (at.length === 0 || at.some((i) => i < 0)) return;
+  const seen = new Map<string, number>();
+  for (let row = 0; row < values.indices.length; row++) {
+    const parts = at.map((c) => (values.values[c] as (string | null)[])[row]);
+    if (parts.some((p) => p === null)) continue;
+    const key = JSON.stringify(parts);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      const shown = Object.fromEntries(columns.map((name, i) => [name, parts[i]]));
+      throw new DuplicateKeyInBatchError(
+        [values.indices[first] as number, values.indices[row] as number],
+        shown,
+        values.entities[row] as E,
+        batchNumber,
+      );
+    }
+    seen.set(key, row);
+  }
+}

@@ -1,0 +1,92 @@
+import { BulkHookError } from '../errors/bulk-write-error.js';
+import type { RowOutcome } from './bulk-options.js';
+import type { InputBatch } from './batches.js';
+
+/** A batch handed to lifecycle hooks. */
+export type HookBatch<E> = InputBatch<E>;
+
+/** A batch of rows being updated: per row, the changed properties and their values before. */
+export interface UpdateHookBatch<E> extends HookBatch<E> {
+  readonly changes: readonly RowChange[];
+}
+
+/** What changed on one row. */
+export interface RowChange {
+  /** Changed property paths. */
+  readonly properties: readonly string[];
+  /** Database values of the changed properties before the update (property → value). */
+  readonly before: Readonly<Record<string, unknown>>;
+}
+
+/** A batch after an upsert: the outcome of each row. */
+export interface UpsertHookBatch<E> extends HookBatch<E> {
+  readonly outcomes: readonly RowOutcome[];
+}
+
+/**
+ * The ORM's lifecycle, as the adapter runs it. Each method covers one batch: entity listeners,
+ * subscribers and batch subscribers, in the ORM's own order. A throwing hook must surface as a
+ * {@link BulkHookError} naming the row (see {@link runForEach}).
+ */
+export interface LifecycleHooks<E> {
+  beforeInsert(batch: HookBatch<E>): Promise<void>;
+  afterInsert(batch: HookBatch<E>): Promise<void>;
+  beforeUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
+  afterUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
+  /** Before an upsert statement: what the ORM runs before its own upsert. */
+  beforeUpsert?(batch: HookBatch<E>): Promise<void>;
+}
+
+/** Lifecycle that does nothing (`hooks: false`). */
+export const NO_HOOKS: LifecycleHooks<never> = {
+  beforeInsert: async () => {},
+  afterInsert: async () => {},
+  beforeUpdate: async () => {},
+  afterUpdate: async () => {},
+  beforeUpsert: async () => {},
+};
+
+/**
+ * Calls `fn` for each row of the batch, sequentially or all at once, and turns a throw into a
+ * {@link BulkHookError} naming the row's input index.
+ */
+export async function runForEach<E>(
+  hook: string,
+  batch: HookBatch<E>,
+  fn: (entity: E, position: number) => unknown,
+  mode: 'sequential' | 'concurrent' = 'sequential',
+): Promise<void> {
+  const fail = (position: number, error: unknown): never => {
+    if (error instanceof BulkHookError) throw error;
+    throw new BulkHookError(hook, { batch: batch.number, index: batch.indices[position], entity: batch.entities[position] }, error);
+  };
+  if (mode === 'concurrent') {
+    await Promise.all(
+      batch.entities.map(async (entity, position) => {
+        try {
+          await fn(entity, position);
+        } catch (error) {
+          fail(position, error);
+        }
+      }),
+    );
+    return;
+  }
+  for (let position = 0; position < batch.entities.length; position++) {
+    try {
+      await fn(batch.entities[position] as E, position);
+    } catch (error) {
+      fail(position, error);
+    }
+  }
+}
+
+/** Wraps a batch-level hook so that its failure names the batch. */
+export async function runForBatch<E>(hook: string, batch: HookBatch<E>, fn: () => unknown): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    if (error instanceof BulkHookError) throw error;
+    throw new BulkHookError(hook, { batch: batch.number }, error);
+  }
+}

@@ -1,0 +1,73 @@
+import type { BatchValues } from '../sql/batch-values.js';
+import { BulkWriteError, errorMessage } from './bulk-write-error.js';
+import {
+  BulkDatabaseError,
+  CheckViolationError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  type PgErrorFields,
+  TransientDatabaseError,
+  UniqueViolationError,
+} from './database-errors.js';
+
+type ErrorClass = new (...args: ConstructorParameters<typeof BulkDatabaseError>) => BulkDatabaseError;
+
+const BY_SQLSTATE: Record<string, ErrorClass> = {
+  '23505': UniqueViolationError,
+  '23502': NotNullViolationError,
+  '23503': ForeignKeyViolationError,
+  '23514': CheckViolationError,
+  '40P01': TransientDatabaseError,
+  '40001': TransientDatabaseError,
+};
+
+/**
+ * Converts an error raised by PostgreSQL while writing `batch` into a typed cohort error that names
+ * the input row, when PostgreSQL's detail allows finding it.
+ */
+export function convertDatabaseError<E>(error: unknown, batch: BatchValues<E>, batchIndex: number): BulkWriteError<E> {
+  if (error instanceof BulkWriteError) return error as BulkWriteError<E>;
+  const pg = (error ?? {}) as PgErrorFields;
+  if (typeof pg.code !== 'string') {
+    return new BulkWriteError(`batch ${batchIndex} failed: ${errorMessage(error)}`, { batch: batchIndex }, { cause: error });
+  }
+  const position = locateRow(pg, batch);
+  const index = position === undefined ? undefined : batch.indices[position];
+  const entity = position === undefined ? undefined : batch.entities[position];
+  const where = index === undefined ? `batch ${batchIndex}` : `row ${index} (batch ${batchIndex})`;
+  const what = [pg.constraint && `constraint ${pg.constraint}`, pg.detail].filter(Boolean).join(': ');
+  const message = `${pg.message ?? 'database error'} at ${where}${what ? ` — ${what}` : ''}`;
+  const Kind = BY_SQLSTATE[pg.code] ?? BulkDatabaseError;
+  return new Kind(message, pg, { batch: batchIndex, index, entity }, error) as BulkWriteError<E>;
+}
+
+/** The position in the batch of the row PostgreSQL complains about, from its error detail. */
+export function locateRow(pg: PgErrorFields, batch: BatchValues<unknown>): number | undefined {
+  if (batch.indices.length === 1) return 0;
+  const keyed = /^Key \((.+)\)=\((.*)\) (?:already exists|is not present in table)/s.exec(pg.detail ?? '');
+  if (keyed) return findByKey(batch, keyed[1] as string, keyed[2] as string, pg.code === '23505');
+  if (pg.code === '23502' && pg.column) {
+    const col = batch.columns.indexOf(pg.column);
+    if (col < 0) return undefined;
+    const values = batch.values[col] as (string | null)[];
+    const at = values.indexOf(null);
+    return at < 0 ? undefined : at;
+  }
+  return undefined;
+}
+
+function findByKey(batch: BatchValues<unknown>, columnList: string, valueList: string, duplicate: boolean) {
+  const names = columnList.split(', ').map((n) => n.replace(/^"(.*)"$/, '$1'));
+  const cols = names.map((n) => batch.columns.indexOf(n));
+  if (cols.some((c) => c < 0)) return undefined;
+  const matches: number[] = [];
+  for (let row = 0; row < batch.indices.length; row++) {
+    const text = cols.map((c) => (batch.values[c] as (string | null)[])[row] ?? 'null').join(', ');
+    if (text === valueList) {
+      matches.push(row);
+      // Two input rows with one key: the second is the one that collided.
+      if (!duplicate || matches.length === 2) break;
+    }
+  }
+  return matches.at(-1);
+}

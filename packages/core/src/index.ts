@@ -1,0 +1,57 @@
+/**
+ * @cohort/core — the batching engine behind cohort's ORM adapters. It knows PostgreSQL and no ORM:
+ * adapters describe an entity's table ({@link EntityModel}), run the ORM's lifecycle
+ * ({@link LifecycleHooks}) and give it a session on the caller's transaction ({@link SqlSession}).
+ *
+ * @example
+ * ```ts
+ * const result = await runInsert({ model, options: {}, transaction }, entities);
+ * console.log(result.inserted, result.skipped);
+ * ```
+ */
+export type { ColumnKind, ColumnModel, ColumnRole, EntityModel, GenerationStrategy } from './model/entity-model.js';
+export { primaryColumns } from './model/entity-model.js';
+export type { CatalogColumn, TableCatalog } from './model/table-catalog.js';
+export { readTableCatalog } from './model/table-catalog.js';
+export type { CopyCapableClient, SqlSession } from './engine/sql-session.js';
+export type { TransactionRunner, WriteTarget } from './engine/write-target.js';
+export type {
+  BulkOptions,
+  BulkProgress,
+  BulkResult,
+  InsertOptions,
+  OnConflict,
+  RowOutcome,
+  SkippedRow,
+  SkipReason,
+} from './engine/bulk-options.js';
+export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
+export type { InputBatch } from './engine/batches.js';
+export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';
+export { NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
+export type { InsertJob } from './engine/insert-pipeline.js';
+export { runInsert } from './engine/insert-pipeline.js';
+export { PartialImportError } from './engine/run-batches.js';
+export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
+export { bulkSubscriberMethod } from './engine/bulk-subscriber.js';
+export type { FailureLocation, ValidationFailure } from './errors/bulk-write-error.js';
+export {
+  BulkHookError,
+  BulkValidationError,
+  BulkWriteError,
+  DuplicateKeyInBatchError,
+  OptimisticLockError,
+} from './errors/bulk-write-error.js';
+export {
+  BulkDatabaseError,
+  CheckViolationError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  TransientDatabaseError,
+  UniqueViolationError,
+} from './errors/database-errors.js';
+export type { CompiledQuery, ConflictAction, InsertStatement } from './sql/insert-statement.js';
+export { compileInsert } from './sql/insert-statement.js';
+export { arrayLiteral, toPgText } from './sql/pg-text.js';
+export { qualifiedTable, quoteIdent } from './sql/identifier.js';
+export { checkColumnValue } from './validate/column-rules.js';

@@ -1,0 +1,84 @@
+/**
+ * The ORM-neutral description of an entity's table that adapters build from their ORM's metadata.
+ * The engine reads and writes entity values only through these accessors.
+ */
+
+/** Value kinds the engine validates and serializes. `other` is passed through as text. */
+export type ColumnKind =
+  | 'smallint'
+  | 'integer'
+  | 'bigint'
+  | 'numeric'
+  | 'real'
+  | 'double'
+  | 'boolean'
+  | 'string'
+  | 'uuid'
+  | 'date'
+  | 'time'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'json'
+  | 'bytea'
+  | 'other';
+
+/** A column's special role, as the ORM declares it. */
+export type ColumnRole = 'createDate' | 'updateDate' | 'version' | 'discriminator';
+
+/** How the database generates a column's value when none is sent. */
+export type GenerationStrategy = 'increment' | 'identity' | 'uuid' | 'default';
+
+/** One column of the entity's table. */
+export interface ColumnModel<E = object> {
+  /** Column name in the database. */
+  readonly name: string;
+  /** Property path on the entity, used in errors (`address.city`). */
+  readonly property: string;
+  readonly kind: ColumnKind;
+  /** The column holds an array of `kind` values (`int4[]`). */
+  readonly isArray: boolean;
+  readonly nullable: boolean;
+  readonly primary: boolean;
+  /** Maximum length in characters for varchar/char columns. */
+  readonly length?: number;
+  readonly precision?: number;
+  readonly scale?: number;
+  /** Allowed values for enum columns. */
+  readonly enumValues?: readonly (string | number)[];
+  /** The database fills the column when it is omitted (a DEFAULT, serial, identity). */
+  readonly hasDefault: boolean;
+  readonly generated?: GenerationStrategy;
+  readonly role?: ColumnRole;
+  /** May be written on insert (false for e.g. `insert: false` columns). */
+  readonly insertable: boolean;
+  /** May be written on update. */
+  readonly updatable: boolean;
+  /**
+   * The value to send, as the ORM would hand it to its driver (after transformers and the ORM's own
+   * serialization). `undefined` means "not set": the database default applies.
+   */
+  read(entity: E): unknown;
+  /** Puts a value returned by the database (as parsed by the driver) back onto the entity. */
+  write(entity: E, value: unknown): void;
+}
+
+/** One entity's table, as the engine sees it. */
+export interface EntityModel<E = object> {
+  /** Entity name, for messages. */
+  readonly name: string;
+  readonly schema?: string;
+  readonly table: string;
+  /** Every column the ORM writes, including join columns and the discriminator. */
+  readonly columns: readonly ColumnModel<E>[];
+  /** Columns read back after an insert (generated keys, defaults, dates, versions). */
+  readonly returningOnInsert: readonly ColumnModel<E>[];
+  /** Unique column sets other than the primary key (for conflict targets), by constraint name. */
+  readonly uniques: readonly { name?: string; columns: readonly string[] }[];
+  /** Called for each inserted entity after returned values are written (the ORM's own clean-up). */
+  finishInsert?(entity: E): void;
+}
+
+/** The primary-key columns of a model. */
+export function primaryColumns<E>(model: EntityModel<E>): ColumnModel<E>[] {
+  return model.columns.filter((c) => c.primary);
+}

@@ -1,0 +1,66 @@
+import type { SqlSession } from '../engine/sql-session.js';
+import { qualifiedTable } from '../sql/identifier.js';
+import type { EntityModel } from './entity-model.js';
+
+/** What PostgreSQL itself says about one column. */
+export interface CatalogColumn {
+  readonly name: string;
+  /** Type name usable in a cast, without length modifiers (`character varying`, `integer[]`). */
+  readonly castType: string;
+  /** The SQL expression the database would use for DEFAULT, if any (`nextval(…)`, `now()`). */
+  readonly defaultExpr: string | null;
+  /** GENERATED ALWAYS AS IDENTITY: explicit values need OVERRIDING SYSTEM VALUE. */
+  readonly identityAlways: boolean;
+}
+
+/** The table as the database knows it. */
+export interface TableCatalog {
+  readonly qualifiedName: string;
+  readonly columns: ReadonlyMap<string, CatalogColumn>;
+}
+
+// Read once per model: types and defaults do not change under a running application.
+const cache = new WeakMap<object, Promise<TableCatalog>>();
+
+const CATALOG_SQL = `SELECT a.attname AS name,
+  a.atttypid::regtype::text AS cast_type,
+  CASE WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)', pg_get_serial_sequence($1, a.attname))
+       ELSE pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
+  a.attidentity = 'a' AS identity_always
+FROM pg_attribute a
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`;
+
+interface CatalogRow {
+  name: string;
+  cast_type: string;
+  default_expr: string | null;
+  identity_always: boolean;
+}
+
+/** Reads (once per model) the column types and default expressions of the model's table. */
+export function readTableCatalog(session: SqlSession, model: EntityModel<never>): Promise<TableCatalog> {
+  let entry = cache.get(model);
+  if (!entry) {
+    entry = loadCatalog(session, qualifiedTable(model.table, model.schema));
+    cache.set(model, entry);
+    entry.catch(() => cache.delete(model));
+  }
+  return entry;
+}
+
+async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<TableCatalog> {
+  const rows = await session.query<CatalogRow>(CATALOG_SQL, [qualifiedName]);
+  if (rows.length === 0) throw new Error(`cohort: table ${qualifiedName} does not exist`);
+  const columns = new Map<string, CatalogColumn>();
+  for (const r of rows) {
+    columns.set(r.name, {
+      name: r.name,
+      castType: r.cast_type,
+      defaultExpr: r.default_expr,
+      identityAlways: r.identity_always,
+    });
+  }
+  return { qualifiedName, columns };
+}

@@ -1,0 +1,158 @@
+import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+import { quoteIdent } from './identifier.js';
+
+/** What to do when a row conflicts with an existing one. */
+export type ConflictAction =
+  | { kind: 'error' }
+  | { kind: 'ignore'; target?: readonly string[] }
+  | {
+      kind: 'update';
+      target: readonly string[];
+      /** column → SQL expression over `excluded` and the table alias `t` (default `excluded."col"`). */
+      set: readonly { column: string; expr?: string }[];
+      /** Optional condition (SQL over `t` and `excluded`); rows where it is false are skipped. */
+      where?: string;
+    };
+
+/** An INSERT of one batch, as data. Compiled to one statement with constant text per shape. */
+export interface InsertStatement {
+  readonly table: TableCatalog;
+  /** Columns whose values are sent; `mixed` ones fall back to the column default per row. */
+  readonly sent: readonly { name: string; mixed: boolean }[];
+  /** Key columns the database generates that are not sent (made in SQL so rows can be matched). */
+  readonly generatedKeys: readonly string[];
+  /** Columns matching each returned row to its input row: the primary key. */
+  readonly rowKey: readonly string[];
+  /** Columns to read back, in order (`r0`, `r1`, … in the result). */
+  readonly returning: readonly string[];
+  readonly conflict: ConflictAction;
+  /** Write rows in this column order instead of input order (stable key order against deadlocks). */
+  readonly orderBy?: readonly string[];
+}
+
+/** A statement ready for the driver. */
+export interface CompiledQuery {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
+/** Result columns of a compiled insert. */
+export const ORDINAL = '__ord';
+export const INSERTED = '__inserted';
+export const returnedName = (i: number) => `r${i}`;
+
+const v = (i: number) => quoteIdent(`v${i}`);
+const d = (i: number) => quoteIdent(`d${i}`);
+const c = (name: string, stmt: InsertStatement) => quoteIdent(`c${columnIndex(stmt, name)}`);
+
+function columnIndex(stmt: InsertStatement, name: string): number {
+  const sentAt = stmt.sent.findIndex((s) => s.name === name);
+  if (sentAt >= 0) return sentAt;
+  const genAt = stmt.generatedKeys.indexOf(name);
+  if (genAt >= 0) return stmt.sent.length + genAt;
+  throw new Error(`cohort: column ${name} is neither sent nor generated`);
+}
+
+function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
+  const col = stmt.table.columns.get(name);
+  if (!col) throw new Error(`cohort: column ${name} does not exist in ${stmt.table.qualifiedName}`);
+  return col;
+}
+
+/**
+ * Compiles to:
+ * `WITH u AS MATERIALIZED (SELECT … FROM unnest($1::text[], …) WITH ORDINALITY) ,
+ *  ins AS (INSERT … SELECT … FROM u ORDER BY … ON CONFLICT … RETURNING …)
+ *  SELECT u.ord, ins.… FROM ins JOIN u ON <row key>`.
+ * Every value is one text array parameter per column, so the text does not depend on the row
+ * count (no 65,535-parameter ceiling) and rows are matched back by the ordinal, never by position.
+ */
+export function compileInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
+  const parameters: unknown[] = [];
+  const unnestArgs: string[] = [];
+  const aliases: string[] = [];
+  stmt.sent.forEach((_, i) => {
+    parameters.push(values[i]);
+    unnestArgs.push(`$${parameters.length}::text[]`);
+    aliases.push(v(i));
+  });
+  stmt.sent.forEach((s, i) => {
+    if (!s.mixed) return;
+    parameters.push(defaults[i]);
+    unnestArgs.push(`$${parameters.length}::boolean[]`);
+    aliases.push(d(i));
+  });
+
+  const projections = stmt.sent.map((s, i) => {
+    const col = catalogColumn(stmt, s.name);
+    const cast = `s.${v(i)}::${col.castType}`;
+    if (!s.mixed) return `${cast} AS ${c(s.name, stmt)}`;
+    if (!col.defaultExpr) return `${cast} AS ${c(s.name, stmt)}`;
+    return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END AS ${c(s.name, stmt)}`;
+  });
+  for (const name of stmt.generatedKeys) {
+    const col = catalogColumn(stmt, name);
+    if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
+    projections.push(`${col.defaultExpr} AS ${c(name, stmt)}`);
+  }
+
+  const targets = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
+  const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
+  const order = (stmt.orderBy ?? []).map((n) => c(n, stmt));
+  order.push(quoteIdent(ORDINAL));
+
+  const upsert = stmt.conflict.kind === 'update';
+  const keyReturn = stmt.rowKey.map((n, i) => `t.${quoteIdent(n)} AS ${quoteIdent(`k${i}`)}`);
+  const conflictKeys = stmt.conflict.kind === 'update' ? stmt.conflict.target : [];
+  const targetReturn = upsert ? conflictKeys.map((n, i) => `t.${quoteIdent(n)} AS ${quoteIdent(`t${i}`)}`) : [];
+  const returning = [
+    ...keyReturn,
+    ...targetReturn,
+    ...stmt.returning.map((n, i) => `t.${quoteIdent(n)} AS ${quoteIdent(returnedName(i))}`),
+    ...(upsert ? [`(t.xmax = 0) AS ${quoteIdent(INSERTED)}`] : []),
+  ];
+
+  const picked = [
+    `u.${quoteIdent(ORDINAL)}`,
+    ...stmt.returning.map((_, i) => `i.${quoteIdent(returnedName(i))}`),
+    ...(upsert ? [`i.${quoteIdent(INSERTED)}`] : []),
+  ].join(', ');
+  const byRowKey = stmt.rowKey.map((n, i) => `i.${quoteIdent(`k${i}`)} = u.${c(n, stmt)}`).join(' AND ');
+  let select = `SELECT ${picked} FROM ins i JOIN u ON ${byRowKey}`;
+  if (upsert && !sameColumns(conflictKeys, stmt.rowKey)) {
+    // An updated row keeps its existing key, so it is matched by the conflict target instead.
+    const byTarget = conflictKeys.map((n, i) => `i.${quoteIdent(`t${i}`)} = u.${c(n, stmt)}`).join(' AND ');
+    select =
+      `SELECT ${picked} FROM ins i JOIN u ON ${byRowKey} WHERE i.${quoteIdent(INSERTED)} ` +
+      `UNION ALL SELECT ${picked} FROM ins i JOIN u ON ${byTarget} WHERE NOT i.${quoteIdent(INSERTED)}`;
+  }
+
+  const sql =
+    `WITH u AS MATERIALIZED (SELECT s.${quoteIdent(ORDINAL)}, ${projections.join(', ')} ` +
+    `FROM unnest(${unnestArgs.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(ORDINAL)].join(', ')})), ` +
+    `ins AS (INSERT INTO ${stmt.table.qualifiedName} AS t (${targets.map(quoteIdent).join(', ')})${overriding} ` +
+    `SELECT ${targets.map((n) => c(n, stmt)).join(', ')} FROM u ORDER BY ${order.join(', ')}` +
+    `${conflictClause(stmt.conflict)} RETURNING ${returning.join(', ')}) ` +
+    `${select} ORDER BY 1`;
+  return { sql, parameters };
+}
+
+function conflictClause(conflict: ConflictAction): string {
+  switch (conflict.kind) {
+    case 'error':
+      return '';
+    case 'ignore':
+      return conflict.target?.length
+        ? ` ON CONFLICT (${conflict.target.map(quoteIdent).join(', ')}) DO NOTHING`
+        : ' ON CONFLICT DO NOTHING';
+    case 'update': {
+      const set = conflict.set.map((s) => `${quoteIdent(s.column)} = ${s.expr ?? `excluded.${quoteIdent(s.column)}`}`);
+      const where = conflict.where ? ` WHERE ${conflict.where}` : '';
+      return ` ON CONFLICT (${conflict.target.map(quoteIdent).join(', ')}) DO UPDATE SET ${set.join(', ')}${where}`;
+    }
+  }
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}

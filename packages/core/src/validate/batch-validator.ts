@@ -1,0 +1,27 @@
+import type { ValidationFailure } from '../errors/bulk-write-error.js';
+import type { ColumnModel } from '../model/entity-model.js';
+import { classValidatorFailures } from './class-validator-bridge.js';
+import { checkColumnValue } from './column-rules.js';
+
+/**
+ * Validates every row of a batch against the columns' own rules, then class-validator's decorators.
+ * Collects all failures; never stops at the first.
+ */
+export async function validateBatch<E>(
+  columns: readonly ColumnModel<E>[],
+  entities: readonly E[],
+  indices: readonly number[],
+  options: { classValidator: boolean },
+): Promise<ValidationFailure<E>[]> {
+  const failures: ValidationFailure<E>[] = [];
+  for (let r = 0; r < entities.length; r++) {
+    const entity = entities[r] as E;
+    for (const column of columns) {
+      const value = column.read(entity);
+      const problem = checkColumnValue(column as ColumnModel<never>, value);
+      if (problem) failures.push({ index: indices[r] as number, entity, property: column.property, value, ...problem });
+    }
+  }
+  if (options.classValidator) failures.push(...(await classValidatorFailures(entities, indices)));
+  return failures.sort((a, b) => a.index - b.index);
+}

@@ -1,0 +1,47 @@
+import type { BulkResult, InsertOptions } from '@cohort/core';
+import { type ObjectLiteral, Repository } from 'typeorm';
+import { bulkInsert } from './bulk-insert.js';
+
+declare module 'typeorm' {
+  interface Repository<Entity extends ObjectLiteral> {
+    /**
+     * Inserts entities with one statement per batch, keeping listeners, subscribers, validation and
+     * generated keys. Available after {@link registerBulkRepository}.
+     */
+    bulkInsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: InsertOptions): Promise<BulkResult<Entity>>;
+  }
+}
+
+const methods = {
+  bulkInsert<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: InsertOptions) {
+    return bulkInsert(this.manager, this.target, entities, options);
+  },
+};
+
+let registered = false;
+
+/**
+ * Adds cohort's methods (`bulkInsert`…) to every TypeORM Repository, including those obtained inside
+ * a transaction (`manager.getRepository`, `withRepository`). Nothing is changed until this is called;
+ * call the returned function to remove them again.
+ *
+ * @example
+ * ```ts
+ * registerBulkRepository();
+ * await dataSource.getRepository(User).bulkInsert(users);
+ * ```
+ */
+export function registerBulkRepository(): () => void {
+  const proto = Repository.prototype as unknown as Record<string, unknown>;
+  if (!registered) {
+    for (const [name, fn] of Object.entries(methods)) {
+      if (name in proto && proto[name] !== fn) throw new Error(`cohort: Repository.prototype.${name} already exists`);
+      Object.defineProperty(proto, name, { value: fn, configurable: true, writable: true, enumerable: false });
+    }
+    registered = true;
+  }
+  return () => {
+    for (const name of Object.keys(methods)) delete proto[name];
+    registered = false;
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * @cohort/typeorm — bulk writes for TypeORM on PostgreSQL that keep listeners, subscribers,
+ * validation and generated keys.
+ *
+ * @example
+ * ```ts
+ * import { bulkInsert, registerBulkRepository } from '@cohort/typeorm';
+ * await bulkInsert(dataSource, User, users);
+ * registerBulkRepository();
+ * await dataSource.getRepository(User).bulkInsert(users);
+ * ```
+ */
+export { bulkInsert, type TypeormTarget } from './bulk-insert.js';
+export { registerBulkRepository } from './bulk-repository.js';
+export type { TypeormBulkEvent } from './typeorm-lifecycle.js';
+export { readTypeormModel } from './typeorm-model-reader.js';
+export {
+  BulkDatabaseError,
+  BulkHookError,
+  BulkValidationError,
+  BulkWriteError,
+  CheckViolationError,
+  DuplicateKeyInBatchError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  OptimisticLockError,
+  PartialImportError,
+  TransientDatabaseError,
+  UniqueViolationError,
+} from '@cohort/core';
+export type { BulkOptions, BulkResult, BulkSubscriber, InsertOptions, OnConflict, RowOutcome, SkippedRow, ValidationFailure } from '@cohort/core';

@@ -1,0 +1,111 @@
+import {
+  type BulkEvent,
+  bulkSubscriberMethod,
+  type HookBatch,
+  type LifecycleHooks,
+  runForBatch,
+  runForEach,
+  type UpdateHookBatch,
+} from '@cohort/core';
+import type { EntityMetadata, EntityManager, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
+
+type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate';
+type ListenerList = 'beforeInsertListeners' | 'afterInsertListeners' | 'beforeUpdateListeners' | 'afterUpdateListeners';
+
+/** A TypeORM batch event: what batch methods of subscribers receive. */
+export type TypeormBulkEvent<E> = BulkEvent<E, EntityMetadata, EntityManager> & { queryRunner: QueryRunner };
+
+/**
+ * Runs TypeORM's lifecycle for a batch as save() does: for each entity its listeners, then every
+ * subscriber whose listenTo() admits it, all started in order and awaited together (save() uses
+ * Promise.all). A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch
+ * instead of the per-entity calls for that event.
+ */
+export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks<E> {
+  constructor(
+    private readonly queryRunner: QueryRunner,
+    private readonly metadata: EntityMetadata,
+  ) {}
+
+  beforeInsert(batch: HookBatch<E>) {
+    return this.dispatch('beforeInsert', 'beforeInsertListeners', batch);
+  }
+
+  afterInsert(batch: HookBatch<E>) {
+    return this.dispatch('afterInsert', 'afterInsertListeners', batch);
+  }
+
+  beforeUpdate(batch: UpdateHookBatch<E>) {
+    return this.dispatch('beforeUpdate', 'beforeUpdateListeners', batch);
+  }
+
+  afterUpdate(batch: UpdateHookBatch<E>) {
+    return this.dispatch('afterUpdate', 'afterUpdateListeners', batch);
+  }
+
+  private async dispatch(event: EventName, listeners: ListenerList, batch: HookBatch<E>): Promise<void> {
+    const qr = this.queryRunner;
+    const subscribers = qr.connection.subscribers as EntitySubscriberInterface<E>[];
+    const perEntity = subscribers.filter((s) => typeof s[event] === 'function' && !bulkSubscriberMethod(s, event));
+    const hasListeners = this.metadata[listeners].length > 0 || this.metadata.childEntityMetadatas.some((m) => m[listeners].length > 0);
+    if (hasListeners || perEntity.length > 0) {
+      await runForEach(
+        event,
+        batch,
+        (entity) => {
+          const metadata = this.metadata.findInheritanceMetadata(entity);
+          const pending: unknown[] = [];
+          for (const listener of metadata[listeners]) {
+            if (listener.isAllowed(entity)) pending.push(listener.execute(entity));
+          }
+          for (const subscriber of perEntity) {
+            if (!admits(subscriber, metadata.target)) continue;
+            pending.push((subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)));
+          }
+          return Promise.all(pending);
+        },
+        'concurrent',
+      );
+    }
+    for (const subscriber of subscribers) {
+      const method = bulkSubscriberMethod(subscriber, event);
+      if (!method || !admits(subscriber, this.metadata.target)) continue;
+      const bulkEvent: TypeormBulkEvent<E> = {
+        entities: batch.entities,
+        indices: batch.indices,
+        batch: batch.number,
+        metadata: this.metadata,
+        manager: qr.manager,
+        queryRunner: qr,
+        ...('changes' in batch ? { changes: (batch as UpdateHookBatch<E>).changes } : {}),
+      };
+      await runForBatch(event, batch, () => method(bulkEvent as never));
+    }
+  }
+
+  private eventFor(event: EventName, metadata: EntityMetadata, entity: E, batch: HookBatch<E>) {
+    const qr = this.queryRunner;
+    const base = { dataSource: qr.connection, connection: qr.connection, queryRunner: qr, manager: qr.manager, entity, metadata };
+    if (event === 'afterInsert') return { ...base, entityId: metadata.getEntityIdMixedMap(metadata.getEntityIdMap(entity)) };
+    if (event === 'beforeUpdate' || event === 'afterUpdate') {
+      const position = batch.entities.indexOf(entity);
+      const change = (batch as UpdateHookBatch<E> & { typeorm?: TypeormUpdateDetail[] }).typeorm?.[position];
+      return { ...base, databaseEntity: change?.databaseEntity, updatedColumns: change?.updatedColumns ?? [], updatedRelations: change?.updatedRelations ?? [] };
+    }
+    return base;
+  }
+}
+
+/** The UpdateEvent details save() gives, per row of an update batch. */
+export interface TypeormUpdateDetail {
+  databaseEntity: ObjectLiteral;
+  updatedColumns: unknown[];
+  updatedRelations: unknown[];
+}
+
+/** As TypeORM's broadcaster: no listenTo, Object, the class itself or one of its parents. */
+function admits(subscriber: EntitySubscriberInterface<unknown>, target: EntityMetadata['target']): boolean {
+  const listenTo = subscriber.listenTo?.();
+  if (!listenTo || listenTo === Object || listenTo === target) return true;
+  return typeof listenTo === 'function' && typeof target === 'function' && Object.prototype.isPrototypeOf.call(listenTo, target);
+}

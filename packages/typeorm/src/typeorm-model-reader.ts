@@ -1,0 +1,128 @@
+import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
+import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+
+/** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
+const KINDS: Record<string, ColumnKind> = {
+  smallint: 'smallint',
+  integer: 'integer',
+  int4: 'integer',
+  bigint: 'bigint',
+  numeric: 'numeric',
+  decimal: 'numeric',
+  real: 'real',
+  'double precision': 'double',
+  boolean: 'boolean',
+  'character varying': 'string',
+  character: 'string',
+  varchar: 'string',
+  char: 'string',
+  text: 'string',
+  citext: 'string',
+  uuid: 'uuid',
+  date: 'date',
+  'time without time zone': 'time',
+  'time with time zone': 'time',
+  'timestamp without time zone': 'timestamp',
+  'timestamp with time zone': 'timestamptz',
+  json: 'json',
+  jsonb: 'json',
+  bytea: 'bytea',
+  enum: 'other',
+};
+
+const cache = new WeakMap<EntityMetadata, EntityModel<ObjectLiteral>>();
+
+/** Reads (once per metadata) TypeORM's metadata of an entity into the engine's model. */
+export function readTypeormModel<E extends ObjectLiteral>(dataSource: DataSource, metadata: EntityMetadata): EntityModel<E> {
+  let model = cache.get(metadata);
+  if (!model) {
+    model = buildModel(dataSource, metadata);
+    cache.set(metadata, model);
+  }
+  return model as EntityModel<E>;
+}
+
+function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityModel<ObjectLiteral> {
+  // TypeORM inserts every column marked isInsert, including the virtual join columns of relations.
+  const columns = metadata.columns.filter((c) => c.isInsert).map((c) => columnModel(dataSource, metadata, c));
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const returningOnInsert = metadata
+    .getInsertionReturningColumns()
+    .map((c) => byName.get(c.databaseName))
+    .filter((c): c is ColumnModel<ObjectLiteral> => c !== undefined);
+  const uniques = [
+    ...metadata.uniques.map((u) => ({ name: u.name, columns: u.columns.map((c) => c.databaseName) })),
+    ...metadata.indices.filter((i) => i.isUnique).map((i) => ({ name: i.name, columns: i.columns.map((c) => c.databaseName) })),
+  ];
+  return {
+    name: metadata.name,
+    schema: metadata.schema,
+    table: metadata.tableName,
+    columns,
+    returningOnInsert,
+    uniques,
+    finishInsert: (entity) => setUnsetNullablesToNull(dataSource, metadata, entity),
+  };
+}
+
+function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: ColumnMetadata): ColumnModel<ObjectLiteral> {
+  const driver = dataSource.driver;
+  const normalized = driver.normalizeType(column);
+  const kind = KINDS[normalized] ?? 'other';
+  const length = column.length ? Number(column.length) : undefined;
+  const increment = column.isGenerated && column.generationStrategy === 'increment';
+  const generated = column.isGenerated
+    ? ((column.generationStrategy as string) === 'identity' ? 'identity' : column.generationStrategy === 'uuid' ? 'uuid' : 'increment')
+    : undefined;
+  const role = column.isCreateDate
+    ? 'createDate'
+    : column.isUpdateDate
+      ? 'updateDate'
+      : column.isVersion
+        ? 'version'
+        : column.isDiscriminator
+          ? 'discriminator'
+          : undefined;
+  const hasDefault =
+    column.default !== undefined || column.isGenerated || role !== undefined || Boolean(column.asExpression);
+  return {
+    name: column.databaseName,
+    property: column.propertyPath,
+    kind,
+    isArray: column.isArray,
+    nullable: column.isNullable,
+    primary: column.isPrimary,
+    length: kind === 'string' && Number.isFinite(length) ? length : undefined,
+    precision: column.precision ?? undefined,
+    scale: column.scale ?? undefined,
+    enumValues: column.enum?.length ? column.enum : undefined,
+    hasDefault,
+    generated,
+    role,
+    insertable: column.isInsert,
+    updatable: column.isUpdate,
+    read(entity) {
+      // As save(): serial keys are never sent (explicit ids are dropped), the discriminator comes from
+      // the entity's own class, a new version starts at 1, and the driver prepares the rest.
+      if (increment) return undefined;
+      if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;
+      const value = driver.preparePersistentValue(column.getEntityValue(entity), column);
+      if (column.isVersion && value === undefined) return 1;
+      return value;
+    },
+    write(entity, value) {
+      column.setEntityValue(entity, driver.prepareHydratedValue(value, column));
+    },
+  };
+}
+
+/** As save(): nullable columns left undefined read `null` afterwards (not a child class's columns). */
+function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
+  const metadata = dataSource.getMetadata(root.target).findInheritanceMetadata(entity);
+  const childTargets = metadata.childEntityMetadatas.map((m) => m.target);
+  for (const column of metadata.columns) {
+    if (childTargets.includes(column.target) || column.isVirtual || column.isDeleteDate || !column.isNullable) continue;
+    if (column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
+  }
+}

@@ -1,0 +1,53 @@
+import { NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
+import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
+import { TypeormLifecycle } from './typeorm-lifecycle.js';
+
+/** A session on a query runner: statements go through TypeORM's own query() (logged like save's). */
+export function typeormSession(queryRunner: QueryRunner): SqlSession {
+  return {
+    async query(sql, params) {
+      try {
+        const result = await queryRunner.query(sql, params as unknown[], true);
+        return result.records;
+      } catch (error) {
+        // Keep PostgreSQL's own error (SQLSTATE, detail, constraint) rather than TypeORM's wrapper.
+        throw (error as { driverError?: unknown }).driverError ?? error;
+      }
+    },
+    copyClient: () => queryRunner.connect(),
+  };
+}
+
+/**
+ * Runs work in the caller's transaction when the manager has one, otherwise in a new one opened with
+ * the query runner's own startTransaction(), so transaction subscribers fire as they do for save().
+ */
+export function typeormTransaction<E extends ObjectLiteral>(
+  manager: EntityManager,
+  metadata: EntityMetadata,
+  hooks: boolean,
+): TransactionRunner<E> {
+  const targetFor = (qr: QueryRunner, inCallerTransaction: boolean): WriteTarget<E> => ({
+    session: typeormSession(qr),
+    hooks: hooks ? new TypeormLifecycle<E>(qr, metadata) : NO_HOOKS,
+    inCallerTransaction,
+  });
+  return async (fn) => {
+    const existing = manager.queryRunner;
+    if (existing?.isTransactionActive) return fn(targetFor(existing, true));
+    const qr = existing ?? manager.connection.createQueryRunner();
+    try {
+      await qr.startTransaction();
+      try {
+        const result = await fn(targetFor(qr, false));
+        await qr.commitTransaction();
+        return result;
+      } catch (error) {
+        await qr.rollbackTransaction().catch(() => {});
+        throw error;
+      }
+    } finally {
+      if (!existing) await qr.release();
+    }
+  };
+}

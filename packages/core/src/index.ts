@@ -9,12 +9,8 @@
  * console.log(result.inserted, result.skipped);
  * ```
  */
-export type { ColumnKind, ColumnModel, ColumnRole, EntityModel, GenerationStrategy } from './model/entity-model.js';
-export { primaryColumns } from './model/entity-model.js';
-export type { CatalogColumn, TableCatalog } from './model/table-catalog.js';
-export { readTableCatalog } from './model/table-catalog.js';
-export type { CopyCapableClient, SqlSession } from './engine/sql-session.js';
-export type { TransactionRunner, WriteTarget } from './engine/write-target.js';
+
+export type { InputBatch } from './engine/batches.js';
 export type {
   BulkOptions,
   BulkProgress,
@@ -26,14 +22,15 @@ export type {
   SkipReason,
 } from './engine/bulk-options.js';
 export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
-export type { InputBatch } from './engine/batches.js';
-export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';
-export { NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
-export type { InsertJob } from './engine/insert-pipeline.js';
-export { runInsert } from './engine/insert-pipeline.js';
-export { PartialImportError } from './engine/run-batches.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export { bulkSubscriberMethod } from './engine/bulk-subscriber.js';
+export type { InsertJob } from './engine/insert-pipeline.js';
+export { runInsert } from './engine/insert-pipeline.js';
+export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';
+export { NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
+export { PartialImportError } from './engine/run-batches.js';
+export type { CopyCapableClient, SqlSession } from './engine/sql-session.js';
+export type { TransactionRunner, WriteTarget } from './engine/write-target.js';
 export type { FailureLocation, ValidationFailure } from './errors/bulk-write-error.js';
 export {
   BulkHookError,
@@ -50,8 +47,12 @@ export {
   TransientDatabaseError,
   UniqueViolationError,
 } from './errors/database-errors.js';
+export type { ColumnKind, ColumnModel, ColumnRole, EntityModel, GenerationStrategy } from './model/entity-model.js';
+export { primaryColumns } from './model/entity-model.js';
+export type { CatalogColumn, TableCatalog } from './model/table-catalog.js';
+export { readTableCatalog } from './model/table-catalog.js';
+export { qualifiedTable, quoteIdent } from './sql/identifier.js';
 export type { CompiledQuery, ConflictAction, InsertStatement } from './sql/insert-statement.js';
 export { compileInsert } from './sql/insert-statement.js';
 export { arrayLiteral, toPgText } from './sql/pg-text.js';
-export { qualifiedTable, quoteIdent } from './sql/identifier.js';
 export { checkColumnValue } from './validate/column-rules.js';

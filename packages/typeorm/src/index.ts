@@ -10,10 +10,17 @@
  * await dataSource.getRepository(User).bulkInsert(users);
  * ```
  */
-export { bulkInsert, type TypeormTarget } from './bulk-insert.js';
-export { registerBulkRepository } from './bulk-repository.js';
-export type { TypeormBulkEvent } from './typeorm-lifecycle.js';
-export { readTypeormModel } from './typeorm-model-reader.js';
+
+export type {
+  BulkOptions,
+  BulkResult,
+  BulkSubscriber,
+  InsertOptions,
+  OnConflict,
+  RowOutcome,
+  SkippedRow,
+  ValidationFailure,
+} from '@cohort/core';
 export {
   BulkDatabaseError,
   BulkHookError,
@@ -28,4 +35,7 @@ export {
   TransientDatabaseError,
   UniqueViolationError,
 } from '@cohort/core';
-export type { BulkOptions, BulkResult, BulkSubscriber, InsertOptions, OnConflict, RowOutcome, SkippedRow, ValidationFailure } from '@cohort/core';
+export { bulkInsert, type TypeormTarget } from './bulk-insert.js';
+export { registerBulkRepository } from './bulk-repository.js';
+export type { TypeormBulkEvent } from './typeorm-lifecycle.js';
+export { readTypeormModel } from './typeorm-model-reader.js';

@@ -7,7 +7,7 @@ import {
   runForEach,
   type UpdateHookBatch,
 } from '@cohort/core';
-import type { EntityMetadata, EntityManager, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
+import type { EntityManager, EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
 
 type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate';
 type ListenerList = 'beforeInsertListeners' | 'afterInsertListeners' | 'beforeUpdateListeners' | 'afterUpdateListeners';
@@ -47,7 +47,8 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const qr = this.queryRunner;
     const subscribers = qr.connection.subscribers as EntitySubscriberInterface<E>[];
     const perEntity = subscribers.filter((s) => typeof s[event] === 'function' && !bulkSubscriberMethod(s, event));
-    const hasListeners = this.metadata[listeners].length > 0 || this.metadata.childEntityMetadatas.some((m) => m[listeners].length > 0);
+    const hasListeners =
+      this.metadata[listeners].length > 0 || this.metadata.childEntityMetadatas.some((m) => m[listeners].length > 0);
     if (hasListeners || perEntity.length > 0) {
       await runForEach(
         event,
@@ -60,7 +61,9 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
           }
           for (const subscriber of perEntity) {
             if (!admits(subscriber, metadata.target)) continue;
-            pending.push((subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)));
+            pending.push(
+              (subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)),
+            );
           }
           return Promise.all(pending);
         },
@@ -90,7 +93,12 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     if (event === 'beforeUpdate' || event === 'afterUpdate') {
       const position = batch.entities.indexOf(entity);
       const change = (batch as UpdateHookBatch<E> & { typeorm?: TypeormUpdateDetail[] }).typeorm?.[position];
-      return { ...base, databaseEntity: change?.databaseEntity, updatedColumns: change?.updatedColumns ?? [], updatedRelations: change?.updatedRelations ?? [] };
+      return {
+        ...base,
+        databaseEntity: change?.databaseEntity,
+        updatedColumns: change?.updatedColumns ?? [],
+        updatedRelations: change?.updatedRelations ?? [],
+      };
     }
     return base;
   }

@@ -73,7 +73,11 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
   const length = column.length ? Number(column.length) : undefined;
   const increment = column.isGenerated && column.generationStrategy === 'increment';
   const generated = column.isGenerated
-    ? ((column.generationStrategy as string) === 'identity' ? 'identity' : column.generationStrategy === 'uuid' ? 'uuid' : 'increment')
+    ? (column.generationStrategy as string) === 'identity'
+      ? 'identity'
+      : column.generationStrategy === 'uuid'
+        ? 'uuid'
+        : 'increment'
     : undefined;
   const role = column.isCreateDate
     ? 'createDate'
@@ -84,8 +88,7 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
         : column.isDiscriminator
           ? 'discriminator'
           : undefined;
-  const hasDefault =
-    column.default !== undefined || column.isGenerated || role !== undefined || Boolean(column.asExpression);
+  const hasDefault = column.default !== undefined || column.isGenerated || role !== undefined || Boolean(column.asExpression);
   return {
     name: column.databaseName,
     property: column.propertyPath,

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, inject } from 'vitest';
 import type { OrmName } from './hook-log.js';
-import { type ManagedOrmUnderTest, openOrmUnderTest, type OrmUnderTest } from './orm-under-test.js';
+import { type ManagedOrmUnderTest, type OrmUnderTest, openOrmUnderTest } from './orm-under-test.js';
 
-export type { OrmUnderTest } from './orm-under-test.js';
-export { countStatements, statements, type SqlLogEntry } from './sql-log.js';
-export { EVENT_NAMES, type HookLogEntry, type OrmName } from './hook-log.js';
 export { expectSameOutcome, type SameOutcomeOptions } from './differential.js';
+export { EVENT_NAMES, type HookLogEntry, type OrmName } from './hook-log.js';
+export type { OrmUnderTest } from './orm-under-test.js';
+export { countStatements, type SqlLogEntry, statements } from './sql-log.js';
 
 /** The ORMs every conformance scenario runs against. */
 export const ORMS: readonly OrmName[] = ['typeorm', 'mikro-orm'];

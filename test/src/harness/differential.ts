@@ -27,7 +27,11 @@ export interface SameOutcomeOptions {
  *   tables: ['article'], entitiesRef: refArticles, entitiesSub: subArticles, mask: ['createdAt', 'created_at'],
  * });
  */
-export async function expectSameOutcome(reference: OrmUnderTest, subject: OrmUnderTest, options: SameOutcomeOptions): Promise<void> {
+export async function expectSameOutcome(
+  reference: OrmUnderTest,
+  subject: OrmUnderTest,
+  options: SameOutcomeOptions,
+): Promise<void> {
   const masked = new Set(options.mask ?? []);
   for (const spec of options.tables) {
     const { table, orderBy } = typeof spec === 'string' ? { table: spec, orderBy: undefined } : spec;
@@ -67,6 +71,7 @@ function shapeOf(value: unknown): unknown {
   if (value instanceof Date) return '<timestamp>';
   if (typeof value === 'string' && UUID.test(value)) return '<uuid>';
   if (typeof value === 'string' && ISO_TIMESTAMP.test(value)) return '<timestamp>';
-  if (typeof value === 'object' && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)]));
+  if (typeof value === 'object' && !Array.isArray(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)]));
   return `<${typeof value}>`;
 }

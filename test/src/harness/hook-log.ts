@@ -1,4 +1,4 @@
-import { type FixtureName, FIXTURE_NAMES, NATURAL_KEYS } from '../fixtures/fixture-names.js';
+import { FIXTURE_NAMES, type FixtureName, NATURAL_KEYS } from '../fixtures/fixture-names.js';
 
 /** The ORM a log entry or an `OrmUnderTest` belongs to. */
 export type OrmName = 'typeorm' | 'mikro-orm';
@@ -88,5 +88,10 @@ export const EVENT_NAMES: Readonly<
   Record<OrmName, { beforeInsert: string; afterInsert: string; beforeUpdate: string; afterUpdate: string }>
 > = {
   typeorm: { beforeInsert: 'beforeInsert', afterInsert: 'afterInsert', beforeUpdate: 'beforeUpdate', afterUpdate: 'afterUpdate' },
-  'mikro-orm': { beforeInsert: 'beforeCreate', afterInsert: 'afterCreate', beforeUpdate: 'beforeUpdate', afterUpdate: 'afterUpdate' },
+  'mikro-orm': {
+    beforeInsert: 'beforeCreate',
+    afterInsert: 'afterCreate',
+    beforeUpdate: 'beforeUpdate',
+    afterUpdate: 'afterUpdate',
+  },
 };

@@ -1,5 +1,5 @@
-import { MikroORM } from '@mikro-orm/postgresql';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { MikroORM } from '@mikro-orm/postgresql';
 import { DataSource } from 'typeorm';
 import { mikroOrmEntities } from '../fixtures/mikro-orm/index.js';
 import { typeormEntities } from '../fixtures/typeorm/index.js';

@@ -1,3 +1,5 @@
+import type { BulkResult, InsertOptions } from '@cohort/core';
+import { bulkInsert as typeormBulkInsert } from '@cohort/typeorm';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { DataSource } from 'typeorm';
 import type { FixtureName } from '../fixtures/fixture-names.js';
@@ -47,11 +49,12 @@ export interface OrmUnderTest {
   /** Escape hatch for adapter-specific code. For MikroORM, `em` is a fresh fork per test. */
   readonly native: { dataSource?: DataSource; orm?: MikroORM; em?: EntityManager };
 
-  // ─── cohort operations ─────────────────────────────────────────────────────────────────────
-  // The lead adds cohort's calls here (bulkInsert, bulkUpdate, bulkSave, bulkUpsert), each
-  // implemented in both classes below through the adapter package, e.g.
-  //   bulkInsert(entities: object[], options?: BulkInsertOptions): Promise<BulkResult>;
-  // ───────────────────────────────────────────────────────────────────────────────────────────
+  // ─── cohort operations, through the ORM's adapter package ──────────────────────────────────
+  /**
+   * cohort's bulkInsert of `entities`, all of `target`'s class (default: the first entity's class;
+   * give the root fixture for a mix of single-table-inheritance children).
+   */
+  bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName): Promise<BulkResult<object>>;
 }
 
 /** What `describeConformance` needs beyond the scenario-facing interface. */
@@ -71,7 +74,7 @@ abstract class BaseOrmUnderTest {
   protected constructor(
     orm: OrmName,
     protected readonly session: SchemaSession,
-    private readonly classes: FixtureClasses,
+    protected readonly classes: FixtureClasses,
     private readonly embeddables: Embeddables,
   ) {
     this.hookLog = new HookLog(orm);
@@ -80,6 +83,14 @@ abstract class BaseOrmUnderTest {
 
   get schema(): string {
     return this.session.name;
+  }
+
+  /** The class cohort should write: the given fixture's, else the first entity's. */
+  protected targetClass(entities: object[], target?: FixtureName): new () => object {
+    if (target) return this.classes[target];
+    const first = entities[0];
+    if (!first) throw new Error('bulk call without entities needs a target fixture');
+    return first.constructor as new () => object;
   }
 
   create(fixture: FixtureName, data: Record<string, unknown>): any {
@@ -133,6 +144,10 @@ class TypeormUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest {
     await this.dataSource.manager.save(entities);
   }
 
+  bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
+    return typeormBulkInsert(this.dataSource, this.targetClass(entities, target), entities, options);
+  }
+
   async reset(): Promise<void> {
     await this.session.truncateAll();
     this.resetLogs();
@@ -167,6 +182,11 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
   async ormSave(entities: object[]): Promise<void> {
     this.em.persist(entities);
     await this.em.flush();
+  }
+
+  async bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
+    const { bulkInsert: mikroBulkInsert } = await import('@cohort/mikro-orm');
+    return mikroBulkInsert(this.em, this.targetClass(entities, target), entities, options);
   }
 
   async reset(): Promise<void> {

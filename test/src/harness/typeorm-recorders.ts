@@ -1,12 +1,13 @@
-import type {
-  EntitySubscriberInterface,
-  InsertEvent,
-  Logger,
-  ObjectLiteral,
-  RemoveEvent,
-  SoftRemoveEvent,
-  RecoverEvent,
-  UpdateEvent,
+import {
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type InsertEvent,
+  type Logger,
+  type ObjectLiteral,
+  type RecoverEvent,
+  type RemoveEvent,
+  type SoftRemoveEvent,
+  type UpdateEvent,
 } from 'typeorm';
 import { Article } from '../fixtures/typeorm/index.js';
 import { bindToHookLog, type HookLog, type HookSource } from './hook-log.js';
@@ -65,11 +66,13 @@ function entityRecorder(log: HookLog, source: HookSource) {
 }
 
 /**
- * A subscriber class (TypeORM instantiates subscribers itself) without `listenTo` that records
- * every entity and transaction event into `log`. Query events are left to the SQL logger.
+ * A subscriber class without `listenTo` that records every entity and transaction event into
+ * `log`. Query events are left to the SQL logger. TypeORM instantiates only `@EventSubscriber()`
+ * classes listed in `subscribers`, hence a decorated class per log.
  */
 export function recordingSubscriber(log: HookLog): SubscriberClass {
-  return class RecordingSubscriber implements EntitySubscriberInterface {
+  @EventSubscriber()
+  class RecordingSubscriber implements EntitySubscriberInterface {
     constructor() {
       Object.assign(this, entityRecorder(log, 'subscriber'));
     }
@@ -91,19 +94,22 @@ export function recordingSubscriber(log: HookLog): SubscriberClass {
     afterTransactionRollback() {
       log.global('subscriber', 'afterTransactionRollback');
     }
-  };
+  }
+  return RecordingSubscriber;
 }
 
 /** A subscriber with `listenTo() { return Article }`: its entries prove the filter is honoured. */
 export function articleSubscriber(log: HookLog): SubscriberClass {
-  return class ArticleSubscriber implements EntitySubscriberInterface<Article> {
+  @EventSubscriber()
+  class ArticleSubscriber implements EntitySubscriberInterface<Article> {
     constructor() {
       Object.assign(this, entityRecorder(log, 'article-subscriber'));
     }
     listenTo() {
       return Article;
     }
-  };
+  }
+  return ArticleSubscriber;
 }
 
 /** A TypeORM `Logger` that records every query (text and parameters) and prints nothing. */

@@ -1,5 +1,5 @@
-import type { RowChange } from './lifecycle.js';
 import type { RowOutcome } from './bulk-options.js';
+import type { RowChange } from './lifecycle.js';
 
 /**
  * What a batch-level subscriber method receives: the whole batch once, with the ORM's metadata and

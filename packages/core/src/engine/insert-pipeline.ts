@@ -4,11 +4,11 @@ import { type ColumnModel, type EntityModel, primaryColumns } from '../model/ent
 import { readTableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues } from '../sql/batch-values.js';
 import { type ConflictAction, compileInsert, INSERTED, ORDINAL, returnedName } from '../sql/insert-statement.js';
+import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, OnConflict, RowOutcome } from './bulk-options.js';
 import { runBatches } from './run-batches.js';
 import type { TransactionRunner, WriteTarget } from './write-target.js';
-import { validateBatch } from '../validate/batch-validator.js';
 
 /** Everything the engine needs to insert entities of one model. */
 export interface InsertJob<E> {
@@ -42,10 +42,11 @@ export async function insertBatch<E>(
     else await target.hooks.beforeInsert(batch);
   }
 
-  const valid = await validRows(model, options, batch, result);
+  const prepared = new Map(batch.entities.map((e) => [e, model.prepare?.(e)]));
+  const valid = await validRows(model, options, batch, prepared, result);
   if (valid.entities.length === 0) return;
 
-  const written = await writeRows(model, options, valid, target);
+  const written = await writeRows(model, options, valid, prepared, target);
   const inserted: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
   const updated: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
   valid.entities.forEach((entity, position) => {
@@ -76,11 +77,13 @@ async function validRows<E>(
   model: EntityModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
   result: BulkResult<E>,
 ): Promise<InputBatch<E>> {
   if (options.validate === false) return batch;
   const columns = model.columns.filter((c) => c.insertable);
-  const failures = await validateBatch(columns, batch.entities, batch.indices, { classValidator: true });
+  const rowsPrepared = batch.entities.map((e) => prepared.get(e));
+  const failures = await validateBatch(columns, batch.entities, batch.indices, rowsPrepared, { classValidator: true });
   if (failures.length === 0) return batch;
   if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
   const byIndex = new Map<number, ValidationFailure<E>[]>();
@@ -105,12 +108,14 @@ async function writeRows<E>(
   model: EntityModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
   target: WriteTarget<E>,
 ): Promise<RowOutcome[]> {
   const conflict = resolveConflict(model, options.onConflict);
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
   const insertable = model.columns.filter((c) => c.insertable);
-  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices);
+  const rowsPrepared = batch.entities.map((e) => prepared.get(e));
+  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared);
   const keys = primaryColumns(model);
   const sentNames = new Set(sent.map((c) => c.name));
   const generatedKeys = keys.filter((k) => !sentNames.has(k.name)).map((k) => k.name);
@@ -141,7 +146,7 @@ async function writeRows<E>(
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;
-    returning.forEach((column, i) => column.write(entity, row[returnedName(i)]));
+    for (const [i, column] of returning.entries()) column.write(entity, row[returnedName(i)]);
     model.finishInsert?.(entity);
     outcomes[position] = conflict.kind === 'update' && row[INSERTED] === false ? 'updated' : 'inserted';
   }
@@ -156,7 +161,9 @@ export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | u
   if (option.action === 'ignore') return { kind: 'ignore', target };
   const updatable = option.update?.length
     ? option.update.map((p) => columnName(model, p))
-    : model.columns.filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate').map((c) => c.name);
+    : model.columns
+        .filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate')
+        .map((c) => c.name);
   return {
     kind: 'update',
     target,

@@ -1,6 +1,6 @@
 import { BulkHookError } from '../errors/bulk-write-error.js';
-import type { RowOutcome } from './bulk-options.js';
 import type { InputBatch } from './batches.js';
+import type { RowOutcome } from './bulk-options.js';
 
 /** A batch handed to lifecycle hooks. */
 export type HookBatch<E> = InputBatch<E>;
@@ -58,7 +58,11 @@ export async function runForEach<E>(
 ): Promise<void> {
   const fail = (position: number, error: unknown): never => {
     if (error instanceof BulkHookError) throw error;
-    throw new BulkHookError(hook, { batch: batch.number, index: batch.indices[position], entity: batch.entities[position] }, error);
+    throw new BulkHookError(
+      hook,
+      { batch: batch.number, index: batch.indices[position], entity: batch.entities[position] },
+      error,
+    );
   };
   if (mode === 'concurrent') {
     await Promise.all(

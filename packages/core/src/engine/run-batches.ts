@@ -1,5 +1,5 @@
 import { BulkWriteError } from '../errors/bulk-write-error.js';
-import { type InputBatch, batchesOf } from './batches.js';
+import { batchesOf, type InputBatch } from './batches.js';
 import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from './bulk-options.js';
 import { StatementCounter, withSavepoint } from './counting-session.js';
 import type { TransactionRunner, WriteTarget } from './write-target.js';
@@ -16,7 +16,11 @@ export class PartialImportError<E = unknown> extends BulkWriteError<E> {
   readonly resumeFrom: number;
 
   constructor(cause: BulkWriteError<E>, landedBatches: number[], resumeFrom: number) {
-    super(`${cause.message} (batches ${landedBatches.length ? landedBatches.join(', ') : 'none'} committed; resume from row ${resumeFrom})`, cause, { cause });
+    super(
+      `${cause.message} (batches ${landedBatches.length ? landedBatches.join(', ') : 'none'} committed; resume from row ${resumeFrom})`,
+      cause,
+      { cause },
+    );
     this.landedBatches = landedBatches;
     this.resumeFrom = resumeFrom;
   }

@@ -46,10 +46,11 @@ export class BulkValidationError<E = unknown> extends BulkWriteError<E> {
   constructor(failures: readonly ValidationFailure<E>[], batch?: number) {
     const first = failures[0];
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
-    super(
-      `${failures.length} invalid value(s); first: row ${first?.index}, ${first?.property}: ${first?.message}${more}`,
-      { batch, index: first?.index, entity: first?.entity },
-    );
+    super(`${failures.length} invalid value(s); first: row ${first?.index}, ${first?.property}: ${first?.message}${more}`, {
+      batch,
+      index: first?.index,
+      entity: first?.entity,
+    });
     this.failures = failures;
   }
 }
@@ -73,10 +74,11 @@ export class OptimisticLockError<E = unknown> extends BulkWriteError<E> {
   readonly entities: readonly E[];
 
   constructor(indices: readonly number[], entities: readonly E[], batch?: number) {
-    super(
-      `${indices.length} row(s) changed by someone else since they were read (stale version): rows ${indices.join(', ')}`,
-      { batch, index: indices[0], entity: entities[0] },
-    );
+    super(`${indices.length} row(s) changed by someone else since they were read (stale version): rows ${indices.join(', ')}`, {
+      batch,
+      index: indices[0],
+      entity: entities[0],
+    });
     this.indices = indices;
     this.entities = entities;
   }
@@ -89,10 +91,11 @@ export class DuplicateKeyInBatchError<E = unknown> extends BulkWriteError<E> {
   readonly key: Record<string, unknown>;
 
   constructor(indices: [number, number], key: Record<string, unknown>, entity: E, batch?: number) {
-    super(
-      `rows ${indices[0]} and ${indices[1]} have the same conflict key ${JSON.stringify(key)}`,
-      { batch, index: indices[1], entity },
-    );
+    super(`rows ${indices[0]} and ${indices[1]} have the same conflict key ${JSON.stringify(key)}`, {
+      batch,
+      index: indices[1],
+      entity,
+    });
     this.indices = indices;
     this.key = key;
   }

@@ -55,9 +55,10 @@ export interface ColumnModel<E = object> {
   readonly updatable: boolean;
   /**
    * The value to send, as the ORM would hand it to its driver (after transformers and the ORM's own
-   * serialization). `undefined` means "not set": the database default applies.
+   * serialization). `undefined` means "not set": the database default applies. `prepared` is what
+   * {@link EntityModel.prepare} returned for this entity, when the model has it.
    */
-  read(entity: E): unknown;
+  read(entity: E, prepared?: unknown): unknown;
   /** Puts a value returned by the database (as parsed by the driver) back onto the entity. */
   write(entity: E, value: unknown): void;
 }
@@ -74,6 +75,11 @@ export interface EntityModel<E = object> {
   readonly returningOnInsert: readonly ColumnModel<E>[];
   /** Unique column sets other than the primary key (for conflict targets), by constraint name. */
   readonly uniques: readonly { name?: string; columns: readonly string[] }[];
+  /**
+   * Converts an entity once before its columns are read (called after the before-hooks); the result
+   * is passed to every `read` of that row. For ORMs that serialize a whole entity at a time.
+   */
+  prepare?(entity: E): unknown;
   /** Called for each inserted entity after returned values are written (the ORM's own clean-up). */
   finishInsert?(entity: E): void;
 }

@@ -22,12 +22,16 @@ export interface TableCatalog {
 // Read once per model: types and defaults do not change under a running application.
 const cache = new WeakMap<object, Promise<TableCatalog>>();
 
+// Casts use the type without its modifier; for char(n) and bit(n) that would mean length 1, so
+// those are cast to their unbounded forms and the column's own assignment cast checks the length.
 const CATALOG_SQL = `SELECT a.attname AS name,
-  a.atttypid::regtype::text AS cast_type,
+  CASE t.typname WHEN 'bpchar' THEN 'bpchar' WHEN '_bpchar' THEN 'bpchar[]'
+       WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]' ELSE a.atttypid::regtype::text END AS cast_type,
   CASE WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)', pg_get_serial_sequence($1, a.attname))
        ELSE pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
   a.attidentity = 'a' AS identity_always
 FROM pg_attribute a
+JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum`;

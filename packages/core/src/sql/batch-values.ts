@@ -25,6 +25,7 @@ export function readBatchValues<E>(
   columns: readonly ColumnModel<E>[],
   entities: E[],
   indices: number[],
+  prepared: readonly unknown[] = [],
 ): { batch: BatchValues<E>; sent: ColumnModel<E>[] } {
   const sent: ColumnModel<E>[] = [];
   const values: (string | null)[][] = [];
@@ -34,7 +35,7 @@ export function readBatchValues<E>(
     const unset: boolean[] = new Array(entities.length);
     let unsetCount = 0;
     for (let r = 0; r < entities.length; r++) {
-      const v = column.read(entities[r] as E);
+      const v = column.read(entities[r] as E, prepared[r]);
       unset[r] = v === undefined;
       if (v === undefined) unsetCount++;
       texts[r] = toPgText(v);

@@ -11,13 +11,14 @@ export async function validateBatch<E>(
   columns: readonly ColumnModel<E>[],
   entities: readonly E[],
   indices: readonly number[],
+  prepared: readonly unknown[],
   options: { classValidator: boolean },
 ): Promise<ValidationFailure<E>[]> {
   const failures: ValidationFailure<E>[] = [];
   for (let r = 0; r < entities.length; r++) {
     const entity = entities[r] as E;
     for (const column of columns) {
-      const value = column.read(entity);
+      const value = column.read(entity, prepared[r]);
       const problem = checkColumnValue(column as ColumnModel<never>, value);
       if (problem) failures.push({ index: indices[r] as number, entity, property: column.property, value, ...problem });
     }

@@ -47,7 +47,10 @@ export function checkColumnValue(column: ColumnModel<never>, value: unknown): Ru
 
 function checkScalar(column: ColumnModel<never>, value: unknown): RuleViolation | undefined {
   if (column.enumValues && !column.enumValues.includes(value as string | number)) {
-    return { constraint: 'enum', message: `must be one of ${column.enumValues.map((e) => JSON.stringify(e)).join(', ')}, got ${describe(value)}` };
+    return {
+      constraint: 'enum',
+      message: `must be one of ${column.enumValues.map((e) => JSON.stringify(e)).join(', ')}, got ${describe(value)}`,
+    };
   }
   switch (column.kind) {
     case 'smallint':

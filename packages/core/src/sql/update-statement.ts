@@ -1,0 +1,86 @@
+import type { TableCatalog } from '../model/table-catalog.js';
+import { quoteIdent } from './identifier.js';
+import type { CompiledQuery } from './insert-statement.js';
+
+/** One column an UPDATE may set: per row, a value and whether this row changes it. */
+export interface UpdateColumn {
+  readonly name: string;
+  /** SQL replacing the value, with `{current}` (the row's current value) and `{value}` (this row's value). */
+  readonly expression?: string;
+}
+
+/** An UPDATE of one batch, as data: rows matched by primary key, changed columns set per row. */
+export interface UpdateStatement {
+  readonly table: TableCatalog;
+  readonly key: readonly string[];
+  readonly columns: readonly UpdateColumn[];
+  /** Version column: checked against the row's expected version (when given) and incremented. */
+  readonly version?: string;
+  /** Columns set to the statement's timestamp on every updated row. */
+  readonly touch: readonly string[];
+  readonly returning: readonly string[];
+}
+
+/** Parameters of a compiled update, column-major. */
+export interface UpdateValues {
+  readonly keys: readonly (readonly (string | null)[])[];
+  readonly values: readonly (readonly (string | null)[])[];
+  readonly changed: readonly (readonly boolean[])[];
+  readonly expectedVersions?: readonly (string | null)[];
+}
+
+export const UPDATE_ORDINAL = '__ord';
+
+/**
+ * Compiles to `WITH u AS (SELECT … FROM unnest(…) WITH ORDINALITY) UPDATE t SET col = CASE WHEN
+ * changed THEN value ELSE col END … FROM u WHERE key = u.key [AND version = u.version] RETURNING
+ * u.ord, …`: one statement per batch whose text does not depend on the row count. A column is only
+ * written on the rows that changed it, so concurrent writers of other columns are not overwritten.
+ * Rows the WHERE clause does not match (stale version, row gone) are absent from the result.
+ */
+export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): CompiledQuery {
+  const parameters: unknown[] = [];
+  const args: string[] = [];
+  const aliases: string[] = [];
+  const add = (value: unknown, type: string, alias: string) => {
+    parameters.push(value);
+    args.push(`$${parameters.length}::${type}[]`);
+    aliases.push(quoteIdent(alias));
+  };
+  stmt.key.forEach((_, i) => add(values.keys[i], 'text', `k${i}`));
+  stmt.columns.forEach((_, i) => {
+    add(values.values[i], 'text', `v${i}`);
+    add(values.changed[i], 'boolean', `ch${i}`);
+  });
+  if (stmt.version) add(values.expectedVersions, 'text', 'ver');
+
+  const cast = (column: string, alias: string) => `u.${quoteIdent(alias)}::${castType(stmt, column)}`;
+  const sets = stmt.columns.map((c, i) => {
+    const current = `t.${quoteIdent(c.name)}`;
+    const value = cast(c.name, `v${i}`);
+    const next = c.expression ? `(${c.expression.replaceAll('{current}', current).replaceAll('{value}', value)})` : value;
+    return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${current} END`;
+  });
+  if (stmt.version) sets.push(`${quoteIdent(stmt.version)} = t.${quoteIdent(stmt.version)} + 1`);
+  for (const column of stmt.touch) sets.push(`${quoteIdent(column)} = CURRENT_TIMESTAMP`);
+
+  const where = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
+  if (stmt.version) {
+    where.push(`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`);
+  }
+  const returning = [
+    `u.${quoteIdent(UPDATE_ORDINAL)}`,
+    ...stmt.returning.map((r, i) => `t.${quoteIdent(r)} AS ${quoteIdent(`r${i}`)}`),
+  ];
+  const sql =
+    `WITH u AS MATERIALIZED (SELECT * FROM unnest(${args.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(UPDATE_ORDINAL)].join(', ')})), ` +
+    `upd AS (UPDATE ${stmt.table.qualifiedName} AS t SET ${sets.join(', ')} FROM u WHERE ${where.join(' AND ')} ` +
+    `RETURNING ${returning.join(', ')}) SELECT * FROM upd ORDER BY 1`;
+  return { sql, parameters };
+}
+
+function castType(stmt: UpdateStatement, column: string): string {
+  const col = stmt.table.columns.get(column);
+  if (!col) throw new Error(`cohort: column ${column} does not exist in ${stmt.table.qualifiedName}`);
+  return col.castType;
+}

@@ -1,0 +1,325 @@
+// bulkInsert against the ORM's own save, scenario by scenario (SPEC §1, §3): the reference schema
+// gets `save()` / `persist+flush`, the subject schema gets cohort's bulkInsert of equal inputs; rows,
+// object state and the hook log must be identical, and cohort must send one INSERT per batch.
+import { BulkHookError, type BulkResult, BulkValidationError, type InsertOptions, UniqueViolationError } from '@cohort/core';
+import { expect, it } from 'vitest';
+import { ARTICLE_HOOK_FAILS, type FixtureName, KitchenStatus } from '../fixtures/fixture-names.js';
+import {
+  countStatements,
+  describeConformance,
+  EVENT_NAMES,
+  expectSameOutcome,
+  type OrmUnderTest,
+} from '../harness/conformance.js';
+
+type Pair = { reference: () => OrmUnderTest; subject: () => OrmUnderTest };
+
+/**
+ * Builds equal inputs on both sides; each group is one call: `ormSave(group)` on the reference,
+ * `bulkInsert(group)` on the subject.
+ */
+async function insertBoth(
+  pair: Pair,
+  build: (side: OrmUnderTest) => object[][],
+  options?: InsertOptions,
+  target?: FixtureName,
+): Promise<{ entitiesRef: object[]; entitiesSub: object[]; results: BulkResult<object>[] }> {
+  const groupsRef = build(pair.reference());
+  for (const group of groupsRef) await pair.reference().ormSave(group);
+  const groupsSub = build(pair.subject());
+  const results: BulkResult<object>[] = [];
+  for (const group of groupsSub) results.push(await pair.subject().bulkInsert(group, options, target));
+  return { entitiesRef: groupsRef.flat(), entitiesSub: groupsSub.flat(), results };
+}
+
+const at = (iso: string) => new Date(iso);
+const seed = (side: OrmUnderTest, i: number, label = `label ${i}`) =>
+  side.create('Seed', { qty: i, label, createdAt: at(`2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`) });
+const insertCount = (side: OrmUnderTest, table: string) =>
+  countStatements(side.sql, new RegExp(`^(with .*)?insert into "[^"]+"\\."${table}"`, 'is'));
+
+const fullKitchen = {
+  name: 'full',
+  smallInt: -32768,
+  intVal: 2147483647,
+  bigInt: '-9223372036854775808',
+  numericVal: '99999999.99',
+  realVal: -0.25,
+  doubleVal: Math.PI,
+  boolVal: false,
+  charVal: 'xyz',
+  textVal: 'tab\there, quote \' " backslash \\ newline\n unicode ✓ 😀',
+  uuidVal: '9f1c2b7e-5a7d-4c1e-8f3a-0d2b6c4e8a10',
+  dateVal: '2000-01-01',
+  timeVal: '00:00:01',
+  timestampVal: at('1999-12-31T23:59:59.999Z'),
+  timestamptzVal: at('2038-01-19T03:14:07.000Z'),
+  jsonVal: { deep: { list: [1, 2, { three: 'x\\y' }] }, empty: {} },
+  jsonbVal: { 'quote"key': 'comma,value', n: null },
+  status: KitchenStatus.Archived,
+  intArray: [0, null, -5],
+  textArray: ['{braces}', 'NULL', 'back\\slash', 'quote"d', null],
+  bytes: Buffer.from('héllo\u0000', 'utf8'),
+};
+
+describeConformance('bulkInsert', (pair) => {
+  const { subject, reference } = pair;
+  const mask = ['createdAt', 'updatedAt', 'created_at', 'updated_at'];
+
+  it('Seed: equal to save(), keys back on the objects, one INSERT', async () => {
+    const saved = await insertBoth(pair, (side) => [[0, 1, 2, 3, 4].map((i) => seed(side, i))]);
+    await expectSameOutcome(reference(), subject(), { tables: ['seed'], ...saved });
+    expect(saved.entitiesSub.map((e) => subject().objectState(e).id)).toEqual([1, 2, 3, 4, 5]);
+    expect(saved.results[0]).toMatchObject({ inserted: 5, skipped: [], batches: 1 });
+    expect(insertCount(subject(), 'seed')).toBe(1);
+  });
+
+  it('batches: one INSERT per batch, hooks per batch (before-hooks of a batch, its INSERT, its after-hooks)', async () => {
+    const rows = [0, 1, 2, 3, 4].map((i) => subject().create('Article', { title: `t${i}` }));
+    const result = await subject().bulkInsert(rows, { batchSize: 2 });
+    expect(result).toMatchObject({ inserted: 5, batches: 3 });
+    expect(insertCount(subject(), 'article')).toBe(3);
+    expect((rows as { id: number }[]).map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+    const names = EVENT_NAMES[subject().orm];
+    const listener = subject()
+      .hooks.filter((h) => h.source === 'listener')
+      .map((h) => `${h.event === names.beforeInsert ? 'before' : 'after'} ${h.key}`);
+    expect(listener).toEqual([
+      'before t0',
+      'before t1',
+      'after t0',
+      'after t1',
+      'before t2',
+      'before t3',
+      'after t2',
+      'after t3',
+      'before t4',
+      'after t4',
+    ]);
+  });
+
+  it('Article: hooks change fields before the write; listeners and subscribers logged as save() logs them', async () => {
+    const saved = await insertBoth(pair, (side) => [
+      [side.create('Article', { title: 'Hello World' }), side.create('Article', { title: 'Second Post' })],
+    ]);
+    await expectSameOutcome(reference(), subject(), { tables: ['article'], ...saved, mask });
+    expect(await subject().rows('article')).toMatchObject([
+      { title: 'Hello World', slug: 'hello-world', stamp: 'hooked', version: 1 },
+      { title: 'Second Post', slug: 'second-post', stamp: 'hooked', version: 1 },
+    ]);
+    expect(insertCount(subject(), 'article')).toBe(1);
+    for (const article of saved.entitiesSub as { createdAt: Date; version: number }[]) {
+      expect(article.createdAt).toBeInstanceOf(Date);
+      expect(article.version).toBe(1);
+    }
+  });
+
+  it('Kitchen: every column kind round-trips, with values and with nulls', async () => {
+    const nulls = Object.fromEntries(Object.keys(fullKitchen).map((key) => [key, null]));
+    const saved = await insertBoth(pair, (side) => [
+      [side.create('Kitchen', fullKitchen), side.create('Kitchen', { ...nulls, name: 'nulls' })],
+    ]);
+    await expectSameOutcome(reference(), subject(), { tables: ['kitchen'], ...saved });
+    expect(insertCount(subject(), 'kitchen')).toBe(1);
+  });
+
+  it('TypeormExtras: simple-array and simple-json', async () => {
+    const saved = await insertBoth(pair, (side) => [
+      [
+        side.create('TypeormExtras', { name: 'x', simpleArray: ['a', 'b'], simpleJson: { n: 1 } }),
+        side.create('TypeormExtras', { name: 'y', simpleArray: null, simpleJson: null }),
+      ],
+    ]);
+    await expectSameOutcome(reference(), subject(), { tables: ['typeorm_extras'], ...saved });
+  });
+
+  it('Customer: embedded columns', async () => {
+    const saved = await insertBoth(pair, (side) => [
+      [
+        side.create('Customer', { name: 'Ada', address: { street: '1 Loop Rd', city: 'London', zip: 'N1' } }),
+        side.create('Customer', { name: 'Bob', address: { street: '2 Main St', city: 'Paris', zip: null } }),
+      ],
+    ]);
+    await expectSameOutcome(reference(), subject(), { tables: ['customer'], ...saved });
+  });
+
+  it('Author, Profile, Book: join columns from related objects', async () => {
+    const saved = await insertBoth(pair, (side) => {
+      const profile = side.create('Profile', { bio: 'writes things' });
+      const ada = side.create('Author', { name: 'Ada', profile });
+      const bob = side.create('Author', { name: 'Bob', profile: null });
+      return [
+        [profile],
+        [ada, bob],
+        [
+          side.create('Book', { title: 'Notes', author: ada }),
+          side.create('Book', { title: 'Sketches', author: bob }),
+          side.create('Book', { title: 'More Notes', author: ada }),
+        ],
+      ];
+    });
+    await expectSameOutcome(reference(), subject(), { tables: ['profile', 'author', 'book'], ...saved });
+  });
+
+  // Documented difference: save() sends one INSERT per child class (all cars, then all trucks);
+  // cohort sends one INSERT for the mix, in input order, so generated ids follow the input.
+  it('Car and Truck: single-table inheritance, one INSERT for the mix', async () => {
+    const saved = await insertBoth(
+      pair,
+      (side) => [
+        [
+          side.create('Car', { name: 'mini', seats: 4 }),
+          side.create('Truck', { name: 'hauler', payload: 18000 }),
+          side.create('Car', { name: 'van', seats: null }),
+        ],
+      ],
+      {},
+      'Vehicle',
+    );
+    await expectSameOutcome(reference(), subject(), {
+      tables: [{ table: 'vehicle', orderBy: 'name' }],
+      ...saved,
+      mask: ['id', 'entityId'],
+    });
+    expect(insertCount(subject(), 'vehicle')).toBe(1);
+    expect((saved.entitiesSub as { id: number }[]).map((v) => v.id)).toEqual([1, 2, 3]);
+  });
+
+  it('Money: transformers / custom types in both directions', async () => {
+    const saved = await insertBoth(pair, (side) => [
+      [
+        side.create('Money', { label: 'coffee', amount: 3.5, tags: ['food', 'daily'] }),
+        side.create('Money', { label: 'none', amount: 0, tags: null }),
+      ],
+    ]);
+    await expectSameOutcome(reference(), subject(), { tables: ['money'], ...saved });
+  });
+
+  it('Defaults: undefined columns get the database default, also when other rows set them', async () => {
+    const saved = await insertBoth(pair, (side) => [
+      [
+        side.create('Defaults', { label: 'all defaults' }),
+        side.create('Defaults', {
+          label: 'explicit',
+          status: 'old',
+          score: 1,
+          flag: false,
+          createdOn: at('2020-01-01T00:00:00Z'),
+        }),
+        side.create('Defaults', { label: 'some', score: 3 }),
+      ],
+    ]);
+    await expectSameOutcome(reference(), subject(), {
+      tables: ['defaults_fixture'],
+      ...saved,
+      mask: ['created_on', 'createdOn'],
+    });
+    expect(insertCount(subject(), 'defaults_fixture')).toBe(1);
+  });
+
+  it('UuidThing and IdentityThing: generated keys come back onto the right objects', async () => {
+    const saved = await insertBoth(pair, (side) => [
+      ['one', 'two', 'three'].map((name) => side.create('UuidThing', { name })),
+      ['one', 'two', 'three'].map((name) => side.create('IdentityThing', { name })),
+    ]);
+    await expectSameOutcome(reference(), subject(), {
+      tables: [{ table: 'uuid_thing', orderBy: 'name' }, 'identity_thing'],
+      ...saved,
+      mask: ['id', 'entityId'],
+    });
+    const uuids = await subject().query<{ id: string; name: string }>('SELECT id, name FROM uuid_thing');
+    for (const entity of saved.entitiesSub.slice(0, 3) as { id: string; name: string }[]) {
+      expect(uuids.find((r) => r.name === entity.name)?.id).toBe(entity.id);
+    }
+    expect((saved.entitiesSub.slice(3) as { id: number }[]).map((e) => e.id)).toEqual([1, 2, 3]);
+  });
+
+  it('an empty input sends no statement and calls no hook', async () => {
+    const result = await subject().bulkInsert([], {}, 'Seed');
+    expect(result).toMatchObject({ inserted: 0, batches: 0, statements: 0 });
+    expect(subject().sql).toEqual([]);
+    expect(subject().hooks).toEqual([]);
+  });
+
+  it('a before-hook throwing at row k writes nothing and names row k', async () => {
+    const articles = ['a', 'b', ARTICLE_HOOK_FAILS, 'd'].map((title) => subject().create('Article', { title }));
+    const error = await subject()
+      .bulkInsert(articles)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 2, entity: articles[2] });
+    expect(await subject().rows('article')).toEqual([]);
+    expect(insertCount(subject(), 'article')).toBe(0);
+  });
+
+  it('an invalid row k writes nothing; the error lists every failure with row and property', async () => {
+    const rows = [seed(subject(), 1), seed(subject(), 2, 'x'.repeat(256)), seed(subject(), 3)];
+    (rows[2] as { qty: unknown }).qty = 'three';
+    const error = await subject()
+      .bulkInsert(rows)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkValidationError);
+    const failures = (error as BulkValidationError).failures;
+    expect(failures.map(({ index, property, constraint }) => ({ index, property, constraint }))).toEqual([
+      { index: 1, property: 'label', constraint: 'maxLength' },
+      { index: 2, property: 'qty', constraint: 'type' },
+    ]);
+    expect(failures[0]?.entity).toBe(rows[1]);
+    expect(await subject().rows('seed')).toEqual([]);
+    expect(insertCount(subject(), 'seed')).toBe(0);
+  });
+
+  it("onInvalid: 'skip' writes the valid rows and reports the others", async () => {
+    const rows = [seed(subject(), 1), seed(subject(), 2, 'x'.repeat(300)), seed(subject(), 3)];
+    const result = await subject().bulkInsert(rows, { onInvalid: 'skip' });
+    expect(result.inserted).toBe(2);
+    expect(result.skipped).toEqual([expect.objectContaining({ index: 1, reason: 'invalid', entity: rows[1] })]);
+    expect((await subject().rows('seed')).map((r) => r.qty)).toEqual([1, 3]);
+  });
+
+  it('a unique violation at row k leaves the table as it was and names row k and the constraint', async () => {
+    await subject().bulkInsert([subject().create('Unique', { email: 'taken@example.com', name: 'first' })]);
+    const before = await subject().rows('unique_fixture');
+    const rows = ['a@example.com', 'b@example.com', 'taken@example.com', 'c@example.com'].map((email) =>
+      subject().create('Unique', { email, name: 'n' }),
+    );
+    const error = await subject()
+      .bulkInsert(rows)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UniqueViolationError);
+    expect(error).toMatchObject({ index: 2, entity: rows[2], constraint: 'unique_fixture_email_unique', code: '23505' });
+    expect((error as Error).message).toMatch(/row 2/);
+    expect((error as Error).cause).toMatchObject({ code: '23505' });
+    expect(await subject().rows('unique_fixture')).toEqual(before);
+  });
+
+  it('two rows of one batch with the same unique key: the error names the second', async () => {
+    const rows = ['a@example.com', 'dup@example.com', 'dup@example.com'].map((email) => subject().create('Unique', { email }));
+    await expect(subject().bulkInsert(rows)).rejects.toMatchObject({ name: 'UniqueViolationError', index: 2 });
+    expect(await subject().rows('unique_fixture')).toEqual([]);
+  });
+
+  it('100,000 entities insert in one call, keys on every object', async () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => seed(subject(), i));
+    const result = await subject().bulkInsert(rows, { batchSize: 100_000 });
+    expect(result).toMatchObject({ inserted: 100_000, batches: 1 });
+    expect((rows as { id: number }[]).every((r, i) => r.id === i + 1)).toBe(true);
+    const [count] = await subject().query<{ n: string }>('SELECT count(*) AS n FROM seed');
+    expect(count?.n).toBe('100000');
+    expect(insertCount(subject(), 'seed')).toBe(1);
+  });
+
+  it('hook log shape: every before-hook runs before the statement, after-hooks after it', async () => {
+    await subject().bulkInsert(['x', 'y'].map((title) => subject().create('Article', { title })));
+    const names = EVENT_NAMES[subject().orm];
+    const events = subject()
+      .hooks.filter((h) => h.source === 'listener')
+      .map((h) => `${h.event}:${h.key}`);
+    expect(events).toEqual([
+      `${names.beforeInsert}:x`,
+      `${names.beforeInsert}:y`,
+      `${names.afterInsert}:x`,
+      `${names.afterInsert}:y`,
+    ]);
+  });
+});

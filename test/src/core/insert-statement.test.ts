@@ -1,0 +1,87 @@
+import { compileInsert, type TableCatalog } from '@cohort/core';
+import { describe, expect, it } from 'vitest';
+
+const table: TableCatalog = {
+  qualifiedName: '"s"."item"',
+  columns: new Map([
+    ['id', { name: 'id', castType: 'integer', defaultExpr: "nextval('s.item_id_seq'::regclass)", identityAlways: false }],
+    ['name', { name: 'name', castType: 'character varying', defaultExpr: null, identityAlways: false }],
+    ['status', { name: 'status', castType: 'text', defaultExpr: "'new'::text", identityAlways: false }],
+    ['email', { name: 'email', castType: 'text', defaultExpr: null, identityAlways: false }],
+  ]),
+};
+
+describe('compileInsert', () => {
+  it('has the same text whatever the row count: one text[] parameter per column', () => {
+    const stmt = {
+      table,
+      sent: [{ name: 'name', mixed: false }],
+      generatedKeys: ['id'],
+      rowKey: ['id'],
+      returning: ['id'],
+      conflict: { kind: 'error' as const },
+    };
+    const small = compileInsert(stmt, [['a']], [undefined]);
+    const large = compileInsert(stmt, [Array.from({ length: 100_000 }, (_, i) => `n${i}`)], [undefined]);
+    expect(small.sql).toBe(large.sql);
+    expect(large.parameters).toHaveLength(1);
+    expect(small.sql).toContain('unnest($1::text[]) WITH ORDINALITY');
+    expect(small.sql).toContain(`nextval('s.item_id_seq'::regclass) AS "c1"`);
+    expect(small.sql).toContain('JOIN u ON i."k0" = u."c1"');
+  });
+
+  it('falls back to the column default per row for mixed columns', () => {
+    const { sql, parameters } = compileInsert(
+      {
+        table,
+        sent: [
+          { name: 'name', mixed: false },
+          { name: 'status', mixed: true },
+        ],
+        generatedKeys: ['id'],
+        rowKey: ['id'],
+        returning: ['status'],
+        conflict: { kind: 'error' },
+      },
+      [['a', 'b'], ['x', null]],
+      [undefined, [false, true]],
+    );
+    expect(sql).toContain(`CASE WHEN s."d1" THEN 'new'::text ELSE s."v1"::text END`);
+    expect(parameters).toEqual([['a', 'b'], ['x', null], [false, true]]);
+  });
+
+  it('matches updated rows of an upsert by the conflict target and orders writes by it', () => {
+    const { sql } = compileInsert(
+      {
+        table,
+        sent: [
+          { name: 'email', mixed: false },
+          { name: 'name', mixed: false },
+        ],
+        generatedKeys: ['id'],
+        rowKey: ['id'],
+        returning: ['id'],
+        conflict: { kind: 'update', target: ['email'], set: [{ column: 'name' }] },
+        orderBy: ['email'],
+      },
+      [['a@x'], ['A']],
+      [undefined, undefined],
+    );
+    expect(sql).toContain('ON CONFLICT ("email") DO UPDATE SET "name" = excluded."name"');
+    expect(sql).toContain('ORDER BY "c0", "__ord"');
+    expect(sql).toContain('(t.xmax = 0) AS "__inserted"');
+    expect(sql).toContain('UNION ALL');
+  });
+
+  it('quotes identifiers and never splices values', () => {
+    const evil = "x'); DROP TABLE item; --";
+    const { sql, parameters } = compileInsert(
+      { table, sent: [{ name: 'name', mixed: false }], generatedKeys: ['id'], rowKey: ['id'], returning: [], conflict: { kind: 'ignore' } },
+      [[evil]],
+      [undefined],
+    );
+    expect(sql).not.toContain(evil);
+    expect(parameters).toEqual([[evil]]);
+    expect(sql).toContain('ON CONFLICT DO NOTHING');
+  });
+});

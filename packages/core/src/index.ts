@@ -18,8 +18,10 @@ export type {
   InsertOptions,
   OnConflict,
   RowOutcome,
+  SaveOptions,
   SkippedRow,
   SkipReason,
+  UpdateOptions,
 } from './engine/bulk-options.js';
 export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
@@ -29,8 +31,12 @@ export { runInsert } from './engine/insert-pipeline.js';
 export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';
 export { NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
 export { PartialImportError } from './engine/run-batches.js';
+export type { SaveJob } from './engine/save-pipeline.js';
+export { runSave } from './engine/save-pipeline.js';
 export type { CopyCapableClient, SqlSession } from './engine/sql-session.js';
-export type { TransactionRunner, WriteTarget } from './engine/write-target.js';
+export type { UpdateJob } from './engine/update-pipeline.js';
+export { runUpdate } from './engine/update-pipeline.js';
+export type { ChangeTracker, TransactionRunner, WriteTarget } from './engine/write-target.js';
 export type { FailureLocation, ValidationFailure } from './errors/bulk-write-error.js';
 export {
   BulkHookError,
@@ -55,4 +61,6 @@ export { qualifiedTable, quoteIdent } from './sql/identifier.js';
 export type { CompiledQuery, ConflictAction, InsertStatement } from './sql/insert-statement.js';
 export { compileInsert } from './sql/insert-statement.js';
 export { arrayLiteral, toPgText } from './sql/pg-text.js';
+export type { UpdateColumn, UpdateStatement } from './sql/update-statement.js';
+export { compileUpdate } from './sql/update-statement.js';
 export { checkColumnValue } from './validate/column-rules.js';

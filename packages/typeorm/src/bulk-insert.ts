@@ -1,4 +1,14 @@
-import { type BulkResult, type InsertOptions, runInsert } from '@cohort/core';
+import {
+  type BulkResult,
+  type EntityModel,
+  type InsertOptions,
+  runInsert,
+  runSave,
+  runUpdate,
+  type SaveOptions,
+  type TransactionRunner,
+  type UpdateOptions,
+} from '@cohort/core';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
 import { readTypeormModel } from './typeorm-model-reader.js';
 import { typeormTransaction } from './typeorm-transaction.js';
@@ -32,8 +42,55 @@ export function bulkInsert<E extends ObjectLiteral>(
   entities: Iterable<E> | AsyncIterable<E>,
   options: InsertOptions = {},
 ): Promise<BulkResult<E>> {
+  return runInsert(jobFor(target, entity, options), entities);
+}
+
+/**
+ * Updates existing rows by primary key with one statement per batch, as save() would update them:
+ * only the columns TypeORM sees as changed (per row), update listeners and subscribers with
+ * save()'s UpdateEvent, update-date and version columns maintained — and versions checked.
+ *
+ * @example
+ * ```ts
+ * for (const user of users) user.score += 1;
+ * const { updated, unchanged } = await bulkUpdate(dataSource, User, users);
+ * ```
+ */
+export function bulkUpdate<E extends ObjectLiteral>(
+  target: TypeormTarget,
+  entity: EntityTarget<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: UpdateOptions = {},
+): Promise<BulkResult<E>> {
+  return runUpdate(jobFor(target, entity, options), entities);
+}
+
+/**
+ * What save() does for a mix of new and existing entities, per batch: one look-up, one INSERT for
+ * the new, one UPDATE for the changed, TypeORM's lifecycle around both.
+ *
+ * @example
+ * ```ts
+ * const result = await bulkSave(dataSource, User, [...newUsers, ...changedUsers]);
+ * console.log(result.inserted, result.updated, result.unchanged);
+ * ```
+ */
+export function bulkSave<E extends ObjectLiteral>(
+  target: TypeormTarget,
+  entity: EntityTarget<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: SaveOptions = {},
+): Promise<BulkResult<E>> {
+  return runSave(jobFor(target, entity, options), entities);
+}
+
+function jobFor<E extends ObjectLiteral, O extends { hooks?: boolean }>(
+  target: TypeormTarget,
+  entity: EntityTarget<E>,
+  options: O,
+): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E> } {
   const manager = managerOf(target);
   const metadata = manager.connection.getMetadata(entity);
   const model = readTypeormModel<E>(manager.connection, metadata);
-  return runInsert({ model, options, transaction: typeormTransaction<E>(manager, metadata, options.hooks !== false) }, entities);
+  return { model, options, transaction: typeormTransaction<E>(manager, metadata, options.hooks !== false) };
 }

@@ -1,6 +1,6 @@
-import type { BulkResult, InsertOptions } from '@cohort/core';
+import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions } from '@cohort/core';
 import { type ObjectLiteral, Repository } from 'typeorm';
-import { bulkInsert } from './bulk-insert.js';
+import { bulkInsert, bulkSave, bulkUpdate } from './bulk-insert.js';
 
 declare module 'typeorm' {
   interface Repository<Entity extends ObjectLiteral> {
@@ -9,12 +9,22 @@ declare module 'typeorm' {
      * generated keys. Available after {@link registerBulkRepository}.
      */
     bulkInsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: InsertOptions): Promise<BulkResult<Entity>>;
+    /** Updates existing rows, changed columns only, one statement per batch. See {@link bulkUpdate}. */
+    bulkUpdate(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: UpdateOptions): Promise<BulkResult<Entity>>;
+    /** Inserts the new and updates the changed, like save(), one statement each per batch. See {@link bulkSave}. */
+    bulkSave(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: SaveOptions): Promise<BulkResult<Entity>>;
   }
 }
 
 const methods = {
   bulkInsert<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: InsertOptions) {
     return bulkInsert(this.manager, this.target, entities, options);
+  },
+  bulkUpdate<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: UpdateOptions) {
+    return bulkUpdate(this.manager, this.target, entities, options);
+  },
+  bulkSave<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: SaveOptions) {
+    return bulkSave(this.manager, this.target, entities, options);
   },
 };
 

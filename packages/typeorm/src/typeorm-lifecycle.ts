@@ -8,6 +8,7 @@ import {
   type UpdateHookBatch,
 } from '@cohort/core';
 import type { EntityManager, EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
+import type { TypeormChange } from './typeorm-change-tracker.js';
 
 type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate';
 type ListenerList = 'beforeInsertListeners' | 'afterInsertListeners' | 'beforeUpdateListeners' | 'afterUpdateListeners';
@@ -92,7 +93,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     if (event === 'afterInsert') return { ...base, entityId: metadata.getEntityIdMixedMap(metadata.getEntityIdMap(entity)) };
     if (event === 'beforeUpdate' || event === 'afterUpdate') {
       const position = batch.entities.indexOf(entity);
-      const change = (batch as UpdateHookBatch<E> & { typeorm?: TypeormUpdateDetail[] }).typeorm?.[position];
+      const change = (batch as UpdateHookBatch<E>).changes[position]?.native as TypeormChange | undefined;
       return {
         ...base,
         databaseEntity: change?.databaseEntity,
@@ -102,13 +103,6 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     }
     return base;
   }
-}
-
-/** The UpdateEvent details save() gives, per row of an update batch. */
-export interface TypeormUpdateDetail {
-  databaseEntity: ObjectLiteral;
-  updatedColumns: unknown[];
-  updatedRelations: unknown[];
 }
 
 /** As TypeORM's broadcaster: no listenTo, Object, the class itself or one of its parents. */

@@ -1,6 +1,7 @@
 import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import { takeSnapshot } from './entity-snapshots.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -47,6 +48,11 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
   // TypeORM inserts every column marked isInsert, including the virtual join columns of relations.
   const columns = metadata.columns.filter((c) => c.isInsert).map((c) => columnModel(dataSource, metadata, c));
   const byName = new Map(columns.map((c) => [c.name, c]));
+  // What save() reads back after an UPDATE: update-date and version columns.
+  const returningOnUpdate = metadata.columns
+    .filter((c) => c.isUpdateDate || c.isVersion)
+    .map((c) => byName.get(c.databaseName))
+    .filter((c): c is ColumnModel<ObjectLiteral> => c !== undefined);
   const returningOnInsert = metadata
     .getInsertionReturningColumns()
     .map((c) => byName.get(c.databaseName))
@@ -61,8 +67,12 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     table: metadata.tableName,
     columns,
     returningOnInsert,
+    returningOnUpdate,
     uniques,
-    finishInsert: (entity) => setUnsetNullablesToNull(dataSource, metadata, entity),
+    finishInsert: (entity) => {
+      setUnsetNullablesToNull(dataSource, metadata, entity);
+      takeSnapshot(dataSource, entity);
+    },
   };
 }
 
@@ -103,16 +113,14 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
     hasDefault,
     generated,
     role,
-    insertable: column.isInsert,
+    // As save(): serial keys are never inserted (an explicit id is dropped), a new version starts at 1.
+    insertable: column.isInsert && !increment,
     updatable: column.isUpdate,
+    insertDefault: column.isVersion ? 1 : undefined,
     read(entity) {
-      // As save(): serial keys are never sent (explicit ids are dropped), the discriminator comes from
-      // the entity's own class, a new version starts at 1, and the driver prepares the rest.
-      if (increment) return undefined;
+      // The discriminator comes from the entity's own class; the driver prepares the rest.
       if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;
-      const value = driver.preparePersistentValue(column.getEntityValue(entity), column);
-      if (column.isVersion && value === undefined) return 1;
-      return value;
+      return driver.preparePersistentValue(column.getEntityValue(entity), column);
     },
     write(entity, value) {
       column.setEntityValue(entity, driver.prepareHydratedValue(value, column));

@@ -1,5 +1,6 @@
 import { NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
+import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 
 /** A session on a query runner: statements go through TypeORM's own query() (logged like save's). */
@@ -31,6 +32,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
     session: typeormSession(qr),
     hooks: hooks ? new TypeormLifecycle<E>(qr, metadata) : NO_HOOKS,
     inCallerTransaction,
+    changes: new TypeormChangeTracker<E>(qr, metadata),
   });
   return async (fn) => {
     const existing = manager.queryRunner;

@@ -51,6 +51,11 @@ export class HookLog {
 }
 
 /** The fixture name of an entity instance (its class name). */
+/** Whether `entity` is an instance of one of the fixture classes. */
+export function isFixtureEntity(entity: object): boolean {
+  return (FIXTURE_NAMES as readonly string[]).includes(entity.constructor.name);
+}
+
 export function fixtureNameOf(entity: object): FixtureName {
   const name = entity.constructor.name;
   if (!(FIXTURE_NAMES as readonly string[]).includes(name)) throw new Error(`${name} is not a fixture entity`);

@@ -1,3 +1,4 @@
+import { trackEntityChanges } from '@cohort/typeorm';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { DataSource } from 'typeorm';
@@ -32,7 +33,10 @@ export async function createTypeormDataSource(url: string, schema: string, recor
     uuidExtension: 'pgcrypto',
     poolSize: 4,
   });
-  return dataSource.initialize();
+  await dataSource.initialize();
+  // Diff bulk updates against what was loaded, so concurrent writers of other columns are kept.
+  trackEntityChanges(dataSource);
+  return dataSource;
 }
 
 /**

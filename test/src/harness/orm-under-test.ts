@@ -1,5 +1,5 @@
-import type { BulkResult, InsertOptions } from '@cohort/core';
-import { bulkInsert as typeormBulkInsert } from '@cohort/typeorm';
+import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions } from '@cohort/core';
+import { bulkInsert as typeormBulkInsert, bulkSave as typeormBulkSave, bulkUpdate as typeormBulkUpdate } from '@cohort/typeorm';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { DataSource } from 'typeorm';
 import type { FixtureName } from '../fixtures/fixture-names.js';
@@ -55,6 +55,12 @@ export interface OrmUnderTest {
    * give the root fixture for a mix of single-table-inheritance children).
    */
   bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName): Promise<BulkResult<object>>;
+  /** cohort's bulkUpdate (same class rule as bulkInsert). */
+  bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName): Promise<BulkResult<object>>;
+  /** cohort's bulkSave (same class rule as bulkInsert). */
+  bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName): Promise<BulkResult<object>>;
+  /** Every entity of `fixture` loaded with the ORM's own find, ordered by id (managed, for MikroORM). */
+  find(fixture: FixtureName): Promise<any[]>;
 }
 
 /** What `describeConformance` needs beyond the scenario-facing interface. */
@@ -148,6 +154,20 @@ class TypeormUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest {
     return typeormBulkInsert(this.dataSource, this.targetClass(entities, target), entities, options);
   }
 
+  bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName) {
+    return typeormBulkUpdate(this.dataSource, this.targetClass(entities, target), entities, options);
+  }
+
+  bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
+    return typeormBulkSave(this.dataSource, this.targetClass(entities, target), entities, options);
+  }
+
+  async find(fixture: FixtureName): Promise<any[]> {
+    const rows = await this.dataSource.getRepository(this.classes[fixture]).find({ order: { id: 'ASC' } as never });
+    for (const row of rows) bindToHookLog(row as Record<string, unknown>, this.hookLog);
+    return rows;
+  }
+
   async reset(): Promise<void> {
     await this.session.truncateAll();
     this.resetLogs();
@@ -187,6 +207,22 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
   async bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
     const { bulkInsert: mikroBulkInsert } = await import('@cohort/mikro-orm');
     return mikroBulkInsert(this.em, this.targetClass(entities, target), entities, options);
+  }
+
+  async bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName) {
+    const cohort: Record<string, any> = await import('@cohort/mikro-orm');
+    return cohort.bulkUpdate(this.em, this.targetClass(entities, target), entities, options);
+  }
+
+  async bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
+    const cohort: Record<string, any> = await import('@cohort/mikro-orm');
+    return cohort.bulkSave(this.em, this.targetClass(entities, target), entities, options);
+  }
+
+  async find(fixture: FixtureName): Promise<any[]> {
+    const rows = await this.em.find(this.classes[fixture], {}, { orderBy: { id: 'asc' } as never });
+    for (const row of rows) bindToHookLog(row as Record<string, unknown>, this.hookLog);
+    return rows;
   }
 
   async reset(): Promise<void> {

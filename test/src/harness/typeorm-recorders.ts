@@ -10,7 +10,7 @@ import {
   type UpdateEvent,
 } from 'typeorm';
 import { Article } from '../fixtures/typeorm/index.js';
-import { bindToHookLog, type HookLog, type HookSource } from './hook-log.js';
+import { bindToHookLog, type HookLog, type HookSource, isFixtureEntity } from './hook-log.js';
 import { normalizeValue } from './normalize.js';
 import type { SqlLogEntry } from './sql-log.js';
 
@@ -29,6 +29,8 @@ function entityRecorder(log: HookLog, source: HookSource) {
   };
   return {
     afterLoad(loaded: ObjectLiteral) {
+      // TypeORM also broadcasts afterLoad for relation-id maps (`{ id: 1 }`) loaded with an entity.
+      if (!isFixtureEntity(loaded)) return;
       bindToHookLog(loaded, log);
       entity('afterLoad', loaded);
     },

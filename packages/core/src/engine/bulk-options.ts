@@ -52,8 +52,27 @@ export interface InsertOptions extends BulkOptions {
   onConflict?: OnConflict;
 }
 
+/** Options of bulkUpdate and bulkSave. */
+export interface UpdateOptions extends BulkOptions {
+  /**
+   * Per-column SQL evaluated by PostgreSQL against the current row, by property (or column) name:
+   * `{current}` is the stored value, `{value}` this entity's value (cast to the column type). The
+   * column is written on every row and the resulting value comes back onto the object.
+   * @example `{ balance: '{current} + {value}' }` adds each entity's `balance` to the stored balance.
+   */
+  expressions?: Readonly<Record<string, string>>;
+  /**
+   * Check version columns (default true): a row whose stored version differs from the entity's is
+   * stale, and the call fails with an OptimisticLockError.
+   */
+  checkVersion?: boolean;
+}
+
+/** Options of bulkSave: an insert's options for the new rows, an update's for the existing ones. */
+export interface SaveOptions extends UpdateOptions, Omit<InsertOptions, keyof BulkOptions> {}
+
 /** Why a row was not written. */
-export type SkipReason = 'conflict' | 'invalid' | 'condition';
+export type SkipReason = 'conflict' | 'invalid' | 'condition' | 'missing';
 
 /** An input row that was not written. */
 export interface SkippedRow<E> {

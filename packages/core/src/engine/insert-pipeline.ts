@@ -27,7 +27,7 @@ export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterab
   );
 }
 
-/** Inserts one batch; shared by bulkInsert, bulkSave and bulkUpsert. */
+/** Inserts one batch; shared by bulkInsert and bulkUpsert. */
 export async function insertBatch<E>(
   model: EntityModel<E>,
   options: InsertOptions,
@@ -35,45 +35,86 @@ export async function insertBatch<E>(
   target: WriteTarget<E>,
   result: BulkResult<E>,
 ): Promise<void> {
-  const hooksOn = options.hooks !== false;
+  await beforeInsertPhase(model, options, batch, target);
+  const prepared = prepareRows(model, batch.entities);
+  const valid = await validateInsertPhase(model, options, batch, prepared, result);
+  const written = await writeInsertPhase(model, options, valid, prepared, target, result);
+  await afterInsertPhase(options, written, target);
+}
+
+/** The before-hooks of an insert (or of an upsert: what the ORM runs before its own upsert). */
+export async function beforeInsertPhase<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  batch: InputBatch<E>,
+  target: WriteTarget<E>,
+): Promise<void> {
+  if (options.hooks === false || batch.entities.length === 0) return;
   const upsert = resolveConflict(model, options.onConflict).kind === 'update';
-  if (hooksOn) {
-    if (upsert && target.hooks.beforeUpsert) await target.hooks.beforeUpsert(batch);
-    else await target.hooks.beforeInsert(batch);
-  }
+  if (upsert && target.hooks.beforeUpsert) await target.hooks.beforeUpsert(batch);
+  else await target.hooks.beforeInsert(batch);
+}
 
-  const prepared = new Map(batch.entities.map((e) => [e, model.prepare?.(e)]));
-  const valid = await validRows(model, options, batch, prepared, result);
-  if (valid.entities.length === 0) return;
+/** Runs the model's per-row conversion once per entity (after the before-hooks). */
+export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): Map<E, unknown> {
+  return new Map(entities.map((e) => [e, model.prepare?.(e)]));
+}
 
-  const written = await writeRows(model, options, valid, prepared, target);
-  const inserted: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
-  const updated: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+/** Rows an insert wrote, split by what happened to them. */
+export interface WrittenRows<E> {
+  readonly inserted: InputBatch<E>;
+  readonly updated: InputBatch<E>;
+}
+
+/** Sends the batch's one INSERT and records every row's outcome in `result`. */
+export async function writeInsertPhase<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  valid: InputBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
+  target: WriteTarget<E>,
+  result: BulkResult<E>,
+): Promise<WrittenRows<E>> {
+  const inserted: InputBatch<E> = { number: valid.number, entities: [], indices: [] };
+  const updated: InputBatch<E> = { number: valid.number, entities: [], indices: [] };
+  if (valid.entities.length === 0) return { inserted, updated };
+  const upsert = resolveConflict(model, options.onConflict).kind === 'update';
+  const outcomes = await writeRows(model, options, valid, prepared, target);
   valid.entities.forEach((entity, position) => {
     const index = valid.indices[position] as number;
-    const outcome = written[position] as RowOutcome;
+    const outcome = outcomes[position] as RowOutcome;
     result.outcomes[index] = outcome;
-    if (outcome === 'inserted') {
-      result.inserted++;
-      inserted.entities.push(entity);
-      inserted.indices.push(index);
-    } else if (outcome === 'updated') {
-      result.updated++;
-      updated.entities.push(entity);
-      updated.indices.push(index);
+    const into = outcome === 'inserted' ? inserted : outcome === 'updated' ? updated : undefined;
+    if (into) {
+      into.entities.push(entity);
+      into.indices.push(index);
+      if (outcome === 'inserted') result.inserted++;
+      else result.updated++;
     } else {
       result.skipped.push({ index, entity, reason: upsert ? 'condition' : 'conflict' });
     }
   });
-  if (!hooksOn) return;
-  if (inserted.entities.length > 0) await target.hooks.afterInsert(inserted);
-  if (updated.entities.length > 0 && target.hooks.afterUpdate) {
-    await target.hooks.afterUpdate({ ...updated, changes: updated.entities.map(() => ({ properties: [], before: {} })) });
+  return { inserted, updated };
+}
+
+/** After-hooks that follow the real outcome: insert hooks for inserted rows, update hooks for updated ones. */
+export async function afterInsertPhase<E>(
+  options: InsertOptions,
+  written: WrittenRows<E>,
+  target: WriteTarget<E>,
+): Promise<void> {
+  if (options.hooks === false) return;
+  if (written.inserted.entities.length > 0) await target.hooks.afterInsert(written.inserted);
+  if (written.updated.entities.length > 0 && target.hooks.afterUpdate) {
+    await target.hooks.afterUpdate({
+      ...written.updated,
+      changes: written.updated.entities.map(() => ({ properties: [], before: {} })),
+    });
   }
 }
 
 /** Validates the batch; returns the rows to write, or throws when invalid rows must stop the call. */
-async function validRows<E>(
+export async function validateInsertPhase<E>(
   model: EntityModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,

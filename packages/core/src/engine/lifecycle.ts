@@ -16,6 +16,10 @@ export interface RowChange {
   readonly properties: readonly string[];
   /** Database values of the changed properties before the update (property → value). */
   readonly before: Readonly<Record<string, unknown>>;
+  /** Changed database columns (what the UPDATE writes for this row). */
+  readonly columns?: readonly string[];
+  /** The ORM's own description of the change, for its event objects (e.g. TypeORM's UpdateEvent). */
+  readonly native?: unknown;
 }
 
 /** A batch after an upsert: the outcome of each row. */

@@ -1,4 +1,5 @@
-import type { LifecycleHooks } from './lifecycle.js';
+import type { InputBatch } from './batches.js';
+import type { LifecycleHooks, RowChange } from './lifecycle.js';
 import type { SqlSession } from './sql-session.js';
 
 /** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */
@@ -7,6 +8,24 @@ export interface WriteTarget<E> {
   readonly hooks: LifecycleHooks<E>;
   /** The transaction is the caller's: cohort guards its own work with a savepoint. */
   readonly inCallerTransaction: boolean;
+  /** How the ORM knows what is stored and what changed (needed by updates and saves). */
+  readonly changes?: ChangeTracker<E>;
+}
+
+/**
+ * The ORM's change detection, as the adapter runs it on the transaction: TypeORM loads the database
+ * entities like save() does; MikroORM uses its identity-map snapshots.
+ */
+export interface ChangeTracker<E> {
+  /**
+   * What the database holds for each row of the batch (one query for the batch at most), or
+   * `undefined` for rows that are new: no key, or no row with that key.
+   */
+  load(batch: InputBatch<E>): Promise<(unknown | undefined)[]>;
+  /** What changed on `entity` since `loaded` (empty `properties` when nothing did). */
+  diff(entity: E, loaded: unknown): RowChange;
+  /** Called after a row was updated, with its new state written back (e.g. refresh a snapshot). */
+  updated?(entity: E): void;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface ColumnModel<E = object> {
   readonly hasDefault: boolean;
   readonly generated?: GenerationStrategy;
   readonly role?: ColumnRole;
+  /** Sent on insert when `read` gives `undefined` (e.g. a new version column starts at 1). */
+  readonly insertDefault?: unknown;
   /** May be written on insert (false for e.g. `insert: false` columns). */
   readonly insertable: boolean;
   /** May be written on update. */
@@ -73,6 +75,8 @@ export interface EntityModel<E = object> {
   readonly columns: readonly ColumnModel<E>[];
   /** Columns read back after an insert (generated keys, defaults, dates, versions). */
   readonly returningOnInsert: readonly ColumnModel<E>[];
+  /** Columns read back after an update (default: update-date and version columns). */
+  readonly returningOnUpdate?: readonly ColumnModel<E>[];
   /** Unique column sets other than the primary key (for conflict targets), by constraint name. */
   readonly uniques: readonly { name?: string; columns: readonly string[] }[];
   /**

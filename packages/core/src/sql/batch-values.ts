@@ -35,7 +35,8 @@ export function readBatchValues<E>(
     const unset: boolean[] = new Array(entities.length);
     let unsetCount = 0;
     for (let r = 0; r < entities.length; r++) {
-      const v = column.read(entities[r] as E, prepared[r]);
+      let v = column.read(entities[r] as E, prepared[r]);
+      if (v === undefined) v = column.insertDefault;
       unset[r] = v === undefined;
       if (v === undefined) unsetCount++;
       texts[r] = toPgText(v);

@@ -1,0 +1,69 @@
+import { BulkValidationError } from '../errors/bulk-write-error.js';
+import type { EntityModel } from '../model/entity-model.js';
+import type { InputBatch } from './batches.js';
+import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
+import { afterInsertPhase, beforeInsertPhase, prepareRows, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
+import { runBatches } from './run-batches.js';
+import {
+  afterUpdatePhase,
+  beforeUpdatePhase,
+  planChanges,
+  trackerOf,
+  validateUpdatePhase,
+  writeUpdatePhase,
+} from './update-pipeline.js';
+import type { TransactionRunner } from './write-target.js';
+
+/** Everything the engine needs to save entities of one model. */
+export interface SaveJob<E> {
+  readonly model: EntityModel<E>;
+  readonly options: SaveOptions;
+  readonly transaction: TransactionRunner<E>;
+}
+
+/**
+ * Saves a mix of new and existing entities as the ORM's save does, per batch: one look-up tells new
+ * from existing; before-insert hooks for the new, before-update hooks for the changed; validation of
+ * both; one INSERT and one UPDATE; after-insert then after-update hooks.
+ */
+export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  const { model, options } = job;
+  return runBatches(input, options, job.transaction, async (batch, target, result) => {
+    const tracker = trackerOf(target);
+    const loaded = await tracker.load(batch);
+    const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+    const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+    const states: unknown[] = [];
+    batch.entities.forEach((entity, position) => {
+      const state = loaded[position];
+      const into = state === undefined ? fresh : existing;
+      into.entities.push(entity);
+      into.indices.push(batch.indices[position] as number);
+      if (state !== undefined) states.push(state);
+    });
+
+    const plan = planChanges(model, options, existing, states, tracker, result);
+    await beforeInsertPhase(model, options, fresh, target);
+    await beforeUpdatePhase(model, options, plan, target);
+
+    // Validate both parts before writing either, so one error lists every invalid row of the batch.
+    const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
+    const scratch = emptyResult<E>();
+    const lenient = { ...options, onInvalid: 'skip' as const };
+    const validNew = await validateInsertPhase(model, lenient, fresh, prepared, scratch);
+    const validChanged = await validateUpdatePhase(model, lenient, plan.changed, prepared, scratch);
+    if (scratch.skipped.length > 0) {
+      if (options.onInvalid !== 'skip') {
+        const failures = scratch.skipped.flatMap((s) => s.failures ?? []).sort((a, b) => a.index - b.index);
+        throw new BulkValidationError(failures, batch.number);
+      }
+      result.skipped.push(...scratch.skipped);
+      for (const s of scratch.skipped) result.outcomes[s.index] = 'skipped';
+    }
+
+    const written = await writeInsertPhase(model, options, validNew, prepared, target, result);
+    await writeUpdatePhase(model, options, validChanged, prepared, target, result);
+    await afterInsertPhase(options, written, target);
+    await afterUpdatePhase(options, validChanged, target);
+  });
+}

@@ -1,0 +1,264 @@
+import {
+  BulkValidationError,
+  DuplicateKeyInBatchError,
+  OptimisticLockError,
+  type ValidationFailure,
+} from '../errors/bulk-write-error.js';
+import { convertDatabaseError } from '../errors/pg-error-converter.js';
+import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { readTableCatalog } from '../model/table-catalog.js';
+import { toPgText } from '../sql/pg-text.js';
+import { compileUpdate, UPDATE_ORDINAL, type UpdateColumn } from '../sql/update-statement.js';
+import { validateBatch } from '../validate/batch-validator.js';
+import type { InputBatch } from './batches.js';
+import type { BulkResult, UpdateOptions } from './bulk-options.js';
+import { columnName, prepareRows } from './insert-pipeline.js';
+import type { RowChange, UpdateHookBatch } from './lifecycle.js';
+import { runBatches } from './run-batches.js';
+import type { ChangeTracker, TransactionRunner, WriteTarget } from './write-target.js';
+
+/** Everything the engine needs to update entities of one model. */
+export interface UpdateJob<E> {
+  readonly model: EntityModel<E>;
+  readonly options: UpdateOptions;
+  readonly transaction: TransactionRunner<E>;
+}
+
+/**
+ * Updates `input` batch by batch: rows matched by primary key, only changed columns written per row,
+ * versions checked, one `UPDATE … FROM unnest(…)` per batch. Rows without changes send nothing and
+ * get no hooks (`unchanged`); rows not in the database are skipped as `missing`.
+ */
+export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  return runBatches(input, job.options, job.transaction, async (batch, target, result) => {
+    const tracker = trackerOf(target);
+    const loaded = await tracker.load(batch);
+    const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+    const states: unknown[] = [];
+    batch.entities.forEach((entity, position) => {
+      const index = batch.indices[position] as number;
+      const state = loaded[position];
+      if (state === undefined) {
+        result.skipped.push({ index, entity, reason: 'missing' });
+        result.outcomes[index] = 'skipped';
+        return;
+      }
+      existing.entities.push(entity);
+      existing.indices.push(index);
+      states.push(state);
+    });
+    const plan = planChanges(job.model, job.options, existing, states, tracker, result);
+    await beforeUpdatePhase(job.model, job.options, plan, target);
+    const prepared = prepareRows(job.model, plan.changed.entities);
+    const valid = await validateUpdatePhase(job.model, job.options, plan.changed, prepared, result);
+    await writeUpdatePhase(job.model, job.options, valid, prepared, target, result);
+    await afterUpdatePhase(job.options, valid, target);
+  });
+}
+
+export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {
+  if (!target.changes) throw new Error('cohort: this adapter does not support updates');
+  return target.changes;
+}
+
+/** Changed rows of a batch, with what they were loaded from. */
+export interface ChangePlan<E> {
+  changed: UpdateHookBatch<E> & { changes: RowChange[] };
+  states: unknown[];
+  tracker: ChangeTracker<E>;
+}
+
+/** Diffs every existing row; rows without changes are counted as unchanged and leave the plan. */
+export function planChanges<E>(
+  model: EntityModel<E>,
+  options: UpdateOptions,
+  existing: InputBatch<E>,
+  states: unknown[],
+  tracker: ChangeTracker<E>,
+  result: BulkResult<E>,
+): ChangePlan<E> {
+  const forced = expressionColumns(model, options);
+  const changed: ChangePlan<E>['changed'] = { number: existing.number, entities: [], indices: [], changes: [] };
+  const keptStates: unknown[] = [];
+  existing.entities.forEach((entity, position) => {
+    const change = withForced(tracker.diff(entity, states[position]), forced);
+    const index = existing.indices[position] as number;
+    if ((change.columns ?? []).length === 0) {
+      result.unchanged++;
+      result.outcomes[index] = 'unchanged';
+      return;
+    }
+    changed.entities.push(entity);
+    changed.indices.push(index);
+    changed.changes.push(change);
+    keptStates.push(states[position]);
+  });
+  return { changed, states: keptStates, tracker };
+}
+
+/** Before-update hooks for the changed rows, then a new diff: what a hook changes is written too. */
+export async function beforeUpdatePhase<E>(
+  model: EntityModel<E>,
+  options: UpdateOptions,
+  plan: ChangePlan<E>,
+  target: WriteTarget<E>,
+) {
+  if (options.hooks === false || plan.changed.entities.length === 0 || !target.hooks.beforeUpdate) return;
+  await target.hooks.beforeUpdate(plan.changed);
+  const forced = expressionColumns(model, options);
+  plan.changed.entities.forEach((entity, position) => {
+    plan.changed.changes[position] = withForced(plan.tracker.diff(entity, plan.states[position]), forced);
+  });
+}
+
+/** Validates the changed columns of each changed row (unchanged values were valid when stored). */
+export async function validateUpdatePhase<E>(
+  model: EntityModel<E>,
+  options: UpdateOptions,
+  changed: UpdateHookBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
+  result: BulkResult<E>,
+): Promise<UpdateHookBatch<E>> {
+  if (options.validate === false || changed.entities.length === 0) return changed;
+  const failures: ValidationFailure<E>[] = [];
+  const updatable = model.columns.filter((c) => c.updatable);
+  for (const [position, entity] of changed.entities.entries()) {
+    const columns = new Set(changed.changes[position]?.columns ?? []);
+    const own = updatable.filter((c) => columns.has(c.name));
+    failures.push(
+      ...(await validateBatch(own, [entity], [changed.indices[position] as number], [prepared.get(entity)], {
+        classValidator: false,
+      })),
+    );
+  }
+  if (failures.length === 0) return changed;
+  if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, changed.number);
+  const bad = new Set(failures.map((f) => f.index));
+  const keep: UpdateHookBatch<E> & { changes: RowChange[] } = { number: changed.number, entities: [], indices: [], changes: [] };
+  changed.entities.forEach((entity, position) => {
+    const index = changed.indices[position] as number;
+    if (bad.has(index)) {
+      result.skipped.push({ index, entity, reason: 'invalid', failures: failures.filter((f) => f.index === index) });
+      result.outcomes[index] = 'skipped';
+      return;
+    }
+    keep.entities.push(entity);
+    keep.indices.push(index);
+    keep.changes.push(changed.changes[position] as RowChange);
+  });
+  return keep;
+}
+
+/** Sends the batch's one UPDATE; a row it did not match (stale version, row gone) fails the call. */
+export async function writeUpdatePhase<E>(
+  model: EntityModel<E>,
+  options: UpdateOptions,
+  changed: UpdateHookBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
+  target: WriteTarget<E>,
+  result: BulkResult<E>,
+): Promise<void> {
+  if (changed.entities.length === 0) return;
+  const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
+  const keys = primaryColumns(model);
+  const version = model.columns.find((c) => c.role === 'version');
+  const touch = model.columns.filter((c) => c.role === 'updateDate');
+  const expressions = expressionColumns(model, options);
+  const special = new Set([...keys, ...touch, ...(version ? [version] : [])].map((c) => c.name));
+  const touched = new Set(changed.changes.flatMap((c) => c.columns ?? []));
+  const setColumns = model.columns.filter((c) => c.updatable && touched.has(c.name) && !special.has(c.name));
+
+  const keyTexts = keys.map((k) => changed.entities.map((e) => toPgText(k.read(e, prepared.get(e)))));
+  rejectDuplicateKeys(keyTexts, changed);
+  const flags = setColumns.map((c) => changed.changes.map((change) => (change.columns ?? []).includes(c.name)));
+  const values = setColumns.map((c, i) =>
+    changed.entities.map((e, r) => ((flags[i] as boolean[])[r] ? toPgText(c.read(e, prepared.get(e))) : null)),
+  );
+  const checkVersion = version && options.checkVersion !== false;
+  const returning = model.returningOnUpdate ?? model.columns.filter((c) => c.role === 'version' || c.role === 'updateDate');
+  const returned: ColumnModel<E>[] = [
+    ...returning,
+    ...setColumns.filter((c) => expressions.has(c.name) && !returning.includes(c)),
+  ];
+  const { sql, parameters } = compileUpdate(
+    {
+      table: catalog,
+      key: keys.map((k) => k.name),
+      columns: setColumns.map((c): UpdateColumn => ({ name: c.name, expression: expressions.get(c.name) })),
+      version: version?.name,
+      touch: touch.map((c) => c.name),
+      returning: returned.map((c) => c.name),
+    },
+    {
+      keys: keyTexts,
+      values,
+      changed: flags,
+      expectedVersions: checkVersion
+        ? changed.entities.map((e) => toPgText(version.read(e, prepared.get(e))))
+        : changed.entities.map(() => null),
+    },
+  );
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await target.session.query(sql, parameters);
+  } catch (error) {
+    throw convertDatabaseError(
+      error,
+      { columns: keys.map((k) => k.name), values: keyTexts, defaults: [], indices: changed.indices, entities: changed.entities },
+      changed.number,
+    );
+  }
+  const seen = new Set<number>();
+  for (const row of rows) {
+    const position = Number(row[UPDATE_ORDINAL]) - 1;
+    seen.add(position);
+    const entity = changed.entities[position] as E;
+    for (const [i, column] of returned.entries()) column.write(entity, row[`r${i}`]);
+  }
+  if (seen.size < changed.entities.length) {
+    const stale = changed.entities.map((_, p) => p).filter((p) => !seen.has(p));
+    throw new OptimisticLockError(
+      stale.map((p) => changed.indices[p] as number),
+      stale.map((p) => changed.entities[p] as E),
+      changed.number,
+    );
+  }
+  changed.entities.forEach((entity, position) => {
+    result.updated++;
+    result.outcomes[changed.indices[position] as number] = 'updated';
+    target.changes?.updated?.(entity);
+  });
+}
+
+export async function afterUpdatePhase<E>(options: UpdateOptions, changed: UpdateHookBatch<E>, target: WriteTarget<E>) {
+  if (options.hooks === false || changed.entities.length === 0 || !target.hooks.afterUpdate) return;
+  await target.hooks.afterUpdate(changed);
+}
+
+/** Column name → SQL expression, from the `expressions` option (keys may be properties or columns). */
+function expressionColumns<E>(model: EntityModel<E>, options: UpdateOptions): Map<string, string> {
+  return new Map(Object.entries(options.expressions ?? {}).map(([key, sql]) => [columnName(model, key), sql]));
+}
+
+function withForced(change: RowChange, forced: Map<string, string>): RowChange {
+  if (forced.size === 0) return change;
+  const columns = [...new Set([...(change.columns ?? []), ...forced.keys()])];
+  return { ...change, columns };
+}
+
+function rejectDuplicateKeys<E>(keyTexts: (string | null)[][], batch: UpdateHookBatch<E>): void {
+  const seen = new Map<string, number>();
+  for (let row = 0; row < batch.entities.length; row++) {
+    const key = JSON.stringify(keyTexts.map((k) => k[row]));
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new DuplicateKeyInBatchError(
+        [batch.indices[first] as number, batch.indices[row] as number],
+        { key: JSON.parse(key) },
+        batch.entities[row] as E,
+        batch.number,
+      );
+    }
+    seen.set(key, row);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * @cohort/mikro-orm — bulk writes for MikroORM on PostgreSQL that keep entity hooks, subscribers,
+ * validation, generated keys and the identity map.
+ *
+ * @example
+ * ```ts
+ * import { bulkInsert, BulkEntityRepository } from '@cohort/mikro-orm';
+ * await bulkInsert(em, User, users);
+ * // with `entityRepository: BulkEntityRepository` in MikroORM.init():
+ * await em.getRepository(User).bulkInsert(users);
+ * ```
+ */
+
+export type {
+  BulkOptions,
+  BulkResult,
+  BulkSubscriber,
+  InsertOptions,
+  OnConflict,
+  RowOutcome,
+  SkippedRow,
+  ValidationFailure,
+} from '@cohort/core';
+export {
+  BulkDatabaseError,
+  BulkHookError,
+  BulkValidationError,
+  BulkWriteError,
+  CheckViolationError,
+  DuplicateKeyInBatchError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  OptimisticLockError,
+  PartialImportError,
+  TransientDatabaseError,
+  UniqueViolationError,
+} from '@cohort/core';
+export { BulkEntityRepository } from './bulk-entity-repository.js';
+export { bulkInsert, type MikroOrmInsertOptions } from './bulk-insert.js';
+export type { MikroOrmBulkEvent } from './mikro-orm-lifecycle.js';
+export { readMikroOrmModel } from './mikro-orm-model-reader.js';

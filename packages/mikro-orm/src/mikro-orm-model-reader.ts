@@ -1,0 +1,274 @@
+import type { ColumnKind, ColumnModel, ColumnRole, EntityModel, GenerationStrategy } from '@cohort/core';
+import {
+  ArrayType,
+  type EntityData,
+  EntityIdentifier,
+  type EntityMetadata,
+  type EntityProperty,
+  type Platform,
+  Reference,
+  ReferenceKind,
+  wrap,
+} from '@mikro-orm/core';
+import { insertContextOf } from './mikro-orm-insert-context.js';
+
+/** PostgreSQL type names (as MikroORM spells column types) → the engine's value kinds. */
+const KINDS: Record<string, ColumnKind> = {
+  smallint: 'smallint',
+  int2: 'smallint',
+  int: 'integer',
+  integer: 'integer',
+  int4: 'integer',
+  serial: 'integer',
+  bigint: 'bigint',
+  int8: 'bigint',
+  bigserial: 'bigint',
+  numeric: 'numeric',
+  decimal: 'numeric',
+  real: 'real',
+  float4: 'real',
+  float: 'double',
+  float8: 'double',
+  double: 'double',
+  'double precision': 'double',
+  boolean: 'boolean',
+  bool: 'boolean',
+  varchar: 'string',
+  'character varying': 'string',
+  char: 'string',
+  character: 'string',
+  bpchar: 'string',
+  text: 'string',
+  citext: 'string',
+  uuid: 'uuid',
+  date: 'date',
+  time: 'time',
+  timetz: 'time',
+  'time without time zone': 'time',
+  'time with time zone': 'time',
+  timestamp: 'timestamp',
+  'timestamp without time zone': 'timestamp',
+  timestamptz: 'timestamptz',
+  'timestamp with time zone': 'timestamptz',
+  json: 'json',
+  jsonb: 'json',
+  bytea: 'bytea',
+};
+
+// Metadata of an entity type the reader does not know.
+type AnyEntity = any;
+type Prepared = EntityData<AnyEntity> & Record<string, unknown>;
+
+/** What the model needs from the EntityManager it was read for (all per ORM instance, not per call). */
+export interface ModelEnvironment {
+  readonly platform: Platform;
+  /** The schema the table lives in (`meta.schema`, else the call's, else the config's). */
+  readonly schema: string | undefined;
+}
+
+const cache = new WeakMap<EntityMetadata<AnyEntity>, Map<string, EntityModel<AnyEntity>>>();
+
+/**
+ * Reads (once per entity and schema) MikroORM's metadata of an entity into the engine's model. The
+ * model reads every value from `comparator.prepareEntity(entity)` — the snapshot flush itself sends
+ * as the INSERT payload — so custom types, embeddables, relations and the STI discriminator come out
+ * exactly as flush would write them.
+ */
+export function readMikroOrmModel<E extends object>(meta: EntityMetadata<E>, env: ModelEnvironment): EntityModel<E> {
+  const key = env.schema ?? '';
+  let bySchema = cache.get(meta);
+  if (!bySchema) {
+    bySchema = new Map();
+    cache.set(meta, bySchema);
+  }
+  let model = bySchema.get(key);
+  if (!model) {
+    model = buildModel(meta, env);
+    bySchema.set(key, model);
+  }
+  return model as EntityModel<E>;
+}
+
+function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): EntityModel<AnyEntity> {
+  // Single-table inheritance: the root's table and the union of every class's columns, so a batch
+  // may mix subclasses (a row leaves the columns of other subclasses to NULL, as flush does).
+  const root = meta.root;
+  const columns: ColumnModel<AnyEntity>[] = [];
+  const byProperty = new Map<string, ColumnModel<AnyEntity>[]>();
+  const seen = new Set<string>();
+  for (const prop of root.props) {
+    if (!isWritten(prop)) continue;
+    const own = prop.fieldNames.map((field, i) => columnModel(root, prop, field, i, env.platform));
+    for (const column of own) {
+      // STI subclasses may map one column from several properties; the first wins, as in the DDL.
+      if (seen.has(column.name)) continue;
+      seen.add(column.name);
+      columns.push(column);
+    }
+    byProperty.set(prop.name, own);
+  }
+  const returningProps = root.props.filter(
+    (p) =>
+      isWritten(p) && (p.primary || p.version || p.autoincrement || p.defaultRaw !== undefined || p.returning || isIdentity(p)),
+  );
+  const returningOnInsert = returningProps.flatMap((p) => byProperty.get(p.name) ?? []).filter((c) => seen.has(c.name));
+  const uniques = [
+    ...root.uniques.map((u) => ({
+      name: typeof u.name === 'string' ? u.name : undefined,
+      columns: propertyNames(u.properties).flatMap((name) => byProperty.get(name)?.map((c) => c.name) ?? []),
+    })),
+    ...root.props
+      .filter((p) => p.unique && isWritten(p))
+      .map((p) => ({ name: typeof p.unique === 'string' ? p.unique : undefined, columns: p.fieldNames })),
+  ].filter((u) => u.columns.length > 0);
+
+  return {
+    name: meta.className,
+    schema: env.schema,
+    table: root.tableName,
+    columns,
+    returningOnInsert,
+    uniques,
+    prepare: (entity) => insertContextOf(entity).prepare(entity),
+    finishInsert: (entity) => insertContextOf(entity).finishInsert(entity),
+  };
+}
+
+/** Properties flush writes on insert: scalars, inline-embedded scalars, object embeddables, owning to-one FKs. */
+function isWritten(prop: EntityProperty<AnyEntity>): boolean {
+  if (prop.persist === false || prop.formula || prop.fieldNames === undefined || prop.fieldNames.length === 0) return false;
+  if (isComputed(prop)) return false;
+  switch (prop.kind) {
+    case ReferenceKind.SCALAR:
+      return true;
+    case ReferenceKind.EMBEDDED:
+      // An inline embeddable is written through its flattened scalar properties instead.
+      return Boolean(prop.object);
+    case ReferenceKind.MANY_TO_ONE:
+      return true;
+    case ReferenceKind.ONE_TO_ONE:
+      return Boolean(prop.owner);
+    default:
+      return false;
+  }
+}
+
+function isIdentity(prop: EntityProperty<AnyEntity>): boolean {
+  return typeof prop.generated === 'string' && /identity/i.test(prop.generated);
+}
+
+/** `GENERATED ALWAYS AS (…) STORED`: PostgreSQL refuses values for it. */
+function isComputed(prop: EntityProperty<AnyEntity>): boolean {
+  return prop.generated !== undefined && !isIdentity(prop);
+}
+
+function propertyNames(properties: unknown): string[] {
+  const list = Array.isArray(properties) ? properties : properties === undefined ? [] : [properties];
+  return list.filter((p): p is string => typeof p === 'string');
+}
+
+function columnModel(
+  meta: EntityMetadata<AnyEntity>,
+  prop: EntityProperty<AnyEntity>,
+  field: string,
+  position: number,
+  platform: Platform,
+): ColumnModel<AnyEntity> {
+  const columnType = (prop.columnTypes?.[position] ?? prop.type ?? '').toString().toLowerCase();
+  const isArray = columnType.endsWith('[]') || prop.customType instanceof ArrayType;
+  const base = columnType
+    .replace(/\[\]$/, '')
+    .replace(/\(.*\)/, '')
+    .trim();
+  const kind: ColumnKind = prop.object ? 'json' : (KINDS[base] ?? 'other');
+  const declaredLength = /\((\d+)\)/.exec(columnType)?.[1];
+  const length = kind === 'string' ? (prop.length ?? (declaredLength ? Number(declaredLength) : undefined)) : undefined;
+  const generated: GenerationStrategy | undefined = isIdentity(prop)
+    ? 'identity'
+    : prop.autoincrement
+      ? 'increment'
+      : prop.primary && prop.defaultRaw !== undefined
+        ? kind === 'uuid'
+          ? 'uuid'
+          : 'default'
+        : undefined;
+  const role: ColumnRole | undefined = prop.version
+    ? 'version'
+    : meta.discriminatorColumn === prop.name
+      ? 'discriminator'
+      : undefined;
+  const hasDefault = prop.default != null || prop.defaultRaw != null || generated !== undefined || prop.version === true;
+  const enumValues =
+    prop.enum && Array.isArray(prop.items) && prop.items.length > 0 ? (prop.items as (string | number)[]) : undefined;
+  const utc = platform.getTimezone() === 'Z';
+  const composite = prop.fieldNames.length > 1;
+  const relation = prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE;
+  // ArrayType keeps its element mapper private; it is what flush applies before marshalling.
+  const arrayType =
+    prop.customType instanceof ArrayType ? (prop.customType as unknown as { toDbValue(item: unknown): unknown }) : undefined;
+
+  return {
+    name: field,
+    property: prop.embedded ? prop.embedded.join('.') : composite ? `${prop.name}.${position}` : prop.name,
+    kind,
+    isArray,
+    nullable: Boolean(prop.nullable),
+    primary: Boolean(prop.primary),
+    length,
+    precision: kind === 'numeric' ? prop.precision : undefined,
+    scale: kind === 'numeric' ? prop.scale : undefined,
+    enumValues,
+    hasDefault,
+    generated,
+    role,
+    insertable: true,
+    updatable: !prop.primary,
+    read(entity, prepared) {
+      // As flush: the version starts from the column default and is never sent on insert.
+      if (prop.version) return undefined;
+      const data = prepared as Prepared | undefined;
+      if (arrayType) {
+        // ArrayType serializes to a literal that cannot represent NULL elements; the engine sends a
+        // real array (same text for everything else) so element values can be validated too.
+        const value = embeddedValue(entity, prop);
+        return Array.isArray(value) ? value.map((item) => arrayType.toDbValue(item)) : value;
+      }
+      if (relation && hasUnsavedTarget(entity, prop)) return new UnsavedTarget();
+      let value = data?.[prop.name];
+      if (composite) value = Array.isArray(value) ? value[position] : value;
+      if (value instanceof EntityIdentifier) value = value.getValue();
+      // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
+      if (value instanceof Date && utc) return value.toISOString();
+      return value;
+    },
+    write(entity, value) {
+      // Collected per row and hydrated at once in finishInsert, as flush maps its RETURNING row.
+      insertContextOf(entity).returned(entity, field, value);
+    },
+  };
+}
+
+/**
+ * Stands for the key of a relation target that has none yet. Flush would insert the target first;
+ * bulkInsert does not cascade, so validation refuses the row instead of writing NULL.
+ */
+class UnsavedTarget {
+  toString(): string {
+    return 'a relation target that is not saved yet';
+  }
+}
+
+function hasUnsavedTarget(entity: AnyEntity, prop: EntityProperty<AnyEntity>): boolean {
+  const value = embeddedValue(entity, prop);
+  if (value == null || typeof value !== 'object') return false;
+  const target = Reference.unwrapReference(value);
+  return typeof target === 'object' && !wrap(target, true).hasPrimaryKey();
+}
+
+/** The value of a (possibly inline-embedded) property on the entity itself. */
+function embeddedValue(entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown {
+  if (!prop.embedded) return (entity as Record<string, unknown>)[prop.name];
+  const [parent, child] = prop.embedded;
+  const holder = (entity as Record<string, unknown>)[parent] as Record<string, unknown> | null | undefined;
+  return holder == null ? undefined : holder[child];
+}

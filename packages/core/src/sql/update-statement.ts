@@ -47,7 +47,7 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     args.push(`$${parameters.length}::${type}[]`);
     aliases.push(quoteIdent(alias));
   };
-  stmt.key.forEach((_, i) => add(values.keys[i], 'text', `k${i}`));
+  for (const i of stmt.key.keys()) add(values.keys[i], 'text', `k${i}`);
   stmt.columns.forEach((_, i) => {
     add(values.values[i], 'text', `v${i}`);
     add(values.changed[i], 'boolean', `ch${i}`);

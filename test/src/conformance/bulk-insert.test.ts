@@ -9,6 +9,7 @@ import {
   describeConformance,
   EVENT_NAMES,
   expectSameOutcome,
+  FLUSH_EVENTS,
   type OrmUnderTest,
 } from '../harness/conformance.js';
 
@@ -58,7 +59,7 @@ const fullKitchen = {
   jsonbVal: { 'quote"key': 'comma,value', n: null },
   status: KitchenStatus.Archived,
   intArray: [0, null, -5],
-  textArray: ['{braces}', 'NULL', 'back\\slash', 'quote"d', null],
+  textArray: ['{braces}', 'back\\slash', 'quote"d', null, ''],
   bytes: Buffer.from('héllo\u0000', 'utf8'),
 };
 
@@ -68,7 +69,11 @@ describeConformance('bulkInsert', (pair) => {
 
   it('Seed: equal to save(), keys back on the objects, one INSERT', async () => {
     const saved = await insertBoth(pair, (side) => [[0, 1, 2, 3, 4].map((i) => seed(side, i))]);
-    await expectSameOutcome(reference(), subject(), { tables: ['seed'], ...saved });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['seed'],
+      ...saved,
+    });
     expect(saved.entitiesSub.map((e) => subject().objectState(e).id)).toEqual([1, 2, 3, 4, 5]);
     expect(saved.results[0]).toMatchObject({ inserted: 5, skipped: [], batches: 1 });
     expect(insertCount(subject(), 'seed')).toBe(1);
@@ -102,7 +107,12 @@ describeConformance('bulkInsert', (pair) => {
     const saved = await insertBoth(pair, (side) => [
       [side.create('Article', { title: 'Hello World' }), side.create('Article', { title: 'Second Post' })],
     ]);
-    await expectSameOutcome(reference(), subject(), { tables: ['article'], ...saved, mask });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['article'],
+      ...saved,
+      mask,
+    });
     expect(await subject().rows('article')).toMatchObject([
       { title: 'Hello World', slug: 'hello-world', stamp: 'hooked', version: 1 },
       { title: 'Second Post', slug: 'second-post', stamp: 'hooked', version: 1 },
@@ -119,8 +129,21 @@ describeConformance('bulkInsert', (pair) => {
     const saved = await insertBoth(pair, (side) => [
       [side.create('Kitchen', fullKitchen), side.create('Kitchen', { ...nulls, name: 'nulls' })],
     ]);
-    await expectSameOutcome(reference(), subject(), { tables: ['kitchen'], ...saved });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['kitchen'],
+      ...saved,
+    });
     expect(insertCount(subject(), 'kitchen')).toBe(1);
+  });
+
+  // Documented improvement: MikroORM's flush does not quote array elements, so the string 'NULL'
+  // becomes SQL NULL there; cohort stores what the array holds.
+  it("a text[] element 'NULL' is stored as the string, not as NULL", async () => {
+    const row = subject().create('Kitchen', { name: 'null-text', textArray: ['NULL', null, 'null'] });
+    await subject().bulkInsert([row]);
+    const [stored] = await subject().query<{ text_array: (string | null)[] }>(`SELECT text_array FROM kitchen`);
+    expect(stored?.text_array).toEqual(['NULL', null, 'null']);
   });
 
   it('TypeormExtras: simple-array and simple-json', async () => {
@@ -130,7 +153,11 @@ describeConformance('bulkInsert', (pair) => {
         side.create('TypeormExtras', { name: 'y', simpleArray: null, simpleJson: null }),
       ],
     ]);
-    await expectSameOutcome(reference(), subject(), { tables: ['typeorm_extras'], ...saved });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['typeorm_extras'],
+      ...saved,
+    });
   });
 
   it('Customer: embedded columns', async () => {
@@ -140,7 +167,11 @@ describeConformance('bulkInsert', (pair) => {
         side.create('Customer', { name: 'Bob', address: { street: '2 Main St', city: 'Paris', zip: null } }),
       ],
     ]);
-    await expectSameOutcome(reference(), subject(), { tables: ['customer'], ...saved });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['customer'],
+      ...saved,
+    });
   });
 
   it('Author, Profile, Book: join columns from related objects', async () => {
@@ -158,7 +189,11 @@ describeConformance('bulkInsert', (pair) => {
         ],
       ];
     });
-    await expectSameOutcome(reference(), subject(), { tables: ['profile', 'author', 'book'], ...saved });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['profile', 'author', 'book'],
+      ...saved,
+    });
   });
 
   // Documented difference: save() sends one INSERT per child class (all cars, then all trucks);
@@ -177,6 +212,7 @@ describeConformance('bulkInsert', (pair) => {
       'Vehicle',
     );
     await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
       tables: [{ table: 'vehicle', orderBy: 'name' }],
       ...saved,
       mask: ['id', 'entityId'],
@@ -192,7 +228,11 @@ describeConformance('bulkInsert', (pair) => {
         side.create('Money', { label: 'none', amount: 0, tags: null }),
       ],
     ]);
-    await expectSameOutcome(reference(), subject(), { tables: ['money'], ...saved });
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
+      tables: ['money'],
+      ...saved,
+    });
   });
 
   it('Defaults: undefined columns get the database default, also when other rows set them', async () => {
@@ -210,6 +250,7 @@ describeConformance('bulkInsert', (pair) => {
       ],
     ]);
     await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
       tables: ['defaults_fixture'],
       ...saved,
       mask: ['created_on', 'createdOn'],
@@ -223,6 +264,7 @@ describeConformance('bulkInsert', (pair) => {
       ['one', 'two', 'three'].map((name) => side.create('IdentityThing', { name })),
     ]);
     await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: FLUSH_EVENTS,
       tables: [{ table: 'uuid_thing', orderBy: 'name' }, 'identity_thing'],
       ...saved,
       mask: ['id', 'entityId'],

@@ -43,11 +43,18 @@ describe('compileInsert', () => {
         returning: ['status'],
         conflict: { kind: 'error' },
       },
-      [['a', 'b'], ['x', null]],
+      [
+        ['a', 'b'],
+        ['x', null],
+      ],
       [undefined, [false, true]],
     );
     expect(sql).toContain(`CASE WHEN s."d1" THEN 'new'::text ELSE s."v1"::text END`);
-    expect(parameters).toEqual([['a', 'b'], ['x', null], [false, true]]);
+    expect(parameters).toEqual([
+      ['a', 'b'],
+      ['x', null],
+      [false, true],
+    ]);
   });
 
   it('matches updated rows of an upsert by the conflict target and orders writes by it', () => {
@@ -76,7 +83,14 @@ describe('compileInsert', () => {
   it('quotes identifiers and never splices values', () => {
     const evil = "x'); DROP TABLE item; --";
     const { sql, parameters } = compileInsert(
-      { table, sent: [{ name: 'name', mixed: false }], generatedKeys: ['id'], rowKey: ['id'], returning: [], conflict: { kind: 'ignore' } },
+      {
+        table,
+        sent: [{ name: 'name', mixed: false }],
+        generatedKeys: ['id'],
+        rowKey: ['id'],
+        returning: [],
+        conflict: { kind: 'ignore' },
+      },
       [[evil]],
       [undefined],
     );

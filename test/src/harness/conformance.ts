@@ -67,3 +67,9 @@ export function describeConformance(title: string, body: (pair: ConformancePair)
     });
   }
 }
+
+/**
+ * MikroORM flush-level events. cohort's bulk calls flush nothing, so they fire none of these (a
+ * documented difference): bulk scenarios compare hook logs without them.
+ */
+export const FLUSH_EVENTS: readonly string[] = ['beforeFlush', 'onFlush', 'afterFlush'];

@@ -15,6 +15,7 @@ export type {
   BulkOptions,
   BulkProgress,
   BulkResult,
+  DuplicateKeys,
   InsertOptions,
   OnConflict,
   RowOutcome,
@@ -22,12 +23,13 @@ export type {
   SkippedRow,
   SkipReason,
   UpdateOptions,
+  UpsertOptions,
 } from './engine/bulk-options.js';
 export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export { bulkSubscriberMethod } from './engine/bulk-subscriber.js';
-export type { InsertJob } from './engine/insert-pipeline.js';
-export { runInsert } from './engine/insert-pipeline.js';
+export type { InsertJob, UpsertJob } from './engine/insert-pipeline.js';
+export { runInsert, runUpsert } from './engine/insert-pipeline.js';
 export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';
 export { NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
 export { PartialImportError } from './engine/run-batches.js';

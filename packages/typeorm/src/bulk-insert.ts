@@ -5,9 +5,11 @@ import {
   runInsert,
   runSave,
   runUpdate,
+  runUpsert,
   type SaveOptions,
   type TransactionRunner,
   type UpdateOptions,
+  type UpsertOptions,
 } from '@cohort/core';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
 import { readTypeormModel } from './typeorm-model-reader.js';
@@ -82,6 +84,27 @@ export function bulkSave<E extends ObjectLiteral>(
   options: SaveOptions = {},
 ): Promise<BulkResult<E>> {
   return runSave(jobFor(target, entity, options), entities);
+}
+
+/**
+ * `INSERT … ON CONFLICT (target) DO UPDATE` in one statement per batch, that tells the truth per
+ * row: `result.outcomes[i]` is `inserted`, `updated` or `skipped`; generated values go only onto rows
+ * that were written; after-insert listeners run for inserted rows and after-update listeners for
+ * updated ones (before the statement, TypeORM's before-insert listeners run, as for its upsert).
+ *
+ * @example
+ * ```ts
+ * const r = await bulkUpsert(dataSource, Product, products, { target: ['sku'] });
+ * console.log(r.inserted, r.updated);
+ * ```
+ */
+export function bulkUpsert<E extends ObjectLiteral>(
+  target: TypeormTarget,
+  entity: EntityTarget<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: UpsertOptions = {},
+): Promise<BulkResult<E>> {
+  return runUpsert(jobFor(target, entity, options), entities);
 }
 
 function jobFor<E extends ObjectLiteral, O extends { hooks?: boolean }>(

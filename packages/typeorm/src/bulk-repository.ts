@@ -1,6 +1,6 @@
-import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions } from '@cohort/core';
+import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions, UpsertOptions } from '@cohort/core';
 import { type ObjectLiteral, Repository } from 'typeorm';
-import { bulkInsert, bulkSave, bulkUpdate } from './bulk-insert.js';
+import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert } from './bulk-insert.js';
 
 declare module 'typeorm' {
   interface Repository<Entity extends ObjectLiteral> {
@@ -13,6 +13,8 @@ declare module 'typeorm' {
     bulkUpdate(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: UpdateOptions): Promise<BulkResult<Entity>>;
     /** Inserts the new and updates the changed, like save(), one statement each per batch. See {@link bulkSave}. */
     bulkSave(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: SaveOptions): Promise<BulkResult<Entity>>;
+    /** INSERT … ON CONFLICT DO UPDATE with a per-row outcome. See {@link bulkUpsert}. */
+    bulkUpsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: UpsertOptions): Promise<BulkResult<Entity>>;
   }
 }
 
@@ -25,6 +27,9 @@ const methods = {
   },
   bulkSave<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: SaveOptions) {
     return bulkSave(this.manager, this.target, entities, options);
+  },
+  bulkUpsert<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: UpsertOptions) {
+    return bulkUpsert(this.manager, this.target, entities, options);
   },
 };
 

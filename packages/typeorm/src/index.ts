@@ -35,7 +35,7 @@ export {
   TransientDatabaseError,
   UniqueViolationError,
 } from '@cohort/core';
-export { bulkInsert, bulkSave, bulkUpdate, type TypeormTarget } from './bulk-insert.js';
+export { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, type TypeormTarget } from './bulk-insert.js';
 export { registerBulkRepository } from './bulk-repository.js';
 export { trackEntityChanges } from './entity-snapshots.js';
 export type { TypeormBulkEvent } from './typeorm-lifecycle.js';

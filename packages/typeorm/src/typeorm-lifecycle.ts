@@ -93,11 +93,16 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     if (event === 'afterInsert') return { ...base, entityId: metadata.getEntityIdMixedMap(metadata.getEntityIdMap(entity)) };
     if (event === 'beforeUpdate' || event === 'afterUpdate') {
       const position = batch.entities.indexOf(entity);
-      const change = (batch as UpdateHookBatch<E>).changes[position]?.native as TypeormChange | undefined;
+      const row = (batch as UpdateHookBatch<E>).changes[position];
+      const change = row?.native as TypeormChange | undefined;
+      // Rows an upsert updated carry no loaded entity: the event lists the columns it set.
+      const updatedColumns =
+        change?.updatedColumns ??
+        (row?.columns ?? []).map((name) => metadata.findColumnWithDatabaseName(name)).filter((c) => c !== undefined);
       return {
         ...base,
         databaseEntity: change?.databaseEntity,
-        updatedColumns: change?.updatedColumns ?? [],
+        updatedColumns,
         updatedRelations: change?.updatedRelations ?? [],
       };
     }

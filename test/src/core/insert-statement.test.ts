@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 const table: TableCatalog = {
   qualifiedName: '"s"."item"',
+  serverVersion: 150000,
   columns: new Map([
     ['id', { name: 'id', castType: 'integer', defaultExpr: "nextval('s.item_id_seq'::regclass)", identityAlways: false }],
     ['name', { name: 'name', castType: 'character varying', defaultExpr: null, identityAlways: false }],

@@ -31,7 +31,7 @@ export async function createTypeormDataSource(url: string, schema: string, recor
     logger: new RecordingTypeormLogger(recorders.sql),
     // gen_random_uuid() is built in since PostgreSQL 13; uuid-ossp is not always installed.
     uuidExtension: 'pgcrypto',
-    poolSize: 4,
+    poolSize: 10,
   });
   await dataSource.initialize();
   // Diff bulk updates against what was loaded, so concurrent writers of other columns are kept.

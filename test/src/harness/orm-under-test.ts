@@ -1,5 +1,10 @@
-import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions } from '@cohort/core';
-import { bulkInsert as typeormBulkInsert, bulkSave as typeormBulkSave, bulkUpdate as typeormBulkUpdate } from '@cohort/typeorm';
+import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions, UpsertOptions } from '@cohort/core';
+import {
+  bulkInsert as typeormBulkInsert,
+  bulkSave as typeormBulkSave,
+  bulkUpdate as typeormBulkUpdate,
+  bulkUpsert as typeormBulkUpsert,
+} from '@cohort/typeorm';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { DataSource } from 'typeorm';
 import type { FixtureName } from '../fixtures/fixture-names.js';
@@ -59,6 +64,8 @@ export interface OrmUnderTest {
   bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName): Promise<BulkResult<object>>;
   /** cohort's bulkSave (same class rule as bulkInsert). */
   bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName): Promise<BulkResult<object>>;
+  /** cohort's bulkUpsert (same class rule as bulkInsert). */
+  bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName): Promise<BulkResult<object>>;
   /** Every entity of `fixture` loaded with the ORM's own find, ordered by id (managed, for MikroORM). */
   find(fixture: FixtureName): Promise<any[]>;
 }
@@ -162,6 +169,10 @@ class TypeormUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest {
     return typeormBulkSave(this.dataSource, this.targetClass(entities, target), entities, options);
   }
 
+  bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
+    return typeormBulkUpsert(this.dataSource, this.targetClass(entities, target), entities, options);
+  }
+
   async find(fixture: FixtureName): Promise<any[]> {
     const rows = await this.dataSource.getRepository(this.classes[fixture]).find({ order: { id: 'ASC' } as never });
     for (const row of rows) bindToHookLog(row as Record<string, unknown>, this.hookLog);
@@ -217,6 +228,11 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
   async bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
     const cohort: Record<string, any> = await import('@cohort/mikro-orm');
     return cohort.bulkSave(this.em, this.targetClass(entities, target), entities, options);
+  }
+
+  async bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
+    const cohort: Record<string, any> = await import('@cohort/mikro-orm');
+    return cohort.bulkUpsert(this.em, this.targetClass(entities, target), entities, options);
   }
 
   async find(fixture: FixtureName): Promise<any[]> {

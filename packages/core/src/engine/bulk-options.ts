@@ -44,12 +44,36 @@ export type OnConflict =
       update?: readonly string[];
       /** SQL condition over `t` (the existing row) and `excluded`; rows where it is false are skipped. */
       where?: string;
+      /** Per-column SQL for the update, by property or column: `{current}` stored, `{value}` proposed. */
+      expressions?: Readonly<Record<string, string>>;
     };
+
+/** What to do with rows of one batch that share a conflict key (PostgreSQL cannot upsert both). */
+export type DuplicateKeys = 'error' | 'keepFirst' | 'keepLast';
 
 /** Options of bulkInsert. */
 export interface InsertOptions extends BulkOptions {
   /** Default `'error'`. `'ignore'` skips conflicting rows and lists them in the result. */
   onConflict?: OnConflict;
+  /**
+   * Rows of one batch with the same conflict key: `'error'` (default) fails naming both rows before
+   * anything is sent; `'keepFirst'`/`'keepLast'` write one and report the others as skipped.
+   */
+  duplicates?: DuplicateKeys;
+}
+
+/** Options of bulkUpsert: `INSERT … ON CONFLICT (target) DO UPDATE`. */
+export interface UpsertOptions extends BulkOptions {
+  /** Conflict target, as properties or columns. Default: the entity's first unique constraint, else its primary key. */
+  target?: readonly string[];
+  /** Properties (or columns) updated on conflict. Default: every column the ORM writes except keys and create-dates. */
+  update?: readonly string[];
+  /** SQL condition over `t` (stored row) and `excluded` (proposed row); where false the row is skipped. */
+  where?: string;
+  /** Per-column SQL for the update: `{current}` is the stored value, `{value}` the proposed one. */
+  expressions?: Readonly<Record<string, string>>;
+  /** Rows of one batch with the same key: `'error'` (default), `'keepFirst'` or `'keepLast'`. */
+  duplicates?: DuplicateKeys;
 }
 
 /** Options of bulkUpdate and bulkSave. */
@@ -72,7 +96,7 @@ export interface UpdateOptions extends BulkOptions {
 export interface SaveOptions extends UpdateOptions, Omit<InsertOptions, keyof BulkOptions> {}
 
 /** Why a row was not written. */
-export type SkipReason = 'conflict' | 'invalid' | 'condition' | 'missing';
+export type SkipReason = 'conflict' | 'invalid' | 'condition' | 'missing' | 'duplicate';
 
 /** An input row that was not written. */
 export interface SkippedRow<E> {

@@ -3,10 +3,12 @@ import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues } from '../sql/batch-values.js';
-import { type ConflictAction, compileInsert, INSERTED, ORDINAL, returnedName } from '../sql/insert-statement.js';
+import { type ConflictAction, compileInsert, INSERTED, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
+import { toPgText } from '../sql/pg-text.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
-import type { BulkResult, InsertOptions, OnConflict, RowOutcome } from './bulk-options.js';
+import type { BulkResult, InsertOptions, OnConflict, RowOutcome, UpsertOptions } from './bulk-options.js';
+import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { runBatches } from './run-batches.js';
 import type { TransactionRunner, WriteTarget } from './write-target.js';
 
@@ -25,6 +27,24 @@ export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterab
   return runBatches(input, job.options, job.transaction, (batch, target, result) =>
     insertBatch(job.model, job.options, batch, target, result),
   );
+}
+
+/** Everything the engine needs to upsert entities of one model. */
+export interface UpsertJob<E> {
+  readonly model: EntityModel<E>;
+  readonly options: UpsertOptions;
+  readonly transaction: TransactionRunner<E>;
+}
+
+/**
+ * Upserts `input` batch by batch: one `INSERT … ON CONFLICT (target) DO UPDATE` per batch, rows
+ * written in conflict-key order, each row's outcome (inserted, updated, skipped) reported and
+ * followed by the matching after-hooks.
+ */
+export function runUpsert<E>(job: UpsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  const { target, update, where, expressions, duplicates, ...rest } = job.options;
+  const options: InsertOptions = { ...rest, duplicates, onConflict: { target, update, where, expressions, action: 'update' } };
+  return runBatches(input, options, job.transaction, (batch, t, result) => insertBatch(job.model, options, batch, t, result));
 }
 
 /** Inserts one batch; shared by bulkInsert and bulkUpsert. */
@@ -63,7 +83,7 @@ export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): M
 /** Rows an insert wrote, split by what happened to them. */
 export interface WrittenRows<E> {
   readonly inserted: InputBatch<E>;
-  readonly updated: InputBatch<E>;
+  readonly updated: UpdateHookBatch<E> & { changes: RowChange[] };
 }
 
 /** Sends the batch's one INSERT and records every row's outcome in `result`. */
@@ -76,20 +96,24 @@ export async function writeInsertPhase<E>(
   result: BulkResult<E>,
 ): Promise<WrittenRows<E>> {
   const inserted: InputBatch<E> = { number: valid.number, entities: [], indices: [] };
-  const updated: InputBatch<E> = { number: valid.number, entities: [], indices: [] };
-  if (valid.entities.length === 0) return { inserted, updated };
+  const updated: WrittenRows<E>['updated'] = { number: valid.number, entities: [], indices: [], changes: [] };
+  const rows = dropDuplicates(model, options, valid, prepared, result);
+  if (rows.entities.length === 0) return { inserted, updated };
   const upsert = resolveConflict(model, options.onConflict).kind === 'update';
-  const outcomes = await writeRows(model, options, valid, prepared, target);
-  valid.entities.forEach((entity, position) => {
-    const index = valid.indices[position] as number;
+  const { outcomes, changes } = await writeRows(model, options, rows, prepared, target);
+  rows.entities.forEach((entity, position) => {
+    const index = rows.indices[position] as number;
     const outcome = outcomes[position] as RowOutcome;
     result.outcomes[index] = outcome;
-    const into = outcome === 'inserted' ? inserted : outcome === 'updated' ? updated : undefined;
-    if (into) {
-      into.entities.push(entity);
-      into.indices.push(index);
-      if (outcome === 'inserted') result.inserted++;
-      else result.updated++;
+    if (outcome === 'inserted') {
+      result.inserted++;
+      inserted.entities.push(entity);
+      inserted.indices.push(index);
+    } else if (outcome === 'updated') {
+      result.updated++;
+      updated.entities.push(entity);
+      updated.indices.push(index);
+      updated.changes.push(changes[position] as RowChange);
     } else {
       result.skipped.push({ index, entity, reason: upsert ? 'condition' : 'conflict' });
     }
@@ -151,7 +175,7 @@ async function writeRows<E>(
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   target: WriteTarget<E>,
-): Promise<RowOutcome[]> {
+): Promise<{ outcomes: RowOutcome[]; changes: RowChange[] }> {
   const conflict = resolveConflict(model, options.onConflict);
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
   const insertable = model.columns.filter((c) => c.insertable);
@@ -172,7 +196,9 @@ async function writeRows<E>(
       rowKey: keys.map((k) => k.name),
       returning: returning.map((c) => c.name),
       conflict,
-      orderBy: conflict.kind === 'update' ? conflict.target : undefined,
+      // Rows are written in conflict-key order so that concurrent upserts lock in one order.
+      orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
+      returnOld: conflict.kind === 'update' && catalog.serverVersion >= 180000 ? conflict.set.map((s) => s.column) : undefined,
     },
     values.values,
     values.defaults,
@@ -184,14 +210,67 @@ async function writeRows<E>(
     throw convertDatabaseError(error, values, batch.number);
   }
   const outcomes: RowOutcome[] = batch.entities.map(() => 'skipped');
+  const changes: RowChange[] = batch.entities.map(() => ({ properties: [], before: {} }));
+  const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;
     for (const [i, column] of returning.entries()) column.write(entity, row[returnedName(i)]);
     model.finishInsert?.(entity);
-    outcomes[position] = conflict.kind === 'update' && row[INSERTED] === false ? 'updated' : 'inserted';
+    const updated = conflict.kind === 'update' && row[INSERTED] === false;
+    outcomes[position] = updated ? 'updated' : 'inserted';
+    if (updated) {
+      const old = setColumns.map((c, i) => [c.property, row[oldName(i)]] as const);
+      changes[position] = {
+        properties: setColumns.map((c) => c.property),
+        columns: setColumns.map((c) => c.name),
+        // PostgreSQL 18 returns the row as it was before the update; older servers cannot.
+        before: catalog.serverVersion >= 180000 ? Object.fromEntries(old) : {},
+      };
+    }
   }
-  return outcomes;
+  return { outcomes, changes };
+}
+
+function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {
+  const column = model.columns.find((c) => c.name === name);
+  if (!column) throw new Error(`cohort: ${model.name} has no column "${name}"`);
+  return column;
+}
+
+/**
+ * Applies `duplicates: 'keepFirst' | 'keepLast'`: of rows sharing a conflict key, one is written and
+ * the others are reported as skipped. (`'error'` is checked when the statement is built.)
+ */
+function dropDuplicates<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  batch: InputBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
+  result: BulkResult<E>,
+): InputBatch<E> {
+  const conflict = resolveConflict(model, options.onConflict);
+  const mode = options.duplicates ?? 'error';
+  if (mode === 'error' || conflict.kind === 'error' || !conflict.target?.length) return batch;
+  const columns = conflict.target.map((name) => columnByName(model, name));
+  const keyOf = (e: E) => JSON.stringify(columns.map((c) => toPgText(c.read(e, prepared.get(e)))));
+  const winner = new Map<string, number>();
+  batch.entities.forEach((entity, position) => {
+    const key = keyOf(entity);
+    if (mode === 'keepLast' || !winner.has(key)) winner.set(key, position);
+  });
+  const keep: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  batch.entities.forEach((entity, position) => {
+    const index = batch.indices[position] as number;
+    if (winner.get(keyOf(entity)) === position) {
+      keep.entities.push(entity);
+      keep.indices.push(index);
+    } else {
+      result.skipped.push({ index, entity, reason: 'duplicate' });
+      result.outcomes[index] = 'skipped';
+    }
+  });
+  return keep;
 }
 
 /** Turns the `onConflict` option into the statement's conflict action. */
@@ -205,17 +284,20 @@ export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | u
     : model.columns
         .filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate')
         .map((c) => c.name);
+  const expressions = new Map(Object.entries(option.expressions ?? {}).map(([key, sql]) => [columnName(model, key), sql]));
   return {
     kind: 'update',
     target,
-    set: updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name) })),
+    set: updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name, expressions.get(name)) })),
     where: option.where,
   };
 }
 
-function conflictSetExpr<E>(model: EntityModel<E>, name: string): string | undefined {
+function conflictSetExpr<E>(model: EntityModel<E>, name: string, expression: string | undefined): string | undefined {
+  const quoted = `"${name.replaceAll('"', '""')}"`;
+  if (expression) return `(${expression.replaceAll('{current}', `t.${quoted}`).replaceAll('{value}', `excluded.${quoted}`)})`;
   const column = model.columns.find((c) => c.name === name);
-  if (column?.role === 'version') return `t."${name.replaceAll('"', '""')}" + 1`;
+  if (column?.role === 'version') return `t.${quoted} + 1`;
   if (column?.role === 'updateDate') return 'CURRENT_TIMESTAMP';
   return undefined;
 }

@@ -16,6 +16,8 @@ export interface CatalogColumn {
 /** The table as the database knows it. */
 export interface TableCatalog {
   readonly qualifiedName: string;
+  /** `server_version_num` of the server (PostgreSQL 18 can return the rows before an upsert). */
+  readonly serverVersion: number;
   readonly columns: ReadonlyMap<string, CatalogColumn>;
 }
 
@@ -29,7 +31,8 @@ const CATALOG_SQL = `SELECT a.attname AS name,
        WHEN 'bit' THEN 'varbit' WHEN '_bit' THEN 'varbit[]' ELSE a.atttypid::regtype::text END AS cast_type,
   CASE WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)', pg_get_serial_sequence($1, a.attname))
        ELSE pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
-  a.attidentity = 'a' AS identity_always
+  a.attidentity = 'a' AS identity_always,
+  current_setting('server_version_num')::int AS server_version
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -41,6 +44,7 @@ interface CatalogRow {
   cast_type: string;
   default_expr: string | null;
   identity_always: boolean;
+  server_version: number;
 }
 
 /** Reads (once per model) the column types and default expressions of the model's table. */
@@ -66,5 +70,5 @@ async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<
       identityAlways: r.identity_always,
     });
   }
-  return { qualifiedName, columns };
+  return { qualifiedName, columns, serverVersion: Number(rows[0]?.server_version ?? 0) };
 }

@@ -28,6 +28,8 @@ export interface InsertStatement {
   readonly conflict: ConflictAction;
   /** Write rows in this column order instead of input order (stable key order against deadlocks). */
   readonly orderBy?: readonly string[];
+  /** Columns whose value before an upsert's update is returned (`o0`, `o1`…; PostgreSQL ≥ 18). */
+  readonly returnOld?: readonly string[];
 }
 
 /** A statement ready for the driver. */
@@ -40,6 +42,7 @@ export interface CompiledQuery {
 export const ORDINAL = '__ord';
 export const INSERTED = '__inserted';
 export const returnedName = (i: number) => `r${i}`;
+export const oldName = (i: number) => `o${i}`;
 
 const v = (i: number) => quoteIdent(`v${i}`);
 const d = (i: number) => quoteIdent(`d${i}`);
@@ -109,12 +112,14 @@ export function compileInsert(stmt: InsertStatement, values: readonly unknown[],
     ...keyReturn,
     ...targetReturn,
     ...stmt.returning.map((n, i) => `t.${quoteIdent(n)} AS ${quoteIdent(returnedName(i))}`),
+    ...(stmt.returnOld ?? []).map((n, i) => `old.${quoteIdent(n)} AS ${quoteIdent(oldName(i))}`),
     ...(upsert ? [`(t.xmax = 0) AS ${quoteIdent(INSERTED)}`] : []),
   ];
 
   const picked = [
     `u.${quoteIdent(ORDINAL)}`,
     ...stmt.returning.map((_, i) => `i.${quoteIdent(returnedName(i))}`),
+    ...(stmt.returnOld ?? []).map((_, i) => `i.${quoteIdent(oldName(i))}`),
     ...(upsert ? [`i.${quoteIdent(INSERTED)}`] : []),
   ].join(', ');
   const byRowKey = stmt.rowKey.map((n, i) => `i.${quoteIdent(`k${i}`)} = u.${c(n, stmt)}`).join(' AND ');

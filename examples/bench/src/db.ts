@@ -1,0 +1,149 @@
+// The per-case database session: one fresh schema, one seed table (the same DDL for every path),
+// a plain pg client for the raw paths and for setup/checks, and the ORMs created on demand.
+import { createSchema } from '@cohort/pg-harness';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DataSource } from 'typeorm';
+import { copyText, type Row, rowValues } from './data.js';
+import { MikroSeed, MikroSeedSubscriber, TypeormSeed, TypeormSeedSubscriber } from './entities.js';
+
+export class CaseSession {
+  private typeormSource?: DataSource;
+  private mikroOrm?: MikroORM;
+
+  private constructor(
+    readonly url: string,
+    readonly schema: string,
+    readonly client: pg.Client,
+    private readonly dropSchema: () => Promise<void>,
+  ) {}
+
+  static async open(url: string, prefix: string): Promise<CaseSession> {
+    const schema = await createSchema(url, prefix);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const session = new CaseSession(url, schema.name, client, schema.drop);
+    await client.query(
+      `CREATE TABLE ${session.table} (id serial PRIMARY KEY, qty integer NOT NULL, ` +
+        `label varchar(255) NOT NULL, created_at timestamptz NOT NULL)`,
+    );
+    return session;
+  }
+
+  /** The schema-qualified seed table. */
+  get table(): string {
+    return `"${this.schema}".seed`;
+  }
+
+  get sequence(): string {
+    return `"${this.schema}".seed_id_seq`;
+  }
+
+  async typeorm(): Promise<DataSource> {
+    if (!this.typeormSource) {
+      this.typeormSource = new DataSource({
+        type: 'postgres',
+        url: this.url,
+        schema: this.schema,
+        entities: [TypeormSeed],
+        subscribers: [TypeormSeedSubscriber],
+        synchronize: false,
+        logging: false,
+        poolSize: 4,
+      });
+      await this.typeormSource.initialize();
+    }
+    return this.typeormSource;
+  }
+
+  async mikro(): Promise<MikroORM> {
+    if (!this.mikroOrm) {
+      this.mikroOrm = await MikroORM.init({
+        clientUrl: this.url,
+        schema: this.schema,
+        entities: [MikroSeed],
+        metadataProvider: ReflectMetadataProvider,
+        subscribers: [new MikroSeedSubscriber()],
+        debug: false,
+        allowGlobalContext: false,
+        pool: { min: 0, max: 4 },
+      });
+    }
+    return this.mikroOrm;
+  }
+
+  /** Empties the table and restarts its sequence, so each run writes into the same state. */
+  async reset(): Promise<void> {
+    await this.client.query(`TRUNCATE ${this.table} RESTART IDENTITY`);
+  }
+
+  /** Inserts `n` rows (ids 1..n) through COPY, then ANALYZE, as the starting state of updates/upserts. */
+  async seed(n: number, tag: string): Promise<void> {
+    await this.copyRows(
+      (function* () {
+        for (let i = 0; i < n; i++) yield rowValues(i, tag);
+      })(),
+    );
+    await this.client.query(`ANALYZE ${this.table}`);
+  }
+
+  /** COPY of rows (without key) on the raw client: the fastest way in, the benchmark's yardstick. */
+  async copyRows(rows: Iterable<Row>): Promise<void> {
+    const stream = this.client.query(copyFrom(`COPY ${this.table} (qty, label, created_at) FROM STDIN`));
+    await pipeline(Readable.from(copyLines(rows)), stream);
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.client.query(`SELECT count(*)::int AS n FROM ${this.table}`);
+    return rows[0].n;
+  }
+
+  /** Stored rows by id. */
+  async byId(ids: number[]): Promise<Map<number, Row>> {
+    const { rows } = await this.client.query(
+      `SELECT id, qty, label, created_at FROM ${this.table} WHERE id = ANY($1::int4[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, { id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }]));
+  }
+
+  /** Stored rows by label (labels are unique within a run). */
+  async byLabel(labels: string[]): Promise<Map<string, Row>> {
+    const { rows } = await this.client.query(
+      `SELECT id, qty, label, created_at FROM ${this.table} WHERE label = ANY($1::text[])`,
+      [labels],
+    );
+    return new Map(rows.map((r) => [r.label, { id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }]));
+  }
+
+  async serverVersion(): Promise<string> {
+    const { rows } = await this.client.query('SHOW server_version');
+    return rows[0].server_version;
+  }
+
+  async close(): Promise<void> {
+    await this.typeormSource?.destroy();
+    await this.mikroOrm?.close(true);
+    await this.client.end();
+    await this.dropSchema();
+  }
+}
+
+/** COPY text lines, joined into ~1,000-row strings. */
+export function* copyLines(rows: Iterable<Row>): Generator<string> {
+  let buffer = '';
+  let inBuffer = 0;
+  for (const r of rows) {
+    buffer += `${r.qty}\t${copyText(r.label)}\t${r.createdAt.toISOString()}\n`;
+    if (++inBuffer === 1000) {
+      yield buffer;
+      buffer = '';
+      inBuffer = 0;
+    }
+  }
+  if (buffer) yield buffer;
+}

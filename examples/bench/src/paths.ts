@@ -1,0 +1,635 @@
+// Every write path the benchmark measures. A path prepares its objects (untimed), then `write`
+// is the one timed call; the case runner checks what landed.
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as cohortTypeorm from '@cohort/typeorm';
+import { from as copyFrom } from 'pg-copy-streams';
+import { changeRow, chunks, type Row, rowValues } from './data.js';
+import { copyLines, type CaseSession } from './db.js';
+import { MikroSeed, TypeormSeed } from './entities.js';
+
+export type Workload = 'insert' | 'update' | 'upsert' | 'stream';
+
+/** What a path hands to the runner for one run. */
+export interface Prepared {
+  /** The objects written, carrying the values the table must hold afterwards. */
+  objects: Row[];
+  /** The timed call. Returns cohort's result when there is one. */
+  write(): Promise<CohortResult | undefined>;
+  /** Untimed clean-up (e.g. clear an EntityManager). */
+  cleanup?(): void | Promise<void>;
+}
+
+export interface CohortResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  skipped: unknown[];
+  batches: number;
+  statements: number;
+}
+
+export interface PathDef {
+  key: string;
+  workload: Workload;
+  label: string;
+  /** The path promises keys on every object afterwards (checked). */
+  keysPromised: boolean;
+  /** The path promises listener + subscriber calls for every row (checked). */
+  hooksPromised: boolean;
+  /** Raw COPY (insert yardstick) or the raw one-statement SQL of an update/upsert. */
+  reference?: boolean;
+  /** Fewer runs for paths known to take ~1 minute per run at this size. */
+  slowAt?: number;
+  /** Why the path cannot run here, or undefined. */
+  unavailable?(): Promise<string | undefined>;
+  prepare(session: CaseSession, n: number, tag: string): Promise<Prepared>;
+}
+
+const BATCH = 10_000;
+const PG_MAX_PARAMS = 65_535;
+
+type AnyFn = (...args: any[]) => Promise<any>;
+
+/** `@cohort/mikro-orm`, imported at run time: it is being written while this benchmark runs. */
+let mikroModule: Promise<Record<string, unknown> | undefined> | undefined;
+function cohortMikro(): Promise<Record<string, unknown> | undefined> {
+  mikroModule ??= import('@cohort/mikro-orm').then(
+    (m) => m as unknown as Record<string, unknown>,
+    () => undefined,
+  );
+  return mikroModule;
+}
+
+async function mikroFn(name: string): Promise<AnyFn | undefined> {
+  const m = await cohortMikro();
+  return typeof m?.[name] === 'function' ? (m[name] as AnyFn) : undefined;
+}
+
+function typeormFn(name: string): AnyFn | undefined {
+  const f = (cohortTypeorm as unknown as Record<string, unknown>)[name];
+  return typeof f === 'function' ? (f as AnyFn) : undefined;
+}
+
+/** The insert strategies of cohort (`strategy` option), when the installed core has the option. */
+export function insertStrategies(): string[] {
+  try {
+    const require = createRequire(import.meta.url);
+    const entry = require.resolve('@cohort/core');
+    const typings = readFileSync(join(dirname(entry), 'engine', 'bulk-options.d.ts'), 'utf8');
+    if (!/\bstrategy\?:/.test(typings)) return [];
+    return ['unnest', 'copy'].filter((s) => typings.includes(`'${s}'`));
+  } catch {
+    return [];
+  }
+}
+
+function typeormEntities(n: number, tag: string): TypeormSeed[] {
+  const out: TypeormSeed[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = Object.assign(new TypeormSeed(), rowValues(i, tag));
+  return out;
+}
+
+function mikroEntities(n: number, tag: string): MikroSeed[] {
+  const out: MikroSeed[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = Object.assign(new MikroSeed(), rowValues(i, tag));
+  return out;
+}
+
+function plainRows(n: number, tag: string): Row[] {
+  const out: Row[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = rowValues(i, tag);
+  return out;
+}
+
+/** Upsert input: the first half exists (ids 1..n/2, all values changed), the second half is new. */
+function upsertInput<T extends Row>(n: number, tag: string, make: () => T): T[] {
+  const half = n >> 1;
+  const out: T[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const row = Object.assign(make(), rowValues(i, tag));
+    if (i < half) {
+      row.id = i + 1;
+      changeRow(row, tag);
+    } else {
+      row.label = `${tag}-new-${i}`;
+    }
+    out[i] = row;
+  }
+  return out;
+}
+
+const seedTag = (tag: string) => `${tag}-seed`;
+
+// ---------------------------------------------------------------------------------------------
+// insert
+
+function cohortTypeormInsert(strategy?: string): PathDef {
+  return {
+    key: strategy ? `cohort-typeorm-${strategy}` : 'cohort-typeorm',
+    workload: 'insert',
+    label: `cohort TypeORM bulkInsert${strategy ? ` (strategy '${strategy}')` : ''}`,
+    keysPromised: true,
+    hooksPromised: true,
+    async prepare(session, n, tag) {
+      const ds = await session.typeorm();
+      const entities = typeormEntities(n, tag);
+      const options = { batchSize: BATCH, ...(strategy ? { strategy } : {}) };
+      return { objects: entities, write: () => cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, options) };
+    },
+  };
+}
+
+const cohortMikroInsert: PathDef = {
+  key: 'cohort-mikro',
+  workload: 'insert',
+  label: 'cohort MikroORM bulkInsert',
+  keysPromised: true,
+  hooksPromised: true,
+  unavailable: async () => ((await mikroFn('bulkInsert')) ? undefined : '@cohort/mikro-orm exports no bulkInsert'),
+  async prepare(session, n, tag) {
+    const orm = await session.mikro();
+    const bulkInsert = (await mikroFn('bulkInsert'))!;
+    const em = orm.em.fork();
+    const entities = mikroEntities(n, tag);
+    return { objects: entities, write: () => bulkInsert(em, MikroSeed, entities, { batchSize: BATCH }), cleanup: () => em.clear() };
+  },
+};
+
+const typeormSaveInsert: PathDef = {
+  key: 'typeorm-save',
+  workload: 'insert',
+  label: 'TypeORM save(array, { chunk: 10000 })',
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const repo = (await session.typeorm()).getRepository(TypeormSeed);
+    const entities = typeormEntities(n, tag);
+    return {
+      objects: entities,
+      write: async () => {
+        await repo.save(entities, { chunk: BATCH });
+        return undefined;
+      },
+    };
+  },
+};
+
+const typeormQueryBuilderInsert: PathDef = {
+  key: 'typeorm-qb',
+  workload: 'insert',
+  label: `TypeORM insert query builder (${Math.floor(PG_MAX_PARAMS / 3)}-row chunks, one transaction)`,
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const ds = await session.typeorm();
+    const entities = typeormEntities(n, tag);
+    return {
+      objects: entities,
+      write: async () => {
+        await ds.transaction(async (manager) => {
+          for (const chunk of chunks(entities, Math.floor(PG_MAX_PARAMS / 3))) {
+            await manager.createQueryBuilder().insert().into(TypeormSeed).values(chunk).execute();
+          }
+        });
+        return undefined;
+      },
+    };
+  },
+};
+
+const mikroFlushInsert: PathDef = {
+  key: 'mikro-flush',
+  workload: 'insert',
+  label: 'MikroORM persist + flush',
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const em = (await session.mikro()).em.fork();
+    const entities = mikroEntities(n, tag);
+    return {
+      objects: entities,
+      write: async () => {
+        em.persist(entities);
+        await em.flush();
+        return undefined;
+      },
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+const mikroInsertMany: PathDef = {
+  key: 'mikro-insertMany',
+  workload: 'insert',
+  label: 'MikroORM em.insertMany',
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const em = (await session.mikro()).em.fork();
+    const entities = mikroEntities(n, tag);
+    return {
+      objects: entities,
+      write: async () => {
+        await em.insertMany(MikroSeed, entities);
+        return undefined;
+      },
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+const rawValuesInsert: PathDef = {
+  key: 'raw-values',
+  workload: 'insert',
+  label: `raw multi-row VALUES (${Math.floor(PG_MAX_PARAMS / 3)}-row chunks, one transaction)`,
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const rows = plainRows(n, tag);
+    const { client } = session;
+    return {
+      objects: rows,
+      write: async () => {
+        await client.query('BEGIN');
+        try {
+          for (const chunk of chunks(rows, Math.floor(PG_MAX_PARAMS / 3))) {
+            const params: unknown[] = [];
+            const tuples = chunk.map((r) => {
+              params.push(r.qty, r.label, r.createdAt);
+              const k = params.length;
+              return `($${k - 2}, $${k - 1}, $${k})`;
+            });
+            await client.query(`INSERT INTO ${session.table} (qty, label, created_at) VALUES ${tuples.join(', ')}`, params);
+          }
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+        return undefined;
+      },
+    };
+  },
+};
+
+const rawUnnestInsert: PathDef = {
+  key: 'raw-unnest',
+  workload: 'insert',
+  label: 'raw INSERT … SELECT FROM unnest (one statement)',
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const rows = plainRows(n, tag);
+    return {
+      objects: rows,
+      write: async () => {
+        await session.client.query(
+          `INSERT INTO ${session.table} (qty, label, created_at) ` +
+            'SELECT * FROM unnest($1::int4[], $2::varchar[], $3::timestamptz[])',
+          [rows.map((r) => r.qty), rows.map((r) => r.label), rows.map((r) => r.createdAt)],
+        );
+        return undefined;
+      },
+    };
+  },
+};
+
+const rawCopyInsert: PathDef = {
+  key: 'raw-copy',
+  workload: 'insert',
+  label: 'raw COPY FROM STDIN (pg-copy-streams)',
+  keysPromised: false,
+  hooksPromised: false,
+  reference: true,
+  async prepare(session, n, tag) {
+    const rows = plainRows(n, tag);
+    return {
+      objects: rows,
+      write: async () => {
+        const stream = session.client.query(copyFrom(`COPY ${session.table} (qty, label, created_at) FROM STDIN`));
+        await pipeline(Readable.from(copyLines(rows)), stream);
+        return undefined;
+      },
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// update: n rows seeded by COPY, loaded by the ORM (untimed), every column changed, then written.
+
+async function loadTypeorm(session: CaseSession, n: number, tag: string): Promise<TypeormSeed[]> {
+  await session.seed(n, seedTag(tag));
+  const entities = await (await session.typeorm()).getRepository(TypeormSeed).find({ order: { id: 'ASC' } });
+  for (const e of entities) changeRow(e, tag);
+  return entities;
+}
+
+const cohortTypeormUpdate: PathDef = {
+  key: 'cohort-typeorm',
+  workload: 'update',
+  label: 'cohort TypeORM bulkUpdate',
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const ds = await session.typeorm();
+    const entities = await loadTypeorm(session, n, tag);
+    return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities, { batchSize: BATCH }) };
+  },
+};
+
+const cohortMikroUpdate: PathDef = {
+  key: 'cohort-mikro',
+  workload: 'update',
+  label: 'cohort MikroORM bulkUpdate',
+  keysPromised: true,
+  hooksPromised: true,
+  unavailable: async () => ((await mikroFn('bulkUpdate')) ? undefined : '@cohort/mikro-orm exports no bulkUpdate (yet)'),
+  async prepare(session, n, tag) {
+    const bulkUpdate = (await mikroFn('bulkUpdate'))!;
+    const { em, entities } = await loadMikro(session, n, tag);
+    return {
+      objects: entities,
+      write: () => bulkUpdate(em, MikroSeed, entities, { batchSize: BATCH }),
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+const typeormSaveUpdate: PathDef = {
+  key: 'typeorm-save',
+  workload: 'update',
+  label: 'TypeORM save(changed entities)',
+  keysPromised: true,
+  hooksPromised: true,
+  slowAt: 50_000,
+  async prepare(session, n, tag) {
+    const repo = (await session.typeorm()).getRepository(TypeormSeed);
+    const entities = await loadTypeorm(session, n, tag);
+    return {
+      objects: entities,
+      write: async () => {
+        await repo.save(entities);
+        return undefined;
+      },
+    };
+  },
+};
+
+async function loadMikro(session: CaseSession, n: number, tag: string) {
+  await session.seed(n, seedTag(tag));
+  const em = (await session.mikro()).em.fork();
+  const entities = await em.find(MikroSeed, {}, { orderBy: { id: 'asc' } });
+  for (const e of entities) changeRow(e, tag);
+  return { em, entities };
+}
+
+const mikroFlushUpdate: PathDef = {
+  key: 'mikro-flush',
+  workload: 'update',
+  label: 'MikroORM flush (changed managed entities)',
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const { em, entities } = await loadMikro(session, n, tag);
+    return {
+      objects: entities,
+      write: async () => {
+        await em.flush();
+        return undefined;
+      },
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+const rawUpdate: PathDef = {
+  key: 'raw-sql',
+  workload: 'update',
+  label: 'raw UPDATE … FROM unnest (one statement)',
+  keysPromised: true,
+  hooksPromised: false,
+  reference: true,
+  async prepare(session, n, tag) {
+    await session.seed(n, seedTag(tag));
+    const { rows } = await session.client.query(`SELECT id, qty, label, created_at FROM ${session.table} ORDER BY id`);
+    const objects: Row[] = rows.map((r) => ({ id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }));
+    for (const r of objects) changeRow(r, tag);
+    return {
+      objects,
+      write: async () => {
+        await session.client.query(
+          `UPDATE ${session.table} AS t SET qty = u.qty, label = u.label, created_at = u.created_at ` +
+            'FROM unnest($1::int4[], $2::int4[], $3::varchar[], $4::timestamptz[]) AS u(id, qty, label, created_at) ' +
+            'WHERE t.id = u.id',
+          [objects.map((r) => r.id), objects.map((r) => r.qty), objects.map((r) => r.label), objects.map((r) => r.createdAt)],
+        );
+        return undefined;
+      },
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// upsert: n/2 rows seeded by COPY; input = those n/2 (by id, every column changed) + n/2 new rows.
+
+function upsertOptions() {
+  return { batchSize: BATCH, onConflict: { target: ['id'] } };
+}
+
+const cohortTypeormUpsert: PathDef = {
+  key: 'cohort-typeorm',
+  workload: 'upsert',
+  label: typeormFn('bulkUpsert') ? 'cohort TypeORM bulkUpsert' : "cohort TypeORM bulkInsert({ onConflict: { target: ['id'] } })",
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const ds = await session.typeorm();
+    await session.seed(n >> 1, seedTag(tag));
+    const entities = upsertInput(n, tag, () => new TypeormSeed());
+    const bulkUpsert = typeormFn('bulkUpsert');
+    return {
+      objects: entities,
+      write: () =>
+        bulkUpsert
+          ? bulkUpsert(ds, TypeormSeed, entities, upsertOptions())
+          : cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, upsertOptions()),
+    };
+  },
+};
+
+const cohortMikroUpsert: PathDef = {
+  key: 'cohort-mikro',
+  workload: 'upsert',
+  label: 'cohort MikroORM bulkUpsert',
+  keysPromised: true,
+  hooksPromised: true,
+  unavailable: async () => ((await mikroFn('bulkUpsert')) ? undefined : '@cohort/mikro-orm exports no bulkUpsert (yet)'),
+  async prepare(session, n, tag) {
+    const bulkUpsert = (await mikroFn('bulkUpsert'))!;
+    const em = (await session.mikro()).em.fork();
+    await session.seed(n >> 1, seedTag(tag));
+    const entities = upsertInput(n, tag, () => new MikroSeed());
+    return { objects: entities, write: () => bulkUpsert(em, MikroSeed, entities, upsertOptions()), cleanup: () => em.clear() };
+  },
+};
+
+const typeormUpsert: PathDef = {
+  key: 'typeorm-upsert',
+  workload: 'upsert',
+  label: `TypeORM upsert (${Math.floor(PG_MAX_PARAMS / 4)}-row chunks, one transaction)`,
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const ds = await session.typeorm();
+    await session.seed(n >> 1, seedTag(tag));
+    const entities = upsertInput(n, tag, () => new TypeormSeed());
+    return {
+      objects: entities,
+      write: async () => {
+        await ds.transaction(async (manager) => {
+          const repo = manager.getRepository(TypeormSeed);
+          for (const chunk of chunks(entities, Math.floor(PG_MAX_PARAMS / 4))) {
+            await repo.upsert(chunk, { conflictPaths: ['id'] });
+          }
+        });
+        return undefined;
+      },
+    };
+  },
+};
+
+const mikroUpsertMany: PathDef = {
+  key: 'mikro-upsertMany',
+  workload: 'upsert',
+  label: 'MikroORM em.upsertMany',
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const em = (await session.mikro()).em.fork();
+    await session.seed(n >> 1, seedTag(tag));
+    const entities = upsertInput(n, tag, () => new MikroSeed());
+    return {
+      objects: entities,
+      write: async () => {
+        await em.upsertMany(MikroSeed, entities);
+        return undefined;
+      },
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+const rawUpsert: PathDef = {
+  key: 'raw-sql',
+  workload: 'upsert',
+  label: 'raw INSERT … SELECT FROM unnest … ON CONFLICT DO UPDATE (one statement)',
+  keysPromised: false,
+  hooksPromised: false,
+  reference: true,
+  async prepare(session, n, tag) {
+    await session.seed(n >> 1, seedTag(tag));
+    const rows = upsertInput<Row>(n, tag, () => ({}) as Row);
+    return {
+      objects: rows,
+      write: async () => {
+        await session.client.query(
+          `INSERT INTO ${session.table} (id, qty, label, created_at) ` +
+            `SELECT coalesce(u.id, nextval('${session.sequence}')), u.qty, u.label, u.created_at ` +
+            'FROM unnest($1::int4[], $2::int4[], $3::varchar[], $4::timestamptz[]) AS u(id, qty, label, created_at) ' +
+            'ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, label = excluded.label, created_at = excluded.created_at',
+          [rows.map((r) => r.id ?? null), rows.map((r) => r.qty), rows.map((r) => r.label), rows.map((r) => r.createdAt)],
+        );
+        return undefined;
+      },
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// streaming import: an async generator makes entities lazily; nothing keeps them but the call.
+
+/** Every `STREAM_SAMPLE`-th streamed entity is kept, to check its key and values afterwards. */
+export const STREAM_SAMPLE = 997;
+
+async function* lazily<T extends Row>(n: number, tag: string, make: () => T, kept: T[]): AsyncGenerator<T> {
+  for (let i = 0; i < n; i++) {
+    const entity = Object.assign(make(), rowValues(i, tag));
+    if (i % STREAM_SAMPLE === 0) kept.push(entity);
+    yield entity;
+  }
+}
+
+const streamTypeorm: PathDef = {
+  key: 'cohort-typeorm',
+  workload: 'stream',
+  label: 'cohort TypeORM bulkInsert(async generator, batchSize 10000)',
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const ds = await session.typeorm();
+    const kept: TypeormSeed[] = [];
+    return {
+      objects: kept,
+      write: () => cohortTypeorm.bulkInsert(ds, TypeormSeed, lazily(n, tag, () => new TypeormSeed(), kept), { batchSize: BATCH }),
+    };
+  },
+};
+
+const streamMikro: PathDef = {
+  key: 'cohort-mikro',
+  workload: 'stream',
+  label: 'cohort MikroORM bulkInsert(async generator, batchSize 10000, managed: false)',
+  keysPromised: true,
+  hooksPromised: true,
+  unavailable: cohortMikroInsert.unavailable!,
+  async prepare(session, n, tag) {
+    const bulkInsert = (await mikroFn('bulkInsert'))!;
+    const em = (await session.mikro()).em.fork();
+    const kept: MikroSeed[] = [];
+    return {
+      objects: kept,
+      write: () =>
+        bulkInsert(em, MikroSeed, lazily(n, tag, () => new MikroSeed(), kept), { batchSize: BATCH, managed: false }),
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+/** All paths, in the order they run (the reference of each workload first). */
+export function allPaths(): PathDef[] {
+  const strategies = insertStrategies();
+  const cohortInserts = strategies.length ? strategies.map((s) => cohortTypeormInsert(s)) : [cohortTypeormInsert()];
+  return [
+    rawCopyInsert,
+    ...cohortInserts,
+    cohortMikroInsert,
+    typeormSaveInsert,
+    typeormQueryBuilderInsert,
+    mikroFlushInsert,
+    mikroInsertMany,
+    rawValuesInsert,
+    rawUnnestInsert,
+    rawUpdate,
+    cohortTypeormUpdate,
+    cohortMikroUpdate,
+    typeormSaveUpdate,
+    mikroFlushUpdate,
+    rawUpsert,
+    cohortTypeormUpsert,
+    cohortMikroUpsert,
+    typeormUpsert,
+    mikroUpsertMany,
+    streamTypeorm,
+    streamMikro,
+  ];
+}
+
+export function findPath(workload: string, key: string): PathDef {
+  const path = allPaths().find((p) => p.workload === workload && p.key === key);
+  if (!path) throw new Error(`no path ${workload}/${key}`);
+  return path;
+}

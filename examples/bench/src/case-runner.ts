@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { median, type Row } from './data.js';
 import { CaseSession } from './db.js';
-import { type HookCounts, hooks, resetHooks } from './entities.js';
+import { type HookCounts, hooks, resetHooks } from './hooks.js';
 import { type CohortResult, findPath, type PathDef } from './paths.js';
 
 export interface CaseSpec {
@@ -34,7 +34,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 async function runCase(spec: CaseSpec): Promise<CaseReport> {
   const path = findPath(spec.workload, spec.key);
-  const session = await CaseSession.open(spec.url, `bench_${spec.workload}_${spec.key}`);
+  const session = await CaseSession.open(spec.url, `bench_${spec.workload}_${spec.key}`, spec.workload === 'upsert');
   const times: number[] = [];
   const warnings = new Set<string>();
   let last: Omit<CaseReport, 'ok' | 'times' | 'medianMs' | 'rssMB' | 'warnings'> = { keys: 0, hooks: { ...hooks } };

@@ -1,15 +1,14 @@
 // The per-case database session: one fresh schema, one seed table (the same DDL for every path),
-// a plain pg client for the raw paths and for setup/checks, and the ORMs created on demand.
-import { createSchema } from '@cohort/pg-harness';
-import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
-import { MikroORM } from '@mikro-orm/postgresql';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+// a plain pg client for the raw paths and for setup/checks, and the ORMs created on demand — and
+// imported on demand, so a case's peak RSS holds only the libraries its path uses.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DataSource } from 'typeorm';
+import { createSchema } from '@cohort/pg-harness';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DataSource } from 'typeorm';
 import { copyText, type Row, rowValues } from './data.js';
-import { MikroSeed, MikroSeedSubscriber, TypeormSeed, TypeormSeedSubscriber } from './entities.js';
 
 export class CaseSession {
   private typeormSource?: DataSource;
@@ -22,14 +21,15 @@ export class CaseSession {
     private readonly dropSchema: () => Promise<void>,
   ) {}
 
-  static async open(url: string, prefix: string): Promise<CaseSession> {
+  /** `uniqueLabel`: the upsert workload's natural key, `UNIQUE (label)`. */
+  static async open(url: string, prefix: string, uniqueLabel = false): Promise<CaseSession> {
     const schema = await createSchema(url, prefix);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     const session = new CaseSession(url, schema.name, client, schema.drop);
     await client.query(
       `CREATE TABLE ${session.table} (id serial PRIMARY KEY, qty integer NOT NULL, ` +
-        `label varchar(255) NOT NULL, created_at timestamptz NOT NULL)`,
+        `label varchar(255) NOT NULL${uniqueLabel ? ' UNIQUE' : ''}, created_at timestamptz NOT NULL)`,
     );
     return session;
   }
@@ -39,12 +39,10 @@ export class CaseSession {
     return `"${this.schema}".seed`;
   }
 
-  get sequence(): string {
-    return `"${this.schema}".seed_id_seq`;
-  }
-
   async typeorm(): Promise<DataSource> {
     if (!this.typeormSource) {
+      const { DataSource } = await import('typeorm');
+      const { TypeormSeed, TypeormSeedSubscriber } = await import('./typeorm-entities.js');
       this.typeormSource = new DataSource({
         type: 'postgres',
         url: this.url,
@@ -62,6 +60,9 @@ export class CaseSession {
 
   async mikro(): Promise<MikroORM> {
     if (!this.mikroOrm) {
+      const { MikroORM } = await import('@mikro-orm/postgresql');
+      const { ReflectMetadataProvider } = await import('@mikro-orm/decorators/legacy');
+      const { MikroSeed, MikroSeedSubscriber } = await import('./mikro-entities.js');
       this.mikroOrm = await MikroORM.init({
         clientUrl: this.url,
         schema: this.schema,
@@ -104,10 +105,9 @@ export class CaseSession {
 
   /** Stored rows by id. */
   async byId(ids: number[]): Promise<Map<number, Row>> {
-    const { rows } = await this.client.query(
-      `SELECT id, qty, label, created_at FROM ${this.table} WHERE id = ANY($1::int4[])`,
-      [ids],
-    );
+    const { rows } = await this.client.query(`SELECT id, qty, label, created_at FROM ${this.table} WHERE id = ANY($1::int4[])`, [
+      ids,
+    ]);
     return new Map(rows.map((r) => [r.id, { id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }]));
   }
 

@@ -1,15 +1,16 @@
 // Every write path the benchmark measures. A path prepares its objects (untimed), then `write`
 // is the one timed call; the case runner checks what landed.
-import { createRequire } from 'node:module';
+
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as cohortTypeorm from '@cohort/typeorm';
 import { from as copyFrom } from 'pg-copy-streams';
 import { changeRow, chunks, type Row, rowValues } from './data.js';
-import { copyLines, type CaseSession } from './db.js';
-import { MikroSeed, TypeormSeed } from './entities.js';
+import { type CaseSession, copyLines } from './db.js';
+import type { MikroSeed } from './mikro-entities.js';
+import type { TypeormSeed } from './typeorm-entities.js';
 
 export type Workload = 'insert' | 'update' | 'upsert' | 'stream';
 
@@ -69,10 +70,15 @@ async function mikroFn(name: string): Promise<AnyFn | undefined> {
   return typeof m?.[name] === 'function' ? (m[name] as AnyFn) : undefined;
 }
 
-function typeormFn(name: string): AnyFn | undefined {
-  const f = (cohortTypeorm as unknown as Record<string, unknown>)[name];
-  return typeof f === 'function' ? (f as AnyFn) : undefined;
+/** A function of `@cohort/typeorm` (imported on first use). */
+async function typeormFn(name: string): Promise<AnyFn | undefined> {
+  const m = (await import('@cohort/typeorm')) as unknown as Record<string, unknown>;
+  return typeof m[name] === 'function' ? (m[name] as AnyFn) : undefined;
 }
+
+// The entity classes, imported on first use.
+const typeormSeed = async () => (await import('./typeorm-entities.js')).TypeormSeed;
+const mikroSeed = async () => (await import('./mikro-entities.js')).MikroSeed;
 
 /** The insert strategies of cohort (`strategy` option), when the installed core has the option. */
 export function insertStrategies(): string[] {
@@ -87,13 +93,15 @@ export function insertStrategies(): string[] {
   }
 }
 
-function typeormEntities(n: number, tag: string): TypeormSeed[] {
+async function typeormEntities(n: number, tag: string): Promise<TypeormSeed[]> {
+  const TypeormSeed = await typeormSeed();
   const out: TypeormSeed[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = Object.assign(new TypeormSeed(), rowValues(i, tag));
   return out;
 }
 
-function mikroEntities(n: number, tag: string): MikroSeed[] {
+async function mikroEntities(n: number, tag: string): Promise<MikroSeed[]> {
+  const MikroSeed = await mikroSeed();
   const out: MikroSeed[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = Object.assign(new MikroSeed(), rowValues(i, tag));
   return out;
@@ -105,15 +113,19 @@ function plainRows(n: number, tag: string): Row[] {
   return out;
 }
 
-/** Upsert input: the first half exists (ids 1..n/2, all values changed), the second half is new. */
+/**
+ * Upsert input, by the natural key `label` (UNIQUE in the upsert table): the first half are the
+ * seeded rows (same label, no id, qty and created_at changed), the second half are new rows.
+ */
 function upsertInput<T extends Row>(n: number, tag: string, make: () => T): T[] {
   const half = n >> 1;
   const out: T[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const row = Object.assign(make(), rowValues(i, tag));
     if (i < half) {
-      row.id = i + 1;
-      changeRow(row, tag);
+      row.label = rowValues(i, seedTag(tag)).label;
+      row.qty += 1_000_000;
+      row.createdAt = new Date(row.createdAt.getTime() + 3_600_000);
     } else {
       row.label = `${tag}-new-${i}`;
     }
@@ -135,8 +147,10 @@ function cohortTypeormInsert(strategy?: string): PathDef {
     keysPromised: true,
     hooksPromised: true,
     async prepare(session, n, tag) {
+      const TypeormSeed = await typeormSeed();
+      const cohortTypeorm = await import('@cohort/typeorm');
       const ds = await session.typeorm();
-      const entities = typeormEntities(n, tag);
+      const entities = await typeormEntities(n, tag);
       const options = { batchSize: BATCH, ...(strategy ? { strategy } : {}) };
       return { objects: entities, write: () => cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, options) };
     },
@@ -151,11 +165,16 @@ const cohortMikroInsert: PathDef = {
   hooksPromised: true,
   unavailable: async () => ((await mikroFn('bulkInsert')) ? undefined : '@cohort/mikro-orm exports no bulkInsert'),
   async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
     const orm = await session.mikro();
     const bulkInsert = (await mikroFn('bulkInsert'))!;
     const em = orm.em.fork();
-    const entities = mikroEntities(n, tag);
-    return { objects: entities, write: () => bulkInsert(em, MikroSeed, entities, { batchSize: BATCH }), cleanup: () => em.clear() };
+    const entities = await mikroEntities(n, tag);
+    return {
+      objects: entities,
+      write: () => bulkInsert(em, MikroSeed, entities, { batchSize: BATCH }),
+      cleanup: () => em.clear(),
+    };
   },
 };
 
@@ -166,8 +185,9 @@ const typeormSaveInsert: PathDef = {
   keysPromised: true,
   hooksPromised: true,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
     const repo = (await session.typeorm()).getRepository(TypeormSeed);
-    const entities = typeormEntities(n, tag);
+    const entities = await typeormEntities(n, tag);
     return {
       objects: entities,
       write: async () => {
@@ -185,8 +205,9 @@ const typeormQueryBuilderInsert: PathDef = {
   keysPromised: false,
   hooksPromised: false,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
     const ds = await session.typeorm();
-    const entities = typeormEntities(n, tag);
+    const entities = await typeormEntities(n, tag);
     return {
       objects: entities,
       write: async () => {
@@ -209,7 +230,7 @@ const mikroFlushInsert: PathDef = {
   hooksPromised: true,
   async prepare(session, n, tag) {
     const em = (await session.mikro()).em.fork();
-    const entities = mikroEntities(n, tag);
+    const entities = await mikroEntities(n, tag);
     return {
       objects: entities,
       write: async () => {
@@ -229,8 +250,9 @@ const mikroInsertMany: PathDef = {
   keysPromised: false,
   hooksPromised: false,
   async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
     const em = (await session.mikro()).em.fork();
-    const entities = mikroEntities(n, tag);
+    const entities = await mikroEntities(n, tag);
     return {
       objects: entities,
       write: async () => {
@@ -322,6 +344,7 @@ const rawCopyInsert: PathDef = {
 // update: n rows seeded by COPY, loaded by the ORM (untimed), every column changed, then written.
 
 async function loadTypeorm(session: CaseSession, n: number, tag: string): Promise<TypeormSeed[]> {
+  const TypeormSeed = await typeormSeed();
   await session.seed(n, seedTag(tag));
   const entities = await (await session.typeorm()).getRepository(TypeormSeed).find({ order: { id: 'ASC' } });
   for (const e of entities) changeRow(e, tag);
@@ -335,6 +358,8 @@ const cohortTypeormUpdate: PathDef = {
   keysPromised: true,
   hooksPromised: true,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
+    const cohortTypeorm = await import('@cohort/typeorm');
     const ds = await session.typeorm();
     const entities = await loadTypeorm(session, n, tag);
     return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities, { batchSize: BATCH }) };
@@ -349,6 +374,7 @@ const cohortMikroUpdate: PathDef = {
   hooksPromised: true,
   unavailable: async () => ((await mikroFn('bulkUpdate')) ? undefined : '@cohort/mikro-orm exports no bulkUpdate (yet)'),
   async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
     const bulkUpdate = (await mikroFn('bulkUpdate'))!;
     const { em, entities } = await loadMikro(session, n, tag);
     return {
@@ -367,6 +393,7 @@ const typeormSaveUpdate: PathDef = {
   hooksPromised: true,
   slowAt: 50_000,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
     const repo = (await session.typeorm()).getRepository(TypeormSeed);
     const entities = await loadTypeorm(session, n, tag);
     return {
@@ -380,6 +407,7 @@ const typeormSaveUpdate: PathDef = {
 };
 
 async function loadMikro(session: CaseSession, n: number, tag: string) {
+  const MikroSeed = await mikroSeed();
   await session.seed(n, seedTag(tag));
   const em = (await session.mikro()).em.fork();
   const entities = await em.find(MikroSeed, {}, { orderBy: { id: 'asc' } });
@@ -434,23 +462,29 @@ const rawUpdate: PathDef = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// upsert: n/2 rows seeded by COPY; input = those n/2 (by id, every column changed) + n/2 new rows.
+// upsert on the natural key `label`: n/2 rows seeded by COPY; input = those n/2 (qty and created_at
+// changed) + n/2 new rows. (A serial id cannot be the conflict target: TypeORM never sends the
+// value of an increment primary key, and cohort follows it.)
 
+/** bulkUpsert takes `target`; bulkInsert `onConflict`: both are given, each function reads its own. */
 function upsertOptions() {
-  return { batchSize: BATCH, onConflict: { target: ['id'] } };
+  return { batchSize: BATCH, target: ['label'], onConflict: { target: ['label'], action: 'update' as const } };
 }
 
 const cohortTypeormUpsert: PathDef = {
   key: 'cohort-typeorm',
   workload: 'upsert',
-  label: typeormFn('bulkUpsert') ? 'cohort TypeORM bulkUpsert' : "cohort TypeORM bulkInsert({ onConflict: { target: ['id'] } })",
+  label: 'cohort TypeORM bulkUpsert',
   keysPromised: true,
   hooksPromised: true,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
+    const cohortTypeorm = await import('@cohort/typeorm');
     const ds = await session.typeorm();
     await session.seed(n >> 1, seedTag(tag));
     const entities = upsertInput(n, tag, () => new TypeormSeed());
-    const bulkUpsert = typeormFn('bulkUpsert');
+    // Before bulkUpsert existed: bulkInsert with `onConflict` (the same statement).
+    const bulkUpsert = await typeormFn('bulkUpsert');
     return {
       objects: entities,
       write: () =>
@@ -469,6 +503,7 @@ const cohortMikroUpsert: PathDef = {
   hooksPromised: true,
   unavailable: async () => ((await mikroFn('bulkUpsert')) ? undefined : '@cohort/mikro-orm exports no bulkUpsert (yet)'),
   async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
     const bulkUpsert = (await mikroFn('bulkUpsert'))!;
     const em = (await session.mikro()).em.fork();
     await session.seed(n >> 1, seedTag(tag));
@@ -480,10 +515,11 @@ const cohortMikroUpsert: PathDef = {
 const typeormUpsert: PathDef = {
   key: 'typeorm-upsert',
   workload: 'upsert',
-  label: `TypeORM upsert (${Math.floor(PG_MAX_PARAMS / 4)}-row chunks, one transaction)`,
+  label: `TypeORM upsert (${Math.floor(PG_MAX_PARAMS / 3)}-row chunks, one transaction)`,
   keysPromised: false,
   hooksPromised: false,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
     const ds = await session.typeorm();
     await session.seed(n >> 1, seedTag(tag));
     const entities = upsertInput(n, tag, () => new TypeormSeed());
@@ -492,8 +528,8 @@ const typeormUpsert: PathDef = {
       write: async () => {
         await ds.transaction(async (manager) => {
           const repo = manager.getRepository(TypeormSeed);
-          for (const chunk of chunks(entities, Math.floor(PG_MAX_PARAMS / 4))) {
-            await repo.upsert(chunk, { conflictPaths: ['id'] });
+          for (const chunk of chunks(entities, Math.floor(PG_MAX_PARAMS / 3))) {
+            await repo.upsert(chunk, { conflictPaths: ['label'] });
           }
         });
         return undefined;
@@ -509,13 +545,14 @@ const mikroUpsertMany: PathDef = {
   keysPromised: false,
   hooksPromised: false,
   async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
     const em = (await session.mikro()).em.fork();
     await session.seed(n >> 1, seedTag(tag));
     const entities = upsertInput(n, tag, () => new MikroSeed());
     return {
       objects: entities,
       write: async () => {
-        await em.upsertMany(MikroSeed, entities);
+        await em.upsertMany(MikroSeed, entities, { onConflictFields: ['label'] });
         return undefined;
       },
       cleanup: () => em.clear(),
@@ -537,11 +574,10 @@ const rawUpsert: PathDef = {
       objects: rows,
       write: async () => {
         await session.client.query(
-          `INSERT INTO ${session.table} (id, qty, label, created_at) ` +
-            `SELECT coalesce(u.id, nextval('${session.sequence}')), u.qty, u.label, u.created_at ` +
-            'FROM unnest($1::int4[], $2::int4[], $3::varchar[], $4::timestamptz[]) AS u(id, qty, label, created_at) ' +
-            'ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, label = excluded.label, created_at = excluded.created_at',
-          [rows.map((r) => r.id ?? null), rows.map((r) => r.qty), rows.map((r) => r.label), rows.map((r) => r.createdAt)],
+          `INSERT INTO ${session.table} (qty, label, created_at) ` +
+            'SELECT * FROM unnest($1::int4[], $2::varchar[], $3::timestamptz[]) ' +
+            'ON CONFLICT (label) DO UPDATE SET qty = excluded.qty, created_at = excluded.created_at',
+          [rows.map((r) => r.qty), rows.map((r) => r.label), rows.map((r) => r.createdAt)],
         );
         return undefined;
       },
@@ -570,11 +606,19 @@ const streamTypeorm: PathDef = {
   keysPromised: true,
   hooksPromised: true,
   async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
+    const cohortTypeorm = await import('@cohort/typeorm');
     const ds = await session.typeorm();
     const kept: TypeormSeed[] = [];
     return {
       objects: kept,
-      write: () => cohortTypeorm.bulkInsert(ds, TypeormSeed, lazily(n, tag, () => new TypeormSeed(), kept), { batchSize: BATCH }),
+      write: () =>
+        cohortTypeorm.bulkInsert(
+          ds,
+          TypeormSeed,
+          lazily(n, tag, () => new TypeormSeed(), kept),
+          { batchSize: BATCH },
+        ),
     };
   },
 };
@@ -587,13 +631,19 @@ const streamMikro: PathDef = {
   hooksPromised: true,
   unavailable: cohortMikroInsert.unavailable!,
   async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
     const bulkInsert = (await mikroFn('bulkInsert'))!;
     const em = (await session.mikro()).em.fork();
     const kept: MikroSeed[] = [];
     return {
       objects: kept,
       write: () =>
-        bulkInsert(em, MikroSeed, lazily(n, tag, () => new MikroSeed(), kept), { batchSize: BATCH, managed: false }),
+        bulkInsert(
+          em,
+          MikroSeed,
+          lazily(n, tag, () => new MikroSeed(), kept),
+          { batchSize: BATCH, managed: false },
+        ),
       cleanup: () => em.clear(),
     };
   },

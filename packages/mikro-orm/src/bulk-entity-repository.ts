@@ -1,6 +1,15 @@
 import type { BulkResult } from '@cohort/core';
 import { EntityRepository } from '@mikro-orm/core';
-import { bulkInsert, type MikroOrmInsertOptions } from './bulk-insert.js';
+import {
+  bulkInsert,
+  bulkSave,
+  bulkUpdate,
+  bulkUpsert,
+  type MikroOrmInsertOptions,
+  type MikroOrmSaveOptions,
+  type MikroOrmUpdateOptions,
+  type MikroOrmUpsertOptions,
+} from './bulk-insert.js';
 
 /**
  * An EntityRepository with cohort's bulk methods. Set it for every entity with the `entityRepository`
@@ -12,6 +21,7 @@ import { bulkInsert, type MikroOrmInsertOptions } from './bulk-insert.js';
  * ```ts
  * const orm = await MikroORM.init({ ..., entityRepository: BulkEntityRepository });
  * await em.getRepository(User).bulkInsert(users);
+ * await em.getRepository(User).bulkSave([...newUsers, ...changedUsers]);
  *
  * @Entity({ repository: () => BulkEntityRepository })
  * class User { [EntityRepositoryType]?: BulkEntityRepository<User>; ... }
@@ -24,5 +34,20 @@ export class BulkEntityRepository<Entity extends object> extends EntityRepositor
    */
   bulkInsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: MikroOrmInsertOptions): Promise<BulkResult<Entity>> {
     return bulkInsert(this.getEntityManager(), this.entityName, entities, options);
+  }
+
+  /** Updates existing rows, changed columns only, one statement per batch. See {@link bulkUpdate}. */
+  bulkUpdate(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: MikroOrmUpdateOptions): Promise<BulkResult<Entity>> {
+    return bulkUpdate(this.getEntityManager(), this.entityName, entities, options);
+  }
+
+  /** Inserts the new and updates the changed, like persist + flush, one statement each per batch. See {@link bulkSave}. */
+  bulkSave(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: MikroOrmSaveOptions): Promise<BulkResult<Entity>> {
+    return bulkSave(this.getEntityManager(), this.entityName, entities, options);
+  }
+
+  /** INSERT … ON CONFLICT DO UPDATE with a per-row outcome. See {@link bulkUpsert}. */
+  bulkUpsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: MikroOrmUpsertOptions): Promise<BulkResult<Entity>> {
+    return bulkUpsert(this.getEntityManager(), this.entityName, entities, options);
   }
 }

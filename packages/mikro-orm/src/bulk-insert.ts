@@ -1,6 +1,18 @@
-import { type BulkResult, type InsertOptions, runInsert } from '@cohort/core';
+import {
+  type BulkResult,
+  type EntityModel,
+  type InsertOptions,
+  runInsert,
+  runSave,
+  runUpdate,
+  runUpsert,
+  type SaveOptions,
+  type TransactionRunner,
+  type UpdateOptions,
+  type UpsertOptions,
+} from '@cohort/core';
 import type { EntityManager, EntityName } from '@mikro-orm/core';
-import { MikroOrmInsertContext } from './mikro-orm-insert-context.js';
+import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
 import { readMikroOrmModel } from './mikro-orm-model-reader.js';
 import { mikroOrmTransaction } from './mikro-orm-transaction.js';
 
@@ -36,6 +48,105 @@ export function bulkInsert<E extends object>(
   entities: Iterable<E> | AsyncIterable<E>,
   options: MikroOrmInsertOptions = {},
 ): Promise<BulkResult<E>> {
+  const job = jobFor(em, entityName, options, 'insert');
+  return runInsert(job, adopt(entities, job.context));
+}
+
+/** Options of the MikroORM adapter's bulkUpdate. */
+export interface MikroOrmUpdateOptions extends UpdateOptions {
+  /**
+   * Register entities that were not managed (looked up by primary key) in the identity map once
+   * updated (default `true`), as if they had been loaded. Managed entities always get a fresh snapshot.
+   */
+  managed?: boolean;
+  /** Schema of the table when the entity does not declare one (default: the EntityManager's). */
+  schema?: string;
+}
+
+/** Options of the MikroORM adapter's bulkSave. */
+export interface MikroOrmSaveOptions extends SaveOptions, MikroOrmUpdateOptions {}
+
+/** Options of the MikroORM adapter's bulkUpsert. */
+export interface MikroOrmUpsertOptions extends UpsertOptions {
+  /** Register the upserted entities in the identity map, as `em.upsert()` does (default `true`). */
+  managed?: boolean;
+  /** Schema of the table when the entity does not declare one (default: the EntityManager's). */
+  schema?: string;
+}
+
+/**
+ * Updates existing rows by primary key with one statement per batch, as flush updates managed
+ * entities: each row diffed against its identity-map snapshot (unmanaged entities are looked up in
+ * one query per batch), only changed columns written, `onUpdate` values applied, versions checked
+ * and incremented, `beforeUpdate`/`afterUpdate` with flush's change set — and the snapshots
+ * refreshed, so a later `em.flush()` sends nothing for them.
+ *
+ * @example
+ * ```ts
+ * for (const user of users) user.score += 1;
+ * const { updated, unchanged } = await bulkUpdate(em, User, users);
+ * ```
+ */
+export function bulkUpdate<E extends object>(
+  em: EntityManager,
+  entityName: EntityName<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: MikroOrmUpdateOptions = {},
+): Promise<BulkResult<E>> {
+  const job = jobFor(em, entityName, options, 'update');
+  return runUpdate(job, adopt(entities, job.context));
+}
+
+/**
+ * What `em.persist(entities)` + `em.flush()` does for a mix of new and existing entities, per
+ * batch: managed entities are diffed against their snapshots, unmanaged ones with a key looked up in
+ * one query; then one INSERT for the new and one UPDATE for the changed, with MikroORM's create and
+ * update events around them, and every written entity managed afterwards.
+ *
+ * @example
+ * ```ts
+ * const result = await bulkSave(em, User, [...newUsers, ...changedUsers]);
+ * console.log(result.inserted, result.updated, result.unchanged);
+ * ```
+ */
+export function bulkSave<E extends object>(
+  em: EntityManager,
+  entityName: EntityName<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: MikroOrmSaveOptions = {},
+): Promise<BulkResult<E>> {
+  const job = jobFor(em, entityName, options, 'save');
+  return runSave(job, adopt(entities, job.context));
+}
+
+/**
+ * `INSERT … ON CONFLICT (target) DO UPDATE` in one statement per batch, that tells per row whether
+ * it was inserted or updated (`result.outcomes[i]`). `beforeUpsert` runs for every entity first (as
+ * for `em.upsert()`); afterwards inserted rows get `afterCreate`, updated rows `afterUpdate`, and both
+ * `afterUpsert`; skipped rows get nothing. Written entities are managed afterwards.
+ *
+ * @example
+ * ```ts
+ * const r = await bulkUpsert(em, Product, products, { target: ['sku'] });
+ * console.log(r.inserted, r.updated);
+ * ```
+ */
+export function bulkUpsert<E extends object>(
+  em: EntityManager,
+  entityName: EntityName<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: MikroOrmUpsertOptions = {},
+): Promise<BulkResult<E>> {
+  const job = jobFor(em, entityName, options, 'upsert');
+  return runUpsert(job, adopt(entities, job.context));
+}
+
+function jobFor<E extends object, O extends { hooks?: boolean; managed?: boolean; schema?: string }>(
+  em: EntityManager,
+  entityName: EntityName<E>,
+  options: O,
+  kind: WriteKind,
+): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E>; context: MikroOrmWriteContext } {
   // The EntityManager flush would use: the request context's fork when `em` is the global one.
   const manager = em.getContext();
   const meta = manager.getMetadata().get(entityName);
@@ -43,16 +154,16 @@ export function bulkInsert<E extends object>(
     meta.root.schema && meta.root.schema !== '*'
       ? meta.root.schema
       : (options.schema ?? manager.schema ?? manager.config.getSchema());
-  const context = new MikroOrmInsertContext(manager, schema, options.managed !== false);
+  const context = new MikroOrmWriteContext(manager, schema, options.managed !== false, kind);
   const model = readMikroOrmModel(meta, { platform: manager.getPlatform(), schema });
-  const transaction = mikroOrmTransaction<E>(context, meta, options.hooks !== false);
-  return runInsert({ model, options, transaction }, adopt(entities, context));
+  const transaction = mikroOrmTransaction<E>(context, meta, model, options.hooks !== false);
+  return { model, options, transaction, context };
 }
 
 /** Tags each input entity with its call as it is pulled, so iterables stay streamed. */
 function adopt<E extends object>(
   entities: Iterable<E> | AsyncIterable<E>,
-  context: MikroOrmInsertContext,
+  context: MikroOrmWriteContext,
 ): Iterable<E> | AsyncIterable<E> {
   if (Symbol.asyncIterator in entities) {
     return (async function* () {

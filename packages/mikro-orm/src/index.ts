@@ -6,6 +6,8 @@
  * ```ts
  * import { bulkInsert, BulkEntityRepository } from '@cohort/mikro-orm';
  * await bulkInsert(em, User, users);
+ * await bulkSave(em, User, [...newUsers, ...changedUsers]);
+ * await bulkUpsert(em, Product, products, { target: ['sku'] });
  * // with `entityRepository: BulkEntityRepository` in MikroORM.init():
  * await em.getRepository(User).bulkInsert(users);
  * ```
@@ -17,8 +19,12 @@ export type {
   BulkSubscriber,
   InsertOptions,
   OnConflict,
+  RowChange,
   RowOutcome,
+  SaveOptions,
   SkippedRow,
+  UpdateOptions,
+  UpsertOptions,
   ValidationFailure,
 } from '@cohort/core';
 export {
@@ -36,6 +42,15 @@ export {
   UniqueViolationError,
 } from '@cohort/core';
 export { BulkEntityRepository } from './bulk-entity-repository.js';
-export { bulkInsert, type MikroOrmInsertOptions } from './bulk-insert.js';
+export {
+  bulkInsert,
+  bulkSave,
+  bulkUpdate,
+  bulkUpsert,
+  type MikroOrmInsertOptions,
+  type MikroOrmSaveOptions,
+  type MikroOrmUpdateOptions,
+  type MikroOrmUpsertOptions,
+} from './bulk-insert.js';
 export type { MikroOrmBulkEvent } from './mikro-orm-lifecycle.js';
 export { readMikroOrmModel } from './mikro-orm-model-reader.js';

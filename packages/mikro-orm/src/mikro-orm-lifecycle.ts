@@ -1,48 +1,105 @@
-import { type BulkEvent, bulkSubscriberMethod, type HookBatch, type LifecycleHooks, runForBatch, runForEach } from '@cohort/core';
-import { type EntityManager, type EntityMetadata, type EventArgs, type EventSubscriber, EventType, Utils } from '@mikro-orm/core';
-import type { MikroOrmInsertContext } from './mikro-orm-insert-context.js';
+import {
+  type BulkEvent,
+  bulkSubscriberMethod,
+  type HookBatch,
+  type LifecycleHooks,
+  type RowChange,
+  runForBatch,
+  runForEach,
+  type UpdateHookBatch,
+} from '@cohort/core';
+import {
+  ChangeSet,
+  ChangeSetType,
+  type EntityManager,
+  type EntityMetadata,
+  type EventArgs,
+  type EventSubscriber,
+  EventType,
+  Utils,
+} from '@mikro-orm/core';
+import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /** A MikroORM batch event: what batch methods of subscribers (`afterBulkInsert`…) receive. */
-export type MikroOrmBulkEvent<E> = BulkEvent<E, EntityMetadata<E>, EntityManager>;
+export type MikroOrmBulkEvent<E> = BulkEvent<E, EntityMetadata<E>, EntityManager> & {
+  /** For update events: per entity, the changed properties, their stored values and MikroORM's change set. */
+  readonly changes?: readonly RowChange[];
+};
 
-type EntityEvent = EventType.beforeCreate | EventType.afterCreate;
-type BulkName = 'beforeInsert' | 'afterInsert';
+type EntityEvent =
+  | EventType.beforeCreate
+  | EventType.afterCreate
+  | EventType.beforeUpdate
+  | EventType.afterUpdate
+  | EventType.beforeUpsert
+  | EventType.afterUpsert;
+type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert';
 
 /**
- * Runs MikroORM's lifecycle for a batch as flush does for new entities: per entity, one after the
- * other, its own hooks (`@BeforeCreate`…) then every subscriber whose `getSubscribedEntities()`
- * admits its class, through MikroORM's own EventManager, with the `{ entity, meta, em, changeSet }`
- * flush passes. A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch
- * instead of the per-entity calls for that event.
+ * Runs MikroORM's lifecycle for a batch as flush does: per entity, one after the other, its own
+ * hooks (`@BeforeCreate`…) then every subscriber whose `getSubscribedEntities()` admits its class,
+ * through MikroORM's own EventManager, with the `{ entity, meta, em, changeSet }` flush passes.
+ * A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch instead of the
+ * per-entity calls for that event. Upserts run `beforeUpsert` (as `em.upsert()`), then per row the
+ * events of what happened — `afterCreate` or `afterUpdate` — followed by `afterUpsert`.
  */
 export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   constructor(
-    private readonly context: MikroOrmInsertContext,
+    private readonly context: MikroOrmWriteContext,
     private readonly meta: EntityMetadata<E>,
   ) {}
 
   async beforeInsert(batch: HookBatch<E>): Promise<void> {
     // Flush applies onCreate and JS defaults to every new entity before the first hook runs.
     for (const entity of batch.entities) this.context.initialize(entity);
-    await this.dispatch(EventType.beforeCreate, 'beforeInsert', batch);
+    await this.dispatch(EventType.beforeCreate, 'beforeInsert', batch, (entity) => this.context.changeSetOf(entity));
   }
 
-  afterInsert(batch: HookBatch<E>): Promise<void> {
-    return this.dispatch(EventType.afterCreate, 'afterInsert', batch);
+  async afterInsert(batch: HookBatch<E>): Promise<void> {
+    await this.dispatch(EventType.afterCreate, 'afterInsert', batch, (entity) => this.context.changeSetOf(entity));
+    if (this.context.kind === 'upsert') await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
   }
 
-  private async dispatch(event: EntityEvent, bulkName: BulkName, batch: HookBatch<E>): Promise<void> {
+  beforeUpdate(batch: UpdateHookBatch<E>): Promise<void> {
+    return this.dispatch(EventType.beforeUpdate, 'beforeUpdate', batch, (entity, position) => this.updateChangeSet(batch, entity, position));
+  }
+
+  async afterUpdate(batch: UpdateHookBatch<E>): Promise<void> {
+    await this.dispatch(EventType.afterUpdate, 'afterUpdate', batch, (entity, position) => this.updateChangeSet(batch, entity, position));
+    if (this.context.kind === 'upsert') await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
+  }
+
+  async beforeUpsert(batch: HookBatch<E>): Promise<void> {
+    // The row may be inserted: onCreate and JS defaults apply first, as `em.upsert()` assigns them.
+    for (const entity of batch.entities) this.context.initialize(entity);
+    // `em.upsert()` passes no change set to its upsert events.
+    await this.dispatch(EventType.beforeUpsert, 'beforeUpsert', batch, () => undefined);
+  }
+
+  /** The change tracker's change set; for a row an upsert updated, one with the values it sent. */
+  private updateChangeSet(batch: UpdateHookBatch<E>, entity: E, position: number): ChangeSet<object> {
+    const native = batch.changes[position]?.native;
+    return native instanceof ChangeSet ? native : this.context.changeSetOf(entity, ChangeSetType.UPDATE);
+  }
+
+  private async dispatch(
+    event: EntityEvent,
+    bulkName: BulkName | undefined,
+    batch: HookBatch<E>,
+    changeSetOf: (entity: E, position: number) => ChangeSet<object> | undefined,
+  ): Promise<void> {
     const em = this.context.em;
     const events = em.getEventManager();
     const subscribers = [...events.getSubscribers()];
-    const batchSubscribers = subscribers.filter((s) => bulkSubscriberMethod(s, bulkName));
+    const batchSubscribers = bulkName ? subscribers.filter((s) => bulkSubscriberMethod(s, bulkName)) : [];
     await runForEach(
       event,
       batch,
-      async (entity) => {
+      async (entity, position) => {
         const meta = this.context.metaOf(entity) as unknown as EntityMetadata<E>;
         if (!events.hasListeners(event, meta)) return;
-        const args: EventArgs<E> = { entity, meta, em, changeSet: this.context.changeSetOf(entity) as never };
+        const changeSet = changeSetOf(entity, position);
+        const args: EventArgs<E> = changeSet ? { entity, meta, em, changeSet: changeSet as never } : { entity, meta, em };
         if (batchSubscribers.length === 0) {
           await events.dispatchEvent(event, args, meta);
           return;
@@ -53,7 +110,7 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
       'sequential',
     );
     for (const subscriber of batchSubscribers) {
-      if (!subscribedTo(subscriber, this.meta.class as Function)) continue;
+      if (!bulkName || !subscribedTo(subscriber, this.meta.class as Function)) continue;
       const method = bulkSubscriberMethod(subscriber, bulkName) as (event: MikroOrmBulkEvent<E>) => unknown;
       const bulkEvent: MikroOrmBulkEvent<E> = {
         entities: batch.entities,
@@ -61,6 +118,7 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
         batch: batch.number,
         metadata: this.meta,
         manager: em,
+        ...('changes' in batch ? { changes: (batch as UpdateHookBatch<E>).changes } : {}),
       };
       await runForBatch(event, batch, () => method(bulkEvent));
     }

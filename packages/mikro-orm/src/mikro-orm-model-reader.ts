@@ -10,7 +10,7 @@ import {
   ReferenceKind,
   wrap,
 } from '@mikro-orm/core';
-import { insertContextOf } from './mikro-orm-insert-context.js';
+import { writeContextOf } from './mikro-orm-write-context.js';
 
 /** PostgreSQL type names (as MikroORM spells column types) → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -129,8 +129,8 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
     columns,
     returningOnInsert,
     uniques,
-    prepare: (entity) => insertContextOf(entity).prepare(entity),
-    finishInsert: (entity) => insertContextOf(entity).finishInsert(entity),
+    prepare: (entity) => writeContextOf(entity).prepare(entity),
+    finishInsert: (entity) => writeContextOf(entity).finishInsert(entity),
   };
 }
 
@@ -192,11 +192,16 @@ function columnModel(
           ? 'uuid'
           : 'default'
         : undefined;
+  // `onUpdate` values are set on the entity and written like any change, as flush does, so no
+  // column gets the engine's `updateDate` role. A property only `onCreate` fills keeps its stored
+  // value when an upsert updates the row, as `em.upsert()` leaves it.
   const role: ColumnRole | undefined = prop.version
     ? 'version'
     : meta.discriminatorColumn === prop.name
       ? 'discriminator'
-      : undefined;
+      : prop.onCreate && !prop.onUpdate
+        ? 'createDate'
+        : undefined;
   const hasDefault = prop.default != null || prop.defaultRaw != null || generated !== undefined || prop.version === true;
   const enumValues =
     prop.enum && Array.isArray(prop.items) && prop.items.length > 0 ? (prop.items as (string | number)[]) : undefined;
@@ -224,9 +229,10 @@ function columnModel(
     insertable: true,
     updatable: !prop.primary,
     read(entity, prepared) {
-      // As flush: the version starts from the column default and is never sent on insert.
-      if (prop.version) return undefined;
       const data = prepared as Prepared | undefined;
+      // As flush: the version starts from the column default and is never sent on insert (flush's
+      // payload has none); for an update the payload carries the version the entity was read with.
+      if (prop.version) return data?.[prop.name];
       if (arrayType) {
         // ArrayType serializes to a literal that cannot represent NULL elements; the engine sends a
         // real array (same text for everything else) so element values can be validated too.
@@ -243,7 +249,7 @@ function columnModel(
     },
     write(entity, value) {
       // Collected per row and hydrated at once in finishInsert, as flush maps its RETURNING row.
-      insertContextOf(entity).returned(entity, field, value);
+      writeContextOf(entity).returned(entity, field, value);
     },
   };
 }

@@ -1,7 +1,8 @@
-import { NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
+import { type EntityModel, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
 import { type EntityManager, type EntityMetadata, type Transaction, TransactionEventBroadcaster, Utils } from '@mikro-orm/core';
 import { CompiledQuery } from 'kysely';
-import type { MikroOrmInsertContext } from './mikro-orm-insert-context.js';
+import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 
 /** The part of a kysely Transaction the session uses (MikroORM's transaction context on PostgreSQL). */
@@ -48,6 +49,10 @@ export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession
   };
 }
 
+// Transactions cohort opened and bound to an EntityManager: a concurrent call on the same
+// EntityManager must not take another call's transaction for its caller's.
+const ownTransactions = new WeakSet<object>();
+
 /**
  * Runs work in the EntityManager's transaction when it is in one (`em.transactional`, `em.begin`),
  * otherwise in a new one opened the way flush opens its own — `connection.transactional()` with a
@@ -55,24 +60,32 @@ export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession
  * to it while the work runs (hooks and subscribers see `em.isInTransaction()` and its context).
  */
 export function mikroOrmTransaction<E extends object>(
-  context: MikroOrmInsertContext,
+  context: MikroOrmWriteContext,
   meta: EntityMetadata<E>,
+  model: EntityModel<E>,
   hooks: boolean,
 ): TransactionRunner<E> {
   const em = context.em;
+  const columns = new Set(model.columns.map((c) => c.name));
   const targetFor = (trx: Transaction, inCallerTransaction: boolean): WriteTarget<E> => ({
     session: mikroOrmSession(em, trx),
     hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,
     inCallerTransaction,
+    changes: new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns),
+    // Flush commits the inserts of a group, after-hooks included, before its updates.
+    insertsBeforeUpdates: true,
   });
   return async (fn) => {
     const mark = context.mark();
     try {
       const existing = em.getTransactionContext();
-      if (existing) return await fn(targetFor(existing, true));
+      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true));
+      let mine: Transaction | undefined;
       try {
         return await em.getConnection('write').transactional(
           (trx) => {
+            mine = trx;
+            ownTransactions.add(trx as object);
             em.setTransactionContext(trx);
             return fn(targetFor(trx, false));
           },
@@ -83,7 +96,12 @@ export function mikroOrmTransaction<E extends object>(
           },
         );
       } finally {
-        em.resetTransactionContext();
+        if (mine) ownTransactions.delete(mine as object);
+        // Unbind only our own transaction; put back another running call's, if it is still open.
+        if (mine && em.getTransactionContext() === mine) {
+          if (existing && ownTransactions.has(existing as object)) em.setTransactionContext(existing);
+          else em.resetTransactionContext();
+        }
       }
     } catch (error) {
       context.forgetSince(mark);

@@ -1,6 +1,8 @@
 import {
   type BulkEvent,
+  type BulkSubscriber,
   bulkSubscriberMethod,
+  type BulkUpdateEvent,
   type HookBatch,
   type LifecycleHooks,
   runForBatch,
@@ -15,6 +17,26 @@ type ListenerList = 'beforeInsertListeners' | 'afterInsertListeners' | 'beforeUp
 
 /** A TypeORM batch event: what batch methods of subscribers receive. */
 export type TypeormBulkEvent<E> = BulkEvent<E, EntityMetadata, EntityManager> & { queryRunner: QueryRunner };
+
+/** A TypeORM batch event of an update: per row, the changed properties and their values before. */
+export type TypeormBulkUpdateEvent<E> = BulkUpdateEvent<E, EntityMetadata, EntityManager> & { queryRunner: QueryRunner };
+
+/**
+ * Batch methods a TypeORM subscriber may add (beside EntitySubscriberInterface): each receives a
+ * whole batch once, with the running transaction's manager, instead of per-entity calls.
+ *
+ * @example
+ * ```ts
+ * @EventSubscriber()
+ * class Audit implements EntitySubscriberInterface<User>, TypeormBulkSubscriber<User> {
+ *   listenTo() { return User; }
+ *   async afterBulkInsert(e: TypeormBulkEvent<User>) {
+ *     await e.manager.insert(AuditRow, e.entities.map((u) => ({ userId: u.id, action: 'insert' })));
+ *   }
+ * }
+ * ```
+ */
+export type TypeormBulkSubscriber<E> = BulkSubscriber<E, EntityMetadata, EntityManager, { queryRunner: QueryRunner }>;
 
 /**
  * Runs TypeORM's lifecycle for a batch as save() does: for each entity its listeners, then every

@@ -5,6 +5,12 @@ import {
   bulkUpdate as typeormBulkUpdate,
   bulkUpsert as typeormBulkUpsert,
 } from '@cohort/typeorm';
+import {
+  bulkInsert as mikroOrmBulkInsert,
+  bulkSave as mikroOrmBulkSave,
+  bulkUpdate as mikroOrmBulkUpdate,
+  bulkUpsert as mikroOrmBulkUpsert,
+} from '@cohort/mikro-orm';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { DataSource } from 'typeorm';
 import type { FixtureName } from '../fixtures/fixture-names.js';
@@ -66,7 +72,10 @@ export interface OrmUnderTest {
   bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName): Promise<BulkResult<object>>;
   /** cohort's bulkUpsert (same class rule as bulkInsert). */
   bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName): Promise<BulkResult<object>>;
-  /** Every entity of `fixture` loaded with the ORM's own find, ordered by id (managed, for MikroORM). */
+  /**
+   * Every entity of `fixture` loaded with the ORM's own find, ordered by id. Each call is a separate
+   * caller: for MikroORM, a fresh fork manages what it returns.
+   */
   find(fixture: FixtureName): Promise<any[]>;
 }
 
@@ -215,28 +224,25 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
     await this.em.flush();
   }
 
-  async bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
-    const { bulkInsert: mikroBulkInsert } = await import('@cohort/mikro-orm');
-    return mikroBulkInsert(this.em, this.targetClass(entities, target), entities, options);
+  bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
+    return mikroOrmBulkInsert(this.em, this.targetClass(entities, target), entities, options);
   }
 
-  async bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName) {
-    const cohort: Record<string, any> = await import('@cohort/mikro-orm');
-    return cohort.bulkUpdate(this.em, this.targetClass(entities, target), entities, options);
+  bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName) {
+    return mikroOrmBulkUpdate(this.em, this.targetClass(entities, target), entities, options);
   }
 
-  async bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
-    const cohort: Record<string, any> = await import('@cohort/mikro-orm');
-    return cohort.bulkSave(this.em, this.targetClass(entities, target), entities, options);
+  bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
+    return mikroOrmBulkSave(this.em, this.targetClass(entities, target), entities, options);
   }
 
-  async bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
-    const cohort: Record<string, any> = await import('@cohort/mikro-orm');
-    return cohort.bulkUpsert(this.em, this.targetClass(entities, target), entities, options);
+  bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
+    return mikroOrmBulkUpsert(this.em, this.targetClass(entities, target), entities, options);
   }
 
+  /** Loads through a fresh fork each call: two calls give two callers' separate instances. */
   async find(fixture: FixtureName): Promise<any[]> {
-    const rows = await this.em.find(this.classes[fixture], {}, { orderBy: { id: 'asc' } as never });
+    const rows = await this.mikroOrm.em.fork().find(this.classes[fixture], {}, { orderBy: { id: 'asc' } as never });
     for (const row of rows) bindToHookLog(row as Record<string, unknown>, this.hookLog);
     return rows;
   }

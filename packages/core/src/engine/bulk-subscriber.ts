@@ -29,12 +29,12 @@ export interface BulkUpsertEvent<E, TMetadata, TManager> extends BulkEvent<E, TM
  * Batch-level subscriber methods, the same for every adapter. A subscriber that implements the
  * method for an event receives it once per batch instead of the per-entity call for that event.
  */
-export interface BulkSubscriber<E = any, TMetadata = unknown, TManager = unknown> {
-  beforeBulkInsert?(event: BulkEvent<E, TMetadata, TManager>): Promise<void> | void;
-  afterBulkInsert?(event: BulkEvent<E, TMetadata, TManager>): Promise<void> | void;
-  beforeBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager>): Promise<void> | void;
-  afterBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager>): Promise<void> | void;
-  beforeBulkUpsert?(event: BulkEvent<E, TMetadata, TManager>): Promise<void> | void;
+export interface BulkSubscriber<E = any, TMetadata = any, TManager = any, TExtra = {}> {
+  beforeBulkInsert?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  afterBulkInsert?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  beforeBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  afterBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  beforeBulkUpsert?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
 }
 
 /** The batch method a subscriber implements for a per-entity event, if any. */

@@ -188,9 +188,20 @@ async function writeRows<E>(
   if (conflict.kind !== 'error') rejectDuplicateKeys(values, conflictKeyColumns(conflict, keys, sentNames), batch.number);
 
   const returning = model.returningOnInsert;
+  const [onlyKey] = keys;
+  const mapping =
+    conflict.kind === 'error' &&
+    keys.length === 1 &&
+    onlyKey &&
+    generatedKeys.includes(onlyKey.name) &&
+    /^nextval\(/i.test(catalog.columns.get(onlyKey.name)?.defaultExpr ?? '')
+      ? 'sequence'
+      : 'join';
   const { sql, parameters } = compileInsert(
     {
       table: catalog,
+      mapping,
+      rowCount: batch.entities.length,
       sent: sent.map((c) => ({ name: c.name, mixed: mixed.has(c.name) })),
       generatedKeys,
       rowKey: keys.map((k) => k.name),
@@ -212,6 +223,13 @@ async function writeRows<E>(
   const outcomes: RowOutcome[] = batch.entities.map(() => 'skipped');
   const changes: RowChange[] = batch.entities.map(() => ({ properties: [], before: {} }));
   const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
+  if (mapping === 'sequence') {
+    // Keys were drawn from the sequence in ordinal order: the k-th smallest key is row k.
+    rows.sort((a, b) => compareKeys(a.k0, b.k0));
+    rows.forEach((row, position) => {
+      row[ORDINAL] = position + 1;
+    });
+  }
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;
@@ -230,6 +248,13 @@ async function writeRows<E>(
     }
   }
   return { outcomes, changes };
+}
+
+function compareKeys(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const x = BigInt(a as string | number);
+  const y = BigInt(b as string | number);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {

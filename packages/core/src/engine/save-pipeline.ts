@@ -43,6 +43,19 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
     });
 
     const plan = planChanges(model, options, existing, states, tracker, result);
+    if (target.insertsBeforeUpdates) {
+      // As flush: the inserts run to completion, then the updates; each part validated on its own.
+      await beforeInsertPhase(model, options, fresh, target);
+      const preparedNew = prepareRows(model, fresh.entities);
+      const validNew = await validateInsertPhase(model, options, fresh, preparedNew, result);
+      await afterInsertPhase(options, await writeInsertPhase(model, options, validNew, preparedNew, target, result), target);
+      await beforeUpdatePhase(model, options, plan, target);
+      const preparedChanged = prepareRows(model, plan.changed.entities);
+      const validChanged = await validateUpdatePhase(model, options, plan.changed, preparedChanged, result);
+      await writeUpdatePhase(model, options, validChanged, preparedChanged, target, result);
+      await afterUpdatePhase(options, validChanged, target);
+      return;
+    }
     await beforeInsertPhase(model, options, fresh, target);
     await beforeUpdatePhase(model, options, plan, target);
 

@@ -10,6 +10,12 @@ export interface WriteTarget<E> {
   readonly inCallerTransaction: boolean;
   /** How the ORM knows what is stored and what changed (needed by updates and saves). */
   readonly changes?: ChangeTracker<E>;
+  /**
+   * The ORM's save finishes its inserts, after-hooks included, before it starts its updates
+   * (MikroORM's flush commits change-set groups in order). Default: all before-hooks, then both
+   * statements, then all after-hooks (TypeORM's save()).
+   */
+  readonly insertsBeforeUpdates?: boolean;
 }
 
 /**

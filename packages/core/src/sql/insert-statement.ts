@@ -30,6 +30,15 @@ export interface InsertStatement {
   readonly orderBy?: readonly string[];
   /** Columns whose value before an upsert's update is returned (`o0`, `o1`…; PostgreSQL ≥ 18). */
   readonly returnOld?: readonly string[];
+  /**
+   * How returned rows are matched to input rows. `join` (always valid): the key is made in SQL and
+   * joined back to the ordinal. `sequence`: only for a plain insert whose single key comes from a
+   * sequence — every row is inserted (a conflict fails the statement) and the sequence is drawn in
+   * ordinal order, so the k-th smallest returned key is the k-th row; this saves the join.
+   */
+  readonly mapping?: 'join' | 'sequence';
+  /** Number of rows; only needed when no column is sent (every value is a default). */
+  readonly rowCount?: number;
 }
 
 /** A statement ready for the driver. */
@@ -71,33 +80,8 @@ function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
  * count (no 65,535-parameter ceiling) and rows are matched back by the ordinal, never by position.
  */
 export function compileInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
-  const parameters: unknown[] = [];
-  const unnestArgs: string[] = [];
-  const aliases: string[] = [];
-  stmt.sent.forEach((_, i) => {
-    parameters.push(values[i]);
-    unnestArgs.push(`$${parameters.length}::text[]`);
-    aliases.push(v(i));
-  });
-  stmt.sent.forEach((s, i) => {
-    if (!s.mixed) return;
-    parameters.push(defaults[i]);
-    unnestArgs.push(`$${parameters.length}::boolean[]`);
-    aliases.push(d(i));
-  });
-
-  const projections = stmt.sent.map((s, i) => {
-    const col = catalogColumn(stmt, s.name);
-    const cast = `s.${v(i)}::${col.castType}`;
-    if (!s.mixed) return `${cast} AS ${c(s.name, stmt)}`;
-    if (!col.defaultExpr) return `${cast} AS ${c(s.name, stmt)}`;
-    return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END AS ${c(s.name, stmt)}`;
-  });
-  for (const name of stmt.generatedKeys) {
-    const col = catalogColumn(stmt, name);
-    if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
-    projections.push(`${col.defaultExpr} AS ${c(name, stmt)}`);
-  }
+  if (stmt.mapping === 'sequence') return compileSequenceInsert(stmt, values, defaults);
+  const { parameters, unnestArgs, aliases, projections } = sources(stmt, values, defaults, true);
 
   const targets = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
@@ -140,6 +124,66 @@ export function compileInsert(stmt: InsertStatement, values: readonly unknown[],
     `${conflictClause(stmt.conflict)} RETURNING ${returning.join(', ')}) ` +
     `${select} ORDER BY 1`;
   return { sql, parameters };
+}
+
+/** `INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY ord RETURNING key, …` (see `mapping`). */
+function compileSequenceInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
+  if (stmt.conflict.kind !== 'error' || stmt.rowKey.length !== 1 || stmt.generatedKeys.join() !== stmt.rowKey.join()) {
+    throw new Error('cohort: sequence mapping needs a plain insert with one generated key');
+  }
+  const { parameters, unnestArgs, aliases, projections } = sources(stmt, values, defaults, false);
+  const targets = stmt.sent.map((s) => s.name);
+  const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
+  const returning = [
+    `t.${quoteIdent(stmt.rowKey[0] as string)} AS ${quoteIdent('k0')}`,
+    ...stmt.returning.map((n, i) => `t.${quoteIdent(n)} AS ${quoteIdent(returnedName(i))}`),
+  ];
+  const columns = targets.length ? ` (${targets.map(quoteIdent).join(', ')})${overriding}` : '';
+  const select = targets.length ? projections.join(', ') : '';
+  const sql =
+    `INSERT INTO ${stmt.table.qualifiedName} AS t${columns} SELECT ${select} ` +
+    `FROM unnest(${unnestArgs.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(ORDINAL)].join(', ')}) ` +
+    `ORDER BY s.${quoteIdent(ORDINAL)} RETURNING ${returning.join(', ')}`;
+  return { sql, parameters };
+}
+
+/** The unnest parameters and the projection of every sent (and SQL-generated) column. */
+function sources(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[], aliased: boolean) {
+  const parameters: unknown[] = [];
+  const unnestArgs: string[] = [];
+  const aliases: string[] = [];
+  stmt.sent.forEach((_, i) => {
+    parameters.push(values[i]);
+    unnestArgs.push(`$${parameters.length}::text[]`);
+    aliases.push(v(i));
+  });
+  stmt.sent.forEach((s, i) => {
+    if (!s.mixed) return;
+    parameters.push(defaults[i]);
+    unnestArgs.push(`$${parameters.length}::boolean[]`);
+    aliases.push(d(i));
+  });
+  if (stmt.sent.length === 0) {
+    // Every value is a default: one array of NULLs still gives unnest its row count.
+    parameters.push(new Array(stmt.rowCount ?? 0).fill(null));
+    unnestArgs.push(`$${parameters.length}::text[]`);
+    aliases.push(quoteIdent('none'));
+  }
+  const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
+  const projections = stmt.sent.map((s, i) => {
+    const col = catalogColumn(stmt, s.name);
+    const cast = `s.${v(i)}::${col.castType}`;
+    if (!s.mixed || !col.defaultExpr) return `${cast}${as(s.name)}`;
+    return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
+  });
+  if (aliased) {
+    for (const name of stmt.generatedKeys) {
+      const col = catalogColumn(stmt, name);
+      if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
+      projections.push(`${col.defaultExpr}${as(name)}`);
+    }
+  }
+  return { parameters, unnestArgs, aliases, projections };
 }
 
 function conflictClause(conflict: ConflictAction): string {

@@ -15,32 +15,38 @@ type AnyEntity = object;
 
 // The engine's model is cached per entity class (its table catalog is read once per model), while
 // the EntityManager and options belong to one call: each input entity is tagged with its call.
-const contexts = new WeakMap<AnyEntity, MikroOrmInsertContext>();
+const contexts = new WeakMap<AnyEntity, MikroOrmWriteContext>();
 
-/** The call an entity is being inserted by. */
-export function insertContextOf(entity: AnyEntity): MikroOrmInsertContext {
+/** The call an entity is being written by. */
+export function writeContextOf(entity: AnyEntity): MikroOrmWriteContext {
   const context = contexts.get(entity);
-  if (!context) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulkInsert`);
+  if (!context) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulk call`);
   return context;
 }
 
+/** What the call is: upserts run MikroORM's upsert events around the outcome's own. */
+export type WriteKind = 'insert' | 'update' | 'save' | 'upsert';
+
 /**
- * The state of one bulkInsert call on an EntityManager: applies `onCreate`/defaults, snapshots each
- * entity as flush's payload, hydrates returned values and registers the inserted entities in the
- * unit of work exactly as flush does.
+ * The state of one bulk call on an EntityManager: applies `onCreate`/defaults, snapshots each entity
+ * as flush's payload, hydrates returned values and registers written entities in the unit of work
+ * exactly as flush does — and undoes that registration when the call's transaction rolls back.
  */
-export class MikroOrmInsertContext {
+export class MikroOrmWriteContext {
   private readonly initialized = new WeakSet<AnyEntity>();
+  private readonly existing = new WeakSet<AnyEntity>();
   private readonly changeSets = new WeakMap<AnyEntity, ChangeSet<AnyEntity>>();
   private readonly sent = new WeakMap<AnyEntity, EntityData<AnyEntity>>();
   private readonly rows = new WeakMap<AnyEntity, Record<string, unknown>>();
-  private readonly registered: AnyEntity[] = [];
+  // What to put back, newest last, when the transaction that wrote the entities rolls back.
+  private readonly undo: (() => void)[] = [];
 
   constructor(
     /** The EntityManager the call runs on (in the transaction while the call runs). */
     readonly em: EntityManager,
     private readonly schema: string | undefined,
     private readonly managed: boolean,
+    readonly kind: WriteKind = 'insert',
   ) {}
 
   /** Tags an input entity as belonging to this call. */
@@ -87,19 +93,42 @@ export class MikroOrmInsertContext {
     }
   }
 
-  /** The change set the hooks of this entity see (`args.changeSet`), made as flush makes it. */
-  changeSetOf(entity: AnyEntity): ChangeSet<AnyEntity> {
+  /**
+   * The change set the hooks of this entity see (`args.changeSet`), made as flush makes it: for a
+   * new entity its INSERT payload; for an updated one what the change tracker found (or, for a row an
+   * upsert updated, the values it sent).
+   */
+  changeSetOf(entity: AnyEntity, type: ChangeSetType = ChangeSetType.CREATE): ChangeSet<AnyEntity> {
     let changeSet = this.changeSets.get(entity);
-    if (!changeSet) {
+    if (!changeSet || changeSet.type !== type) {
       const payload = this.em.getComparator().prepareEntity(entity);
-      changeSet = new ChangeSet(entity, ChangeSetType.CREATE, payload, this.metaOf(entity));
+      changeSet = new ChangeSet(entity, type, payload, this.metaOf(entity));
       this.changeSets.set(entity, changeSet);
     }
     return changeSet;
   }
 
-  /** EntityModel.prepare: flush's INSERT payload for the entity (after its before-hooks). */
+  /** Records the change set the change tracker computed for an existing entity. */
+  useChangeSet(entity: AnyEntity, changeSet: ChangeSet<AnyEntity>): void {
+    this.changeSets.set(entity, changeSet);
+  }
+
+  /** The change tracker found the entity's row: it is updated, not inserted. */
+  markExisting(entity: AnyEntity): void {
+    this.existing.add(entity);
+  }
+
+  /**
+   * EntityModel.prepare: flush's payload for the entity (after its before-hooks). For an update it
+   * also carries the version the entity was read with, the one the UPDATE expects.
+   */
   prepare(entity: AnyEntity): EntityData<AnyEntity> {
+    if (this.existing.has(entity)) {
+      const data = this.em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+      const version = this.metaOf(entity).versionProperty;
+      if (version) data[version] = (entity as Record<string, unknown>)[version];
+      return data as EntityData<AnyEntity>;
+    }
     this.initialize(entity);
     const data = this.em.getComparator().prepareEntity(entity);
     this.sent.set(entity, data);
@@ -148,25 +177,70 @@ export class MikroOrmInsertContext {
       changeSet.persisted = true;
     }
     if (em.config.get('populateAfterFlush')) wrapped.populated();
-    if (!this.managed) return;
-    em.getUnitOfWork().register(entity, em.getComparator().prepareEntity(entity), { refresh: true });
-    this.registered.push(entity);
+    if (this.managed) this.register(entity);
   }
 
-  /** A point to roll registrations back to (the start of a transaction). */
-  mark(): number {
-    return this.registered.length;
+  /**
+   * ChangeTracker.updated: hydrates what the UPDATE returned (version, expression results), then
+   * refreshes the snapshot as flush does after an update — an entity that was not managed becomes
+   * managed, as if it had been loaded — so a later flush sends nothing for it.
+   */
+  finishUpdate(entity: AnyEntity): void {
+    const meta = this.metaOf(entity);
+    const wrapped = wrap(entity, true);
+    const row = this.rows.get(entity) ?? {};
+    this.rows.delete(entity);
+    const em = this.em;
+    const mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
+    const target = entity as Record<string, unknown>;
+    const previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
+    em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
+    const changeSet = this.changeSets.get(entity);
+    if (changeSet?.type === ChangeSetType.UPDATE && Object.keys(row).length > 0) {
+      // Flush merges its RETURNING row, when there is one (the key, the new version), into the payload.
+      const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+      const keys = Object.fromEntries(meta.primaryKeys.map((key) => [key, prepared[key]]));
+      Object.assign(changeSet.payload, keys, mapped);
+      changeSet.persisted = true;
+    }
+    const snapshot = wrapped.__originalEntityData;
+    const managed = wrapped.__managed && snapshot !== undefined;
+    this.undo.push(() => {
+      Object.assign(target, previous);
+      if (managed) wrapped.__originalEntityData = snapshot;
+    });
+    if (managed) {
+      wrapped.__originalEntityData = em.getComparator().prepareEntity(entity);
+    } else if (this.managed) {
+      wrapped.__schema = this.schema;
+      wrapped.__initialized = true;
+      this.register(entity);
+    }
   }
 
-  /** After a rolled-back transaction: the entities it registered leave the identity map again. */
-  forgetSince(mark: number): void {
+  /** Registers the entity in the unit of work with flush's snapshot of it. */
+  private register(entity: AnyEntity): void {
     const uow = this.em.getUnitOfWork();
-    for (const entity of this.registered.splice(mark)) {
+    uow.register(entity, this.em.getComparator().prepareEntity(entity), { refresh: true });
+    this.undo.push(() => {
       uow.unsetIdentity(entity);
       const wrapped = wrap(entity, true);
       wrapped.__managed = false;
       wrapped.__originalEntityData = undefined;
       wrapped.__em = undefined;
-    }
+    });
+  }
+
+  /** A point to roll registrations back to (the start of a transaction). */
+  mark(): number {
+    return this.undo.length;
+  }
+
+  /**
+   * After a rolled-back transaction: the entities it registered leave the identity map again, and
+   * the ones it updated get back their snapshot and the values the UPDATE returned onto them.
+   */
+  forgetSince(mark: number): void {
+    for (const step of this.undo.splice(mark).reverse()) step();
   }
 }

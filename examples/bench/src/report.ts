@@ -1,0 +1,252 @@
+// docs/benchmark.md and docs/benchmark.svg from the outcomes of one run.
+import { readFileSync } from 'node:fs';
+import type { CaseReport, CaseSpec } from './case-runner.js';
+import type { PathDef, Workload } from './paths.js';
+
+export interface RunInfo {
+  date: string;
+  nproc: number;
+  cpu: string;
+  memGB: number;
+  node: string;
+  postgres: string;
+  database: string;
+  sizes: number[];
+  runs: number;
+  warmups: number;
+  only?: string;
+  strategies: string[];
+  notes: string[];
+  totalSeconds: number;
+}
+
+export interface CaseOutcome {
+  workload: Workload;
+  size: number;
+  path: PathDef;
+  spec: CaseSpec;
+  report: CaseReport;
+  slow: boolean;
+  ratioCopy?: number;
+  ratioSql?: number;
+}
+
+/** Peak RSS the streaming import must stay under. */
+export const STREAM_RSS_LIMIT_MB = 256;
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const ms = (n: number) => (n >= 100 ? fmt(Math.round(n)) : n.toFixed(1));
+const ratio = (r?: number) => (r === undefined ? '–' : r < 10 ? `${r.toFixed(2)}×` : `${r.toFixed(1)}×`);
+
+function hooksCell(report: CaseReport, n: number): string {
+  const h = report.hooks;
+  const part = (label: string, v: number) => (v === 0 ? '' : v === n ? label : `${label} ${+(v / n).toFixed(2)}`);
+  const parts = [
+    part('listener', h.listener),
+    part('bI', h.beforeInsert),
+    part('aI', h.afterInsert),
+    part('bU', h.beforeUpdate),
+    part('aU', h.afterUpdate),
+    part('bUp', h.beforeUpsert),
+    part('aUp', h.afterUpsert),
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+function versions(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const d = pkg.dependencies as Record<string, string>;
+  return `TypeORM ${d.typeorm}, MikroORM ${d['@mikro-orm/core']}, pg ${d.pg}, pg-copy-streams ${d['pg-copy-streams']}`;
+}
+
+const titles: Record<Workload, string> = {
+  insert: 'Insert',
+  update: 'Update (every row, every column changed)',
+  upsert: 'Upsert (half the rows exist, half are new)',
+  stream: 'Streaming import',
+};
+
+export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
+  const out: string[] = [];
+  out.push('# Benchmark');
+  out.push('');
+  out.push(
+    `Measured ${info.date.slice(0, 16).replace('T', ' ')} UTC with \`pnpm bench\` (same as \`npm run bench\`: installs, builds, then runs ` +
+      '`examples/bench`). Reproduce with that command; `BENCH_SIZES=10000,100000`, `BENCH_RUNS=5`, `BENCH_ONLY=<regex over workload/path@rows>` ' +
+      'and `BENCH_STREAM_ROWS=1000000` narrow it down; `DATABASE_URL` picks the server (else an embedded PostgreSQL is started).',
+  );
+  out.push('');
+  out.push(`- Machine: ${info.nproc} CPUs (\`nproc\`; ${info.cpu}), ${info.memGB} GB RAM`);
+  out.push(`- Node ${info.node}; ${versions()}`);
+  out.push(`- PostgreSQL ${info.postgres}, ${info.database}`);
+  out.push(
+    `- ${info.warmups} warm-up + ${info.runs} measured runs per case (fewer where noted), median reported; whole run ${Math.round(info.totalSeconds / 60)} min` +
+      (info.only ? `; only cases matching \`${info.only}\`` : ''),
+  );
+  out.push('');
+  out.push('## How it is measured');
+  out.push('');
+  out.push(
+    '- One table for every path: `id serial PRIMARY KEY, qty integer, label varchar(255), created_at timestamptz` (all NOT NULL), ' +
+      'in a fresh schema per case. Each case (path × rows) runs in its own child process (`child_process.fork`); its peak RSS is ' +
+      "`process.resourceUsage().maxRSS` of that process, so it includes the case's setup (e.g. the entities an ORM loads for an update).",
+  );
+  out.push(
+    '- The time is the write call only: entity construction, seeding, loading and changing the entities for updates, and the checks are outside it. ' +
+      'Before each run the table is truncated (sequence restarted) and `gc()` runs.',
+  );
+  out.push(
+    '- Both entities have one listener (`@BeforeInsert`/`@BeforeCreate` and `@BeforeUpdate`, a trivial assignment) and one subscriber ' +
+      "counting before/after insert and update (and MikroORM's before/afterUpsert). cohort runs with its defaults: hooks on, validation on, " +
+      'keys put back, `batchSize` 10,000, one transaction per call.',
+  );
+  out.push(
+    '- Update: the rows are seeded by COPY and loaded through the ORM (`find`), every column of every entity is changed, then the write is timed. ' +
+      'Upsert: the table also has `UNIQUE (label)`, the conflict target; half the rows are seeded; the input is those rows (same label, no id, qty and ' +
+      "created_at changed) plus as many new rows. (A serial `id` can't be the target: TypeORM never sends an increment key's value, and cohort follows it.)",
+  );
+  out.push(
+    '- Every run is checked: row count, a sample of ~200 rows compared value by value (by key, or by the unique label where the path gives no key), ' +
+      "keys on every object where the path promises them, cohort's inserted/updated counts, and one listener + one before + one after subscriber call per row " +
+      'where the path promises the lifecycle. A failed check fails the case. "keys" is the share of objects holding their key afterwards.',
+  );
+  out.push(
+    '- Raw paths use a plain `pg` client and no RETURNING (lower bounds, nothing comes back). "× COPY" divides by raw COPY of the same rows; ' +
+      '"× SQL" by the raw one-statement SQL doing the same update/upsert.',
+  );
+  out.push(
+    '- Lifecycle column: listener = entity listener per row; bI/aI/bU/aU/bUp/aUp = subscriber before/after insert/update/upsert per row (a number when not once per row).',
+  );
+  if (info.strategies.length)
+    out.push(`- cohort bulkInsert's \`strategy\` option is measured with ${info.strategies.map((s) => `'${s}'`).join(' and ')}.`);
+  out.push('');
+  out.push('![ratio to raw COPY per path](benchmark.svg)');
+  out.push('');
+
+  for (const workload of ['insert', 'update', 'upsert'] as const) {
+    for (const size of info.sizes) {
+      const rows = outcomes.filter((o) => o.workload === workload && o.size === size);
+      if (!rows.length) continue;
+      out.push(`## ${titles[workload]}, ${fmt(size)} rows`);
+      out.push('');
+      const sqlCol = workload !== 'insert';
+      out.push(
+        `| path | median ms | × COPY |${sqlCol ? ' × SQL |' : ''} peak RSS MB | runs | keys | lifecycle |`,
+        `|---|---:|---:|${sqlCol ? '---:|' : ''}---:|---:|---:|---|`,
+      );
+      for (const o of rows) {
+        const r = o.report;
+        if (!r.ok) {
+          out.push(
+            `| ${o.path.label} | failed: ${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '\\|')} | |${sqlCol ? ' |' : ''} | | | |`,
+          );
+          continue;
+        }
+        out.push(
+          `| ${o.path.label} | ${ms(r.medianMs)} | ${ratio(o.ratioCopy)} |${sqlCol ? ` ${ratio(o.ratioSql)} |` : ''} ${Math.round(r.rssMB)} | ` +
+            `${o.spec.warmups}+${r.times.length} | ${r.keys ? `${Math.round(r.keys * 100)}%` : 'no'} | ${hooksCell(r, size)} |`,
+        );
+      }
+      out.push('');
+    }
+  }
+
+  const streams = outcomes.filter((o) => o.workload === 'stream');
+  if (streams.length) {
+    out.push('## Streaming import');
+    out.push('');
+    for (const o of streams) {
+      const r = o.report;
+      out.push(
+        r.ok
+          ? `- ${o.path.label}, ${fmt(o.size)} rows from an async generator: ${ms(r.medianMs)} ms ` +
+              `(${fmt(Math.round((o.size / r.medianMs) * 1000))} rows/s), peak RSS ${Math.round(r.rssMB)} MB — ` +
+              `${r.rssMB < STREAM_RSS_LIMIT_MB ? 'under' : '**over**'} the ${STREAM_RSS_LIMIT_MB} MB limit; lifecycle: ${hooksCell(r, o.size)}.`
+          : `- ${o.path.label}, ${fmt(o.size)} rows: failed: ${(r.error ?? '').split('\n')[0]}`,
+      );
+    }
+    out.push('');
+  }
+
+  const warnings = outcomes.flatMap((o) =>
+    (o.report.warnings ?? []).map((w) => `${o.path.label} (${o.workload}, ${fmt(o.size)}): ${w}`),
+  );
+  if (info.notes.length || warnings.length) {
+    out.push('## Notes');
+    out.push('');
+    for (const n of info.notes) out.push(`- ${n}`);
+    for (const w of warnings) out.push(`- ${w}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+const family = (p: PathDef) => (p.key.startsWith('cohort') ? 'cohort' : p.key.startsWith('raw') ? 'raw' : 'orm');
+const colors: Record<string, string> = { cohort: '#2f6fdb', orm: '#e8833a', raw: '#8a8f98' };
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Horizontal bars of ratio to raw COPY at the largest size, one group per workload, log scale. */
+export function renderSvg(info: RunInfo, outcomes: CaseOutcome[]): string {
+  const measured = outcomes.filter((o) => o.report.ok && o.ratioCopy !== undefined);
+  const size = Math.max(...measured.map((o) => o.size), 0);
+  const groups = (['insert', 'update', 'upsert'] as const)
+    .map((w) => ({ workload: w, rows: measured.filter((o) => o.workload === w && o.size === size) }))
+    .filter((g) => g.rows.length);
+  const maxRatio = Math.max(2, ...measured.filter((o) => o.size === size).map((o) => o.ratioCopy!));
+  const decades = Math.ceil(Math.log10(maxRatio));
+  const left = 400;
+  const plotWidth = 520;
+  const width = left + plotWidth + 130;
+  const barH = 16;
+  const gap = 6;
+  const top = 58;
+  const low = Math.log10(0.5);
+  const x = (r: number) => left + ((Math.log10(Math.max(r, 0.5)) - low) / (decades - low)) * plotWidth;
+  const parts: string[] = [];
+  let y = top;
+  for (const g of groups) {
+    parts.push(`<text x="12" y="${y + 12}" font-weight="bold" font-size="13">${esc(titles[g.workload])}</text>`);
+    y += 22;
+    for (const o of g.rows) {
+      const r = o.ratioCopy!;
+      const x0 = x(0.5);
+      const x1 = x(r);
+      parts.push(`<text x="${left - 8}" y="${y + barH - 4}" text-anchor="end" font-size="12">${esc(o.path.label)}</text>`);
+      parts.push(
+        `<rect x="${x0}" y="${y}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${barH}" fill="${colors[family(o.path)]}"/>`,
+      );
+      parts.push(
+        `<text x="${(x1 + 5).toFixed(1)}" y="${y + barH - 4}" font-size="11">${r < 10 ? r.toFixed(2) : r.toFixed(1)}× · ${esc(ms(o.report.medianMs))} ms</text>`,
+      );
+      y += barH + gap;
+    }
+    y += 10;
+  }
+  const bottom = y;
+  const ticks: string[] = [];
+  for (const t of [0.5, ...Array.from({ length: decades + 1 }, (_, i) => 10 ** i)]) {
+    const tx = x(t).toFixed(1);
+    ticks.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${bottom}" stroke="#ddd"/>`);
+    ticks.push(`<text x="${tx}" y="${bottom + 14}" text-anchor="middle" font-size="11">${t}×</text>`);
+  }
+  const legend = ['cohort', 'orm', 'raw']
+    .map((f, i) => {
+      const lx = left + i * 150;
+      const name = f === 'cohort' ? 'cohort' : f === 'orm' ? 'TypeORM / MikroORM' : 'raw pg';
+      return `<rect x="${lx}" y="${bottom + 26}" width="12" height="12" fill="${colors[f]}"/><text x="${lx + 18}" y="${bottom + 36}" font-size="12">${name}</text>`;
+    })
+    .join('');
+  const height = bottom + 50;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="12" y="22" font-size="15" font-weight="bold">Time relative to raw COPY, ${fmt(size)} rows (log scale, lower is better)</text>`,
+    `<text x="12" y="40" font-size="11" fill="#555">PostgreSQL ${esc(info.postgres)}, Node ${esc(info.node)}, ${info.nproc} CPUs, ${esc(info.date.slice(0, 10))}; median of ${info.runs} runs</text>`,
+    ...ticks,
+    `<line x1="${x(1).toFixed(1)}" y1="${top - 4}" x2="${x(1).toFixed(1)}" y2="${bottom}" stroke="#444" stroke-dasharray="3,3"/>`,
+    ...parts,
+    legend,
+    '</svg>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,71 @@
+// The demo's TypeORM side: entities, a listener, and an audit subscriber that writes one audit
+// statement per batch through the transaction's manager.
+import type { TypeormBulkEvent, TypeormBulkSubscriber, TypeormBulkUpdateEvent } from '@cohort/typeorm';
+import {
+  BeforeInsert,
+  Column,
+  DataSource,
+  Entity,
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+  VersionColumn,
+} from 'typeorm';
+
+@Entity('product')
+export class Product {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 32, unique: true }) sku!: string;
+  @Column({ type: 'varchar', length: 100 }) name!: string;
+  @Column({ type: 'numeric', precision: 10, scale: 2 }) price!: string;
+  @Column({ type: 'integer' }) stock!: number;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @VersionColumn({ type: 'integer' }) version!: number;
+
+  @BeforeInsert() normalize(): void {
+    this.sku = this.sku.toUpperCase();
+  }
+}
+
+@Entity('audit_log')
+export class AuditLog {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 10 }) action!: string;
+  @Column({ type: 'integer', name: 'product_id' }) productId!: number;
+  @Column({ type: 'jsonb', nullable: true }) changes!: string[] | null;
+}
+
+/** Audits product writes with one INSERT per batch, in the same transaction as the data. */
+@EventSubscriber()
+export class ProductAudit implements EntitySubscriberInterface<Product>, TypeormBulkSubscriber<Product> {
+  listenTo() {
+    return Product;
+  }
+
+  async afterBulkInsert(event: TypeormBulkEvent<Product>) {
+    await event.manager.insert(
+      AuditLog,
+      event.entities.map((p) => ({ action: 'insert', productId: p.id, changes: null })),
+    );
+  }
+
+  async afterBulkUpdate(event: TypeormBulkUpdateEvent<Product>) {
+    await event.manager.insert(
+      AuditLog,
+      event.entities.map((p, i) => ({ action: 'update', productId: p.id, changes: [...(event.changes[i]?.properties ?? [])] })),
+    );
+  }
+}
+
+export async function openTypeorm(url: string, schema: string): Promise<DataSource> {
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    schema,
+    entities: [Product, AuditLog],
+    subscribers: [ProductAudit],
+    synchronize: true,
+  });
+  return dataSource.initialize();
+}

@@ -1,0 +1,178 @@
+import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core';
+import {
+  ChangeSet,
+  ChangeSetType,
+  type EntityData,
+  type EntityMetadata,
+  type EntityProperty,
+  helper,
+  ReferenceKind,
+  type Transaction,
+  Utils,
+} from '@mikro-orm/core';
+import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+
+type AnyEntity = object;
+type Data = Record<string, unknown>;
+
+/**
+ * MikroORM's own change detection, batched. A managed entity is diffed against its identity-map
+ * snapshot (`__originalEntityData`) with no query, as flush does; entities the EntityManager does
+ * not manage but that carry a primary key are looked up in one query per batch, and diffed against
+ * what was found. The diff is flush's: `comparator.diffEntities(snapshot, prepareEntity(entity))`,
+ * then `onUpdate` values when something changed, then what the before-update hooks changed.
+ */
+export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E> {
+  // Per entity: its state right after onUpdate, the copy flush diffs the hooks' changes against.
+  private readonly beforeHooks = new WeakMap<AnyEntity, Data>();
+  // Entities diffed against a row found by the look-up: their undefined properties were never set.
+  private readonly looked = new WeakSet<AnyEntity>();
+
+  constructor(
+    private readonly context: MikroOrmWriteContext,
+    private readonly meta: EntityMetadata<E>,
+    private readonly trx: Transaction,
+    private readonly schema: string | undefined,
+    /** Names of the model's columns: what a changed property may write. */
+    private readonly columns: ReadonlySet<string>,
+  ) {}
+
+  async load(batch: InputBatch<E>): Promise<(unknown | undefined)[]> {
+    const states: (unknown | undefined)[] = batch.entities.map(() => undefined);
+    const wanted: number[] = [];
+    batch.entities.forEach((entity, position) => {
+      const wrapped = helper(entity);
+      if (wrapped.__managed && wrapped.__originalEntityData) {
+        states[position] = wrapped.__originalEntityData;
+        this.context.markExisting(entity);
+      } else if (wrapped.hasPrimaryKey()) {
+        wanted.push(position);
+      }
+    });
+    if (wanted.length === 0) return states;
+    const found = await this.lookUp(wanted.map((p) => batch.entities[p] as E));
+    for (const position of wanted) {
+      const entity = batch.entities[position] as E;
+      const state = found.get(helper(entity).getSerializedPrimaryKey());
+      if (state === undefined) continue;
+      states[position] = state;
+      this.looked.add(entity);
+      this.context.markExisting(entity);
+    }
+    return states;
+  }
+
+  /**
+   * One query for the batch's unmanaged entities, on the call's transaction, hydrated in a scratch
+   * EntityManager (as `em.find` would, but without `onLoad`, filters or touching the caller's
+   * identity map): serialized primary key → the snapshot MikroORM takes of a loaded entity.
+   */
+  private async lookUp(entities: E[]): Promise<Map<string, Data>> {
+    const em = this.context.em;
+    const meta = this.meta;
+    const platform = em.getPlatform();
+    const pk = Utils.getPrimaryKeyHash(meta.primaryKeys);
+    const keys = entities.map((e) => {
+      const value = helper(e).getPrimaryKey(true);
+      return Utils.isPlainObject(value) ? Utils.getCompositeKeyValue(value as never, meta, false, platform) : value;
+    });
+    const scratch = em.fork({ clear: true, useContext: false });
+    const rows = await em.getDriver().find(meta.class, { [pk]: { $in: keys } } as never, {
+      ctx: this.trx,
+      schema: this.schema,
+      em: scratch as never,
+    });
+    const found = new Map<string, Data>();
+    for (const row of rows) {
+      const loaded = scratch.getEntityFactory().create(meta.class, row as never, {
+        merge: true,
+        refresh: true,
+        schema: this.schema,
+        convertCustomTypes: true,
+      });
+      const wrapped = helper(loaded);
+      if (wrapped.__originalEntityData) found.set(wrapped.getSerializedPrimaryKey(), wrapped.__originalEntityData as Data);
+    }
+    return found;
+  }
+
+  diff(entity: E, loaded: unknown): RowChange {
+    const snapshot = loaded as Data;
+    const meta = helper(entity).__meta as unknown as EntityMetadata<AnyEntity>;
+    const comparator = this.context.em.getComparator();
+    const copy = this.beforeHooks.get(entity);
+    let changeSet: ChangeSet<AnyEntity>;
+    if (copy === undefined) {
+      // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
+      const payload = this.payload(entity, snapshot);
+      changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload as EntityData<AnyEntity>, meta);
+      changeSet.originalEntity = snapshot as EntityData<AnyEntity>;
+      // `onUpdate` runs only when something else changed, and its values join the payload.
+      if (Object.keys(payload).length > 0 && this.applyOnUpdate(entity, meta)) {
+        Object.assign(payload, withoutUndefined(this.payload(entity, snapshot)));
+      }
+      this.beforeHooks.set(entity, comparator.prepareEntity(entity) as Data);
+      this.context.useChangeSet(entity, changeSet);
+    } else {
+      // After the before-update hooks: what they changed joins the payload, as in flush's runHooks.
+      changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
+      const current = comparator.prepareEntity(entity) as Data;
+      Object.assign(changeSet.payload, comparator.diffEntities(meta.class, copy as never, current as never));
+      this.beforeHooks.set(entity, current);
+    }
+    return this.rowChange(changeSet, meta, snapshot);
+  }
+
+  updated(entity: E): void {
+    this.beforeHooks.delete(entity);
+    this.context.finishUpdate(entity);
+  }
+
+  private payload(entity: E, snapshot: Data): Data {
+    const comparator = this.context.em.getComparator();
+    const meta = helper(entity).__meta;
+    const diff = comparator.diffEntities(meta.class, snapshot as never, comparator.prepareEntity(entity) as never) as Data;
+    // An entity that was not loaded may be partial: what it leaves undefined is not a change.
+    return this.looked.has(entity) ? withoutUndefined(diff) : diff;
+  }
+
+  /** `prop.onUpdate(entity, em)` for every property that has one, embeddables included. */
+  private applyOnUpdate(entity: E, meta: EntityMetadata<AnyEntity>): boolean {
+    const em = this.context.em;
+    const pending: [Data, string, unknown][] = [];
+    const visit = (target: Data, props: readonly EntityProperty<AnyEntity>[]) => {
+      for (const prop of props) {
+        if (prop.onUpdate) pending.push([target, prop.name, prop.onUpdate(target, em)]);
+        const value = target[prop.name];
+        if (prop.kind === ReferenceKind.EMBEDDED && value && prop.targetMeta) {
+          for (const item of (prop.array ? value : [value]) as Data[]) visit(item, prop.targetMeta.hydrateProps);
+        }
+      }
+    };
+    visit(entity as Data, meta.hydrateProps);
+    for (const [target, name, value] of pending) target[name] = value;
+    return pending.length > 0;
+  }
+
+  /** The engine's view of a change set: changed properties, their stored values, the columns to write. */
+  private rowChange(changeSet: ChangeSet<AnyEntity>, meta: EntityMetadata<AnyEntity>, snapshot: Data): RowChange {
+    const properties: string[] = [];
+    const before: Data = {};
+    const columns = new Set<string>();
+    for (const key of Object.keys(changeSet.payload)) {
+      const prop = meta.properties[key as never] as EntityProperty<AnyEntity> | undefined;
+      if (!prop?.fieldNames) continue;
+      const own = prop.fieldNames.filter((name) => this.columns.has(name));
+      if (own.length === 0) continue;
+      for (const name of own) columns.add(name);
+      const path = prop.embedded ? prop.embedded.join('.') : prop.name;
+      properties.push(path);
+      before[path] = snapshot[key];
+    }
+    return { properties, before, columns: [...columns], native: changeSet };
+  }
+}
+
+function withoutUndefined(data: Data): Data {
+  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined));
+}

@@ -3,7 +3,7 @@ import type { BulkUpdateEvent } from '@cohort/core';
 import type { MikroOrmBulkEvent } from '@cohort/mikro-orm';
 import { BulkEntityRepository } from '@cohort/mikro-orm';
 import { BeforeCreate, Entity, PrimaryKey, Property, ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
-import { type EventSubscriber, MikroORM } from '@mikro-orm/postgresql';
+import { type EventArgs, type EventSubscriber, MikroORM } from '@mikro-orm/postgresql';
 
 @Entity({ tableName: 'product', repository: () => BulkEntityRepository })
 export class Product {
@@ -35,10 +35,17 @@ export class AuditLog {
   @Property({ type: 'json', nullable: true }) changes!: string[] | null;
 }
 
-/** Audits product writes with one INSERT per batch, in the same transaction as the data. */
+/**
+ * Audits every product write in the same transaction as the data: per entity when MikroORM's flush
+ * calls it (one INSERT per product), per batch when cohort does (one INSERT per batch).
+ */
 export class ProductAudit implements EventSubscriber<Product> {
   getSubscribedEntities() {
     return [Product];
+  }
+
+  async afterCreate(args: EventArgs<Product>) {
+    await args.em.insert(AuditLog, { action: 'insert', productId: args.entity.id, changes: null });
   }
 
   async afterBulkInsert(event: MikroOrmBulkEvent<Product>) {

@@ -8,6 +8,7 @@ import {
   Entity,
   type EntitySubscriberInterface,
   EventSubscriber,
+  type InsertEvent,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
   VersionColumn,
@@ -36,11 +37,18 @@ export class AuditLog {
   @Column({ type: 'jsonb', nullable: true }) changes!: string[] | null;
 }
 
-/** Audits product writes with one INSERT per batch, in the same transaction as the data. */
+/**
+ * Audits every product write in the same transaction as the data: per entity when TypeORM's own
+ * save() calls it (one INSERT per product), per batch when cohort does (one INSERT per batch).
+ */
 @EventSubscriber()
 export class ProductAudit implements EntitySubscriberInterface<Product>, TypeormBulkSubscriber<Product> {
   listenTo() {
     return Product;
+  }
+
+  async afterInsert(event: InsertEvent<Product>) {
+    await event.manager.insert(AuditLog, { action: 'insert', productId: event.entity.id, changes: null });
   }
 
   async afterBulkInsert(event: TypeormBulkEvent<Product>) {

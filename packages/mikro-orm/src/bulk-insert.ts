@@ -12,9 +12,9 @@ import {
   type UpsertOptions,
 } from '@cohort/core';
 import type { EntityManager, EntityName } from '@mikro-orm/core';
-import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
 import { readMikroOrmModel } from './mikro-orm-model-reader.js';
 import { mikroOrmTransaction } from './mikro-orm-transaction.js';
+import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
 
 /** Options of the MikroORM adapter's bulkInsert. */
 export interface MikroOrmInsertOptions extends InsertOptions {

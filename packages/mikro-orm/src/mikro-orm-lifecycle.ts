@@ -61,11 +61,15 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   }
 
   beforeUpdate(batch: UpdateHookBatch<E>): Promise<void> {
-    return this.dispatch(EventType.beforeUpdate, 'beforeUpdate', batch, (entity, position) => this.updateChangeSet(batch, entity, position));
+    return this.dispatch(EventType.beforeUpdate, 'beforeUpdate', batch, (entity, position) =>
+      this.updateChangeSet(batch, entity, position),
+    );
   }
 
   async afterUpdate(batch: UpdateHookBatch<E>): Promise<void> {
-    await this.dispatch(EventType.afterUpdate, 'afterUpdate', batch, (entity, position) => this.updateChangeSet(batch, entity, position));
+    await this.dispatch(EventType.afterUpdate, 'afterUpdate', batch, (entity, position) =>
+      this.updateChangeSet(batch, entity, position),
+    );
     if (this.context.kind === 'upsert') await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
   }
 

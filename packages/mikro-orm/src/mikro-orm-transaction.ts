@@ -1,9 +1,9 @@
 import { type EntityModel, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
 import { type EntityManager, type EntityMetadata, type Transaction, TransactionEventBroadcaster, Utils } from '@mikro-orm/core';
 import { CompiledQuery } from 'kysely';
-import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
+import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /** The part of a kysely Transaction the session uses (MikroORM's transaction context on PostgreSQL). */
 interface KyselyExecutor {

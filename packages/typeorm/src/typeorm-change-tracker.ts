@@ -21,6 +21,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   private readonly computer = new SubjectChangedColumnsComputer();
   // save() diffs a subject, runs the before-hooks, then recomputes the same subject; so do we.
   private readonly subjects = new WeakMap<object, Subject>();
+  queries = 0;
 
   constructor(
     private readonly queryRunner: QueryRunner,
@@ -52,6 +53,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     } else {
       qb.whereInIds(wanted);
     }
+    this.queries++;
     const found = new Map((await qb.getMany()).map((row) => [keyOf(md, row), row]));
     return batch.entities.map((entity, i) => (ids[i] === undefined ? undefined : found.get(keyOf(md, entity))));
   }

@@ -1,16 +1,16 @@
 import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions, UpsertOptions } from '@cohort/core';
 import {
-  bulkInsert as typeormBulkInsert,
-  bulkSave as typeormBulkSave,
-  bulkUpdate as typeormBulkUpdate,
-  bulkUpsert as typeormBulkUpsert,
-} from '@cohort/typeorm';
-import {
   bulkInsert as mikroOrmBulkInsert,
   bulkSave as mikroOrmBulkSave,
   bulkUpdate as mikroOrmBulkUpdate,
   bulkUpsert as mikroOrmBulkUpsert,
 } from '@cohort/mikro-orm';
+import {
+  bulkInsert as typeormBulkInsert,
+  bulkSave as typeormBulkSave,
+  bulkUpdate as typeormBulkUpdate,
+  bulkUpsert as typeormBulkUpsert,
+} from '@cohort/typeorm';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { DataSource } from 'typeorm';
 import type { FixtureName } from '../fixtures/fixture-names.js';

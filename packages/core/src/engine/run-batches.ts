@@ -44,7 +44,9 @@ export async function runBatches<E>(
 
   const runOne = async (batch: InputBatch<E>, target: WriteTarget<E>) => {
     const counted: WriteTarget<E> = { ...target, session: counter.wrap(target.session) };
+    const lookups = target.changes?.queries ?? 0;
     await work(batch, counted, result);
+    counter.count += (target.changes?.queries ?? 0) - lookups;
     result.batches++;
     validated += batch.entities.length;
     options.onProgress?.({

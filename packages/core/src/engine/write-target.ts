@@ -32,6 +32,8 @@ export interface ChangeTracker<E> {
   diff(entity: E, loaded: unknown): RowChange;
   /** Called after a row was updated, with its new state written back (e.g. refresh a snapshot). */
   updated?(entity: E): void;
+  /** Statements `load` has sent so far (counted in the result's `statements`). */
+  readonly queries?: number;
 }
 
 /**

@@ -110,7 +110,10 @@ async function main() {
       `${await count(db.url, mSave.name, 'audit_log')} / ${await count(db.url, mBulk.name, 'audit_log')}`,
       `${mProducts[0]?.sku} id=${mProducts[0]?.id}`,
     ]);
-    printTable(['ORM', "ORM's save ms", 'cohort ms', 'speed-up', 'inserted', 'statements', 'audit rows (save / cohort)', 'first object'], rows);
+    printTable(
+      ['ORM', "ORM's save ms", 'cohort ms', 'speed-up', 'inserted', 'statements', 'audit rows (save / cohort)', 'first object'],
+      rows,
+    );
     console.log(
       `   cohort sent one INSERT per ${BATCH.toLocaleString()} rows plus one audit INSERT per batch, in one transaction.`,
     );

@@ -1,8 +1,8 @@
 import {
   type BulkEvent,
   type BulkSubscriber,
-  bulkSubscriberMethod,
   type BulkUpdateEvent,
+  bulkSubscriberMethod,
   type HookBatch,
   type LifecycleHooks,
   runForBatch,

@@ -45,7 +45,7 @@ it('inserts with hooks and keys', async () => {
   expect(rows[0]?.label).toBe('L0');
   expect(rows[0]?.note).toBe('x');
   expect(rows[4]?.log).toEqual(['after 5']);
-  const db = await ds.query(`SELECT * FROM "${ds.options.schema}".smoke ORDER BY id`);
+  const db = await ds.query(`SELECT * FROM "${(ds.options as { schema: string }).schema}".smoke ORDER BY id`);
   expect(db.map((r: { label: string }) => r.label)).toEqual(['L0', 'L1', 'L2', 'L3', 'L4']);
 });
 

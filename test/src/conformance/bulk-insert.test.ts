@@ -37,7 +37,7 @@ const at = (iso: string) => new Date(iso);
 const seed = (side: OrmUnderTest, i: number, label = `label ${i}`) =>
   side.create('Seed', { qty: i, label, createdAt: at(`2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z`) });
 const insertCount = (side: OrmUnderTest, table: string) =>
-  countStatements(side.sql, new RegExp(`^(with .*)?insert into "[^"]+"\\."${table}"`, 'is'));
+  countStatements(side.sql, new RegExp(`^((with .*)?insert into|copy) "[^"]+"\\."${table}"`, 'is'));
 
 const fullKitchen = {
   name: 'full',

@@ -18,7 +18,7 @@ const seed = (side: OrmUnderTest, i: number) =>
 const updates = (side: OrmUnderTest, table: string) =>
   countStatements(side.sql, new RegExp(`^(with .*)?update "[^"]+"\\."${table}"`, 'is'));
 const inserts = (side: OrmUnderTest, table: string) =>
-  countStatements(side.sql, new RegExp(`^(with .*)?insert into "[^"]+"\\."${table}"`, 'is'));
+  countStatements(side.sql, new RegExp(`^((with .*)?insert into|copy) "[^"]+"\\."${table}"`, 'is'));
 
 // Documented difference: TypeORM's save() looks rows up before it opens its transaction; cohort
 // looks them up inside it (a consistent read), so transaction events are compared apart from that.

@@ -22,6 +22,12 @@ import { createMikroOrm, createTypeormDataSource } from './orm-setup.js';
 import { SchemaSession } from './schema-session.js';
 import type { SqlLogEntry } from './sql-log.js';
 
+/** `COHORT_STRATEGY=copy|unnest` runs every cohort call of the suite with that strategy forced. */
+const forced = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+function withStrategy<O extends object>(options: O | undefined): O {
+  return (forced ? { strategy: forced, ...options } : { ...options }) as O;
+}
+
 type FixtureClasses = Readonly<Record<FixtureName, new () => object>>;
 type Embeddables = Readonly<Partial<Record<FixtureName, Record<string, new () => object>>>>;
 
@@ -167,19 +173,19 @@ class TypeormUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest {
   }
 
   bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
-    return typeormBulkInsert(this.dataSource, this.targetClass(entities, target), entities, options);
+    return typeormBulkInsert(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName) {
-    return typeormBulkUpdate(this.dataSource, this.targetClass(entities, target), entities, options);
+    return typeormBulkUpdate(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
-    return typeormBulkSave(this.dataSource, this.targetClass(entities, target), entities, options);
+    return typeormBulkSave(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
-    return typeormBulkUpsert(this.dataSource, this.targetClass(entities, target), entities, options);
+    return typeormBulkUpsert(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   async find(fixture: FixtureName): Promise<any[]> {
@@ -225,19 +231,19 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
   }
 
   bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
-    return mikroOrmBulkInsert(this.em, this.targetClass(entities, target), entities, options);
+    return mikroOrmBulkInsert(this.em, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   bulkUpdate(entities: object[], options?: UpdateOptions, target?: FixtureName) {
-    return mikroOrmBulkUpdate(this.em, this.targetClass(entities, target), entities, options);
+    return mikroOrmBulkUpdate(this.em, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName) {
-    return mikroOrmBulkSave(this.em, this.targetClass(entities, target), entities, options);
+    return mikroOrmBulkSave(this.em, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
-    return mikroOrmBulkUpsert(this.em, this.targetClass(entities, target), entities, options);
+    return mikroOrmBulkUpsert(this.em, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   /** Loads through a fresh fork each call: two calls give two callers' separate instances. */

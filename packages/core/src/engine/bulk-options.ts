@@ -29,6 +29,11 @@ export interface BulkOptions {
   atomic?: boolean;
   /** Called after every batch. */
   onProgress?: (progress: BulkProgress) => void;
+  /**
+   * How rows travel: `'unnest'` (array parameters), `'copy'` (COPY, when the adapter can reach the
+   * transaction's connection; else unnest), or `'auto'` (default: COPY for large plain inserts).
+   */
+  strategy?: 'auto' | 'unnest' | 'copy';
 }
 
 /** The conflict behaviour of inserts. */

@@ -11,6 +11,10 @@ export class StatementCounter {
         return session.query(sql, params);
       },
       copyClient: session.copyClient?.bind(session),
+      logStatement: (sql) => {
+        this.count++;
+        session.logStatement?.(sql);
+      },
     };
   }
 }

@@ -3,11 +3,20 @@ import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues } from '../sql/batch-values.js';
-import { type ConflictAction, compileInsert, INSERTED, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
+import {
+  type ConflictAction,
+  compileInsert,
+  INSERTED,
+  type InsertStatement,
+  ORDINAL,
+  oldName,
+  returnedName,
+} from '../sql/insert-statement.js';
 import { toPgText } from '../sql/pg-text.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, OnConflict, RowOutcome, UpsertOptions } from './bulk-options.js';
+import { canCopyDirectly, compareKeys, copyClientFor, copyDirectly, insertThroughStage } from './copy-insert.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { runBatches } from './run-batches.js';
 import type { TransactionRunner, WriteTarget } from './write-target.js';
@@ -197,33 +206,39 @@ async function writeRows<E>(
     /^nextval\(/i.test(catalog.columns.get(onlyKey.name)?.defaultExpr ?? '')
       ? 'sequence'
       : 'join';
-  const { sql, parameters } = compileInsert(
-    {
-      table: catalog,
-      mapping,
-      rowCount: batch.entities.length,
-      sent: sent.map((c) => ({ name: c.name, mixed: mixed.has(c.name) })),
-      generatedKeys,
-      rowKey: keys.map((k) => k.name),
-      returning: returning.map((c) => c.name),
-      conflict,
-      // Rows are written in conflict-key order so that concurrent upserts lock in one order.
-      orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
-      returnOld: conflict.kind === 'update' && catalog.serverVersion >= 180000 ? conflict.set.map((s) => s.column) : undefined,
-    },
-    values.values,
-    values.defaults,
-  );
+  const stmt: InsertStatement = {
+    table: catalog,
+    mapping,
+    rowCount: batch.entities.length,
+    sent: sent.map((c) => ({ name: c.name, mixed: mixed.has(c.name) })),
+    generatedKeys,
+    rowKey: keys.map((k) => k.name),
+    returning: returning.map((c) => c.name),
+    conflict,
+    // Rows are written in conflict-key order so that concurrent upserts lock in one order.
+    orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
+    returnOld: conflict.kind === 'update' && catalog.serverVersion >= 180000 ? conflict.set.map((s) => s.column) : undefined,
+  };
+  const direct = canCopyDirectly(stmt, stmt.returning);
+  const client = await copyClientFor(options.strategy, target.session, batch.entities.length, direct);
   let rows: Record<string, unknown>[];
   try {
-    rows = await target.session.query(sql, parameters);
+    if (client && direct) {
+      rows = await copyDirectly(target.session, client, stmt, values, returning);
+    } else if (client) {
+      rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values);
+    } else {
+      const { sql, parameters } = compileInsert(stmt, values.values, values.defaults);
+      rows = await target.session.query(sql, parameters);
+    }
   } catch (error) {
     throw convertDatabaseError(error, values, batch.number);
   }
+  const sequenceMapped = mapping === 'sequence' && !client;
   const outcomes: RowOutcome[] = batch.entities.map(() => 'skipped');
   const changes: RowChange[] = batch.entities.map(() => ({ properties: [], before: {} }));
   const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
-  if (mapping === 'sequence') {
+  if (sequenceMapped) {
     // Keys were drawn from the sequence in ordinal order: the k-th smallest key is row k.
     rows.sort((a, b) => compareKeys(a.k0, b.k0));
     rows.forEach((row, position) => {
@@ -248,13 +263,6 @@ async function writeRows<E>(
     }
   }
   return { outcomes, changes };
-}
-
-function compareKeys(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const x = BigInt(a as string | number);
-  const y = BigInt(b as string | number);
-  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {

@@ -10,6 +10,8 @@ export interface SqlSession {
    * Enables COPY; without it the engine uses `unnest` statements.
    */
   copyClient?(): Promise<CopyCapableClient | undefined>;
+  /** Reports a statement the engine sent outside `query` (COPY) to the ORM's logger. */
+  logStatement?(sql: string): void;
 }
 
 /** The part of a node-postgres client that COPY needs (`client.query(copyStream)`). */

@@ -44,6 +44,12 @@ export function convertDatabaseError<E>(error: unknown, batch: BatchValues<E>, b
 /** The position in the batch of the row PostgreSQL complains about, from its error detail. */
 export function locateRow(pg: PgErrorFields, batch: BatchValues<unknown>): number | undefined {
   if (batch.indices.length === 1) return 0;
+  // COPY names the line it failed on; cohort sends one line per row, in batch order.
+  const line = /COPY [^,]+, line (\d+)/.exec(pg.where ?? '');
+  if (line) {
+    const position = Number(line[1]) - 1;
+    if (position >= 0 && position < batch.indices.length) return position;
+  }
   const keyed = /^Key \((.+)\)=\((.*)\) (?:already exists|is not present in table)/s.exec(pg.detail ?? '');
   if (keyed) return findByKey(batch, keyed[1] as string, keyed[2] as string, pg.code === '23505');
   if (pg.code === '23502' && pg.column) {

@@ -39,6 +39,21 @@ export interface InsertStatement {
   readonly mapping?: 'join' | 'sequence';
   /** Number of rows; only needed when no column is sent (every value is a default). */
   readonly rowCount?: number;
+  /**
+   * Read the rows from this (temporary) table instead of `unnest` parameters: it has the columns
+   * of {@link stageColumns}, filled by COPY.
+   */
+  readonly stage?: string;
+}
+
+/** Columns of a stage table for `stmt`, in COPY order: the ordinal, the values, the default flags. */
+export function stageColumns(stmt: Pick<InsertStatement, 'sent'>): { name: string; type: string }[] {
+  return [
+    { name: ORDINAL, type: 'int8' },
+    ...stmt.sent.map((_, i) => ({ name: `v${i}`, type: 'text' })),
+    ...stmt.sent.flatMap((s, i) => (s.mixed ? [{ name: `d${i}`, type: 'boolean' }] : [])),
+    ...(stmt.sent.length === 0 ? [{ name: 'none', type: 'text' }] : []),
+  ];
 }
 
 /** A statement ready for the driver. */
@@ -81,7 +96,7 @@ function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
  */
 export function compileInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
   if (stmt.mapping === 'sequence') return compileSequenceInsert(stmt, values, defaults);
-  const { parameters, unnestArgs, aliases, projections } = sources(stmt, values, defaults, true);
+  const { parameters, from, projections } = sources(stmt, values, defaults, true);
 
   const targets = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
@@ -117,8 +132,7 @@ export function compileInsert(stmt: InsertStatement, values: readonly unknown[],
   }
 
   const sql =
-    `WITH u AS MATERIALIZED (SELECT s.${quoteIdent(ORDINAL)}, ${projections.join(', ')} ` +
-    `FROM unnest(${unnestArgs.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(ORDINAL)].join(', ')})), ` +
+    `WITH u AS MATERIALIZED (SELECT s.${quoteIdent(ORDINAL)}, ${projections.join(', ')} FROM ${from}), ` +
     `ins AS (INSERT INTO ${stmt.table.qualifiedName} AS t (${targets.map(quoteIdent).join(', ')})${overriding} ` +
     `SELECT ${targets.map((n) => c(n, stmt)).join(', ')} FROM u ORDER BY ${order.join(', ')}` +
     `${conflictClause(stmt.conflict)} RETURNING ${returning.join(', ')}) ` +
@@ -131,7 +145,7 @@ function compileSequenceInsert(stmt: InsertStatement, values: readonly unknown[]
   if (stmt.conflict.kind !== 'error' || stmt.rowKey.length !== 1 || stmt.generatedKeys.join() !== stmt.rowKey.join()) {
     throw new Error('cohort: sequence mapping needs a plain insert with one generated key');
   }
-  const { parameters, unnestArgs, aliases, projections } = sources(stmt, values, defaults, false);
+  const { parameters, from, projections } = sources(stmt, values, defaults, false);
   const targets = stmt.sent.map((s) => s.name);
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
   const returning = [
@@ -142,13 +156,33 @@ function compileSequenceInsert(stmt: InsertStatement, values: readonly unknown[]
   const select = targets.length ? projections.join(', ') : '';
   const sql =
     `INSERT INTO ${stmt.table.qualifiedName} AS t${columns} SELECT ${select} ` +
-    `FROM unnest(${unnestArgs.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(ORDINAL)].join(', ')}) ` +
-    `ORDER BY s.${quoteIdent(ORDINAL)} RETURNING ${returning.join(', ')}`;
+    `FROM ${from} ORDER BY s.${quoteIdent(ORDINAL)} RETURNING ${returning.join(', ')}`;
   return { sql, parameters };
 }
 
 /** The unnest parameters and the projection of every sent (and SQL-generated) column. */
 function sources(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[], aliased: boolean) {
+  const { parameters, from } = rowSource(stmt, values, defaults);
+  const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
+  const projections = stmt.sent.map((s, i) => {
+    const col = catalogColumn(stmt, s.name);
+    const cast = `s.${v(i)}::${col.castType}`;
+    if (!s.mixed || !col.defaultExpr) return `${cast}${as(s.name)}`;
+    return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
+  });
+  if (aliased) {
+    for (const name of stmt.generatedKeys) {
+      const col = catalogColumn(stmt, name);
+      if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
+      projections.push(`${col.defaultExpr}${as(name)}`);
+    }
+  }
+  return { parameters, from, projections };
+}
+
+/** `unnest($1::text[], …) WITH ORDINALITY AS s(…)`, or the stage table `AS s`. */
+function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]) {
+  if (stmt.stage) return { parameters: [] as unknown[], from: `${quoteIdent(stmt.stage)} AS s` };
   const parameters: unknown[] = [];
   const unnestArgs: string[] = [];
   const aliases: string[] = [];
@@ -169,21 +203,8 @@ function sources(stmt: InsertStatement, values: readonly unknown[], defaults: re
     unnestArgs.push(`$${parameters.length}::text[]`);
     aliases.push(quoteIdent('none'));
   }
-  const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
-  const projections = stmt.sent.map((s, i) => {
-    const col = catalogColumn(stmt, s.name);
-    const cast = `s.${v(i)}::${col.castType}`;
-    if (!s.mixed || !col.defaultExpr) return `${cast}${as(s.name)}`;
-    return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
-  });
-  if (aliased) {
-    for (const name of stmt.generatedKeys) {
-      const col = catalogColumn(stmt, name);
-      if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
-      projections.push(`${col.defaultExpr}${as(name)}`);
-    }
-  }
-  return { parameters, unnestArgs, aliases, projections };
+  const from = `unnest(${unnestArgs.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(ORDINAL)].join(', ')})`;
+  return { parameters, from };
 }
 
 function conflictClause(conflict: ConflictAction): string {

@@ -151,7 +151,8 @@ function cohortTypeormInsert(strategy?: string): PathDef {
       const cohortTypeorm = await import('@cohort/typeorm');
       const ds = await session.typeorm();
       const entities = await typeormEntities(n, tag);
-      const options = { batchSize: BATCH, ...(strategy ? { strategy } : {}) };
+      // `strategy` is passed only when the installed core has it (see insertStrategies()).
+      const options = { batchSize: BATCH, ...(strategy ? { strategy } : {}) } as Parameters<typeof cohortTypeorm.bulkInsert>[3];
       return { objects: entities, write: () => cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, options) };
     },
   };

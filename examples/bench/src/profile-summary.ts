@@ -41,7 +41,9 @@ const show = (m: Map<string, number>, n: number) =>
   [...m]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .forEach(([k, us]) => console.log(`${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`));
+    .forEach(([k, us]) =>
+      console.log(`${(us / 1000).toFixed(0).padStart(7)} ms ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`),
+    );
 console.log(`total sampled ${(total / 1000).toFixed(0)} ms\n-- self time by function`);
 show(functions, Number(topArg ?? 20));
 console.log('-- self time by package');

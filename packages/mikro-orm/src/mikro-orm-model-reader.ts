@@ -240,11 +240,14 @@ function columnModel(
         return Array.isArray(value) ? value.map((item) => arrayType.toDbValue(item)) : value;
       }
       if (relation && hasUnsavedTarget(entity, prop)) return new UnsavedTarget();
-      let value = data?.[prop.name];
+      // Without a payload (flush's conversion threw on this row) the raw value is read, so that
+      // validation can name the property that is wrong.
+      let value = data ? data[prop.name] : embeddedValue(entity, prop);
       if (composite) value = Array.isArray(value) ? value[position] : value;
       if (value instanceof EntityIdentifier) value = value.getValue();
       // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
-      if (value instanceof Date && utc) return value.toISOString();
+      // (An invalid Date is passed through for validation to refuse.)
+      if (value instanceof Date && utc) return Number.isNaN(value.getTime()) ? value : value.toISOString();
       return value;
     },
     write(entity, value) {

@@ -84,9 +84,48 @@ export async function beforeInsertPhase<E>(
   else await target.hooks.beforeInsert(batch);
 }
 
-/** Runs the model's per-row conversion once per entity (after the before-hooks). */
+/** Rows whose conversion by the model threw: the error, by entity. */
+const unpreparable = new WeakMap<object, unknown>();
+
+/**
+ * Runs the model's per-row conversion once per entity (after the before-hooks). A row the ORM
+ * cannot convert (an invalid Date, say) is left unprepared: its columns are then read raw, so
+ * validation names what is wrong, and it never reaches the database.
+ */
 export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): Map<E, unknown> {
-  return new Map(entities.map((e) => [e, model.prepare?.(e)]));
+  const prepared = new Map<E, unknown>();
+  for (const entity of entities) {
+    try {
+      prepared.set(entity, model.prepare?.(entity));
+    } catch (error) {
+      prepared.set(entity, undefined);
+      unpreparable.set(entity as object, error);
+    }
+  }
+  return prepared;
+}
+
+/** Failures for rows the model could not convert and no column rule explained. */
+export function conversionFailures<E>(
+  entities: readonly E[],
+  indices: readonly number[],
+  explained: ReadonlySet<number>,
+): ValidationFailure<E>[] {
+  const failures: ValidationFailure<E>[] = [];
+  entities.forEach((entity, position) => {
+    const index = indices[position] as number;
+    if (!unpreparable.has(entity as object) || explained.has(index)) return;
+    const error = unpreparable.get(entity as object);
+    failures.push({
+      index,
+      entity,
+      property: '',
+      value: entity,
+      constraint: 'conversion',
+      message: `the ORM cannot convert this entity: ${error instanceof Error ? error.message : String(error)}`,
+    });
+  });
+  return failures;
 }
 
 /** Rows an insert wrote, split by what happened to them. */
@@ -154,10 +193,17 @@ export async function validateInsertPhase<E>(
   prepared: ReadonlyMap<E, unknown>,
   result: BulkResult<E>,
 ): Promise<InputBatch<E>> {
-  if (options.validate === false) return batch;
+  if (options.validate === false) {
+    // Unvalidated rows are sent as they are, except ones the ORM itself could not convert.
+    const broken = conversionFailures(batch.entities, batch.indices, new Set());
+    if (broken.length > 0) throw new BulkValidationError(broken, batch.number);
+    return batch;
+  }
   const columns = model.columns.filter((c) => c.insertable);
   const rowsPrepared = batch.entities.map((e) => prepared.get(e));
   const failures = await validateBatch(columns, batch.entities, batch.indices, rowsPrepared, { classValidator: true });
+  failures.push(...conversionFailures(batch.entities, batch.indices, new Set(failures.map((f) => f.index))));
+  failures.sort((a, b) => a.index - b.index);
   if (failures.length === 0) return batch;
   if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
   const byIndex = new Map<number, ValidationFailure<E>[]>();

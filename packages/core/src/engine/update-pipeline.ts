@@ -12,7 +12,7 @@ import { compileUpdate, UPDATE_ORDINAL, type UpdateColumn } from '../sql/update-
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
-import { columnName, prepareRows } from './insert-pipeline.js';
+import { columnName, conversionFailures, prepareRows } from './insert-pipeline.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { runBatches } from './run-batches.js';
 import type { ChangeTracker, TransactionRunner, WriteTarget } from './write-target.js';
@@ -119,8 +119,13 @@ export async function validateUpdatePhase<E>(
   prepared: ReadonlyMap<E, unknown>,
   result: BulkResult<E>,
 ): Promise<UpdateHookBatch<E>> {
-  if (options.validate === false || changed.entities.length === 0) return changed;
+  if (changed.entities.length === 0) return changed;
   const failures: ValidationFailure<E>[] = [];
+  if (options.validate === false) {
+    const broken = conversionFailures(changed.entities, changed.indices, new Set());
+    if (broken.length > 0) throw new BulkValidationError(broken, changed.number);
+    return changed;
+  }
   const updatable = model.columns.filter((c) => c.updatable);
   for (const [position, entity] of changed.entities.entries()) {
     const columns = new Set(changed.changes[position]?.columns ?? []);

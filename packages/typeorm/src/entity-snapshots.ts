@@ -1,4 +1,5 @@
 import type { DataSource, EntitySubscriberInterface, ObjectLiteral } from 'typeorm';
+import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
 
 // What each tracked entity held when it was loaded or last written by cohort.
 const snapshots = new WeakMap<object, ObjectLiteral>();
@@ -11,13 +12,38 @@ export function snapshotOf(entity: object): ObjectLiteral | undefined {
 
 /** Records the entity's current state as its baseline, when its DataSource is tracked. */
 export function takeSnapshot(dataSource: DataSource, entity: object): void {
-  if (!tracked.has(dataSource)) return;
-  try {
-    snapshots.set(entity, structuredClone({ ...entity }));
-  } catch {
-    // Entities holding values that cannot be cloned (functions, sockets…) fall back to the database diff.
-    snapshots.delete(entity);
+  if (!tracked.has(dataSource) || !dataSource.hasMetadata(entity.constructor)) return;
+  const metadata = dataSource.getMetadata(entity.constructor);
+  snapshots.set(entity, copyShape(entity as ObjectLiteral, metadata.embeddeds));
+}
+
+/**
+ * A copy of what the diff reads: own properties, with values that can change in place (Dates,
+ * Buffers, JSON values, embedded objects) copied; related entities are kept by reference (only
+ * their keys are compared).
+ */
+function copyShape(source: ObjectLiteral, embeddeds: readonly EmbeddedMetadata[]): ObjectLiteral {
+  const copy: ObjectLiteral = {};
+  for (const key of Object.keys(source)) copy[key] = copyValue(source[key]);
+  for (const embedded of embeddeds) {
+    const value = source[embedded.propertyName];
+    if (value && typeof value === 'object') copy[embedded.propertyName] = copyShape(value, embedded.embeddeds);
   }
+  return copy;
+}
+
+function copyValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype) {
+    try {
+      return structuredClone(value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
 }
 
 /**

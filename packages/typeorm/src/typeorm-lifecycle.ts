@@ -50,23 +50,25 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     private readonly metadata: EntityMetadata,
   ) {}
 
-  beforeInsert(batch: HookBatch<E>) {
-    return this.dispatch('beforeInsert', 'beforeInsertListeners', batch);
+  async beforeInsert(batch: HookBatch<E>) {
+    await this.dispatch('beforeInsert', 'beforeInsertListeners', batch);
   }
 
-  afterInsert(batch: HookBatch<E>) {
-    return this.dispatch('afterInsert', 'afterInsertListeners', batch);
+  async afterInsert(batch: HookBatch<E>) {
+    await this.dispatch('afterInsert', 'afterInsertListeners', batch);
   }
 
   beforeUpdate(batch: UpdateHookBatch<E>) {
     return this.dispatch('beforeUpdate', 'beforeUpdateListeners', batch);
   }
 
-  afterUpdate(batch: UpdateHookBatch<E>) {
-    return this.dispatch('afterUpdate', 'afterUpdateListeners', batch);
+  async afterUpdate(batch: UpdateHookBatch<E>) {
+    await this.dispatch('afterUpdate', 'afterUpdateListeners', batch);
   }
 
-  private async dispatch(event: EventName, listeners: ListenerList, batch: HookBatch<E>): Promise<void> {
+  /** Resolves to whether any listener or subscriber was called. */
+  private async dispatch(event: EventName, listeners: ListenerList, batch: HookBatch<E>): Promise<boolean> {
+    let called = false;
     const qr = this.queryRunner;
     const subscribers = qr.connection.subscribers as EntitySubscriberInterface<E>[];
     const perEntity = subscribers.filter((s) => typeof s[event] === 'function' && !bulkSubscriberMethod(s, event));
@@ -80,10 +82,13 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
           const metadata = this.metadata.findInheritanceMetadata(entity);
           const pending: unknown[] = [];
           for (const listener of metadata[listeners]) {
-            if (listener.isAllowed(entity)) pending.push(listener.execute(entity));
+            if (!listener.isAllowed(entity)) continue;
+            called = true;
+            pending.push(listener.execute(entity));
           }
           for (const subscriber of perEntity) {
             if (!admits(subscriber, metadata.target)) continue;
+            called = true;
             pending.push(
               (subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)),
             );
@@ -105,8 +110,10 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
         queryRunner: qr,
         ...('changes' in batch ? { changes: (batch as UpdateHookBatch<E>).changes } : {}),
       };
+      called = true;
       await runForBatch(event, batch, () => method(bulkEvent as never));
     }
+    return called;
   }
 
   private eventFor(event: EventName, metadata: EntityMetadata, entity: E, batch: HookBatch<E>) {

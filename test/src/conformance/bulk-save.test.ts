@@ -155,6 +155,17 @@ describeConformance('bulkSave / bulkUpdate', (pair) => {
     ]);
   });
 
+  it('a change inside an embedded object of a loaded entity is written', async () => {
+    await subject().bulkInsert([
+      subject().create('Customer', { name: 'Ada', address: { street: '1 Loop Rd', city: 'London', zip: 'N1' } }),
+    ]);
+    const [loaded] = await subject().find('Customer');
+    loaded.address.city = 'Cambridge';
+    const result = await subject().bulkUpdate([loaded]);
+    expect(result.updated).toBe(1);
+    expect(await subject().rows('customer')).toMatchObject([{ address_city: 'Cambridge', address_street: '1 Loop Rd' }]);
+  });
+
   it('per-row expressions are evaluated by PostgreSQL and come back onto the objects', async () => {
     const rows = [1, 2].map((i) => seed(subject(), i * 10));
     await subject().bulkInsert(rows);

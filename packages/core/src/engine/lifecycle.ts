@@ -35,7 +35,8 @@ export interface UpsertHookBatch<E> extends HookBatch<E> {
 export interface LifecycleHooks<E> {
   beforeInsert(batch: HookBatch<E>): Promise<void>;
   afterInsert(batch: HookBatch<E>): Promise<void>;
-  beforeUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
+  /** Resolves to `false` when no hook ran, so the rows need not be diffed again. */
+  beforeUpdate?(batch: UpdateHookBatch<E>): Promise<void | boolean>;
   afterUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
   /** Before an upsert statement: what the ORM runs before its own upsert. */
   beforeUpsert?(batch: HookBatch<E>): Promise<void>;

@@ -104,7 +104,8 @@ export async function beforeUpdatePhase<E>(
   target: WriteTarget<E>,
 ) {
   if (options.hooks === false || plan.changed.entities.length === 0 || !target.hooks.beforeUpdate) return;
-  await target.hooks.beforeUpdate(plan.changed);
+  // As the ORMs do: only when some hook ran can a row have changed since it was diffed.
+  if ((await target.hooks.beforeUpdate(plan.changed)) === false) return;
   const forced = expressionColumns(model, options);
   plan.changed.entities.forEach((entity, position) => {
     plan.changed.changes[position] = withForced(plan.tracker.diff(entity, plan.states[position]), forced);

@@ -2,7 +2,7 @@
 // subscriber on each — first the ORM's own save, then cohort — and what bad input looks like.
 import 'reflect-metadata';
 import { BulkValidationError } from '@cohort/core';
-import { bulkInsert as mikroBulkInsert } from '@cohort/mikro-orm';
+import { bulkInsert as mikroBulkInsert, bulkSave as mikroBulkSave, bulkUpsert as mikroBulkUpsert } from '@cohort/mikro-orm';
 import { createSchema, startDatabase } from '@cohort/pg-harness';
 import { bulkInsert, bulkSave, bulkUpsert, registerBulkRepository, trackEntityChanges } from '@cohort/typeorm';
 import pg from 'pg';
@@ -39,6 +39,21 @@ async function count(url: string, schema: string, table: string): Promise<number
 }
 
 const ms = (start: number) => Math.round(performance.now() - start);
+
+/** What the audit subscriber wrote since audit row `after`: "1000 insert, 999 update [price]…". */
+async function auditSummary(url: string, schema: string, after: number): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT action, changes::text AS changes, count(*)::int AS n FROM "${schema}".audit_log WHERE id > $1 GROUP BY 1, 2 ORDER BY 1, 2`,
+      [after],
+    );
+    return rows.map((r) => `${r.n} ${r.action}${r.changes ? ` ${r.changes}` : ''}`).join(', ');
+  } finally {
+    await client.end();
+  }
+}
 
 async function main() {
   const db = await startDatabase();
@@ -134,34 +149,77 @@ async function main() {
       `   products before: ${before.toLocaleString()}, after: ${(await count(db.url, tBulk.name, 'product')).toLocaleString()}`,
     );
 
-    section('3. bulkSave of a mixed batch (TypeORM): changed, unchanged and new rows');
-    const loaded = await ds.getRepository(T.Product).find({ order: { id: 'ASC' }, take: 3000 });
-    for (const p of loaded.slice(0, 1000)) p.stock += 100;
-    for (const p of loaded.slice(1000, 2000)) p.price = '9.99';
-    const fresh = catalog(1000, 500_000).map((d) => Object.assign(new T.Product(), d));
-    const auditBefore = await count(db.url, tBulk.name, 'audit_log');
-    start = performance.now();
-    const saved = await bulkSave(ds, T.Product, [...loaded, ...fresh]);
-    console.log(
-      `   ${saved.inserted} inserted, ${saved.updated} updated, ${saved.unchanged} unchanged in ${ms(start)} ms — ${saved.statements} statements`,
+    section('3. bulkSave of a mixed batch: 1,000 rows changed in stock, 1,000 in price, 1,000 unchanged, 1,000 new');
+    console.log('   The audit subscriber gets each batch once, with the changed columns of every row.');
+    const saveRows: (string | number)[][] = [];
+    {
+      const loaded = await ds.getRepository(T.Product).find({ order: { id: 'ASC' }, take: 3000 });
+      for (const p of loaded.slice(0, 1000)) p.stock += 100;
+      for (const p of loaded.slice(1000, 2000)) p.price = '9.99';
+      const fresh = catalog(1000, 500_000).map((d) => Object.assign(new T.Product(), d));
+      const auditBefore = await count(db.url, tBulk.name, 'audit_log');
+      start = performance.now();
+      const r = await bulkSave(ds, T.Product, [...loaded, ...fresh]);
+      saveRows.push([
+        'TypeORM',
+        ms(start),
+        r.inserted,
+        r.updated,
+        r.unchanged,
+        r.statements,
+        await auditSummary(db.url, tBulk.name, auditBefore),
+        `v${loaded[0]?.version}`,
+      ]);
+    }
+    {
+      const emSave = orm.em.fork();
+      const loaded = await emSave.find(M.Product, {}, { orderBy: { id: 'asc' }, limit: 3000 });
+      for (const p of loaded.slice(0, 1000)) p.stock += 100;
+      for (const p of loaded.slice(1000, 2000)) p.price = '9.99';
+      const fresh = catalog(1000, 500_000).map((d) => Object.assign(new M.Product(), d));
+      const auditBefore = await count(db.url, mBulk.name, 'audit_log');
+      start = performance.now();
+      const r = await mikroBulkSave(emSave, M.Product, [...loaded, ...fresh]);
+      saveRows.push([
+        'MikroORM',
+        ms(start),
+        r.inserted,
+        r.updated,
+        r.unchanged,
+        r.statements,
+        await auditSummary(db.url, mBulk.name, auditBefore),
+        `v${loaded[0]?.version}`,
+      ]);
+    }
+    printTable(
+      ['ORM', 'ms', 'inserted', 'updated', 'unchanged', 'statements', 'audit rows written', 'version of row 1'],
+      saveRows,
     );
-    const sample = await ds.query(
-      `SELECT action, changes::text AS changes, count(*)::int AS n FROM "${tBulk.name}".audit_log WHERE id > $1 GROUP BY 1, 2 ORDER BY 1, 2`,
-      [auditBefore],
-    );
-    for (const r of sample) console.log(`   audit: ${r.n} × ${r.action} ${r.changes ?? ''}`);
-    console.log(
-      `   versions: product ${loaded[0]?.id} is now v${loaded[0]?.version}, updated_at ${loaded[0]?.updatedAt.toISOString()}`,
-    );
+    console.log('   (one row already had price 9.99: it is unchanged, gets no hooks and no audit row)');
 
-    section('4. bulkUpsert (TypeORM): per-row outcome, even when input order differs from key order');
-    const upserts = [...catalog(500, 0).reverse(), ...catalog(500, 600_000)].map((d) =>
-      Object.assign(new T.Product(), { ...d, sku: d.sku.toUpperCase(), stock: 7 }),
-    );
-    const up = await bulkUpsert(ds, T.Product, upserts, { target: ['sku'], update: ['stock'] });
-    console.log(
-      `   ${up.inserted} inserted, ${up.updated} updated, ${up.skipped.length} skipped — outcome of row 0: ${up.outcomes[0]}, of row 999: ${up.outcomes[999]}`,
-    );
+    section('4. bulkUpsert: 500 existing SKUs (in reverse order) and 500 new ones — the outcome of every row');
+    const upsertRows: (string | number)[][] = [];
+    const upsertInput = () =>
+      [...catalog(500, 0).reverse(), ...catalog(500, 600_000)].map((d) => ({ ...d, sku: d.sku.toUpperCase(), stock: 7 }));
+    {
+      const r = await bulkUpsert(
+        ds,
+        T.Product,
+        upsertInput().map((d) => Object.assign(new T.Product(), d)),
+        { target: ['sku'], update: ['stock'] },
+      );
+      upsertRows.push(['TypeORM', r.inserted, r.updated, r.skipped.length, r.outcomes[0] ?? '', r.outcomes[999] ?? '']);
+    }
+    {
+      const r = await mikroBulkUpsert(
+        orm.em.fork(),
+        M.Product,
+        upsertInput().map((d) => Object.assign(new M.Product(), d)),
+        { target: ['sku'], update: ['stock'] },
+      );
+      upsertRows.push(['MikroORM', r.inserted, r.updated, r.skipped.length, r.outcomes[0] ?? '', r.outcomes[999] ?? '']);
+    }
+    printTable(['ORM', 'inserted', 'updated', 'skipped', 'row 0', 'row 999'], upsertRows);
     const ignored = await bulkInsert(
       ds,
       T.Product,
@@ -171,7 +229,7 @@ async function main() {
       },
     );
     console.log(
-      `   onConflict 'ignore': ${ignored.inserted} inserted, skipped rows ${ignored.skipped.map((s) => `${s.index} (${s.reason})`).join(', ')} — never silent`,
+      `   onConflict 'ignore' with 3 taken SKUs: ${ignored.inserted} inserted; skipped ${ignored.skipped.map((s) => `row ${s.index} (${s.reason})`).join(', ')} — never silent, and no id lands on a skipped object`,
     );
 
     await Promise.all([ds.destroy(), dsSave.destroy(), orm.close(), ormSave.close()]);

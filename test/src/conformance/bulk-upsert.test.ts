@@ -96,6 +96,22 @@ describeConformance('bulkUpsert', ({ subject }) => {
     expect((bump as { id: number }).id).toBe(1);
   });
 
+  it('upsert by primary key: rows with a key update it, rows without one are inserted with a new key', async () => {
+    const stored = [person(subject(), 'a@x', 'A'), person(subject(), 'b@x', 'B')];
+    await subject().bulkInsert(stored);
+    const changed = person(subject(), 'a@x', 'A2');
+    (changed as { id: number }).id = (stored[0] as { id: number }).id;
+    const fresh = person(subject(), 'c@x', 'C');
+    const result = await subject().bulkUpsert([changed, fresh], { target: ['id'], update: ['name'] });
+    expect(result.outcomes).toEqual(['updated', 'inserted']);
+    expect((fresh as { id: number }).id).toBe(3);
+    expect((await subject().rows('unique_fixture')).map((r) => [r.id, r.name])).toEqual([
+      [1, 'A2'],
+      [2, 'B'],
+      [3, 'C'],
+    ]);
+  });
+
   it('an explicit target and update list', async () => {
     await subject().bulkInsert([person(subject(), 'a@x', 'name')]);
     const again = person(subject(), 'a@x', 'changed');

@@ -233,7 +233,10 @@ async function writeRows<E>(
 ): Promise<{ outcomes: RowOutcome[]; changes: RowChange[] }> {
   const conflict = resolveConflict(model, options.onConflict);
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
-  const insertable = model.columns.filter((c) => c.insertable);
+  // A conflict target is always sent, even a key the ORM never inserts itself (a serial id):
+  // an upsert by id needs the id; rows without one still get a generated key (per-row default).
+  const targetColumns = conflict.kind === 'error' ? [] : (conflict.target ?? []);
+  const insertable = model.columns.filter((c) => c.insertable || targetColumns.includes(c.name));
   const rowsPrepared = batch.entities.map((e) => prepared.get(e));
   const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared);
   const keys = primaryColumns(model);

@@ -36,6 +36,7 @@ export interface LifecycleHooks<E> {
   beforeInsert(batch: HookBatch<E>): Promise<void>;
   afterInsert(batch: HookBatch<E>): Promise<void>;
   /** Resolves to `false` when no hook ran, so the rows need not be diffed again. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: adapters that cannot tell return Promise<void>.
   beforeUpdate?(batch: UpdateHookBatch<E>): Promise<void | boolean>;
   afterUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
   /** Before an upsert statement: what the ORM runs before its own upsert. */

@@ -80,20 +80,22 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
         batch,
         (entity) => {
           const metadata = this.metadata.findInheritanceMetadata(entity);
-          const pending: unknown[] = [];
+          // As TypeORM's broadcaster: every handler is called now; returned promises are awaited together.
+          let pending: unknown[] | undefined;
+          const track = (result: unknown) => {
+            if (result instanceof Promise) (pending ??= []).push(result);
+          };
           for (const listener of metadata[listeners]) {
             if (!listener.isAllowed(entity)) continue;
             called = true;
-            pending.push(listener.execute(entity));
+            track(listener.execute(entity));
           }
           for (const subscriber of perEntity) {
             if (!admits(subscriber, metadata.target)) continue;
             called = true;
-            pending.push(
-              (subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)),
-            );
+            track((subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)));
           }
-          return Promise.all(pending);
+          return pending && Promise.all(pending);
         },
         'concurrent',
       );
@@ -118,8 +120,21 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
 
   private eventFor(event: EventName, metadata: EntityMetadata, entity: E, batch: HookBatch<E>) {
     const qr = this.queryRunner;
-    const base = { dataSource: qr.connection, connection: qr.connection, queryRunner: qr, manager: qr.manager, entity, metadata };
-    if (event === 'afterInsert') return { ...base, entityId: metadata.getEntityIdMixedMap(metadata.getEntityIdMap(entity)) };
+    const dataSource = qr.connection;
+    const manager = qr.manager;
+    if (event === 'afterInsert') {
+      // Built in one literal: this runs once per row and subscriber.
+      return {
+        dataSource,
+        connection: dataSource,
+        queryRunner: qr,
+        manager,
+        entity,
+        metadata,
+        entityId: entityIdOf(metadata, entity),
+      };
+    }
+    const base = { dataSource, connection: dataSource, queryRunner: qr, manager, entity, metadata };
     if (event === 'beforeUpdate' || event === 'afterUpdate') {
       const position = batch.entities.indexOf(entity);
       const row = (batch as UpdateHookBatch<E>).changes[position];
@@ -137,6 +152,19 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     }
     return base;
   }
+}
+
+/**
+ * The `entityId` save() gives afterInsert: `getEntityIdMixedMap(getEntityIdMap(entity))`, which for a
+ * single plain key is just its value (computed directly: it is called once per row).
+ */
+function entityIdOf(metadata: EntityMetadata, entity: ObjectLiteral): unknown {
+  const [key, ...more] = metadata.primaryColumns;
+  if (key && more.length === 0 && !key.relationMetadata && !key.embeddedMetadata && !key.transformer) {
+    const value = entity[key.propertyName];
+    if (value !== undefined && value !== null) return value;
+  }
+  return metadata.getEntityIdMixedMap(metadata.getEntityIdMap(entity));
 }
 
 /** As TypeORM's broadcaster: no listenTo, Object, the class itself or one of its parents. */

@@ -15,16 +15,28 @@ export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size:
   let next = 0;
   let entities: E[] = [];
   let indices: number[] = [];
-  for await (const entity of input as AsyncIterable<E>) {
+  const take = (entity: E): InputBatch<E> | undefined => {
     if (entity === null || typeof entity !== 'object') {
       throw new TypeError(`cohort: row ${next} is not an entity object (got ${entity === null ? 'null' : typeof entity})`);
     }
     entities.push(entity);
     indices.push(next++);
-    if (entities.length === size) {
-      yield { number: number++, entities, indices };
-      entities = [];
-      indices = [];
+    if (entities.length < size) return undefined;
+    const batch = { number: number++, entities, indices };
+    entities = [];
+    indices = [];
+    return batch;
+  };
+  if (Symbol.asyncIterator in input) {
+    for await (const entity of input) {
+      const batch = take(entity);
+      if (batch) yield batch;
+    }
+  } else {
+    // Arrays and other sync iterables are read without an await per row.
+    for (const entity of input) {
+      const batch = take(entity);
+      if (batch) yield batch;
     }
   }
   if (entities.length > 0) yield { number: number++, entities, indices };

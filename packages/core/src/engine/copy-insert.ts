@@ -61,12 +61,16 @@ export async function copyDirectly<E>(
   const [keyName] = stmt.generatedKeys;
   if (keyName) {
     const key = table.columns.get(keyName);
-    const drawn = await session.query<{ k: unknown }>(
-      `SELECT (${key?.defaultExpr})::${key?.castType} AS k FROM generate_series(1, $1::int)`,
+    // One row holding every drawn key (100,000 result rows would cost more to receive than the COPY).
+    const [drawn] = await session.query<{ k: string | null }>(
+      `SELECT string_agg((${key?.defaultExpr})::text, ',') AS k FROM generate_series(1, $1::int)`,
       [rowCount],
     );
+    // node-postgres gives smallint/integer keys as numbers, everything else (bigint…) as text.
+    const numeric = key?.castType === 'integer' || key?.castType === 'smallint';
+    const keys: unknown[] = (drawn?.k ?? '').split(',').map((k) => (numeric ? Number(k) : k));
     // A sequence only grows: sorted, the drawn values follow the rows' order.
-    generated = drawn.map((r) => r.k).sort(compareKeys);
+    generated = keys.sort(compareKeys);
   }
   const columns = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
   const sentCount = stmt.sent.length;

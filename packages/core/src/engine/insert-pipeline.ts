@@ -84,6 +84,8 @@ export async function beforeInsertPhase<E>(
   else await target.hooks.beforeInsert(batch);
 }
 
+const NOTHING_PREPARED: ReadonlyMap<never, unknown> = new Map<never, unknown>();
+
 /** Rows whose conversion by the model threw: the error, by entity. */
 const unpreparable = new WeakMap<object, unknown>();
 
@@ -92,7 +94,8 @@ const unpreparable = new WeakMap<object, unknown>();
  * cannot convert (an invalid Date, say) is left unprepared: its columns are then read raw, so
  * validation names what is wrong, and it never reaches the database.
  */
-export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): Map<E, unknown> {
+export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): ReadonlyMap<E, unknown> {
+  if (!model.prepare) return NOTHING_PREPARED;
   const prepared = new Map<E, unknown>();
   for (const entity of entities) {
     try {

@@ -71,15 +71,20 @@ export async function runForEach<E>(
     );
   };
   if (mode === 'concurrent') {
-    await Promise.all(
-      batch.entities.map(async (entity, position) => {
-        try {
-          await fn(entity, position);
-        } catch (error) {
-          fail(position, error);
-        }
-      }),
-    );
+    // Every call is started in order; only the ones that return a promise are awaited, together.
+    const pending: Promise<unknown>[] = [];
+    for (let position = 0; position < batch.entities.length; position++) {
+      let result: unknown;
+      try {
+        result = fn(batch.entities[position] as E, position);
+      } catch (error) {
+        fail(position, error);
+      }
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        pending.push((result as Promise<unknown>).then(undefined, (error: unknown) => fail(position, error)));
+      }
+    }
+    if (pending.length > 0) await Promise.all(pending);
     return;
   }
   for (let position = 0; position < batch.entities.length; position++) {

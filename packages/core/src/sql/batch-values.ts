@@ -34,12 +34,13 @@ export function readBatchValues<E>(
     const texts: (string | null)[] = new Array(entities.length);
     const unset: boolean[] = new Array(entities.length);
     let unsetCount = 0;
+    const zoned = column.kind === 'timestamptz';
     for (let r = 0; r < entities.length; r++) {
       let v = column.read(entities[r] as E, prepared[r]);
       if (v === undefined) v = column.insertDefault;
       unset[r] = v === undefined;
       if (v === undefined) unsetCount++;
-      texts[r] = toPgText(v);
+      texts[r] = toPgText(v, zoned);
     }
     if (unsetCount === entities.length && (column.hasDefault || column.nullable)) continue;
     sent.push(column);

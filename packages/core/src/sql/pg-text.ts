@@ -4,7 +4,7 @@
  * conversions here follow node-postgres' own (`prepareValue`) to store exactly what the ORM's own
  * save would store.
  */
-export function toPgText(value: unknown): string | null {
+export function toPgText(value: unknown, zoned = false): string | null {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case 'string':
@@ -17,9 +17,9 @@ export function toPgText(value: unknown): string | null {
     default:
       break;
   }
-  // Local time with its offset, as node-postgres sends it: the same instant for timestamptz, the
-  // same wall-clock time for timestamp and date columns.
-  if (value instanceof Date) return localDateTime(value);
+  // Local time with its offset, as node-postgres sends it: the same wall-clock time for timestamp and
+  // date columns. For timestamptz (`zoned`) UTC ISO text is the same instant, and much cheaper.
+  if (value instanceof Date) return zoned && !Number.isNaN(value.getTime()) ? value.toISOString() : localDateTime(value);
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
   if (Array.isArray(value)) return arrayLiteral(value);
   const custom = (value as { toPostgres?: (prepare: (v: unknown) => unknown) => unknown }).toPostgres;

@@ -38,7 +38,7 @@ export { runSave } from './engine/save-pipeline.js';
 export type { CopyCapableClient, SqlSession } from './engine/sql-session.js';
 export type { UpdateJob } from './engine/update-pipeline.js';
 export { runUpdate } from './engine/update-pipeline.js';
-export type { ChangeTracker, TransactionRunner, WriteTarget } from './engine/write-target.js';
+export type { BulkJob, ChangeTracker, TransactionRunner, WriteTarget } from './engine/write-target.js';
 export type { FailureLocation, ValidationFailure } from './errors/bulk-write-error.js';
 export {
   BulkHookError,

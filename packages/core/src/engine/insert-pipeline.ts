@@ -19,14 +19,10 @@ import type { BulkResult, InsertOptions, OnConflict, RowOutcome, UpsertOptions }
 import { canCopyDirectly, compareKeys, copyClientFor, copyDirectly, insertThroughStage } from './copy-insert.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { runBatches } from './run-batches.js';
-import type { TransactionRunner, WriteTarget } from './write-target.js';
+import type { BulkJob, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to insert entities of one model. */
-export interface InsertJob<E> {
-  readonly model: EntityModel<E>;
-  readonly options: InsertOptions;
-  readonly transaction: TransactionRunner<E>;
-}
+export type InsertJob<E> = BulkJob<E, InsertOptions>;
 
 /**
  * Inserts `input` batch by batch. Per batch (SPEC §3): before-hooks → validation → one statement →
@@ -39,11 +35,7 @@ export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterab
 }
 
 /** Everything the engine needs to upsert entities of one model. */
-export interface UpsertJob<E> {
-  readonly model: EntityModel<E>;
-  readonly options: UpsertOptions;
-  readonly transaction: TransactionRunner<E>;
-}
+export type UpsertJob<E> = BulkJob<E, UpsertOptions>;
 
 /**
  * Upserts `input` batch by batch: one `INSERT … ON CONFLICT (target) DO UPDATE` per batch, rows

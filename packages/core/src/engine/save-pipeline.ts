@@ -1,5 +1,4 @@
 import { BulkValidationError } from '../errors/bulk-write-error.js';
-import type { EntityModel } from '../model/entity-model.js';
 import type { InputBatch } from './batches.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
 import { afterInsertPhase, beforeInsertPhase, prepareRows, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
@@ -12,14 +11,10 @@ import {
   validateUpdatePhase,
   writeUpdatePhase,
 } from './update-pipeline.js';
-import type { TransactionRunner } from './write-target.js';
+import type { BulkJob } from './write-target.js';
 
 /** Everything the engine needs to save entities of one model. */
-export interface SaveJob<E> {
-  readonly model: EntityModel<E>;
-  readonly options: SaveOptions;
-  readonly transaction: TransactionRunner<E>;
-}
+export type SaveJob<E> = BulkJob<E, SaveOptions>;
 
 /**
  * Saves a mix of new and existing entities as the ORM's save does, per batch: one look-up tells new

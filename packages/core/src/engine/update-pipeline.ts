@@ -15,14 +15,10 @@ import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { columnName, conversionFailures, prepareRows } from './insert-pipeline.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { runBatches } from './run-batches.js';
-import type { ChangeTracker, TransactionRunner, WriteTarget } from './write-target.js';
+import type { BulkJob, ChangeTracker, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to update entities of one model. */
-export interface UpdateJob<E> {
-  readonly model: EntityModel<E>;
-  readonly options: UpdateOptions;
-  readonly transaction: TransactionRunner<E>;
-}
+export type UpdateJob<E> = BulkJob<E, UpdateOptions>;
 
 /**
  * Updates `input` batch by batch: rows matched by primary key, only changed columns written per row,

@@ -1,3 +1,4 @@
+import type { EntityModel } from '../model/entity-model.js';
 import type { InputBatch } from './batches.js';
 import type { LifecycleHooks, RowChange } from './lifecycle.js';
 import type { SqlSession } from './sql-session.js';
@@ -42,3 +43,10 @@ export interface ChangeTracker<E> {
  * machinery, so transaction events fire as they do for the ORM's own save.
  */
 export type TransactionRunner<E> = <T>(fn: (target: WriteTarget<E>) => Promise<T>) => Promise<T>;
+
+/** Everything the engine needs for one call: the entity's model, the options, and the transaction. */
+export interface BulkJob<E, O> {
+  readonly model: EntityModel<E>;
+  readonly options: O;
+  readonly transaction: TransactionRunner<E>;
+}

@@ -1,23 +1,16 @@
-import { BulkValidationError, DuplicateKeyInBatchError, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { BulkValidationError, type ValidationFailure } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
-import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
-import { type BatchValues, readBatchValues } from '../sql/batch-values.js';
-import {
-  type ConflictAction,
-  compileInsert,
-  INSERTED,
-  type InsertStatement,
-  ORDINAL,
-  oldName,
-  returnedName,
-} from '../sql/insert-statement.js';
-import { toPgText } from '../sql/pg-text.js';
+import { readBatchValues } from '../sql/batch-values.js';
+import { compileInsert, INSERTED, type InsertStatement, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
-import type { BulkResult, InsertOptions, OnConflict, RowOutcome, UpsertOptions } from './bulk-options.js';
+import type { BulkResult, InsertOptions, RowOutcome, UpsertOptions } from './bulk-options.js';
+import { columnByName, conflictKeyColumns, dropDuplicates, rejectDuplicateKeys, resolveConflict } from './conflict-plan.js';
 import { canCopyDirectly, compareKeys, copyClientFor, copyDirectly, insertThroughStage } from './copy-insert.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
+import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 
@@ -74,53 +67,6 @@ export async function beforeInsertPhase<E>(
   const upsert = resolveConflict(model, options.onConflict).kind === 'update';
   if (upsert && target.hooks.beforeUpsert) await target.hooks.beforeUpsert(batch);
   else await target.hooks.beforeInsert(batch);
-}
-
-const NOTHING_PREPARED: ReadonlyMap<never, unknown> = new Map<never, unknown>();
-
-/** Rows whose conversion by the model threw: the error, by entity. */
-const unpreparable = new WeakMap<object, unknown>();
-
-/**
- * Runs the model's per-row conversion once per entity (after the before-hooks). A row the ORM
- * cannot convert (an invalid Date, say) is left unprepared: its columns are then read raw, so
- * validation names what is wrong, and it never reaches the database.
- */
-export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): ReadonlyMap<E, unknown> {
-  if (!model.prepare) return NOTHING_PREPARED;
-  const prepared = new Map<E, unknown>();
-  for (const entity of entities) {
-    try {
-      prepared.set(entity, model.prepare?.(entity));
-    } catch (error) {
-      prepared.set(entity, undefined);
-      unpreparable.set(entity as object, error);
-    }
-  }
-  return prepared;
-}
-
-/** Failures for rows the model could not convert and no column rule explained. */
-export function conversionFailures<E>(
-  entities: readonly E[],
-  indices: readonly number[],
-  explained: ReadonlySet<number>,
-): ValidationFailure<E>[] {
-  const failures: ValidationFailure<E>[] = [];
-  entities.forEach((entity, position) => {
-    const index = indices[position] as number;
-    if (!unpreparable.has(entity as object) || explained.has(index)) return;
-    const error = unpreparable.get(entity as object);
-    failures.push({
-      index,
-      entity,
-      property: '',
-      value: entity,
-      constraint: 'conversion',
-      message: `the ORM cannot convert this entity: ${error instanceof Error ? error.message : String(error)}`,
-    });
-  });
-  return failures;
 }
 
 /** Rows an insert wrote, split by what happened to them. */
@@ -307,115 +253,4 @@ async function writeRows<E>(
     }
   }
   return { outcomes, changes };
-}
-
-function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {
-  const column = model.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`cohort: ${model.name} has no column "${name}"`);
-  return column;
-}
-
-/**
- * Applies `duplicates: 'keepFirst' | 'keepLast'`: of rows sharing a conflict key, one is written and
- * the others are reported as skipped. (`'error'` is checked when the statement is built.)
- */
-function dropDuplicates<E>(
-  model: EntityModel<E>,
-  options: InsertOptions,
-  batch: InputBatch<E>,
-  prepared: ReadonlyMap<E, unknown>,
-  result: BulkResult<E>,
-): InputBatch<E> {
-  const conflict = resolveConflict(model, options.onConflict);
-  const mode = options.duplicates ?? 'error';
-  if (mode === 'error' || conflict.kind === 'error' || !conflict.target?.length) return batch;
-  const columns = conflict.target.map((name) => columnByName(model, name));
-  const keyOf = (e: E) => JSON.stringify(columns.map((c) => toPgText(c.read(e, prepared.get(e)))));
-  const winner = new Map<string, number>();
-  batch.entities.forEach((entity, position) => {
-    const key = keyOf(entity);
-    if (mode === 'keepLast' || !winner.has(key)) winner.set(key, position);
-  });
-  const keep: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
-  batch.entities.forEach((entity, position) => {
-    const index = batch.indices[position] as number;
-    if (winner.get(keyOf(entity)) === position) {
-      keep.entities.push(entity);
-      keep.indices.push(index);
-    } else {
-      result.skipped.push({ index, entity, reason: 'duplicate' });
-      result.outcomes[index] = 'skipped';
-    }
-  });
-  return keep;
-}
-
-/** Turns the `onConflict` option into the statement's conflict action. */
-export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | undefined): ConflictAction {
-  if (option === undefined || option === 'error') return { kind: 'error' };
-  if (option === 'ignore') return { kind: 'ignore' };
-  const target = option.target?.length ? option.target.map((t) => columnName(model, t)) : defaultTarget(model);
-  if (option.action === 'ignore') return { kind: 'ignore', target };
-  const updatable = option.update?.length
-    ? option.update.map((p) => columnName(model, p))
-    : model.columns
-        .filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate')
-        .map((c) => c.name);
-  const expressions = new Map(Object.entries(option.expressions ?? {}).map(([key, sql]) => [columnName(model, key), sql]));
-  return {
-    kind: 'update',
-    target,
-    set: updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name, expressions.get(name)) })),
-    where: option.where,
-  };
-}
-
-function conflictSetExpr<E>(model: EntityModel<E>, name: string, expression: string | undefined): string | undefined {
-  const quoted = `"${name.replaceAll('"', '""')}"`;
-  if (expression) return `(${expression.replaceAll('{current}', `t.${quoted}`).replaceAll('{value}', `excluded.${quoted}`)})`;
-  const column = model.columns.find((c) => c.name === name);
-  if (column?.role === 'version') return `t.${quoted} + 1`;
-  if (column?.role === 'updateDate') return 'CURRENT_TIMESTAMP';
-  return undefined;
-}
-
-function defaultTarget<E>(model: EntityModel<E>): string[] {
-  const unique = model.uniques[0];
-  return unique ? [...unique.columns] : primaryColumns(model).map((c) => c.name);
-}
-
-/** Accepts a column name or a property path. */
-export function columnName<E>(model: EntityModel<E>, nameOrProperty: string): string {
-  const column: ColumnModel<E> | undefined =
-    model.columns.find((c) => c.name === nameOrProperty) ?? model.columns.find((c) => c.property === nameOrProperty);
-  if (!column) throw new Error(`cohort: ${model.name} has no column or property "${nameOrProperty}"`);
-  return column.name;
-}
-
-function conflictKeyColumns<E>(conflict: ConflictAction, keys: ColumnModel<E>[], sent: Set<string>): string[] {
-  if (conflict.kind === 'update' || (conflict.kind === 'ignore' && conflict.target)) return [...(conflict.target ?? [])];
-  return keys.every((k) => sent.has(k.name)) ? keys.map((k) => k.name) : [];
-}
-
-/** PostgreSQL cannot upsert two rows with one key in one statement; find such pairs first. */
-function rejectDuplicateKeys<E>(values: BatchValues<E>, columns: string[], batchNumber: number): void {
-  const at = columns.map((name) => values.columns.indexOf(name));
-  if (at.length === 0 || at.some((i) => i < 0)) return;
-  const seen = new Map<string, number>();
-  for (let row = 0; row < values.indices.length; row++) {
-    const parts = at.map((c) => (values.values[c] as (string | null)[])[row]);
-    if (parts.some((p) => p === null)) continue;
-    const key = JSON.stringify(parts);
-    const first = seen.get(key);
-    if (first !== undefined) {
-      const shown = Object.fromEntries(columns.map((name, i) => [name, parts[i]]));
-      throw new DuplicateKeyInBatchError(
-        [values.indices[first] as number, values.indices[row] as number],
-        shown,
-        values.entities[row] as E,
-        batchNumber,
-      );
-    }
-    seen.set(key, row);
-  }
 }

@@ -1,7 +1,8 @@
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import type { InputBatch } from './batches.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
-import { afterInsertPhase, beforeInsertPhase, prepareRows, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
+import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
+import { prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import {
   afterUpdatePhase,

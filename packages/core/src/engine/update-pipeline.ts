@@ -12,8 +12,9 @@ import { compileUpdate, UPDATE_ORDINAL, type UpdateColumn } from '../sql/update-
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
-import { columnName, conversionFailures, prepareRows } from './insert-pipeline.js';
+import { columnName } from './conflict-plan.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
+import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import type { BulkJob, ChangeTracker, WriteTarget } from './write-target.js';
 

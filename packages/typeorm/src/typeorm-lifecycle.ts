@@ -78,7 +78,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       await runForEach(
         event,
         batch,
-        (entity) => {
+        (entity, position) => {
           const metadata = this.metadata.findInheritanceMetadata(entity);
           // As TypeORM's broadcaster: every handler is called now; returned promises are awaited together.
           let pending: unknown[] | undefined;
@@ -93,7 +93,12 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
           for (const subscriber of perEntity) {
             if (!admits(subscriber, metadata.target)) continue;
             called = true;
-            track((subscriber[event] as (e: unknown) => unknown).call(subscriber, this.eventFor(event, metadata, entity, batch)));
+            track(
+              (subscriber[event] as (e: unknown) => unknown).call(
+                subscriber,
+                this.eventFor(event, metadata, entity, batch, position),
+              ),
+            );
           }
           return pending && Promise.all(pending);
         },
@@ -118,40 +123,42 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     return called;
   }
 
-  private eventFor(event: EventName, metadata: EntityMetadata, entity: E, batch: HookBatch<E>) {
-    const qr = this.queryRunner;
-    const dataSource = qr.connection;
-    const manager = qr.manager;
+  private eventFor(event: EventName, metadata: EntityMetadata, entity: E, batch: HookBatch<E>, position: number) {
+    // Each shape is built in one literal: this runs once per row and subscriber.
+    const queryRunner = this.queryRunner;
+    const dataSource = queryRunner.connection;
+    const manager = queryRunner.manager;
     if (event === 'afterInsert') {
-      // Built in one literal: this runs once per row and subscriber.
       return {
         dataSource,
         connection: dataSource,
-        queryRunner: qr,
+        queryRunner,
         manager,
         entity,
         metadata,
         entityId: entityIdOf(metadata, entity),
       };
     }
-    const base = { dataSource, connection: dataSource, queryRunner: qr, manager, entity, metadata };
-    if (event === 'beforeUpdate' || event === 'afterUpdate') {
-      const position = batch.entities.indexOf(entity);
-      const row = (batch as UpdateHookBatch<E>).changes[position];
-      const change = row?.native as TypeormChange | undefined;
+    if (event === 'beforeInsert') return { dataSource, connection: dataSource, queryRunner, manager, entity, metadata };
+    const row = (batch as UpdateHookBatch<E>).changes[position];
+    const change = row?.native as TypeormChange | undefined;
+    return {
+      dataSource,
+      connection: dataSource,
+      queryRunner,
+      manager,
+      entity,
+      metadata,
+      databaseEntity: change?.databaseEntity,
       // Rows an upsert updated carry no loaded entity: the event lists the columns it set.
-      const updatedColumns =
-        change?.updatedColumns ??
-        (row?.columns ?? []).map((name) => metadata.findColumnWithDatabaseName(name)).filter((c) => c !== undefined);
-      return {
-        ...base,
-        databaseEntity: change?.databaseEntity,
-        updatedColumns,
-        updatedRelations: change?.updatedRelations ?? [],
-      };
-    }
-    return base;
+      updatedColumns: change?.updatedColumns ?? updatedColumnsOf(metadata, row?.columns),
+      updatedRelations: change?.updatedRelations ?? [],
+    };
   }
+}
+
+function updatedColumnsOf(metadata: EntityMetadata, names: readonly string[] | undefined) {
+  return (names ?? []).map((name) => metadata.findColumnWithDatabaseName(name)).filter((c) => c !== undefined);
 }
 
 /**

@@ -9,7 +9,7 @@ import { type ColumnModel, type EntityModel, primaryColumns } from '../model/ent
 import { readTableCatalog } from '../model/table-catalog.js';
 import { toPgText } from '../sql/pg-text.js';
 import { compileUpdate, UPDATE_ORDINAL, type UpdateColumn } from '../sql/update-statement.js';
-import { validateBatch } from '../validate/batch-validator.js';
+import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { columnName } from './conflict-plan.js';
@@ -128,11 +128,7 @@ export async function validateUpdatePhase<E>(
   for (const [position, entity] of changed.entities.entries()) {
     const columns = new Set(changed.changes[position]?.columns ?? []);
     const own = updatable.filter((c) => columns.has(c.name));
-    failures.push(
-      ...(await validateBatch(own, [entity], [changed.indices[position] as number], [prepared.get(entity)], {
-        classValidator: false,
-      })),
-    );
+    columnFailures(own, entity, changed.indices[position] as number, prepared.get(entity), failures);
   }
   if (failures.length === 0) return changed;
   if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, changed.number);

@@ -16,13 +16,23 @@ export async function validateBatch<E>(
 ): Promise<ValidationFailure<E>[]> {
   const failures: ValidationFailure<E>[] = [];
   for (let r = 0; r < entities.length; r++) {
-    const entity = entities[r] as E;
-    for (const column of columns) {
-      const value = column.read(entity, prepared[r]);
-      const problem = checkColumnValue(column as ColumnModel<never>, value);
-      if (problem) failures.push({ index: indices[r] as number, entity, property: column.property, value, ...problem });
-    }
+    columnFailures(columns, entities[r] as E, indices[r] as number, prepared[r], failures);
   }
   if (options.classValidator) failures.push(...(await classValidatorFailures(entities, indices)));
   return failures.sort((a, b) => a.index - b.index);
+}
+
+/** Checks one row against the columns' own rules (synchronous), appending to `into`. */
+export function columnFailures<E>(
+  columns: readonly ColumnModel<E>[],
+  entity: E,
+  index: number,
+  prepared: unknown,
+  into: ValidationFailure<E>[],
+): void {
+  for (const column of columns) {
+    const value = column.read(entity, prepared);
+    const problem = checkColumnValue(column as ColumnModel<never>, value);
+    if (problem) into.push({ index, entity, property: column.property, value, ...problem });
+  }
 }

@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     for (const w of report.warnings) console.log(`    ! ${w}`);
     if (slow)
       info.notes.push(
-        `${path.label} at ${size.toLocaleString('en-US')} rows: ${spec.warmups} warm-up + ${spec.runs} runs (about a minute per run).`,
+        `${path.label} at ${size.toLocaleString('en-US')} rows: ${spec.warmups} warm-up + ${spec.runs} runs (${Math.round(report.medianMs / 1000)} s per run).`,
       );
   }
 
@@ -182,7 +182,14 @@ async function main(): Promise<void> {
     mkdirSync(docsDir, { recursive: true });
     writeFileSync(new URL('benchmark.md', `file://${docsDir}`), renderMarkdown(info, outcomes));
     writeFileSync(new URL('benchmark.svg', `file://${docsDir}`), renderSvg(info, outcomes));
-    console.log(`wrote ${docsDir}benchmark.md and benchmark.svg`);
+    // The raw outcomes, so the report can be rendered again without measuring (npm run report).
+    mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
+    const saved = outcomes.map(({ path, ...o }) => ({
+      ...o,
+      path: { key: path.key, label: path.label, workload: path.workload },
+    }));
+    writeFileSync(new URL('../results/latest.json', import.meta.url), `${JSON.stringify({ info, outcomes: saved }, null, 1)}\n`);
+    console.log(`wrote ${docsDir}benchmark.md, benchmark.svg and examples/bench/results/latest.json`);
   }
   if (failed.length) {
     console.log(`${failed.length} case(s) failed:`);

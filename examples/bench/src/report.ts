@@ -23,7 +23,8 @@ export interface RunInfo {
 export interface CaseOutcome {
   workload: Workload;
   size: number;
-  path: PathDef;
+  /** The path (its functions are not kept in results.json). */
+  path: Pick<PathDef, 'key' | 'label' | 'workload'>;
   spec: CaseSpec;
   report: CaseReport;
   slow: boolean;
@@ -181,7 +182,9 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
   return out.join('\n');
 }
 
-const family = (p: PathDef) => (p.key.startsWith('cohort') ? 'cohort' : p.key.startsWith('raw') ? 'raw' : 'orm');
+/** A path's label without its parenthesized details, for the chart. */
+const chartLabel = (label: string) => label.replace(/ \(strategy '(\w+)'\)/, ' [$1]').replace(/ \([^)]*\)/g, '');
+const family = (p: Pick<PathDef, 'key'>) => (p.key.startsWith('cohort') ? 'cohort' : p.key.startsWith('raw') ? 'raw' : 'orm');
 const colors: Record<string, string> = { cohort: '#2f6fdb', orm: '#e8833a', raw: '#8a8f98' };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -211,7 +214,9 @@ export function renderSvg(info: RunInfo, outcomes: CaseOutcome[]): string {
       const r = o.ratioCopy!;
       const x0 = x(0.5);
       const x1 = x(r);
-      parts.push(`<text x="${left - 8}" y="${y + barH - 4}" text-anchor="end" font-size="12">${esc(o.path.label)}</text>`);
+      parts.push(
+        `<text x="${left - 8}" y="${y + barH - 4}" text-anchor="end" font-size="12">${esc(chartLabel(o.path.label))}</text>`,
+      );
       parts.push(
         `<rect x="${x0}" y="${y}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${barH}" fill="${colors[family(o.path)]}"/>`,
       );

@@ -83,7 +83,9 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
           // As TypeORM's broadcaster: every handler is called now; returned promises are awaited together.
           let pending: unknown[] | undefined;
           const track = (result: unknown) => {
-            if (result instanceof Promise) (pending ??= []).push(result);
+            if (!(result instanceof Promise)) return;
+            if (pending) pending.push(result);
+            else pending = [result];
           };
           for (const listener of metadata[listeners]) {
             if (!listener.isAllowed(entity)) continue;

@@ -8,7 +8,13 @@ import { describeConformance, type OrmUnderTest } from '../harness/conformance.j
 
 // PostgreSQL text cannot hold U+0000 (that case has its own test below).
 const text = fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\u0000'));
-const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => !JSON.stringify(v).includes('\\u0000'));
+// TypeORM's own save drops JSON keys named like Object.prototype members whose value is an object
+// ({"valueOf": {}} is stored as {}; docs/differences.md): the oracle cannot judge those, so they
+// have their own test below.
+const PROTOTYPE_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
+const hasPrototypeKey = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => PROTOTYPE_KEYS.has(k) || hasPrototypeKey(x));
+const json = fc.jsonValue({ maxDepth: 3 }).filter((v) => !JSON.stringify(v).includes('\\u0000') && !hasPrototypeKey(v));
 const special = fc.constantFrom("'", '"', '\\', '\t', '\n', '\r', '\\N', '{}', ',', '😀', 'ß', '\u2028');
 
 const kitchen = fc.record({
@@ -50,13 +56,21 @@ async function roundTrip(pair: { reference: () => OrmUnderTest; subject: () => O
       expect(withoutArrays(stored)).toEqual(withoutArrays(await pair.reference().rows('kitchen')));
       expect(stored.map((r) => r.text_array)).toEqual(rows.map((r) => r.textArray));
     }),
-    { numRuns: 25 },
+    // CI replays a fixed sample so that a landing is reproducible; local runs explore new ones.
+    { numRuns: 25, ...(process.env.CI ? { seed: 20261121 } : {}) },
   );
 }
 
 describeConformance('encoding round-trips', (pair) => {
   it('through COPY', () => roundTrip(pair, 'copy'));
   it('through unnest', () => roundTrip(pair, 'unnest'));
+
+  it('JSON keys named like Object.prototype members are stored as given', async () => {
+    const values = [{ valueOf: {} }, { hasOwnProperty: { a: 1 } }, { a: { toString: { b: [1] } } }];
+    await pair.subject().bulkInsert(values.map((jsonbVal, i) => pair.subject().create('Kitchen', { name: `j${i}`, jsonbVal })));
+    const stored = await pair.subject().query<{ jsonb_val: unknown }>('SELECT jsonb_val FROM kitchen ORDER BY id');
+    expect(stored.map((r) => r.jsonb_val)).toEqual(values);
+  });
 
   it('a NUL character is refused with the row and property named, for both strategies', async () => {
     for (const strategy of ['copy', 'unnest'] as const) {

@@ -66,7 +66,7 @@ describeConformance('encoding round-trips', (pair) => {
   it('through unnest', () => roundTrip(pair, 'unnest'));
 
   it('JSON keys named like Object.prototype members are stored as given', async () => {
-    const values = [{ valueOf: {} }, { hasOwnProperty: { a: 1 } }, { a: { toString: { b: [1] } } }];
+    const values: Record<string, unknown>[] = [{ valueOf: {} }, { hasOwnProperty: { a: 1 } }, { a: { toString: { b: [1] } } }];
     await pair.subject().bulkInsert(values.map((jsonbVal, i) => pair.subject().create('Kitchen', { name: `j${i}`, jsonbVal })));
     const stored = await pair.subject().query<{ jsonb_val: unknown }>('SELECT jsonb_val FROM kitchen ORDER BY id');
     expect(stored.map((r) => r.jsonb_val)).toEqual(values);

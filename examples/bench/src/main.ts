@@ -9,7 +9,7 @@ import { startDatabase } from '@cohort/pg-harness';
 import pg from 'pg';
 import type { CaseReport, CaseSpec } from './case-runner.js';
 import { allPaths, insertStrategies, type PathDef } from './paths.js';
-import { type CaseOutcome, type RunInfo, renderMarkdown, renderSvg } from './report.js';
+import { type CaseOutcome, hooksSummary, type RunInfo, renderMarkdown, renderSvg } from './report.js';
 
 const env = process.env;
 const sizes = (env.BENCH_SIZES ?? '10000,100000').split(',').map((s) => Number(s.trim().replace(/_/g, '')));
@@ -61,22 +61,6 @@ const columns: [string, number][] = [
   ['hooks', 22],
 ];
 const line = (cells: string[]) => cells.map((c, i) => (i < 1 ? c.padEnd(columns[i]![1]) : c.padStart(columns[i]![1]))).join(' ');
-
-export function hooksText(report: CaseReport, n: number): string {
-  const h = report.hooks;
-  if (!h) return '';
-  const part = (label: string, v: number) => (v === 0 ? '' : v === n ? label : `${label}:${+(v / n).toFixed(2)}`);
-  const parts = [
-    part('L', h.listener),
-    part('bI', h.beforeInsert),
-    part('aI', h.afterInsert),
-    part('bU', h.beforeUpdate),
-    part('aU', h.afterUpdate),
-    part('bUp', h.beforeUpsert),
-    part('aUp', h.afterUpsert),
-  ].filter(Boolean);
-  return parts.length ? parts.join(' ') : '–';
-}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -164,7 +148,7 @@ async function main(): Promise<void> {
         report.rssMB.toFixed(0),
         `${spec.warmups}+${report.times.length}`,
         report.keys ? `${Math.round(report.keys * 100)}%` : 'no',
-        hooksText(report, path.workload === 'stream' ? size : size),
+        hooksSummary(report, size, 'console'),
       ]),
     );
     for (const w of report.warnings) console.log(`    ! ${w}`);

@@ -39,11 +39,15 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => (n >= 100 ? fmt(Math.round(n)) : n.toFixed(1));
 const ratio = (r?: number) => (r === undefined ? '–' : r < 10 ? `${r.toFixed(2)}×` : `${r.toFixed(1)}×`);
 
-function hooksCell(report: CaseReport, n: number): string {
+/** The lifecycle calls a case made, per row: `L bI aI` (console) or `listener, bI, aI` (markdown). */
+export function hooksSummary(report: CaseReport, n: number, style: 'console' | 'markdown'): string {
   const h = report.hooks;
-  const part = (label: string, v: number) => (v === 0 ? '' : v === n ? label : `${label} ${+(v / n).toFixed(2)}`);
+  if (!h) return '';
+  const console = style === 'console';
+  const part = (label: string, v: number) =>
+    v === 0 ? '' : v === n ? label : `${label}${console ? ':' : ' '}${+(v / n).toFixed(2)}`;
   const parts = [
-    part('listener', h.listener),
+    part(console ? 'L' : 'listener', h.listener),
     part('bI', h.beforeInsert),
     part('aI', h.afterInsert),
     part('bU', h.beforeUpdate),
@@ -51,7 +55,8 @@ function hooksCell(report: CaseReport, n: number): string {
     part('bUp', h.beforeUpsert),
     part('aUp', h.afterUpsert),
   ].filter(Boolean);
-  return parts.length ? parts.join(', ') : 'none';
+  if (parts.length === 0) return console ? '–' : 'none';
+  return parts.join(console ? ' ' : ', ');
 }
 
 function versions(): string {
@@ -145,7 +150,7 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
         }
         out.push(
           `| ${o.path.label} | ${ms(r.medianMs)} | ${ratio(o.ratioCopy)} |${sqlCol ? ` ${ratio(o.ratioSql)} |` : ''} ${Math.round(r.rssMB)} | ` +
-            `${o.spec.warmups}+${r.times.length} | ${r.keys ? `${Math.round(r.keys * 100)}%` : 'no'} | ${hooksCell(r, size)} |`,
+            `${o.spec.warmups}+${r.times.length} | ${r.keys ? `${Math.round(r.keys * 100)}%` : 'no'} | ${hooksSummary(r, size, 'markdown')} |`,
         );
       }
       out.push('');
@@ -162,7 +167,7 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
         r.ok
           ? `- ${o.path.label}, ${fmt(o.size)} rows from an async generator: ${ms(r.medianMs)} ms ` +
               `(${fmt(Math.round((o.size / r.medianMs) * 1000))} rows/s), peak RSS ${Math.round(r.rssMB)} MB — ` +
-              `${r.rssMB < STREAM_RSS_LIMIT_MB ? 'under' : '**over**'} the ${STREAM_RSS_LIMIT_MB} MB limit; lifecycle: ${hooksCell(r, o.size)}.`
+              `${r.rssMB < STREAM_RSS_LIMIT_MB ? 'under' : '**over**'} the ${STREAM_RSS_LIMIT_MB} MB limit; lifecycle: ${hooksSummary(r, o.size, 'markdown')}.`
           : `- ${o.path.label}, ${fmt(o.size)} rows: failed: ${(r.error ?? '').split('\n')[0]}`,
       );
     }

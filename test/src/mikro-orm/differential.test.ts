@@ -1,41 +1,14 @@
 // bulkInsert vs em.persist() + em.flush(): same rows, same objects, same hook/subscriber log.
 import { BulkValidationError, bulkInsert } from '@cohort/mikro-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type FixtureName, KitchenStatus } from '../fixtures/fixture-names.js';
+import type { FixtureName } from '../fixtures/fixture-names.js';
 import { mikroOrmFixtures } from '../fixtures/mikro-orm/index.js';
-import { countStatements, expectSameOutcome, type SameOutcomeOptions } from '../harness/conformance.js';
+import { at, fullKitchen, nullKitchen } from '../fixtures/sample-data.js';
+import { countStatements, expectSameOutcome, FLUSH_EVENTS, type SameOutcomeOptions } from '../harness/conformance.js';
 import { type ManagedOrmUnderTest, openOrmUnderTest } from '../harness/orm-under-test.js';
 
-// bulkInsert is not a flush of the unit of work: it fires no beforeFlush/onFlush/afterFlush.
-const FLUSH_EVENTS = ['beforeFlush', 'onFlush', 'afterFlush'];
 // onCreate (new Date()) and gen_random_uuid() differ between two runs; compared by shape.
 const MASK = ['createdAt', 'created_at', 'updatedAt', 'updated_at', 'createdOn', 'created_on', 'id'];
-
-const at = (iso: string) => new Date(iso);
-const fullKitchen = {
-  name: 'full',
-  smallInt: 32000,
-  intVal: -2147483648,
-  bigInt: '9007199254740993',
-  numericVal: '12345678.90',
-  realVal: 1.5,
-  doubleVal: 1234.5678901234567,
-  boolVal: true,
-  charVal: 'abc',
-  textVal: "multi\nline 'quoted' ünïcode ✓ \\ back",
-  uuidVal: '0b6a3c58-8d3e-4c3a-9a53-2f0e5e1f6b7a',
-  dateVal: '2024-02-29',
-  timeVal: '13:45:30',
-  timestampVal: at('2024-01-02T03:04:05.678Z'),
-  timestamptzVal: at('2024-06-30T23:59:59.999Z'),
-  jsonVal: { a: [1, 'x', null], nested: { b: true } },
-  jsonbVal: [{ k: 'v' }, 2, 'three'],
-  status: KitchenStatus.Published,
-  intArray: [1, -2, 3],
-  textArray: ['a', 'b,c', '"q"', '', 'back\\slash', '{x}'],
-  bytes: Buffer.from([0, 1, 127, 255]),
-};
-const nullKitchen = { ...Object.fromEntries(Object.keys(fullKitchen).map((key) => [key, null])), name: 'nulls' };
 
 let reference: ManagedOrmUnderTest;
 let subject: ManagedOrmUnderTest;

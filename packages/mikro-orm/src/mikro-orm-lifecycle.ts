@@ -80,10 +80,24 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     await this.dispatch(EventType.beforeUpsert, 'beforeUpsert', batch, () => undefined);
   }
 
-  /** The change tracker's change set; for a row an upsert updated, one with the values it sent. */
+  /**
+   * The change tracker's change set; for a row an upsert updated, one whose payload holds what the
+   * upsert wrote (the columns of its `update` list), as a flush's UPDATE change set would.
+   */
   private updateChangeSet(batch: UpdateHookBatch<E>, entity: E, position: number): ChangeSet<object> {
-    const native = batch.changes[position]?.native;
-    return native instanceof ChangeSet ? native : this.context.changeSetOf(entity, ChangeSetType.UPDATE);
+    const row = batch.changes[position];
+    if (row?.native instanceof ChangeSet) return row.native;
+    const changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
+    if (!row?.columns?.length) return changeSet;
+    const written = new Set(row.columns);
+    const meta = this.context.metaOf(entity);
+    const properties = meta.properties as Record<string, { fieldNames?: string[] } | undefined>;
+    const payload = Object.fromEntries(
+      Object.entries(changeSet.payload as Record<string, unknown>).filter(([name]) =>
+        (properties[name]?.fieldNames ?? [name]).some((field: string) => written.has(field)),
+      ),
+    );
+    return new ChangeSet(entity, ChangeSetType.UPDATE, payload, meta);
   }
 
   private async dispatch(

@@ -51,6 +51,18 @@ describeConformance('bulkUpsert', ({ subject }) => {
     expect(after).toEqual(['afterInsert:new@x', 'afterUpdate:old@x']);
   });
 
+  it("an updated row's after-update event lists what the upsert wrote", async () => {
+    await subject().bulkInsert([person(subject(), 'a@x', 'A')]);
+    subject().resetLogs();
+    await subject().bulkUpsert([person(subject(), 'a@x', 'B')], { update: ['name'] });
+    const names = EVENT_NAMES[subject().orm];
+    const [event] = subject().hooks.filter((h) => h.source === 'subscriber' && h.event === names.afterUpdate);
+    // TypeORM's UpdateEvent.updatedColumns; MikroORM's changeSet.payload.
+    expect(event?.detail).toEqual(
+      subject().orm === 'typeorm' ? { updatedColumns: ['name'], updatedRelations: [] } : { changed: ['name'] },
+    );
+  });
+
   it('a condition that is false skips the row: no values, no after-hooks, reported as skipped', async () => {
     const stored = person(subject(), 'keep@x', 'original');
     await subject().bulkInsert([stored]);

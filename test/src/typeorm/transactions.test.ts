@@ -3,6 +3,7 @@ import { createSchema } from '@cohort/pg-harness';
 import {
   bulkInsert,
   bulkUpdate,
+  bulkUpsert,
   registerBulkRepository,
   type TypeormBulkEvent,
   type TypeormBulkSubscriber,
@@ -28,6 +29,7 @@ class Ledger {
 }
 
 const calls: string[] = [];
+const befores: Readonly<Record<string, unknown>>[] = [];
 let pids: number[] = [];
 
 /** A batch subscriber (one call per batch) that also has per-entity methods cohort must not call. */
@@ -51,6 +53,7 @@ class BatchAudit implements EntitySubscriberInterface<Ledger>, TypeormBulkSubscr
   }
   async afterBulkUpdate(event: TypeormBulkUpdateEvent<Ledger>) {
     calls.push(`afterBulkUpdate ${event.changes.map((c) => c.properties.join('+')).join(',')}`);
+    befores.push(...event.changes.map((c) => c.before));
   }
 }
 
@@ -93,6 +96,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await ds.query('TRUNCATE ledger, ledger_audit RESTART IDENTITY');
   calls.length = 0;
+  befores.length = 0;
   pids = [];
 });
 
@@ -161,6 +165,18 @@ describe('batch subscribers', () => {
     (ledger[1] as Ledger).ref = 'renamed';
     await bulkUpdate(ds, Ledger, ledger);
     expect(calls.at(-1)).toBe('afterBulkUpdate amount,ref');
+  });
+});
+
+describe('upsert after-update hooks', () => {
+  it('receive the columns the upsert wrote and, on PostgreSQL 18, their values before', async () => {
+    await bulkInsert(ds, Ledger, rows(2));
+    const [{ v }] = await ds.query(`SELECT current_setting('server_version_num')::int AS v`);
+    const again = rows(2).map((r) => Object.assign(r, { amount: r.amount + 10 }));
+    const result = await bulkUpsert(ds, Ledger, again, { target: ['ref'], update: ['amount'] });
+    expect(result.updated).toBe(2);
+    expect(calls.at(-1)).toBe('afterBulkUpdate amount,amount');
+    expect(befores).toEqual(v >= 180000 ? [{ amount: 0 }, { amount: 1 }] : [{}, {}]);
   });
 });
 

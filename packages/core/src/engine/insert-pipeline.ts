@@ -118,12 +118,8 @@ export async function afterInsertPhase<E>(
 ): Promise<void> {
   if (options.hooks === false) return;
   if (written.inserted.entities.length > 0) await target.hooks.afterInsert(written.inserted);
-  if (written.updated.entities.length > 0 && target.hooks.afterUpdate) {
-    await target.hooks.afterUpdate({
-      ...written.updated,
-      changes: written.updated.entities.map(() => ({ properties: [], before: {} })),
-    });
-  }
+  // Updated rows carry what the upsert wrote: its columns, and their values before (PostgreSQL ≥ 18).
+  if (written.updated.entities.length > 0 && target.hooks.afterUpdate) await target.hooks.afterUpdate(written.updated);
 }
 
 /** Validates the batch; returns the rows to write, or throws when invalid rows must stop the call. */

@@ -1,6 +1,7 @@
 // TypeORM: the caller's transaction, repository methods, and batch-level subscribers.
 import { createSchema } from '@cohort/pg-harness';
 import {
+  BulkWriteError,
   bulkInsert,
   bulkUpdate,
   bulkUpsert,
@@ -29,6 +30,7 @@ class Ledger {
 }
 
 const calls: string[] = [];
+let killAtBatch: number | undefined;
 const befores: Readonly<Record<string, unknown>>[] = [];
 let pids: number[] = [];
 
@@ -43,6 +45,11 @@ class BatchAudit implements EntitySubscriberInterface<Ledger>, TypeormBulkSubscr
   }
   async beforeBulkInsert(event: TypeormBulkEvent<Ledger>) {
     calls.push(`beforeBulkInsert ${event.entities.length} batch ${event.batch}`);
+    if (event.batch === killAtBatch) {
+      // The connection of the running transaction dies (as if the server restarted it).
+      const [{ pid }] = await event.manager.query('SELECT pg_backend_pid() AS pid');
+      await ds.query('SELECT pg_terminate_backend($1)', [pid]);
+    }
   }
   async afterBulkInsert(event: TypeormBulkEvent<Ledger>) {
     calls.push(`afterBulkInsert ${event.entities.map((e) => e.id).join(',')}`);
@@ -165,6 +172,18 @@ describe('batch subscribers', () => {
     (ledger[1] as Ledger).ref = 'renamed';
     await bulkUpdate(ds, Ledger, ledger);
     expect(calls.at(-1)).toBe('afterBulkUpdate amount,ref');
+  });
+});
+
+describe('a lost connection', () => {
+  it('fails the call with a typed error, and nothing of it is written', async () => {
+    killAtBatch = 1;
+    const error = await bulkInsert(ds, Ledger, rows(6), { batchSize: 2 }).catch((e: unknown) => e);
+    killAtBatch = undefined;
+    expect(error).toBeInstanceOf(BulkWriteError);
+    expect(error).toMatchObject({ batch: 1, cause: expect.objectContaining({ code: '57P01' }) });
+    expect(await count()).toBe(0);
+    expect(await count('ledger_audit')).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { compileInsert, type TableCatalog } from '@cohort/core';
+import { compileInsert, qualifiedTable, quoteIdent, type TableCatalog } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
 
 const table: TableCatalog = {
@@ -98,5 +98,13 @@ describe('compileInsert', () => {
     expect(sql).not.toContain(evil);
     expect(parameters).toEqual([[evil]]);
     expect(sql).toContain('ON CONFLICT DO NOTHING');
+  });
+});
+
+describe('identifiers', () => {
+  it('are quoted, embedded quotes doubled', () => {
+    expect(quoteIdent('select')).toBe('"select"');
+    expect(quoteIdent('odd "name"')).toBe('"odd ""name"""');
+    expect(qualifiedTable('t', 'my "schema"')).toBe('"my ""schema"""."t"');
   });
 });

@@ -5,6 +5,7 @@ import type { ConflictAction } from '../sql/insert-statement.js';
 import { toPgText } from '../sql/pg-text.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, OnConflict } from './bulk-options.js';
+import { keepRows, pickRows } from './skip-rows.js';
 
 export function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {
   const column = model.columns.find((c) => c.name === name);
@@ -33,18 +34,10 @@ export function dropDuplicates<E>(
     const key = keyOf(entity);
     if (mode === 'keepLast' || !winner.has(key)) winner.set(key, position);
   });
-  const keep: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
-  batch.entities.forEach((entity, position) => {
-    const index = batch.indices[position] as number;
-    if (winner.get(keyOf(entity)) === position) {
-      keep.entities.push(entity);
-      keep.indices.push(index);
-    } else {
-      result.skipped.push({ index, entity, reason: 'duplicate' });
-      result.outcomes[index] = 'skipped';
-    }
-  });
-  return keep;
+  const kept = keepRows(batch, result, (entity, _, position) =>
+    winner.get(keyOf(entity)) === position ? undefined : { reason: 'duplicate' },
+  );
+  return pickRows(batch, kept);
 }
 
 /** Turns the `onConflict` option into the statement's conflict action. */

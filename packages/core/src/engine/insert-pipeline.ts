@@ -1,4 +1,4 @@
-import { BulkValidationError, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { BulkValidationError } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
@@ -12,6 +12,7 @@ import { canCopyDirectly, compareKeys, copyClientFor, copyDirectly, insertThroug
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
+import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to insert entities of one model. */
@@ -143,21 +144,12 @@ export async function validateInsertPhase<E>(
   failures.sort((a, b) => a.index - b.index);
   if (failures.length === 0) return batch;
   if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
-  const byIndex = new Map<number, ValidationFailure<E>[]>();
-  for (const f of failures) byIndex.set(f.index, [...(byIndex.get(f.index) ?? []), f]);
-  const keep: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
-  batch.entities.forEach((entity, position) => {
-    const index = batch.indices[position] as number;
+  const byIndex = failuresByIndex(failures);
+  const kept = keepRows(batch, result, (_, index) => {
     const own = byIndex.get(index);
-    if (own) {
-      result.skipped.push({ index, entity, reason: 'invalid', failures: own });
-      result.outcomes[index] = 'skipped';
-    } else {
-      keep.entities.push(entity);
-      keep.indices.push(index);
-    }
+    return own ? { reason: 'invalid', failures: own } : undefined;
   });
-  return keep;
+  return pickRows(batch, kept);
 }
 
 /** Sends the one statement of the batch and maps returned rows back by ordinal. */

@@ -16,6 +16,7 @@ import { columnName } from './conflict-plan.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
+import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { BulkJob, ChangeTracker, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to update entities of one model. */
@@ -132,20 +133,12 @@ export async function validateUpdatePhase<E>(
   }
   if (failures.length === 0) return changed;
   if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, changed.number);
-  const bad = new Set(failures.map((f) => f.index));
-  const keep: UpdateHookBatch<E> & { changes: RowChange[] } = { number: changed.number, entities: [], indices: [], changes: [] };
-  changed.entities.forEach((entity, position) => {
-    const index = changed.indices[position] as number;
-    if (bad.has(index)) {
-      result.skipped.push({ index, entity, reason: 'invalid', failures: failures.filter((f) => f.index === index) });
-      result.outcomes[index] = 'skipped';
-      return;
-    }
-    keep.entities.push(entity);
-    keep.indices.push(index);
-    keep.changes.push(changed.changes[position] as RowChange);
+  const byIndex = failuresByIndex(failures);
+  const kept = keepRows(changed, result, (_, index) => {
+    const own = byIndex.get(index);
+    return own ? { reason: 'invalid', failures: own } : undefined;
   });
-  return keep;
+  return { ...pickRows(changed, kept), changes: kept.map((p) => changed.changes[p] as RowChange) };
 }
 
 /** Sends the batch's one UPDATE; a row it did not match (stale version, row gone) fails the call. */

@@ -27,7 +27,7 @@ export type {
 } from './engine/bulk-options.js';
 export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
-export { bulkSubscriberMethod } from './engine/bulk-subscriber.js';
+export { bulkEventOf, bulkSubscriberMethod } from './engine/bulk-subscriber.js';
 export type { InsertJob, UpsertJob } from './engine/insert-pipeline.js';
 export { runInsert, runUpsert } from './engine/insert-pipeline.js';
 export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';

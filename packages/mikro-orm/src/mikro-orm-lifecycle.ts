@@ -1,5 +1,6 @@
 import {
   type BulkEvent,
+  bulkEventOf,
   bulkSubscriberMethod,
   type HookBatch,
   type LifecycleHooks,
@@ -130,14 +131,7 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     for (const subscriber of batchSubscribers) {
       if (!bulkName || !subscribedTo(subscriber, this.meta.class as Function)) continue;
       const method = bulkSubscriberMethod(subscriber, bulkName) as (event: MikroOrmBulkEvent<E>) => unknown;
-      const bulkEvent: MikroOrmBulkEvent<E> = {
-        entities: batch.entities,
-        indices: batch.indices,
-        batch: batch.number,
-        metadata: this.meta,
-        manager: em,
-        ...('changes' in batch ? { changes: (batch as UpdateHookBatch<E>).changes } : {}),
-      };
+      const bulkEvent: MikroOrmBulkEvent<E> = bulkEventOf(batch, this.meta, em);
       await runForBatch(event, batch, () => method(bulkEvent));
     }
   }

@@ -2,6 +2,7 @@ import {
   type BulkEvent,
   type BulkSubscriber,
   type BulkUpdateEvent,
+  bulkEventOf,
   bulkSubscriberMethod,
   type HookBatch,
   type LifecycleHooks,
@@ -110,15 +111,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     for (const subscriber of subscribers) {
       const method = bulkSubscriberMethod(subscriber, event);
       if (!method || !admits(subscriber, this.metadata.target)) continue;
-      const bulkEvent: TypeormBulkEvent<E> = {
-        entities: batch.entities,
-        indices: batch.indices,
-        batch: batch.number,
-        metadata: this.metadata,
-        manager: qr.manager,
-        queryRunner: qr,
-        ...('changes' in batch ? { changes: (batch as UpdateHookBatch<E>).changes } : {}),
-      };
+      const bulkEvent: TypeormBulkEvent<E> = { ...bulkEventOf(batch, this.metadata, qr.manager), queryRunner: qr };
       called = true;
       await runForBatch(event, batch, () => method(bulkEvent as never));
     }

@@ -1,5 +1,5 @@
 import type { RowOutcome } from './bulk-options.js';
-import type { RowChange } from './lifecycle.js';
+import type { HookBatch, RowChange, UpdateHookBatch } from './lifecycle.js';
 
 /**
  * What a batch-level subscriber method receives: the whole batch once, with the ORM's metadata and
@@ -45,4 +45,17 @@ export function bulkSubscriberMethod(
   const name = `${event.slice(0, -6)}Bulk${event.slice(-6)}` as keyof BulkSubscriber;
   const method = (subscriber as BulkSubscriber)[name];
   return typeof method === 'function' ? (method.bind(subscriber) as (event: never) => unknown) : undefined;
+}
+
+/**
+ * The event a batch method receives for `batch`: the same shape in every adapter (with `changes`
+ * for update batches).
+ */
+export function bulkEventOf<E, TMetadata, TManager>(
+  batch: HookBatch<E>,
+  metadata: TMetadata,
+  manager: TManager,
+): BulkEvent<E, TMetadata, TManager> & { changes?: readonly RowChange[] } {
+  const event = { entities: batch.entities, indices: batch.indices, batch: batch.number, metadata, manager };
+  return 'changes' in batch ? { ...event, changes: (batch as UpdateHookBatch<E>).changes } : event;
 }

@@ -1,4 +1,11 @@
-import { type EntityModel, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
+import {
+  type CopyCapableClient,
+  type EntityModel,
+  NO_HOOKS,
+  type SqlSession,
+  type TransactionRunner,
+  type WriteTarget,
+} from '@cohort/core';
 import { type EntityManager, type EntityMetadata, type Transaction, TransactionEventBroadcaster, Utils } from '@mikro-orm/core';
 import { CompiledQuery } from 'kysely';
 import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
@@ -22,31 +29,71 @@ export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession
   const executor = trx as unknown as KyselyExecutor;
   const logger = em.config.getLogger();
   const loggerContext = Utils.merge({ id: em.id }, em.getLoggerContext({ disableContextResolution: true }));
-  return {
+  const log = (query: string, params: readonly unknown[], started: number, extra: Record<string, unknown>) =>
+    logger.logQuery({
+      level: 'info',
+      connection: { type: 'write' },
+      ...loggerContext,
+      query,
+      params: [...params],
+      took: Date.now() - started,
+      ...extra,
+    });
+  const session: SqlSession = {
     async query<R>(sql: string, params: readonly unknown[] = []) {
       const started = Date.now();
-      const log = (extra: Record<string, unknown>) =>
-        logger.logQuery({
-          level: 'info',
-          connection: { type: 'write' },
-          ...loggerContext,
-          query: sql,
-          params: [...params],
-          took: Date.now() - started,
-          ...extra,
-        });
       try {
         const result = await executor.executeQuery<R>(CompiledQuery.raw(sql, [...params]));
-        log({ results: result.rows.length });
+        log(sql, params, started, { results: result.rows.length });
         return result.rows;
       } catch (error) {
-        log({ level: 'error' });
+        log(sql, params, started, { level: 'error' });
         throw error;
       }
     },
-    // The transaction's pg client is private to kysely: no COPY, the engine uses unnest statements.
-    copyClient: async () => undefined,
+    copyClient: () => transactionClient(em, trx, session),
+    logStatement: (sql) => log(sql, [], Date.now(), {}),
   };
+  return session;
+}
+
+/** The part of a node-postgres client (and pool) the COPY look-up reads. */
+interface PgClient extends CopyCapableClient {
+  readonly processID?: number | null;
+  query(sql: unknown, params?: unknown[]): unknown;
+}
+
+let probeSeq = 0;
+const transactionClients = new WeakMap<object, Promise<CopyCapableClient | undefined>>();
+
+/**
+ * The node-postgres client that runs the transaction, for COPY. Kysely keeps it private, so it is
+ * found in MikroORM's pool (`getNativeClient()`) by the backend's process id, then proven to be the
+ * one: a value set transaction-locally through the transaction must read back on that client.
+ * Anything else (another driver, a pooler that hides process ids) gives undefined: unnest is used.
+ */
+function transactionClient(em: EntityManager, trx: Transaction, session: SqlSession): Promise<CopyCapableClient | undefined> {
+  let found = transactionClients.get(trx as object);
+  if (!found) {
+    found = (async () => {
+      const pool = (await em.getConnection('write').getNativeClient()) as { _clients?: PgClient[] } | undefined;
+      const clients = Array.isArray(pool?._clients) ? pool._clients : [];
+      const token = `${process.pid}.${++probeSeq}`;
+      const [probe] = await session.query<{ pid: number }>(
+        "SELECT pg_backend_pid() AS pid, set_config('cohort.copy_probe', $1, true) AS token",
+        [token],
+      );
+      const candidates = clients.filter((c) => probe && c.processID === probe.pid);
+      if (candidates.length !== 1) return undefined;
+      const client = candidates[0] as PgClient;
+      const result = (await client.query("SELECT current_setting('cohort.copy_probe', true) AS token")) as {
+        rows?: { token?: string }[];
+      };
+      return result.rows?.[0]?.token === token ? client : undefined;
+    })();
+    transactionClients.set(trx as object, found);
+  }
+  return found;
 }
 
 // Transactions cohort opened and bound to an EntityManager: a concurrent call on the same

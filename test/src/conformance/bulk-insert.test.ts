@@ -79,6 +79,14 @@ describeConformance('bulkInsert', (pair) => {
     expect(insertCount(subject(), 'seed')).toBe(1);
   });
 
+  it("strategy 'copy': equal to save(), keys back, the COPY reported to the ORM's logger", async () => {
+    const saved = await insertBoth(pair, (side) => [[0, 1, 2, 3, 4].map((i) => seed(side, i))], { strategy: 'copy' });
+    await expectSameOutcome(reference(), subject(), { ignoreEvents: FLUSH_EVENTS, tables: ['seed'], ...saved });
+    expect(saved.entitiesSub.map((e) => subject().objectState(e).id)).toEqual([1, 2, 3, 4, 5]);
+    expect(countStatements(subject().sql, /^copy "[^"]+"\."seed"/i)).toBe(1);
+    expect(countStatements(subject().sql, /^(with .*)?insert into/is)).toBe(0);
+  });
+
   it('batches: one INSERT per batch, hooks per batch (before-hooks of a batch, its INSERT, its after-hooks)', async () => {
     const rows = [0, 1, 2, 3, 4].map((i) => subject().create('Article', { title: `t${i}` }));
     const result = await subject().bulkInsert(rows, { batchSize: 2 });

@@ -143,6 +143,22 @@ describe('transactions', () => {
     expect(await count('audit')).toBe(0);
   });
 
+  it("strategy 'copy' runs COPY on the caller transaction's own connection: it rolls back with it", async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => item(`c${i}`, i));
+    await expect(
+      em.transactional(async (tem) => {
+        await bulkInsert(tem, Item, rows, { strategy: 'copy' });
+        expect(await count()).toBe(0); // other connection: not committed yet
+        expect(Number((await tem.execute(`select count(*) as c from "${schema}"."item"`))[0]!.c)).toBe(50);
+        throw new Error('caller gives up');
+      }),
+    ).rejects.toThrow('caller gives up');
+    expect(sql.filter((q) => /^copy /i.test(q))).toHaveLength(1);
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(await count()).toBe(0);
+    expect(await count('audit')).toBe(0);
+  });
+
   it('works with em.begin() / em.commit() on the same EntityManager', async () => {
     await em.begin();
     await bulkInsert(em, Item, [item('b1')]);
@@ -218,3 +234,4 @@ it('inserts 100k rows in one call', async () => {
   expect(await count()).toBe(100_000);
   console.log('100k ms', result.ms);
 });
+

@@ -234,4 +234,3 @@ it('inserts 100k rows in one call', async () => {
   expect(await count()).toBe(100_000);
   console.log('100k ms', result.ms);
 });
-

@@ -142,6 +142,35 @@ describeConformance('bulkSave / bulkUpdate', (pair) => {
     expect(await subject().rows('article')).toEqual(before);
   });
 
+  it("strategy 'copy': the UPDATE reads a COPY-filled stage table; changed columns, versions and errors as with unnest", async () => {
+    const articles = ['a', 'b', 'c'].map((title) => subject().create('Article', { title }));
+    await subject().ormSave(articles);
+    subject().resetLogs();
+    (articles[0] as { title: string }).title = 'a!';
+    (articles[2] as { title: string }).title = 'c!';
+    const result = await subject().bulkSave([...articles, subject().create('Article', { title: 'd' })], { strategy: 'copy' });
+    expect(result).toMatchObject({ inserted: 1, updated: 2, unchanged: 1 });
+    expect(countStatements(subject().sql, /^copy "cohort_stage_\d+"/i)).toBe(2);
+    expect(updates(subject(), 'article')).toBe(1);
+    expect((await subject().rows('article')).map(({ title, version, stamp }) => ({ title, version, stamp }))).toEqual([
+      { title: 'a!', version: 2, stamp: 'updated' },
+      { title: 'b', version: 1, stamp: 'hooked' },
+      { title: 'c!', version: 2, stamp: 'updated' },
+      { title: 'd', version: 1, stamp: 'hooked' },
+    ]);
+    expect(articles.map((a) => (a as { version: number }).version)).toEqual([2, 1, 2]);
+    // A stale version is still caught in the UPDATE itself.
+    await subject().query(`UPDATE article SET version = version + 1 WHERE title = 'c!'`);
+    const before = await subject().rows('article');
+    for (const a of articles as { title: string }[]) a.title = `${a.title}?`;
+    const error = await subject()
+      .bulkUpdate(articles, { strategy: 'copy' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OptimisticLockError);
+    expect(error).toMatchObject({ indices: [2] });
+    expect(await subject().rows('article')).toEqual(before);
+  });
+
   it('two concurrent callers updating different columns of the same rows keep both changes', async () => {
     const rows = [1, 2, 3].map((i) => seed(subject(), i));
     await subject().bulkInsert(rows);

@@ -40,6 +40,21 @@ describeConformance('bulkUpsert', ({ subject }) => {
     expect(upserts(subject())).toBe(1);
   });
 
+  it("strategy 'copy': the upsert reads a COPY-filled stage table, with the same outcomes and keys", async () => {
+    await subject().bulkInsert([person(subject(), 'a@x', 'A')]);
+    subject().resetLogs();
+    const rows = [person(subject(), 'n@x', 'N'), person(subject(), 'a@x', 'A2')];
+    const result = await subject().bulkUpsert(rows, { strategy: 'copy' });
+    expect(result.outcomes).toEqual(['inserted', 'updated']);
+    expect(countStatements(subject().sql, /^copy "cohort_stage_\d+"/i)).toBe(1);
+    expect(upserts(subject())).toBe(1);
+    expect((rows as { id: number }[]).map((r) => r.id)).toEqual([2, 1]);
+    expect((await subject().rows('unique_fixture')).map(({ id, name }) => ({ id, name }))).toEqual([
+      { id: 1, name: 'A2' },
+      { id: 2, name: 'N' },
+    ]);
+  });
+
   it('after-hooks follow the real outcome: insert hooks for inserted rows, update hooks for updated', async () => {
     await subject().bulkInsert([person(subject(), 'old@x')]);
     subject().resetLogs();

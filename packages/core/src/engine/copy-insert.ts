@@ -94,6 +94,32 @@ export async function copyDirectly<E>(
 let stageSeq = 0;
 
 /**
+ * Creates a temporary table (`ON COMMIT DROP`, so a failed transaction leaves none) and fills it by
+ * COPY: `field(c, r)` gives the text of column c of row r. Returns its name.
+ */
+export async function copyIntoStage(
+  session: SqlSession,
+  client: CopyCapableClient,
+  columns: readonly { name: string; type: string }[],
+  rowCount: number,
+  field: (column: number, row: number) => string | null,
+): Promise<string> {
+  const stage = `cohort_stage_${++stageSeq}`;
+  await session.query(
+    `CREATE TEMP TABLE ${quoteIdent(stage)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}) ON COMMIT DROP`,
+  );
+  const copy = `COPY ${quoteIdent(stage)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`;
+  session.logStatement?.(copy);
+  await runCopy(client, copy, copyChunks(columns.length, rowCount, field));
+  return stage;
+}
+
+/** Drops a stage table once its statement ran (the next batch of a large call makes its own). */
+export async function dropStage(session: SqlSession, stage: string): Promise<void> {
+  await session.query(`DROP TABLE ${quoteIdent(stage)}`);
+}
+
+/**
  * COPY into a temporary stage table, then the same statement as with `unnest`, reading the stage:
  * keys, defaults, conflicts and returned values work exactly as there.
  */
@@ -103,28 +129,17 @@ export async function insertThroughStage<E>(
   stmt: InsertStatement,
   values: BatchValues<E>,
 ): Promise<Record<string, unknown>[]> {
-  const stage = `cohort_stage_${++stageSeq}`;
-  const columns = stageColumns(stmt);
-  await session.query(
-    `CREATE TEMP TABLE ${quoteIdent(stage)} (${columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')}) ON COMMIT DROP`,
-  );
   const mixedAt = stmt.sent.flatMap((s, i) => (s.mixed ? [i] : []));
   const sentCount = stmt.sent.length;
-  const copy = `COPY ${quoteIdent(stage)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`;
-  session.logStatement?.(copy);
-  await runCopy(
-    client,
-    copy,
-    copyChunks(columns.length, values.indices.length, (c, r) => {
-      if (c === 0) return String(r + 1);
-      if (c <= sentCount) return values.values[c - 1]?.[r] ?? null;
-      const flags = values.defaults[mixedAt[c - 1 - sentCount] as number];
-      return flags ? (flags[r] ? 't' : 'f') : null;
-    }),
-  );
+  const stage = await copyIntoStage(session, client, stageColumns(stmt), values.indices.length, (c, r) => {
+    if (c === 0) return String(r + 1);
+    if (c <= sentCount) return values.values[c - 1]?.[r] ?? null;
+    const flags = values.defaults[mixedAt[c - 1 - sentCount] as number];
+    return flags ? (flags[r] ? 't' : 'f') : null;
+  });
   const { sql, parameters } = compileInsert({ ...stmt, stage }, [], []);
   const rows = await session.query(sql, parameters);
-  await session.query(`DROP TABLE ${quoteIdent(stage)}`);
+  await dropStage(session, stage);
   return rows;
 }
 

@@ -8,11 +8,19 @@ import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
 import { toPgText } from '../sql/pg-text.js';
-import { compileUpdate, UPDATE_ORDINAL, type UpdateColumn } from '../sql/update-statement.js';
+import {
+  compileUpdate,
+  UPDATE_ORDINAL,
+  type UpdateColumn,
+  type UpdateStatement,
+  type UpdateValues,
+  updateStageColumns,
+} from '../sql/update-statement.js';
 import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { columnName } from './conflict-plan.js';
+import { copyClientFor, copyIntoStage, dropStage } from './copy-insert.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
@@ -172,27 +180,35 @@ export async function writeUpdatePhase<E>(
     ...returning,
     ...setColumns.filter((c) => expressions.has(c.name) && !returning.includes(c)),
   ];
-  const { sql, parameters } = compileUpdate(
-    {
-      table: catalog,
-      key: keys.map((k) => k.name),
-      columns: setColumns.map((c): UpdateColumn => ({ name: c.name, expression: expressions.get(c.name) })),
-      version: version?.name,
-      touch: touch.map((c) => c.name),
-      returning: returned.map((c) => c.name),
-    },
-    {
-      keys: keyTexts,
-      values,
-      changed: flags,
-      expectedVersions: checkVersion
-        ? changed.entities.map((e) => toPgText(version.read(e, prepared.get(e))))
-        : changed.entities.map(() => null),
-    },
-  );
+  const stmt: UpdateStatement = {
+    table: catalog,
+    key: keys.map((k) => k.name),
+    columns: setColumns.map((c): UpdateColumn => ({ name: c.name, expression: expressions.get(c.name) })),
+    version: version?.name,
+    touch: touch.map((c) => c.name),
+    returning: returned.map((c) => c.name),
+  };
+  const updateValues = {
+    keys: keyTexts,
+    values,
+    changed: flags,
+    expectedVersions: checkVersion
+      ? changed.entities.map((e) => toPgText(version.read(e, prepared.get(e))))
+      : changed.entities.map(() => null),
+  };
+  const client = await copyClientFor(options.strategy, target.session, changed.entities.length, COPY_UPDATES);
   let rows: Record<string, unknown>[];
   try {
-    rows = await target.session.query(sql, parameters);
+    if (client) {
+      const stage = await copyIntoStage(target.session, client, updateStageColumns(stmt), changed.entities.length, (c, r) =>
+        stageField(updateValues, c, r),
+      );
+      rows = await target.session.query(compileUpdate({ ...stmt, stage }, updateValues).sql);
+      await dropStage(target.session, stage);
+    } else {
+      const { sql, parameters } = compileUpdate(stmt, updateValues);
+      rows = await target.session.query(sql, parameters);
+    }
   } catch (error) {
     throw convertDatabaseError(
       error,
@@ -225,6 +241,25 @@ export async function writeUpdatePhase<E>(
 export async function afterUpdatePhase<E>(options: UpdateOptions, changed: UpdateHookBatch<E>, target: WriteTarget<E>) {
   if (options.hooks === false || changed.entities.length === 0 || !target.hooks.afterUpdate) return;
   await target.hooks.afterUpdate(changed);
+}
+
+/**
+ * Whether `strategy: 'auto'` stages updates through COPY (large batches): off until the benchmark
+ * shows it pays; `'copy'` forces it.
+ */
+const COPY_UPDATES = false;
+
+/** Column c of row r of an update's stage table (see updateStageColumns). */
+function stageField(values: UpdateValues, c: number, r: number): string | null {
+  if (c === 0) return String(r + 1);
+  let at = c - 1;
+  if (at < values.keys.length) return values.keys[at]?.[r] ?? null;
+  at -= values.keys.length;
+  const column = at >> 1;
+  if (column < values.values.length) {
+    return at % 2 === 0 ? (values.values[column]?.[r] ?? null) : values.changed[column]?.[r] ? 't' : 'f';
+  }
+  return values.expectedVersions?.[r] ?? null;
 }
 
 /** Column name → SQL expression, from the `expressions` option (keys may be properties or columns). */

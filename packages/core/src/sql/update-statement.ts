@@ -19,6 +19,11 @@ export interface UpdateStatement {
   /** Columns set to the statement's timestamp on every updated row. */
   readonly touch: readonly string[];
   readonly returning: readonly string[];
+  /**
+   * Read the rows from this temporary table (filled by COPY) instead of array parameters: its columns
+   * are those of {@link updateStageColumns}.
+   */
+  readonly stage?: string;
 }
 
 /** Parameters of a compiled update, column-major. */
@@ -30,6 +35,19 @@ export interface UpdateValues {
 }
 
 export const UPDATE_ORDINAL = '__ord';
+
+/** Columns of an update's stage table, in COPY order: ordinal, keys, values and flags, version. */
+export function updateStageColumns(stmt: Pick<UpdateStatement, 'key' | 'columns' | 'version'>): { name: string; type: string }[] {
+  return [
+    { name: UPDATE_ORDINAL, type: 'int8' },
+    ...stmt.key.map((_, i) => ({ name: `k${i}`, type: 'text' })),
+    ...stmt.columns.flatMap((_, i) => [
+      { name: `v${i}`, type: 'text' },
+      { name: `ch${i}`, type: 'boolean' },
+    ]),
+    ...(stmt.version ? [{ name: 'ver', type: 'text' }] : []),
+  ];
+}
 
 /**
  * Compiles to `WITH u AS (SELECT … FROM unnest(…) WITH ORDINALITY) UPDATE t SET col = CASE WHEN
@@ -72,11 +90,14 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     `u.${quoteIdent(UPDATE_ORDINAL)}`,
     ...stmt.returning.map((r, i) => `t.${quoteIdent(r)} AS ${quoteIdent(`r${i}`)}`),
   ];
+  const source = stmt.stage
+    ? `SELECT * FROM ${quoteIdent(stmt.stage)}`
+    : `SELECT * FROM unnest(${args.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(UPDATE_ORDINAL)].join(', ')})`;
   const sql =
-    `WITH u AS MATERIALIZED (SELECT * FROM unnest(${args.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(UPDATE_ORDINAL)].join(', ')})), ` +
+    `WITH u AS MATERIALIZED (${source}), ` +
     `upd AS (UPDATE ${stmt.table.qualifiedName} AS t SET ${sets.join(', ')} FROM u WHERE ${where.join(' AND ')} ` +
     `RETURNING ${returning.join(', ')}) SELECT * FROM upd ORDER BY 1`;
-  return { sql, parameters };
+  return { sql, parameters: stmt.stage ? [] : parameters };
 }
 
 function castType(stmt: UpdateStatement, column: string): string {

@@ -80,6 +80,10 @@ async function typeormFn(name: string): Promise<AnyFn | undefined> {
 const typeormSeed = async () => (await import('./typeorm-entities.js')).TypeormSeed;
 const mikroSeed = async () => (await import('./mikro-entities.js')).MikroSeed;
 
+/** `batchSize` plus the strategy under test, when there is one. */
+const withStrategy = (strategy: string | undefined, options: Record<string, unknown> = { batchSize: BATCH }) =>
+  strategy ? { ...options, strategy } : options;
+
 /** The insert strategies of cohort (`strategy` option), when the installed core has the option. */
 export function insertStrategies(): string[] {
   try {
@@ -158,26 +162,28 @@ function cohortTypeormInsert(strategy?: string): PathDef {
   };
 }
 
-const cohortMikroInsert: PathDef = {
-  key: 'cohort-mikro',
-  workload: 'insert',
-  label: 'cohort MikroORM bulkInsert',
-  keysPromised: true,
-  hooksPromised: true,
-  unavailable: async () => ((await mikroFn('bulkInsert')) ? undefined : '@cohort/mikro-orm exports no bulkInsert'),
-  async prepare(session, n, tag) {
-    const MikroSeed = await mikroSeed();
-    const orm = await session.mikro();
-    const bulkInsert = (await mikroFn('bulkInsert'))!;
-    const em = orm.em.fork();
-    const entities = await mikroEntities(n, tag);
-    return {
-      objects: entities,
-      write: () => bulkInsert(em, MikroSeed, entities, { batchSize: BATCH }),
-      cleanup: () => em.clear(),
-    };
-  },
-};
+function cohortMikroInsert(strategy?: string): PathDef {
+  return {
+    key: strategy ? `cohort-mikro-${strategy}` : 'cohort-mikro',
+    workload: 'insert',
+    label: `cohort MikroORM bulkInsert${strategy ? ` (strategy '${strategy}')` : ''}`,
+    keysPromised: true,
+    hooksPromised: true,
+    unavailable: async () => ((await mikroFn('bulkInsert')) ? undefined : '@cohort/mikro-orm exports no bulkInsert'),
+    async prepare(session, n, tag) {
+      const MikroSeed = await mikroSeed();
+      const orm = await session.mikro();
+      const bulkInsert = (await mikroFn('bulkInsert'))!;
+      const em = orm.em.fork();
+      const entities = await mikroEntities(n, tag);
+      return {
+        objects: entities,
+        write: () => bulkInsert(em, MikroSeed, entities, withStrategy(strategy)),
+        cleanup: () => em.clear(),
+      };
+    },
+  };
+}
 
 const typeormSaveInsert: PathDef = {
   key: 'typeorm-save',
@@ -352,39 +358,43 @@ async function loadTypeorm(session: CaseSession, n: number, tag: string): Promis
   return entities;
 }
 
-const cohortTypeormUpdate: PathDef = {
-  key: 'cohort-typeorm',
-  workload: 'update',
-  label: 'cohort TypeORM bulkUpdate',
-  keysPromised: true,
-  hooksPromised: true,
-  async prepare(session, n, tag) {
-    const TypeormSeed = await typeormSeed();
-    const cohortTypeorm = await import('@cohort/typeorm');
-    const ds = await session.typeorm();
-    const entities = await loadTypeorm(session, n, tag);
-    return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities, { batchSize: BATCH }) };
-  },
-};
+function cohortTypeormUpdate(strategy?: string): PathDef {
+  return {
+    key: strategy ? `cohort-typeorm-${strategy}` : 'cohort-typeorm',
+    workload: 'update',
+    label: `cohort TypeORM bulkUpdate${strategy ? ` (strategy '${strategy}')` : ''}`,
+    keysPromised: true,
+    hooksPromised: true,
+    async prepare(session, n, tag) {
+      const TypeormSeed = await typeormSeed();
+      const cohortTypeorm = await import('@cohort/typeorm');
+      const ds = await session.typeorm();
+      const entities = await loadTypeorm(session, n, tag);
+      return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities, withStrategy(strategy)) };
+    },
+  };
+}
 
-const cohortMikroUpdate: PathDef = {
-  key: 'cohort-mikro',
-  workload: 'update',
-  label: 'cohort MikroORM bulkUpdate',
-  keysPromised: true,
-  hooksPromised: true,
-  unavailable: async () => ((await mikroFn('bulkUpdate')) ? undefined : '@cohort/mikro-orm exports no bulkUpdate (yet)'),
-  async prepare(session, n, tag) {
-    const MikroSeed = await mikroSeed();
-    const bulkUpdate = (await mikroFn('bulkUpdate'))!;
-    const { em, entities } = await loadMikro(session, n, tag);
-    return {
-      objects: entities,
-      write: () => bulkUpdate(em, MikroSeed, entities, { batchSize: BATCH }),
-      cleanup: () => em.clear(),
-    };
-  },
-};
+function cohortMikroUpdate(strategy?: string): PathDef {
+  return {
+    key: strategy ? `cohort-mikro-${strategy}` : 'cohort-mikro',
+    workload: 'update',
+    label: `cohort MikroORM bulkUpdate${strategy ? ` (strategy '${strategy}')` : ''}`,
+    keysPromised: true,
+    hooksPromised: true,
+    unavailable: async () => ((await mikroFn('bulkUpdate')) ? undefined : '@cohort/mikro-orm exports no bulkUpdate (yet)'),
+    async prepare(session, n, tag) {
+      const MikroSeed = await mikroSeed();
+      const bulkUpdate = (await mikroFn('bulkUpdate'))!;
+      const { em, entities } = await loadMikro(session, n, tag);
+      return {
+        objects: entities,
+        write: () => bulkUpdate(em, MikroSeed, entities, withStrategy(strategy)),
+        cleanup: () => em.clear(),
+      };
+    },
+  };
+}
 
 const typeormSaveUpdate: PathDef = {
   key: 'typeorm-save',
@@ -474,46 +484,54 @@ function upsertOptions() {
   return { batchSize: BATCH, target: ['label'], onConflict: { target: ['label'], action: 'update' as const } };
 }
 
-const cohortTypeormUpsert: PathDef = {
-  key: 'cohort-typeorm',
-  workload: 'upsert',
-  label: 'cohort TypeORM bulkUpsert',
-  keysPromised: true,
-  hooksPromised: true,
-  async prepare(session, n, tag) {
-    const TypeormSeed = await typeormSeed();
-    const cohortTypeorm = await import('@cohort/typeorm');
-    const ds = await session.typeorm();
-    await session.seed(n >> 1, seedTag(tag));
-    const entities = upsertInput(n, tag, () => new TypeormSeed());
-    // Before bulkUpsert existed: bulkInsert with `onConflict` (the same statement).
-    const bulkUpsert = await typeormFn('bulkUpsert');
-    return {
-      objects: entities,
-      write: () =>
-        bulkUpsert
-          ? bulkUpsert(ds, TypeormSeed, entities, upsertOptions())
-          : cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, upsertOptions()),
-    };
-  },
-};
+function cohortTypeormUpsert(strategy?: string): PathDef {
+  return {
+    key: strategy ? `cohort-typeorm-${strategy}` : 'cohort-typeorm',
+    workload: 'upsert',
+    label: `cohort TypeORM bulkUpsert${strategy ? ` (strategy '${strategy}')` : ''}`,
+    keysPromised: true,
+    hooksPromised: true,
+    async prepare(session, n, tag) {
+      const TypeormSeed = await typeormSeed();
+      const cohortTypeorm = await import('@cohort/typeorm');
+      const ds = await session.typeorm();
+      await session.seed(n >> 1, seedTag(tag));
+      const entities = upsertInput(n, tag, () => new TypeormSeed());
+      // Before bulkUpsert existed: bulkInsert with `onConflict` (the same statement).
+      const bulkUpsert = await typeormFn('bulkUpsert');
+      return {
+        objects: entities,
+        write: () =>
+          bulkUpsert
+            ? bulkUpsert(ds, TypeormSeed, entities, withStrategy(strategy, upsertOptions()))
+            : cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, withStrategy(strategy, upsertOptions())),
+      };
+    },
+  };
+}
 
-const cohortMikroUpsert: PathDef = {
-  key: 'cohort-mikro',
-  workload: 'upsert',
-  label: 'cohort MikroORM bulkUpsert',
-  keysPromised: true,
-  hooksPromised: true,
-  unavailable: async () => ((await mikroFn('bulkUpsert')) ? undefined : '@cohort/mikro-orm exports no bulkUpsert (yet)'),
-  async prepare(session, n, tag) {
-    const MikroSeed = await mikroSeed();
-    const bulkUpsert = (await mikroFn('bulkUpsert'))!;
-    const em = (await session.mikro()).em.fork();
-    await session.seed(n >> 1, seedTag(tag));
-    const entities = upsertInput(n, tag, () => new MikroSeed());
-    return { objects: entities, write: () => bulkUpsert(em, MikroSeed, entities, upsertOptions()), cleanup: () => em.clear() };
-  },
-};
+function cohortMikroUpsert(strategy?: string): PathDef {
+  return {
+    key: strategy ? `cohort-mikro-${strategy}` : 'cohort-mikro',
+    workload: 'upsert',
+    label: `cohort MikroORM bulkUpsert${strategy ? ` (strategy '${strategy}')` : ''}`,
+    keysPromised: true,
+    hooksPromised: true,
+    unavailable: async () => ((await mikroFn('bulkUpsert')) ? undefined : '@cohort/mikro-orm exports no bulkUpsert (yet)'),
+    async prepare(session, n, tag) {
+      const MikroSeed = await mikroSeed();
+      const bulkUpsert = (await mikroFn('bulkUpsert'))!;
+      const em = (await session.mikro()).em.fork();
+      await session.seed(n >> 1, seedTag(tag));
+      const entities = upsertInput(n, tag, () => new MikroSeed());
+      return {
+        objects: entities,
+        write: () => bulkUpsert(em, MikroSeed, entities, withStrategy(strategy, upsertOptions())),
+        cleanup: () => em.clear(),
+      };
+    },
+  };
+}
 
 const typeormUpsert: PathDef = {
   key: 'typeorm-upsert',
@@ -632,7 +650,7 @@ const streamMikro: PathDef = {
   label: 'cohort MikroORM bulkInsert(async generator, batchSize 10000, managed: false)',
   keysPromised: true,
   hooksPromised: true,
-  unavailable: cohortMikroInsert.unavailable!,
+  unavailable: cohortMikroInsert().unavailable!,
   async prepare(session, n, tag) {
     const MikroSeed = await mikroSeed();
     const bulkInsert = (await mikroFn('bulkInsert'))!;
@@ -655,11 +673,15 @@ const streamMikro: PathDef = {
 /** All paths, in the order they run (the reference of each workload first). */
 export function allPaths(): PathDef[] {
   const strategies = insertStrategies();
+  // cohort paths with the default strategy ('auto': the one the targets are judged on) and with the
+  // strategy auto does not pick there, so that each choice of auto is measured against the other.
+  const variants = (path: (strategy?: string) => PathDef, other: string) =>
+    strategies.includes(other) ? [path(), path(other)] : [path()];
   const cohortInserts = strategies.length ? strategies.map((s) => cohortTypeormInsert(s)) : [cohortTypeormInsert()];
   return [
     rawCopyInsert,
     ...cohortInserts,
-    cohortMikroInsert,
+    ...variants(cohortMikroInsert, 'unnest'),
     typeormSaveInsert,
     typeormQueryBuilderInsert,
     mikroFlushInsert,
@@ -667,13 +689,13 @@ export function allPaths(): PathDef[] {
     rawValuesInsert,
     rawUnnestInsert,
     rawUpdate,
-    cohortTypeormUpdate,
-    cohortMikroUpdate,
+    ...variants(cohortTypeormUpdate, 'copy'),
+    ...variants(cohortMikroUpdate, 'copy'),
     typeormSaveUpdate,
     mikroFlushUpdate,
     rawUpsert,
-    cohortTypeormUpsert,
-    cohortMikroUpsert,
+    ...variants(cohortTypeormUpsert, 'copy'),
+    ...variants(cohortMikroUpsert, 'copy'),
     typeormUpsert,
     mikroUpsertMany,
     streamTypeorm,

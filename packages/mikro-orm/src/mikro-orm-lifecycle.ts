@@ -111,20 +111,22 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     const events = em.getEventManager();
     const subscribers = [...events.getSubscribers()];
     const batchSubscribers = bulkName ? subscribers.filter((s) => bulkSubscriberMethod(s, bulkName)) : [];
+    // The EventManager's listener list depends on the entity's class only: built once per class.
+    const lists = new Map<Function, Listener<E>[]>();
     await runForEach(
       event,
       batch,
-      async (entity, position) => {
+      (entity, position) => {
         const meta = this.context.metaOf(entity) as unknown as EntityMetadata<E>;
-        if (!events.hasListeners(event, meta)) return;
+        if (!events.hasListeners(event, meta)) return undefined;
+        let listeners = lists.get(entity.constructor);
+        if (!listeners) {
+          listeners = listenersFor(event, meta, entity, subscribers, batchSubscribers);
+          lists.set(entity.constructor, listeners);
+        }
         const changeSet = changeSetOf(entity, position);
         const args: EventArgs<E> = changeSet ? { entity, meta, em, changeSet: changeSet as never } : { entity, meta, em };
-        if (batchSubscribers.length === 0) {
-          await events.dispatchEvent(event, args, meta);
-          return;
-        }
-        // Some subscribers take this event per batch: run the rest as the EventManager would.
-        for (const listener of listenersFor(event, meta, entity, subscribers, batchSubscribers)) await listener(args);
+        return runSerial(listeners, entity, args, 0);
       },
       'sequential',
     );
@@ -137,6 +139,23 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   }
 }
 
+/** One listener of an event: an entity hook (by method or function) or a subscriber's method. */
+type Listener<E> = (entity: E, args: EventArgs<E>) => unknown;
+
+/**
+ * Calls the listeners one after the other, as the EventManager's `runSerial` does, but waits only
+ * for the ones that return a promise: the same order, without a microtask per listener and row.
+ */
+function runSerial<E>(listeners: readonly Listener<E>[], entity: E, args: EventArgs<E>, from: number): unknown {
+  for (let i = from; i < listeners.length; i++) {
+    const result = (listeners[i] as Listener<E>)(entity, args);
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      return (result as Promise<unknown>).then(() => runSerial(listeners, entity, args, i + 1));
+    }
+  }
+  return undefined;
+}
+
 /** EventManager.dispatchEvent's listener list (entity hooks first, then subscribers), minus `skip`. */
 function listenersFor<E extends object>(
   event: EntityEvent,
@@ -144,19 +163,21 @@ function listenersFor<E extends object>(
   entity: E,
   subscribers: readonly EventSubscriber[],
   skip: readonly EventSubscriber[],
-): ((args: EventArgs<E>) => unknown)[] {
-  const listeners: ((args: EventArgs<E>) => unknown)[] = [];
+): Listener<E>[] {
+  const listeners: Listener<E>[] = [];
   for (const hook of meta.hooks[event] ?? []) {
-    const handler =
-      typeof hook === 'function'
-        ? hook
-        : ((entity as Record<string, unknown>)[hook as string] ?? meta.prototype[hook as keyof E]);
-    listeners.push((handler as (args: EventArgs<E>) => unknown).bind(entity));
+    listeners.push((target, args) => {
+      const handler =
+        typeof hook === 'function'
+          ? hook
+          : ((target as Record<string, unknown>)[hook as string] ?? meta.prototype[hook as keyof E]);
+      return (handler as (args: EventArgs<E>) => unknown).call(target, args);
+    });
   }
   for (const subscriber of subscribers) {
     const method = subscriber[event] as ((args: EventArgs<E>) => unknown) | undefined;
     if (typeof method !== 'function' || skip.includes(subscriber)) continue;
-    if (subscribedTo(subscriber, entity.constructor)) listeners.push(method.bind(subscriber));
+    if (subscribedTo(subscriber, entity.constructor)) listeners.push((_, args) => method.call(subscriber, args));
   }
   return listeners;
 }

@@ -14,14 +14,32 @@ import {
 type AnyEntity = object;
 
 // The engine's model is cached per entity class (its table catalog is read once per model), while
-// the EntityManager and options belong to one call: each input entity is tagged with its call.
-const contexts = new WeakMap<AnyEntity, MikroOrmWriteContext>();
+// the EntityManager and options belong to one call: each input entity is tagged with its call and
+// carries its per-call state there (one entry per entity: weak maps are costly to collect).
+const states = new WeakMap<AnyEntity, RowState>();
+
+/** What one call knows about one of its entities. */
+interface RowState {
+  readonly context: MikroOrmWriteContext;
+  initialized: boolean;
+  /** The change tracker found its row: it is updated, not inserted. */
+  existing: boolean;
+  changeSet?: ChangeSet<AnyEntity>;
+  /** The INSERT payload sent for it. */
+  sent?: EntityData<AnyEntity>;
+  /** The RETURNING values of its row, by column. */
+  row?: Record<string, unknown>;
+}
+
+function stateOf(entity: AnyEntity): RowState {
+  const state = states.get(entity);
+  if (!state) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulk call`);
+  return state;
+}
 
 /** The call an entity is being written by. */
 export function writeContextOf(entity: AnyEntity): MikroOrmWriteContext {
-  const context = contexts.get(entity);
-  if (!context) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulk call`);
-  return context;
+  return stateOf(entity).context;
 }
 
 /** What the call is: upserts run MikroORM's upsert events around the outcome's own. */
@@ -33,11 +51,6 @@ export type WriteKind = 'insert' | 'update' | 'save' | 'upsert';
  * exactly as flush does — and undoes that registration when the call's transaction rolls back.
  */
 export class MikroOrmWriteContext {
-  private readonly initialized = new WeakSet<AnyEntity>();
-  private readonly existing = new WeakSet<AnyEntity>();
-  private readonly changeSets = new WeakMap<AnyEntity, ChangeSet<AnyEntity>>();
-  private readonly sent = new WeakMap<AnyEntity, EntityData<AnyEntity>>();
-  private readonly rows = new WeakMap<AnyEntity, Record<string, unknown>>();
   // What to put back, newest last, when the transaction that wrote the entities rolls back.
   private readonly undo: (() => void)[] = [];
 
@@ -51,8 +64,17 @@ export class MikroOrmWriteContext {
 
   /** Tags an input entity as belonging to this call. */
   adopt<E extends object>(entity: E): E {
-    contexts.set(entity, this);
+    states.set(entity, { context: this, initialized: false, existing: false });
     return entity;
+  }
+
+  /** The entity's state in this call (adopted by another call: a fresh one here). */
+  private state(entity: AnyEntity): RowState {
+    const state = states.get(entity);
+    if (state?.context === this) return state;
+    const fresh: RowState = { context: this, initialized: false, existing: false };
+    states.set(entity, fresh);
+    return fresh;
   }
 
   metaOf(entity: AnyEntity): EntityMetadata<AnyEntity> {
@@ -64,8 +86,9 @@ export class MikroOrmWriteContext {
    * embeddables: what flush's ChangeSetComputer does for a new entity before any hook runs.
    */
   initialize(entity: AnyEntity): void {
-    if (this.initialized.has(entity)) return;
-    this.initialized.add(entity);
+    const state = this.state(entity);
+    if (state.initialized) return;
+    state.initialized = true;
     for (const prop of this.metaOf(entity).hydrateProps) this.initializeProperty(entity, prop);
   }
 
@@ -99,23 +122,24 @@ export class MikroOrmWriteContext {
    * upsert updated, the values it sent).
    */
   changeSetOf(entity: AnyEntity, type: ChangeSetType = ChangeSetType.CREATE): ChangeSet<AnyEntity> {
-    let changeSet = this.changeSets.get(entity);
+    const state = this.state(entity);
+    let changeSet = state.changeSet;
     if (!changeSet || changeSet.type !== type) {
       const payload = this.em.getComparator().prepareEntity(entity);
       changeSet = new ChangeSet(entity, type, payload, this.metaOf(entity));
-      this.changeSets.set(entity, changeSet);
+      state.changeSet = changeSet;
     }
     return changeSet;
   }
 
   /** Records the change set the change tracker computed for an existing entity. */
   useChangeSet(entity: AnyEntity, changeSet: ChangeSet<AnyEntity>): void {
-    this.changeSets.set(entity, changeSet);
+    this.state(entity).changeSet = changeSet;
   }
 
   /** The change tracker found the entity's row: it is updated, not inserted. */
   markExisting(entity: AnyEntity): void {
-    this.existing.add(entity);
+    this.state(entity).existing = true;
   }
 
   /**
@@ -123,7 +147,8 @@ export class MikroOrmWriteContext {
    * also carries the version the entity was read with, the one the UPDATE expects.
    */
   prepare(entity: AnyEntity): EntityData<AnyEntity> {
-    if (this.existing.has(entity)) {
+    const state = this.state(entity);
+    if (state.existing) {
       const data = this.em.getComparator().prepareEntity(entity) as Record<string, unknown>;
       const version = this.metaOf(entity).versionProperty;
       if (version) data[version] = (entity as Record<string, unknown>)[version];
@@ -131,20 +156,16 @@ export class MikroOrmWriteContext {
     }
     this.initialize(entity);
     const data = this.em.getComparator().prepareEntity(entity);
-    this.sent.set(entity, data);
-    const changeSet = this.changeSets.get(entity);
-    if (changeSet) Object.assign(changeSet.payload, data);
+    state.sent = data;
+    if (state.changeSet) Object.assign(state.changeSet.payload, data);
     return data;
   }
 
   /** ColumnModel.write: one RETURNING value of the entity's row. */
   returned(entity: AnyEntity, field: string, value: unknown): void {
-    let row = this.rows.get(entity);
-    if (!row) {
-      row = {};
-      this.rows.set(entity, row);
-    }
-    row[field] = value;
+    const state = this.state(entity);
+    state.row ??= {};
+    state.row[field] = value;
   }
 
   /**
@@ -155,9 +176,10 @@ export class MikroOrmWriteContext {
   finishInsert(entity: AnyEntity): void {
     const meta = this.metaOf(entity);
     const wrapped = wrap(entity, true);
-    const sent = (this.sent.get(entity) ?? {}) as Record<string, unknown>;
-    const row = this.rows.get(entity) ?? {};
-    this.rows.delete(entity);
+    const state = this.state(entity);
+    const sent = (state.sent ?? {}) as Record<string, unknown>;
+    const row = state.row ?? {};
+    state.row = undefined;
     // Flush reads back only what it did not send: values the application set stay as they are.
     const generated: Record<string, unknown> = {};
     for (const prop of meta.props) {
@@ -171,13 +193,17 @@ export class MikroOrmWriteContext {
     if (identifier && !Array.isArray(identifier)) identifier.setValue(wrapped.getPrimaryKey() as never);
     wrapped.__schema = this.schema;
     wrapped.__initialized = true;
-    const changeSet = this.changeSets.get(entity);
+    const changeSet = state.changeSet;
     if (changeSet) {
       Object.assign(changeSet.payload, mapped);
       changeSet.persisted = true;
     }
     if (em.config.get('populateAfterFlush')) wrapped.populated();
-    if (this.managed) this.register(entity);
+    if (!this.managed) return;
+    // Flush's snapshot of a new entity is its payload with the returned values mapped in (a full
+    // snapshot for TPT, whose payloads are per table).
+    const payload = changeSet?.payload ?? (state.sent ? Object.assign(state.sent, mapped) : undefined);
+    this.register(entity, meta.inheritanceType === 'tpt' ? undefined : payload);
   }
 
   /**
@@ -188,14 +214,15 @@ export class MikroOrmWriteContext {
   finishUpdate(entity: AnyEntity): void {
     const meta = this.metaOf(entity);
     const wrapped = wrap(entity, true);
-    const row = this.rows.get(entity) ?? {};
-    this.rows.delete(entity);
+    const state = this.state(entity);
+    const row = state.row ?? {};
+    state.row = undefined;
     const em = this.em;
     const mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
     const target = entity as Record<string, unknown>;
     const previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
     em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
-    const changeSet = this.changeSets.get(entity);
+    const changeSet = state.changeSet;
     if (changeSet?.type === ChangeSetType.UPDATE && Object.keys(row).length > 0) {
       // Flush merges its RETURNING row, when there is one (the key, the new version), into the payload.
       const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
@@ -218,10 +245,10 @@ export class MikroOrmWriteContext {
     }
   }
 
-  /** Registers the entity in the unit of work with flush's snapshot of it. */
-  private register(entity: AnyEntity): void {
+  /** Registers the entity in the unit of work with flush's snapshot of it (`data`, or taken now). */
+  private register(entity: AnyEntity, data?: EntityData<AnyEntity>): void {
     const uow = this.em.getUnitOfWork();
-    uow.register(entity, this.em.getComparator().prepareEntity(entity), { refresh: true });
+    uow.register(entity, data ?? this.em.getComparator().prepareEntity(entity), { refresh: true });
     this.undo.push(() => {
       uow.unsetIdentity(entity);
       const wrapped = wrap(entity, true);

@@ -87,9 +87,11 @@ export async function runForEach<E>(
     if (pending.length > 0) await Promise.all(pending);
     return;
   }
+  // One after the other; a call that returns no promise is not awaited (no microtask per row).
   for (let position = 0; position < batch.entities.length; position++) {
     try {
-      await fn(batch.entities[position] as E, position);
+      const result = fn(batch.entities[position] as E, position);
+      if (result && typeof (result as Promise<unknown>).then === 'function') await result;
     } catch (error) {
       fail(position, error);
     }

@@ -68,6 +68,11 @@ export class MikroOrmWriteContext {
     return entity;
   }
 
+  /** Drops this call's state of entities whose batch is done (their hooks and statements ran). */
+  release(entities: readonly AnyEntity[]): void {
+    for (const entity of entities) if (states.get(entity)?.context === this) states.delete(entity);
+  }
+
   /** The entity's state in this call (adopted by another call: a fresh one here). */
   private state(entity: AnyEntity): RowState {
     const state = states.get(entity);

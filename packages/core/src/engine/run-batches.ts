@@ -45,7 +45,11 @@ export async function runBatches<E>(
   const runOne = async (batch: InputBatch<E>, target: WriteTarget<E>) => {
     const counted: WriteTarget<E> = { ...target, session: counter.wrap(target.session) };
     const lookups = target.changes?.queries ?? 0;
-    await work(batch, counted, result);
+    try {
+      await work(batch, counted, result);
+    } finally {
+      target.batchDone?.(batch);
+    }
     counter.count += (target.changes?.queries ?? 0) - lookups;
     result.batches++;
     validated += batch.entities.length;
@@ -59,7 +63,7 @@ export async function runBatches<E>(
   };
 
   // An empty input sends nothing and calls no hook: look at the first batch before opening anything.
-  const first = await batches.next();
+  let first: IteratorResult<InputBatch<E>> | undefined = await batches.next();
   if (first.done) return finish(result, counter, started);
 
   if (options.atomic === false) {
@@ -80,10 +84,17 @@ export async function runBatches<E>(
     return finish(result, counter, started);
   }
 
+  // The first batch is let go once written: a stream holds only the batch in flight.
+  let head: InputBatch<E> | undefined = first.value;
+  first = undefined;
   await transaction((target) =>
     withSavepoint(target.session, target.inCallerTransaction, async () => {
-      await runOne(first.value, target);
-      for await (const batch of batches) await runOne(batch, target);
+      let batch = head;
+      head = undefined;
+      await runOne(batch as InputBatch<E>, target);
+      // (A suspended async function keeps its locals: this one must not hold the first batch.)
+      batch = undefined;
+      for await (const next of batches) await runOne(next, target);
     }),
   );
   return finish(result, counter, started);

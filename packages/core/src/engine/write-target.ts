@@ -17,6 +17,11 @@ export interface WriteTarget<E> {
    * statements, then all after-hooks (TypeORM's save()).
    */
   readonly insertsBeforeUpdates?: boolean;
+  /**
+   * The engine is done with a batch (its statements and hooks ran): the adapter can drop what it
+   * keeps per row, so that a long stream holds only the batch in flight.
+   */
+  batchDone?(batch: InputBatch<E>): void;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
+import { DateUtils } from 'typeorm/util/DateUtils.js';
 import { snapshotOf, takeSnapshot } from './entity-snapshots.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -59,11 +60,12 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   }
 
   diff(entity: E, loaded: unknown): RowChange {
+    const metadata = this.metadata.findInheritanceMetadata(entity);
+    if (plainColumnsOnly(metadata)) return plainDiff(metadata, entity, snapshotOf(entity) ?? (loaded as ObjectLiteral), loaded);
     let subject = this.subjects.get(entity);
     if (subject) {
       subject.recompute();
     } else {
-      const metadata = this.metadata.findInheritanceMetadata(entity);
       subject = new Subject({ metadata, entity, canBeUpdated: true });
       subject.databaseEntity = snapshotOf(entity) ?? (loaded as ObjectLiteral);
       subject.databaseEntityLoaded = true;
@@ -90,6 +92,98 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   updated(entity: E): void {
     takeSnapshot(this.queryRunner.connection, entity);
   }
+}
+
+// Column types SubjectChangedColumnsComputer compares with `===` (no normalisation) and the ones it
+// compares as UTC timestamp text.
+const STRICT_TYPES = new Set<unknown>([
+  Number,
+  String,
+  Boolean,
+  'int',
+  'int2',
+  'int4',
+  'int8',
+  'integer',
+  'smallint',
+  'bigint',
+  'numeric',
+  'decimal',
+  'real',
+  'float',
+  'float4',
+  'float8',
+  'double precision',
+  'varchar',
+  'character varying',
+  'char',
+  'character',
+  'text',
+  'citext',
+  'uuid',
+  'boolean',
+  'bool',
+]);
+const TIMESTAMP_TYPES = new Set<unknown>([
+  Date,
+  'datetime',
+  'datetime2',
+  'timestamp',
+  'timestamp without time zone',
+  'timestamp with time zone',
+  'timestamp with local time zone',
+  'timestamptz',
+]);
+const plainMetadata = new WeakMap<EntityMetadata, boolean>();
+
+/**
+ * Whether every column of the entity is one SubjectChangedColumnsComputer compares by plain value:
+ * scalar types above, no transformer, no array, no relation. Those entities are diffed directly
+ * (the same verdicts, without a Subject per row); any other goes through TypeORM's computer.
+ */
+function plainColumnsOnly(metadata: EntityMetadata): boolean {
+  let plain = plainMetadata.get(metadata);
+  if (plain === undefined) {
+    plain =
+      metadata.relationsWithJoinColumns.length === 0 &&
+      metadata.columns.every(
+        (c) =>
+          c.isVirtual ||
+          c.isDiscriminator ||
+          (!c.transformer && !c.isArray && !c.relationMetadata && (STRICT_TYPES.has(c.type) || TIMESTAMP_TYPES.has(c.type))),
+      );
+    plainMetadata.set(metadata, plain);
+  }
+  return plain;
+}
+
+/** SubjectChangedColumnsComputer.computeDiffColumns for plain columns (see plainColumnsOnly). */
+function plainDiff(metadata: EntityMetadata, entity: ObjectLiteral, stored: ObjectLiteral, loaded: unknown): RowChange {
+  const changed: ColumnMetadata[] = [];
+  for (const column of metadata.columns) {
+    if (column.isVirtual || column.isDiscriminator) continue;
+    const value = column.getEntityValue(entity);
+    if (value === undefined) continue;
+    const before = column.getEntityValue(stored, true);
+    if (value === before) continue;
+    if (value !== null && before !== null && TIMESTAMP_TYPES.has(column.type) && sameTimestamp(value, before)) continue;
+    changed.push(column);
+  }
+  const native: TypeormChange = { databaseEntity: loaded as ObjectLiteral, updatedColumns: changed, updatedRelations: [] };
+  return {
+    properties: changed.map((c) => c.propertyPath),
+    before: Object.fromEntries(changed.map((c) => [c.propertyPath, c.getEntityValue(loaded as ObjectLiteral)])),
+    columns: changed.map((c) => c.databaseName),
+    native,
+  };
+}
+
+/** TypeORM's comparison of timestamps: equal as UTC text with milliseconds. */
+function sameTimestamp(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date && !Number.isNaN(a.getTime()) && !Number.isNaN(b.getTime())) {
+    return a.getTime() === b.getTime();
+  }
+  return DateUtils.mixedDateToUtcDatetimeString(a) === DateUtils.mixedDateToUtcDatetimeString(b);
 }
 
 function keyOf(metadata: EntityMetadata, entity: ObjectLiteral): string {

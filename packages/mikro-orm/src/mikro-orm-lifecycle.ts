@@ -39,7 +39,7 @@ type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' 
 /**
  * Runs MikroORM's lifecycle for a batch as flush does: per entity, one after the other, its own
  * hooks (`@BeforeCreate`…) then every subscriber whose `getSubscribedEntities()` admits its class,
- * through MikroORM's own EventManager, with the `{ entity, meta, em, changeSet }` flush passes.
+ * in the order of MikroORM's EventManager, with the `{ entity, meta, em, changeSet }` flush passes.
  * A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch instead of the
  * per-entity calls for that event. Upserts run `beforeUpsert` (as `em.upsert()`), then per row the
  * events of what happened — `afterCreate` or `afterUpdate` — followed by `afterUpsert`.

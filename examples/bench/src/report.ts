@@ -124,7 +124,11 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
     '- Lifecycle column: listener = entity listener per row; bI/aI/bU/aU/bUp/aUp = subscriber before/after insert/update/upsert per row (a number when not once per row).',
   );
   if (info.strategies.length)
-    out.push(`- cohort bulkInsert's \`strategy\` option is measured with ${info.strategies.map((s) => `'${s}'`).join(' and ')}.`);
+    out.push(
+      `- cohort's \`strategy\` option: TypeORM bulkInsert is measured with ${info.strategies.map((s) => `'${s}'`).join(' and ')}; ` +
+        "every other cohort path with its default ('auto', the one the targets are judged on) and with the strategy auto does not pick there " +
+        "('unnest' for MikroORM inserts, 'copy' — staged through a temporary table — for updates and upserts).",
+    );
   out.push('');
   out.push('![ratio to raw COPY per path](benchmark.svg)');
   out.push('');

@@ -31,7 +31,7 @@ export { bulkEventOf, bulkSubscriberMethod } from './engine/bulk-subscriber.js';
 export type { InsertJob, UpsertJob } from './engine/insert-pipeline.js';
 export { runInsert, runUpsert } from './engine/insert-pipeline.js';
 export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';
-export { NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
+export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from './engine/lifecycle.js';
 export { PartialImportError } from './engine/run-batches.js';
 export type { SaveJob } from './engine/save-pipeline.js';
 export { runSave } from './engine/save-pipeline.js';

@@ -3,6 +3,7 @@ import {
   bulkEventOf,
   bulkSubscriberMethod,
   type HookBatch,
+  isPromiseLike,
   type LifecycleHooks,
   type RowChange,
   runForBatch,
@@ -149,8 +150,8 @@ type Listener<E> = (entity: E, args: EventArgs<E>) => unknown;
 function runSerial<E>(listeners: readonly Listener<E>[], entity: E, args: EventArgs<E>, from: number): unknown {
   for (let i = from; i < listeners.length; i++) {
     const result = (listeners[i] as Listener<E>)(entity, args);
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      return (result as Promise<unknown>).then(() => runSerial(listeners, entity, args, i + 1));
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(() => runSerial(listeners, entity, args, i + 1));
     }
   }
   return undefined;

@@ -31,15 +31,11 @@ interface RowState {
   row?: Record<string, unknown>;
 }
 
-function stateOf(entity: AnyEntity): RowState {
-  const state = states.get(entity);
-  if (!state) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulk call`);
-  return state;
-}
-
 /** The call an entity is being written by. */
 export function writeContextOf(entity: AnyEntity): MikroOrmWriteContext {
-  return stateOf(entity).context;
+  const state = states.get(entity);
+  if (!state) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulk call`);
+  return state.context;
 }
 
 /** What the call is: upserts run MikroORM's upsert events around the outcome's own. */

@@ -1,6 +1,7 @@
 import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
@@ -10,7 +11,7 @@ import { snapshotOf, takeSnapshot } from './entity-snapshots.js';
 export interface TypeormChange {
   databaseEntity: ObjectLiteral;
   updatedColumns: ColumnMetadata[];
-  updatedRelations: unknown[];
+  updatedRelations: RelationMetadata[];
 }
 
 /**
@@ -61,32 +62,22 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
 
   diff(entity: E, loaded: unknown): RowChange {
     const metadata = this.metadata.findInheritanceMetadata(entity);
-    if (plainColumnsOnly(metadata)) return plainDiff(metadata, entity, snapshotOf(entity) ?? (loaded as ObjectLiteral), loaded);
+    const stored = snapshotOf(entity) ?? (loaded as ObjectLiteral);
+    if (plainColumnsOnly(metadata)) {
+      const changed = plainDiff(metadata, entity, stored);
+      return rowChange(loaded as ObjectLiteral, changed, [], changed.length > 0);
+    }
     let subject = this.subjects.get(entity);
     if (subject) {
       subject.recompute();
     } else {
       subject = new Subject({ metadata, entity, canBeUpdated: true });
-      subject.databaseEntity = snapshotOf(entity) ?? (loaded as ObjectLiteral);
+      subject.databaseEntity = stored;
       subject.databaseEntityLoaded = true;
       this.subjects.set(entity, subject);
     }
     this.computer.compute([subject]);
-    const columns = [
-      ...subject.diffColumns.map((c) => c.databaseName),
-      ...subject.diffRelations.flatMap((r) => r.joinColumns.map((c) => c.databaseName)),
-    ];
-    const properties = [...subject.diffColumns.map((c) => c.propertyPath), ...subject.diffRelations.map((r) => r.propertyPath)];
-    const before = Object.fromEntries(
-      subject.diffColumns.map((c) => [c.propertyPath, c.getEntityValue(loaded as ObjectLiteral)]),
-    );
-    const native: TypeormChange = {
-      // The event carries the row as stored, as save() gives it, even when the diff used a snapshot.
-      databaseEntity: loaded as ObjectLiteral,
-      updatedColumns: subject.diffColumns,
-      updatedRelations: subject.diffRelations,
-    };
-    return { properties, before, columns: subject.mustBeUpdated ? columns : [], native };
+    return rowChange(loaded as ObjectLiteral, subject.diffColumns, subject.diffRelations, Boolean(subject.mustBeUpdated));
   }
 
   updated(entity: E): void {
@@ -157,8 +148,29 @@ function plainColumnsOnly(metadata: EntityMetadata): boolean {
   return plain;
 }
 
+/**
+ * What changed on one row, from TypeORM's changed columns and relations; `loaded` is the row as
+ * stored, which the event carries (as save() gives it) even when the diff used a snapshot.
+ */
+function rowChange(
+  loaded: ObjectLiteral,
+  columns: ColumnMetadata[],
+  relations: RelationMetadata[],
+  mustBeUpdated: boolean,
+): RowChange {
+  const native: TypeormChange = { databaseEntity: loaded, updatedColumns: columns, updatedRelations: relations };
+  return {
+    properties: [...columns.map((c) => c.propertyPath), ...relations.map((r) => r.propertyPath)],
+    before: Object.fromEntries(columns.map((c) => [c.propertyPath, c.getEntityValue(loaded)])),
+    columns: mustBeUpdated
+      ? [...columns.map((c) => c.databaseName), ...relations.flatMap((r) => r.joinColumns.map((c) => c.databaseName))]
+      : [],
+    native,
+  };
+}
+
 /** SubjectChangedColumnsComputer.computeDiffColumns for plain columns (see plainColumnsOnly). */
-function plainDiff(metadata: EntityMetadata, entity: ObjectLiteral, stored: ObjectLiteral, loaded: unknown): RowChange {
+function plainDiff(metadata: EntityMetadata, entity: ObjectLiteral, stored: ObjectLiteral): ColumnMetadata[] {
   const changed: ColumnMetadata[] = [];
   for (const column of metadata.columns) {
     if (column.isVirtual || column.isDiscriminator) continue;
@@ -169,13 +181,7 @@ function plainDiff(metadata: EntityMetadata, entity: ObjectLiteral, stored: Obje
     if (value !== null && before !== null && TIMESTAMP_TYPES.has(column.type) && sameTimestamp(value, before)) continue;
     changed.push(column);
   }
-  const native: TypeormChange = { databaseEntity: loaded as ObjectLiteral, updatedColumns: changed, updatedRelations: [] };
-  return {
-    properties: changed.map((c) => c.propertyPath),
-    before: Object.fromEntries(changed.map((c) => [c.propertyPath, c.getEntityValue(loaded as ObjectLiteral)])),
-    columns: changed.map((c) => c.databaseName),
-    native,
-  };
+  return changed;
 }
 
 /** TypeORM's comparison of timestamps: equal as UTC text with milliseconds. */

@@ -52,6 +52,15 @@ export const NO_HOOKS: LifecycleHooks<never> = {
   beforeUpsert: async () => {},
 };
 
+/** Whether a hook's result is a promise (or any thenable) to wait for; sync hooks are not awaited. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
 /**
  * Calls `fn` for each row of the batch, sequentially or all at once, and turns a throw into a
  * {@link BulkHookError} naming the row's input index.
@@ -80,8 +89,8 @@ export async function runForEach<E>(
       } catch (error) {
         fail(position, error);
       }
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        pending.push((result as Promise<unknown>).then(undefined, (error: unknown) => fail(position, error)));
+      if (isPromiseLike(result)) {
+        pending.push(Promise.resolve(result).then(undefined, (error: unknown) => fail(position, error)));
       }
     }
     if (pending.length > 0) await Promise.all(pending);
@@ -91,7 +100,7 @@ export async function runForEach<E>(
   for (let position = 0; position < batch.entities.length; position++) {
     try {
       const result = fn(batch.entities[position] as E, position);
-      if (result && typeof (result as Promise<unknown>).then === 'function') await result;
+      if (isPromiseLike(result)) await result;
     } catch (error) {
       fail(position, error);
     }

@@ -327,6 +327,20 @@ describeConformance('bulkInsert', (pair) => {
     expect((await subject().rows('seed')).map((r) => r.qty)).toEqual([1, 3]);
   });
 
+  it("strategy 'copy' with onInvalid: 'skip': the keys drawn ahead land on the valid rows, in order", async () => {
+    const rows = [1, 2, 3, 4, 5].map((i) => seed(subject(), i, i % 2 === 0 ? 'x'.repeat(300) : `s${i}`));
+    const result = await subject().bulkInsert(rows, { onInvalid: 'skip', strategy: 'copy' });
+    expect(result.inserted).toBe(3);
+    expect(result.skipped.map((s) => s.index)).toEqual([1, 3]);
+    const stored = await subject().rows('seed');
+    const kept = [rows[0], rows[2], rows[4]].map((r) => subject().objectState(r as object));
+    // Each object carries the key of the row holding its values; keys ascend in input order.
+    expect(kept.map((o) => [o.id, o.qty])).toEqual(stored.map((r) => [r.id, r.qty]));
+    expect(stored.map((r) => r.qty)).toEqual([1, 3, 5]);
+    expect([...kept.map((o) => o.id as number)].sort((a, b) => a - b)).toEqual(kept.map((o) => o.id));
+    expect(countStatements(subject().sql, /^copy "[^"]+"\."seed"/i)).toBe(1);
+  });
+
   it('a unique violation at row k leaves the table as it was and names row k and the constraint', async () => {
     await subject().bulkInsert([subject().create('Unique', { email: 'taken@example.com', name: 'first' })]);
     const before = await subject().rows('unique_fixture');

@@ -1,10 +1,10 @@
 // Encoding properties (issue: COPY fast path): arbitrary strings (quotes, backslashes, tabs,
 // newlines, unicode), numbers, dates, JSON, arrays and nulls must round-trip unchanged through both
 // strategies — checked differentially against the ORM's own save of the same rows.
-import { BulkValidationError } from '@cohort/core';
+import { BulkValidationError, CheckViolationError } from '@cohort/core';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { describeConformance, type OrmUnderTest } from '../harness/conformance.js';
+import { countStatements, describeConformance, type OrmUnderTest } from '../harness/conformance.js';
 
 // PostgreSQL text cannot hold U+0000 (that case has its own test below).
 const text = fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\u0000'));
@@ -61,9 +61,56 @@ async function roundTrip(pair: { reference: () => OrmUnderTest; subject: () => O
   );
 }
 
+// The seed entity's columns (serial, integer, varchar, timestamptz) all have a binary COPY form.
+const seedRow = fc.record({
+  qty: fc.integer({ min: -2147483648, max: 2147483647 }),
+  label: fc
+    .oneof(
+      text,
+      fc.array(special, { maxLength: 8 }).map((parts) => parts.join('x')),
+    )
+    .filter((s) => [...s].length <= 255),
+  createdAt: fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }),
+});
+
 describeConformance('encoding round-trips', (pair) => {
   it('through COPY', () => roundTrip(pair, 'copy'));
   it('through unnest', () => roundTrip(pair, 'unnest'));
+
+  it('through binary COPY: integers, strings and timestamps stored as save() stores them', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(seedRow, { minLength: 1, maxLength: 25 }), async (rows) => {
+        for (const side of [pair.reference(), pair.subject()]) await side.query('TRUNCATE seed RESTART IDENTITY');
+        await pair.reference().ormSave(rows.map((r) => pair.reference().create('Seed', { ...r })));
+        const entities = rows.map((r) => pair.subject().create('Seed', { ...r }));
+        await pair.subject().bulkInsert(entities, { strategy: 'copy' });
+        expect(await pair.subject().rows('seed')).toEqual(await pair.reference().rows('seed'));
+        expect(entities.map((e) => pair.subject().objectState(e).id)).toEqual(rows.map((_, i) => i + 1));
+      }),
+      { numRuns: 25, ...(process.env.CI ? { seed: 20261121 } : {}) },
+    );
+    expect(countStatements(pair.subject().sql, /^copy "[^"]+"\."seed" .* from stdin \(format binary\)$/i)).toBeGreaterThan(0);
+  });
+
+  it('a CHECK violation in a COPY names the row from the line PostgreSQL reports', async () => {
+    await pair.subject().query('ALTER TABLE seed ADD CONSTRAINT seed_qty_small CHECK (qty < 100)');
+    try {
+      for (const label of ['plain', 'tab\there']) {
+        const rows = [1, 2, 3, 100, 4].map((qty) =>
+          pair.subject().create('Seed', { qty, label, createdAt: new Date('2024-01-01T00:00:00Z') }),
+        );
+        const error = await pair
+          .subject()
+          .bulkInsert(rows, { strategy: 'copy' })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CheckViolationError);
+        expect(error).toMatchObject({ index: 3, entity: rows[3], constraint: 'seed_qty_small' });
+        expect(await pair.subject().rows('seed')).toEqual([]);
+      }
+    } finally {
+      await pair.subject().query('ALTER TABLE seed DROP CONSTRAINT seed_qty_small');
+    }
+  });
 
   it('JSON keys named like Object.prototype members are stored as given', async () => {
     const values: Record<string, unknown>[] = [{ valueOf: {} }, { hasOwnProperty: { a: 1 } }, { a: { toString: { b: [1] } } }];

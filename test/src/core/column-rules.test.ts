@@ -28,6 +28,8 @@ describe('checkColumnValue', () => {
     const c = column({ length: 3 });
     expect(checkColumnValue(c, '😀😀😀')).toBeUndefined();
     expect(checkColumnValue(c, 'abcd')?.constraint).toBe('maxLength');
+    expect(checkColumnValue(c, 'abc')).toBeUndefined();
+    expect(checkColumnValue(c, '😀😀😀😀')?.constraint).toBe('maxLength');
   });
 
   it('refuses NUL characters in text and JSON', () => {
@@ -40,6 +42,20 @@ describe('checkColumnValue', () => {
     expect(checkColumnValue(column({ kind: 'integer' }), 1.5)?.constraint).toBe('type');
     expect(checkColumnValue(column({ kind: 'bigint' }), '9223372036854775807')).toBeUndefined();
     expect(checkColumnValue(column({ kind: 'bigint' }), '9223372036854775808')?.constraint).toBe('range');
+    // Numbers at and past each bound, on both sides.
+    for (const [kind, low, high] of [
+      ['smallint', -32768, 32767],
+      ['integer', -2147483648, 2147483647],
+    ] as const) {
+      expect(checkColumnValue(column({ kind }), low)).toBeUndefined();
+      expect(checkColumnValue(column({ kind }), high)).toBeUndefined();
+      expect(checkColumnValue(column({ kind }), low - 1)?.constraint).toBe('range');
+      expect(checkColumnValue(column({ kind }), high + 1)?.constraint).toBe('range');
+    }
+    expect(checkColumnValue(column({ kind: 'bigint' }), Number.MAX_SAFE_INTEGER)).toBeUndefined();
+    expect(checkColumnValue(column({ kind: 'bigint' }), 2 ** 63 - 1024)).toBeUndefined();
+    expect(checkColumnValue(column({ kind: 'bigint' }), 2 ** 63)?.constraint).toBe('range');
+    expect(checkColumnValue(column({ kind: 'bigint' }), -(2 ** 63))).toBeUndefined();
   });
 
   it('checks numeric precision on the integer digits', () => {

@@ -1,4 +1,5 @@
-import { arrayLiteral, toPgText } from '@cohort/core';
+import { arrayLiteral, toPgText, utcIsoText } from '@cohort/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 describe('toPgText', () => {
@@ -15,6 +16,31 @@ describe('toPgText', () => {
     const d = new Date('2024-02-29T12:34:56.789Z');
     const text = toPgText(d) as string;
     expect(new Date(text).getTime()).toBe(d.getTime());
+  });
+
+  it('renders timestamptz values exactly as toISOString, for any instant (fast formatter)', () => {
+    const edges = [0, -1, 86_399_999, 951_782_400_000, -62_167_219_200_000, -62_167_219_200_001, 253_402_300_799_999];
+    for (const t of edges) expect(utcIsoText(new Date(t))).toBe(new Date(t).toISOString());
+    fc.assert(
+      fc.property(
+        // Mostly years 0–9999 (formatted by hand), sometimes any valid instant (toISOString's).
+        fc.oneof(
+          { weight: 9, arbitrary: fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 }) },
+          { weight: 1, arbitrary: fc.integer({ min: -8.64e15, max: 8.64e15 }) },
+        ),
+        fc.integer({ min: -200_000, max: 200_000 }),
+        (t, step) => {
+          // Two instants, so both the cached day and a new day are exercised.
+          for (const at of [t, t + step]) {
+            const d = new Date(at);
+            if (Number.isNaN(d.getTime())) continue;
+            expect(utcIsoText(d)).toBe(d.toISOString());
+            expect(toPgText(d, true)).toBe(d.toISOString());
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('renders Buffers as bytea hex and objects as JSON', () => {

@@ -1,10 +1,11 @@
-import type { ColumnModel } from '../model/entity-model.js';
+import type { ColumnKind, ColumnModel } from '../model/entity-model.js';
 import type { TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
-import { copyChunks } from '../sql/copy-text.js';
+import { binaryCopyChunks, binaryWriters } from '../sql/copy-binary.js';
+import { copyChunks, copyField, copyFieldChunks } from '../sql/copy-text.js';
 import { quoteIdent } from '../sql/identifier.js';
-import { compileInsert, type InsertStatement, ORDINAL, returnedName, stageColumns } from '../sql/insert-statement.js';
-import { toPgText } from '../sql/pg-text.js';
+import { compileInsert, type InsertStatement, stageColumns } from '../sql/insert-statement.js';
+import { toPgText, utcIsoText } from '../sql/pg-text.js';
 import { runCopy } from './copy-runner.js';
 import type { CopyCapableClient, SqlSession } from './sql-session.js';
 
@@ -45,50 +46,77 @@ export function canCopyDirectly(stmt: InsertStatement, returning: readonly strin
 
 /**
  * COPY straight into the table. A sequence key is drawn first, in one statement, so every row's key
- * is known before it is written; the rows come back in the shape of the other strategies
- * (ordinal, `r*` values).
+ * is known before it is written (`drawn`: keys drawn ahead for these rows). Each row is encoded while the COPY streams (PostgreSQL stores one
+ * chunk while the next is encoded). Returns the drawn keys, in row order (empty when none).
  */
 export async function copyDirectly<E>(
   session: SqlSession,
   client: CopyCapableClient,
   stmt: InsertStatement,
+  sent: readonly ColumnModel<E>[],
   values: BatchValues<E>,
-  returningColumns: readonly ColumnModel<E>[],
-): Promise<Record<string, unknown>[]> {
+  drawn?: readonly unknown[],
+): Promise<unknown[]> {
   const rowCount = values.indices.length;
   const table: TableCatalog = stmt.table;
   let generated: unknown[] = [];
   const [keyName] = stmt.generatedKeys;
-  if (keyName) {
-    const key = table.columns.get(keyName);
-    // One row holding every drawn key (100,000 result rows would cost more to receive than the COPY).
-    const [drawn] = await session.query<{ k: string | null }>(
-      `SELECT string_agg((${key?.defaultExpr})::text, ',') AS k FROM generate_series(1, $1::int)`,
-      [rowCount],
-    );
-    // node-postgres gives smallint/integer keys as numbers, everything else (bigint…) as text.
-    const numeric = key?.castType === 'integer' || key?.castType === 'smallint';
-    const keys: unknown[] = (drawn?.k ?? '').split(',').map((k) => (numeric ? Number(k) : k));
-    // A sequence only grows: sorted, the drawn values follow the rows' order.
-    generated = keys.sort(compareKeys);
-  }
+  // Keys drawn ahead (for at least these rows, ascending) are used in order.
+  if (keyName && drawn && drawn.length >= rowCount) generated = drawn.slice(0, rowCount);
+  else if (keyName) generated = await drawSequenceKeys(session, table, keyName, rowCount);
   const columns = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
-  const sentCount = stmt.sent.length;
-  const sql = `COPY ${table.qualifiedName} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
+  const encoders = [...sent.map((c) => fieldEncoder(c.kind)), ...stmt.generatedKeys.map(() => fieldEncoder('other'))];
+  const sources = [...values.raw, ...stmt.generatedKeys.map(() => generated)];
+  // The binary format when every column's type and values allow it (see copy-binary.ts).
+  const writers = binaryWriters(
+    columns.map((name) => table.columns.get(name)?.castType ?? ''),
+    sources,
+  );
+  const sql = `COPY ${table.qualifiedName} (${columns.map(quoteIdent).join(', ')}) FROM STDIN${writers ? ' (FORMAT binary)' : ''}`;
   session.logStatement?.(sql);
   await runCopy(
     client,
     sql,
-    copyChunks(columns.length, rowCount, (c, r) => (c < sentCount ? (values.values[c]?.[r] ?? null) : toPgText(generated[r]))),
+    writers
+      ? binaryCopyChunks(writers, sources, rowCount)
+      : copyFieldChunks(columns.length, rowCount, (c, r) => (encoders[c] as FieldEncoder)((sources[c] as unknown[])[r])),
   );
-  return values.indices.map((_, r) => {
-    const row: Record<string, unknown> = { [ORDINAL]: r + 1 };
-    returningColumns.forEach((column, i) => {
-      const sentAt = columns.indexOf(column.name);
-      row[returnedName(i)] = sentAt < sentCount ? column.read(values.entities[r] as E) : generated[r];
-    });
-    return row;
-  });
+  return generated;
+}
+
+/** Draws `count` values of the key's sequence, ascending (so in row order). */
+export async function drawSequenceKeys(
+  session: SqlSession,
+  table: TableCatalog,
+  keyName: string,
+  count: number,
+): Promise<unknown[]> {
+  const key = table.columns.get(keyName);
+  // One row holding every drawn key (100,000 result rows would cost more to receive than the COPY).
+  const [drawn] = await session.query<{ k: string | null }>(
+    `SELECT string_agg((${key?.defaultExpr})::text, ',') AS k FROM generate_series(1, $1::int)`,
+    [count],
+  );
+  // node-postgres gives smallint/integer keys as numbers, everything else (bigint…) as text.
+  const numeric = key?.castType === 'integer' || key?.castType === 'smallint';
+  const texts = (drawn?.k ?? '').split(',');
+  const keys: unknown[] = numeric ? texts.map(Number) : texts;
+  // A sequence only grows: sorted, the drawn values follow the rows' order.
+  for (let i = 1; i < keys.length; i++) if (compareKeys(keys[i - 1], keys[i]) > 0) return keys.sort(compareKeys);
+  return keys;
+}
+
+type FieldEncoder = (value: unknown) => string;
+
+/** The COPY field of a value of a column of this kind (text that needs no escaping skips the check). */
+function fieldEncoder(kind: ColumnKind): FieldEncoder {
+  const zoned = kind === 'timestamptz';
+  return (value) => {
+    if (value === null || value === undefined) return '\\N';
+    if (typeof value === 'number') return String(value);
+    if (zoned && value instanceof Date && !Number.isNaN(value.getTime())) return utcIsoText(value);
+    return copyField(toPgText(value, zoned));
+  };
 }
 
 let stageSeq = 0;

@@ -1,18 +1,27 @@
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
-import { type EntityModel, primaryColumns } from '../model/entity-model.js';
-import { readTableCatalog } from '../model/table-catalog.js';
-import { readBatchValues } from '../sql/batch-values.js';
+import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
+import { type BatchValues, readBatchValues, readColumnValues } from '../sql/batch-values.js';
 import { compileInsert, INSERTED, type InsertStatement, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, RowOutcome, UpsertOptions } from './bulk-options.js';
 import { columnByName, conflictKeyColumns, dropDuplicates, rejectDuplicateKeys, resolveConflict } from './conflict-plan.js';
-import { canCopyDirectly, compareKeys, copyClientFor, copyDirectly, insertThroughStage } from './copy-insert.js';
+import {
+  COPY_MIN_ROWS,
+  canCopyDirectly,
+  compareKeys,
+  copyClientFor,
+  copyDirectly,
+  drawSequenceKeys,
+  insertThroughStage,
+} from './copy-insert.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
+import type { SqlSession } from './sql-session.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to insert entities of one model. */
@@ -50,10 +59,11 @@ export async function insertBatch<E>(
   target: WriteTarget<E>,
   result: BulkResult<E>,
 ): Promise<void> {
+  const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
   await beforeInsertPhase(model, options, batch, target);
   const prepared = prepareRows(model, batch.entities);
   const valid = await validateInsertPhase(model, options, batch, prepared, result);
-  const written = await writeInsertPhase(model, options, valid, prepared, target, result);
+  const written = await writeInsertPhase(model, options, { ...valid, drawn }, prepared, target, result);
   await afterInsertPhase(options, written, target);
 }
 
@@ -80,7 +90,7 @@ export interface WrittenRows<E> {
 export async function writeInsertPhase<E>(
   model: EntityModel<E>,
   options: InsertOptions,
-  valid: InputBatch<E>,
+  valid: ReadInputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   target: WriteTarget<E>,
   result: BulkResult<E>,
@@ -123,58 +133,91 @@ export async function afterInsertPhase<E>(
   if (written.updated.entities.length > 0 && target.hooks.afterUpdate) await target.hooks.afterUpdate(written.updated);
 }
 
-/** Validates the batch; returns the rows to write, or throws when invalid rows must stop the call. */
+/** A batch with its columns' values already read (column-major, aligned with {@link insertColumns}). */
+export interface ReadInputBatch<E> extends InputBatch<E> {
+  readonly raw?: unknown[][];
+  /** Sequence keys being drawn for these rows (see {@link drawKeysEarly}). */
+  readonly drawn?: Promise<DrawnKeys>;
+}
+
+/** The columns an insert sends: the insertable ones, and a conflict target even when not insertable. */
+function insertColumns<E>(model: EntityModel<E>, options: InsertOptions): ColumnModel<E>[] {
+  const conflict = resolveConflict(model, options.onConflict);
+  // A conflict target is always sent, even a key the ORM never inserts itself (a serial id):
+  // an upsert by id needs the id; rows without one still get a generated key (per-row default).
+  const targetColumns = conflict.kind === 'error' ? [] : (conflict.target ?? []);
+  return model.columns.filter((c) => c.insertable || targetColumns.includes(c.name));
+}
+
+/**
+ * Validates the batch; returns the rows to write (with the values read for validation, so the write
+ * does not read them again), or throws when invalid rows must stop the call.
+ */
 export async function validateInsertPhase<E>(
   model: EntityModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   result: BulkResult<E>,
-): Promise<InputBatch<E>> {
+): Promise<ReadInputBatch<E>> {
   if (options.validate === false) {
     // Unvalidated rows are sent as they are, except ones the ORM itself could not convert.
     const broken = conversionFailures(batch.entities, batch.indices, new Set());
     if (broken.length > 0) throw new BulkValidationError(broken, batch.number);
     return batch;
   }
-  const columns = model.columns.filter((c) => c.insertable);
-  const rowsPrepared = batch.entities.map((e) => prepared.get(e));
-  const failures = await validateBatch(columns, batch.entities, batch.indices, rowsPrepared, { classValidator: true });
+  const columns = insertColumns(model, options);
+  const rowsPrepared = prepared.size > 0 ? batch.entities.map((e) => prepared.get(e)) : [];
+  const raw = readColumnValues(columns, batch.entities, rowsPrepared);
+  const checked = columns.flatMap((c, i) => (c.insertable ? [i] : []));
+  const failures = await validateBatch(
+    checked.map((i) => columns[i] as ColumnModel<E>),
+    batch.entities,
+    batch.indices,
+    rowsPrepared,
+    { classValidator: true },
+    checked.map((i) => raw[i] as unknown[]),
+  );
   failures.push(...conversionFailures(batch.entities, batch.indices, new Set(failures.map((f) => f.index))));
   failures.sort((a, b) => a.index - b.index);
-  if (failures.length === 0) return batch;
+  if (failures.length === 0) return { ...batch, raw };
   if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
   const byIndex = failuresByIndex(failures);
   const kept = keepRows(batch, result, (_, index) => {
     const own = byIndex.get(index);
     return own ? { reason: 'invalid', failures: own } : undefined;
   });
-  return pickRows(batch, kept);
+  return { ...pickRows(batch, kept), raw: raw.map((values) => kept.map((p) => values[p])) };
 }
 
-/** Sends the one statement of the batch and maps returned rows back by ordinal. */
-async function writeRows<E>(
+/** The statement of one batch, with the values it sends. */
+interface InsertPlan<E> {
+  readonly stmt: InsertStatement;
+  readonly values: BatchValues<E>;
+  readonly sent: ColumnModel<E>[];
+  /** The rows can be copied straight into the table (see {@link canCopyDirectly}). */
+  readonly direct: boolean;
+}
+
+/** Works out the batch's statement from its values (read here unless `raw` holds them). */
+function planInsert<E>(
   model: EntityModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
-  target: WriteTarget<E>,
-): Promise<{ outcomes: RowOutcome[]; changes: RowChange[] }> {
+  catalog: TableCatalog,
+  raw?: unknown[][],
+): InsertPlan<E> {
   const conflict = resolveConflict(model, options.onConflict);
-  const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
-  // A conflict target is always sent, even a key the ORM never inserts itself (a serial id):
-  // an upsert by id needs the id; rows without one still get a generated key (per-row default).
-  const targetColumns = conflict.kind === 'error' ? [] : (conflict.target ?? []);
-  const insertable = model.columns.filter((c) => c.insertable || targetColumns.includes(c.name));
-  const rowsPrepared = batch.entities.map((e) => prepared.get(e));
-  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared);
+  const insertable = insertColumns(model, options);
+  const rowsPrepared = prepared.size > 0 ? batch.entities.map((e) => prepared.get(e)) : [];
+  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared, raw);
   const keys = primaryColumns(model);
   const sentNames = new Set(sent.map((c) => c.name));
   const generatedKeys = keys.filter((k) => !sentNames.has(k.name)).map((k) => k.name);
   const mixed = new Set(sent.filter((_, i) => values.defaults[i]).map((c) => c.name));
   if (conflict.kind !== 'error') rejectDuplicateKeys(values, conflictKeyColumns(conflict, keys, sentNames), batch.number);
 
-  const returning = model.returningOnInsert;
   const [onlyKey] = keys;
   const mapping =
     conflict.kind === 'error' &&
@@ -191,19 +234,99 @@ async function writeRows<E>(
     sent: sent.map((c) => ({ name: c.name, mixed: mixed.has(c.name) })),
     generatedKeys,
     rowKey: keys.map((k) => k.name),
-    returning: returning.map((c) => c.name),
+    returning: model.returningOnInsert.map((c) => c.name),
     conflict,
     // Rows are written in conflict-key order so that concurrent upserts lock in one order.
     orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
     returnOld: conflict.kind === 'update' && catalog.serverVersion >= 180000 ? conflict.set.map((s) => s.column) : undefined,
   };
-  const direct = canCopyDirectly(stmt, stmt.returning);
+  return { stmt, values, sent, direct: canCopyDirectly(stmt, stmt.returning) };
+}
+
+/**
+ * When the batch will likely be copied straight into the table with a sequence key, starts drawing
+ * its keys before the hooks run, so that PostgreSQL draws them while hooks and validation run.
+ * Resolves (with the draw in flight, wrapped so that awaiting this does not wait for it) once the
+ * query is on its way. The write uses the keys only if it does copy directly; keys
+ * it leaves unused (rows found invalid, a hook that set a key) are gaps in the sequence, as a failed
+ * `save()` leaves the values it drew.
+ */
+export async function drawKeysEarly<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  entities: readonly E[],
+  session: SqlSession,
+): Promise<{ drawn?: Promise<DrawnKeys> }> {
+  const { strategy } = options;
+  if (!session.copyClient || strategy === 'unnest') return {};
+  if (entities.length < (strategy === 'copy' ? 1 : COPY_MIN_ROWS)) return {};
+  if (resolveConflict(model, options.onConflict).kind !== 'error') return {};
+  const [key, ...more] = primaryColumns(model);
+  if (!key || more.length > 0 || model.returningOnInsert.some((c) => c !== key)) return {};
+  if (key.insertable && entities.some((e) => key.read(e) !== undefined)) return {};
+  const draw = async (): Promise<unknown[] | undefined> => {
+    const catalog = await readTableCatalog(session, model as EntityModel<never>);
+    const column = catalog.columns.get(key.name);
+    if (!/^nextval\(/i.test(column?.defaultExpr ?? '')) return undefined;
+    if (model.columns.some((c) => c.insertable && catalog.columns.get(c.name)?.identityAlways)) return undefined;
+    if (!(await copyClientFor(strategy, session, entities.length, true))) return undefined;
+    return drawSequenceKeys(session, catalog, key.name, entities.length);
+  };
+  // Settles either way: a failure is raised where the keys are used, never as an unhandled rejection.
+  const drawn = draw().then(
+    (keys) => ({ keys }),
+    (error: unknown) => ({ error }),
+  );
+  // Lets the query reach the server (a few promise steps in the ORM's driver) before the hooks run.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { drawn };
+}
+
+/** Keys drawn ahead of the write, or why drawing them failed. */
+type DrawnKeys = { keys?: unknown[]; error?: unknown };
+
+/** Sends the one statement of the batch and maps returned rows back by ordinal. */
+async function writeRows<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  batch: ReadInputBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
+  target: WriteTarget<E>,
+): Promise<{ outcomes: RowOutcome[]; changes: (RowChange | undefined)[] }> {
+  const early = batch.drawn ? await batch.drawn : undefined;
+  if (early?.error !== undefined) throw early.error;
+  const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
+  const { stmt, values, sent, direct } = planInsert(model, options, batch, prepared, catalog, batch.raw);
+  const { conflict, mapping } = stmt;
+  const returning = model.returningOnInsert;
   const client = await copyClientFor(options.strategy, target.session, batch.entities.length, direct);
+  const outcomes: RowOutcome[] = new Array(batch.entities.length).fill('skipped');
+  const changes: (RowChange | undefined)[] = [];
+  if (client && direct) {
+    // Every row is written and its returned values are known without reading anything back.
+    let generated: unknown[];
+    try {
+      generated = await copyDirectly(target.session, client, stmt, sent, values, early?.keys);
+    } catch (error) {
+      throw convertDatabaseError(error, values, batch.number);
+    }
+    const sources = returning.map((column) => {
+      const at = stmt.sent.findIndex((s) => s.name === column.name);
+      return at < 0 ? generated : (values.raw[at] as unknown[]);
+    });
+    for (let position = 0; position < batch.entities.length; position++) {
+      const entity = batch.entities[position] as E;
+      for (let i = 0; i < returning.length; i++) {
+        (returning[i] as ColumnModel<E>).write(entity, (sources[i] as unknown[])[position]);
+      }
+      model.finishInsert?.(entity);
+      outcomes[position] = 'inserted';
+    }
+    return { outcomes, changes };
+  }
   let rows: Record<string, unknown>[];
   try {
-    if (client && direct) {
-      rows = await copyDirectly(target.session, client, stmt, values, returning);
-    } else if (client) {
+    if (client) {
       rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values);
     } else {
       const { sql, parameters } = compileInsert(stmt, values.values, values.defaults);
@@ -212,11 +335,8 @@ async function writeRows<E>(
   } catch (error) {
     throw convertDatabaseError(error, values, batch.number);
   }
-  const sequenceMapped = mapping === 'sequence' && !client;
-  const outcomes: RowOutcome[] = batch.entities.map(() => 'skipped');
-  const changes: RowChange[] = batch.entities.map(() => ({ properties: [], before: {} }));
   const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
-  if (sequenceMapped) {
+  if (mapping === 'sequence' && !client) {
     // Keys were drawn from the sequence in ordinal order: the k-th smallest key is row k.
     rows.sort((a, b) => compareKeys(a.k0, b.k0));
     rows.forEach((row, position) => {

@@ -212,7 +212,7 @@ export async function writeUpdatePhase<E>(
   } catch (error) {
     throw convertDatabaseError(
       error,
-      { columns: keys.map((k) => k.name), values: keyTexts, defaults: [], indices: changed.indices, entities: changed.entities },
+      { columns: keys.map((k) => k.name), values: keyTexts, indices: changed.indices, entities: changed.entities },
       changed.number,
     );
   }

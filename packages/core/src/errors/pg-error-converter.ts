@@ -10,6 +10,9 @@ import {
   UniqueViolationError,
 } from './database-errors.js';
 
+/** What locating a failed row needs of a batch's values. */
+export type LocatableBatch<E> = Pick<BatchValues<E>, 'columns' | 'values' | 'indices' | 'entities'>;
+
 type ErrorClass = new (...args: ConstructorParameters<typeof BulkDatabaseError>) => BulkDatabaseError;
 
 const BY_SQLSTATE: Record<string, ErrorClass> = {
@@ -25,7 +28,7 @@ const BY_SQLSTATE: Record<string, ErrorClass> = {
  * Converts an error raised by PostgreSQL while writing `batch` into a typed cohort error that names
  * the input row, when PostgreSQL's detail allows finding it.
  */
-export function convertDatabaseError<E>(error: unknown, batch: BatchValues<E>, batchIndex: number): BulkWriteError<E> {
+export function convertDatabaseError<E>(error: unknown, batch: LocatableBatch<E>, batchIndex: number): BulkWriteError<E> {
   if (error instanceof BulkWriteError) return error as BulkWriteError<E>;
   const pg = (error ?? {}) as PgErrorFields;
   if (typeof pg.code !== 'string') {
@@ -42,7 +45,7 @@ export function convertDatabaseError<E>(error: unknown, batch: BatchValues<E>, b
 }
 
 /** The position in the batch of the row PostgreSQL complains about, from its error detail. */
-export function locateRow(pg: PgErrorFields, batch: BatchValues<unknown>): number | undefined {
+export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): number | undefined {
   if (batch.indices.length === 1) return 0;
   // COPY names the line it failed on; cohort sends one line per row, in batch order.
   const line = /COPY [^,]+, line (\d+)/.exec(pg.where ?? '');
@@ -62,7 +65,7 @@ export function locateRow(pg: PgErrorFields, batch: BatchValues<unknown>): numbe
   return undefined;
 }
 
-function findByKey(batch: BatchValues<unknown>, columnList: string, valueList: string, duplicate: boolean) {
+function findByKey(batch: LocatableBatch<unknown>, columnList: string, valueList: string, duplicate: boolean) {
   const names = columnList.split(', ').map((n) => n.replace(/^"(.*)"$/, '$1'));
   const cols = names.map((n) => batch.columns.indexOf(n));
   if (cols.some((c) => c < 0)) return undefined;

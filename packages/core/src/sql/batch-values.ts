@@ -2,13 +2,18 @@ import type { ColumnModel } from '../model/entity-model.js';
 import { toPgText } from './pg-text.js';
 
 /**
- * One batch in column-major text form: what travels to PostgreSQL (one `text[]` parameter per
- * column, or COPY rows) and what error detail is matched against.
+ * One batch in column-major form: what travels to PostgreSQL (one `text[]` parameter per column, or
+ * COPY rows) and what error detail is matched against.
  */
 export interface BatchValues<E> {
   /** Column names, in statement order. */
   readonly columns: string[];
-  /** values[c][r]: the text of column c for row r (null = SQL NULL). */
+  /**
+   * raw[c][r]: the value of column c for row r as the ORM hands it to its driver (`insertDefault`
+   * applied; undefined = the database default).
+   */
+  readonly raw: readonly unknown[][];
+  /** values[c][r]: the text of column c for row r (null = SQL NULL). Encoded on first use. */
   readonly values: (string | null)[][];
   /** defaults[c][r]: row r leaves column c to its database default (only for mixed columns). */
   readonly defaults: (boolean[] | undefined)[];
@@ -17,35 +22,72 @@ export interface BatchValues<E> {
   readonly entities: E[];
 }
 
+/** Reads `columns` of every entity (column-major): what validation checks and the statement sends. */
+export function readColumnValues<E>(
+  columns: readonly ColumnModel<E>[],
+  entities: readonly E[],
+  prepared: readonly unknown[] = [],
+): unknown[][] {
+  return columns.map((column) => {
+    const values: unknown[] = new Array(entities.length);
+    for (let r = 0; r < entities.length; r++) values[r] = column.read(entities[r] as E, prepared[r]);
+    return values;
+  });
+}
+
 /**
- * Reads the values of `entities` for `columns`. A column is sent when at least one row sets it; rows
- * that leave such a column undefined get its database default (marked in `defaults`).
+ * The values of `entities` for `columns` (`raw`: from {@link readColumnValues}, read here when not
+ * given). A column is sent when at least one row sets it; rows that leave such a column undefined
+ * get its database default (marked in `defaults`).
  */
 export function readBatchValues<E>(
   columns: readonly ColumnModel<E>[],
   entities: E[],
   indices: number[],
   prepared: readonly unknown[] = [],
+  raw: readonly unknown[][] = readColumnValues(columns, entities, prepared),
 ): { batch: BatchValues<E>; sent: ColumnModel<E>[] } {
   const sent: ColumnModel<E>[] = [];
-  const values: (string | null)[][] = [];
+  const sentRaw: unknown[][] = [];
   const defaults: (boolean[] | undefined)[] = [];
-  for (const column of columns) {
-    const texts: (string | null)[] = new Array(entities.length);
-    const unset: boolean[] = new Array(entities.length);
+  columns.forEach((column, c) => {
+    const read = raw[c] as unknown[];
+    let values = read;
+    let unset: boolean[] | undefined;
     let unsetCount = 0;
-    const zoned = column.kind === 'timestamptz';
     for (let r = 0; r < entities.length; r++) {
-      let v = column.read(entities[r] as E, prepared[r]);
-      if (v === undefined) v = column.insertDefault;
-      unset[r] = v === undefined;
-      if (v === undefined) unsetCount++;
-      texts[r] = toPgText(v, zoned);
+      if (read[r] !== undefined) continue;
+      if (values === read) values = [...read];
+      values[r] = column.insertDefault;
+      if (column.insertDefault !== undefined) continue;
+      unset ??= new Array(entities.length).fill(false);
+      unset[r] = true;
+      unsetCount++;
     }
-    if (unsetCount === entities.length && (column.hasDefault || column.nullable)) continue;
+    if (unsetCount === entities.length && (column.hasDefault || column.nullable)) return;
     sent.push(column);
-    values.push(texts);
+    sentRaw.push(values);
     defaults.push(unsetCount > 0 && column.hasDefault ? unset : undefined);
-  }
-  return { batch: { columns: sent.map((c) => c.name), values, defaults, indices, entities }, sent };
+  });
+  let texts: (string | null)[][] | undefined;
+  const batch: BatchValues<E> = {
+    columns: sent.map((c) => c.name),
+    raw: sentRaw,
+    get values() {
+      texts ??= sent.map((column, c) => encodeColumn(column, sentRaw[c] as unknown[]));
+      return texts;
+    },
+    defaults,
+    indices,
+    entities,
+  };
+  return { batch, sent };
+}
+
+/** The PostgreSQL text of one column's values. */
+export function encodeColumn(column: ColumnModel<never>, values: readonly unknown[]): (string | null)[] {
+  const zoned = column.kind === 'timestamptz';
+  const texts: (string | null)[] = new Array(values.length);
+  for (let r = 0; r < values.length; r++) texts[r] = toPgText(values[r], zoned);
+  return texts;
 }

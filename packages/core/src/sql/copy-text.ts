@@ -15,19 +15,26 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
  * Yields the COPY text of `rowCount` rows in chunks of about `chunkSize` characters; `field(c, r)`
  * gives the text of column c of row r.
  */
-export function* copyChunks(
+export function copyChunks(
   columnCount: number,
   rowCount: number,
   field: (column: number, row: number) => string | null,
   chunkSize = 1 << 16,
 ): Generator<string> {
+  return copyFieldChunks(columnCount, rowCount, (c, r) => copyField(field(c, r)), chunkSize);
+}
+
+/** As {@link copyChunks}, with `field(c, r)` giving a field already in COPY form (escaped, `\N`). */
+export function* copyFieldChunks(
+  columnCount: number,
+  rowCount: number,
+  field: (column: number, row: number) => string,
+  chunkSize = 1 << 16,
+): Generator<string> {
   let chunk = '';
   for (let r = 0; r < rowCount; r++) {
-    let line = '';
-    for (let c = 0; c < columnCount; c++) {
-      if (c > 0) line += '\t';
-      line += copyField(field(c, r));
-    }
+    let line = columnCount > 0 ? field(0, r) : '';
+    for (let c = 1; c < columnCount; c++) line += `\t${field(c, r)}`;
     chunk += `${line}\n`;
     if (chunk.length >= chunkSize) {
       yield chunk;

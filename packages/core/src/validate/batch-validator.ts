@@ -5,7 +5,8 @@ import { checkColumnValue } from './column-rules.js';
 
 /**
  * Validates every row of a batch against the columns' own rules, then class-validator's decorators.
- * Collects all failures; never stops at the first.
+ * Collects all failures; never stops at the first. `values` (column-major, aligned with `columns`)
+ * are the rows' values when the caller has read them already.
  */
 export async function validateBatch<E>(
   columns: readonly ColumnModel<E>[],
@@ -13,10 +14,25 @@ export async function validateBatch<E>(
   indices: readonly number[],
   prepared: readonly unknown[],
   options: { classValidator: boolean },
+  values?: readonly (readonly unknown[])[],
 ): Promise<ValidationFailure<E>[]> {
   const failures: ValidationFailure<E>[] = [];
-  for (let r = 0; r < entities.length; r++) {
-    columnFailures(columns, entities[r] as E, indices[r] as number, prepared[r], failures);
+  if (values) {
+    // Values already read (column-major, aligned with `columns`): checked column by column.
+    columns.forEach((column, c) => {
+      const read = values[c] as readonly unknown[];
+      for (let r = 0; r < entities.length; r++) {
+        const problem = checkColumnValue(column as ColumnModel<never>, read[r]);
+        if (problem) {
+          const entity = entities[r] as E;
+          failures.push({ index: indices[r] as number, entity, property: column.property, value: read[r], ...problem });
+        }
+      }
+    });
+  } else {
+    for (let r = 0; r < entities.length; r++) {
+      columnFailures(columns, entities[r] as E, indices[r] as number, prepared[r], failures);
+    }
   }
   if (options.classValidator) failures.push(...(await classValidatorFailures(entities, indices)));
   return failures.sort((a, b) => a.index - b.index);

@@ -97,10 +97,19 @@ function checkScalar(column: ColumnModel<never>, value: unknown): RuleViolation 
   }
 }
 
+const NUMBER_RANGE: Partial<Record<ColumnKind, [number, number]>> = {
+  smallint: [-32768, 32767],
+  integer: [-2147483648, 2147483647],
+  // Every safe integer fits a bigint; larger numbers are checked exactly below.
+  bigint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
 function checkInteger(kind: ColumnKind, value: unknown): RuleViolation | undefined {
   let big: bigint;
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) return { constraint: 'type', message: `expected an integer, got ${describe(value)}` };
+    const [low, high] = NUMBER_RANGE[kind] as [number, number];
+    if (value >= low && value <= high) return undefined;
     big = BigInt(value);
   } else if (typeof value === 'bigint') {
     big = value;
@@ -151,7 +160,8 @@ function checkString(column: ColumnModel<never>, value: unknown): RuleViolation 
   if (typeof value !== 'string') return { constraint: 'type', message: `expected a string, got ${describe(value)}` };
   const nul = checkNul(value);
   if (nul) return nul;
-  if (column.length !== undefined) {
+  // A string has at most as many characters as UTF-16 units: only a long one needs counting.
+  if (column.length !== undefined && value.length > column.length) {
     // PostgreSQL counts characters (code points), not UTF-16 units.
     let count = 0;
     for (const _ of value) count++;

@@ -1,4 +1,11 @@
-import type { ColumnKind, ColumnModel, ColumnRole, EntityModel, GenerationStrategy } from '@cohort/core';
+import {
+  type ColumnKind,
+  type ColumnModel,
+  type ColumnRole,
+  type EntityModel,
+  type GenerationStrategy,
+  utcIsoText,
+} from '@cohort/core';
 import {
   ArrayType,
   type EntityData,
@@ -247,7 +254,7 @@ function columnModel(
       if (value instanceof EntityIdentifier) value = value.getValue();
       // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
       // (An invalid Date is passed through for validation to refuse.)
-      if (value instanceof Date && utc) return Number.isNaN(value.getTime()) ? value : value.toISOString();
+      if (value instanceof Date && utc) return Number.isNaN(value.getTime()) ? value : utcIsoText(value);
       return value;
     },
     write(entity, value) {

@@ -159,14 +159,20 @@ function rowChange(
   mustBeUpdated: boolean,
 ): RowChange {
   const native: TypeormChange = { databaseEntity: loaded, updatedColumns: columns, updatedRelations: relations };
-  return {
-    properties: [...columns.map((c) => c.propertyPath), ...relations.map((r) => r.propertyPath)],
-    before: Object.fromEntries(columns.map((c) => [c.propertyPath, c.getEntityValue(loaded)])),
-    columns: mustBeUpdated
-      ? [...columns.map((c) => c.databaseName), ...relations.flatMap((r) => r.joinColumns.map((c) => c.databaseName))]
-      : [],
-    native,
-  };
+  // Plain loops: this runs twice per row of an update (before and after the hooks).
+  const properties: string[] = [];
+  const names: string[] = [];
+  const before: Record<string, unknown> = {};
+  for (const column of columns) {
+    properties.push(column.propertyPath);
+    before[column.propertyPath] = column.getEntityValue(loaded);
+    if (mustBeUpdated) names.push(column.databaseName);
+  }
+  for (const relation of relations) {
+    properties.push(relation.propertyPath);
+    if (mustBeUpdated) for (const column of relation.joinColumns) names.push(column.databaseName);
+  }
+  return { properties, before, columns: names, native };
 }
 
 /** SubjectChangedColumnsComputer.computeDiffColumns for plain columns (see plainColumnsOnly). */

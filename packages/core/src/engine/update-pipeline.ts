@@ -168,12 +168,13 @@ export async function writeUpdatePhase<E>(
   const touched = new Set(changed.changes.flatMap((c) => c.columns ?? []));
   const setColumns = model.columns.filter((c) => c.updatable && touched.has(c.name) && !special.has(c.name));
 
-  const keyTexts = keys.map((k) => changed.entities.map((e) => toPgText(k.read(e, prepared.get(e)))));
+  const rowsPrepared = prepared.size > 0 ? changed.entities.map((e) => prepared.get(e)) : [];
+  const text = (c: ColumnModel<E>, r: number) =>
+    toPgText(c.read(changed.entities[r] as E, rowsPrepared[r]), c.kind === 'timestamptz');
+  const keyTexts = keys.map((k) => changed.entities.map((_, r) => text(k, r)));
   rejectDuplicateKeys(keyTexts, changed);
   const flags = setColumns.map((c) => changed.changes.map((change) => (change.columns ?? []).includes(c.name)));
-  const values = setColumns.map((c, i) =>
-    changed.entities.map((e, r) => ((flags[i] as boolean[])[r] ? toPgText(c.read(e, prepared.get(e))) : null)),
-  );
+  const values = setColumns.map((c, i) => changed.entities.map((_, r) => ((flags[i] as boolean[])[r] ? text(c, r) : null)));
   const checkVersion = version && options.checkVersion !== false;
   const returning = model.returningOnUpdate ?? model.columns.filter((c) => c.role === 'version' || c.role === 'updateDate');
   const returned: ColumnModel<E>[] = [
@@ -192,9 +193,7 @@ export async function writeUpdatePhase<E>(
     keys: keyTexts,
     values,
     changed: flags,
-    expectedVersions: checkVersion
-      ? changed.entities.map((e) => toPgText(version.read(e, prepared.get(e))))
-      : changed.entities.map(() => null),
+    expectedVersions: checkVersion ? changed.entities.map((_, r) => text(version, r)) : changed.entities.map(() => null),
   };
   const client = await copyClientFor(options.strategy, target.session, changed.entities.length, COPY_UPDATES);
   let rows: Record<string, unknown>[];
@@ -274,14 +273,16 @@ function withForced(change: RowChange, forced: Map<string, string>): RowChange {
 }
 
 function rejectDuplicateKeys<E>(keyTexts: (string | null)[][], batch: UpdateHookBatch<E>): void {
-  const seen = new Map<string, number>();
+  const seen = new Map<string | null, number>();
+  const [only] = keyTexts;
   for (let row = 0; row < batch.entities.length; row++) {
-    const key = JSON.stringify(keyTexts.map((k) => k[row]));
+    // A single key column's text is its own map key; a composite key is joined as JSON.
+    const key = keyTexts.length === 1 && only ? (only[row] ?? null) : JSON.stringify(keyTexts.map((k) => k[row]));
     const first = seen.get(key);
     if (first !== undefined) {
       throw new DuplicateKeyInBatchError(
         [batch.indices[first] as number, batch.indices[row] as number],
-        { key: JSON.parse(key) },
+        { key: keyTexts.map((k) => k[row]) },
         batch.entities[row] as E,
         batch.number,
       );

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { changeRow, chunks, type Row, rowValues } from './data.js';
-import { type CaseSession, copyLines } from './db.js';
+import { type CaseSession, copyBinary, copyLines } from './db.js';
 import type { MikroSeed } from './mikro-entities.js';
 import type { TypeormSeed } from './typeorm-entities.js';
 
@@ -341,6 +341,26 @@ const rawCopyInsert: PathDef = {
       write: async () => {
         const stream = session.client.query(copyFrom(`COPY ${session.table} (qty, label, created_at) FROM STDIN`));
         await pipeline(Readable.from(copyLines(rows)), stream);
+        return undefined;
+      },
+    };
+  },
+};
+
+/** Not the yardstick (the issue's T is text COPY): shown so that binary COPY's own speed is known. */
+const rawCopyBinaryInsert: PathDef = {
+  key: 'raw-copy-binary',
+  workload: 'insert',
+  label: 'raw COPY FROM STDIN, binary format (pg-copy-streams)',
+  keysPromised: false,
+  hooksPromised: false,
+  async prepare(session, n, tag) {
+    const rows = plainRows(n, tag);
+    return {
+      objects: rows,
+      write: async () => {
+        const sql = `COPY ${session.table} (qty, label, created_at) FROM STDIN (FORMAT binary)`;
+        await pipeline(Readable.from(copyBinary(rows)), session.client.query(copyFrom(sql)));
         return undefined;
       },
     };
@@ -686,6 +706,7 @@ export function allPaths(): PathDef[] {
   const cohortInserts = strategies.length ? strategies.map((s) => cohortTypeormInsert(s)) : [cohortTypeormInsert()];
   return [
     rawCopyInsert,
+    rawCopyBinaryInsert,
     ...cohortInserts,
     ...variants(cohortMikroInsert, 'unnest'),
     typeormSaveInsert,

@@ -91,14 +91,24 @@ export function conflictKeyColumns<E>(conflict: ConflictAction, keys: ColumnMode
 export function rejectDuplicateKeys<E>(values: BatchValues<E>, columns: string[], batchNumber: number): void {
   const at = columns.map((name) => values.columns.indexOf(name));
   if (at.length === 0 || at.some((i) => i < 0)) return;
+  const texts = at.map((c) => values.values[c] as (string | null)[]);
+  const [only] = texts;
   const seen = new Map<string, number>();
   for (let row = 0; row < values.indices.length; row++) {
-    const parts = at.map((c) => (values.values[c] as (string | null)[])[row]);
-    if (parts.some((p) => p === null)) continue;
-    const key = JSON.stringify(parts);
+    // One column's text is its own map key; several are joined as JSON.
+    let key: string;
+    if (texts.length === 1 && only) {
+      const text = only[row];
+      if (text === null || text === undefined) continue;
+      key = text;
+    } else {
+      const parts = texts.map((t) => t[row] ?? null);
+      if (parts.some((p) => p === null)) continue;
+      key = JSON.stringify(parts);
+    }
     const first = seen.get(key);
     if (first !== undefined) {
-      const shown = Object.fromEntries(columns.map((name, i) => [name, parts[i]]));
+      const shown = Object.fromEntries(columns.map((name, i) => [name, (texts[i] as (string | null)[])[row]]));
       throw new DuplicateKeyInBatchError(
         [values.indices[first] as number, values.indices[row] as number],
         shown,

@@ -10,6 +10,8 @@ import { readTableCatalog } from '../model/table-catalog.js';
 import { toPgText } from '../sql/pg-text.js';
 import {
   compileUpdate,
+  UPDATE_MATCHED,
+  UPDATE_MATCHED_COUNT,
   UPDATE_ORDINAL,
   type UpdateColumn,
   type UpdateStatement,
@@ -216,11 +218,21 @@ export async function writeUpdatePhase<E>(
     );
   }
   const seen = new Set<number>();
-  for (const row of rows) {
-    const position = Number(row[UPDATE_ORDINAL]) - 1;
-    seen.add(position);
-    const entity = changed.entities[position] as E;
-    for (const [i, column] of returned.entries()) column.write(entity, row[`r${i}`]);
+  const [summary] = stmt.returning.length === 0 ? rows : [];
+  if (summary) {
+    // One row: every row matched, or the ordinals of those that did.
+    if (Number(summary[UPDATE_MATCHED_COUNT]) < changed.entities.length) {
+      for (const ordinal of (summary[UPDATE_MATCHED] as unknown[] | null) ?? []) seen.add(Number(ordinal) - 1);
+    } else {
+      changed.entities.forEach((_, position) => seen.add(position));
+    }
+  } else {
+    for (const row of rows) {
+      const position = Number(row[UPDATE_ORDINAL]) - 1;
+      seen.add(position);
+      const entity = changed.entities[position] as E;
+      for (const [i, column] of returned.entries()) column.write(entity, row[`r${i}`]);
+    }
   }
   if (seen.size < changed.entities.length) {
     const stale = changed.entities.map((_, p) => p).filter((p) => !seen.has(p));

@@ -35,6 +35,9 @@ export interface UpdateValues {
 }
 
 export const UPDATE_ORDINAL = '__ord';
+/** Result columns of an update that reads nothing back (see compileUpdate). */
+export const UPDATE_MATCHED_COUNT = 'matched_count';
+export const UPDATE_MATCHED = 'matched';
 
 /** Columns of an update's stage table, in COPY order: ordinal, keys, values and flags, version. */
 export function updateStageColumns(stmt: Pick<UpdateStatement, 'key' | 'columns' | 'version'>): { name: string; type: string }[] {
@@ -54,9 +57,12 @@ export function updateStageColumns(stmt: Pick<UpdateStatement, 'key' | 'columns'
  * changed THEN value ELSE col END … FROM u WHERE key = u.key [AND version = u.version] RETURNING
  * u.ord, …`: one statement per batch whose text does not depend on the row count. A column is only
  * written on the rows that changed it, so concurrent writers of other columns are not overwritten.
- * Rows the WHERE clause does not match (stale version, row gone) are absent from the result.
+ * Rows the WHERE clause does not match (stale version, row gone) are absent from the result (with
+ * nothing to return, from the `matched` ordinals of its one row).
  */
 export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): CompiledQuery {
+  // A column every row changes is set without its per-row flag (and the flag is not sent).
+  const everyRow = stmt.columns.map((_, i) => (values.changed[i] ?? []).every(Boolean));
   const parameters: unknown[] = [];
   const args: string[] = [];
   const aliases: string[] = [];
@@ -68,7 +74,7 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
   for (const i of stmt.key.keys()) add(values.keys[i], 'text', `k${i}`);
   stmt.columns.forEach((_, i) => {
     add(values.values[i], 'text', `v${i}`);
-    add(values.changed[i], 'boolean', `ch${i}`);
+    if (!everyRow[i]) add(values.changed[i], 'boolean', `ch${i}`);
   });
   if (stmt.version) add(values.expectedVersions, 'text', 'ver');
 
@@ -77,6 +83,7 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     const current = `t.${quoteIdent(c.name)}`;
     const value = cast(c.name, `v${i}`);
     const next = c.expression ? `(${c.expression.replaceAll('{current}', current).replaceAll('{value}', value)})` : value;
+    if (everyRow[i]) return `${quoteIdent(c.name)} = ${next}`;
     return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${current} END`;
   });
   if (stmt.version) sets.push(`${quoteIdent(stmt.version)} = t.${quoteIdent(stmt.version)} + 1`);
@@ -93,10 +100,17 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
   const source = stmt.stage
     ? `SELECT * FROM ${quoteIdent(stmt.stage)}`
     : `SELECT * FROM unnest(${args.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(UPDATE_ORDINAL)].join(', ')})`;
+  // With nothing to read back, one row comes back instead of one per row: how many rows matched and,
+  // only when some did not (stale version, row gone), the ordinals of those that did.
+  const result =
+    stmt.returning.length === 0
+      ? `SELECT count(*)::int8 AS ${quoteIdent(UPDATE_MATCHED_COUNT)}, CASE WHEN count(*) < (SELECT count(*) FROM u) ` +
+        `THEN array_agg(${quoteIdent(UPDATE_ORDINAL)}) END AS ${quoteIdent(UPDATE_MATCHED)} FROM upd`
+      : 'SELECT * FROM upd ORDER BY 1';
   const sql =
     `WITH u AS MATERIALIZED (${source}), ` +
     `upd AS (UPDATE ${stmt.table.qualifiedName} AS t SET ${sets.join(', ')} FROM u WHERE ${where.join(' AND ')} ` +
-    `RETURNING ${returning.join(', ')}) SELECT * FROM upd ORDER BY 1`;
+    `RETURNING ${returning.join(', ')}) ${result}`;
   return { sql, parameters: stmt.stage ? [] : parameters };
 }
 

@@ -104,14 +104,17 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     let changeSet: ChangeSet<AnyEntity>;
     if (copy === undefined) {
       // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
-      const payload = this.payload(entity, snapshot);
+      let prepared = comparator.prepareEntity(entity) as Data;
+      const payload = this.payload(entity, snapshot, prepared);
       changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload as EntityData<AnyEntity>, meta);
       changeSet.originalEntity = snapshot as EntityData<AnyEntity>;
       // `onUpdate` runs only when something else changed, and its values join the payload.
       if (Object.keys(payload).length > 0 && this.applyOnUpdate(entity, meta)) {
-        Object.assign(payload, withoutUndefined(this.payload(entity, snapshot)));
+        prepared = comparator.prepareEntity(entity) as Data;
+        Object.assign(payload, withoutUndefined(this.payload(entity, snapshot, prepared)));
       }
-      this.beforeHooks.set(entity, comparator.prepareEntity(entity) as Data);
+      // What the hooks start from (the entity is unchanged since `prepared` was taken).
+      this.beforeHooks.set(entity, prepared);
       this.context.useChangeSet(entity, changeSet);
     } else {
       // After the before-update hooks: what they changed joins the payload, as in flush's runHooks.
@@ -128,10 +131,11 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     this.context.finishUpdate(entity);
   }
 
-  private payload(entity: E, snapshot: Data): Data {
+  /** The changes of `entity` (`prepared`: its `prepareEntity` now) against its snapshot. */
+  private payload(entity: E, snapshot: Data, prepared: Data): Data {
     const comparator = this.context.em.getComparator();
     const meta = helper(entity).__meta;
-    const diff = comparator.diffEntities(meta.class, snapshot as never, comparator.prepareEntity(entity) as never) as Data;
+    const diff = comparator.diffEntities(meta.class, snapshot as never, prepared as never) as Data;
     // An entity that was not loaded may be partial: what it leaves undefined is not a change.
     return this.looked.has(entity) ? withoutUndefined(diff) : diff;
   }

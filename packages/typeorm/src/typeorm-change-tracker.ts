@@ -199,5 +199,8 @@ function sameTimestamp(a: unknown, b: unknown): boolean {
 }
 
 function keyOf(metadata: EntityMetadata, entity: ObjectLiteral): string {
-  return JSON.stringify(metadata.primaryColumns.map((c) => String(c.getEntityValue(entity))));
+  const columns = metadata.primaryColumns;
+  // One key column (the common case): its text is the key; several are joined as JSON.
+  if (columns.length === 1) return String(columns[0]?.getEntityValue(entity));
+  return JSON.stringify(columns.map((c) => String(c.getEntityValue(entity))));
 }

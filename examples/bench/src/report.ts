@@ -117,7 +117,8 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       'where the path promises the lifecycle. A failed check fails the case. "keys" is the share of objects holding their key afterwards.',
   );
   out.push(
-    '- Raw paths use a plain `pg` client and no RETURNING (lower bounds, nothing comes back). "× COPY" divides by raw COPY of the same rows; ' +
+    '- Raw paths use a plain `pg` client and no RETURNING (lower bounds, nothing comes back). "× COPY" divides by raw COPY of the same rows ' +
+      '(text format, the yardstick of the targets; raw binary COPY, which cohort uses where the column types allow, is listed for reference); ' +
       '"× SQL" by the raw one-statement SQL doing the same update/upsert.',
   );
   out.push(

@@ -224,7 +224,7 @@ export async function writeUpdatePhase<E>(
     if (Number(summary[UPDATE_MATCHED_COUNT]) < changed.entities.length) {
       for (const ordinal of (summary[UPDATE_MATCHED] as unknown[] | null) ?? []) seen.add(Number(ordinal) - 1);
     } else {
-      changed.entities.forEach((_, position) => seen.add(position));
+      for (let position = 0; position < changed.entities.length; position++) seen.add(position);
     }
   } else {
     for (const row of rows) {

@@ -327,45 +327,44 @@ const rawUnnestInsert: PathDef = {
   },
 };
 
-const rawCopyInsert: PathDef = {
-  key: 'raw-copy',
-  workload: 'insert',
-  label: 'raw COPY FROM STDIN (pg-copy-streams)',
-  keysPromised: false,
-  hooksPromised: false,
-  reference: true,
-  async prepare(session, n, tag) {
-    const rows = plainRows(n, tag);
-    return {
-      objects: rows,
-      write: async () => {
-        const stream = session.client.query(copyFrom(`COPY ${session.table} (qty, label, created_at) FROM STDIN`));
-        await pipeline(Readable.from(copyLines(rows)), stream);
-        return undefined;
-      },
-    };
-  },
-};
+/** Raw COPY of the plain rows in one format: `chunks` encodes them, `options` follows FROM STDIN. */
+function rawCopy(
+  key: string,
+  label: string,
+  options: string,
+  chunks: (rows: Row[]) => Iterable<string | Buffer>,
+  reference: boolean,
+): PathDef {
+  return {
+    key,
+    workload: 'insert',
+    label,
+    keysPromised: false,
+    hooksPromised: false,
+    reference,
+    async prepare(session, n, tag) {
+      const rows = plainRows(n, tag);
+      return {
+        objects: rows,
+        write: async () => {
+          const stream = session.client.query(copyFrom(`COPY ${session.table} (qty, label, created_at) FROM STDIN${options}`));
+          await pipeline(Readable.from(chunks(rows)), stream);
+          return undefined;
+        },
+      };
+    },
+  };
+}
 
+const rawCopyInsert = rawCopy('raw-copy', 'raw COPY FROM STDIN (pg-copy-streams)', '', copyLines, true);
 /** Not the yardstick (the issue's T is text COPY): shown so that binary COPY's own speed is known. */
-const rawCopyBinaryInsert: PathDef = {
-  key: 'raw-copy-binary',
-  workload: 'insert',
-  label: 'raw COPY FROM STDIN, binary format (pg-copy-streams)',
-  keysPromised: false,
-  hooksPromised: false,
-  async prepare(session, n, tag) {
-    const rows = plainRows(n, tag);
-    return {
-      objects: rows,
-      write: async () => {
-        const sql = `COPY ${session.table} (qty, label, created_at) FROM STDIN (FORMAT binary)`;
-        await pipeline(Readable.from(copyBinary(rows)), session.client.query(copyFrom(sql)));
-        return undefined;
-      },
-    };
-  },
-};
+const rawCopyBinaryInsert = rawCopy(
+  'raw-copy-binary',
+  'raw COPY FROM STDIN, binary format (pg-copy-streams)',
+  ' (FORMAT binary)',
+  copyBinary,
+  false,
+);
 
 // ---------------------------------------------------------------------------------------------
 // update: n rows seeded by COPY, loaded by the ORM (untimed), every column changed, then written.

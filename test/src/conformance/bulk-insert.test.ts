@@ -1,7 +1,14 @@
 // bulkInsert against the ORM's own save, scenario by scenario (SPEC §1, §3): the reference schema
 // gets `save()` / `persist+flush`, the subject schema gets cohort's bulkInsert of equal inputs; rows,
 // object state and the hook log must be identical, and cohort must send one INSERT per batch.
-import { BulkHookError, type BulkResult, BulkValidationError, type InsertOptions, UniqueViolationError } from '@cohort/core';
+import {
+  BulkDatabaseError,
+  BulkHookError,
+  type BulkResult,
+  BulkValidationError,
+  type InsertOptions,
+  UniqueViolationError,
+} from '@cohort/core';
 import { expect, it } from 'vitest';
 import { ARTICLE_HOOK_FAILS, type FixtureName, KitchenStatus } from '../fixtures/fixture-names.js';
 import {
@@ -343,6 +350,23 @@ describeConformance('bulkInsert', (pair) => {
     const next = seed(subject(), 6);
     await subject().bulkInsert([next], { strategy: 'copy' });
     expect(subject().objectState(next).id).toBe(6);
+  });
+
+  it('a key draw that fails (sequence exhausted) is a typed error for the batch, and nothing is written', async () => {
+    await subject().bulkInsert([seed(subject(), 1)], { strategy: 'copy' });
+    await subject().query('ALTER SEQUENCE seed_id_seq MAXVALUE 3');
+    try {
+      const rows = [2, 3, 4, 5].map((i) => seed(subject(), i));
+      const error = await subject()
+        .bulkInsert(rows, { strategy: 'copy' })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BulkDatabaseError);
+      expect(error).toMatchObject({ code: '2200H', batch: 0 });
+      expect((error as Error).message).toMatch(/maximum value of sequence/);
+      expect((await subject().rows('seed')).map((r) => r.qty)).toEqual([1]);
+    } finally {
+      await subject().query('ALTER SEQUENCE seed_id_seq NO MAXVALUE');
+    }
   });
 
   it('a unique violation at row k leaves the table as it was and names row k and the constraint', async () => {

@@ -294,9 +294,10 @@ async function writeRows<E>(
   target: WriteTarget<E>,
 ): Promise<{ outcomes: RowOutcome[]; changes: (RowChange | undefined)[] }> {
   const early = batch.drawn ? await batch.drawn : undefined;
-  if (early?.error !== undefined) throw early.error;
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
   const { stmt, values, sent, direct } = planInsert(model, options, batch, prepared, catalog, batch.raw);
+  // A failed draw is reported as a failure of this batch's write, as a draw made by the write is.
+  if (early?.error !== undefined) throw convertDatabaseError(early.error, values, batch.number);
   const { conflict, mapping } = stmt;
   const returning = model.returningOnInsert;
   const client = await copyClientFor(options.strategy, target.session, batch.entities.length, direct);

@@ -65,7 +65,6 @@ export async function copyDirectly<E>(
   if (keyName && drawn && drawn.length >= rowCount) generated = drawn.slice(0, rowCount);
   else if (keyName) generated = await drawSequenceKeys(session, table, keyName, rowCount);
   const columns = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
-  const encoders = [...sent.map((c) => fieldEncoder(c.kind)), ...stmt.generatedKeys.map(() => fieldEncoder('other'))];
   const sources = [...values.raw, ...stmt.generatedKeys.map(() => generated)];
   // The binary format when every column's type and values allow it (see copy-binary.ts).
   const writers = binaryWriters(
@@ -74,13 +73,7 @@ export async function copyDirectly<E>(
   );
   const sql = `COPY ${table.qualifiedName} (${columns.map(quoteIdent).join(', ')}) FROM STDIN${writers ? ' (FORMAT binary)' : ''}`;
   session.logStatement?.(sql);
-  await runCopy(
-    client,
-    sql,
-    writers
-      ? binaryCopyChunks(writers, sources, rowCount)
-      : copyFieldChunks(columns.length, rowCount, (c, r) => (encoders[c] as FieldEncoder)((sources[c] as unknown[])[r])),
-  );
+  await runCopy(client, sql, writers ? binaryCopyChunks(writers, sources, rowCount) : textChunks(sent, sources, rowCount));
   return generated;
 }
 
@@ -104,6 +97,12 @@ export async function drawSequenceKeys(
   // A sequence only grows: sorted, the drawn values follow the rows' order.
   for (let i = 1; i < keys.length; i++) if (compareKeys(keys[i - 1], keys[i]) > 0) return keys.sort(compareKeys);
   return keys;
+}
+
+/** The text-format COPY data of the rows: the sent columns, then the generated keys. */
+function textChunks<E>(sent: readonly ColumnModel<E>[], sources: readonly unknown[][], rowCount: number): Generator<string> {
+  const encoders = sources.map((_, c) => fieldEncoder(sent[c]?.kind ?? 'other'));
+  return copyFieldChunks(sources.length, rowCount, (c, r) => (encoders[c] as FieldEncoder)((sources[c] as unknown[])[r]));
 }
 
 type FieldEncoder = (value: unknown) => string;

@@ -23,10 +23,9 @@ type Data = Record<string, unknown>;
  * then `onUpdate` values when something changed, then what the before-update hooks changed.
  */
 export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E> {
-  // Per entity: its state right after onUpdate, the copy flush diffs the hooks' changes against.
-  private readonly beforeHooks = new WeakMap<AnyEntity, Data>();
   // Entities diffed against a row found by the look-up: their undefined properties were never set.
   private readonly looked = new WeakSet<AnyEntity>();
+  private readonly written = new Map<EntityMetadata<AnyEntity>, Map<string, WrittenProperty | null>>();
 
   constructor(
     private readonly context: MikroOrmWriteContext,
@@ -100,7 +99,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     const snapshot = loaded as Data;
     const meta = helper(entity).__meta as unknown as EntityMetadata<AnyEntity>;
     const comparator = this.context.em.getComparator();
-    const copy = this.beforeHooks.get(entity);
+    const copy = this.context.baselineOf(entity);
     let changeSet: ChangeSet<AnyEntity>;
     if (copy === undefined) {
       // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
@@ -114,20 +113,19 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
         Object.assign(payload, withoutUndefined(this.payload(entity, snapshot, prepared)));
       }
       // What the hooks start from (the entity is unchanged since `prepared` was taken).
-      this.beforeHooks.set(entity, prepared);
+      this.context.setBaseline(entity, prepared as EntityData<AnyEntity>, false);
       this.context.useChangeSet(entity, changeSet);
     } else {
       // After the before-update hooks: what they changed joins the payload, as in flush's runHooks.
       changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
       const current = comparator.prepareEntity(entity) as Data;
       Object.assign(changeSet.payload, comparator.diffEntities(meta.class, copy as never, current as never));
-      this.beforeHooks.set(entity, current);
+      this.context.setBaseline(entity, current as EntityData<AnyEntity>, true);
     }
     return this.rowChange(changeSet, meta, snapshot);
   }
 
   updated(entity: E): void {
-    this.beforeHooks.delete(entity);
     this.context.finishUpdate(entity);
   }
 
@@ -162,19 +160,38 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
   private rowChange(changeSet: ChangeSet<AnyEntity>, meta: EntityMetadata<AnyEntity>, snapshot: Data): RowChange {
     const properties: string[] = [];
     const before: Data = {};
-    const columns = new Set<string>();
+    const columns: string[] = [];
     for (const key of Object.keys(changeSet.payload)) {
-      const prop = meta.properties[key as never] as EntityProperty<AnyEntity> | undefined;
-      if (!prop?.fieldNames) continue;
-      const own = prop.fieldNames.filter((name) => this.columns.has(name));
-      if (own.length === 0) continue;
-      for (const name of own) columns.add(name);
-      const path = prop.embedded ? prop.embedded.join('.') : prop.name;
-      properties.push(path);
-      before[path] = snapshot[key];
+      const written = this.writtenAs(meta, key);
+      if (written === null) continue;
+      for (const name of written.columns) if (!columns.includes(name)) columns.push(name);
+      properties.push(written.path);
+      before[written.path] = snapshot[key];
     }
-    return { properties, before, columns: [...columns], native: changeSet };
+    return { properties, before, columns, native: changeSet };
   }
+
+  /** The property path and the model's columns a payload key writes (null: none), per entity class. */
+  private writtenAs(meta: EntityMetadata<AnyEntity>, key: string): WrittenProperty | null {
+    let byKey = this.written.get(meta);
+    if (!byKey) {
+      byKey = new Map();
+      this.written.set(meta, byKey);
+    }
+    let written = byKey.get(key);
+    if (written === undefined) {
+      const prop = meta.properties[key as never] as EntityProperty<AnyEntity> | undefined;
+      const own = prop?.fieldNames?.filter((name) => this.columns.has(name)) ?? [];
+      written = prop && own.length > 0 ? { path: prop.embedded ? prop.embedded.join('.') : prop.name, columns: own } : null;
+      byKey.set(key, written);
+    }
+    return written;
+  }
+}
+
+interface WrittenProperty {
+  readonly path: string;
+  readonly columns: readonly string[];
 }
 
 function withoutUndefined(data: Data): Data {

@@ -25,8 +25,18 @@ interface RowState {
   /** The change tracker found its row: it is updated, not inserted. */
   existing: boolean;
   changeSet?: ChangeSet<AnyEntity>;
-  /** The INSERT payload sent for it. */
+  /** The INSERT payload sent for it; for an update, the snapshot its UPDATE was built from. */
   sent?: EntityData<AnyEntity>;
+  /**
+   * `prepareEntity(entity)` as the change tracker last took it: right after `onUpdate` (what flush
+   * diffs the before-update hooks' changes against), then after those hooks.
+   */
+  baseline?: EntityData<AnyEntity>;
+  /**
+   * The baseline was taken after the before-update hooks: nothing changes the entity between that
+   * diff and the write, so it is the write's payload.
+   */
+  hooked: boolean;
   /** The RETURNING values of its row, by column. */
   row?: Record<string, unknown>;
 }
@@ -60,7 +70,7 @@ export class MikroOrmWriteContext {
 
   /** Tags an input entity as belonging to this call. */
   adopt<E extends object>(entity: E): E {
-    states.set(entity, { context: this, initialized: false, existing: false });
+    states.set(entity, { context: this, initialized: false, existing: false, hooked: false });
     return entity;
   }
 
@@ -73,7 +83,7 @@ export class MikroOrmWriteContext {
   private state(entity: AnyEntity): RowState {
     const state = states.get(entity);
     if (state?.context === this) return state;
-    const fresh: RowState = { context: this, initialized: false, existing: false };
+    const fresh: RowState = { context: this, initialized: false, existing: false, hooked: false };
     states.set(entity, fresh);
     return fresh;
   }
@@ -138,6 +148,18 @@ export class MikroOrmWriteContext {
     this.state(entity).changeSet = changeSet;
   }
 
+  /** The entity's `prepareEntity` as the change tracker last took it (undefined: not diffed yet). */
+  baselineOf(entity: AnyEntity): EntityData<AnyEntity> | undefined {
+    return this.state(entity).baseline;
+  }
+
+  /** Records what the change tracker took; `hooked`: after the before-update hooks. */
+  setBaseline(entity: AnyEntity, data: EntityData<AnyEntity>, hooked: boolean): void {
+    const state = this.state(entity);
+    state.baseline = data;
+    state.hooked = hooked;
+  }
+
   /** The change tracker found the entity's row: it is updated, not inserted. */
   markExisting(entity: AnyEntity): void {
     this.state(entity).existing = true;
@@ -150,9 +172,12 @@ export class MikroOrmWriteContext {
   prepare(entity: AnyEntity): EntityData<AnyEntity> {
     const state = this.state(entity);
     if (state.existing) {
-      const data = this.em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+      const data = (state.hooked ? state.baseline : this.em.getComparator().prepareEntity(entity)) as Record<string, unknown>;
+      state.baseline = undefined;
+      state.hooked = false;
       const version = this.metaOf(entity).versionProperty;
       if (version) data[version] = (entity as Record<string, unknown>)[version];
+      state.sent = data as EntityData<AnyEntity>;
       return data as EntityData<AnyEntity>;
     }
     this.initialize(entity);
@@ -216,33 +241,40 @@ export class MikroOrmWriteContext {
     const meta = this.metaOf(entity);
     const wrapped = wrap(entity, true);
     const state = this.state(entity);
-    const row = state.row ?? {};
+    const row = state.row;
+    const sent = state.sent;
     state.row = undefined;
+    state.sent = undefined;
     const em = this.em;
-    const mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
     const target = entity as Record<string, unknown>;
-    const previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
-    em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
-    const changeSet = state.changeSet;
-    if (changeSet?.type === ChangeSetType.UPDATE && Object.keys(row).length > 0) {
-      // Flush merges its RETURNING row, when there is one (the key, the new version), into the payload.
-      const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
-      const keys = Object.fromEntries(meta.primaryKeys.map((key) => [key, prepared[key]]));
-      Object.assign(changeSet.payload, keys, mapped);
-      changeSet.persisted = true;
+    let previous: Record<string, unknown> | undefined;
+    if (row && Object.keys(row).length > 0) {
+      const mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
+      previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
+      em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
+      const changeSet = state.changeSet;
+      if (changeSet?.type === ChangeSetType.UPDATE) {
+        // Flush merges its RETURNING row, when there is one (the key, the new version), into the payload.
+        const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+        const keys = Object.fromEntries(meta.primaryKeys.map((key) => [key, prepared[key]]));
+        Object.assign(changeSet.payload, keys, mapped);
+        changeSet.persisted = true;
+      }
     }
     const snapshot = wrapped.__originalEntityData;
     const managed = wrapped.__managed && snapshot !== undefined;
     this.undo.push(() => {
-      Object.assign(target, previous);
+      if (previous) Object.assign(target, previous);
       if (managed) wrapped.__originalEntityData = snapshot;
     });
+    // With nothing returned the entity is as its UPDATE was built from it: that payload is the snapshot.
+    const current = previous === undefined && sent !== undefined && !meta.versionProperty ? sent : undefined;
     if (managed) {
-      wrapped.__originalEntityData = em.getComparator().prepareEntity(entity);
+      wrapped.__originalEntityData = current ?? em.getComparator().prepareEntity(entity);
     } else if (this.managed) {
       wrapped.__schema = this.schema;
       wrapped.__initialized = true;
-      this.register(entity);
+      this.register(entity, current);
     }
   }
 

@@ -32,14 +32,28 @@ class SeedBatchSubscriber implements EventSubscriber<Seed> {
   }
 }
 
+/** Rewrites the label of every updated Seed while `suffix` is set, as an entity hook might. */
+class SeedRelabel implements EventSubscriber<Seed> {
+  suffix: string | undefined;
+  getSubscribedEntities() {
+    return [Seed];
+  }
+  beforeUpdate(args: { entity: Seed }) {
+    if (this.suffix) args.entity.label += this.suffix;
+  }
+}
+
 let side: ManagedOrmUnderTest;
 const batches = new SeedBatchSubscriber();
+const relabel = new SeedRelabel();
 beforeAll(async () => {
   side = await openOrmUnderTest('mikro-orm', inject('databaseUrl'), 'mub');
   side.native.orm!.em.getEventManager().registerSubscriber(batches);
+  side.native.orm!.em.getEventManager().registerSubscriber(relabel);
 });
 beforeEach(async () => {
   await side.reset();
+  relabel.suffix = undefined;
   batches.calls.length = 0;
 });
 afterAll(() => side?.close());
@@ -71,6 +85,27 @@ describe('identity map after bulkUpdate', () => {
       [100, 's0'],
       [1, 'later'],
       [2, 'changed'],
+    ]);
+  });
+
+  it('what a before-update hook changes is written and in the snapshot: a following flush sends nothing', async () => {
+    const rows = seeds(2);
+    await bulkInsert(em(), Seed, rows);
+    rows[0]!.qty = 100;
+    rows[1]!.qty = 200;
+    relabel.suffix = '+hooked';
+    await bulkUpdate(em(), Seed, rows);
+    relabel.suffix = undefined;
+    side.resetLogs();
+    await em().flush();
+    expect(side.sql).toEqual([]);
+    expect(wrap(rows[0]!, true).__originalEntityData).toMatchObject({ qty: 100, label: 's0+hooked' });
+    rows[1]!.qty = 201;
+    await em().flush();
+    expect(updateSql()).toEqual([expect.stringMatching(/^update "[^"]+"\."seed" set "qty" = \? where "id" = \?$/)]);
+    expect((await side.rows('seed')).map((r) => [r.qty, r.label])).toEqual([
+      [100, 's0+hooked'],
+      [201, 's1+hooked'],
     ]);
   });
 

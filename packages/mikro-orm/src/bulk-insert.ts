@@ -49,7 +49,7 @@ export function bulkInsert<E extends object>(
   options: MikroOrmInsertOptions = {},
 ): Promise<BulkResult<E>> {
   const job = jobFor(em, entityName, options, 'insert');
-  return runInsert(job, adopt(entities, job.context));
+  return runInsert(job, entities);
 }
 
 /** Options of the MikroORM adapter's bulkUpdate. */
@@ -94,7 +94,7 @@ export function bulkUpdate<E extends object>(
   options: MikroOrmUpdateOptions = {},
 ): Promise<BulkResult<E>> {
   const job = jobFor(em, entityName, options, 'update');
-  return runUpdate(job, adopt(entities, job.context));
+  return runUpdate(job, entities);
 }
 
 /**
@@ -116,7 +116,7 @@ export function bulkSave<E extends object>(
   options: MikroOrmSaveOptions = {},
 ): Promise<BulkResult<E>> {
   const job = jobFor(em, entityName, options, 'save');
-  return runSave(job, adopt(entities, job.context));
+  return runSave(job, entities);
 }
 
 /**
@@ -138,7 +138,7 @@ export function bulkUpsert<E extends object>(
   options: MikroOrmUpsertOptions = {},
 ): Promise<BulkResult<E>> {
   const job = jobFor(em, entityName, options, 'upsert');
-  return runUpsert(job, adopt(entities, job.context));
+  return runUpsert(job, entities);
 }
 
 function jobFor<E extends object, O extends { hooks?: boolean; managed?: boolean; schema?: string }>(
@@ -158,19 +158,4 @@ function jobFor<E extends object, O extends { hooks?: boolean; managed?: boolean
   const model = readMikroOrmModel(meta, { platform: manager.getPlatform(), schema });
   const transaction = mikroOrmTransaction<E>(context, meta, model, options.hooks !== false);
   return { model, options, transaction, context };
-}
-
-/** Tags each input entity with its call as it is pulled, so iterables stay streamed. */
-function adopt<E extends object>(
-  entities: Iterable<E> | AsyncIterable<E>,
-  context: MikroOrmWriteContext,
-): Iterable<E> | AsyncIterable<E> {
-  if (Symbol.asyncIterator in entities) {
-    return (async function* () {
-      for await (const entity of entities) yield context.adopt(entity);
-    })();
-  }
-  return (function* () {
-    for (const entity of entities) yield context.adopt(entity);
-  })();
 }

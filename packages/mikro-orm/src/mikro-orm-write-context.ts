@@ -68,10 +68,9 @@ export class MikroOrmWriteContext {
     readonly kind: WriteKind = 'insert',
   ) {}
 
-  /** Tags an input entity as belonging to this call. */
-  adopt<E extends object>(entity: E): E {
-    states.set(entity, { context: this, initialized: false, existing: false, hooked: false });
-    return entity;
+  /** Tags the entities of a batch as belonging to this call. */
+  adopt(entities: readonly AnyEntity[]): void {
+    for (const entity of entities) states.set(entity, { context: this, initialized: false, existing: false, hooked: false });
   }
 
   /** Drops this call's state of entities whose batch is done (their hooks and statements ran). */

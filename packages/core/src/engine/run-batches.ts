@@ -46,6 +46,7 @@ export async function runBatches<E>(
     const counted: WriteTarget<E> = { ...target, session: counter.wrap(target.session) };
     const lookups = target.changes?.queries ?? 0;
     try {
+      target.batchStarted?.(batch);
       await work(batch, counted, result);
     } finally {
       target.batchDone?.(batch);

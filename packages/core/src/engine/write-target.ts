@@ -18,6 +18,11 @@ export interface WriteTarget<E> {
    */
   readonly insertsBeforeUpdates?: boolean;
   /**
+   * The engine starts a batch (before any hook or statement of it): the adapter can tag its rows
+   * with the call, without wrapping the input in a generator of its own.
+   */
+  batchStarted?(batch: InputBatch<E>): void;
+  /**
    * The engine is done with a batch (its statements and hooks ran): the adapter can drop what it
    * keeps per row, so that a long stream holds only the batch in flight.
    */

@@ -18,12 +18,14 @@ const warmups = Number(env.BENCH_WARMUPS ?? 1);
 const only = env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : undefined;
 const streamRows = Number(env.BENCH_STREAM_ROWS ?? 1_000_000);
 const cpuProf = env.BENCH_CPU_PROF ? new RegExp(env.BENCH_CPU_PROF) : undefined;
+// V8's collections of matching cases, printed by the child (`--trace-gc`): how far the heap grows.
+const traceGc = env.BENCH_TRACE_GC ? new RegExp(env.BENCH_TRACE_GC) : undefined;
 const caseTimeoutMs = Number(env.BENCH_CASE_TIMEOUT_S ?? 900) * 1000;
 const docsDir = fileURLToPath(new URL('../../../docs/', import.meta.url));
 const runner = fileURLToPath(new URL('./case-runner.js', import.meta.url));
 
-function runChild(spec: CaseSpec, profile: boolean): Promise<CaseReport> {
-  const execArgv = ['--expose-gc'];
+function runChild(spec: CaseSpec, profile: boolean, gcTrace: boolean): Promise<CaseReport> {
+  const execArgv = ['--expose-gc', ...(gcTrace ? ['--trace-gc'] : [])];
   if (profile) {
     const dir = fileURLToPath(new URL('../profiles/', import.meta.url));
     mkdirSync(dir, { recursive: true });
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
       runs: path.workload === 'stream' ? 1 : slow ? Math.min(runs, 3) : runs,
       url: db.url,
     };
-    const report = await runChild(spec, cpuProf?.test(id) ?? false);
+    const report = await runChild(spec, cpuProf?.test(id) ?? false, traceGc?.test(id) ?? false);
     const outcome: CaseOutcome = { workload: path.workload, size, path, spec, report, slow };
     outcomes.push(outcome);
     if (!report.ok) {

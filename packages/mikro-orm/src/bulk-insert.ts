@@ -146,7 +146,7 @@ function jobFor<E extends object, O extends { hooks?: boolean; managed?: boolean
   entityName: EntityName<E>,
   options: O,
   kind: WriteKind,
-): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E>; context: MikroOrmWriteContext } {
+): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E> } {
   // The EntityManager flush would use: the request context's fork when `em` is the global one.
   const manager = em.getContext();
   const meta = manager.getMetadata().get(entityName);
@@ -157,5 +157,5 @@ function jobFor<E extends object, O extends { hooks?: boolean; managed?: boolean
   const context = new MikroOrmWriteContext(manager, schema, options.managed !== false, kind);
   const model = readMikroOrmModel(meta, { platform: manager.getPlatform(), schema });
   const transaction = mikroOrmTransaction<E>(context, meta, model, options.hooks !== false);
-  return { model, options, transaction, context };
+  return { model, options, transaction };
 }

@@ -182,6 +182,25 @@ describe('bulkSave and bulkUpsert', () => {
     expect(side.sql).toEqual([]);
   });
 
+  it('bulkSave writes what a before-update hook changes, and a flush after it sends nothing', async () => {
+    const stored = seeds(2);
+    await side.ormSave(stored);
+    stored[1]!.qty = 70;
+    const fresh = seeds(1, 10);
+    relabel.suffix = '+saved';
+    const result = await bulkSave(em(), Seed, [...stored, ...fresh]);
+    relabel.suffix = undefined;
+    expect(result).toMatchObject({ inserted: 1, updated: 1, unchanged: 1 });
+    side.resetLogs();
+    await em().flush();
+    expect(side.sql).toEqual([]);
+    expect((await side.rows('seed')).map((r) => [r.qty, r.label])).toEqual([
+      [0, 's0'],
+      [70, 's1+saved'],
+      [10, 's10'],
+    ]);
+  });
+
   it('upserted rows are managed; beforeUpsert, then afterCreate or afterUpdate, then afterUpsert', async () => {
     await bulkInsert(em(), Unique, [side.create('Unique', { email: 'old@x', name: 'old' })]);
     side.resetLogs();

@@ -1,29 +1,48 @@
 import type { DataSource, EntitySubscriberInterface, ObjectLiteral } from 'typeorm';
 import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
 
-// What each tracked entity held when it was loaded or last written by cohort.
-const snapshots = new WeakMap<object, ObjectLiteral>();
-const tracked = new WeakSet<DataSource>();
+// What each tracked entity held when it was loaded or last written by cohort: in a non-enumerable
+// symbol property of the entity (a WeakMap of every loaded entity costs each garbage collection
+// more than the look-ups it serves), or, for an entity that cannot take one (frozen), in a WeakMap.
+const SNAPSHOT = Symbol('cohort.snapshot');
+const frozenSnapshots = new WeakMap<object, ObjectLiteral>();
+// Tracked DataSources, with whether their snapshots stand in for the look-up (`reload: false`).
+const tracked = new WeakMap<DataSource, { reload: boolean }>();
 
 /** The entity's state when it was loaded (or last written by cohort), if tracking is on. */
 export function snapshotOf(entity: object): ObjectLiteral | undefined {
-  return snapshots.get(entity);
+  return frozenSnapshots.get(entity) ?? (entity as { [SNAPSHOT]?: ObjectLiteral })[SNAPSHOT];
+}
+
+/**
+ * Whether bulkUpdate and bulkSave take a tracked entity's snapshot as its stored row instead of
+ * loading the row (`trackEntityChanges(dataSource, { reload: false })`).
+ */
+export function snapshotsStandIn(dataSource: DataSource): boolean {
+  return tracked.get(dataSource)?.reload === false;
 }
 
 /** Records the entity's current state as its baseline, when its DataSource is tracked. */
 export function takeSnapshot(dataSource: DataSource, entity: object): void {
   if (!tracked.has(dataSource) || !dataSource.hasMetadata(entity.constructor)) return;
   const metadata = dataSource.getMetadata(entity.constructor);
-  snapshots.set(entity, copyShape(entity as ObjectLiteral, metadata.embeddeds));
+  const snapshot = copyShape(entity as ObjectLiteral, metadata.embeddeds);
+  if (!Object.isFrozen(entity) && (Object.isExtensible(entity) || Object.hasOwn(entity, SNAPSHOT))) {
+    Object.defineProperty(entity, SNAPSHOT, { value: snapshot, writable: true, configurable: true });
+    frozenSnapshots.delete(entity);
+  } else {
+    frozenSnapshots.set(entity, snapshot);
+  }
 }
 
 /**
  * A copy of what the diff reads: own properties, with values that can change in place (Dates,
  * Buffers, JSON values, embedded objects) copied; related entities are kept by reference (only
- * their keys are compared).
+ * their keys are compared). It has the entity's (or embedded object's) class, as a loaded row has:
+ * with `reload: false` it is the `databaseEntity` subscribers receive.
  */
 function copyShape(source: ObjectLiteral, embeddeds: readonly EmbeddedMetadata[]): ObjectLiteral {
-  const copy: ObjectLiteral = {};
+  const copy: ObjectLiteral = Object.create(Object.getPrototypeOf(source));
   for (const key of Object.keys(source)) copy[key] = copyValue(source[key]);
   for (const embedded of embeddeds) {
     const value = source[embedded.propertyName];
@@ -46,11 +65,25 @@ function copyValue(value: unknown): unknown {
   return value;
 }
 
+/** Options of {@link trackEntityChanges}. */
+export interface TrackEntityChangesOptions {
+  /**
+   * `false`: bulkUpdate and bulkSave do not load the rows of entities that carry a snapshot; the
+   * snapshot stands in for the row, as MikroORM's identity map does for flush (one query fewer per
+   * batch). Then the event's `databaseEntity` is the snapshot, no `afterLoad` fires for reloaded
+   * copies, and a row deleted since it was loaded is not skipped as missing: its UPDATE matches
+   * nothing and the batch fails with an OptimisticLockError. Entities without a snapshot are
+   * loaded as before. Default `true` (save()'s behaviour).
+   */
+  reload?: boolean;
+}
+
 /**
  * Remembers what every entity held when TypeORM loaded it, so that bulkUpdate and bulkSave write
  * only the columns the application changed since then. Without it (and in TypeORM's own save()),
  * a column is "changed" when it differs from the row as it is now — a stale copy then writes its old
- * values back over another caller's update. Call once per DataSource, after initialize().
+ * values back over another caller's update. Call once per DataSource, after initialize() (a later
+ * call only changes `reload`).
  *
  * @example
  * ```ts
@@ -58,9 +91,14 @@ function copyValue(value: unknown): unknown {
  * trackEntityChanges(dataSource);
  * ```
  */
-export function trackEntityChanges(dataSource: DataSource): void {
-  if (tracked.has(dataSource)) return;
-  tracked.add(dataSource);
+export function trackEntityChanges(dataSource: DataSource, options: TrackEntityChangesOptions = {}): void {
+  const reload = options.reload !== false;
+  const state = tracked.get(dataSource);
+  if (state) {
+    state.reload = reload;
+    return;
+  }
+  tracked.set(dataSource, { reload });
   const subscriber: EntitySubscriberInterface = {
     afterLoad(entity: ObjectLiteral) {
       takeSnapshot(dataSource, entity);

@@ -37,6 +37,6 @@ export {
 } from '@cohort/core';
 export { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, type TypeormTarget } from './bulk-insert.js';
 export { registerBulkRepository } from './bulk-repository.js';
-export { trackEntityChanges } from './entity-snapshots.js';
+export { type TrackEntityChangesOptions, trackEntityChanges } from './entity-snapshots.js';
 export type { TypeormBulkEvent, TypeormBulkSubscriber, TypeormBulkUpdateEvent } from './typeorm-lifecycle.js';
 export { readTypeormModel } from './typeorm-model-reader.js';

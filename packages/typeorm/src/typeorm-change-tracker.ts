@@ -5,7 +5,7 @@ import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
-import { snapshotOf, takeSnapshot } from './entity-snapshots.js';
+import { snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
 export interface TypeormChange {
@@ -32,11 +32,15 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
 
   async load(batch: InputBatch<E>): Promise<(unknown | undefined)[]> {
     const md = this.metadata;
-    const ids = batch.entities.map((e) => md.getEntityIdMap(e));
+    // With `reload: false`, an entity's snapshot stands in for its row (see trackEntityChanges).
+    const standIn = snapshotsStandIn(this.queryRunner.connection);
+    const states: (unknown | undefined)[] = standIn ? batch.entities.map((e) => snapshotOf(e)) : [];
+    const ids = batch.entities.map((e, i) => (states[i] === undefined ? md.getEntityIdMap(e) : undefined));
     const wanted = ids.filter((id): id is ObjectLiteral => id !== undefined);
-    if (wanted.length === 0) return batch.entities.map(() => undefined);
+    if (wanted.length === 0) return batch.entities.map((_, i) => states[i]);
     const relations = new Set<string>();
-    for (const entity of batch.entities) {
+    for (const [i, entity] of batch.entities.entries()) {
+      if (ids[i] === undefined) continue;
       for (const relation of md.relations)
         if (relation.getEntityValue(entity) !== undefined) relations.add(relation.propertyPath);
     }
@@ -57,7 +61,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     }
     this.queries++;
     const found = new Map((await qb.getMany()).map((row) => [keyOf(md, row), row]));
-    return batch.entities.map((entity, i) => (ids[i] === undefined ? undefined : found.get(keyOf(md, entity))));
+    return batch.entities.map((entity, i) => states[i] ?? (ids[i] === undefined ? undefined : found.get(keyOf(md, entity))));
   }
 
   diff(entity: E, loaded: unknown): RowChange {

@@ -394,6 +394,26 @@ function cohortTypeormUpdate(strategy?: string): PathDef {
   };
 }
 
+/**
+ * bulkUpdate with `trackEntityChanges(dataSource, { reload: false })`: the snapshots taken when the
+ * entities were loaded stand in for the look-up (MikroORM's identity map does the same for flush).
+ */
+const cohortTypeormUpdateStandIn: PathDef = {
+  key: 'cohort-typeorm-snapshots',
+  workload: 'update',
+  label: 'cohort TypeORM bulkUpdate, trackEntityChanges(dataSource, { reload: false })',
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
+    const cohortTypeorm = await import('@cohort/typeorm');
+    const ds = await session.typeorm();
+    cohortTypeorm.trackEntityChanges(ds, { reload: false });
+    const entities = await loadTypeorm(session, n, tag);
+    return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities) };
+  },
+};
+
 function cohortMikroUpdate(strategy?: string): PathDef {
   return {
     key: strategy ? `cohort-mikro-${strategy}` : 'cohort-mikro',
@@ -716,6 +736,7 @@ export function allPaths(): PathDef[] {
     rawUnnestInsert,
     rawUpdate,
     ...variants(cohortTypeormUpdate, 'copy'),
+    cohortTypeormUpdateStandIn,
     ...variants(cohortMikroUpdate, 'copy'),
     typeormSaveUpdate,
     mikroFlushUpdate,

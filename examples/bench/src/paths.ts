@@ -377,42 +377,29 @@ async function loadTypeorm(session: CaseSession, n: number, tag: string): Promis
   return entities;
 }
 
-function cohortTypeormUpdate(strategy?: string): PathDef {
+/**
+ * `snapshots`: with `trackEntityChanges(dataSource, { reload: false })`, the snapshots taken when the
+ * entities were loaded stand in for the look-up (as MikroORM's identity map does for flush).
+ */
+function cohortTypeormUpdate(strategy?: string, snapshots = false): PathDef {
   return {
-    key: strategy ? `cohort-typeorm-${strategy}` : 'cohort-typeorm',
+    key: snapshots ? 'cohort-typeorm-snapshots' : strategy ? `cohort-typeorm-${strategy}` : 'cohort-typeorm',
     workload: 'update',
-    label: `cohort TypeORM bulkUpdate${strategy ? ` (strategy '${strategy}')` : ''}`,
+    label: snapshots
+      ? 'cohort TypeORM bulkUpdate, trackEntityChanges(dataSource, { reload: false })'
+      : `cohort TypeORM bulkUpdate${strategy ? ` (strategy '${strategy}')` : ''}`,
     keysPromised: true,
     hooksPromised: true,
     async prepare(session, n, tag) {
       const TypeormSeed = await typeormSeed();
       const cohortTypeorm = await import('@cohort/typeorm');
       const ds = await session.typeorm();
+      if (snapshots) cohortTypeorm.trackEntityChanges(ds, { reload: false });
       const entities = await loadTypeorm(session, n, tag);
       return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities, withStrategy(strategy)) };
     },
   };
 }
-
-/**
- * bulkUpdate with `trackEntityChanges(dataSource, { reload: false })`: the snapshots taken when the
- * entities were loaded stand in for the look-up (MikroORM's identity map does the same for flush).
- */
-const cohortTypeormUpdateStandIn: PathDef = {
-  key: 'cohort-typeorm-snapshots',
-  workload: 'update',
-  label: 'cohort TypeORM bulkUpdate, trackEntityChanges(dataSource, { reload: false })',
-  keysPromised: true,
-  hooksPromised: true,
-  async prepare(session, n, tag) {
-    const TypeormSeed = await typeormSeed();
-    const cohortTypeorm = await import('@cohort/typeorm');
-    const ds = await session.typeorm();
-    cohortTypeorm.trackEntityChanges(ds, { reload: false });
-    const entities = await loadTypeorm(session, n, tag);
-    return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities) };
-  },
-};
 
 function cohortMikroUpdate(strategy?: string): PathDef {
   return {
@@ -736,7 +723,7 @@ export function allPaths(): PathDef[] {
     rawUnnestInsert,
     rawUpdate,
     ...variants(cohortTypeormUpdate, 'copy'),
-    cohortTypeormUpdateStandIn,
+    cohortTypeormUpdate(undefined, true),
     ...variants(cohortMikroUpdate, 'copy'),
     typeormSaveUpdate,
     mikroFlushUpdate,

@@ -27,9 +27,12 @@ export function takeSnapshot(dataSource: DataSource, entity: object): void {
   if (!tracked.has(dataSource) || !dataSource.hasMetadata(entity.constructor)) return;
   const metadata = dataSource.getMetadata(entity.constructor);
   const snapshot = copyShape(entity as ObjectLiteral, metadata.embeddeds);
-  if (!Object.isFrozen(entity) && (Object.isExtensible(entity) || Object.hasOwn(entity, SNAPSHOT))) {
-    Object.defineProperty(entity, SNAPSHOT, { value: snapshot, writable: true, configurable: true });
+  if (Object.hasOwn(entity, SNAPSHOT) && !Object.isFrozen(entity)) {
+    // Still writable when the entity was sealed since.
+    (entity as { [SNAPSHOT]: ObjectLiteral })[SNAPSHOT] = snapshot;
     frozenSnapshots.delete(entity);
+  } else if (Object.isExtensible(entity)) {
+    Object.defineProperty(entity, SNAPSHOT, { value: snapshot, writable: true });
   } else {
     frozenSnapshots.set(entity, snapshot);
   }

@@ -176,6 +176,12 @@ describe('snapshots', () => {
     const frozen = Object.freeze(Object.assign(new StandInRow(), { id: 7, qty: 7, label: 'f' }));
     takeSnapshot(ds, frozen);
     expect(snapshotOf(frozen)).toMatchObject({ id: 7, qty: 7, label: 'f' });
+    // Snapshotted, then sealed: the snapshot it carries is replaced in place.
+    const sealed = rows[1]!;
+    sealed.qty = 3;
+    Object.seal(sealed);
+    takeSnapshot(ds, sealed);
+    expect(snapshotOf(sealed)).toMatchObject({ qty: 3 });
     // Snapshotted, then frozen: a newer snapshot replaces the one it carries.
     row.qty = 2;
     Object.freeze(row);

@@ -1,5 +1,6 @@
-// One case (path × size) in its own process, so its peak RSS is its own: warm-up runs, measured
-// runs, a check of every run, then one message to the parent.
+// One case (path × size) in its own process, so its peak RSS is its own. The parent drives it one
+// run at a time ({ run: n } → { ms }), interleaving the cases of a workload in rounds so that the
+// server's drift over minutes lands on every case alike; { finish: true } asks for the report.
 import 'reflect-metadata';
 import { median, type Row } from './data.js';
 import { CaseSession } from './db.js';
@@ -30,54 +31,78 @@ export interface CaseReport {
   warnings: string[];
 }
 
+/** Parent → child: run number `run` (warm-up while below spec.warmups), or send the report. */
+export type CaseCommand = { run: number } | { finish: true };
+/** Child → parent: ready after setup, the time of one run, or the final report. */
+export type CaseMessage = { ready: true } | { ms: number } | { report: CaseReport };
+
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-async function runCase(spec: CaseSpec): Promise<CaseReport> {
-  const path = findPath(spec.workload, spec.key);
-  const session = await CaseSession.open(spec.url, `bench_${spec.workload}_${spec.key}`, spec.workload === 'upsert');
-  const times: number[] = [];
-  const warnings = new Set<string>();
-  let last: Omit<CaseReport, 'ok' | 'times' | 'medianMs' | 'rssMB' | 'warnings'> = { keys: 0, hooks: { ...hooks } };
-  try {
-    for (let run = 0; run < spec.warmups + spec.runs; run++) {
-      await session.reset();
-      const tag = `r${run}`;
-      const prepared = await path.prepare(session, spec.size, tag);
-      gc();
-      resetHooks();
-      const started = performance.now();
-      const result = await prepared.write();
-      const ms = performance.now() - started;
-      const counts = { ...hooks };
-      const keys = await check(session, path, spec.size, prepared.objects, result, counts, warnings);
-      await prepared.cleanup?.();
-      if (run >= spec.warmups) times.push(ms);
-      last = {
-        keys,
-        hooks: counts,
-        ...(result && {
-          result: {
-            inserted: result.inserted,
-            updated: result.updated,
-            unchanged: result.unchanged,
-            skipped: result.skipped.length,
-            batches: result.batches,
-            statements: result.statements,
-          },
-        }),
-      };
-    }
-  } finally {
-    await session.close();
+type Last = Omit<CaseReport, 'ok' | 'times' | 'medianMs' | 'rssMB' | 'warnings'>;
+
+class CaseRun {
+  readonly times: number[] = [];
+  readonly warnings = new Set<string>();
+  last: Last = { keys: 0, hooks: { ...hooks } };
+
+  private constructor(
+    private readonly spec: CaseSpec,
+    private readonly path: PathDef,
+    private readonly session: CaseSession,
+  ) {}
+
+  static async open(spec: CaseSpec): Promise<CaseRun> {
+    const path = findPath(spec.workload, spec.key);
+    const session = await CaseSession.open(spec.url, `bench_${spec.workload}_${spec.key}`, spec.workload === 'upsert');
+    return new CaseRun(spec, path, session);
   }
-  return {
-    ok: true,
-    times,
-    medianMs: median(times),
-    rssMB: process.resourceUsage().maxRSS / 1024,
-    ...last,
-    warnings: [...warnings],
-  };
+
+  /** One run: reset, prepare, the timed write, the checks. Returns the write's time. */
+  async run(run: number): Promise<number> {
+    const { session, path, spec } = this;
+    await session.reset();
+    const tag = `r${run}`;
+    const prepared = await path.prepare(session, spec.size, tag);
+    gc();
+    resetHooks();
+    const started = performance.now();
+    const result = await prepared.write();
+    const ms = performance.now() - started;
+    const counts = { ...hooks };
+    const keys = await check(session, path, spec.size, prepared.objects, result, counts, this.warnings);
+    await prepared.cleanup?.();
+    if (run >= spec.warmups) this.times.push(ms);
+    this.last = {
+      keys,
+      hooks: counts,
+      ...(result && {
+        result: {
+          inserted: result.inserted,
+          updated: result.updated,
+          unchanged: result.unchanged,
+          skipped: result.skipped.length,
+          batches: result.batches,
+          statements: result.statements,
+        },
+      }),
+    };
+    return ms;
+  }
+
+  report(): CaseReport {
+    return {
+      ok: true,
+      times: this.times,
+      medianMs: median(this.times),
+      rssMB: process.resourceUsage().maxRSS / 1024,
+      ...this.last,
+      warnings: [...this.warnings],
+    };
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
+  }
 }
 
 /** Fails the case when the table or the objects are wrong; returns the fraction of objects with keys. */
@@ -139,18 +164,47 @@ async function check(
   return objects.length ? withKey.length / objects.length : 0;
 }
 
-const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
-runCase(spec).then(
-  (report) => {
-    process.send?.(report, () => process.disconnect());
-  },
-  (error: unknown) => {
-    const report: Partial<CaseReport> = {
-      ok: false,
-      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      rssMB: process.resourceUsage().maxRSS / 1024,
-    };
+function failure(error: unknown): CaseReport {
+  return {
+    ok: false,
+    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    rssMB: process.resourceUsage().maxRSS / 1024,
+  } as CaseReport;
+}
+
+function send(message: CaseMessage, last = false): void {
+  process.send?.(message, () => {
+    if (last) process.disconnect();
+  });
+}
+
+async function serve(spec: CaseSpec): Promise<void> {
+  let caseRun: CaseRun;
+  try {
+    caseRun = await CaseRun.open(spec);
+  } catch (error) {
     process.exitCode = 1;
-    process.send?.(report, () => process.disconnect());
-  },
-);
+    send({ report: failure(error) }, true);
+    return;
+  }
+  send({ ready: true });
+  // Commands arrive one at a time: the parent waits for each answer before the next.
+  process.on('message', (command: CaseCommand) => {
+    if ('finish' in command) {
+      caseRun.close().then(
+        () => send({ report: caseRun.report() }, true),
+        (error: unknown) => send({ report: failure(error) }, true),
+      );
+      return;
+    }
+    caseRun.run(command.run).then(
+      (ms) => send({ ms }),
+      (error: unknown) => {
+        process.exitCode = 1;
+        caseRun.close().finally(() => send({ report: failure(error) }, true));
+      },
+    );
+  });
+}
+
+serve(JSON.parse(process.argv[2] ?? '{}') as CaseSpec);

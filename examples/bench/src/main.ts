@@ -1,13 +1,13 @@
 // cohort's benchmark: every path × size in its own child process (fresh schema, warm-up, measured
 // runs, checks), a console table while it runs, then docs/benchmark.md and docs/benchmark.svg.
 import 'reflect-metadata';
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDatabase } from '@cohort/pg-harness';
 import pg from 'pg';
-import type { CaseReport, CaseSpec } from './case-runner.js';
+import type { CaseCommand, CaseMessage, CaseReport, CaseSpec } from './case-runner.js';
 import { allPaths, insertStrategies, type PathDef } from './paths.js';
 import { type CaseOutcome, hooksSummary, type RunInfo, renderMarkdown, renderSvg } from './report.js';
 
@@ -24,31 +24,113 @@ const caseTimeoutMs = Number(env.BENCH_CASE_TIMEOUT_S ?? 900) * 1000;
 const docsDir = fileURLToPath(new URL('../../../docs/', import.meta.url));
 const runner = fileURLToPath(new URL('./case-runner.js', import.meta.url));
 
-function runChild(spec: CaseSpec, profile: boolean, gcTrace: boolean): Promise<CaseReport> {
-  const execArgv = ['--expose-gc', ...(gcTrace ? ['--trace-gc'] : [])];
-  if (profile) {
-    const dir = fileURLToPath(new URL('../profiles/', import.meta.url));
-    mkdirSync(dir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${spec.workload}-${spec.key}-${spec.size}.cpuprofile`);
-  }
-  return new Promise((resolve) => {
-    const child = fork(runner, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let report: CaseReport | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), caseTimeoutMs);
-    child.on('message', (m) => {
-      report = m as CaseReport;
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve(
-        report ??
-          ({
-            ok: false,
-            error: `child exited with ${signal ?? code} and no report${signal === 'SIGKILL' ? ' (timeout)' : ''}`,
-          } as CaseReport),
+/**
+ * One case's child process, driven one run at a time. Every answer is awaited before the next
+ * command; a child that dies, fails or times out answers with a failed report.
+ */
+class CaseChild {
+  private readonly child: ChildProcess;
+  private waiter?: (message: CaseMessage) => void;
+  private final?: CaseReport;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    readonly spec: CaseSpec,
+    profile: boolean,
+    gcTrace: boolean,
+  ) {
+    const execArgv = ['--expose-gc', ...(gcTrace ? ['--trace-gc'] : [])];
+    if (profile) {
+      const dir = fileURLToPath(new URL('../profiles/', import.meta.url));
+      mkdirSync(dir, { recursive: true });
+      execArgv.push(
+        '--cpu-prof',
+        `--cpu-prof-dir=${dir}`,
+        `--cpu-prof-name=${spec.workload}-${spec.key}-${spec.size}.cpuprofile`,
       );
+    }
+    this.child = fork(runner, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: CaseMessage) => {
+      if ('report' in m) this.final = m.report;
+      this.answer(m);
     });
-  });
+    this.child.on('exit', (code, signal) => {
+      const error = `child exited with ${signal ?? code} and no report${signal === 'SIGKILL' ? ' (timeout)' : ''}`;
+      this.final ??= { ok: false, error } as CaseReport;
+      this.answer({ report: this.final });
+    });
+  }
+
+  /** The failed report, once the child has failed. */
+  get failed(): CaseReport | undefined {
+    return this.final && !this.final.ok ? this.final : undefined;
+  }
+
+  private answer(message: CaseMessage): void {
+    clearTimeout(this.timer);
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.(message);
+  }
+
+  private ask(command?: CaseCommand): Promise<CaseMessage> {
+    if (this.final) return Promise.resolve({ report: this.final });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.timer = setTimeout(() => this.child.kill('SIGKILL'), caseTimeoutMs);
+      if (command) this.child.send(command);
+    });
+  }
+
+  /** Waits for the child's setup (schema, table, ORM on first use). */
+  async ready(): Promise<void> {
+    await this.ask();
+  }
+
+  /** Run number `run`; its time, or undefined when the case failed. */
+  async run(run: number): Promise<number | undefined> {
+    const m = await this.ask({ run });
+    return 'ms' in m ? m.ms : undefined;
+  }
+
+  /** The case's report; the child exits after sending it. */
+  async finish(): Promise<CaseReport> {
+    const m = await this.ask({ finish: true });
+    if (!('report' in m)) return { ok: false, error: 'no report' } as CaseReport;
+    await new Promise<void>((resolve) => (this.child.exitCode !== null ? resolve() : this.child.once('exit', () => resolve())));
+    return m.report;
+  }
+}
+
+/**
+ * Runs a group of cases (one workload and size) in interleaved rounds: every case's child stays
+ * alive, and round r runs each case's r-th run in turn, the order rotating from round to round.
+ * Warm-ups come first, measured runs aligned so that they share rounds.
+ */
+async function runGroup(cases: { spec: CaseSpec; profile: boolean; gcTrace: boolean }[]): Promise<CaseReport[]> {
+  const children: CaseChild[] = [];
+  for (const c of cases) {
+    const child = new CaseChild(c.spec, c.profile, c.gcTrace);
+    await child.ready();
+    children.push(child);
+  }
+  const maxWarmups = Math.max(...cases.map((c) => c.spec.warmups));
+  const rounds = maxWarmups + Math.max(...cases.map((c) => c.spec.runs));
+  process.stdout.write('rounds ');
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < children.length; i++) {
+      const child = children[(i + round) % children.length]!;
+      if (child.failed) continue;
+      const run = round - (maxWarmups - child.spec.warmups);
+      if (run < 0 || run >= child.spec.warmups + child.spec.runs) continue;
+      await child.run(run);
+    }
+    process.stdout.write(round < maxWarmups ? 'w' : '.');
+  }
+  process.stdout.write('\n');
+  const reports: CaseReport[] = [];
+  for (const child of children) reports.push(await child.finish());
+  return reports;
 }
 
 const columns: [string, number][] = [
@@ -92,7 +174,8 @@ async function main(): Promise<void> {
     `cohort benchmark — ${info.date}, ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, PostgreSQL ${pgVersion} (${info.database})`,
   );
   console.log(
-    `sizes ${sizes.join(', ')}; ${warmups} warm-up + ${runs} measured runs per case; each case in its own process and schema\n`,
+    `sizes ${sizes.join(', ')}; ${warmups} warm-up + ${runs} measured runs per case; each case in its own process and schema, ` +
+      'the cases of a workload in interleaved rounds (w = warm-up round, . = measured round)\n',
   );
 
   const outcomes: CaseOutcome[] = [];
@@ -104,60 +187,74 @@ async function main(): Promise<void> {
   for (const size of sizes) for (const path of paths) if (path.workload !== 'stream') plan.push({ path, size });
   if (streamRows > 0) for (const path of paths) if (path.workload === 'stream') plan.push({ path, size: streamRows });
 
-  let workloadShown = '';
-  for (const { path, size } of plan) {
-    const id = `${path.workload}/${path.key}@${size}`;
-    if (only && !only.test(id)) continue;
-    const header = `${path.workload} × ${size.toLocaleString('en-US')}`;
-    if (header !== workloadShown) {
-      workloadShown = header;
-      console.log(`\n== ${header}`);
-      console.log(line(columns.map(([c]) => c)));
+  // Groups of cases that are compared with each other: one workload at one size.
+  const groups = new Map<string, { path: PathDef; size: number }[]>();
+  for (const item of plan) {
+    if (only && !only.test(`${item.path.workload}/${item.path.key}@${item.size}`)) continue;
+    const key = `${item.path.workload} × ${item.size.toLocaleString('en-US')}`;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+
+  for (const [header, items] of groups) {
+    console.log(`\n== ${header}`);
+    console.log(line(columns.map(([c]) => c)));
+    const cases: { path: PathDef; size: number; spec: CaseSpec; slow: boolean; profile: boolean; gcTrace: boolean }[] = [];
+    for (const { path, size } of items) {
+      const missing = await path.unavailable?.();
+      if (missing) {
+        console.log(`${line([`${path.workload}/${path.key}`])}  skipped: ${missing}`);
+        info.notes.push(`${path.label} (${path.workload}, ${size}): skipped — ${missing}.`);
+        continue;
+      }
+      const id = `${path.workload}/${path.key}@${size}`;
+      const slow = path.slowAt !== undefined && size >= path.slowAt;
+      const spec: CaseSpec = {
+        workload: path.workload,
+        key: path.key,
+        size,
+        warmups: path.workload === 'stream' ? 0 : slow ? Math.min(warmups, 1) : warmups,
+        runs: path.workload === 'stream' ? 1 : slow ? Math.min(runs, 3) : runs,
+        url: db.url,
+      };
+      cases.push({ path, size, spec, slow, profile: cpuProf?.test(id) ?? false, gcTrace: traceGc?.test(id) ?? false });
     }
-    const missing = await path.unavailable?.();
-    if (missing) {
-      console.log(`${line([`${path.workload}/${path.key}`])}  skipped: ${missing}`);
-      info.notes.push(`${path.label} (${path.workload}, ${size}): skipped — ${missing}.`);
-      continue;
-    }
-    const slow = path.slowAt !== undefined && size >= path.slowAt;
-    const spec: CaseSpec = {
-      workload: path.workload,
-      key: path.key,
-      size,
-      warmups: path.workload === 'stream' ? 0 : slow ? Math.min(warmups, 1) : warmups,
-      runs: path.workload === 'stream' ? 1 : slow ? Math.min(runs, 3) : runs,
-      url: db.url,
-    };
-    const report = await runChild(spec, cpuProf?.test(id) ?? false, traceGc?.test(id) ?? false);
-    const outcome: CaseOutcome = { workload: path.workload, size, path, spec, report, slow };
-    outcomes.push(outcome);
-    if (!report.ok) {
-      console.log(`${line([`${path.workload}/${path.key}`, size.toString()])}  FAILED: ${report.error?.split('\n')[0]}`);
-      continue;
-    }
-    const copy = path.workload === 'stream' ? undefined : reference('insert', size, 'raw-copy');
-    const sql = path.workload === 'update' || path.workload === 'upsert' ? reference(path.workload, size, 'raw-sql') : undefined;
-    outcome.ratioCopy = copy ? report.medianMs / copy : undefined;
-    outcome.ratioSql = sql ? report.medianMs / sql : undefined;
-    console.log(
-      line([
-        `${path.workload}/${path.key}`,
-        size.toString(),
-        report.medianMs.toFixed(0),
-        outcome.ratioCopy?.toFixed(2) ?? '',
-        outcome.ratioSql?.toFixed(2) ?? '',
-        report.rssMB.toFixed(0),
-        `${spec.warmups}+${report.times.length}`,
-        report.keys ? `${Math.round(report.keys * 100)}%` : 'no',
-        hooksSummary(report, size, 'console'),
-      ]),
-    );
-    for (const w of report.warnings) console.log(`    ! ${w}`);
-    if (slow)
-      info.notes.push(
-        `${path.label} at ${size.toLocaleString('en-US')} rows: ${spec.warmups} warm-up + ${spec.runs} runs (${Math.round(report.medianMs / 1000)} s per run).`,
+    // Streams are measured one at a time: each is a single long run, and its peak RSS is the point.
+    const together = cases.length && cases[0]!.path.workload !== 'stream';
+    const reports = together ? await runGroup(cases) : [];
+    if (!together) for (const c of cases) reports.push(...(await runGroup([c])));
+
+    cases.forEach(({ path, size, spec, slow }, i) => {
+      const report = reports[i]!;
+      const outcome: CaseOutcome = { workload: path.workload, size, path, spec, report, slow };
+      outcomes.push(outcome);
+      if (!report.ok) {
+        console.log(`${line([`${path.workload}/${path.key}`, size.toString()])}  FAILED: ${report.error?.split('\n')[0]}`);
+        return;
+      }
+      const copy = path.workload === 'stream' ? undefined : reference('insert', size, 'raw-copy');
+      const sql =
+        path.workload === 'update' || path.workload === 'upsert' ? reference(path.workload, size, 'raw-sql') : undefined;
+      outcome.ratioCopy = copy ? report.medianMs / copy : undefined;
+      outcome.ratioSql = sql ? report.medianMs / sql : undefined;
+      console.log(
+        line([
+          `${path.workload}/${path.key}`,
+          size.toString(),
+          report.medianMs.toFixed(0),
+          outcome.ratioCopy?.toFixed(2) ?? '',
+          outcome.ratioSql?.toFixed(2) ?? '',
+          report.rssMB.toFixed(0),
+          `${spec.warmups}+${report.times.length}`,
+          report.keys ? `${Math.round(report.keys * 100)}%` : 'no',
+          hooksSummary(report, size, 'console'),
+        ]),
       );
+      for (const w of report.warnings) console.log(`    ! ${w}`);
+      if (slow)
+        info.notes.push(
+          `${path.label} at ${size.toLocaleString('en-US')} rows: ${spec.warmups} warm-up + ${spec.runs} runs (${Math.round(report.medianMs / 1000)} s per run).`,
+        );
+    });
   }
 
   await db.stop();

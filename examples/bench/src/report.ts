@@ -98,6 +98,12 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       "`process.resourceUsage().maxRSS` of that process, so it includes the case's setup (e.g. the entities an ORM loads for an update).",
   );
   out.push(
+    '- The cases of one workload and size run in interleaved rounds: all their processes stay alive, and each round runs one run of every case ' +
+      'in turn (the order rotating by one from round to round), warm-up rounds first. The server drifts over minutes on a shared machine; ' +
+      'this way the drift falls on every case of a comparison alike instead of on whichever case ran at the wrong time. ' +
+      'The 1M-row streams run one after another, one run each.',
+  );
+  out.push(
     '- The time is the write call only: entity construction, seeding, loading and changing the entities for updates, and the checks are outside it. ' +
       'Before each run the table is truncated (sequence restarted) and `gc()` runs.',
   );

@@ -81,8 +81,10 @@ const typeormSeed = async () => (await import('./typeorm-entities.js')).TypeormS
 const mikroSeed = async () => (await import('./mikro-entities.js')).MikroSeed;
 
 /** `batchSize` plus the strategy under test, when there is one. */
+// BENCH_PIPELINE=0: cohort's calls run batch after batch (`pipeline: false`), for an A/B of the overlap.
+const pipelineOff = process.env.BENCH_PIPELINE === '0' ? { pipeline: false } : {};
 const withStrategy = (strategy: string | undefined, options: Record<string, unknown> = { batchSize: BATCH }) =>
-  strategy ? { ...options, strategy } : options;
+  strategy ? { ...pipelineOff, ...options, strategy } : { ...pipelineOff, ...options };
 
 /** The insert strategies of cohort (`strategy` option), when the installed core has the option. */
 export function insertStrategies(): string[] {
@@ -156,7 +158,7 @@ function cohortTypeormInsert(strategy?: string): PathDef {
       const ds = await session.typeorm();
       const entities = await typeormEntities(n, tag);
       // `strategy` is passed only when the installed core has it (see insertStrategies()).
-      const options = { batchSize: BATCH, ...(strategy ? { strategy } : {}) } as Parameters<typeof cohortTypeorm.bulkInsert>[3];
+      const options = withStrategy(strategy) as Parameters<typeof cohortTypeorm.bulkInsert>[3];
       return { objects: entities, write: () => cohortTypeorm.bulkInsert(ds, TypeormSeed, entities, options) };
     },
   };
@@ -664,7 +666,7 @@ const streamTypeorm: PathDef = {
           ds,
           TypeormSeed,
           lazily(n, tag, () => new TypeormSeed(), kept),
-          { batchSize: BATCH },
+          { ...pipelineOff, batchSize: BATCH },
         ),
     };
   },
@@ -694,7 +696,7 @@ function streamMikro(batchSize: number): PathDef {
             em,
             MikroSeed,
             lazily(n, tag, () => new MikroSeed(), kept),
-            { batchSize, managed: false },
+            { ...pipelineOff, batchSize, managed: false },
           ),
         cleanup: () => em.clear(),
       };

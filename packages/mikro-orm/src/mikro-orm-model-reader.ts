@@ -136,6 +136,12 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
     columns,
     returningOnInsert,
     uniques,
+    // An owning to-one to the entity's own table (a tree's parent): see EntityModel.refersToItself.
+    refersToItself: root.props.some(
+      (p) =>
+        (p.kind === ReferenceKind.MANY_TO_ONE || (p.kind === ReferenceKind.ONE_TO_ONE && p.owner)) &&
+        p.targetMeta?.root.tableName === root.tableName,
+    ),
     prepare: (entity) => writeContextOf(entity).prepare(entity),
     finishInsert: (entity) => writeContextOf(entity).finishInsert(entity),
   };

@@ -69,6 +69,10 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     returningOnInsert,
     returningOnUpdate,
     uniques,
+    // A join column to the entity's own table (a tree's parent): see EntityModel.refersToItself.
+    refersToItself: metadata.relations.some(
+      (r) => r.joinColumns.length > 0 && r.inverseEntityMetadata.tablePath === metadata.tablePath,
+    ),
     finishInsert: (entity) => {
       setUnsetNullablesToNull(dataSource, metadata, entity);
       takeSnapshot(dataSource, entity);

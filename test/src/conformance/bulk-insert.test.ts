@@ -94,17 +94,40 @@ describeConformance('bulkInsert', (pair) => {
     expect(countStatements(subject().sql, /^(with .*)?insert into/is)).toBe(0);
   });
 
-  it('batches: one INSERT per batch, hooks per batch (before-hooks of a batch, its INSERT, its after-hooks)', async () => {
+  const listenerLog = () => {
+    const names = EVENT_NAMES[subject().orm];
+    return subject()
+      .hooks.filter((h) => h.source === 'listener')
+      .map((h) => `${h.event === names.beforeInsert ? 'before' : 'after'} ${h.key}`);
+  };
+
+  it('batches: one INSERT per batch; each batch runs before-hooks, INSERT, after-hooks, the next one prepared while its INSERT is in flight', async () => {
     const rows = [0, 1, 2, 3, 4].map((i) => subject().create('Article', { title: `t${i}` }));
     const result = await subject().bulkInsert(rows, { batchSize: 2 });
     expect(result).toMatchObject({ inserted: 5, batches: 3 });
     expect(insertCount(subject(), 'article')).toBe(3);
     expect((rows as { id: number }[]).map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
-    const names = EVENT_NAMES[subject().orm];
-    const listener = subject()
-      .hooks.filter((h) => h.source === 'listener')
-      .map((h) => `${h.event === names.beforeInsert ? 'before' : 'after'} ${h.key}`);
-    expect(listener).toEqual([
+    // Batch 2's before-hooks run while batch 1's INSERT is in flight, then batch 1's after-hooks.
+    expect(listenerLog()).toEqual([
+      'before t0',
+      'before t1',
+      'before t2',
+      'before t3',
+      'after t0',
+      'after t1',
+      'before t4',
+      'after t2',
+      'after t3',
+      'after t4',
+    ]);
+  });
+
+  it('pipeline: false: each batch finishes, after-hooks included, before the next one starts', async () => {
+    const rows = [0, 1, 2, 3, 4].map((i) => subject().create('Article', { title: `t${i}` }));
+    const result = await subject().bulkInsert(rows, { batchSize: 2, pipeline: false });
+    expect(result).toMatchObject({ inserted: 5, batches: 3 });
+    expect((rows as { id: number }[]).map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(listenerLog()).toEqual([
       'before t0',
       'before t1',
       'after t0',
@@ -115,6 +138,43 @@ describeConformance('bulkInsert', (pair) => {
       'after t3',
       'before t4',
       'after t4',
+    ]);
+  });
+
+  it('an entity that refers to itself: a row whose parent is in the previous batch gets its key (batches never overlap)', async () => {
+    const build = (side: OrmUnderTest) => {
+      const roots = [0, 1].map((i) => side.create('Category', { name: `root ${i}`, parent: null }));
+      const children = roots.map((parent, i) => side.create('Category', { name: `child ${i}`, parent }));
+      return [[...roots, ...children]];
+    };
+    const saved = await insertBoth(pair, build, { batchSize: 2 }, 'Category');
+    const names = EVENT_NAMES[subject().orm];
+    // Rows and objects as save() leaves them. save() runs the whole call's hooks at once (cohort's
+    // order is checked below), and inserts the children without parent, then updates them.
+    await expectSameOutcome(reference(), subject(), {
+      ignoreEvents: [...FLUSH_EVENTS, names.beforeInsert, names.afterInsert, names.beforeUpdate, names.afterUpdate],
+      tables: ['category'],
+      ...saved,
+    });
+    expect(await subject().rows('category', 'id')).toMatchObject([
+      { name: 'root 0', parent_id: null },
+      { name: 'root 1', parent_id: null },
+      { name: 'child 0', parent_id: 1 },
+      { name: 'child 1', parent_id: 2 },
+    ]);
+    // Batch by batch: the roots' after-hooks ran before the children's before-hooks.
+    const log = subject()
+      .hooks.filter((h) => h.source === 'subscriber' && h.entity === 'Category')
+      .map((h) => `${h.event === names.beforeInsert ? 'before' : h.event === names.afterInsert ? 'after' : h.event} ${h.key}`);
+    expect(log).toEqual([
+      'before root 0',
+      'before root 1',
+      'after root 0',
+      'after root 1',
+      'before child 0',
+      'before child 1',
+      'after child 0',
+      'after child 1',
     ]);
   });
 
@@ -383,6 +443,54 @@ describeConformance('bulkInsert', (pair) => {
     expect((error as Error).message).toMatch(/row 2/);
     expect((error as Error).cause).toMatchObject({ code: '23505' });
     expect(await subject().rows('unique_fixture')).toEqual(before);
+  });
+
+  it('batches overlapping: a unique violation in batch 0 is the error even when batch 1 was prepared meanwhile', async () => {
+    await subject().bulkInsert([subject().create('Unique', { email: 'taken@example.com', name: 'first' })]);
+    const before = await subject().rows('unique_fixture');
+    // Batch 1 also holds an invalid row: the earlier batch's failure is reported, as batch by batch.
+    const rows = ['a@example.com', 'taken@example.com', 'c@example.com', `${'x'.repeat(300)}@example.com`].map((email) =>
+      subject().create('Unique', { email, name: 'n' }),
+    );
+    const error = await subject()
+      .bulkInsert(rows, { batchSize: 2 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UniqueViolationError);
+    expect(error).toMatchObject({ batch: 0, index: 1, entity: rows[1] });
+    expect(await subject().rows('unique_fixture')).toEqual(before);
+  });
+
+  it('batches overlapping: an invalid row in batch 1 fails the call after batch 0 was written, and nothing stays', async () => {
+    const rows = [seed(subject(), 1), seed(subject(), 2), seed(subject(), 3, 'x'.repeat(256)), seed(subject(), 4)];
+    const error = await subject()
+      .bulkInsert(rows, { batchSize: 2 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect(error).toMatchObject({ batch: 1 });
+    expect((error as BulkValidationError).failures.map((f) => [f.index, f.property])).toEqual([[2, 'label']]);
+    expect(insertCount(subject(), 'seed')).toBe(1);
+    expect(await subject().rows('seed')).toEqual([]);
+  });
+
+  it("batches overlapping, onInvalid: 'skip': results and progress count batch by batch, skipped rows in input order", async () => {
+    const rows = [0, 1, 2, 3, 4].map((i) => seed(subject(), i, i % 2 ? 'x'.repeat(300) : `label ${i}`));
+    const progress: { batch: number; validated: number; written: number; skipped: number }[] = [];
+    const result = await subject().bulkInsert(rows, {
+      batchSize: 2,
+      onInvalid: 'skip',
+      onProgress: ({ batch, validated, written, skipped }) => progress.push({ batch, validated, written, skipped }),
+    });
+    expect(result).toMatchObject({ inserted: 3, batches: 3 });
+    expect(result.skipped.map((s) => [s.index, s.reason])).toEqual([
+      [1, 'invalid'],
+      [3, 'invalid'],
+    ]);
+    expect(progress).toEqual([
+      { batch: 0, validated: 2, written: 1, skipped: 1 },
+      { batch: 1, validated: 4, written: 2, skipped: 2 },
+      { batch: 2, validated: 5, written: 3, skipped: 2 },
+    ]);
+    expect((await subject().rows('seed')).map((r) => r.qty)).toEqual([0, 2, 4]);
   });
 
   it('two rows of one batch with the same unique key: the error names the second', async () => {

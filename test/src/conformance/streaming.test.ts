@@ -46,4 +46,26 @@ describeConformance('streaming imports', ({ subject }) => {
     ).rejects.toMatchObject({ name: 'UniqueViolationError', index: 14, batch: 1 });
     expect(await subject().rows('unique_fixture')).toEqual([]);
   });
+
+  it('a failure closes the input: an async generator runs its finally block (its cursor or file is released)', async () => {
+    let closed = false;
+    let pulled = 0;
+    async function* source(side: OrmUnderTest) {
+      try {
+        for (let i = 0; i < 100; i++) {
+          pulled++;
+          // Row 12 (batch 1) is too long for the column: validation fails while batch 0 is in flight.
+          yield side.create('Unique', { email: i === 12 ? `${'x'.repeat(200)}@x` : `c${i}@x`, name: `n${i}` });
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    await expect(
+      subject().bulkInsert(source(subject()) as unknown as object[], { batchSize: 10 }, 'Unique'),
+    ).rejects.toMatchObject({ name: 'BulkValidationError', batch: 1 });
+    expect(closed).toBe(true);
+    expect(pulled).toBeLessThan(100);
+    expect(await subject().rows('unique_fixture')).toEqual([]);
+  });
 });

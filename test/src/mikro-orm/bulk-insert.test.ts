@@ -204,6 +204,19 @@ describe('failures name the row and write nothing', () => {
 describe('subscribers and the repository', () => {
   it('a batch subscriber gets one call per batch instead of per-entity calls', async () => {
     await bulkInsert(em, Item, [item('s1'), item('s2'), item('s3')], { batchSize: 2 });
+    // Batch #1 is prepared (its before-hooks) while batch #0's INSERT is in flight.
+    expect(audit.calls).toEqual([
+      'beforeCreate s1',
+      'beforeCreate s2',
+      'beforeCreate s3',
+      'afterBulkInsert #0 [0,1] Item',
+      'afterBulkInsert #1 [2] Item',
+    ]);
+    expect(await count('audit')).toBe(2);
+  });
+
+  it('pipeline: false: a batch subscriber sees each batch finish before the next one starts', async () => {
+    await bulkInsert(em, Item, [item('s1'), item('s2'), item('s3')], { batchSize: 2, pipeline: false });
     expect(audit.calls).toEqual([
       'beforeCreate s1',
       'beforeCreate s2',
@@ -211,7 +224,6 @@ describe('subscribers and the repository', () => {
       'beforeCreate s3',
       'afterBulkInsert #1 [2] Item',
     ]);
-    expect(await count('audit')).toBe(2);
   });
 
   it('em.getRepository(Item).bulkInsert is typed and runs on that EntityManager', async () => {

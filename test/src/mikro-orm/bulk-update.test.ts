@@ -159,9 +159,26 @@ describe('identity map after bulkUpdate', () => {
     rows[1]!.label = 'x';
     rows[2]!.qty = 9;
     await bulkUpdate(em(), Seed, rows, { batchSize: 2 });
+    // Batch #1 is prepared while batch #0's UPDATE is in flight.
     expect(batches.calls).toEqual([
       'beforeBulkUpdate #0 [qty,label]',
+      'beforeBulkUpdate #1 [qty]',
       'afterBulkUpdate #0 {"qty":0},{"label":"s1"}',
+      'afterBulkUpdate #1 {"qty":2}',
+    ]);
+  });
+
+  it('an entity given in two batches is diffed against what the first batch wrote (the second waits)', async () => {
+    const rows = seeds(3);
+    await bulkInsert(em(), Seed, rows);
+    rows[0]!.qty = 7;
+    rows[2]!.qty = 9;
+    const result = await bulkUpdate(em(), Seed, [rows[0]!, rows[1]!, rows[2]!, rows[0]!], { batchSize: 2 });
+    // The second copy of rows[0] finds it written by batch #0: unchanged, as batch by batch.
+    expect(result).toMatchObject({ updated: 2, unchanged: 2 });
+    expect(batches.calls).toEqual([
+      'beforeBulkUpdate #0 [qty]',
+      'afterBulkUpdate #0 {"qty":0}',
       'beforeBulkUpdate #1 [qty]',
       'afterBulkUpdate #1 {"qty":2}',
     ]);

@@ -148,12 +148,13 @@ describe('batch subscribers', () => {
   it('get one call per batch instead of per-entity calls; other subscribers still get per-entity calls', async () => {
     await bulkInsert(ds, Ledger, rows(5), { batchSize: 2 });
     expect(calls.filter((c) => c.startsWith('afterInsert'))).toEqual([]);
+    // Each batch after the first is prepared (before-hooks) while the previous one's INSERT is in flight.
     expect(calls.filter((c) => c.includes('Bulk'))).toEqual([
       'beforeBulkInsert 2 batch 0',
-      'afterBulkInsert 1,2',
       'beforeBulkInsert 2 batch 1',
-      'afterBulkInsert 3,4',
+      'afterBulkInsert 1,2',
       'beforeBulkInsert 1 batch 2',
+      'afterBulkInsert 3,4',
       'afterBulkInsert 5',
     ]);
     expect(calls.filter((c) => c.startsWith('perEntity'))).toEqual([
@@ -178,12 +179,29 @@ describe('batch subscribers', () => {
 describe('a lost connection', () => {
   it('fails the call with a typed error, and nothing of it is written', async () => {
     killAtBatch = 1;
-    const error = await bulkInsert(ds, Ledger, rows(6), { batchSize: 2 }).catch((e: unknown) => e);
+    const error = await bulkInsert(ds, Ledger, rows(6), { batchSize: 2, pipeline: false }).catch((e: unknown) => e);
     killAtBatch = undefined;
     expect(error).toBeInstanceOf(BulkWriteError);
     // Which layer notices first depends on the statement: PostgreSQL (57P01) or TypeORM's released runner.
     expect(error).toMatchObject({ batch: 1 });
     expect((error as Error).cause).toBeDefined();
+    expect(await count()).toBe(0);
+    expect(await count('ledger_audit')).toBe(0);
+  });
+
+  it('with batches overlapping, the first batch to use the dead connection is named', async () => {
+    killAtBatch = 1;
+    const error = await bulkInsert(ds, Ledger, rows(6), { batchSize: 2 }).catch((e: unknown) => e);
+    killAtBatch = undefined;
+    expect(error).toBeInstanceOf(BulkWriteError);
+    // Batch 1's before-hook kills the connection while batch 0's INSERT is in flight; batch 0's
+    // after-hook is the next to use it, and fails.
+    expect(error).toMatchObject({ batch: 0, hook: 'afterInsert' });
+    expect(calls.filter((c) => c.includes('Bulk'))).toEqual([
+      'beforeBulkInsert 2 batch 0',
+      'beforeBulkInsert 2 batch 1',
+      'afterBulkInsert 1,2',
+    ]);
     expect(await count()).toBe(0);
     expect(await count('ledger_audit')).toBe(0);
   });

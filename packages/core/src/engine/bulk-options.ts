@@ -34,6 +34,13 @@ export interface BulkOptions {
    * transaction's connection; else unnest), or `'auto'` (default: COPY for large plain inserts).
    */
   strategy?: 'auto' | 'unnest' | 'copy';
+  /**
+   * Inserts and upserts (default true): the next batch's before-hooks and validation run while this
+   * batch's statement is in flight, so hooks run before(1), before(2), after(1), before(3)…
+   * `false`: each batch's after-hooks run before the next batch's before-hooks. Models that
+   * reference themselves (a parent in an earlier batch) never overlap.
+   */
+  pipeline?: boolean;
 }
 
 /** The conflict behaviour of inserts. */

@@ -6,7 +6,7 @@ import { copyChunks, copyField, copyFieldChunks } from '../sql/copy-text.js';
 import { quoteIdent } from '../sql/identifier.js';
 import { compileInsert, type InsertStatement, stageColumns } from '../sql/insert-statement.js';
 import { toPgText, utcIsoText } from '../sql/pg-text.js';
-import { runCopy } from './copy-runner.js';
+import { afterDispatch, runCopy } from './copy-runner.js';
 import type { CopyCapableClient, SqlSession } from './sql-session.js';
 
 /** Rows at or above which `strategy: 'auto'` uses COPY for a plain insert (see docs/benchmark.md). */
@@ -56,6 +56,7 @@ export async function copyDirectly<E>(
   sent: readonly ColumnModel<E>[],
   values: BatchValues<E>,
   drawn?: readonly unknown[],
+  onSent?: () => void,
 ): Promise<unknown[]> {
   const rowCount = values.indices.length;
   const table: TableCatalog = stmt.table;
@@ -73,7 +74,12 @@ export async function copyDirectly<E>(
   );
   const sql = `COPY ${table.qualifiedName} (${columns.map(quoteIdent).join(', ')}) FROM STDIN${writers ? ' (FORMAT binary)' : ''}`;
   session.logStatement?.(sql);
-  await runCopy(client, sql, writers ? binaryCopyChunks(writers, sources, rowCount) : textChunks(sent, sources, rowCount));
+  await runCopy(
+    client,
+    sql,
+    writers ? binaryCopyChunks(writers, sources, rowCount) : textChunks(sent, sources, rowCount),
+    onSent,
+  );
   return generated;
 }
 
@@ -155,6 +161,7 @@ export async function insertThroughStage<E>(
   client: CopyCapableClient,
   stmt: InsertStatement,
   values: BatchValues<E>,
+  onSent?: () => void,
 ): Promise<Record<string, unknown>[]> {
   const mixedAt = stmt.sent.flatMap((s, i) => (s.mixed ? [i] : []));
   const sentCount = stmt.sent.length;
@@ -165,7 +172,9 @@ export async function insertThroughStage<E>(
     return flags ? (flags[r] ? 't' : 'f') : null;
   });
   const { sql, parameters } = compileInsert({ ...stmt, stage }, [], []);
-  const rows = await session.query(sql, parameters);
+  const query = session.query(sql, parameters);
+  afterDispatch(onSent);
+  const rows = await query;
   await dropStage(session, stage);
   return rows;
 }

@@ -5,10 +5,27 @@ import type { CopyCapableClient } from './sql-session.js';
 
 /**
  * Streams `chunks` into `COPY … FROM STDIN` on the transaction's own client (so the rows commit or
- * roll back with everything else). Returns the number of rows PostgreSQL reports.
+ * roll back with everything else). Returns the number of rows PostgreSQL reports. `onSent` is called
+ * once every chunk is on its way to the server (PostgreSQL may still be storing them).
  */
-export async function runCopy(client: CopyCapableClient, sql: string, chunks: Iterable<string | Buffer>): Promise<number> {
+export async function runCopy(
+  client: CopyCapableClient,
+  sql: string,
+  chunks: Iterable<string | Buffer>,
+  onSent?: () => void,
+): Promise<number> {
   const stream = client.query(copyFrom(sql)) as NodeJS.WritableStream & { rowCount?: number };
-  await pipeline(Readable.from(chunks, { objectMode: false }), stream);
+  const source = Readable.from(chunks, { objectMode: false });
+  // 'end': the last chunk went to the COPY stream, which writes it to the socket (a few ticks later).
+  if (onSent) source.once('end', () => setImmediate(onSent));
+  await pipeline(source, stream);
   return stream.rowCount ?? 0;
+}
+
+/**
+ * Calls `onSent` once a query started just now has reached the driver (the ORM's query path takes a
+ * few promise steps before the driver writes it to the socket).
+ */
+export function afterDispatch(onSent: (() => void) | undefined): void {
+  if (onSent) setImmediate(onSent);
 }

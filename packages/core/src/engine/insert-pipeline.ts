@@ -17,9 +17,10 @@ import {
   drawSequenceKeys,
   insertThroughStage,
 } from './copy-insert.js';
+import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
-import { runBatches } from './run-batches.js';
+import { runBatches, type StagedWork } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { SqlSession } from './sql-session.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
@@ -32,9 +33,7 @@ export type InsertJob<E> = BulkJob<E, InsertOptions>;
  * generated values back onto the objects → after-hooks for the rows written.
  */
 export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, (batch, target, result) =>
-    insertBatch(job.model, job.options, batch, target, result),
-  );
+  return runBatches(input, job.options, job.transaction, insertStages(job.model, job.options));
 }
 
 /** Everything the engine needs to upsert entities of one model. */
@@ -48,23 +47,28 @@ export type UpsertJob<E> = BulkJob<E, UpsertOptions>;
 export function runUpsert<E>(job: UpsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
   const { target, update, where, expressions, duplicates, ...rest } = job.options;
   const options: InsertOptions = { ...rest, duplicates, onConflict: { target, update, where, expressions, action: 'update' } };
-  return runBatches(input, options, job.transaction, (batch, t, result) => insertBatch(job.model, options, batch, t, result));
+  return runBatches(input, options, job.transaction, insertStages(job.model, options));
 }
 
-/** Inserts one batch; shared by bulkInsert and bulkUpsert. */
-export async function insertBatch<E>(
-  model: EntityModel<E>,
-  options: InsertOptions,
-  batch: InputBatch<E>,
-  target: WriteTarget<E>,
-  result: BulkResult<E>,
-): Promise<void> {
-  const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
-  await beforeInsertPhase(model, options, batch, target);
-  const prepared = prepareRows(model, batch.entities);
-  const valid = await validateInsertPhase(model, options, batch, prepared, result);
-  const written = await writeInsertPhase(model, options, { ...valid, drawn }, prepared, target, result);
-  await afterInsertPhase(options, written, target);
+/**
+ * An insert's batch work in stages (see {@link StagedWork}): before-hooks, validation and the
+ * statement's values; the statement; values back, outcomes, after-hooks.
+ */
+export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
+  return {
+    overlap: options.pipeline !== false && !model.refersToItself,
+    async prepare(batch, target, result) {
+      const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
+      await beforeInsertPhase(model, options, batch, target);
+      const prepared = prepareRows(model, batch.entities);
+      const valid = await validateInsertPhase(model, options, batch, prepared, result);
+      return planRows(model, options, { ...valid, drawn }, prepared, target, result);
+    },
+    send: (planned, target, onSent) => sendRows(options, planned, target, onSent),
+    async finish(sent, target, result) {
+      await afterInsertPhase(options, applyRows(model, sent, result), target);
+    },
+  };
 }
 
 /** The before-hooks of an insert (or of an upsert: what the ORM runs before its own upsert). */
@@ -95,12 +99,20 @@ export async function writeInsertPhase<E>(
   target: WriteTarget<E>,
   result: BulkResult<E>,
 ): Promise<WrittenRows<E>> {
-  const inserted: InputBatch<E> = { number: valid.number, entities: [], indices: [] };
-  const updated: WrittenRows<E>['updated'] = { number: valid.number, entities: [], indices: [], changes: [] };
-  const rows = dropDuplicates(model, options, valid, prepared, result);
-  if (rows.entities.length === 0) return { inserted, updated };
-  const upsert = resolveConflict(model, options.onConflict).kind === 'update';
-  const { outcomes, changes } = await writeRows(model, options, rows, prepared, target);
+  const planned = await planRows(model, options, valid, prepared, target, result);
+  return applyRows(model, await sendRows(options, planned, target), result);
+}
+
+/** Records each row's outcome in `result` and splits the rows by it (for the after-hooks). */
+function recordOutcomes<E>(
+  rows: InputBatch<E>,
+  upsert: boolean,
+  outcomes: readonly RowOutcome[],
+  changes: readonly (RowChange | undefined)[],
+  result: BulkResult<E>,
+): WrittenRows<E> {
+  const inserted: InputBatch<E> = { number: rows.number, entities: [], indices: [] };
+  const updated: WrittenRows<E>['updated'] = { number: rows.number, entities: [], indices: [], changes: [] };
   rows.entities.forEach((entity, position) => {
     const index = rows.indices[position] as number;
     const outcome = outcomes[position] as RowOutcome;
@@ -285,35 +297,87 @@ export async function drawKeysEarly<E>(
 /** Keys drawn ahead of the write, or why drawing them failed. */
 type DrawnKeys = { keys?: unknown[]; error?: unknown };
 
-/** Sends the one statement of the batch and maps returned rows back by ordinal. */
-async function writeRows<E>(
+/** A batch ready to send: its rows (duplicates dropped), its statement and values. */
+export interface PlannedRows<E> {
+  readonly rows: ReadInputBatch<E>;
+  /** Undefined when no row is left to write. */
+  readonly plan?: InsertPlan<E>;
+  readonly catalog?: TableCatalog;
+}
+
+/** What the statement gave back: the drawn keys of a direct COPY, or the returned rows. */
+export interface SentRows<E> {
+  readonly planned: PlannedRows<E>;
+  readonly generated?: unknown[];
+  readonly rows?: Record<string, unknown>[];
+  /** The rows went through COPY (directly or through a stage). */
+  readonly copied: boolean;
+}
+
+/** Drops the rows `duplicates` removes and works out the statement (no SQL is sent but catalog reads). */
+export async function planRows<E>(
   model: EntityModel<E>,
   options: InsertOptions,
-  batch: ReadInputBatch<E>,
+  valid: ReadInputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   target: WriteTarget<E>,
-): Promise<{ outcomes: RowOutcome[]; changes: (RowChange | undefined)[] }> {
-  const early = batch.drawn ? await batch.drawn : undefined;
+  result: BulkResult<E>,
+): Promise<PlannedRows<E>> {
+  const rows: ReadInputBatch<E> = dropDuplicates(model, options, valid, prepared, result);
+  if (rows.entities.length === 0) return { rows };
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
-  const { stmt, values, sent, direct } = planInsert(model, options, batch, prepared, catalog, batch.raw);
+  return { rows, catalog, plan: planInsert(model, options, rows, prepared, catalog, rows.raw) };
+}
+
+/** Sends the batch's one statement (or COPY). Touches no entity: {@link applyRows} does. */
+export async function sendRows<E>(
+  options: InsertOptions,
+  planned: PlannedRows<E>,
+  target: WriteTarget<E>,
+  onSent?: () => void,
+): Promise<SentRows<E>> {
+  const { rows: batch, plan } = planned;
+  if (!plan) return { planned, copied: false };
+  const { stmt, values, sent, direct } = plan;
+  const early = batch.drawn ? await batch.drawn : undefined;
   // A failed draw is reported as a failure of this batch's write, as a draw made by the write is.
   if (early?.error !== undefined) throw convertDatabaseError(early.error, values, batch.number);
-  const { conflict, mapping } = stmt;
-  const returning = model.returningOnInsert;
   const client = await copyClientFor(options.strategy, target.session, batch.entities.length, direct);
+  try {
+    if (client && direct) {
+      // Every row is written and its returned values are known without reading anything back.
+      const generated = await copyDirectly(target.session, client, stmt, sent, values, early?.keys, onSent);
+      return { planned, copied: true, generated };
+    }
+    if (client) {
+      const rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values, onSent);
+      return { planned, copied: true, rows };
+    }
+    const { sql, parameters } = compileInsert(stmt, values.values, values.defaults);
+    const query = target.session.query(sql, parameters);
+    afterDispatch(onSent);
+    return { planned, copied: false, rows: await query };
+  } catch (error) {
+    throw convertDatabaseError(error, values, batch.number);
+  }
+}
+
+/**
+ * Puts returned values onto the entities (mapped back by ordinal), records every row's outcome in
+ * `result`, and returns the rows by outcome for the after-hooks.
+ */
+export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: BulkResult<E>): WrittenRows<E> {
+  const { rows: batch, plan, catalog } = sent.planned;
+  const conflict = plan?.stmt.conflict ?? { kind: 'error' as const };
+  const upsert = conflict.kind === 'update';
   const outcomes: RowOutcome[] = new Array(batch.entities.length).fill('skipped');
   const changes: (RowChange | undefined)[] = [];
-  if (client && direct) {
-    // Every row is written and its returned values are known without reading anything back.
-    let generated: unknown[];
-    try {
-      generated = await copyDirectly(target.session, client, stmt, sent, values, early?.keys);
-    } catch (error) {
-      throw convertDatabaseError(error, values, batch.number);
-    }
+  const returning = model.returningOnInsert;
+  if (plan && sent.generated) {
+    const { stmt, values } = plan;
     const sources = returning.map((column) => {
       const at = stmt.sent.findIndex((s) => s.name === column.name);
-      return at < 0 ? generated : (values.raw[at] as unknown[]);
+      return at < 0 ? sent.generated : (values.raw[at] as unknown[]);
     });
     for (let position = 0; position < batch.entities.length; position++) {
       const entity = batch.entities[position] as E;
@@ -323,33 +387,24 @@ async function writeRows<E>(
       model.finishInsert?.(entity);
       outcomes[position] = 'inserted';
     }
-    return { outcomes, changes };
+    return recordOutcomes(batch, upsert, outcomes, changes, result);
   }
-  let rows: Record<string, unknown>[];
-  try {
-    if (client) {
-      rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values);
-    } else {
-      const { sql, parameters } = compileInsert(stmt, values.values, values.defaults);
-      rows = await target.session.query(sql, parameters);
-    }
-  } catch (error) {
-    throw convertDatabaseError(error, values, batch.number);
-  }
+  const rows = sent.rows ?? [];
   const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
-  if (mapping === 'sequence' && !client) {
+  if (plan?.stmt.mapping === 'sequence' && !sent.copied) {
     // Keys were drawn from the sequence in ordinal order: the k-th smallest key is row k.
     rows.sort((a, b) => compareKeys(a.k0, b.k0));
     rows.forEach((row, position) => {
       row[ORDINAL] = position + 1;
     });
   }
+  const newer = (catalog?.serverVersion ?? 0) >= 180000;
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;
     for (const [i, column] of returning.entries()) column.write(entity, row[returnedName(i)]);
     model.finishInsert?.(entity);
-    const updated = conflict.kind === 'update' && row[INSERTED] === false;
+    const updated = upsert && row[INSERTED] === false;
     outcomes[position] = updated ? 'updated' : 'inserted';
     if (updated) {
       const old = setColumns.map((c, i) => [c.property, row[oldName(i)]] as const);
@@ -357,9 +412,9 @@ async function writeRows<E>(
         properties: setColumns.map((c) => c.property),
         columns: setColumns.map((c) => c.name),
         // PostgreSQL 18 returns the row as it was before the update; older servers cannot.
-        before: catalog.serverVersion >= 180000 ? Object.fromEntries(old) : {},
+        before: newer ? Object.fromEntries(old) : {},
       };
     }
   }
-  return { outcomes, changes };
+  return recordOutcomes(batch, upsert, outcomes, changes, result);
 }

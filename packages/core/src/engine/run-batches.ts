@@ -7,6 +7,34 @@ import type { TransactionRunner, WriteTarget } from './write-target.js';
 /** Processes one batch and adds what happened to `result`. */
 export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>) => Promise<void>;
 
+/**
+ * A batch's work in three stages, so that the next batch's before-hooks and validation run while
+ * this batch's statement is in flight (PostgreSQL works while the client prepares the next batch).
+ * Each batch still goes through its stages in SPEC §3's order; across batches, with `overlap`, the
+ * hooks run: before(1), before(2), after(1), before(3), after(2)… (TypeORM's save() and MikroORM's
+ * flush run every before-hook of the call before their first statement).
+ */
+export interface StagedWork<E, P, S> {
+  /** Batches may overlap as above; false: each batch finishes before the next one starts. */
+  readonly overlap: boolean;
+  /** The next batch must wait until the one in flight is finished (e.g. it holds one of its entities). */
+  waitFor?(next: InputBatch<E>, inFlight: InputBatch<E>): boolean;
+  /** Before-hooks and validation; the statement's values. Sends nothing but the hooks' own queries. */
+  prepare(batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>): Promise<P>;
+  /**
+   * Sends the batch's statement(s); calls `onSent` once they are on their way to the server (the
+   * next batch is prepared from then on; without the call, once they completed). Touches no entity
+   * and no result.
+   */
+  send(prepared: P, target: WriteTarget<E>, onSent?: () => void): Promise<S>;
+  /** Values back onto the entities, outcomes into the result, after-hooks. */
+  finish(sent: S, target: WriteTarget<E>, result: BulkResult<E>): Promise<void>;
+}
+
+function isStaged<E, P, S>(work: BatchWork<E> | StagedWork<E, P, S>): work is StagedWork<E, P, S> {
+  return typeof work !== 'function';
+}
+
 /** The batches of a non-atomic call that committed before a failure. */
 export class PartialImportError<E = unknown> extends BulkWriteError<E> {
   override name = 'PartialImportError';
@@ -30,11 +58,11 @@ export class PartialImportError<E = unknown> extends BulkWriteError<E> {
  * Drives a call: splits the input into batches, runs `work` for each inside the transaction (one for
  * the call, or one per batch when `atomic: false`), counts statements and reports progress.
  */
-export async function runBatches<E>(
+export async function runBatches<E, P = unknown, S = unknown>(
   input: Iterable<E> | AsyncIterable<E>,
   options: BulkOptions,
   transaction: TransactionRunner<E>,
-  work: BatchWork<E>,
+  work: BatchWork<E> | StagedWork<E, P, S>,
 ): Promise<BulkResult<E>> {
   const started = performance.now();
   const result = emptyResult<E>();
@@ -42,25 +70,107 @@ export async function runBatches<E>(
   const batches = batchesOf(input, options.batchSize ?? DEFAULT_BATCH_SIZE);
   let validated = 0;
 
-  const runOne = async (batch: InputBatch<E>, target: WriteTarget<E>) => {
-    const counted: WriteTarget<E> = { ...target, session: counter.wrap(target.session) };
-    const lookups = target.changes?.queries ?? 0;
-    try {
-      target.batchStarted?.(batch);
-      await work(batch, counted, result);
-    } finally {
-      target.batchDone?.(batch);
+  const counted = (target: WriteTarget<E>): WriteTarget<E> => ({ ...target, session: counter.wrap(target.session) });
+  const lookupsSeen = new WeakMap<object, number>();
+  /** Counts the change tracker's look-ups and reports progress once a batch is done. */
+  const batchDone = (batch: InputBatch<E>, target: WriteTarget<E>) => {
+    if (target.changes) {
+      const queries = target.changes.queries ?? 0;
+      counter.count += queries - (lookupsSeen.get(target.changes) ?? 0);
+      lookupsSeen.set(target.changes, queries);
     }
-    counter.count += (target.changes?.queries ?? 0) - lookups;
     result.batches++;
     validated += batch.entities.length;
+    const last = batch.indices.at(-1) ?? -1;
     options.onProgress?.({
       batch: batch.number,
       validated,
       written: result.inserted + result.updated,
-      skipped: result.skipped.length,
+      // The next batch may already be validated: only rows up to this batch's last one count.
+      skipped: result.skipped.reduce((n, s) => (s.index <= last ? n + 1 : n), 0),
       elapsedMs: performance.now() - started,
     });
+  };
+
+  const runOne = async (batch: InputBatch<E>, target: WriteTarget<E>) => {
+    const session = counted(target);
+    try {
+      target.batchStarted?.(batch);
+      if (isStaged(work)) {
+        const prepared = await work.prepare(batch, session, result);
+        await work.finish(await work.send(prepared, session), session, result);
+      } else {
+        await work(batch, session, result);
+      }
+    } finally {
+      target.batchDone?.(batch);
+    }
+    batchDone(batch, target);
+  };
+
+  /**
+   * Runs the batches with each one's statement in flight while the next one is prepared (see
+   * {@link StagedWork}). A failure of a batch's statement wins over a failure preparing the next.
+   */
+  const runOverlapped = async (staged: StagedWork<E, P, S>, target: WriteTarget<E>, batches: AsyncIterable<InputBatch<E>>) => {
+    const session = counted(target);
+    let inFlight: { batch: InputBatch<E>; sending: Promise<S> } | undefined;
+    const settle = async () => {
+      const { batch, sending } = inFlight as NonNullable<typeof inFlight>;
+      inFlight = undefined;
+      try {
+        await staged.finish(await sending, session, result);
+      } finally {
+        target.batchDone?.(batch);
+      }
+      batchDone(batch, target);
+    };
+    try {
+      for await (const batch of batches) {
+        if (inFlight && staged.waitFor?.(batch, inFlight.batch)) await settle();
+        target.batchStarted?.(batch);
+        let prepared: P;
+        try {
+          prepared = await staged.prepare(batch, session, result);
+        } catch (error) {
+          target.batchDone?.(batch);
+          if (inFlight) await settle();
+          throw error;
+        }
+        if (inFlight) {
+          try {
+            await settle();
+          } catch (error) {
+            target.batchDone?.(batch);
+            throw error;
+          }
+        }
+        let sent = () => {};
+        const onWire = new Promise<void>((resolve) => {
+          sent = resolve;
+        });
+        const sending = staged.send(prepared, session, sent);
+        // Awaited by settle(); until then a rejection must not count as unhandled.
+        sending.catch(() => {});
+        inFlight = { batch, sending };
+        // The next batch's hooks and validation would hold up the statement's own sending: wait
+        // until it is on the wire (or done).
+        await Promise.race([
+          onWire,
+          sending.then(
+            () => {},
+            () => {},
+          ),
+        ]);
+      }
+      if (inFlight) await settle();
+    } finally {
+      // A failure elsewhere leaves the statement in flight: wait for it before the rollback.
+      if (inFlight) {
+        await inFlight.sending.catch(() => {});
+        target.batchDone?.(inFlight.batch);
+      }
+    }
   };
 
   // An empty input sends nothing and calls no hook: look at the first batch before opening anything.
@@ -85,11 +195,18 @@ export async function runBatches<E>(
     return finish(result, counter, started);
   }
 
-  // The first batch is let go once written: a stream holds only the batch in flight.
+  // The first batch is let go once written: a stream holds only the batch in flight (and, when
+  // batches overlap, the next one).
   let head: InputBatch<E> | undefined = first.value;
   first = undefined;
   await transaction((target) =>
     withSavepoint(target.session, target.inCallerTransaction, async () => {
+      if (isStaged(work) && work.overlap) {
+        const holder = { batch: head };
+        head = undefined;
+        await runOverlapped(work, target, withHead(holder, batches));
+        return;
+      }
       let batch = head;
       head = undefined;
       await runOne(batch as InputBatch<E>, target);
@@ -101,7 +218,31 @@ export async function runBatches<E>(
   return finish(result, counter, started);
 }
 
+/**
+ * The first batch (already pulled, handed over in a holder that lets go of it), then the rest. A
+ * failure closes the rest, and with it the caller's input (as a for-await over it would).
+ */
+async function* withHead<E>(
+  holder: { batch?: InputBatch<E> },
+  rest: AsyncGenerator<InputBatch<E>>,
+): AsyncGenerator<InputBatch<E>> {
+  yield takeHead(holder);
+  yield* rest;
+}
+
+function takeHead<E>(holder: { batch?: InputBatch<E> }): InputBatch<E> {
+  const batch = holder.batch as InputBatch<E>;
+  holder.batch = undefined;
+  return batch;
+}
+
+/** Skipped rows in input order (batches that overlap record theirs out of order). */
+function sortSkipped<E>(result: BulkResult<E>): void {
+  result.skipped.sort((a, b) => a.index - b.index);
+}
+
 function finish<E>(result: BulkResult<E>, counter: StatementCounter, started: number): BulkResult<E> {
+  sortSkipped(result);
   result.statements = counter.count;
   result.ms = Math.round((performance.now() - started) * 100) / 100;
   return result;

@@ -23,9 +23,10 @@ import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { columnName } from './conflict-plan.js';
 import { copyClientFor, copyIntoStage, dropStage } from './copy-insert.js';
+import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
-import { runBatches } from './run-batches.js';
+import { runBatches, type StagedWork } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { BulkJob, ChangeTracker, WriteTarget } from './write-target.js';
 
@@ -38,30 +39,49 @@ export type UpdateJob<E> = BulkJob<E, UpdateOptions>;
  * get no hooks (`unchanged`); rows not in the database are skipped as `missing`.
  */
 export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, async (batch, target, result) => {
-    const tracker = trackerOf(target);
-    const loaded = await tracker.load(batch);
-    const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
-    const states: unknown[] = [];
-    batch.entities.forEach((entity, position) => {
-      const index = batch.indices[position] as number;
-      const state = loaded[position];
-      if (state === undefined) {
-        result.skipped.push({ index, entity, reason: 'missing' });
-        result.outcomes[index] = 'skipped';
-        return;
-      }
-      existing.entities.push(entity);
-      existing.indices.push(index);
-      states.push(state);
-    });
-    const plan = planChanges(job.model, job.options, existing, states, tracker, result);
-    await beforeUpdatePhase(job.model, job.options, plan, target);
-    const prepared = prepareRows(job.model, plan.changed.entities);
-    const valid = await validateUpdatePhase(job.model, job.options, plan.changed, prepared, result);
-    await writeUpdatePhase(job.model, job.options, valid, prepared, target, result);
-    await afterUpdatePhase(job.options, valid, target);
-  });
+  return runBatches(input, job.options, job.transaction, updateStages(job.model, job.options));
+}
+
+/** An update's batch work in stages (see {@link StagedWork}). */
+export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): StagedWork<E, PlannedUpdate<E>, SentUpdate<E>> {
+  return {
+    overlap: options.pipeline !== false && !model.refersToItself,
+    // An entity given twice is diffed against what the earlier batch wrote, as batch by batch.
+    waitFor: (next, inFlight) => sharesEntity(next, inFlight),
+    async prepare(batch, target, result) {
+      const tracker = trackerOf(target);
+      const loaded = await tracker.load(batch);
+      const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+      const states: unknown[] = [];
+      batch.entities.forEach((entity, position) => {
+        const index = batch.indices[position] as number;
+        const state = loaded[position];
+        if (state === undefined) {
+          result.skipped.push({ index, entity, reason: 'missing' });
+          result.outcomes[index] = 'skipped';
+          return;
+        }
+        existing.entities.push(entity);
+        existing.indices.push(index);
+        states.push(state);
+      });
+      const plan = planChanges(model, options, existing, states, tracker, result);
+      await beforeUpdatePhase(model, options, plan, target);
+      const prepared = prepareRows(model, plan.changed.entities);
+      const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result);
+      return planUpdate(model, options, valid, prepared, target);
+    },
+    send: (planned, target, onSent) => sendUpdate(options, planned, target, onSent),
+    async finish(sent, target, result) {
+      applyUpdate(sent, target, result);
+      await afterUpdatePhase(options, sent.planned.changed, target);
+    },
+  };
+}
+
+function sharesEntity<E>(next: InputBatch<E>, inFlight: InputBatch<E>): boolean {
+  const earlier = new Set<E>(inFlight.entities);
+  return next.entities.some((e) => earlier.has(e));
 }
 
 export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {
@@ -160,7 +180,34 @@ export async function writeUpdatePhase<E>(
   target: WriteTarget<E>,
   result: BulkResult<E>,
 ): Promise<void> {
-  if (changed.entities.length === 0) return;
+  const planned = await planUpdate(model, options, changed, prepared, target);
+  applyUpdate(await sendUpdate(options, planned, target), target, result);
+}
+
+/** A batch's UPDATE, built: the changed rows, the statement and its values. */
+export interface PlannedUpdate<E> {
+  readonly changed: UpdateHookBatch<E>;
+  /** Undefined when no row changed. */
+  readonly stmt?: UpdateStatement;
+  readonly values?: UpdateValues;
+  readonly returned: ColumnModel<E>[];
+}
+
+/** What the UPDATE returned. */
+export interface SentUpdate<E> {
+  readonly planned: PlannedUpdate<E>;
+  readonly rows: Record<string, unknown>[];
+}
+
+/** Builds the batch's UPDATE from the changed rows (reads the catalog once per table, sends nothing else). */
+export async function planUpdate<E>(
+  model: EntityModel<E>,
+  options: UpdateOptions,
+  changed: UpdateHookBatch<E>,
+  prepared: ReadonlyMap<E, unknown>,
+  target: WriteTarget<E>,
+): Promise<PlannedUpdate<E>> {
+  if (changed.entities.length === 0) return { changed, returned: [] };
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
   const keys = primaryColumns(model);
   const version = model.columns.find((c) => c.role === 'version');
@@ -197,26 +244,48 @@ export async function writeUpdatePhase<E>(
     changed: flags,
     expectedVersions: checkVersion ? changed.entities.map((_, r) => text(version, r)) : changed.entities.map(() => null),
   };
+  return { changed, stmt, values: updateValues, returned };
+}
+
+/** Sends the planned UPDATE (touches no entity: {@link applyUpdate} does). */
+export async function sendUpdate<E>(
+  options: UpdateOptions,
+  planned: PlannedUpdate<E>,
+  target: WriteTarget<E>,
+  onSent?: () => void,
+): Promise<SentUpdate<E>> {
+  const { changed, stmt, values } = planned;
+  if (!stmt || !values) return { planned, rows: [] };
   const client = await copyClientFor(options.strategy, target.session, changed.entities.length, COPY_UPDATES);
-  let rows: Record<string, unknown>[];
   try {
     if (client) {
       const stage = await copyIntoStage(target.session, client, updateStageColumns(stmt), changed.entities.length, (c, r) =>
-        stageField(updateValues, c, r),
+        stageField(values, c, r),
       );
-      rows = await target.session.query(compileUpdate({ ...stmt, stage }, updateValues).sql);
+      const query = target.session.query(compileUpdate({ ...stmt, stage }, values).sql);
+      afterDispatch(onSent);
+      const rows = await query;
       await dropStage(target.session, stage);
-    } else {
-      const { sql, parameters } = compileUpdate(stmt, updateValues);
-      rows = await target.session.query(sql, parameters);
+      return { planned, rows };
     }
+    const { sql, parameters } = compileUpdate(stmt, values);
+    const query = target.session.query(sql, parameters);
+    afterDispatch(onSent);
+    return { planned, rows: await query };
   } catch (error) {
     throw convertDatabaseError(
       error,
-      { columns: keys.map((k) => k.name), values: keyTexts, indices: changed.indices, entities: changed.entities },
+      { columns: [...stmt.key], values: values.keys.map((k) => [...k]), indices: changed.indices, entities: changed.entities },
       changed.number,
     );
   }
+}
+
+/** Returned values onto the entities; a row the UPDATE did not match fails the call; outcomes into `result`. */
+export function applyUpdate<E>(sent: SentUpdate<E>, target: WriteTarget<E>, result: BulkResult<E>): void {
+  const { changed, stmt, returned } = sent.planned;
+  if (!stmt) return;
+  const rows = sent.rows;
   const seen = new Set<number>();
   const [summary] = stmt.returning.length === 0 ? rows : [];
   if (summary) {

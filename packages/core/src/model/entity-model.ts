@@ -84,6 +84,11 @@ export interface EntityModel<E = object> {
    * is passed to every `read` of that row. For ORMs that serialize a whole entity at a time.
    */
   prepare?(entity: E): unknown;
+  /**
+   * A relation of the entity points to its own kind (a tree, a parent row): a row may need the key
+   * of a row in an earlier batch of the same call, so batches are never overlapped.
+   */
+  readonly refersToItself?: boolean;
   /** Called for each inserted entity after returned values are written (the ORM's own clean-up). */
   finishInsert?(entity: E): void;
 }

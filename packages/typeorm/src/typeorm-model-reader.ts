@@ -32,6 +32,62 @@ const KINDS: Record<string, ColumnKind> = {
   enum: 'other',
 };
 
+/**
+ * Column types for which PostgresDriver.preparePersistentValue returns every value unchanged (no
+ * branch of it matches them; the `Boolean` constructor does, the string 'boolean' does not).
+ */
+const UNCHANGED_TYPES = new Set<unknown>([
+  Number,
+  String,
+  'int',
+  'int2',
+  'int4',
+  'int8',
+  'integer',
+  'smallint',
+  'bigint',
+  'numeric',
+  'decimal',
+  'real',
+  'float4',
+  'float8',
+  'double precision',
+  'boolean',
+  'bool',
+  'varchar',
+  'character varying',
+  'char',
+  'character',
+  'text',
+  'citext',
+  'uuid',
+  'bytea',
+]);
+
+/** Types preparePersistentValue turns into a Date only when given a string (mixedDateToDate). */
+const DATE_TYPES = new Set<unknown>([
+  Date,
+  'datetime',
+  'timestamp',
+  'timestamptz',
+  'timestamp with time zone',
+  'timestamp without time zone',
+]);
+
+/**
+ * How to read a column's value as save() hands it to the driver: through preparePersistentValue,
+ * or, where that call returns its input unchanged (PostgreSQL's own driver, no transformer, a type
+ * above), without it — it runs once per row and column.
+ */
+function persistentValueOf(dataSource: DataSource, column: ColumnMetadata): (value: unknown) => unknown {
+  const driver = dataSource.driver;
+  const prepare = (value: unknown) => driver.preparePersistentValue(value, column);
+  if (dataSource.options.type !== 'postgres' || column.transformer) return prepare;
+  if (UNCHANGED_TYPES.has(column.type)) return (value) => value;
+  if (DATE_TYPES.has(column.type)) return (value) => (typeof value === 'string' ? prepare(value) : value);
+  return prepare;
+}
+
 const cache = new WeakMap<EntityMetadata, EntityModel<ObjectLiteral>>();
 
 /** Reads (once per metadata) TypeORM's metadata of an entity into the engine's model. */
@@ -103,6 +159,7 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
           ? 'discriminator'
           : undefined;
   const hasDefault = column.default !== undefined || column.isGenerated || role !== undefined || Boolean(column.asExpression);
+  const persistent = persistentValueOf(dataSource, column);
   return {
     name: column.databaseName,
     property: column.propertyPath,
@@ -124,7 +181,7 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
     read(entity) {
       // The discriminator comes from the entity's own class; the driver prepares the rest.
       if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;
-      return driver.preparePersistentValue(column.getEntityValue(entity), column);
+      return persistent(column.getEntityValue(entity));
     },
     write(entity, value) {
       column.setEntityValue(entity, driver.prepareHydratedValue(value, column));

@@ -82,9 +82,11 @@ const mikroSeed = async () => (await import('./mikro-entities.js')).MikroSeed;
 
 /** `batchSize` plus the strategy under test, when there is one. */
 // BENCH_PIPELINE=0: cohort's calls run batch after batch (`pipeline: false`), for an A/B of the overlap.
-const pipelineOff = process.env.BENCH_PIPELINE === '0' ? { pipeline: false } : {};
-const withStrategy = (strategy: string | undefined, options: Record<string, unknown> = { batchSize: BATCH }) =>
-  strategy ? { ...pipelineOff, ...options, strategy } : { ...pipelineOff, ...options };
+const pipelineOff: Record<string, unknown> = process.env.BENCH_PIPELINE === '0' ? { pipeline: false } : {};
+const withStrategy = (
+  strategy: string | undefined,
+  options: Record<string, unknown> = { batchSize: BATCH },
+): Record<string, unknown> => (strategy ? { ...pipelineOff, ...options, strategy } : { ...pipelineOff, ...options });
 
 /** The insert strategies of cohort (`strategy` option), when the installed core has the option. */
 export function insertStrategies(): string[] {

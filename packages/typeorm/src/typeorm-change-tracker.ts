@@ -87,6 +87,10 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   updated(entity: E): void {
     takeSnapshot(this.queryRunner.connection, entity);
   }
+
+  keyOf(entity: E): string | undefined {
+    return this.metadata.getEntityIdMap(entity) ? keyOf(this.metadata, entity) : undefined;
+  }
 }
 
 // Column types SubjectChangedColumnsComputer compares with `===` (no normalisation) and the ones it

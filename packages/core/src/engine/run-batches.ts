@@ -18,9 +18,15 @@ export interface StagedWork<E, P, S> {
   /** Batches may overlap as above; false: each batch finishes before the next one starts. */
   readonly overlap: boolean;
   /** The next batch must wait until the one in flight is finished (e.g. it holds one of its entities). */
-  waitFor?(next: InputBatch<E>, inFlight: InputBatch<E>): boolean;
+  waitFor?(next: InputBatch<E>, inFlight: InputBatch<E>, target: WriteTarget<E>): boolean;
+  /**
+   * Starts what `prepare` will need from the database (an update's look-up), so that it is sent
+   * ahead of the previous batch's statement; its result is handed to `prepare`. Undefined when the
+   * work has nothing to fetch.
+   */
+  preload?(batch: InputBatch<E>, target: WriteTarget<E>): Promise<unknown> | undefined;
   /** Before-hooks and validation; the statement's values. Sends nothing but the hooks' own queries. */
-  prepare(batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>): Promise<P>;
+  prepare(batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>, preloaded?: Promise<unknown>): Promise<P>;
   /**
    * Sends the batch's statement(s); calls `onSent` once they are on their way to the server (the
    * next batch is prepared from then on; without the call, once they completed). Touches no entity
@@ -110,66 +116,114 @@ export async function runBatches<E, P = unknown, S = unknown>(
 
   /**
    * Runs the batches with each one's statement in flight while the next one is prepared (see
-   * {@link StagedWork}). A failure of a batch's statement wins over a failure preparing the next.
+   * {@link StagedWork}): send n → prepare n+1 → wait for statement n → finish n → send n+1. With a
+   * preload (an update's look-up), batch n+1 is pulled and its look-up sent before statement n.
+   * A failure of a batch's statement wins over a failure preparing the next.
    */
-  const runOverlapped = async (staged: StagedWork<E, P, S>, target: WriteTarget<E>, batches: AsyncIterable<InputBatch<E>>) => {
+  const runOverlapped = async (staged: StagedWork<E, P, S>, target: WriteTarget<E>, batches: AsyncGenerator<InputBatch<E>>) => {
     const session = counted(target);
+    const open = new Set<InputBatch<E>>();
+    const start = (batch: InputBatch<E>) => {
+      open.add(batch);
+      target.batchStarted?.(batch);
+    };
+    const close = (batch: InputBatch<E>) => {
+      if (open.delete(batch)) target.batchDone?.(batch);
+    };
     let inFlight: { batch: InputBatch<E>; sending: Promise<S> } | undefined;
+    /** Waits for the statement in flight and finishes its batch (values back, after-hooks). */
     const settle = async () => {
-      const { batch, sending } = inFlight as NonNullable<typeof inFlight>;
+      if (!inFlight) return;
+      const { batch, sending } = inFlight;
       inFlight = undefined;
       try {
         await staged.finish(await sending, session, result);
       } finally {
-        target.batchDone?.(batch);
+        close(batch);
       }
       batchDone(batch, target);
     };
+    const send = async (batch: InputBatch<E>, prepared: P) => {
+      let sent = () => {};
+      const onWire = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      const sending = staged.send(prepared, session, sent);
+      // Awaited by settle(); until then a rejection must not count as unhandled.
+      sending.catch(() => {});
+      inFlight = { batch, sending };
+      // Preparing the next batch would hold up the statement's own sending: wait until it is on the
+      // wire (or done).
+      await Promise.race([
+        onWire,
+        sending.then(
+          () => {},
+          () => {},
+        ),
+      ]);
+    };
+    /** Prepares a batch; on failure the batch in flight is settled first (its failure wins). */
+    const prepare = async (batch: InputBatch<E>, preloaded?: Promise<unknown>): Promise<P> => {
+      try {
+        return await staged.prepare(batch, session, result, preloaded);
+      } catch (error) {
+        close(batch);
+        await settle();
+        throw error;
+      }
+    };
+    const preload = (batch: InputBatch<E>): Promise<unknown> | undefined => {
+      const loading = staged.preload?.(batch, session);
+      // Awaited by prepare(); a batch that never gets there must not leave an unhandled rejection.
+      loading?.catch(() => {});
+      return loading;
+    };
     try {
-      for await (const batch of batches) {
-        if (inFlight && staged.waitFor?.(batch, inFlight.batch)) await settle();
-        target.batchStarted?.(batch);
-        let prepared: P;
-        try {
-          prepared = await staged.prepare(batch, session, result);
-        } catch (error) {
-          target.batchDone?.(batch);
-          if (inFlight) await settle();
-          throw error;
-        }
-        if (inFlight) {
-          try {
-            await settle();
-          } catch (error) {
-            target.batchDone?.(batch);
-            throw error;
+      let pulled = await batches.next();
+      if (pulled.done) return;
+      let batch = pulled.value;
+      start(batch);
+      let prepared = await prepare(batch, preload(batch));
+      while (true) {
+        let next: InputBatch<E> | undefined;
+        let ahead: Promise<unknown> | undefined;
+        let waits = false;
+        if (staged.preload) {
+          // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
+          pulled = await batches.next();
+          next = pulled.done ? undefined : pulled.value;
+          if (next) {
+            waits = staged.waitFor?.(next, batch, session) ?? false;
+            start(next);
+            if (!waits) ahead = preload(next);
+          }
+          await send(batch, prepared);
+        } else {
+          await send(batch, prepared);
+          pulled = await batches.next();
+          next = pulled.done ? undefined : pulled.value;
+          if (next) {
+            waits = staged.waitFor?.(next, batch, session) ?? false;
+            start(next);
           }
         }
-        let sent = () => {};
-        const onWire = new Promise<void>((resolve) => {
-          sent = resolve;
-        });
-        const sending = staged.send(prepared, session, sent);
-        // Awaited by settle(); until then a rejection must not count as unhandled.
-        sending.catch(() => {});
-        inFlight = { batch, sending };
-        // The next batch's hooks and validation would hold up the statement's own sending: wait
-        // until it is on the wire (or done).
-        await Promise.race([
-          onWire,
-          sending.then(
-            () => {},
-            () => {},
-          ),
-        ]);
+        if (!next) break;
+        if (waits) {
+          await settle();
+          ahead = preload(next);
+        }
+        prepared = await prepare(next, ahead);
+        await settle();
+        batch = next;
       }
-      if (inFlight) await settle();
+      await settle();
     } finally {
-      // A failure elsewhere leaves the statement in flight: wait for it before the rollback.
-      if (inFlight) {
-        await inFlight.sending.catch(() => {});
-        target.batchDone?.(inFlight.batch);
-      }
+      // A failure elsewhere leaves a statement in flight: wait for it before the rollback.
+      if (inFlight) await inFlight.sending.catch(() => {});
+      for (const batch of [...open]) close(batch);
+      // Closes the caller's input when the call stops early (as leaving a for-await would; an error
+      // closing it does not replace the call's own).
+      await batches.return(undefined).catch(() => undefined);
     }
   };
 

@@ -46,11 +46,13 @@ export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterab
 export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): StagedWork<E, PlannedUpdate<E>, SentUpdate<E>> {
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
-    // An entity given twice is diffed against what the earlier batch wrote, as batch by batch.
-    waitFor: (next, inFlight) => sharesEntity(next, inFlight),
-    async prepare(batch, target, result) {
+    // A row given twice is diffed against what the earlier batch wrote, as batch by batch.
+    waitFor: (next, inFlight, target) => sharesRows(next, inFlight, target.changes),
+    // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
+    preload: (batch, target) => (target.changes?.keyOf ? target.changes.load(batch) : undefined),
+    async prepare(batch, target, result, preloaded) {
       const tracker = trackerOf(target);
-      const loaded = await tracker.load(batch);
+      const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await tracker.load(batch));
       const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
       const states: unknown[] = [];
       batch.entities.forEach((entity, position) => {
@@ -79,9 +81,15 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
   };
 }
 
-function sharesEntity<E>(next: InputBatch<E>, inFlight: InputBatch<E>): boolean {
+/** Whether two batches hold the same entity, or (for trackers that know keys) the same row. */
+function sharesRows<E>(next: InputBatch<E>, inFlight: InputBatch<E>, tracker: ChangeTracker<E> | undefined): boolean {
   const earlier = new Set<E>(inFlight.entities);
-  return next.entities.some((e) => earlier.has(e));
+  if (next.entities.some((e) => earlier.has(e))) return true;
+  const keyOf = tracker?.keyOf?.bind(tracker);
+  if (!keyOf) return false;
+  const keys = new Set(inFlight.entities.map(keyOf));
+  keys.delete(undefined);
+  return next.entities.some((e) => keys.has(keyOf(e)));
 }
 
 export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {

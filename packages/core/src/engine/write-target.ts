@@ -45,6 +45,13 @@ export interface ChangeTracker<E> {
   updated?(entity: E): void;
   /** Statements `load` has sent so far (counted in the result's `statements`). */
   readonly queries?: number;
+  /**
+   * For trackers whose `load` queries the database by key: the key of an entity. The engine then
+   * starts a batch's look-up before the previous batch's statement (PostgreSQL answers it first and
+   * the rows are read while that statement runs), unless the two batches share a key. Undefined for
+   * an entity without a (complete) key.
+   */
+  keyOf?(entity: E): string | undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
 import { snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
 export interface TypeormChange {
@@ -95,34 +96,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
 
 // Column types SubjectChangedColumnsComputer compares with `===` (no normalisation) and the ones it
 // compares as UTC timestamp text.
-const STRICT_TYPES = new Set<unknown>([
-  Number,
-  String,
-  Boolean,
-  'int',
-  'int2',
-  'int4',
-  'int8',
-  'integer',
-  'smallint',
-  'bigint',
-  'numeric',
-  'decimal',
-  'real',
-  'float',
-  'float4',
-  'float8',
-  'double precision',
-  'varchar',
-  'character varying',
-  'char',
-  'character',
-  'text',
-  'citext',
-  'uuid',
-  'boolean',
-  'bool',
-]);
+const STRICT_TYPES = new Set<unknown>([Number, String, Boolean, ...SCALAR_TYPE_NAMES]);
 const TIMESTAMP_TYPES = new Set<unknown>([
   Date,
   'datetime',

@@ -2,6 +2,7 @@ import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { takeSnapshot } from './entity-snapshots.js';
+import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -36,33 +37,7 @@ const KINDS: Record<string, ColumnKind> = {
  * Column types for which PostgresDriver.preparePersistentValue returns every value unchanged (no
  * branch of it matches them; the `Boolean` constructor does, the string 'boolean' does not).
  */
-const UNCHANGED_TYPES = new Set<unknown>([
-  Number,
-  String,
-  'int',
-  'int2',
-  'int4',
-  'int8',
-  'integer',
-  'smallint',
-  'bigint',
-  'numeric',
-  'decimal',
-  'real',
-  'float4',
-  'float8',
-  'double precision',
-  'boolean',
-  'bool',
-  'varchar',
-  'character varying',
-  'char',
-  'character',
-  'text',
-  'citext',
-  'uuid',
-  'bytea',
-]);
+const UNCHANGED_TYPES = new Set<unknown>([Number, String, 'bytea', ...SCALAR_TYPE_NAMES]);
 
 /** Types preparePersistentValue turns into a Date only when given a string (mixedDateToDate). */
 const DATE_TYPES = new Set<unknown>([

@@ -10,7 +10,7 @@ async function* seeds(side: OrmUnderTest, n: number, duplicateAt?: number) {
   }
 }
 
-describeConformance('streaming imports', ({ subject }) => {
+describeConformance('streaming imports', ({ subject, reference }) => {
   it('an async iterable is written batch by batch, with progress after each batch', async () => {
     const progress: { batch: number; validated: number; written: number }[] = [];
     const result = await subject().bulkInsert(
@@ -47,25 +47,72 @@ describeConformance('streaming imports', ({ subject }) => {
     expect(await subject().rows('unique_fixture')).toEqual([]);
   });
 
-  it('a failure closes the input: an async generator runs its finally block (its cursor or file is released)', async () => {
-    let closed = false;
-    let pulled = 0;
-    async function* source(side: OrmUnderTest) {
-      try {
-        for (let i = 0; i < 100; i++) {
-          pulled++;
-          // Row 12 (batch 1) is too long for the column: validation fails while batch 0 is in flight.
-          yield side.create('Unique', { email: i === 12 ? `${'x'.repeat(200)}@x` : `c${i}@x`, name: `n${i}` });
+  const calls = [
+    { name: 'bulkInsert', options: {}, save: false },
+    { name: 'bulkInsert with pipeline: false', options: { pipeline: false }, save: false },
+    { name: 'bulkInsert with atomic: false', options: { atomic: false }, save: false },
+    { name: 'bulkSave', options: {}, save: true },
+  ];
+  for (const call of calls) {
+    for (const failAt of [2, 12]) {
+      it(`a failure closes the input: ${call.name}, failing in batch ${failAt < 10 ? 0 : 1} (an async generator runs its finally block)`, async () => {
+        let closed = false;
+        let pulled = 0;
+        async function* source(side: OrmUnderTest) {
+          try {
+            for (let i = 0; i < 100; i++) {
+              pulled++;
+              // This row is too long for the column: validation fails (in batch 1, while batch 0 is in flight).
+              yield side.create('Unique', { email: i === failAt ? `${'x'.repeat(200)}@x` : `c${i}@x`, name: `n${i}` });
+            }
+          } finally {
+            closed = true;
+          }
         }
-      } finally {
-        closed = true;
-      }
+        const input = source(subject()) as unknown as object[];
+        const options = { batchSize: 10, ...call.options };
+        const error = await (call.save
+          ? subject().bulkSave(input, options, 'Unique')
+          : subject().bulkInsert(input, options, 'Unique')
+        ).catch((e: unknown) => e);
+        const validation = error instanceof PartialImportError ? error.cause : error;
+        expect(validation).toMatchObject({ name: 'BulkValidationError', batch: failAt < 10 ? 0 : 1 });
+        expect(closed).toBe(true);
+        expect(pulled).toBeLessThan(100);
+        // Only a non-atomic call keeps the batch that committed before the failure.
+        const landed = 'atomic' in call.options && failAt >= 10 ? 10 : 0;
+        expect(await subject().rows('unique_fixture')).toHaveLength(landed);
+      });
     }
-    await expect(
-      subject().bulkInsert(source(subject()) as unknown as object[], { batchSize: 10 }, 'Unique'),
-    ).rejects.toMatchObject({ name: 'BulkValidationError', batch: 1 });
-    expect(closed).toBe(true);
-    expect(pulled).toBeLessThan(100);
-    expect(await subject().rows('unique_fixture')).toEqual([]);
+  }
+
+  for (const pipeline of [true, false]) {
+    it(`the failure of the batch in flight wins over a failing input (pipeline: ${pipeline})`, async () => {
+      async function* source(side: OrmUnderTest) {
+        // Batch 0 repeats an email: its statement fails while the input fails to give batch 1.
+        yield side.create('Unique', { email: 'same@x', name: 'a' });
+        yield side.create('Unique', { email: 'same@x', name: 'b' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error('the input broke');
+      }
+      await expect(
+        subject().bulkInsert(source(subject()) as unknown as object[], { batchSize: 2, pipeline }, 'Unique'),
+      ).rejects.toMatchObject({ name: 'UniqueViolationError', batch: 0 });
+      expect(await subject().rows('unique_fixture')).toEqual([]);
+    });
+  }
+
+  it('one entity in two batches of an insert: the same outcome as batch by batch (the later batch waits)', async () => {
+    const run = async (side: OrmUnderTest, pipeline: boolean) => {
+      const a = side.create('Seed', { qty: 1, label: 'a', createdAt: new Date('2024-01-01T00:00:00Z') });
+      const b = side.create('Seed', { qty: 2, label: 'b', createdAt: new Date('2024-01-02T00:00:00Z') });
+      const outcome = await side.bulkInsert([a, b, a], { batchSize: 2, pipeline }, 'Seed').then(
+        (r) => ({ inserted: r.inserted }),
+        (e: { name?: string; index?: number; batch?: number }) => ({ error: e.name, index: e.index, batch: e.batch }),
+      );
+      return { outcome, rows: await side.rows('seed'), hooks: side.hooks };
+    };
+    // The reference runs batch by batch, the subject with batches overlapping.
+    expect(await run(subject(), true)).toEqual(await run(reference(), false));
   });
 });

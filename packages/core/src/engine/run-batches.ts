@@ -17,7 +17,10 @@ export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result
 export interface StagedWork<E, P, S> {
   /** Batches may overlap as above; false: each batch finishes before the next one starts. */
   readonly overlap: boolean;
-  /** The next batch must wait until the one in flight is finished (e.g. it holds one of its entities). */
+  /**
+   * The next batch must wait until the one in flight is finished (e.g. it holds one of its rows). A
+   * batch holding one of its entities always waits.
+   */
   waitFor?(next: InputBatch<E>, inFlight: InputBatch<E>, target: WriteTarget<E>): boolean;
   /**
    * Starts what `prepare` will need from the database (an update's look-up), so that it is sent
@@ -154,13 +157,18 @@ export async function runBatches<E, P = unknown, S = unknown>(
       inFlight = { batch, sending };
       // Preparing the next batch would hold up the statement's own sending: wait until it is on the
       // wire (or done).
+      let failed = false;
       await Promise.race([
         onWire,
         sending.then(
           () => {},
-          () => {},
+          () => {
+            failed = true;
+          },
         ),
       ]);
+      // Already failed: nothing more is pulled or prepared.
+      if (failed) await settle();
     };
     /** Prepares a batch; on failure the batch in flight is settled first (its failure wins). */
     const prepare = async (batch: InputBatch<E>, preloaded?: Promise<unknown>): Promise<P> => {
@@ -178,10 +186,37 @@ export async function runBatches<E, P = unknown, S = unknown>(
       loading?.catch(() => {});
       return loading;
     };
+    /** The next batch; if the input fails, the batch in flight is settled first (its failure wins). */
+    const pull = async (): Promise<InputBatch<E> | undefined> => {
+      try {
+        const pulled = await batches.next();
+        return pulled.done ? undefined : pulled.value;
+      } catch (error) {
+        await settle();
+        throw error;
+      }
+    };
+    const entitiesOf = new WeakMap<InputBatch<E>, Set<E>>();
+    const entities = (batch: InputBatch<E>) => {
+      let set = entitiesOf.get(batch);
+      if (!set) {
+        set = new Set(batch.entities);
+        entitiesOf.set(batch, set);
+      }
+      return set;
+    };
+    /**
+     * Whether `next` must wait until `inFlight` is finished: it holds one of its entities (an
+     * adapter keeps per-entity state for the batch in flight), or the work says so.
+     */
+    const mustWait = (next: InputBatch<E>, inFlight: InputBatch<E>) => {
+      const held = entities(inFlight);
+      for (const entity of entities(next)) if (held.has(entity)) return true;
+      return staged.waitFor?.(next, inFlight, session) ?? false;
+    };
     try {
-      let pulled = await batches.next();
-      if (pulled.done) return;
-      let batch = pulled.value;
+      let batch = await pull();
+      if (!batch) return;
       start(batch);
       let prepared = await prepare(batch, preload(batch));
       while (true) {
@@ -190,26 +225,28 @@ export async function runBatches<E, P = unknown, S = unknown>(
         let waits = false;
         if (staged.preload) {
           // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
-          pulled = await batches.next();
-          next = pulled.done ? undefined : pulled.value;
+          next = await pull();
           if (next) {
-            waits = staged.waitFor?.(next, batch, session) ?? false;
-            start(next);
-            if (!waits) ahead = preload(next);
+            waits = mustWait(next, batch);
+            if (!waits) {
+              start(next);
+              ahead = preload(next);
+            }
           }
           await send(batch, prepared);
         } else {
           await send(batch, prepared);
-          pulled = await batches.next();
-          next = pulled.done ? undefined : pulled.value;
+          next = await pull();
           if (next) {
-            waits = staged.waitFor?.(next, batch, session) ?? false;
-            start(next);
+            waits = mustWait(next, batch);
+            if (!waits) start(next);
           }
         }
         if (!next) break;
         if (waits) {
+          // Nothing of the next batch starts before this one is finished.
           await settle();
+          start(next);
           ahead = preload(next);
         }
         prepared = await prepare(next, ahead);
@@ -221,60 +258,63 @@ export async function runBatches<E, P = unknown, S = unknown>(
       // A failure elsewhere leaves a statement in flight: wait for it before the rollback.
       if (inFlight) await inFlight.sending.catch(() => {});
       for (const batch of [...open]) close(batch);
-      // Closes the caller's input when the call stops early (as leaving a for-await would; an error
-      // closing it does not replace the call's own).
-      await batches.return(undefined).catch(() => undefined);
     }
   };
 
-  // An empty input sends nothing and calls no hook: look at the first batch before opening anything.
-  let first: IteratorResult<InputBatch<E>> | undefined = await batches.next();
-  if (first.done) return finish(result, counter, started);
+  try {
+    // An empty input sends nothing and calls no hook: look at the first batch before opening anything.
+    let first: IteratorResult<InputBatch<E>> | undefined = await batches.next();
+    if (first.done) return finish(result, counter, started);
 
-  if (options.atomic === false) {
-    const landed: number[] = [];
-    let resumeFrom = 0;
-    let current: IteratorResult<InputBatch<E>> = first;
-    while (!current.done) {
-      const batch = current.value;
-      try {
-        await transaction((target) => withSavepoint(target.session, target.inCallerTransaction, () => runOne(batch, target)));
-      } catch (error) {
-        throw error instanceof BulkWriteError ? new PartialImportError(error, landed, resumeFrom) : error;
+    if (options.atomic === false) {
+      const landed: number[] = [];
+      let resumeFrom = 0;
+      let current: IteratorResult<InputBatch<E>> = first;
+      while (!current.done) {
+        const batch = current.value;
+        try {
+          await transaction((target) => withSavepoint(target.session, target.inCallerTransaction, () => runOne(batch, target)));
+        } catch (error) {
+          throw error instanceof BulkWriteError ? new PartialImportError(error, landed, resumeFrom) : error;
+        }
+        landed.push(batch.number);
+        resumeFrom = (batch.indices.at(-1) as number) + 1;
+        current = await batches.next();
       }
-      landed.push(batch.number);
-      resumeFrom = (batch.indices.at(-1) as number) + 1;
-      current = await batches.next();
+      return finish(result, counter, started);
     }
-    return finish(result, counter, started);
-  }
 
-  // The first batch is let go once written: a stream holds only the batch in flight (and, when
-  // batches overlap, the next one).
-  let head: InputBatch<E> | undefined = first.value;
-  first = undefined;
-  await transaction((target) =>
-    withSavepoint(target.session, target.inCallerTransaction, async () => {
-      if (isStaged(work) && work.overlap) {
-        const holder = { batch: head };
+    // The first batch is let go once written: a stream holds only the batch in flight (and, when
+    // batches overlap, the next one).
+    let head: InputBatch<E> | undefined = first.value;
+    first = undefined;
+    await transaction((target) =>
+      withSavepoint(target.session, target.inCallerTransaction, async () => {
+        if (isStaged(work) && work.overlap) {
+          const holder = { batch: head };
+          head = undefined;
+          await runOverlapped(work, target, withHead(holder, batches));
+          return;
+        }
+        let batch = head;
         head = undefined;
-        await runOverlapped(work, target, withHead(holder, batches));
-        return;
-      }
-      let batch = head;
-      head = undefined;
-      await runOne(batch as InputBatch<E>, target);
-      // (A suspended async function keeps its locals: this one must not hold the first batch.)
-      batch = undefined;
-      for await (const next of batches) await runOne(next, target);
-    }),
-  );
-  return finish(result, counter, started);
+        await runOne(batch as InputBatch<E>, target);
+        // (A suspended async function keeps its locals: this one must not hold the first batch.)
+        batch = undefined;
+        for await (const next of batches) await runOne(next, target);
+      }),
+    );
+    return finish(result, counter, started);
+  } finally {
+    // However the call ends, the caller's input is closed (as leaving a for-await over it would): a
+    // generator's finally runs. An error closing it does not replace the call's own.
+    await batches.return(undefined).catch(() => undefined);
+  }
 }
 
 /**
- * The first batch (already pulled, handed over in a holder that lets go of it), then the rest. A
- * failure closes the rest, and with it the caller's input (as a for-await over it would).
+ * The first batch (already pulled, handed over in a holder that lets go of it), then the rest (which
+ * runBatches closes however the call ends).
  */
 async function* withHead<E>(
   holder: { batch?: InputBatch<E> },

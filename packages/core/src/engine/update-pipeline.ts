@@ -44,10 +44,12 @@ export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterab
 
 /** An update's batch work in stages (see {@link StagedWork}). */
 export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): StagedWork<E, PlannedUpdate<E>, SentUpdate<E>> {
+  const keysOf = batchKeys<E>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
-    // A row given twice is diffed against what the earlier batch wrote, as batch by batch.
-    waitFor: (next, inFlight, target) => sharesRows(next, inFlight, target.changes),
+    // A row given twice is diffed against what the earlier batch wrote, as batch by batch (a batch
+    // holding an entity of the batch in flight waits anyway: see runBatches).
+    waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
     preload: (batch, target) => (target.changes?.keyOf ? target.changes.load(batch) : undefined),
     async prepare(batch, target, result, preloaded) {
@@ -81,15 +83,33 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
   };
 }
 
-/** Whether two batches hold the same entity, or (for trackers that know keys) the same row. */
-function sharesRows<E>(next: InputBatch<E>, inFlight: InputBatch<E>, tracker: ChangeTracker<E> | undefined): boolean {
-  const earlier = new Set<E>(inFlight.entities);
-  if (next.entities.some((e) => earlier.has(e))) return true;
-  const keyOf = tracker?.keyOf?.bind(tracker);
-  if (!keyOf) return false;
-  const keys = new Set(inFlight.entities.map(keyOf));
-  keys.delete(undefined);
-  return next.entities.some((e) => keys.has(keyOf(e)));
+/**
+ * The row keys of a batch, for trackers that know keys (undefined otherwise), worked out once: a
+ * batch is checked as the next one, then as the one in flight.
+ */
+function batchKeys<E>(): (batch: InputBatch<E>, tracker: ChangeTracker<E> | undefined) => ReadonlySet<string> | undefined {
+  const known = new WeakMap<InputBatch<E>, Set<string>>();
+  return (batch, tracker) => {
+    const keyOf = tracker?.keyOf?.bind(tracker);
+    if (!keyOf) return undefined;
+    let keys = known.get(batch);
+    if (!keys) {
+      keys = new Set();
+      for (const entity of batch.entities) {
+        const key = keyOf(entity);
+        if (key !== undefined) keys.add(key);
+      }
+      known.set(batch, keys);
+    }
+    return keys;
+  };
+}
+
+/** Whether two batches hold the same row (by key). */
+function sharesKeys(next: ReadonlySet<string> | undefined, inFlight: ReadonlySet<string> | undefined): boolean {
+  if (!next || !inFlight) return false;
+  for (const key of next) if (inFlight.has(key)) return true;
+  return false;
 }
 
 export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {

@@ -25,23 +25,26 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   // save() diffs a subject, runs the before-hooks, then recomputes the same subject; so do we.
   private readonly subjects = new WeakMap<object, Subject>();
   queries = 0;
+  /** The text of an entity's primary key; undefined when it has none (a key column is undefined). */
+  readonly keyOf: (entity: ObjectLiteral) => string | undefined;
 
   constructor(
     private readonly queryRunner: QueryRunner,
     private readonly metadata: EntityMetadata,
-  ) {}
+  ) {
+    this.keyOf = keyReader(metadata);
+  }
 
   async load(batch: InputBatch<E>): Promise<(unknown | undefined)[]> {
     const md = this.metadata;
     // With `reload: false`, an entity's snapshot stands in for its row (see trackEntityChanges).
     const standIn = snapshotsStandIn(this.queryRunner.connection);
     const states: (unknown | undefined)[] = standIn ? batch.entities.map((e) => snapshotOf(e)) : [];
-    const ids = batch.entities.map((e, i) => (states[i] === undefined ? md.getEntityIdMap(e) : undefined));
-    const wanted = ids.filter((id): id is ObjectLiteral => id !== undefined);
+    const keys = batch.entities.map((e, i) => (states[i] === undefined ? this.keyOf(e) : undefined));
+    const wanted = batch.entities.filter((_, i) => keys[i] !== undefined);
     if (wanted.length === 0) return batch.entities.map((_, i) => states[i]);
     const relations = new Set<string>();
-    for (const [i, entity] of batch.entities.entries()) {
-      if (ids[i] === undefined) continue;
+    for (const entity of wanted) {
       for (const relation of md.relations)
         if (relation.getEntityValue(entity) !== undefined) relations.add(relation.propertyPath);
     }
@@ -56,13 +59,16 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     const [only] = md.primaryColumns;
     // One look-up per batch whatever its size: `= ANY($1)` has one parameter, `IN (…)` one per row.
     if (md.primaryColumns.length === 1 && only) {
-      qb.where(`e.${only.propertyPath} = ANY(:ids)`, { ids: wanted.map((id) => only.getEntityValue(id)) });
+      qb.where(`e.${only.propertyPath} = ANY(:ids)`, { ids: wanted.map((e) => only.getEntityValue(e)) });
     } else {
-      qb.whereInIds(wanted);
+      qb.whereInIds(wanted.map((e) => md.getEntityIdMap(e)));
     }
     this.queries++;
-    const found = new Map((await qb.getMany()).map((row) => [keyOf(md, row), row]));
-    return batch.entities.map((entity, i) => states[i] ?? (ids[i] === undefined ? undefined : found.get(keyOf(md, entity))));
+    const found = new Map((await qb.getMany()).map((row) => [this.keyOf(row), row]));
+    return batch.entities.map((_, i) => {
+      const key = keys[i];
+      return states[i] ?? (key === undefined ? undefined : found.get(key));
+    });
   }
 
   diff(entity: E, loaded: unknown): RowChange {
@@ -87,10 +93,6 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
 
   updated(entity: E): void {
     takeSnapshot(this.queryRunner.connection, entity);
-  }
-
-  keyOf(entity: E): string | undefined {
-    return this.metadata.getEntityIdMap(entity) ? keyOf(this.metadata, entity) : undefined;
   }
 }
 
@@ -180,9 +182,24 @@ function sameTimestamp(a: unknown, b: unknown): boolean {
   return DateUtils.mixedDateToUtcDatetimeString(a) === DateUtils.mixedDateToUtcDatetimeString(b);
 }
 
-function keyOf(metadata: EntityMetadata, entity: ObjectLiteral): string {
+/**
+ * Reads an entity's primary key as text (several key columns joined as JSON); undefined when
+ * `getEntityIdMap` finds none. A single key column that is a plain property is read directly:
+ * `getEntityIdMap` builds and merges a map per call, which the look-up and the overlap check pay per row.
+ */
+function keyReader(metadata: EntityMetadata): (entity: ObjectLiteral) => string | undefined {
   const columns = metadata.primaryColumns;
-  // One key column (the common case): its text is the key; several are joined as JSON.
-  if (columns.length === 1) return String(columns[0]?.getEntityValue(entity));
-  return JSON.stringify(columns.map((c) => String(c.getEntityValue(entity))));
+  const [only] = columns;
+  if (columns.length === 1 && only && !only.embeddedMetadata && !only.relationMetadata && !only.referencedColumn) {
+    const property = only.propertyName;
+    return (entity) => {
+      const value = entity[property];
+      return value === undefined ? undefined : String(value);
+    };
+  }
+  return (entity) => {
+    if (!metadata.getEntityIdMap(entity)) return undefined;
+    if (columns.length === 1) return String(columns[0]?.getEntityValue(entity));
+    return JSON.stringify(columns.map((c) => String(c.getEntityValue(entity))));
+  };
 }

@@ -141,6 +141,19 @@ describeConformance('bulkInsert', (pair) => {
     ]);
   });
 
+  it('an async iterable runs batch by batch unless pipeline: true (a stream holds one batch at a time)', async () => {
+    async function* stream(from: number) {
+      for (let i = from; i < from + 3; i++) yield subject().create('Article', { title: `t${i}` });
+    }
+    const byDefault = await subject().bulkInsert(stream(0) as unknown as object[], { batchSize: 2 }, 'Article');
+    expect(byDefault).toMatchObject({ inserted: 3, batches: 2 });
+    expect(listenerLog()).toEqual(['before t0', 'before t1', 'after t0', 'after t1', 'before t2', 'after t2']);
+    subject().resetLogs();
+    const overlapping = await subject().bulkInsert(stream(3) as unknown as object[], { batchSize: 2, pipeline: true }, 'Article');
+    expect(overlapping).toMatchObject({ inserted: 3, batches: 2 });
+    expect(listenerLog()).toEqual(['before t3', 'before t4', 'before t5', 'after t3', 'after t4', 'after t5']);
+  });
+
   it('an entity that refers to itself: a row whose parent is in the previous batch gets its key (batches never overlap)', async () => {
     const build = (side: OrmUnderTest) => {
       const roots = [0, 1].map((i) => side.create('Category', { name: `root ${i}`, parent: null }));

@@ -35,10 +35,11 @@ export interface BulkOptions {
    */
   strategy?: 'auto' | 'unnest' | 'copy';
   /**
-   * Inserts and upserts (default true): the next batch's before-hooks and validation run while this
-   * batch's statement is in flight, so hooks run before(1), before(2), after(1), before(3)…
-   * `false`: each batch's after-hooks run before the next batch's before-hooks. Models that
-   * reference themselves (a parent in an earlier batch) never overlap.
+   * `true`: the next batch's before-hooks and validation run while this batch's statement is in
+   * flight, so hooks run before(1), before(2), after(1), before(3)… `false`: each batch's after-hooks
+   * run before the next batch's before-hooks. Default: `true` for arrays and other sync iterables,
+   * `false` for async iterables (a stream holds one batch at a time). Models that reference themselves
+   * (a parent in an earlier batch) never overlap; bulkSave and `atomic: false` run batch by batch.
    */
   pipeline?: boolean;
 }

@@ -290,7 +290,7 @@ export async function runBatches<E, P = unknown, S = unknown>(
     first = undefined;
     await transaction((target) =>
       withSavepoint(target.session, target.inCallerTransaction, async () => {
-        if (isStaged(work) && work.overlap) {
+        if (isStaged(work) && work.overlap && overlapsFor(input, options)) {
           const holder = { batch: head };
           head = undefined;
           await runOverlapped(work, target, withHead(holder, batches));
@@ -328,6 +328,15 @@ function takeHead<E>(holder: { batch?: InputBatch<E> }): InputBatch<E> {
   const batch = holder.batch as InputBatch<E>;
   holder.batch = undefined;
   return batch;
+}
+
+/**
+ * Whether batches may overlap for this input: `pipeline` when given; by default for arrays and other
+ * sync iterables, not for async iterables (a stream holds one batch at a time: with two, peak memory
+ * doubled at times, because V8 sizes its heap by what was live when it last collected).
+ */
+function overlapsFor<E>(input: Iterable<E> | AsyncIterable<E>, options: BulkOptions): boolean {
+  return options.pipeline ?? !(Symbol.asyncIterator in input);
 }
 
 /** Skipped rows in input order (batches that overlap record theirs out of order). */

@@ -51,6 +51,7 @@ export {
   type MikroOrmSaveOptions,
   type MikroOrmUpdateOptions,
   type MikroOrmUpsertOptions,
+  STREAM_BATCH_SIZE,
 } from './bulk-insert.js';
 export type { MikroOrmBulkEvent } from './mikro-orm-lifecycle.js';
 export { readMikroOrmModel } from './mikro-orm-model-reader.js';

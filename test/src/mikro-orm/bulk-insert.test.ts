@@ -7,6 +7,7 @@ import {
   BulkValidationError,
   bulkInsert,
   type MikroOrmBulkEvent,
+  STREAM_BATCH_SIZE,
   UniqueViolationError,
 } from '@cohort/mikro-orm';
 import { createSchema } from '@cohort/pg-harness';
@@ -224,6 +225,20 @@ describe('subscribers and the repository', () => {
       'beforeCreate s3',
       'afterBulkInsert #1 [2] Item',
     ]);
+  });
+
+  it(`an async iterable without batchSize goes in batches of ${STREAM_BATCH_SIZE} (arrays: 10,000)`, async () => {
+    async function* stream(prefix: string, n: number) {
+      for (let i = 0; i < n; i++) yield item(`${prefix}${i}`);
+    }
+    const n = 2 * STREAM_BATCH_SIZE + 1;
+    expect(await bulkInsert(em, Item, stream('a', n), { managed: false })).toMatchObject({ inserted: n, batches: 3 });
+    expect(await bulkInsert(em, Item, stream('b', n), { managed: false, batchSize: n })).toMatchObject({
+      inserted: n,
+      batches: 1,
+    });
+    const array = Array.from({ length: n }, (_, i) => item(`c${i}`));
+    expect(await bulkInsert(em, Item, array, { managed: false })).toMatchObject({ inserted: n, batches: 1 });
   });
 
   it('em.getRepository(Item).bulkInsert is typed and runs on that EntityManager', async () => {

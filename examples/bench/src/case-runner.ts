@@ -22,6 +22,8 @@ export interface CaseReport {
   times: number[];
   medianMs: number;
   rssMB: number;
+  /** Streams: the peak RSS of each process the case ran in (rssMB is the highest). */
+  rssEach?: number[];
   /** Objects carrying a key afterwards, as a fraction of the rows (last run). */
   keys: number;
   /** Lifecycle calls of the last run. */

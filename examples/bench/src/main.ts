@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startDatabase } from '@cohort/pg-harness';
 import pg from 'pg';
 import type { CaseCommand, CaseMessage, CaseReport, CaseSpec } from './case-runner.js';
+import { median } from './data.js';
 import { allPaths, insertStrategies, type PathDef } from './paths.js';
 import { type CaseOutcome, hooksSummary, type RunInfo, renderMarkdown, renderSvg } from './report.js';
 
@@ -17,6 +18,8 @@ const runs = Number(env.BENCH_RUNS ?? 5);
 const warmups = Number(env.BENCH_WARMUPS ?? 1);
 const only = env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : undefined;
 const streamRows = Number(env.BENCH_STREAM_ROWS ?? 1_000_000);
+/** A stream's peak RSS varies from process to process (when V8 collects): each runs in this many. */
+const streamProcesses = Math.max(1, Number(env.BENCH_STREAM_PROCESSES ?? 3));
 const cpuProf = env.BENCH_CPU_PROF ? new RegExp(env.BENCH_CPU_PROF) : undefined;
 // V8's collections of matching cases, printed by the child (`--trace-gc`): how far the heap grows.
 const traceGc = env.BENCH_TRACE_GC ? new RegExp(env.BENCH_TRACE_GC) : undefined;
@@ -107,6 +110,24 @@ class CaseChild {
  * alive, and round r runs each case's r-th run in turn, the order rotating from round to round.
  * Warm-ups come first, measured runs aligned so that they share rounds.
  */
+/**
+ * A stream case, one run in each of `streamProcesses` processes one after another (peak RSS is per
+ * process): the median time, and the highest peak RSS with every process's own.
+ */
+async function runStream(c: Parameters<typeof runGroup>[0][number]): Promise<CaseReport> {
+  const reports: CaseReport[] = [];
+  for (let p = 0; p < streamProcesses; p++) {
+    const [report] = await runGroup([c]);
+    reports.push(report as CaseReport);
+    if (!report?.ok) break;
+  }
+  const last = reports.at(-1) as CaseReport;
+  if (!last.ok) return last;
+  const times = reports.flatMap((r) => r.times);
+  const rssEach = reports.map((r) => r.rssMB);
+  return { ...last, times, medianMs: median(times), rssMB: Math.max(...rssEach), rssEach };
+}
+
 async function runGroup(cases: { spec: CaseSpec; profile: boolean; gcTrace: boolean }[]): Promise<CaseReport[]> {
   const children: CaseChild[] = [];
   for (const c of cases) {
@@ -221,7 +242,7 @@ async function main(): Promise<void> {
     // Streams are measured one at a time: each is a single long run, and its peak RSS is the point.
     const together = cases.length && cases[0]!.path.workload !== 'stream';
     const reports = together ? await runGroup(cases) : [];
-    if (!together) for (const c of cases) reports.push(...(await runGroup([c])));
+    if (!together) for (const c of cases) reports.push(await runStream(c));
 
     cases.forEach(({ path, size, spec, slow }, i) => {
       const report = reports[i]!;
@@ -244,7 +265,7 @@ async function main(): Promise<void> {
           outcome.ratioCopy?.toFixed(2) ?? '',
           outcome.ratioSql?.toFixed(2) ?? '',
           report.rssMB.toFixed(0),
-          `${spec.warmups}+${report.times.length}`,
+          `${spec.warmups}+${report.times.length}${report.rssEach ? ` (RSS ${report.rssEach.map((r) => r.toFixed(0)).join('/')})` : ''}`,
           report.keys ? `${Math.round(report.keys * 100)}%` : 'no',
           hooksSummary(report, size, 'console'),
         ]),

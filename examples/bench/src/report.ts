@@ -101,7 +101,7 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
     '- The cases of one workload and size run in interleaved rounds: all their processes stay alive, and each round runs one run of every case ' +
       'in turn (the order rotating by one from round to round), warm-up rounds first. The server drifts over minutes on a shared machine; ' +
       'this way the drift falls on every case of a comparison alike instead of on whichever case ran at the wrong time. ' +
-      'The 1M-row streams run one after another, one run each.',
+      'The 1M-row streams run one after another, one run in each of three processes (`BENCH_STREAM_PROCESSES`), since peak RSS is per process and varies with when V8 collects; the highest counts.',
   );
   out.push(
     '- The time is the write call only: entity construction, seeding, loading and changing the entities for updates, and the checks are outside it. ' +
@@ -177,7 +177,8 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       out.push(
         r.ok
           ? `- ${o.path.label}, ${fmt(o.size)} rows from an async generator: ${ms(r.medianMs)} ms ` +
-              `(${fmt(Math.round((o.size / r.medianMs) * 1000))} rows/s), peak RSS ${Math.round(r.rssMB)} MB — ` +
+              `(${fmt(Math.round((o.size / r.medianMs) * 1000))} rows/s; median of ${r.times.length} runs, each in its own process), ` +
+              `peak RSS ${Math.round(r.rssMB)} MB${r.rssEach && r.rssEach.length > 1 ? ` (highest of ${r.rssEach.map((x) => Math.round(x)).join(', ')})` : ''} — ` +
               `${r.rssMB < STREAM_RSS_LIMIT_MB ? 'under' : '**over**'} the ${STREAM_RSS_LIMIT_MB} MB limit; lifecycle: ${hooksSummary(r, o.size, 'markdown')}.`
           : `- ${o.path.label}, ${fmt(o.size)} rows: failed: ${(r.error ?? '').split('\n')[0]}`,
       );

@@ -214,6 +214,8 @@ export async function runBatches<E, P = unknown, S = unknown>(
       for (const entity of entities(next)) if (held.has(entity)) return true;
       return staged.waitFor?.(next, inFlight, session) ?? false;
     };
+    // The next batch's look-up, once sent: awaited by its prepare, or by the finally below.
+    let ahead: Promise<unknown> | undefined;
     try {
       let batch = await pull();
       if (!batch) return;
@@ -221,7 +223,6 @@ export async function runBatches<E, P = unknown, S = unknown>(
       let prepared = await prepare(batch, preload(batch));
       while (true) {
         let next: InputBatch<E> | undefined;
-        let ahead: Promise<unknown> | undefined;
         let waits = false;
         if (staged.preload) {
           // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
@@ -250,13 +251,16 @@ export async function runBatches<E, P = unknown, S = unknown>(
           ahead = preload(next);
         }
         prepared = await prepare(next, ahead);
+        ahead = undefined;
         await settle();
         batch = next;
       }
       await settle();
     } finally {
-      // A failure elsewhere leaves a statement in flight: wait for it before the rollback.
+      // A failure elsewhere leaves a statement (or the next batch's look-up) in flight: wait for it
+      // before the rollback.
       if (inFlight) await inFlight.sending.catch(() => {});
+      if (ahead) await ahead.catch(() => {});
       for (const batch of [...open]) close(batch);
     }
   };

@@ -152,7 +152,8 @@ export function bulkUpsert<E extends object>(
 export const STREAM_BATCH_SIZE = 1_000;
 
 function streamDefaults<O extends { batchSize?: number }, E>(options: O, entities: Iterable<E> | AsyncIterable<E>): O {
-  if (options.batchSize !== undefined || !(Symbol.asyncIterator in entities)) return options;
+  const streamed = typeof entities === 'object' && entities !== null && Symbol.asyncIterator in entities;
+  if (options.batchSize !== undefined || !streamed) return options;
   return { ...options, batchSize: STREAM_BATCH_SIZE };
 }
 

@@ -5,6 +5,7 @@ import { createSchema } from '@cohort/pg-harness';
 import { bulkInsert, bulkUpdate } from '@cohort/typeorm';
 import { Column, DataSource, Entity, type Logger, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { TypeormChangeTracker } from '../../../packages/typeorm/src/typeorm-change-tracker.js';
 
 @Entity('overlap_row')
 class OverlapRow {
@@ -95,4 +96,15 @@ it('two objects for one row in consecutive batches: the second look-up waits for
   // The second copy was diffed against the row batch 0 wrote: it writes its stale qty back, as batch by batch.
   expect(overlapped.rows[0]).toMatchObject({ qty: 0, label: 'x' });
   expect(overlapped.order).toEqual(['look-up', 'update', 'look-up', 'update']);
+});
+
+it("the change tracker's key of an entity is what getEntityIdMap finds (none while the key is unset)", () => {
+  const metadata = ds.getMetadata(OverlapRow);
+  const tracker = new TypeormChangeTracker<OverlapRow>(ds.createQueryRunner(), metadata);
+  for (const id of [undefined, null, 0, 42, '7']) {
+    const row = Object.assign(new OverlapRow(), { id, qty: 1, label: 'a' });
+    const expected = metadata.getEntityIdMap(row) ? String(id) : undefined;
+    expect(tracker.keyOf(row)).toBe(expected);
+  }
+  expect(tracker.keyOf(Object.assign(new OverlapRow(), { qty: 1, label: 'a' }))).toBeUndefined();
 });

@@ -118,8 +118,9 @@ async function runStream(c: Parameters<typeof runGroup>[0][number]): Promise<Cas
   const reports: CaseReport[] = [];
   for (let p = 0; p < streamProcesses; p++) {
     const [report] = await runGroup([c]);
-    reports.push(report as CaseReport);
-    if (!report?.ok) break;
+    if (!report) throw new Error(`no report from ${c.spec.workload}/${c.spec.key}`);
+    reports.push(report);
+    if (!report.ok) break;
   }
   const last = reports.at(-1) as CaseReport;
   if (!last.ok) return last;

@@ -78,6 +78,13 @@ async function typeormFn(name: string): Promise<AnyFn | undefined> {
 
 // The entity classes, imported on first use.
 const typeormSeed = async () => (await import('./typeorm-entities.js')).TypeormSeed;
+
+/** What every cohort TypeORM path starts from: the entity class, the adapter and the DataSource. */
+async function cohortOnTypeorm(session: CaseSession) {
+  const TypeormSeed = await typeormSeed();
+  const cohortTypeorm = await import('@cohort/typeorm');
+  return { TypeormSeed, cohortTypeorm, ds: await session.typeorm() };
+}
 const mikroSeed = async () => (await import('./mikro-entities.js')).MikroSeed;
 
 /** `batchSize` plus the strategy under test, when there is one. */
@@ -155,9 +162,7 @@ function cohortTypeormInsert(strategy?: string): PathDef {
     keysPromised: true,
     hooksPromised: true,
     async prepare(session, n, tag) {
-      const TypeormSeed = await typeormSeed();
-      const cohortTypeorm = await import('@cohort/typeorm');
-      const ds = await session.typeorm();
+      const { TypeormSeed, cohortTypeorm, ds } = await cohortOnTypeorm(session);
       const entities = await typeormEntities(n, tag);
       // `strategy` is passed only when the installed core has it (see insertStrategies()).
       const options = withStrategy(strategy) as Parameters<typeof cohortTypeorm.bulkInsert>[3];
@@ -395,9 +400,7 @@ function cohortTypeormUpdate(strategy?: string, snapshots = false): PathDef {
     keysPromised: true,
     hooksPromised: true,
     async prepare(session, n, tag) {
-      const TypeormSeed = await typeormSeed();
-      const cohortTypeorm = await import('@cohort/typeorm');
-      const ds = await session.typeorm();
+      const { TypeormSeed, cohortTypeorm, ds } = await cohortOnTypeorm(session);
       if (snapshots) cohortTypeorm.trackEntityChanges(ds, { reload: false });
       const entities = await loadTypeorm(session, n, tag);
       return { objects: entities, write: () => cohortTypeorm.bulkUpdate(ds, TypeormSeed, entities, withStrategy(strategy)) };
@@ -522,9 +525,7 @@ function cohortTypeormUpsert(strategy?: string): PathDef {
     keysPromised: true,
     hooksPromised: true,
     async prepare(session, n, tag) {
-      const TypeormSeed = await typeormSeed();
-      const cohortTypeorm = await import('@cohort/typeorm');
-      const ds = await session.typeorm();
+      const { TypeormSeed, cohortTypeorm, ds } = await cohortOnTypeorm(session);
       await session.seed(n >> 1, seedTag(tag));
       const entities = upsertInput(n, tag, () => new TypeormSeed());
       // Before bulkUpsert existed: bulkInsert with `onConflict` (the same statement).
@@ -662,9 +663,7 @@ function streamTypeorm(pipeline?: true): PathDef {
     keysPromised: true,
     hooksPromised: true,
     async prepare(session, n, tag) {
-      const TypeormSeed = await typeormSeed();
-      const cohortTypeorm = await import('@cohort/typeorm');
-      const ds = await session.typeorm();
+      const { TypeormSeed, cohortTypeorm, ds } = await cohortOnTypeorm(session);
       const kept: TypeormSeed[] = [];
       return {
         objects: kept,

@@ -74,4 +74,53 @@ describe('runBatches with batches overlapping', () => {
     ).rejects.toThrow('statement 0 failed');
     expect(log).toEqual(['SAVEPOINT', 'look-up 0 done', 'prepare 0', 'send 0', 'look-up 1 done', 'ROLLBACK']);
   });
+
+  /** Batch 0 lands; batch 1's statement fails while batch 0's after-hooks run and fail with `hookError`. */
+  function afterHookMeetsFailedStatement(log: string[], hookError: Error): StagedWork<object, number, number> {
+    return {
+      overlap: true,
+      prepare: async (batch) => batch.number,
+      send: async (n, _target, onSent) => {
+        log.push(`send ${n}`);
+        onSent?.();
+        if (n === 0) return n;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new Error(`statement ${n} failed`);
+      },
+      finish: async (n) => {
+        log.push(`finish ${n}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw hookError;
+      },
+    };
+  }
+
+  it("an after-hook's query refused because the next statement had failed (25P02) gives way to that statement's failure", async () => {
+    const log: string[] = [];
+    const aborted = Object.assign(new Error('hook failed'), {
+      cause: Object.assign(new Error('current transaction is aborted'), { code: '25P02' }),
+    });
+    await expect(
+      runBatches(
+        rows({ pulled: 0 }),
+        { batchSize: 2, pipeline: true },
+        transactionLogging(log),
+        afterHookMeetsFailedStatement(log, aborted),
+      ),
+    ).rejects.toThrow('statement 1 failed');
+    // Batch 0 is finished while batch 1's statement runs.
+    expect(log).toEqual(['SAVEPOINT', 'send 0', 'send 1', 'finish 0', 'ROLLBACK']);
+  });
+
+  it("an after-hook's own failure wins over a later batch's statement", async () => {
+    const log: string[] = [];
+    await expect(
+      runBatches(
+        rows({ pulled: 0 }),
+        { batchSize: 2, pipeline: true },
+        transactionLogging(log),
+        afterHookMeetsFailedStatement(log, new Error('the hook itself failed')),
+      ),
+    ).rejects.toThrow('the hook itself failed');
+  });
 });

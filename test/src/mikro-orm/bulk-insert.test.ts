@@ -216,6 +216,18 @@ describe('subscribers and the repository', () => {
     expect(await count('audit')).toBe(2);
   });
 
+  it("a batch's after-hooks run while the next batch's statement does: their queries follow it", async () => {
+    sql.length = 0;
+    await bulkInsert(em, Item, [item('q1'), item('q2'), item('q3'), item('q4'), item('q5')], { batchSize: 2 });
+    const writes = sql
+      .map((q) =>
+        /insert into "[^"]+"\."item"/i.test(q) ? 'items' : /insert into "[^"]+"\."audit"/i.test(q) ? 'audit' : undefined,
+      )
+      .filter(Boolean);
+    // Batch #0's audit row (its afterBulkInsert) is written after batch #1's INSERT was sent, and so on.
+    expect(writes).toEqual(['items', 'items', 'audit', 'items', 'audit', 'audit']);
+  });
+
   it('pipeline: false: a batch subscriber sees each batch finish before the next one starts', async () => {
     await bulkInsert(em, Item, [item('s1'), item('s2'), item('s3')], { batchSize: 2, pipeline: false });
     expect(audit.calls).toEqual([

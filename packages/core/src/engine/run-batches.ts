@@ -118,10 +118,11 @@ export async function runBatches<E, P = unknown, S = unknown>(
   };
 
   /**
-   * Runs the batches with each one's statement in flight while the next one is prepared (see
-   * {@link StagedWork}): send n → prepare n+1 → wait for statement n → finish n → send n+1. With a
-   * preload (an update's look-up), batch n+1 is pulled and its look-up sent before statement n.
-   * A failure of a batch's statement wins over a failure preparing the next.
+   * Runs the batches with each one's statement in flight while the next one is prepared, and each
+   * one finished while the next one's statement runs (see {@link StagedWork}): send n → finish n-1 →
+   * prepare n+1 → wait for statement n → send n+1 → finish n… With a preload (an update's look-up),
+   * batch n+1 is pulled and its look-up sent before statement n. An earlier batch's failure wins
+   * over a later one's.
    */
   const runOverlapped = async (staged: StagedWork<E, P, S>, target: WriteTarget<E>, batches: AsyncGenerator<InputBatch<E>>) => {
     const session = counted(target);
@@ -134,17 +135,48 @@ export async function runBatches<E, P = unknown, S = unknown>(
       if (open.delete(batch)) target.batchDone?.(batch);
     };
     let inFlight: { batch: InputBatch<E>; sending: Promise<S> } | undefined;
-    /** Waits for the statement in flight and finishes its batch (values back, after-hooks). */
-    const settle = async () => {
+    /** A batch whose statement is done, finished (values back, after-hooks) once the next is sent. */
+    let landed: { batch: InputBatch<E>; sent: S } | undefined;
+    /** Waits for the statement in flight; its batch is finished later (finishLanded). */
+    const land = async () => {
       if (!inFlight) return;
       const { batch, sending } = inFlight;
       inFlight = undefined;
       try {
-        await staged.finish(await sending, session, result);
+        landed = { batch, sent: await sending };
+      } catch (error) {
+        close(batch);
+        throw error;
+      }
+    };
+    /** Finishes the landed batch: values back, outcomes, after-hooks. */
+    const finishLanded = async () => {
+      if (!landed) return;
+      const { batch, sent } = landed;
+      landed = undefined;
+      try {
+        await staged.finish(sent, session, result);
+      } catch (error) {
+        // An after-hook's query sent behind the next statement fails once that statement has failed
+        // (the transaction is aborted): the statement's failure is the call's.
+        if (inFlight && inAbortedTransaction(error)) {
+          const failure = await inFlight.sending.then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          if (failure !== undefined) throw failure;
+        }
+        throw error;
       } finally {
         close(batch);
       }
       batchDone(batch, target);
+    };
+    /** Finishes every batch started: the landed one, then the one in flight once its statement is done. */
+    const settle = async () => {
+      await finishLanded();
+      await land();
+      await finishLanded();
     };
     const send = async (batch: InputBatch<E>, prepared: P) => {
       let sent = () => {};
@@ -224,22 +256,28 @@ export async function runBatches<E, P = unknown, S = unknown>(
       while (true) {
         let next: InputBatch<E> | undefined;
         let waits = false;
+        /** Whether the next batch must wait: it shares rows with a batch not finished yet. */
+        const sharing = (candidate: InputBatch<E>, current: InputBatch<E>) =>
+          mustWait(candidate, current) || (landed !== undefined && mustWait(candidate, landed.batch));
         if (staged.preload) {
           // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
           next = await pull();
           if (next) {
-            waits = mustWait(next, batch);
+            waits = sharing(next, batch);
             if (!waits) {
               start(next);
               ahead = preload(next);
             }
           }
           await send(batch, prepared);
+          // The previous batch's after-hooks run while this batch's statement does.
+          await finishLanded();
         } else {
           await send(batch, prepared);
+          await finishLanded();
           next = await pull();
           if (next) {
-            waits = mustWait(next, batch);
+            waits = sharing(next, batch);
             if (!waits) start(next);
           }
         }
@@ -252,7 +290,8 @@ export async function runBatches<E, P = unknown, S = unknown>(
         }
         prepared = await prepare(next, ahead);
         ahead = undefined;
-        await settle();
+        // This batch is finished once the next one's statement is on its way.
+        await land();
         batch = next;
       }
       await settle();
@@ -332,6 +371,16 @@ function takeHead<E>(holder: { batch?: InputBatch<E> }): InputBatch<E> {
   const batch = holder.batch as InputBatch<E>;
   holder.batch = undefined;
   return batch;
+}
+
+/** Whether the error (or one it wraps) is PostgreSQL's 25P02: the transaction had already failed. */
+function inAbortedTransaction(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === '25P02') return true;
+    const driverError = (e as { driverError?: unknown }).driverError;
+    if (driverError && (driverError as { code?: unknown }).code === '25P02') return true;
+  }
+  return false;
 }
 
 /**

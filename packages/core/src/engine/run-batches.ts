@@ -9,7 +9,8 @@ export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result
 
 /**
  * A batch's work in three stages, so that the next batch's before-hooks and validation run while
- * this batch's statement is in flight (PostgreSQL works while the client prepares the next batch).
+ * this batch's statement is in flight, and this batch's after-hooks while the next one's statement
+ * is (PostgreSQL works while the client prepares and finishes batches).
  * Each batch still goes through its stages in SPEC §3's order; across batches, with `overlap`, the
  * hooks run: before(1), before(2), after(1), before(3), after(2)… (TypeORM's save() and MikroORM's
  * flush run every before-hook of the call before their first statement).

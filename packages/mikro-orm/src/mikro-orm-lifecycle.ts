@@ -46,6 +46,8 @@ type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' 
  * events of what happened — `afterCreate` or `afterUpdate` — followed by `afterUpsert`.
  */
 export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
+  private readonly written = new WeakMap<readonly string[], Map<EntityMetadata<object>, (name: string) => boolean>>();
+
   constructor(
     private readonly context: MikroOrmWriteContext,
     private readonly meta: EntityMetadata<E>,
@@ -91,15 +93,40 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     if (row?.native instanceof ChangeSet) return row.native;
     const changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
     if (!row?.columns?.length) return changeSet;
-    const written = new Set(row.columns);
     const meta = this.context.metaOf(entity);
-    const properties = meta.properties as Record<string, { fieldNames?: string[] } | undefined>;
-    const payload = Object.fromEntries(
-      Object.entries(changeSet.payload as Record<string, unknown>).filter(([name]) =>
-        (properties[name]?.fieldNames ?? [name]).some((field: string) => written.has(field)),
-      ),
-    );
+    const isWritten = this.writtenBy(row.columns, meta);
+    const full = changeSet.payload as Record<string, unknown>;
+    const payload: Record<string, unknown> = {};
+    for (const name of Object.keys(full)) if (isWritten(name)) payload[name] = full[name];
     return new ChangeSet(entity, ChangeSetType.UPDATE, payload, meta);
+  }
+
+  /**
+   * Whether a payload property is one of `columns` (what an upsert's update wrote), worked out once
+   * per property: the rows of a batch share one columns list.
+   */
+  private writtenBy(columns: readonly string[], meta: EntityMetadata<object>): (name: string) => boolean {
+    let byMeta = this.written.get(columns);
+    if (!byMeta) {
+      byMeta = new Map();
+      this.written.set(columns, byMeta);
+    }
+    let isWritten = byMeta.get(meta);
+    if (!isWritten) {
+      const written = new Set(columns);
+      const properties = meta.properties as Record<string, { fieldNames?: string[] } | undefined>;
+      const known = new Map<string, boolean>();
+      isWritten = (name) => {
+        let answer = known.get(name);
+        if (answer === undefined) {
+          answer = (properties[name]?.fieldNames ?? [name]).some((field) => written.has(field));
+          known.set(name, answer);
+        }
+        return answer;
+      };
+      byMeta.set(meta, isWritten);
+    }
+    return isWritten;
   }
 
   private async dispatch(

@@ -399,6 +399,9 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
     });
   }
   const newer = (catalog?.serverVersion ?? 0) >= 180000;
+  // What an upsert's update wrote: the same for every updated row of the batch (shared, read-only).
+  const setProperties = setColumns.map((c) => c.property);
+  const setNames = setColumns.map((c) => c.name);
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;
@@ -407,12 +410,11 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
     const updated = upsert && row[INSERTED] === false;
     outcomes[position] = updated ? 'updated' : 'inserted';
     if (updated) {
-      const old = setColumns.map((c, i) => [c.property, row[oldName(i)]] as const);
       changes[position] = {
-        properties: setColumns.map((c) => c.property),
-        columns: setColumns.map((c) => c.name),
+        properties: setProperties,
+        columns: setNames,
         // PostgreSQL 18 returns the row as it was before the update; older servers cannot.
-        before: newer ? Object.fromEntries(old) : {},
+        before: newer ? Object.fromEntries(setColumns.map((c, i) => [c.property, row[oldName(i)]])) : {},
       };
     }
   }

@@ -3,7 +3,8 @@
 // tested through the adapters, against PostgreSQL.)
 import { describe, expect, it } from 'vitest';
 import { NO_HOOKS } from '../../../packages/core/src/engine/lifecycle.js';
-import { runBatches, type StagedWork } from '../../../packages/core/src/engine/run-batches.js';
+import { runBatches } from '../../../packages/core/src/engine/run-batches.js';
+import type { StagedWork } from '../../../packages/core/src/engine/staged-batches.js';
 import type { TransactionRunner } from '../../../packages/core/src/engine/write-target.js';
 
 function transactionLogging(log: string[]): TransactionRunner<object> {

@@ -20,9 +20,10 @@ import {
 import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
-import { runBatches, type StagedWork } from './run-batches.js';
+import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { SqlSession } from './sql-session.js';
+import type { StagedWork } from './staged-batches.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to insert entities of one model. */

@@ -26,8 +26,9 @@ import { copyClientFor, copyIntoStage, dropStage } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
-import { runBatches, type StagedWork } from './run-batches.js';
+import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
+import type { StagedWork } from './staged-batches.js';
 import type { BulkJob, ChangeTracker, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to update entities of one model. */

@@ -1,11 +1,13 @@
-import type { ColumnKind, ColumnModel } from '../model/entity-model.js';
-import type { TableCatalog } from '../model/table-catalog.js';
+import { type ColumnKind, type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
 import { binaryCopyChunks, binaryWriters } from '../sql/copy-binary.js';
 import { copyChunks, copyField, copyFieldChunks } from '../sql/copy-text.js';
 import { quoteIdent } from '../sql/identifier.js';
 import { compileInsert, type InsertStatement, stageColumns } from '../sql/insert-statement.js';
 import { toPgText, utcIsoText } from '../sql/pg-text.js';
+import type { InsertOptions } from './bulk-options.js';
+import { resolveConflict } from './conflict-plan.js';
 import { afterDispatch, runCopy } from './copy-runner.js';
 import type { CopyCapableClient, SqlSession } from './sql-session.js';
 
@@ -106,6 +108,48 @@ export async function drawSequenceKeys(
 }
 
 /** The text-format COPY data of the rows: the sent columns, then the generated keys. */
+/**
+ * When the batch will likely be copied straight into the table with a sequence key, starts drawing
+ * its keys before the hooks run, so that PostgreSQL draws them while hooks and validation run.
+ * Resolves (with the draw in flight, wrapped so that awaiting this does not wait for it) once the
+ * query is on its way. The write uses the keys only if it does copy directly; keys
+ * it leaves unused (rows found invalid, a hook that set a key) are gaps in the sequence, as a failed
+ * `save()` leaves the values it drew.
+ */
+export async function drawKeysEarly<E>(
+  model: EntityModel<E>,
+  options: InsertOptions,
+  entities: readonly E[],
+  session: SqlSession,
+): Promise<{ drawn?: Promise<DrawnKeys> }> {
+  const { strategy } = options;
+  if (!session.copyClient || strategy === 'unnest') return {};
+  if (entities.length < (strategy === 'copy' ? 1 : COPY_MIN_ROWS)) return {};
+  if (resolveConflict(model, options.onConflict).kind !== 'error') return {};
+  const [key, ...more] = primaryColumns(model);
+  if (!key || more.length > 0 || model.returningOnInsert.some((c) => c !== key)) return {};
+  if (key.insertable && entities.some((e) => key.read(e) !== undefined)) return {};
+  const draw = async (): Promise<unknown[] | undefined> => {
+    const catalog = await readTableCatalog(session, model as EntityModel<never>);
+    const column = catalog.columns.get(key.name);
+    if (!/^nextval\(/i.test(column?.defaultExpr ?? '')) return undefined;
+    if (model.columns.some((c) => c.insertable && catalog.columns.get(c.name)?.identityAlways)) return undefined;
+    if (!(await copyClientFor(strategy, session, entities.length, true))) return undefined;
+    return drawSequenceKeys(session, catalog, key.name, entities.length);
+  };
+  // Settles either way: a failure is raised where the keys are used, never as an unhandled rejection.
+  const drawn = draw().then(
+    (keys) => ({ keys }),
+    (error: unknown) => ({ error }),
+  );
+  // Lets the query reach the server (a few promise steps in the ORM's driver) before the hooks run.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { drawn };
+}
+
+/** Keys drawn ahead of the write, or why drawing them failed. */
+export type DrawnKeys = { keys?: unknown[]; error?: unknown };
+
 function textChunks<E>(sent: readonly ColumnModel<E>[], sources: readonly unknown[][], rowCount: number): Generator<string> {
   const encoders = sources.map((_, c) => fieldEncoder(sent[c]?.kind ?? 'other'));
   return copyFieldChunks(sources.length, rowCount, (c, r) => (encoders[c] as FieldEncoder)((sources[c] as unknown[])[r]));

@@ -9,12 +9,12 @@ import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, RowOutcome, UpsertOptions } from './bulk-options.js';
 import { columnByName, conflictKeyColumns, dropDuplicates, rejectDuplicateKeys, resolveConflict } from './conflict-plan.js';
 import {
-  COPY_MIN_ROWS,
   canCopyDirectly,
   compareKeys,
   copyClientFor,
   copyDirectly,
-  drawSequenceKeys,
+  type DrawnKeys,
+  drawKeysEarly,
   insertThroughStage,
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
@@ -22,7 +22,6 @@ import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
-import type { SqlSession } from './sql-session.js';
 import type { StagedWork } from './staged-batches.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 
@@ -255,48 +254,6 @@ function planInsert<E>(
   };
   return { stmt, values, sent, direct: canCopyDirectly(stmt, stmt.returning) };
 }
-
-/**
- * When the batch will likely be copied straight into the table with a sequence key, starts drawing
- * its keys before the hooks run, so that PostgreSQL draws them while hooks and validation run.
- * Resolves (with the draw in flight, wrapped so that awaiting this does not wait for it) once the
- * query is on its way. The write uses the keys only if it does copy directly; keys
- * it leaves unused (rows found invalid, a hook that set a key) are gaps in the sequence, as a failed
- * `save()` leaves the values it drew.
- */
-export async function drawKeysEarly<E>(
-  model: EntityModel<E>,
-  options: InsertOptions,
-  entities: readonly E[],
-  session: SqlSession,
-): Promise<{ drawn?: Promise<DrawnKeys> }> {
-  const { strategy } = options;
-  if (!session.copyClient || strategy === 'unnest') return {};
-  if (entities.length < (strategy === 'copy' ? 1 : COPY_MIN_ROWS)) return {};
-  if (resolveConflict(model, options.onConflict).kind !== 'error') return {};
-  const [key, ...more] = primaryColumns(model);
-  if (!key || more.length > 0 || model.returningOnInsert.some((c) => c !== key)) return {};
-  if (key.insertable && entities.some((e) => key.read(e) !== undefined)) return {};
-  const draw = async (): Promise<unknown[] | undefined> => {
-    const catalog = await readTableCatalog(session, model as EntityModel<never>);
-    const column = catalog.columns.get(key.name);
-    if (!/^nextval\(/i.test(column?.defaultExpr ?? '')) return undefined;
-    if (model.columns.some((c) => c.insertable && catalog.columns.get(c.name)?.identityAlways)) return undefined;
-    if (!(await copyClientFor(strategy, session, entities.length, true))) return undefined;
-    return drawSequenceKeys(session, catalog, key.name, entities.length);
-  };
-  // Settles either way: a failure is raised where the keys are used, never as an unhandled rejection.
-  const drawn = draw().then(
-    (keys) => ({ keys }),
-    (error: unknown) => ({ error }),
-  );
-  // Lets the query reach the server (a few promise steps in the ORM's driver) before the hooks run.
-  await new Promise((resolve) => setImmediate(resolve));
-  return { drawn };
-}
-
-/** Keys drawn ahead of the write, or why drawing them failed. */
-type DrawnKeys = { keys?: unknown[]; error?: unknown };
 
 /** A batch ready to send: its rows (duplicates dropped), its statement and values. */
 export interface PlannedRows<E> {

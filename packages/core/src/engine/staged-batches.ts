@@ -179,6 +179,9 @@ export async function runStaged<E, P, S>(
     for (const entity of entities(next)) if (held.has(entity)) return true;
     return staged.waitFor?.(next, inFlight, session) ?? false;
   };
+  /** Whether the next batch must wait: it shares rows with a batch not finished yet. */
+  const sharing = (candidate: InputBatch<E>, current: InputBatch<E>) =>
+    mustWait(candidate, current) || (landed !== undefined && mustWait(candidate, landed.batch));
   // The next batch's look-up, once sent: awaited by its prepare, or by the finally below.
   let ahead: Promise<unknown> | undefined;
   try {
@@ -189,9 +192,6 @@ export async function runStaged<E, P, S>(
     while (true) {
       let next: InputBatch<E> | undefined;
       let waits = false;
-      /** Whether the next batch must wait: it shares rows with a batch not finished yet. */
-      const sharing = (candidate: InputBatch<E>, current: InputBatch<E>) =>
-        mustWait(candidate, current) || (landed !== undefined && mustWait(candidate, landed.batch));
       if (staged.preload) {
         // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
         next = await pull();

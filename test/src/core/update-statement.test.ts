@@ -1,7 +1,7 @@
 // The UPDATE statement's shapes, run against a real table (no ORM): columns every row changes are
 // set without a per-row flag, and with nothing to read back one summary row tells which rows matched.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
+import type { CatalogColumn, TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
 import { compileUpdate, type UpdateStatement } from '../../../packages/core/src/sql/update-statement.js';
 import { SchemaSession } from '../harness/schema-session.js';
 
@@ -102,6 +102,37 @@ describe('compileUpdate', () => {
     expect(await session.query(sql, [...parameters])).toEqual([
       { __ord: '1', r0: 5 },
       { __ord: '2', r0: 6 },
+    ]);
+  });
+
+  it('sends columns of a type with a typed parameter as that type, uncast; others as text, cast', async () => {
+    await session.query(`TRUNCATE t; INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b')`);
+    const columns = new Map<string, CatalogColumn>(table.columns);
+    for (const name of ['id', 'qty']) columns.set(name, { ...(columns.get(name) as CatalogColumn), paramType: 'integer' });
+    const stmt: UpdateStatement = { ...statement(['qty']), table: { ...table, columns } };
+    const values = {
+      keys: [['2', '1']],
+      values: [
+        ['7', '8'],
+        ['s', 't'],
+      ],
+      changed: [
+        [true, true],
+        [true, true],
+      ],
+    };
+    const { sql, parameters } = compileUpdate(stmt, values);
+    expect(sql).toContain('unnest($1::integer[], $2::integer[], $3::text[])');
+    expect(sql).toContain('"qty" = u."v0",');
+    expect(sql).toContain('"label" = u."v1"::text');
+    expect(sql).toContain('t."id" = u."k0"');
+    expect(await session.query(sql, [...parameters])).toEqual([
+      { __ord: '1', r0: 7 },
+      { __ord: '2', r0: 8 },
+    ]);
+    expect(await session.query('SELECT * FROM t ORDER BY id')).toEqual([
+      { id: 1, qty: 8, label: 't' },
+      { id: 2, qty: 7, label: 's' },
     ]);
   });
 });

@@ -7,6 +7,12 @@ export interface CatalogColumn {
   readonly name: string;
   /** Type name usable in a cast, without length modifiers (`character varying`, `integer[]`). */
   readonly castType: string;
+  /**
+   * The element type of this column's `unnest` parameter (`$1::integer[]`) when parsing an array of
+   * it is exactly the cast from text (the type's own input function); undefined for every other
+   * type, whose values travel as `text[]` and are cast in SQL.
+   */
+  readonly paramType?: string;
   /** The SQL expression the database would use for DEFAULT, if any (`nextval(…)`, `now()`). */
   readonly defaultExpr: string | null;
   /** GENERATED ALWAYS AS IDENTITY: explicit values need OVERRIDING SYSTEM VALUE. */
@@ -20,6 +26,32 @@ export interface TableCatalog {
   readonly serverVersion: number;
   readonly columns: ReadonlyMap<string, CatalogColumn>;
 }
+
+/**
+ * Types whose cast from text is their input function (no cast of their own in pg_cast, or a binary
+ * one), so a typed array parameter stores what `text::type` would, and PostgreSQL skips a
+ * text-to-type conversion per value. Other types (char(n), bit(n), enums, domains, arrays, custom
+ * types) keep the text path.
+ */
+export const TYPED_PARAMETERS: ReadonlySet<string> = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'real',
+  'double precision',
+  'numeric',
+  'boolean',
+  'text',
+  'character varying',
+  'uuid',
+  'date',
+  'timestamp without time zone',
+  'timestamp with time zone',
+  'time without time zone',
+  'interval',
+  'json',
+  'jsonb',
+]);
 
 // Read once per model: types and defaults do not change under a running application.
 const cache = new WeakMap<object, Promise<TableCatalog>>();
@@ -66,6 +98,7 @@ async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<
     columns.set(r.name, {
       name: r.name,
       castType: r.cast_type,
+      paramType: TYPED_PARAMETERS.has(r.cast_type) ? r.cast_type : undefined,
       defaultExpr: r.default_expr,
       identityAlways: r.identity_always,
     });

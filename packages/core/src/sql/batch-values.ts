@@ -2,7 +2,7 @@ import type { ColumnModel } from '../model/entity-model.js';
 import { toPgText } from './pg-text.js';
 
 /**
- * One batch in column-major form: what travels to PostgreSQL (one `text[]` parameter per column, or
+ * One batch in column-major form: what travels to PostgreSQL (one array parameter per column, or
  * COPY rows) and what error detail is matched against.
  */
 export interface BatchValues<E> {

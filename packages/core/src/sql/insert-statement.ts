@@ -88,10 +88,11 @@ function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
 
 /**
  * Compiles to:
- * `WITH u AS MATERIALIZED (SELECT … FROM unnest($1::text[], …) WITH ORDINALITY) ,
+ * `WITH u AS MATERIALIZED (SELECT … FROM unnest($1::integer[], $2::text[], …) WITH ORDINALITY) ,
  *  ins AS (INSERT … SELECT … FROM u ORDER BY … ON CONFLICT … RETURNING …)
  *  SELECT u.ord, ins.… FROM ins JOIN u ON <row key>`.
- * Every value is one text array parameter per column, so the text does not depend on the row
+ * Every value is one array parameter per column (typed, or text cast in SQL; see
+ * {@link CatalogColumn.paramType}), so the text does not depend on the row
  * count (no 65,535-parameter ceiling) and rows are matched back by the ordinal, never by position.
  */
 export function compileInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
@@ -166,7 +167,7 @@ function sources(stmt: InsertStatement, values: readonly unknown[], defaults: re
   const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
   const projections = stmt.sent.map((s, i) => {
     const col = catalogColumn(stmt, s.name);
-    const cast = `s.${v(i)}::${col.castType}`;
+    const cast = paramType(stmt, col) ? `s.${v(i)}` : `s.${v(i)}::${col.castType}`;
     if (!s.mixed || !col.defaultExpr) return `${cast}${as(s.name)}`;
     return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
   });
@@ -180,15 +181,24 @@ function sources(stmt: InsertStatement, values: readonly unknown[], defaults: re
   return { parameters, from, projections };
 }
 
-/** `unnest($1::text[], …) WITH ORDINALITY AS s(…)`, or the stage table `AS s`. */
+/**
+ * The element type of a column's `unnest` parameter when it travels typed (see
+ * {@link CatalogColumn.paramType}); undefined when it travels as text and is cast in SQL, as every
+ * column of a stage table does.
+ */
+function paramType(stmt: InsertStatement, col: CatalogColumn): string | undefined {
+  return stmt.stage ? undefined : col.paramType;
+}
+
+/** `unnest($1::integer[], $2::text[], …) WITH ORDINALITY AS s(…)`, or the stage table `AS s`. */
 function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]) {
   if (stmt.stage) return { parameters: [] as unknown[], from: `${quoteIdent(stmt.stage)} AS s` };
   const parameters: unknown[] = [];
   const unnestArgs: string[] = [];
   const aliases: string[] = [];
-  stmt.sent.forEach((_, i) => {
+  stmt.sent.forEach((s, i) => {
     parameters.push(values[i]);
-    unnestArgs.push(`$${parameters.length}::text[]`);
+    unnestArgs.push(`$${parameters.length}::${paramType(stmt, catalogColumn(stmt, s.name)) ?? 'text'}[]`);
     aliases.push(v(i));
   });
   stmt.sent.forEach((s, i) => {

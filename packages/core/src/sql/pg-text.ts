@@ -1,6 +1,7 @@
 /**
  * Turns a value, as an ORM hands it to node-postgres, into PostgreSQL's text input form. Every
- * column travels as text (in `unnest($n::text[])` arrays or COPY rows) and is cast in SQL, so the
+ * column travels as text (in `unnest($n::text[])` arrays or COPY rows, cast in SQL, or in a typed
+ * array parameter parsed by the type's own input function, which is what that cast does), so the
  * conversions here follow node-postgres' own (`prepareValue`) to store exactly what the ORM's own
  * save would store.
  */

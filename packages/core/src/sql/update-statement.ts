@@ -1,4 +1,4 @@
-import type { TableCatalog } from '../model/table-catalog.js';
+import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 import type { CompiledQuery } from './insert-statement.js';
 
@@ -71,14 +71,18 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     args.push(`$${parameters.length}::${type}[]`);
     aliases.push(quoteIdent(alias));
   };
-  for (const i of stmt.key.keys()) add(values.keys[i], 'text', `k${i}`);
-  stmt.columns.forEach((_, i) => {
-    add(values.values[i], 'text', `v${i}`);
+  // A column of a type with a typed array parameter arrives typed; others (and a stage's columns)
+  // as text, cast here.
+  const typed = (column: string) => (stmt.stage ? undefined : catalogColumn(stmt, column).paramType);
+  for (const [i, k] of stmt.key.entries()) add(values.keys[i], typed(k) ?? 'text', `k${i}`);
+  stmt.columns.forEach((c, i) => {
+    add(values.values[i], typed(c.name) ?? 'text', `v${i}`);
     if (!everyRow[i]) add(values.changed[i], 'boolean', `ch${i}`);
   });
-  if (stmt.version) add(values.expectedVersions, 'text', 'ver');
+  if (stmt.version) add(values.expectedVersions, typed(stmt.version) ?? 'text', 'ver');
 
-  const cast = (column: string, alias: string) => `u.${quoteIdent(alias)}::${castType(stmt, column)}`;
+  const cast = (column: string, alias: string) =>
+    typed(column) ? `u.${quoteIdent(alias)}` : `u.${quoteIdent(alias)}::${catalogColumn(stmt, column).castType}`;
   const sets = stmt.columns.map((c, i) => {
     const current = `t.${quoteIdent(c.name)}`;
     const value = cast(c.name, `v${i}`);
@@ -114,8 +118,8 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
   return { sql, parameters: stmt.stage ? [] : parameters };
 }
 
-function castType(stmt: UpdateStatement, column: string): string {
+function catalogColumn(stmt: UpdateStatement, column: string): CatalogColumn {
   const col = stmt.table.columns.get(column);
   if (!col) throw new Error(`cohort: column ${column} does not exist in ${stmt.table.qualifiedName}`);
-  return col.castType;
+  return col;
 }

@@ -52,6 +52,8 @@ export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession
       }
     },
     copyClient: () => transactionClient(em, trx, session),
+    // MikroORM's PostgreSQL driver runs on node-postgres, which sends Buffer parameters in binary form.
+    binaryParameters: true,
     logStatement: (sql) => log(sql, [], Date.now(), {}),
   };
   return session;

@@ -16,6 +16,8 @@ export function typeormSession(queryRunner: QueryRunner): SqlSession {
       }
     },
     copyClient: () => queryRunner.connect(),
+    // node-postgres sends Buffer parameters in binary form; pg-native (`native: true`) is not known to.
+    binaryParameters: !(queryRunner.connection.driver.options as { native?: boolean }).native,
     // COPY goes to the raw client, past TypeORM's query(): report it to the logger all the same.
     logStatement: (sql) => queryRunner.connection.logger.logQuery(sql, [], queryRunner),
   };

@@ -225,6 +225,25 @@ describeConformance('bulkInsert', (pair) => {
     expect(insertCount(subject(), 'kitchen')).toBe(1);
   });
 
+  it('Kitchen through unnest: columns with a binary form travel as binary arrays, the rest as text', async () => {
+    const nulls = Object.fromEntries(Object.keys(fullKitchen).map((key) => [key, null]));
+    const saved = await insertBoth(
+      pair,
+      (side) => [[side.create('Kitchen', fullKitchen), side.create('Kitchen', { ...nulls, name: 'nulls' })]],
+      { strategy: 'unnest' },
+    );
+    await expectSameOutcome(reference(), subject(), { ignoreEvents: FLUSH_EVENTS, tables: ['kitchen'], ...saved });
+    const [insert] = subject().sql.filter((s) => /^insert into "[^"]+"\."kitchen"/i.test(s.sql.trim()));
+    const params = insert?.params ?? [];
+    // name, smallint, integer, bigint, double precision, boolean, text and timestamptz as Buffers;
+    // numeric, real, char(n), uuid, date, time, timestamp, json, enum, arrays and bytea as text.
+    expect(params.filter((p) => Buffer.isBuffer(p))).toHaveLength(8);
+    expect(params).toContainEqual([fullKitchen.numericVal, null]);
+    expect(params).toContainEqual([fullKitchen.uuidVal, null]);
+    expect(insert?.sql).toMatch(/\$\d+::integer\[\]/);
+    expect(insert?.sql).toMatch(/\$\d+::text\[\]/);
+  });
+
   // Documented improvement: MikroORM's flush does not quote array elements, so the string 'NULL'
   // becomes SQL NULL there; cohort stores what the array holds.
   it("a text[] element 'NULL' is stored as the string, not as NULL", async () => {

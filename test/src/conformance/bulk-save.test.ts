@@ -117,6 +117,29 @@ describeConformance('bulkSave / bulkUpdate', (pair) => {
     ]);
   });
 
+  it('through unnest, keys and values of integer, varchar and timestamptz columns travel as binary arrays', async () => {
+    const seeds = [1, 2, 3].map((qty) =>
+      subject().create('Seed', { qty, label: `s${qty}`, createdAt: at('2024-01-01T00:00:00Z') }),
+    );
+    await subject().ormSave(seeds);
+    subject().resetLogs();
+    for (const [i, seed] of seeds.entries()) {
+      Object.assign(seed, { qty: 10 * i, label: `t${i} "q" \\ ✓`, createdAt: at(`2025-0${i + 1}-02T03:04:05.678Z`) });
+    }
+    // Only some rows change qty: its per-row flags travel too.
+    Object.assign(seeds[1] as object, { qty: 2 });
+    expect(await subject().bulkUpdate(seeds, { strategy: 'unnest' })).toMatchObject({ updated: 3 });
+    const [update] = subject().sql.filter((s) => /^with .*update "[^"]+"\."seed"/is.test(s.sql.trim()));
+    const params = update?.params ?? [];
+    expect(params.filter((p) => Buffer.isBuffer(p))).toHaveLength(4);
+    expect(params).toContainEqual([true, false, true]);
+    expect(await subject().rows('seed')).toEqual([
+      { id: 1, qty: 0, label: 't0 "q" \\ ✓', created_at: '2025-01-02T03:04:05.678Z' },
+      { id: 2, qty: 2, label: 't1 "q" \\ ✓', created_at: '2025-02-02T03:04:05.678Z' },
+      { id: 3, qty: 20, label: 't2 "q" \\ ✓', created_at: '2025-03-02T03:04:05.678Z' },
+    ]);
+  });
+
   it('unchanged entities send no UPDATE, get no hooks and are reported unchanged', async () => {
     const articles = ['a', 'b'].map((title) => subject().create('Article', { title }));
     await subject().ormSave(articles);

@@ -91,7 +91,7 @@ export function conflictKeyColumns<E>(conflict: ConflictAction, keys: ColumnMode
 export function rejectDuplicateKeys<E>(values: BatchValues<E>, columns: string[], batchNumber: number): void {
   const at = columns.map((name) => values.columns.indexOf(name));
   if (at.length === 0 || at.some((i) => i < 0)) return;
-  const texts = at.map((c) => values.values[c] as (string | null)[]);
+  const texts = at.map((c) => values.text(c));
   const [only] = texts;
   const seen = new Map<string, number>();
   for (let row = 0; row < values.indices.length; row++) {

@@ -27,9 +27,13 @@ export async function copyClientFor(
   rows: number,
   autoEligible: boolean,
 ): Promise<CopyCapableClient | undefined> {
-  if (strategy === 'unnest' || !session.copyClient) return undefined;
-  if ((strategy ?? 'auto') === 'auto' && !(autoEligible && rows >= COPY_MIN_ROWS)) return undefined;
-  return session.copyClient();
+  return mayCopy(strategy, session, rows, autoEligible) ? session.copyClient?.() : undefined;
+}
+
+/** Whether {@link copyClientFor} would look for a COPY client (it may still find none). */
+export function mayCopy(strategy: WriteStrategy | undefined, session: SqlSession, rows: number, autoEligible: boolean): boolean {
+  if (strategy === 'unnest' || !session.copyClient) return false;
+  return (strategy ?? 'auto') !== 'auto' || (autoEligible && rows >= COPY_MIN_ROWS);
 }
 
 /**

@@ -11,6 +11,7 @@ export class StatementCounter {
         return session.query(sql, params);
       },
       copyClient: session.copyClient?.bind(session),
+      binaryParameters: session.binaryParameters,
       logStatement: (sql) => {
         this.count++;
         session.logStatement?.(sql);

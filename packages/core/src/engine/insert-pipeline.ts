@@ -3,6 +3,7 @@ import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues, readColumnValues } from '../sql/batch-values.js';
+import { binaryArray } from '../sql/copy-binary.js';
 import { compileInsert, INSERTED, type InsertStatement, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
@@ -16,12 +17,14 @@ import {
   type DrawnKeys,
   drawKeysEarly,
   insertThroughStage,
+  mayCopy,
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
+import type { SqlSession } from './sql-session.js';
 import type { StagedWork } from './staged-batches.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 
@@ -209,6 +212,8 @@ interface InsertPlan<E> {
   readonly sent: ColumnModel<E>[];
   /** The rows can be copied straight into the table (see {@link canCopyDirectly}). */
   readonly direct: boolean;
+  /** Binary arrays standing in for the sent columns' text (undefined where a column travels as text). */
+  readonly binary?: (Buffer | undefined)[];
 }
 
 /** Works out the batch's statement from its values (read here unless `raw` holds them). */
@@ -218,6 +223,7 @@ function planInsert<E>(
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   catalog: TableCatalog,
+  session: SqlSession,
   raw?: unknown[][],
 ): InsertPlan<E> {
   const conflict = resolveConflict(model, options.onConflict);
@@ -252,7 +258,16 @@ function planInsert<E>(
     orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
     returnOld: conflict.kind === 'update' && catalog.serverVersion >= 180000 ? conflict.set.map((s) => s.column) : undefined,
   };
-  return { stmt, values, sent, direct: canCopyDirectly(stmt, stmt.returning) };
+  const direct = canCopyDirectly(stmt, stmt.returning);
+  // Columns that can travel as binary arrays do, unless the rows may go through COPY.
+  const binary =
+    session.binaryParameters && !mayCopy(options.strategy, session, batch.entities.length, direct)
+      ? sent.map((c, i) => {
+          const type = catalog.columns.get(c.name)?.paramType;
+          return type ? binaryArray(type, values.raw[i] as unknown[]) : undefined;
+        })
+      : undefined;
+  return { stmt, values, sent, direct, binary };
 }
 
 /** A batch ready to send: its rows (duplicates dropped), its statement and values. */
@@ -284,7 +299,7 @@ export async function planRows<E>(
   const rows: ReadInputBatch<E> = dropDuplicates(model, options, valid, prepared, result);
   if (rows.entities.length === 0) return { rows };
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
-  return { rows, catalog, plan: planInsert(model, options, rows, prepared, catalog, rows.raw) };
+  return { rows, catalog, plan: planInsert(model, options, rows, prepared, catalog, target.session, rows.raw) };
 }
 
 /** Sends the batch's one statement (or COPY). Touches no entity: {@link applyRows} does. */
@@ -296,7 +311,7 @@ export async function sendRows<E>(
 ): Promise<SentRows<E>> {
   const { rows: batch, plan } = planned;
   if (!plan) return { planned, copied: false };
-  const { stmt, values, sent, direct } = plan;
+  const { stmt, values, sent, direct, binary } = plan;
   const early = batch.drawn ? await batch.drawn : undefined;
   // A failed draw is reported as a failure of this batch's write, as a draw made by the write is.
   if (early?.error !== undefined) throw convertDatabaseError(early.error, values, batch.number);
@@ -311,7 +326,8 @@ export async function sendRows<E>(
       const rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values, onSent);
       return { planned, copied: true, rows };
     }
-    const { sql, parameters } = compileInsert(stmt, values.values, values.defaults);
+    const columns = stmt.sent.map((_, c) => binary?.[c] ?? values.text(c));
+    const { sql, parameters } = compileInsert(stmt, columns, values.defaults);
     const query = target.session.query(sql, parameters);
     afterDispatch(onSent);
     return { planned, copied: false, rows: await query };

@@ -10,6 +10,11 @@ export interface SqlSession {
    * Enables COPY; without it the engine uses `unnest` statements.
    */
   copyClient?(): Promise<CopyCapableClient | undefined>;
+  /**
+   * A Buffer parameter reaches PostgreSQL in binary form (node-postgres' own client): array
+   * parameters of some types are then sent as binary arrays. Otherwise every parameter is text.
+   */
+  readonly binaryParameters?: boolean;
   /** Reports a statement the engine sent outside `query` (COPY) to the ORM's logger. */
   logStatement?(sql: string): void;
 }

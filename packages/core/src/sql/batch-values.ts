@@ -15,6 +15,8 @@ export interface BatchValues<E> {
   readonly raw: readonly unknown[][];
   /** values[c][r]: the text of column c for row r (null = SQL NULL). Encoded on first use. */
   readonly values: (string | null)[][];
+  /** The text of column c's values (as `values[c]`), encoding only that column on first use. */
+  text(c: number): (string | null)[];
   /** defaults[c][r]: row r leaves column c to its database default (only for mixed columns). */
   readonly defaults: (boolean[] | undefined)[];
   /** Input index (in the whole call) of each row. */
@@ -69,14 +71,18 @@ export function readBatchValues<E>(
     sentRaw.push(values);
     defaults.push(unsetCount > 0 && column.hasDefault ? unset : undefined);
   });
-  let texts: (string | null)[][] | undefined;
+  const texts: (string | null)[][] = [];
+  const text = (c: number) => {
+    texts[c] ??= encodeColumn(sent[c] as ColumnModel<E>, sentRaw[c] as unknown[]);
+    return texts[c];
+  };
   const batch: BatchValues<E> = {
     columns: sent.map((c) => c.name),
     raw: sentRaw,
     get values() {
-      texts ??= sent.map((column, c) => encodeColumn(column, sentRaw[c] as unknown[]));
-      return texts;
+      return sent.map((_, c) => text(c));
     },
+    text,
     defaults,
     indices,
     entities,

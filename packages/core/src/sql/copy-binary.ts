@@ -11,6 +11,8 @@ type FieldWriter = (value: unknown, out: BinaryChunks) => void;
 
 /** A binary encoding of one PostgreSQL type: which values it takes, and how it writes them. */
 interface BinaryType {
+  /** The type's OID, which an array in binary form names for its elements. */
+  oid: number;
   accepts(value: unknown): boolean;
   write: FieldWriter;
 }
@@ -25,29 +27,34 @@ const isValidDate = (value: unknown): value is Date => value instanceof Date && 
 
 const TYPES: Record<string, BinaryType> = {
   smallint: {
+    oid: 21,
     accepts: (v) => isInteger(v) && v >= -32768 && v <= 32767,
     write: (v, out) => out.int16Field(v as number),
   },
   integer: {
+    oid: 23,
     accepts: (v) => isInteger(v) && v >= -2147483648 && v <= 2147483647,
     write: (v, out) => out.int32Field(v as number),
   },
   bigint: {
+    oid: 20,
     accepts: (v) =>
       (isInteger(v) && Number.isSafeInteger(v)) ||
       (typeof v === 'bigint' && v >= -(2n ** 63n) && v < 2n ** 63n) ||
       (typeof v === 'string' && /^-?\d{1,19}$/.test(v) && BigInt(v) >= -(2n ** 63n) && BigInt(v) < 2n ** 63n),
     write: (v, out) => out.int64Field(BigInt(v as number | bigint | string)),
   },
-  boolean: { accepts: (v) => typeof v === 'boolean', write: (v, out) => out.byteField(v ? 1 : 0) },
+  boolean: { oid: 16, accepts: (v) => typeof v === 'boolean', write: (v, out) => out.byteField(v ? 1 : 0) },
   'double precision': {
+    oid: 701,
     // -0 is sent as 0 in text form (String(-0)), so it stays there.
     accepts: (v) => typeof v === 'number' && !Object.is(v, -0),
     write: (v, out) => out.float64Field(v as number),
   },
-  text: { accepts: (v) => typeof v === 'string', write: (v, out) => out.textField(v as string) },
-  'character varying': { accepts: (v) => typeof v === 'string', write: (v, out) => out.textField(v as string) },
+  text: { oid: 25, accepts: (v) => typeof v === 'string', write: (v, out) => out.textField(v as string) },
+  'character varying': { oid: 1043, accepts: (v) => typeof v === 'string', write: (v, out) => out.textField(v as string) },
   'timestamp with time zone': {
+    oid: 1184,
     accepts: (v) => isValidDate(v) || (typeof v === 'string' && ISO_UTC.test(v) && !Number.isNaN(Date.parse(v))),
     write: (v, out) =>
       out.millisecondsAsMicrosField((typeof v === 'string' ? Date.parse(v) : (v as Date).getTime()) - PG_EPOCH_MS),
@@ -72,6 +79,31 @@ export function binaryWriters(types: readonly string[], columns: readonly (reado
     writers.push(type.write);
   }
   return writers;
+}
+
+/**
+ * A one-dimensional array of `type` in PostgreSQL's binary array format (what `array_recv` reads),
+ * for a `$n::type[]` parameter: node-postgres sends a Buffer parameter in binary form, so the values
+ * are neither escaped into an array literal by the client nor parsed by the server. Undefined when
+ * the type has no binary form here or a value is not one it takes exactly (the text form is used).
+ */
+export function binaryArray(type: string, values: readonly unknown[]): Buffer | undefined {
+  const binary = TYPES[type];
+  if (!binary) return undefined;
+  let hasNull = false;
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r];
+    if (v === null || v === undefined) hasNull = true;
+    else if (!binary.accepts(v)) return undefined;
+  }
+  const out = new BinaryChunks(20 + values.length * 8);
+  out.arrayHeader(binary.oid, values.length, hasNull);
+  for (let r = 0; r < values.length; r++) {
+    const v = values[r];
+    if (v === null || v === undefined) out.nullField();
+    else binary.write(v, out);
+  }
+  return out.written();
 }
 
 /** Yields the binary COPY data of `rowCount` rows, in buffers of about `chunkSize` bytes. */
@@ -113,6 +145,11 @@ class BinaryChunks {
     return data;
   }
 
+  /** The data written, when nothing more will be. */
+  written(): Buffer {
+    return this.buffer.subarray(0, this.size);
+  }
+
   private room(bytes: number): void {
     if (this.size + bytes <= this.buffer.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.size + bytes));
@@ -126,6 +163,17 @@ class BinaryChunks {
     this.size += this.buffer.write('PGCOPY\n\xff\r\n\0', this.size, 'latin1');
     this.size = this.buffer.writeInt32BE(0, this.size);
     this.size = this.buffer.writeInt32BE(0, this.size);
+  }
+
+  /** A one-dimensional array's header: dimensions, null flag, element type, length, lower bound 1. */
+  arrayHeader(elementOid: number, length: number, hasNull: boolean): void {
+    this.room(20);
+    this.size = this.buffer.writeInt32BE(length === 0 ? 0 : 1, this.size);
+    this.size = this.buffer.writeInt32BE(hasNull ? 1 : 0, this.size);
+    this.size = this.buffer.writeInt32BE(elementOid, this.size);
+    if (length === 0) return;
+    this.size = this.buffer.writeInt32BE(length, this.size);
+    this.size = this.buffer.writeInt32BE(1, this.size);
   }
 
   trailer(): void {

@@ -32,6 +32,11 @@ export interface UpdateValues {
   readonly values: readonly (readonly (string | null)[])[];
   readonly changed: readonly (readonly boolean[])[];
   readonly expectedVersions?: readonly (string | null)[];
+  /**
+   * Binary arrays standing in for `keys` and `values` (same positions; undefined where a column
+   * travels as text), for columns with a typed parameter; not used with a stage.
+   */
+  readonly binary?: { readonly keys: readonly (Buffer | undefined)[]; readonly values: readonly (Buffer | undefined)[] };
 }
 
 export const UPDATE_ORDINAL = '__ord';
@@ -74,9 +79,10 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
   // A column of a type with a typed array parameter arrives typed; others (and a stage's columns)
   // as text, cast here.
   const typed = (column: string) => (stmt.stage ? undefined : catalogColumn(stmt, column).paramType);
-  for (const [i, k] of stmt.key.entries()) add(values.keys[i], typed(k) ?? 'text', `k${i}`);
+  const binary = stmt.stage ? undefined : values.binary;
+  for (const [i, k] of stmt.key.entries()) add(binary?.keys[i] ?? values.keys[i], typed(k) ?? 'text', `k${i}`);
   stmt.columns.forEach((c, i) => {
-    add(values.values[i], typed(c.name) ?? 'text', `v${i}`);
+    add(binary?.values[i] ?? values.values[i], typed(c.name) ?? 'text', `v${i}`);
     if (!everyRow[i]) add(values.changed[i], 'boolean', `ch${i}`);
   });
   if (stmt.version) add(values.expectedVersions, typed(stmt.version) ?? 'text', 'ver');

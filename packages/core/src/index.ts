@@ -62,7 +62,7 @@ export { readTableCatalog } from './model/table-catalog.js';
 export { qualifiedTable, quoteIdent } from './sql/identifier.js';
 export type { CompiledQuery, ConflictAction, InsertStatement } from './sql/insert-statement.js';
 export { compileInsert } from './sql/insert-statement.js';
-export { arrayLiteral, toPgText, utcIsoText } from './sql/pg-text.js';
+export { arrayLiteral, inIsoYears, toPgText, utcIsoText } from './sql/pg-text.js';
 export type { UpdateColumn, UpdateStatement } from './sql/update-statement.js';
 export { compileUpdate } from './sql/update-statement.js';
 export { checkColumnValue } from './validate/column-rules.js';

@@ -16,8 +16,13 @@ export function typeormSession(queryRunner: QueryRunner): SqlSession {
       }
     },
     copyClient: () => queryRunner.connect(),
-    // node-postgres sends Buffer parameters in binary form; pg-native (`native: true`) is not known to.
-    binaryParameters: !(queryRunner.connection.driver.options as { native?: boolean }).native,
+    // node-postgres' own client sends Buffer parameters in binary form; pg-native (`native: true`,
+    // or a native client given as `driver`) is not known to. Asked once the transaction's client is there.
+    get binaryParameters() {
+      const native = (queryRunner.connection.driver.options as { native?: boolean }).native;
+      const client = (queryRunner as { databaseConnection?: { native?: unknown } }).databaseConnection;
+      return !native && client !== undefined && client.native === undefined;
+    },
     // COPY goes to the raw client, past TypeORM's query(): report it to the logger all the same.
     logStatement: (sql) => queryRunner.connection.logger.logQuery(sql, [], queryRunner),
   };

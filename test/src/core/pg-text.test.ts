@@ -1,4 +1,4 @@
-import { arrayLiteral, toPgText, utcIsoText } from '@cohort/core';
+import { arrayLiteral, inIsoYears, toPgText, utcIsoText } from '@cohort/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -35,7 +35,8 @@ describe('toPgText', () => {
             const d = new Date(at);
             if (Number.isNaN(d.getTime())) continue;
             expect(utcIsoText(d)).toBe(d.toISOString());
-            expect(toPgText(d, true)).toBe(d.toISOString());
+            // PostgreSQL reads ISO text of years 1–9999 only; beyond, node-postgres' own form.
+            expect(toPgText(d, true)).toBe(inIsoYears(d) ? d.toISOString() : toPgText(d));
           }
         },
       ),

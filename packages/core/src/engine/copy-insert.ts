@@ -5,7 +5,7 @@ import { binaryCopyChunks, binaryWriters } from '../sql/copy-binary.js';
 import { copyChunks, copyField, copyFieldChunks } from '../sql/copy-text.js';
 import { quoteIdent } from '../sql/identifier.js';
 import { compileInsert, type InsertStatement, stageColumns } from '../sql/insert-statement.js';
-import { toPgText, utcIsoText } from '../sql/pg-text.js';
+import { inIsoYears, toPgText, utcIsoText } from '../sql/pg-text.js';
 import type { InsertOptions } from './bulk-options.js';
 import { resolveConflict } from './conflict-plan.js';
 import { afterDispatch, runCopy } from './copy-runner.js';
@@ -167,7 +167,7 @@ function fieldEncoder(kind: ColumnKind): FieldEncoder {
   return (value) => {
     if (value === null || value === undefined) return '\\N';
     if (typeof value === 'number') return String(value);
-    if (zoned && value instanceof Date && !Number.isNaN(value.getTime())) return utcIsoText(value);
+    if (zoned && value instanceof Date && inIsoYears(value)) return utcIsoText(value);
     return copyField(toPgText(value, zoned));
   };
 }

@@ -11,7 +11,9 @@ export class StatementCounter {
         return session.query(sql, params);
       },
       copyClient: session.copyClient?.bind(session),
-      binaryParameters: session.binaryParameters,
+      get binaryParameters() {
+        return session.binaryParameters;
+      },
       logStatement: (sql) => {
         this.count++;
         session.logStatement?.(sql);

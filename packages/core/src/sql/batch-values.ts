@@ -76,11 +76,14 @@ export function readBatchValues<E>(
     texts[c] ??= encodeColumn(sent[c] as ColumnModel<E>, sentRaw[c] as unknown[]);
     return texts[c];
   };
+  let all: (string | null)[][] | undefined;
   const batch: BatchValues<E> = {
     columns: sent.map((c) => c.name),
     raw: sentRaw,
+    // One array, built once: a stage's COPY reads it per field.
     get values() {
-      return sent.map((_, c) => text(c));
+      all ??= sent.map((_, c) => text(c));
+      return all;
     },
     text,
     defaults,

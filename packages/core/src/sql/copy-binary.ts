@@ -22,6 +22,17 @@ const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 // Exactly what `toISOString` gives (some ORMs hand timestamptz values to the driver that way).
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/**
+ * An ISO UTC string naming a real instant, written back the same: `Date.parse` rolls days past the
+ * month's end into the next month and reads year 0000 as 1 BC, where PostgreSQL refuses both (such
+ * a string goes as text, and fails there as it would for the ORM).
+ */
+function isExactIsoUtc(value: string): boolean {
+  if (!ISO_UTC.test(value)) return false;
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && !value.startsWith('0000') && new Date(time).toISOString() === value;
+}
+
 const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
 const isValidDate = (value: unknown): value is Date => value instanceof Date && !Number.isNaN(value.getTime());
 
@@ -55,7 +66,7 @@ const TYPES: Record<string, BinaryType> = {
   'character varying': { oid: 1043, accepts: (v) => typeof v === 'string', write: (v, out) => out.textField(v as string) },
   'timestamp with time zone': {
     oid: 1184,
-    accepts: (v) => isValidDate(v) || (typeof v === 'string' && ISO_UTC.test(v) && !Number.isNaN(Date.parse(v))),
+    accepts: (v) => isValidDate(v) || (typeof v === 'string' && isExactIsoUtc(v)),
     write: (v, out) =>
       out.millisecondsAsMicrosField((typeof v === 'string' ? Date.parse(v) : (v as Date).getTime()) - PG_EPOCH_MS),
   },

@@ -20,7 +20,7 @@ export function toPgText(value: unknown, zoned = false): string | null {
   }
   // Local time with its offset, as node-postgres sends it: the same wall-clock time for timestamp and
   // date columns. For timestamptz (`zoned`) UTC ISO text is the same instant, and much cheaper.
-  if (value instanceof Date) return zoned && !Number.isNaN(value.getTime()) ? utcIsoText(value) : localDateTime(value);
+  if (value instanceof Date) return zoned && inIsoYears(value) ? utcIsoText(value) : localDateTime(value);
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
   if (Array.isArray(value)) return arrayLiteral(value);
   const custom = (value as { toPostgres?: (prepare: (v: unknown) => unknown) => unknown }).toPostgres;
@@ -37,6 +37,17 @@ export function arrayLiteral(values: readonly unknown[]): string {
     return `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
   });
   return `{${parts.join(',')}}`;
+}
+
+// 0001-01-01 and 10000-01-01 UTC: PostgreSQL reads ISO text of years 1–9999 only (`toISOString`
+// gives 0000 for 1 BC and ±YYYYYY beyond); other dates take node-postgres' form (` BC`, 5 digits).
+const FIRST_ISO_MS = -62_135_596_800_000;
+const PAST_ISO_MS = 253_402_300_800_000;
+
+/** Whether `utcIsoText` of the date is text PostgreSQL reads (a valid date of years 1–9999). */
+export function inIsoYears(date: Date): boolean {
+  const time = date.getTime();
+  return time >= FIRST_ISO_MS && time < PAST_ISO_MS;
 }
 
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));

@@ -167,9 +167,20 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
 /** As save(): nullable columns left undefined read `null` afterwards (not a child class's columns). */
 function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
   const metadata = dataSource.getMetadata(root.target).findInheritanceMetadata(entity);
-  const childTargets = metadata.childEntityMetadatas.map((m) => m.target);
-  for (const column of metadata.columns) {
-    if (childTargets.includes(column.target) || column.isVirtual || column.isDeleteDate || !column.isNullable) continue;
+  for (const column of nullableColumns(metadata)) {
     if (column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
   }
+}
+
+const nullables = new WeakMap<EntityMetadata, ColumnMetadata[]>();
+
+/** The columns setUnsetNullablesToNull fills, worked out once per entity metadata (it runs per row). */
+function nullableColumns(metadata: EntityMetadata): ColumnMetadata[] {
+  let columns = nullables.get(metadata);
+  if (!columns) {
+    const childTargets = metadata.childEntityMetadatas.map((m) => m.target);
+    columns = metadata.columns.filter((c) => !childTargets.includes(c.target) && !c.isVirtual && !c.isDeleteDate && c.isNullable);
+    nullables.set(metadata, columns);
+  }
+  return columns;
 }

@@ -141,17 +141,25 @@ export function* binaryCopyChunks(
 
 /** A growing buffer of binary COPY data. */
 class BinaryChunks {
-  private buffer: Buffer;
+  private buffer!: Buffer;
+  // Integers and floats go through a DataView: several times cheaper per value than Buffer's
+  // writeInt32BE family, whose range checks the encoders' accepts() already made.
+  private view!: DataView;
   size = 0;
 
   constructor(private readonly chunkSize: number) {
-    this.buffer = Buffer.allocUnsafe(chunkSize * 2);
+    this.use(Buffer.allocUnsafe(chunkSize * 2));
+  }
+
+  private use(buffer: Buffer): void {
+    this.buffer = buffer;
+    this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   /** The data so far; the next bytes go to a new buffer. */
   take(): Buffer {
     const data = this.buffer.subarray(0, this.size);
-    this.buffer = Buffer.allocUnsafe(this.chunkSize * 2);
+    this.use(Buffer.allocUnsafe(this.chunkSize * 2));
     this.size = 0;
     return data;
   }
@@ -165,65 +173,75 @@ class BinaryChunks {
     if (this.size + bytes <= this.buffer.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.size + bytes));
     this.buffer.copy(bigger, 0, 0, this.size);
-    this.buffer = bigger;
+    this.use(bigger);
+  }
+
+  private int32(value: number): void {
+    this.view.setInt32(this.size, value);
+    this.size += 4;
   }
 
   /** Signature, flags (no OIDs), header extension length. */
   header(): void {
     this.room(19);
     this.size += this.buffer.write('PGCOPY\n\xff\r\n\0', this.size, 'latin1');
-    this.size = this.buffer.writeInt32BE(0, this.size);
-    this.size = this.buffer.writeInt32BE(0, this.size);
+    this.int32(0);
+    this.int32(0);
   }
 
   /** A one-dimensional array's header: dimensions, null flag, element type, length, lower bound 1. */
   arrayHeader(elementOid: number, length: number, hasNull: boolean): void {
     this.room(20);
-    this.size = this.buffer.writeInt32BE(length === 0 ? 0 : 1, this.size);
-    this.size = this.buffer.writeInt32BE(hasNull ? 1 : 0, this.size);
-    this.size = this.buffer.writeInt32BE(elementOid, this.size);
+    this.int32(length === 0 ? 0 : 1);
+    this.int32(hasNull ? 1 : 0);
+    this.int32(elementOid);
     if (length === 0) return;
-    this.size = this.buffer.writeInt32BE(length, this.size);
-    this.size = this.buffer.writeInt32BE(1, this.size);
+    this.int32(length);
+    this.int32(1);
   }
 
   trailer(): void {
     this.room(2);
-    this.size = this.buffer.writeInt16BE(-1, this.size);
+    this.view.setInt16(this.size, -1);
+    this.size += 2;
   }
 
   rowStart(fields: number): void {
     this.room(2);
-    this.size = this.buffer.writeInt16BE(fields, this.size);
+    this.view.setInt16(this.size, fields);
+    this.size += 2;
   }
 
   nullField(): void {
     this.room(4);
-    this.size = this.buffer.writeInt32BE(-1, this.size);
+    this.int32(-1);
   }
 
   byteField(value: number): void {
     this.room(5);
-    this.size = this.buffer.writeInt32BE(1, this.size);
-    this.size = this.buffer.writeUInt8(value, this.size);
+    this.int32(1);
+    this.view.setUint8(this.size, value);
+    this.size += 1;
   }
 
   int16Field(value: number): void {
     this.room(6);
-    this.size = this.buffer.writeInt32BE(2, this.size);
-    this.size = this.buffer.writeInt16BE(value, this.size);
+    this.int32(2);
+    this.view.setInt16(this.size, value);
+    this.size += 2;
   }
 
   int32Field(value: number): void {
     this.room(8);
-    this.size = this.buffer.writeInt32BE(4, this.size);
-    this.size = this.buffer.writeInt32BE(value, this.size);
+    this.int32(4);
+    this.int32(value);
   }
 
   int64Field(value: bigint): void {
     this.room(12);
-    this.size = this.buffer.writeInt32BE(8, this.size);
-    this.size = this.buffer.writeBigInt64BE(value, this.size);
+    this.int32(8);
+    this.view.setBigInt64(this.size, value);
+    this.size += 8;
   }
 
   /** An int64 of microseconds, given in (whole) milliseconds. */
@@ -236,15 +254,17 @@ class BinaryChunks {
     }
     this.room(12);
     const high = Math.floor(value / 2 ** 32);
-    this.size = this.buffer.writeInt32BE(8, this.size);
-    this.size = this.buffer.writeInt32BE(high, this.size);
-    this.size = this.buffer.writeUInt32BE(value - high * 2 ** 32, this.size);
+    this.int32(8);
+    this.int32(high);
+    this.view.setUint32(this.size, value - high * 2 ** 32);
+    this.size += 4;
   }
 
   float64Field(value: number): void {
     this.room(12);
-    this.size = this.buffer.writeInt32BE(8, this.size);
-    this.size = this.buffer.writeDoubleBE(value, this.size);
+    this.int32(8);
+    this.view.setFloat64(this.size, value);
+    this.size += 8;
   }
 
   textField(value: string): void {
@@ -252,7 +272,7 @@ class BinaryChunks {
     this.room(4 + value.length * 3);
     const at = this.size + 4;
     const bytes = this.buffer.write(value, at, 'utf8');
-    this.buffer.writeInt32BE(bytes, this.size);
+    this.view.setInt32(this.size, bytes);
     this.size = at + bytes;
   }
 }

@@ -1,5 +1,44 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { binaryCopyChunks, binaryWriters } from '../../../packages/core/src/sql/copy-binary.js';
+import { binaryCopyChunks, binaryWriters, isoUtcMs } from '../../../packages/core/src/sql/copy-binary.js';
+
+describe('isoUtcMs', () => {
+  it("reads toISOString's form of years 1-9999 as Date does, and nothing that is not such a date", () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    fc.assert(
+      fc.property(
+        // Every field over a range a bit wider than valid, so impossible dates are drawn too.
+        fc.tuple(
+          fc.integer({ min: 0, max: 9999 }),
+          fc.integer({ min: 0, max: 13 }),
+          fc.integer({ min: 0, max: 32 }),
+          fc.integer({ min: 0, max: 24 }),
+          fc.integer({ min: 0, max: 60 }),
+          fc.integer({ min: 0, max: 60 }),
+          fc.integer({ min: 0, max: 999 }),
+        ),
+        ([y, mo, d, h, mi, s, ms]) => {
+          const text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}Z`;
+          const parsed = Date.parse(text);
+          const exact = y >= 1 && !Number.isNaN(parsed) && new Date(parsed).toISOString() === text;
+          expect(isoUtcMs(text)).toBe(exact ? parsed : undefined);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+    for (const t of [0, -1, 951_782_400_000, -62_135_596_800_000, 253_402_300_799_999]) {
+      expect(isoUtcMs(new Date(t).toISOString())).toBe(t);
+    }
+    for (const bad of [
+      '2024-02-30T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '2024-01-01T00:00:00Z',
+      '+010000-01-01T00:00:00.000Z',
+    ]) {
+      expect(isoUtcMs(bad)).toBeUndefined();
+    }
+  });
+});
 
 describe('COPY binary encoding', () => {
   it('is chosen only when every column type and value has an exact binary form', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { binaryCopyChunks, binaryWriters, isoUtcMs } from '../../../packages/core/src/sql/copy-binary.js';
+import { binaryCopyChunks, binaryWriters } from '../../../packages/core/src/sql/copy-binary.js';
+import { isoUtcMs } from '../../../packages/core/src/sql/pg-text.js';
 
 describe('isoUtcMs', () => {
   it("reads toISOString's form of years 1-9999 as Date does, and nothing that is not such a date", () => {

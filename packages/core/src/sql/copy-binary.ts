@@ -5,6 +5,7 @@
  * these types and every value has the JavaScript type the encoder expects; otherwise the text
  * format is used.
  */
+import { isoUtcMs } from './pg-text.js';
 
 /** Writes one value of a column (never null: nulls are written by the caller). */
 type FieldWriter = (value: unknown, out: BinaryChunks) => void;
@@ -19,49 +20,6 @@ interface BinaryType {
 
 // PostgreSQL's epoch (2000-01-01 UTC) in Unix milliseconds.
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
-// Exactly what `toISOString` gives (some ORMs hand timestamptz values to the driver that way).
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/**
- * Milliseconds since 1970 of an ISO UTC string in `toISOString`'s exact form naming a real instant
- * of years 1–9999; undefined for anything else (sent as text). Worked out from the digits:
- * `Date.parse` is slower, rolls a 30th of February over into March and reads year 0000 as 1 BC,
- * where PostgreSQL refuses both.
- */
-export function isoUtcMs(value: string): number | undefined {
-  if (value.length !== 24 || !ISO_UTC.test(value)) return undefined;
-  const digits = (from: number, to: number) => {
-    let n = 0;
-    for (let i = from; i < to; i++) n = n * 10 + value.charCodeAt(i) - 48;
-    return n;
-  };
-  const year = digits(0, 4);
-  const month = digits(5, 7);
-  const day = digits(8, 10);
-  const hour = digits(11, 13);
-  const minute = digits(14, 16);
-  const second = digits(17, 19);
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  return daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000 + digits(20, 23);
-}
-
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function daysInMonth(year: number, month: number): number {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] as number);
-}
-
-/** Days from 1970-01-01 to a proleptic-Gregorian date (eras of 400 years, years from March). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1;
-  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
-  return era * 146_097 + dayOfEra - 719_468;
-}
 
 const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
 const isValidDate = (value: unknown): value is Date => value instanceof Date && !Number.isNaN(value.getTime());

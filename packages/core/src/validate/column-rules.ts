@@ -1,4 +1,5 @@
 import type { ColumnKind, ColumnModel } from '../model/entity-model.js';
+import { isoUtcMs } from '../sql/pg-text.js';
 
 /** Why one value is refused. */
 export interface RuleViolation {
@@ -176,6 +177,8 @@ function checkDate(value: unknown): RuleViolation | undefined {
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? { constraint: 'type', message: 'is an invalid Date' } : undefined;
   }
+  // toISOString's own form (what some ORMs hand the driver) is checked from its digits, cheaply.
+  if (typeof value === 'string' && isoUtcMs(value) !== undefined) return undefined;
   if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Date.parse(value))) return undefined;
   if (typeof value === 'string' && /^(infinity|-infinity)$/i.test(value)) return undefined;
   return { constraint: 'type', message: `expected a Date, got ${describe(value)}` };

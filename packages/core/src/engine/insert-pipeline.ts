@@ -3,7 +3,7 @@ import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues, readColumnValues } from '../sql/batch-values.js';
-import { binaryArray } from '../sql/copy-binary.js';
+import { binaryParameter } from '../sql/copy-binary.js';
 import { compileInsert, INSERTED, type InsertStatement, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
@@ -262,10 +262,7 @@ function planInsert<E>(
   // Columns that can travel as binary arrays do, unless the rows may go through COPY.
   const binary =
     session.binaryParameters && !mayCopy(options.strategy, session, batch.entities.length, direct)
-      ? sent.map((c, i) => {
-          const type = catalog.columns.get(c.name)?.paramType;
-          return type ? binaryArray(type, values.raw[i] as unknown[]) : undefined;
-        })
+      ? sent.map((c, i) => binaryParameter(catalog.columns.get(c.name), values.raw[i] as unknown[]))
       : undefined;
   return { stmt, values, sent, direct, binary };
 }

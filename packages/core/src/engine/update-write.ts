@@ -5,7 +5,7 @@ import { DuplicateKeyInBatchError, OptimisticLockError } from '../errors/bulk-wr
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
-import { binaryArray } from '../sql/copy-binary.js';
+import { binaryParameter } from '../sql/copy-binary.js';
 import { toPgText } from '../sql/pg-text.js';
 import {
   compileUpdate,
@@ -66,15 +66,11 @@ export async function planUpdate<E>(
   const flags = setColumns.map((c) => changed.changes.map((change) => (change.columns ?? []).includes(c.name)));
   const raw = setColumns.map((c, i) => changed.entities.map((_, r) => ((flags[i] as boolean[])[r] ? read(c, r) : null)));
   // Columns that can travel as binary arrays do, unless the rows may go through a stage (COPY).
-  const binaryOf = (c: ColumnModel<E>, values: unknown[]) => {
-    const type = catalog.columns.get(c.name)?.paramType;
-    return type ? binaryArray(type, values) : undefined;
-  };
   const binary =
     target.session.binaryParameters && !mayCopy(options.strategy, target.session, changed.entities.length, COPY_UPDATES)
       ? {
-          keys: keyRaw.map((r, i) => binaryOf(keys[i] as ColumnModel<E>, r)),
-          values: raw.map((r, i) => binaryOf(setColumns[i] as ColumnModel<E>, r)),
+          keys: keyRaw.map((r, i) => binaryParameter(catalog.columns.get((keys[i] as ColumnModel<E>).name), r)),
+          values: raw.map((r, i) => binaryParameter(catalog.columns.get((setColumns[i] as ColumnModel<E>).name), r)),
         }
       : undefined;
   // The values' text, encoded when first asked for: not at all when every column travels in binary.

@@ -5,6 +5,7 @@
  * these types and every value has the JavaScript type the encoder expects; otherwise the text
  * format is used.
  */
+import type { CatalogColumn } from '../model/table-catalog.js';
 import { isoUtcMs } from './pg-text.js';
 
 /** Writes one value of a column (never null: nulls are written by the caller). */
@@ -103,6 +104,14 @@ export function binaryArray(type: string, values: readonly unknown[]): Buffer | 
     else binary.write(v, out);
   }
   return out.written();
+}
+
+/**
+ * The binary array parameter of a column's values when its type travels typed and has a binary
+ * form here (see {@link CatalogColumn.paramType}); undefined when it travels as text.
+ */
+export function binaryParameter(column: CatalogColumn | undefined, values: readonly unknown[]): Buffer | undefined {
+  return column?.paramType ? binaryArray(column.paramType, values) : undefined;
 }
 
 /** Yields the binary COPY data of `rowCount` rows, in buffers of about `chunkSize` bytes. */

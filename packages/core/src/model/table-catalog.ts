@@ -19,6 +19,15 @@ export interface CatalogColumn {
   readonly identityAlways: boolean;
 }
 
+/**
+ * The element type a column's values travel in as an `unnest` array parameter, or undefined when
+ * they travel as text and are cast in SQL (types without a typed parameter; every column read from
+ * a `stage` table, whose columns are text).
+ */
+export function typedParameter(column: CatalogColumn, stage: string | undefined): string | undefined {
+  return stage ? undefined : column.paramType;
+}
+
 /** The table as the database knows it. */
 export interface TableCatalog {
   readonly qualifiedName: string;

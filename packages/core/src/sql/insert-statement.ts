@@ -1,4 +1,4 @@
-import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 
 /** What to do when a row conflicts with an existing one. */
@@ -167,7 +167,7 @@ function sources(stmt: InsertStatement, values: readonly unknown[], defaults: re
   const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
   const projections = stmt.sent.map((s, i) => {
     const col = catalogColumn(stmt, s.name);
-    const cast = paramType(stmt, col) ? `s.${v(i)}` : `s.${v(i)}::${col.castType}`;
+    const cast = typedParameter(col, stmt.stage) ? `s.${v(i)}` : `s.${v(i)}::${col.castType}`;
     if (!s.mixed || !col.defaultExpr) return `${cast}${as(s.name)}`;
     return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
   });
@@ -181,15 +181,6 @@ function sources(stmt: InsertStatement, values: readonly unknown[], defaults: re
   return { parameters, from, projections };
 }
 
-/**
- * The element type of a column's `unnest` parameter when it travels typed (see
- * {@link CatalogColumn.paramType}); undefined when it travels as text and is cast in SQL, as every
- * column of a stage table does.
- */
-function paramType(stmt: InsertStatement, col: CatalogColumn): string | undefined {
-  return stmt.stage ? undefined : col.paramType;
-}
-
 /** `unnest($1::integer[], $2::text[], …) WITH ORDINALITY AS s(…)`, or the stage table `AS s`. */
 function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]) {
   if (stmt.stage) return { parameters: [] as unknown[], from: `${quoteIdent(stmt.stage)} AS s` };
@@ -198,7 +189,7 @@ function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: 
   const aliases: string[] = [];
   stmt.sent.forEach((s, i) => {
     parameters.push(values[i]);
-    unnestArgs.push(`$${parameters.length}::${paramType(stmt, catalogColumn(stmt, s.name)) ?? 'text'}[]`);
+    unnestArgs.push(`$${parameters.length}::${typedParameter(catalogColumn(stmt, s.name), stmt.stage) ?? 'text'}[]`);
     aliases.push(v(i));
   });
   stmt.sent.forEach((s, i) => {

@@ -1,4 +1,4 @@
-import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 import type { CompiledQuery } from './insert-statement.js';
 
@@ -78,7 +78,7 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
   };
   // A column of a type with a typed array parameter arrives typed; others (and a stage's columns)
   // as text, cast here.
-  const typed = (column: string) => (stmt.stage ? undefined : catalogColumn(stmt, column).paramType);
+  const typed = (column: string) => typedParameter(catalogColumn(stmt, column), stmt.stage);
   const binary = stmt.stage ? undefined : values.binary;
   for (const [i, k] of stmt.key.entries()) add(binary?.keys[i] ?? values.keys[i], typed(k) ?? 'text', `k${i}`);
   stmt.columns.forEach((c, i) => {

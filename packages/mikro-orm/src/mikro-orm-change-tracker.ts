@@ -26,6 +26,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
   // Entities diffed against a row found by the look-up: their undefined properties were never set.
   private readonly looked = new WeakSet<AnyEntity>();
   private readonly written = new Map<EntityMetadata<AnyEntity>, Map<string, WrittenProperty | null>>();
+  private readonly shapes = new Map<EntityMetadata<AnyEntity>, Map<string, ChangeShape>>();
 
   constructor(
     private readonly context: MikroOrmWriteContext,
@@ -158,17 +159,40 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
 
   /** The engine's view of a change set: changed properties, their stored values, the columns to write. */
   private rowChange(changeSet: ChangeSet<AnyEntity>, meta: EntityMetadata<AnyEntity>, snapshot: Data): RowChange {
-    const properties: string[] = [];
+    const keys = Object.keys(changeSet.payload);
+    const shape = this.shapeOf(meta, keys);
     const before: Data = {};
-    const columns: string[] = [];
-    for (const key of Object.keys(changeSet.payload)) {
-      const written = this.writtenAs(meta, key);
-      if (written === null) continue;
-      for (const name of written.columns) if (!columns.includes(name)) columns.push(name);
-      properties.push(written.path);
-      before[written.path] = snapshot[key];
+    for (let i = 0; i < shape.keys.length; i++) before[shape.properties[i] as string] = snapshot[shape.keys[i] as string];
+    return { properties: shape.properties, before, columns: shape.columns, native: changeSet };
+  }
+
+  /**
+   * What a payload with these keys writes: the keys that map to the model's columns, their property
+   * paths and the columns, once per entity class and set of keys (the rows of a batch mostly share
+   * one). The arrays are shared between rows, read-only.
+   */
+  private shapeOf(meta: EntityMetadata<AnyEntity>, keys: readonly string[]): ChangeShape {
+    let byKeys = this.shapes.get(meta);
+    if (!byKeys) {
+      byKeys = new Map();
+      this.shapes.set(meta, byKeys);
     }
-    return { properties, before, columns, native: changeSet };
+    const signature = keys.join('\u0000');
+    let shape = byKeys.get(signature);
+    if (!shape) {
+      const own: ChangeShape = { keys: [], properties: [], columns: [] };
+      for (const key of keys) {
+        const written = this.writtenAs(meta, key);
+        if (written === null) continue;
+        for (const name of written.columns) if (!own.columns.includes(name)) own.columns.push(name);
+        own.keys.push(key);
+        own.properties.push(written.path);
+      }
+      shape = own;
+      // Bounded: entities changed in many different combinations are worked out row by row.
+      if (byKeys.size < SHAPES_PER_CLASS) byKeys.set(signature, shape);
+    }
+    return shape;
   }
 
   /** The property path and the model's columns a payload key writes (null: none), per entity class. */
@@ -187,6 +211,14 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     }
     return written;
   }
+}
+
+const SHAPES_PER_CLASS = 256;
+
+interface ChangeShape {
+  readonly keys: string[];
+  readonly properties: string[];
+  readonly columns: string[];
 }
 
 interface WrittenProperty {

@@ -91,11 +91,10 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   private updateChangeSet(batch: UpdateHookBatch<E>, entity: E, position: number): ChangeSet<object> {
     const row = batch.changes[position];
     if (row?.native instanceof ChangeSet) return row.native;
-    const changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
-    if (!row?.columns?.length) return changeSet;
+    if (!row?.columns?.length) return this.context.changeSetOf(entity, ChangeSetType.UPDATE);
     const meta = this.context.metaOf(entity);
     const isWritten = this.writtenBy(row.columns, meta);
-    const full = changeSet.payload as Record<string, unknown>;
+    const full = this.context.writtenPayload(entity) as Record<string, unknown>;
     const payload: Record<string, unknown> = {};
     for (const name of Object.keys(full)) if (isWritten(name)) payload[name] = full[name];
     return new ChangeSet(entity, ChangeSetType.UPDATE, payload, meta);

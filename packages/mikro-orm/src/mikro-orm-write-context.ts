@@ -39,6 +39,47 @@ interface RowState {
   hooked: boolean;
   /** The RETURNING values of its row, by column. */
   row?: Record<string, unknown>;
+  /**
+   * Once its INSERT (or an upsert's INSERT … ON CONFLICT) ran: what was sent with the returned values
+   * mapped in, a copy taken before the unit of work normalized the snapshot; handed to the first
+   * change set made for its after-hooks.
+   */
+  landed?: EntityData<AnyEntity>;
+}
+
+const initialized = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntity>[]>();
+
+/**
+ * The properties `initialize` can change (an `onCreate`, a JS default that is not raw SQL nor a
+ * to-one) or must look into (embeddables), once per class: the rest it would only read.
+ */
+function initializedProps(meta: EntityMetadata<AnyEntity>): EntityProperty<AnyEntity>[] {
+  let props = initialized.get(meta);
+  if (!props) {
+    props = meta.hydrateProps.filter(
+      (prop) =>
+        prop.onCreate !== undefined ||
+        (prop.default != null &&
+          !isRaw(prop.default) &&
+          prop.kind !== ReferenceKind.MANY_TO_ONE &&
+          prop.kind !== ReferenceKind.ONE_TO_ONE) ||
+        prop.kind === ReferenceKind.EMBEDDED,
+    );
+    initialized.set(meta, props);
+  }
+  return props;
+}
+
+const withColumns = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntity>[]>();
+
+/** The properties that map to columns (have field names), once per class. */
+function columnProps(meta: EntityMetadata<AnyEntity>): EntityProperty<AnyEntity>[] {
+  let props = withColumns.get(meta);
+  if (!props) {
+    props = meta.props.filter((prop) => prop.fieldNames);
+    withColumns.set(meta, props);
+  }
+  return props;
 }
 
 /** The call an entity is being written by. */
@@ -88,7 +129,8 @@ export class MikroOrmWriteContext {
   }
 
   metaOf(entity: AnyEntity): EntityMetadata<AnyEntity> {
-    return wrap(entity, true).__meta as EntityMetadata<AnyEntity>;
+    // Discovered classes carry their metadata on the prototype; the helper reads it from there too.
+    return ((entity as { __meta?: EntityMetadata<AnyEntity> }).__meta ?? wrap(entity, true).__meta) as EntityMetadata<AnyEntity>;
   }
 
   /**
@@ -99,7 +141,7 @@ export class MikroOrmWriteContext {
     const state = this.state(entity);
     if (state.initialized) return;
     state.initialized = true;
-    for (const prop of this.metaOf(entity).hydrateProps) this.initializeProperty(entity, prop);
+    for (const prop of initializedProps(this.metaOf(entity))) this.initializeProperty(entity, prop);
   }
 
   private initializeProperty(entity: AnyEntity, prop: EntityProperty<AnyEntity>): void {
@@ -120,9 +162,8 @@ export class MikroOrmWriteContext {
     const embedded = target[prop.name];
     if (prop.kind === ReferenceKind.EMBEDDED && embedded && prop.targetMeta) {
       const items = (prop.array ? embedded : [embedded]) as AnyEntity[];
-      for (const item of items) {
-        for (const child of prop.targetMeta.hydrateProps) this.initializeProperty(item, child as EntityProperty<AnyEntity>);
-      }
+      const children = initializedProps(prop.targetMeta as EntityMetadata<AnyEntity>);
+      for (const item of items) for (const child of children) this.initializeProperty(item, child);
     }
   }
 
@@ -135,11 +176,28 @@ export class MikroOrmWriteContext {
     const state = this.state(entity);
     let changeSet = state.changeSet;
     if (!changeSet || changeSet.type !== type) {
-      const payload = this.em.getComparator().prepareEntity(entity);
-      changeSet = new ChangeSet(entity, type, payload, this.metaOf(entity));
+      changeSet = new ChangeSet(entity, type, this.currentPayload(entity, state), this.metaOf(entity));
       state.changeSet = changeSet;
     }
     return changeSet;
+  }
+
+  /**
+   * What the entity would be written as now (`prepareEntity`). Once its row has landed that is what
+   * was sent with the returned values mapped in (both are taken from the entity, and nothing changes
+   * it between the write and its after-hooks), so that copy stands in for another snapshot.
+   */
+  writtenPayload(entity: AnyEntity): EntityData<AnyEntity> {
+    return this.currentPayload(entity, this.state(entity));
+  }
+
+  private currentPayload(entity: AnyEntity, state: RowState): EntityData<AnyEntity> {
+    const landed = state.landed;
+    if (landed) {
+      state.landed = undefined;
+      return landed;
+    }
+    return this.em.getComparator().prepareEntity(entity);
   }
 
   /** Records the change set the change tracker computed for an existing entity. */
@@ -207,8 +265,8 @@ export class MikroOrmWriteContext {
     state.row = undefined;
     // Flush reads back only what it did not send: values the application set stay as they are.
     const generated: Record<string, unknown> = {};
-    for (const prop of meta.props) {
-      if (!prop.fieldNames || (sent[prop.name] !== undefined && !prop.version)) continue;
+    for (const prop of columnProps(meta)) {
+      if (sent[prop.name] !== undefined && !prop.version) continue;
       for (const field of prop.fieldNames) if (field in row) generated[field] = row[field];
     }
     const em = this.em;
@@ -223,11 +281,17 @@ export class MikroOrmWriteContext {
       Object.assign(changeSet.payload, mapped);
       changeSet.persisted = true;
     }
+    if (state.sent && !changeSet) {
+      // No change set before the write (an upsert, or no before-hook): the after-hooks' one starts
+      // from what was sent, as flush's own payload would.
+      Object.assign(state.sent, mapped);
+      state.landed = { ...state.sent };
+    }
     if (em.config.get('populateAfterFlush')) wrapped.populated();
     if (!this.managed) return;
     // Flush's snapshot of a new entity is its payload with the returned values mapped in (a full
     // snapshot for TPT, whose payloads are per table).
-    const payload = changeSet?.payload ?? (state.sent ? Object.assign(state.sent, mapped) : undefined);
+    const payload = changeSet?.payload ?? state.sent;
     this.register(entity, meta.inheritanceType === 'tpt' ? undefined : payload);
   }
 

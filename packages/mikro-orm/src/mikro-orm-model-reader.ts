@@ -4,6 +4,7 @@ import {
   type ColumnRole,
   type EntityModel,
   type GenerationStrategy,
+  inIsoYears,
   utcIsoText,
 } from '@cohort/core';
 import {
@@ -219,6 +220,7 @@ function columnModel(
   const enumValues =
     prop.enum && Array.isArray(prop.items) && prop.items.length > 0 ? (prop.items as (string | number)[]) : undefined;
   const utc = platform.getTimezone() === 'Z';
+  const zoned = kind === 'timestamptz' && !isArray;
   const composite = prop.fieldNames.length > 1;
   const relation = prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE;
   // ArrayType keeps its element mapper private; it is what flush applies before marshalling.
@@ -259,8 +261,14 @@ function columnModel(
       if (composite) value = Array.isArray(value) ? value[position] : value;
       if (value instanceof EntityIdentifier) value = value.getValue();
       // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
-      // (An invalid Date is passed through for validation to refuse.)
-      if (value instanceof Date && utc) return Number.isNaN(value.getTime()) ? value : utcIsoText(value);
+      // (An invalid Date is passed through for validation to refuse.) For a timestamptz that text
+      // and the Date are one instant, which the engine writes from the Date as it would from the
+      // text, without formatting and parsing it again: only a Date outside years 1–9999 goes as
+      // MikroORM's text, which PostgreSQL refuses as it does from flush.
+      if (value instanceof Date && utc) {
+        if (Number.isNaN(value.getTime()) || (zoned && inIsoYears(value))) return value;
+        return utcIsoText(value);
+      }
       return value;
     },
     write(entity, value) {

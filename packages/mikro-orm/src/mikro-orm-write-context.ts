@@ -183,9 +183,10 @@ export class MikroOrmWriteContext {
   }
 
   /**
-   * What the entity would be written as now (`prepareEntity`). Once its row has landed that is what
-   * was sent with the returned values mapped in (both are taken from the entity, and nothing changes
-   * it between the write and its after-hooks), so that copy stands in for another snapshot.
+   * The payload of the entity's change set: once its row has landed, what was sent with the returned
+   * values mapped in — flush's own payload after its INSERT (returned values as the driver gives
+   * them), and what the insert path's change sets hold; before that, `prepareEntity` now. Like those,
+   * it is a shallow copy: nested values (Dates, object embeddables) are the snapshot's own.
    */
   writtenPayload(entity: AnyEntity): EntityData<AnyEntity> {
     return this.currentPayload(entity, this.state(entity));

@@ -28,7 +28,7 @@ export function dropDuplicates<E>(
   const mode = options.duplicates ?? 'error';
   if (mode === 'error' || conflict.kind === 'error' || !conflict.target?.length) return batch;
   const columns = conflict.target.map((name) => columnByName(model, name));
-  const keyOf = (e: E) => JSON.stringify(columns.map((c) => toPgText(c.read(e, prepared.get(e)))));
+  const keyOf = (e: E) => JSON.stringify(columns.map((c) => toPgText(c.read(e, prepared.get(e)), c.kind === 'timestamptz')));
   const winner = new Map<string, number>();
   batch.entities.forEach((entity, position) => {
     const key = keyOf(entity);

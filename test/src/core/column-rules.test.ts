@@ -1,20 +1,8 @@
 import { type ColumnModel, checkColumnValue } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
+import { columnModel } from '../harness/column-model.js';
 
-const column = (over: Partial<ColumnModel<never>>): ColumnModel<never> => ({
-  name: 'c',
-  property: 'c',
-  kind: 'string',
-  isArray: false,
-  nullable: false,
-  primary: false,
-  hasDefault: false,
-  insertable: true,
-  updatable: true,
-  read: () => undefined,
-  write: () => {},
-  ...over,
-});
+const column = (over: Partial<ColumnModel<never>>) => columnModel(over);
 
 describe('checkColumnValue', () => {
   it('requires not-null columns without default or generation', () => {

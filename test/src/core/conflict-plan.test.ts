@@ -5,25 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { emptyResult } from '../../../packages/core/src/engine/bulk-options.js';
 import { dropDuplicates } from '../../../packages/core/src/engine/conflict-plan.js';
 import type { ColumnModel, EntityModel } from '../../../packages/core/src/model/entity-model.js';
+import { columnModel } from '../harness/column-model.js';
 
 interface Reading {
   at: Date | string;
   n: number;
 }
 
-const column = (name: string, kind: ColumnModel<Reading>['kind']): ColumnModel<Reading> => ({
-  name,
-  property: name,
-  kind,
-  isArray: false,
-  nullable: false,
-  primary: false,
-  hasDefault: false,
-  insertable: true,
-  updatable: true,
-  read: (entity) => entity[name as keyof Reading],
-  write: () => {},
-});
+const column = (name: keyof Reading, kind: ColumnModel<Reading>['kind']) =>
+  columnModel<Reading>({ name, property: name, kind, read: (entity) => entity[name] });
 
 const model: EntityModel<Reading> = {
   name: 'Reading',

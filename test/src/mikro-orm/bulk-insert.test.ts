@@ -10,7 +10,6 @@ import {
   STREAM_BATCH_SIZE,
   UniqueViolationError,
 } from '@cohort/mikro-orm';
-import { createSchema } from '@cohort/pg-harness';
 import {
   DefaultLogger,
   EntityRepositoryType,
@@ -19,9 +18,10 @@ import {
   type LogContext,
   type Opt,
 } from '@mikro-orm/core';
-import { BeforeCreate, Entity, PrimaryKey, Property, ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { BeforeCreate, Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type OwnMikroOrm, ownMikroOrm } from '../harness/own-mikro-orm.js';
 
 @Entity({ tableName: 'item', repository: () => BulkEntityRepository })
 class Item {
@@ -66,26 +66,18 @@ class CountingLogger extends DefaultLogger {
 
 let orm: MikroORM;
 let schema: string;
-let drop: () => Promise<void>;
+let own: OwnMikroOrm | undefined;
 const audit = new AuditSubscriber();
 let em: EntityManager;
 
 beforeAll(async () => {
-  const url = inject('databaseUrl');
-  const created = await createSchema(url, 'mbulk');
-  schema = created.name;
-  drop = created.drop;
-  orm = await MikroORM.init({
-    clientUrl: url,
-    schema,
+  own = await ownMikroOrm('mbulk', {
     entities: [Item],
-    metadataProvider: ReflectMetadataProvider,
     subscribers: [audit],
     debug: ['query'],
     loggerFactory: (options) => new CountingLogger(options),
-    allowGlobalContext: false,
   });
-  await orm.schema.create({ schema });
+  ({ orm, schema } = own);
   await orm.em.fork().execute(`create table "${schema}"."audit" (n int not null)`);
 });
 beforeEach(async () => {
@@ -95,8 +87,7 @@ beforeEach(async () => {
   audit.calls.length = 0;
 });
 afterAll(async () => {
-  await orm?.close(true);
-  await drop?.();
+  await own?.close();
 });
 
 const count = async (table = 'item') =>

@@ -4,11 +4,11 @@
 // snapshot of it (a hook that edits its payload must not change what a later flush diffs against).
 
 import { bulkUpsert } from '@cohort/mikro-orm';
-import { createSchema } from '@cohort/pg-harness';
 import { ChangeSetType, type EventArgs, type EventSubscriber, helper, type Opt } from '@mikro-orm/core';
-import { Entity, PrimaryKey, Property, ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { type OwnMikroOrm, ownMikroOrm } from '../harness/own-mikro-orm.js';
 
 @Entity({ tableName: 'stock' })
 class Stock {
@@ -58,31 +58,19 @@ class Recorder implements EventSubscriber<Stock> {
 
 let orm: MikroORM;
 let schema: string;
-let drop: () => Promise<void>;
+let own: OwnMikroOrm | undefined;
 const recorder = new Recorder(['qty', 'note', 'seenAt']);
 
 beforeAll(async () => {
-  const url = inject('databaseUrl');
-  const created = await createSchema(url, 'mupcs');
-  schema = created.name;
-  drop = created.drop;
-  orm = await MikroORM.init({
-    clientUrl: url,
-    schema,
-    entities: [Stock],
-    metadataProvider: ReflectMetadataProvider,
-    subscribers: [recorder],
-    allowGlobalContext: false,
-  });
-  await orm.schema.create({ schema });
+  own = await ownMikroOrm('mupcs', { entities: [Stock], subscribers: [recorder] });
+  ({ orm, schema } = own);
 });
 beforeEach(async () => {
   await orm.em.fork().execute(`truncate "${schema}"."stock" restart identity`);
   recorder.seen.length = 0;
 });
 afterAll(async () => {
-  await orm?.close(true);
-  await drop?.();
+  await own?.close();
 });
 
 const stock = (sku: string, qty: number, note?: string | null) =>

@@ -28,6 +28,7 @@ export type {
 export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export { bulkEventOf, bulkSubscriberMethod } from './engine/bulk-subscriber.js';
+export { EntitySlot } from './engine/entity-slot.js';
 export type { InsertJob, UpsertJob } from './engine/insert-pipeline.js';
 export { runInsert, runUpsert } from './engine/insert-pipeline.js';
 export type { HookBatch, LifecycleHooks, RowChange, UpdateHookBatch, UpsertHookBatch } from './engine/lifecycle.js';

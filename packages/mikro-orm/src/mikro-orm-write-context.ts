@@ -1,3 +1,4 @@
+import { EntitySlot } from '@cohort/core';
 import {
   ChangeSet,
   ChangeSetType,
@@ -15,8 +16,8 @@ type AnyEntity = object;
 
 // The engine's model is cached per entity class (its table catalog is read once per model), while
 // the EntityManager and options belong to one call: each input entity is tagged with its call and
-// carries its per-call state there (one entry per entity: weak maps are costly to collect).
-const states = new WeakMap<AnyEntity, RowState>();
+// carries its per-call state there.
+const states = new EntitySlot<RowState>('cohort.mikroOrmRowState');
 
 /** What one call knows about one of its entities. */
 interface RowState {
@@ -116,7 +117,7 @@ export class MikroOrmWriteContext {
 
   /** Drops this call's state of entities whose batch is done (their hooks and statements ran). */
   release(entities: readonly AnyEntity[]): void {
-    for (const entity of entities) if (states.get(entity)?.context === this) states.delete(entity);
+    for (const entity of entities) if (states.get(entity)?.context === this) states.set(entity, undefined);
   }
 
   /** The entity's state in this call (adopted by another call: a fresh one here). */

@@ -1,17 +1,16 @@
+import { EntitySlot } from '@cohort/core';
 import type { DataSource, EntitySubscriberInterface, ObjectLiteral } from 'typeorm';
 import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
 
-// What each tracked entity held when it was loaded or last written by cohort: in a non-enumerable
-// symbol property of the entity (a WeakMap of every loaded entity costs each garbage collection
-// more than the look-ups it serves), or, for an entity that cannot take one (frozen), in a WeakMap.
-const SNAPSHOT = Symbol('cohort.snapshot');
-const frozenSnapshots = new WeakMap<object, ObjectLiteral>();
+// What each tracked entity held when it was loaded or last written by cohort (a WeakMap of every
+// loaded entity would cost each garbage collection more than the look-ups it serves).
+const snapshots = new EntitySlot<ObjectLiteral>('cohort.snapshot');
 // Tracked DataSources, with whether their snapshots stand in for the look-up (`reload: false`).
 const tracked = new WeakMap<DataSource, { reload: boolean }>();
 
 /** The entity's state when it was loaded (or last written by cohort), if tracking is on. */
 export function snapshotOf(entity: object): ObjectLiteral | undefined {
-  return frozenSnapshots.get(entity) ?? (entity as { [SNAPSHOT]?: ObjectLiteral })[SNAPSHOT];
+  return snapshots.get(entity);
 }
 
 /**
@@ -27,15 +26,7 @@ export function takeSnapshot(dataSource: DataSource, entity: object): void {
   if (!tracked.has(dataSource) || !dataSource.hasMetadata(entity.constructor)) return;
   const metadata = dataSource.getMetadata(entity.constructor);
   const snapshot = copyShape(entity as ObjectLiteral, metadata.embeddeds);
-  if (Object.hasOwn(entity, SNAPSHOT) && !Object.isFrozen(entity)) {
-    // Still writable when the entity was sealed since.
-    (entity as { [SNAPSHOT]: ObjectLiteral })[SNAPSHOT] = snapshot;
-    frozenSnapshots.delete(entity);
-  } else if (Object.isExtensible(entity)) {
-    Object.defineProperty(entity, SNAPSHOT, { value: snapshot, writable: true });
-  } else {
-    frozenSnapshots.set(entity, snapshot);
-  }
+  snapshots.set(entity, snapshot);
 }
 
 /**

@@ -48,40 +48,39 @@ interface RowState {
   landed?: EntityData<AnyEntity>;
 }
 
-const initialized = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntity>[]>();
+/** A list of a class's properties, worked out once per class (metadata object). */
+function perClass(
+  filter: (meta: EntityMetadata<AnyEntity>) => EntityProperty<AnyEntity>[],
+): (meta: EntityMetadata<AnyEntity>) => EntityProperty<AnyEntity>[] {
+  const lists = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntity>[]>();
+  return (meta) => {
+    let props = lists.get(meta);
+    if (!props) {
+      props = filter(meta);
+      lists.set(meta, props);
+    }
+    return props;
+  };
+}
 
 /**
  * The properties `initialize` can change (an `onCreate`, a JS default that is not raw SQL nor a
- * to-one) or must look into (embeddables), once per class: the rest it would only read.
+ * to-one) or must look into (embeddables): the rest it would only read.
  */
-function initializedProps(meta: EntityMetadata<AnyEntity>): EntityProperty<AnyEntity>[] {
-  let props = initialized.get(meta);
-  if (!props) {
-    props = meta.hydrateProps.filter(
-      (prop) =>
-        prop.onCreate !== undefined ||
-        (prop.default != null &&
-          !isRaw(prop.default) &&
-          prop.kind !== ReferenceKind.MANY_TO_ONE &&
-          prop.kind !== ReferenceKind.ONE_TO_ONE) ||
-        prop.kind === ReferenceKind.EMBEDDED,
-    );
-    initialized.set(meta, props);
-  }
-  return props;
-}
+const initializedProps = perClass((meta) =>
+  meta.hydrateProps.filter(
+    (prop) =>
+      prop.onCreate !== undefined ||
+      (prop.default != null &&
+        !isRaw(prop.default) &&
+        prop.kind !== ReferenceKind.MANY_TO_ONE &&
+        prop.kind !== ReferenceKind.ONE_TO_ONE) ||
+      prop.kind === ReferenceKind.EMBEDDED,
+  ),
+);
 
-const withColumns = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntity>[]>();
-
-/** The properties that map to columns (have field names), once per class. */
-function columnProps(meta: EntityMetadata<AnyEntity>): EntityProperty<AnyEntity>[] {
-  let props = withColumns.get(meta);
-  if (!props) {
-    props = meta.props.filter((prop) => prop.fieldNames);
-    withColumns.set(meta, props);
-  }
-  return props;
-}
+/** The properties that map to columns (have field names). */
+const columnProps = perClass((meta) => meta.props.filter((prop) => prop.fieldNames));
 
 /** The call an entity is being written by. */
 export function writeContextOf(entity: AnyEntity): MikroOrmWriteContext {

@@ -30,6 +30,7 @@ export type {
 export {
   BulkDatabaseError,
   BulkHookError,
+  BulkUsageError,
   BulkValidationError,
   BulkWriteError,
   CheckViolationError,
@@ -40,6 +41,7 @@ export {
   PartialImportError,
   TransientDatabaseError,
   UniqueViolationError,
+  UnsupportedFeatureError,
 } from '@cohort/core';
 export { BulkEntityRepository } from './bulk-entity-repository.js';
 export {

@@ -24,6 +24,7 @@ export type {
 export {
   BulkDatabaseError,
   BulkHookError,
+  BulkUsageError,
   BulkValidationError,
   BulkWriteError,
   CheckViolationError,
@@ -34,6 +35,7 @@ export {
   PartialImportError,
   TransientDatabaseError,
   UniqueViolationError,
+  UnsupportedFeatureError,
 } from '@cohort/core';
 export { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, type TypeormTarget } from './bulk-insert.js';
 export { registerBulkRepository } from './bulk-repository.js';

@@ -56,8 +56,8 @@ export async function expectSameOutcome(
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-// Replaces the values of masked keys by their shape, so "a uuid was generated" still compares.
-function mask<T>(value: T, keys: ReadonlySet<string>): T {
+/** Replaces the values of masked keys by their shape, so "a uuid was generated" still compares. */
+export function mask<T>(value: T, keys: ReadonlySet<string>): T {
   if (keys.size === 0) return value;
   if (Array.isArray(value)) return value.map((item) => mask(item, keys)) as T;
   if (value === null || typeof value !== 'object') return value;

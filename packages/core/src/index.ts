@@ -48,6 +48,7 @@ export {
   DuplicateKeyInBatchError,
   OptimisticLockError,
 } from './errors/bulk-write-error.js';
+export { ConnectionLostError, connectionLoss } from './errors/connection-loss.js';
 export {
   BulkDatabaseError,
   CheckViolationError,

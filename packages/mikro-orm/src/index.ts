@@ -34,6 +34,7 @@ export {
   BulkValidationError,
   BulkWriteError,
   CheckViolationError,
+  ConnectionLostError,
   DuplicateKeyInBatchError,
   ForeignKeyViolationError,
   NotNullViolationError,

@@ -1,5 +1,6 @@
 import {
   type CopyCapableClient,
+  connectionLoss,
   type EntityModel,
   NO_HOOKS,
   type SqlSession,
@@ -156,7 +157,32 @@ export function mikroOrmTransaction<E extends object>(
       }
     } catch (error) {
       context.forgetSince(mark);
+      if (connectionLoss(error) !== undefined) await evictBrokenClients(em);
       throw error;
     }
   };
+}
+
+/**
+ * After a lost connection, MikroORM's transaction leaves the broken node-postgres client checked out
+ * of its pool (its rollback fails, so kysely never releases it; flush does the same): the pool is
+ * one connection smaller for good, and closing the ORM waits for it forever. cohort hands such
+ * clients back to the pool with their error, which drops them.
+ */
+async function evictBrokenClients(em: EntityManager): Promise<void> {
+  const pool = (await em
+    .getConnection('write')
+    .getNativeClient()
+    .catch(() => undefined)) as { _clients?: unknown[]; _idle?: { client?: unknown }[] } | undefined;
+  if (!Array.isArray(pool?._clients)) return;
+  const idle = new Set((pool._idle ?? []).map((item) => item.client));
+  for (const client of pool._clients as { _queryable?: boolean; release?: (error?: Error) => void }[]) {
+    if (client._queryable === false && !idle.has(client) && typeof client.release === 'function') {
+      try {
+        client.release(new Error('cohort: the connection was lost'));
+      } catch {
+        // Released meanwhile (pg-pool throws on a second release).
+      }
+    }
+  }
 }

@@ -28,6 +28,7 @@ export {
   BulkValidationError,
   BulkWriteError,
   CheckViolationError,
+  ConnectionLostError,
   DuplicateKeyInBatchError,
   ForeignKeyViolationError,
   NotNullViolationError,

@@ -1,10 +1,10 @@
 // TypeORM: the caller's transaction, repository methods, and batch-level subscribers.
 import { createSchema } from '@cohort/pg-harness';
 import {
-  BulkWriteError,
   bulkInsert,
   bulkUpdate,
   bulkUpsert,
+  ConnectionLostError,
   registerBulkRepository,
   type TypeormBulkEvent,
   type TypeormBulkSubscriber,
@@ -181,22 +181,24 @@ describe('a lost connection', () => {
     killAtBatch = 1;
     const error = await bulkInsert(ds, Ledger, rows(6), { batchSize: 2, pipeline: false }).catch((e: unknown) => e);
     killAtBatch = undefined;
-    expect(error).toBeInstanceOf(BulkWriteError);
-    // Which layer notices first depends on the statement: PostgreSQL (57P01) or TypeORM's released runner.
-    expect(error).toMatchObject({ batch: 1 });
+    // Which layer notices first depends on the statement: PostgreSQL (57P01) or TypeORM's released
+    // runner; either way it is a lost connection.
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect(error).toMatchObject({ batch: 1, committed: false });
     expect((error as Error).cause).toBeDefined();
     expect(await count()).toBe(0);
     expect(await count('ledger_audit')).toBe(0);
   });
 
-  it('with batches overlapping, the first batch to use the dead connection is named', async () => {
+  it('with batches overlapping, the batch whose statement was in flight is named, not the after-hook that met the dead connection', async () => {
     killAtBatch = 1;
     const error = await bulkInsert(ds, Ledger, rows(6), { batchSize: 2 }).catch((e: unknown) => e);
     killAtBatch = undefined;
-    expect(error).toBeInstanceOf(BulkWriteError);
-    // Batch 1's before-hook kills the connection while batch 0's INSERT is in flight; batch 0's
-    // after-hook is the next to use it, and fails.
-    expect(error).toMatchObject({ batch: 0, hook: 'afterInsert' });
+    // Batch 1's before-hook kills the connection; batch 0's after-hook, running while batch 1's
+    // INSERT is in flight, meets the dead connection: the call reports the lost connection with
+    // batch 1 in flight, not a hook failure.
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect(error).toMatchObject({ batch: 1, committed: false });
     expect(calls.filter((c) => c.includes('Bulk'))).toEqual([
       'beforeBulkInsert 2 batch 0',
       'beforeBulkInsert 2 batch 1',

@@ -1,4 +1,5 @@
 import { BulkWriteError } from '../errors/bulk-write-error.js';
+import { asConnectionLoss } from '../errors/connection-loss.js';
 import { batchesOf, type InputBatch } from './batches.js';
 import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from './bulk-options.js';
 import { StatementCounter, withSavepoint } from './counting-session.js';
@@ -96,9 +97,14 @@ export async function runBatches<E, P = unknown, S = unknown>(
       let current: IteratorResult<InputBatch<E>> = first;
       while (!current.done) {
         const batch = current.value;
+        let committing = false;
         try {
-          await transaction((target) => withSavepoint(target.session, target.inCallerTransaction, () => runOne(batch, target)));
-        } catch (error) {
+          await transaction(async (target) => {
+            await withSavepoint(target.session, target.inCallerTransaction, () => runOne(batch, target));
+            committing = true;
+          });
+        } catch (thrown) {
+          const error = asConnectionLoss<E>(thrown, committing);
           throw error instanceof BulkWriteError ? new PartialImportError(error, landed, resumeFrom) : error;
         }
         landed.push(batch.number);
@@ -112,8 +118,11 @@ export async function runBatches<E, P = unknown, S = unknown>(
     // batches overlap, the next one).
     let head: InputBatch<E> | undefined = first.value;
     first = undefined;
-    await transaction((target) =>
-      withSavepoint(target.session, target.inCallerTransaction, async () => {
+    // Whether the work is done and the transaction is committing: a connection lost then may or may
+    // not have taken the COMMIT with it.
+    let committing = false;
+    await transaction(async (target) => {
+      await withSavepoint(target.session, target.inCallerTransaction, async () => {
         if (isStaged(work) && work.overlap && overlapsFor(input, options)) {
           const holder = { batch: head };
           head = undefined;
@@ -130,8 +139,11 @@ export async function runBatches<E, P = unknown, S = unknown>(
         // (A suspended async function keeps its locals: this one must not hold the first batch.)
         batch = undefined;
         for await (const next of batches) await runOne(next, target);
-      }),
-    );
+      });
+      committing = true;
+    }).catch((error: unknown) => {
+      throw asConnectionLoss<E>(error, committing);
+    });
     return finish(result, counter, started);
   } finally {
     // However the call ends, the caller's input is closed (as leaving a for-await over it would): a

@@ -1,3 +1,4 @@
+import { connectionLoss } from '../errors/connection-loss.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult } from './bulk-options.js';
 import type { WriteTarget } from './write-target.js';
@@ -91,8 +92,8 @@ export async function runStaged<E, P, S>(
       await staged.finish(sent, session, result);
     } catch (error) {
       // An after-hook's query sent behind the next statement fails once that statement has failed
-      // (the transaction is aborted): the statement's failure is the call's.
-      if (inFlight && inAbortedTransaction(error)) {
+      // (the transaction is aborted, or the connection is gone): the statement's failure is the call's.
+      if (inFlight && (inAbortedTransaction(error) || connectionLoss(error) !== undefined)) {
         const failure = await inFlight.sending.then(
           () => undefined,
           (e: unknown) => e,

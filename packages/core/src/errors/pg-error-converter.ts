@@ -1,5 +1,6 @@
 import type { BatchValues } from '../sql/batch-values.js';
 import { BulkWriteError, errorMessage } from './bulk-write-error.js';
+import { ConnectionLostError, connectionLoss } from './connection-loss.js';
 import {
   BulkDatabaseError,
   CheckViolationError,
@@ -30,6 +31,8 @@ const BY_SQLSTATE: Record<string, ErrorClass> = {
  */
 export function convertDatabaseError<E>(error: unknown, batch: LocatableBatch<E>, batchIndex: number): BulkWriteError<E> {
   if (error instanceof BulkWriteError) return error as BulkWriteError<E>;
+  const lost = connectionLoss(error);
+  if (lost !== undefined) return new ConnectionLostError<E>(lost, { batch: batchIndex }, false, 'its statement ran');
   const pg = (error ?? {}) as PgErrorFields;
   if (typeof pg.code !== 'string') {
     return new BulkWriteError(`batch ${batchIndex} failed: ${errorMessage(error)}`, { batch: batchIndex }, { cause: error });

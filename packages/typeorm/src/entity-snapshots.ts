@@ -1,5 +1,5 @@
 import { EntitySlot } from '@cohort/core';
-import type { DataSource, EntitySubscriberInterface, ObjectLiteral } from 'typeorm';
+import type { DataSource, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
 
 // What each tracked entity held when it was loaded or last written by cohort (a WeakMap of every
@@ -8,9 +8,74 @@ const snapshots = new EntitySlot<ObjectLiteral>('cohort.snapshot');
 // Tracked DataSources, with whether their snapshots stand in for the look-up (`reload: false`).
 const tracked = new WeakMap<DataSource, { reload: boolean }>();
 
+/**
+ * The snapshots one cohort transaction wrote: they stand only if it commits. `depth` is the query
+ * runner's transaction depth the writes belong to, for a call inside the caller's transaction.
+ */
+export interface SnapshotWrites {
+  state: 'open' | 'committed' | 'rolledBack';
+  depth: number;
+}
+// The transaction writing an entity right now (set while its batch is in a call).
+const writer = new EntitySlot<SnapshotWrites>('cohort.snapshot.writer');
+// What a snapshot replaced, until the transaction that replaced it ends.
+const replaced = new EntitySlot<{ writes: SnapshotWrites; previous: ObjectLiteral | undefined }>('cohort.snapshot.replaced');
+// Writes of calls that succeeded inside a caller's transaction, settled when that transaction ends.
+const pendingOn = new WeakMap<QueryRunner, SnapshotWrites[]>();
+
 /** The entity's state when it was loaded (or last written by cohort), if tracking is on. */
 export function snapshotOf(entity: object): ObjectLiteral | undefined {
+  settle(entity);
   return snapshots.get(entity);
+}
+
+// A snapshot written by a transaction that rolled back gives way to the one it replaced.
+function settle(entity: object): void {
+  const pending = replaced.get(entity);
+  if (!pending || pending.writes.state === 'open') return;
+  if (pending.writes.state === 'rolledBack') snapshots.set(entity, pending.previous);
+  replaced.set(entity, undefined);
+}
+
+/** Snapshot bookkeeping for one cohort transaction on `queryRunner`; undefined when the DataSource is not tracked. */
+export function snapshotWritesFor(queryRunner: QueryRunner): SnapshotWrites | undefined {
+  if (!tracked.has(queryRunner.connection)) return undefined;
+  return { state: 'open', depth: depthOf(queryRunner) };
+}
+
+/** Marks the entities as written by `writes` (or, with undefined, by no transaction any more). */
+export function markWriter(entities: readonly object[], writes: SnapshotWrites | undefined): void {
+  for (const entity of entities) writer.set(entity, writes);
+}
+
+/**
+ * A call inside the caller's transaction succeeded: its snapshots stand once that transaction
+ * commits, and give way if it (or a savepoint around the call) rolls back.
+ */
+export function keepUntilTransactionEnds(queryRunner: QueryRunner, writes: SnapshotWrites): void {
+  const list = pendingOn.get(queryRunner);
+  if (list) list.push(writes);
+  else pendingOn.set(queryRunner, [writes]);
+}
+
+// How many transactions (the outer one and savepoints) are open on the query runner (TypeORM keeps it protected).
+function depthOf(queryRunner: QueryRunner): number {
+  return (queryRunner as unknown as { transactionDepth: number }).transactionDepth;
+}
+
+function transactionEnded(queryRunner: QueryRunner, committed: boolean): void {
+  const list = pendingOn.get(queryRunner);
+  if (!list) return;
+  const depth = depthOf(queryRunner);
+  for (const writes of list) {
+    if (!committed && writes.depth > depth) writes.state = 'rolledBack';
+    else if (committed && !queryRunner.isTransactionActive) writes.state = 'committed';
+    // A savepoint released: the writes now belong to the transaction around it.
+    else writes.depth = Math.min(writes.depth, depth);
+  }
+  const open = list.filter((writes) => writes.state === 'open');
+  if (open.length > 0) pendingOn.set(queryRunner, open);
+  else pendingOn.delete(queryRunner);
 }
 
 /**
@@ -26,6 +91,12 @@ export function takeSnapshot(dataSource: DataSource, entity: object): void {
   if (!tracked.has(dataSource) || !dataSource.hasMetadata(entity.constructor)) return;
   const metadata = dataSource.getMetadata(entity.constructor);
   const snapshot = copyShape(entity as ObjectLiteral, metadata.embeddeds);
+  settle(entity);
+  const writes = writer.get(entity);
+  // Written by a transaction: what it replaces comes back if that transaction rolls back (the first
+  // write of the transaction keeps the state from before it). Loaded: the row is the truth.
+  if (writes === undefined) replaced.set(entity, undefined);
+  else if (replaced.get(entity) === undefined) replaced.set(entity, { writes, previous: snapshots.get(entity) });
   snapshots.set(entity, snapshot);
 }
 
@@ -96,6 +167,12 @@ export function trackEntityChanges(dataSource: DataSource, options: TrackEntityC
   const subscriber: EntitySubscriberInterface = {
     afterLoad(entity: ObjectLiteral) {
       takeSnapshot(dataSource, entity);
+    },
+    afterTransactionCommit(event) {
+      transactionEnded(event.queryRunner, true);
+    },
+    afterTransactionRollback(event) {
+      transactionEnded(event.queryRunner, false);
     },
   };
   dataSource.subscribers.push(subscriber);

@@ -1,5 +1,6 @@
 import { NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
+import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 
@@ -37,23 +38,43 @@ export function typeormTransaction<E extends ObjectLiteral>(
   metadata: EntityMetadata,
   hooks: boolean,
 ): TransactionRunner<E> {
-  const targetFor = (qr: QueryRunner, inCallerTransaction: boolean): WriteTarget<E> => ({
+  const targetFor = (qr: QueryRunner, inCallerTransaction: boolean, writes: SnapshotWrites | undefined): WriteTarget<E> => ({
     session: typeormSession(qr),
     hooks: hooks ? new TypeormLifecycle<E>(qr, metadata) : NO_HOOKS,
     inCallerTransaction,
     changes: new TypeormChangeTracker<E>(qr, metadata),
+    // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
+    ...(writes && {
+      batchStarted: (batch) => markWriter(batch.entities, writes),
+      batchDone: (batch) => markWriter(batch.entities, undefined),
+    }),
   });
   return async (fn) => {
     const existing = manager.queryRunner;
-    if (existing?.isTransactionActive) return fn(targetFor(existing, true));
+    if (existing?.isTransactionActive) {
+      const writes = snapshotWritesFor(existing);
+      try {
+        const result = await fn(targetFor(existing, true, writes));
+        if (writes) keepUntilTransactionEnds(existing, writes);
+        return result;
+      } catch (error) {
+        if (writes) writes.state = 'rolledBack';
+        throw error;
+      }
+    }
     const qr = existing ?? manager.connection.createQueryRunner();
     try {
       await qr.startTransaction();
+      const writes = snapshotWritesFor(qr);
       try {
-        const result = await fn(targetFor(qr, false));
+        const result = await fn(targetFor(qr, false, writes));
         await qr.commitTransaction();
+        if (writes) writes.state = 'committed';
         return result;
       } catch (error) {
+        // A failed COMMIT (a lost connection) may or may not have taken effect: the snapshots give
+        // way, so a retry writes the rows again rather than taking them for unchanged.
+        if (writes) writes.state = 'rolledBack';
         await qr.rollbackTransaction().catch(() => {});
         throw error;
       }

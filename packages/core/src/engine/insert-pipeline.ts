@@ -90,7 +90,7 @@ export async function beforeInsertPhase<E>(
 }
 
 /** An upsert writes only the row's own columns (as the ORMs' upserts do); an insert, its relations too. */
-export function relationWriteOf<E>(model: EntityModel<E>, options: InsertOptions): 'insert' | 'upsert' {
+function relationWriteOf<E>(model: EntityModel<E>, options: InsertOptions): 'insert' | 'upsert' {
   return resolveConflict(model, options.onConflict).kind === 'update' ? 'upsert' : 'insert';
 }
 

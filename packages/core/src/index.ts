@@ -58,7 +58,15 @@ export {
   UniqueViolationError,
 } from './errors/database-errors.js';
 export { BulkUsageError, UnsupportedFeatureError } from './errors/usage-errors.js';
-export type { ColumnKind, ColumnModel, ColumnRole, EntityModel, GenerationStrategy } from './model/entity-model.js';
+export type {
+  ColumnKind,
+  ColumnModel,
+  ColumnRole,
+  EntityModel,
+  GenerationStrategy,
+  RelationWrite,
+  UnwrittenRelation,
+} from './model/entity-model.js';
 export { primaryColumns } from './model/entity-model.js';
 export type { CatalogColumn, TableCatalog } from './model/table-catalog.js';
 export { readTableCatalog } from './model/table-catalog.js';

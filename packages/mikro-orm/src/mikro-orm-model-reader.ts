@@ -14,10 +14,9 @@ import {
   type EntityMetadata,
   type EntityProperty,
   type Platform,
-  Reference,
   ReferenceKind,
-  wrap,
 } from '@mikro-orm/core';
+import { embeddedValue, mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
 import { writeContextOf } from './mikro-orm-write-context.js';
 
 /** PostgreSQL type names (as MikroORM spells column types) → the engine's value kinds. */
@@ -143,6 +142,7 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
         (p.kind === ReferenceKind.MANY_TO_ONE || (p.kind === ReferenceKind.ONE_TO_ONE && p.owner)) &&
         p.targetMeta?.root.tableName === root.tableName,
     ),
+    unwrittenRelation: mikroOrmRelationFinder(meta),
     prepare: (entity) => writeContextOf(entity).prepare(entity),
     finishInsert: (entity) => writeContextOf(entity).finishInsert(entity),
   };
@@ -222,7 +222,6 @@ function columnModel(
   const utc = platform.getTimezone() === 'Z';
   const zoned = kind === 'timestamptz' && !isArray;
   const composite = prop.fieldNames.length > 1;
-  const relation = prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE;
   // ArrayType keeps its element mapper private; it is what flush applies before marshalling.
   const arrayType =
     prop.customType instanceof ArrayType ? (prop.customType as unknown as { toDbValue(item: unknown): unknown }) : undefined;
@@ -254,7 +253,6 @@ function columnModel(
         const value = embeddedValue(entity, prop);
         return Array.isArray(value) ? value.map((item) => arrayType.toDbValue(item)) : value;
       }
-      if (relation && hasUnsavedTarget(entity, prop)) return new UnsavedTarget();
       // Without a payload (flush's conversion threw on this row) the raw value is read, so that
       // validation can name the property that is wrong.
       let value = data ? data[prop.name] : embeddedValue(entity, prop);
@@ -276,29 +274,4 @@ function columnModel(
       writeContextOf(entity).returned(entity, field, value);
     },
   };
-}
-
-/**
- * Stands for the key of a relation target that has none yet. Flush would insert the target first;
- * bulkInsert does not cascade, so validation refuses the row instead of writing NULL.
- */
-class UnsavedTarget {
-  toString(): string {
-    return 'a relation target that is not saved yet';
-  }
-}
-
-function hasUnsavedTarget(entity: AnyEntity, prop: EntityProperty<AnyEntity>): boolean {
-  const value = embeddedValue(entity, prop);
-  if (value == null || typeof value !== 'object') return false;
-  const target = Reference.unwrapReference(value);
-  return typeof target === 'object' && !wrap(target, true).hasPrimaryKey();
-}
-
-/** The value of a (possibly inline-embedded) property on the entity itself. */
-function embeddedValue(entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown {
-  if (!prop.embedded) return (entity as Record<string, unknown>)[prop.name];
-  const [parent, child] = prop.embedded;
-  const holder = (entity as Record<string, unknown>)[parent] as Record<string, unknown> | null | undefined;
-  return holder == null ? undefined : holder[child];
 }

@@ -3,6 +3,7 @@ import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { takeSnapshot } from './entity-snapshots.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
+import { typeormRelationFinder } from './typeorm-relation-finder.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -104,6 +105,7 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     refersToItself: metadata.relations.some(
       (r) => r.joinColumns.length > 0 && r.inverseEntityMetadata.tablePath === metadata.tablePath,
     ),
+    unwrittenRelation: typeormRelationFinder(metadata),
     finishInsert: (entity) => {
       setUnsetNullablesToNull(dataSource, metadata, entity);
       takeSnapshot(dataSource, entity);

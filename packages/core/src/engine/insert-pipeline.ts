@@ -21,6 +21,7 @@ import {
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
+import { refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
@@ -63,6 +64,7 @@ export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): 
     async prepare(batch, target, result) {
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
       await beforeInsertPhase(model, options, batch, target);
+      refuseUnwrittenRelations(model, batch, relationWriteOf(model, options));
       const prepared = prepareRows(model, batch.entities);
       const valid = await validateInsertPhase(model, options, batch, prepared, result);
       return planRows(model, options, { ...valid, drawn }, prepared, target, result);
@@ -85,6 +87,11 @@ export async function beforeInsertPhase<E>(
   const upsert = resolveConflict(model, options.onConflict).kind === 'update';
   if (upsert && target.hooks.beforeUpsert) await target.hooks.beforeUpsert(batch);
   else await target.hooks.beforeInsert(batch);
+}
+
+/** An upsert writes only the row's own columns (as the ORMs' upserts do); an insert, its relations too. */
+function relationWriteOf<E>(model: EntityModel<E>, options: InsertOptions): 'insert' | 'upsert' {
+  return resolveConflict(model, options.onConflict).kind === 'update' ? 'upsert' : 'insert';
 }
 
 /** Rows an insert wrote, split by what happened to them. */

@@ -2,6 +2,7 @@ import { BulkValidationError } from '../errors/bulk-write-error.js';
 import type { InputBatch } from './batches.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
+import { refuseUnwrittenRelations } from './relation-guard.js';
 import { prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import {
@@ -42,6 +43,9 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
     if (target.insertsBeforeUpdates) {
       // As flush: the inserts run to completion, then the updates; each part validated on its own.
       await beforeInsertPhase(model, options, fresh, target);
+      // Both parts are checked before either is written.
+      refuseUnwrittenRelations(model, fresh, 'insert');
+      refuseUnwrittenRelations(model, existing, 'update', states);
       const preparedNew = prepareRows(model, fresh.entities);
       const validNew = await validateInsertPhase(model, options, fresh, preparedNew, result);
       await afterInsertPhase(options, await writeInsertPhase(model, options, validNew, preparedNew, target, result), target);
@@ -54,6 +58,8 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
     }
     await beforeInsertPhase(model, options, fresh, target);
     await beforeUpdatePhase(model, options, plan, target);
+    refuseUnwrittenRelations(model, fresh, 'insert');
+    refuseUnwrittenRelations(model, existing, 'update', states);
 
     // Validate both parts before writing either, so one error lists every invalid row of the batch.
     const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);

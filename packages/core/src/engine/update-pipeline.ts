@@ -4,6 +4,7 @@ import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
+import { refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
@@ -52,6 +53,8 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
       });
       const plan = planChanges(model, options, existing, states, tracker, result);
       await beforeUpdatePhase(model, options, plan, target);
+      // Every row found, changed or not: a relation the ORM would write may be the only change.
+      refuseUnwrittenRelations(model, existing, 'update', states);
       const prepared = prepareRows(model, plan.changed.entities);
       const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result);
       return planUpdate(model, options, valid, prepared, target);

@@ -65,6 +65,25 @@ export interface ColumnModel<E = object> {
   write(entity: E, value: unknown): void;
 }
 
+/** How a row is written, as far as its relations matter (an upsert writes only the row's own columns). */
+export type RelationWrite = 'insert' | 'update' | 'upsert';
+
+/**
+ * What the ORM's own save would write through a relation of a row that cohort does not write (yet):
+ * `unsaved reference` — a to-one pointing at an entity without a key (cohort would write NULL);
+ * `cascade insert` — new related entities the save would insert; `inverse side` — related rows whose
+ * foreign key the save would set or clear; `many-to-many link` — junction rows.
+ */
+export interface UnwrittenRelation {
+  readonly kind: 'unsaved reference' | 'cascade insert' | 'inverse side' | 'many-to-many link';
+  /** The relation's property on the row's entity. */
+  readonly property: string;
+  /** The related entity class. */
+  readonly target: string;
+  /** The row's own class, when it is not the model's (single-table inheritance). */
+  readonly entityName?: string;
+}
+
 /** One entity's table, as the engine sees it. */
 export interface EntityModel<E = object> {
   /** Entity name, for messages. */
@@ -89,6 +108,12 @@ export interface EntityModel<E = object> {
    * of a row in an earlier batch of the same call, so batches are never overlapped.
    */
   readonly refersToItself?: boolean;
+  /**
+   * The first relation of a row that the ORM's own save would write and cohort does not, if any;
+   * `stored` is what the change tracker loaded for a row being updated. Undefined when the entity has
+   * no relation that needs a look (worked out once per entity class), so such rows cost nothing.
+   */
+  readonly unwrittenRelation?: (entity: E, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
   /** Called for each inserted entity after returned values are written (the ORM's own clean-up). */
   finishInsert?(entity: E): void;
 }

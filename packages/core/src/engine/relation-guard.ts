@@ -1,0 +1,55 @@
+import { UnsupportedFeatureError } from '../errors/usage-errors.js';
+import type { EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
+import type { InputBatch } from './batches.js';
+
+/** What the ORM's own save would do, by kind of unwritten relation (the messages of both adapters). */
+const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => string>> = {
+  'unsaved reference': (target) =>
+    `refers to a ${target} that has no key yet: the ORM's own save would insert it first (or refuse), where cohort would write NULL`,
+  'cascade insert': (target) => `holds new ${target} entities that the ORM's own save would insert (cascade)`,
+  'inverse side': (target) =>
+    `adds or removes ${target} entities whose foreign key the ORM's own save would set or clear (the inverse side of the relation)`,
+  'many-to-many link': (target) => `adds or removes ${target} links that the ORM's own save would write to the junction table`,
+};
+
+/**
+ * Refuses the batch when a row has a relation the ORM's own save would write and cohort does not
+ * write yet (see {@link EntityModel.unwrittenRelation}): one {@link UnsupportedFeatureError} naming
+ * the entity class, the property and the row, thrown before the batch's statement, so that the call
+ * writes nothing (its transaction rolls back). `stored` is what the change tracker loaded, by row.
+ */
+export function refuseUnwrittenRelations<E>(
+  model: EntityModel<E>,
+  batch: InputBatch<E>,
+  write: RelationWrite,
+  stored?: readonly unknown[],
+): void {
+  const find = model.unwrittenRelation;
+  if (!find) return;
+  for (let position = 0; position < batch.entities.length; position++) {
+    const entity = batch.entities[position] as E;
+    const found = find(entity, write, stored?.[position]);
+    if (found) throw unwrittenRelationError(model, found, batch, position);
+  }
+}
+
+function unwrittenRelationError<E>(
+  model: EntityModel<E>,
+  found: UnwrittenRelation,
+  batch: InputBatch<E>,
+  position: number,
+): UnsupportedFeatureError<E> {
+  const entityName = found.entityName ?? model.name;
+  const index = batch.indices[position] as number;
+  const message =
+    `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}; ` +
+    `cohort does not write relations yet (${found.kind}). Nothing was written: write the related ` +
+    `entities and set the owning side's reference yourself, or use the ORM's own save for these rows.`;
+  return new UnsupportedFeatureError(found.kind, message, {
+    entityName,
+    property: found.property,
+    index,
+    entity: batch.entities[position],
+    batch: batch.number,
+  });
+}

@@ -1,0 +1,158 @@
+import type { RelationWrite, UnwrittenRelation } from '@cohort/core';
+import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils, wrap } from '@mikro-orm/core';
+
+// Metadata of an entity type the finder does not know.
+type AnyEntity = any;
+
+/** Finds the first relation of a row that flush would write and cohort does not (EntityModel.unwrittenRelation). */
+export type RelationFinder = (entity: AnyEntity, write: RelationWrite) => UnwrittenRelation | undefined;
+
+type RelationCheck = (entity: AnyEntity, write: RelationWrite) => UnwrittenRelation | undefined;
+
+const finders = new WeakMap<EntityMetadata<AnyEntity>, RelationFinder | null>();
+
+/**
+ * The relation finder of an entity class, worked out once per metadata; undefined when no class of
+ * its table has a relation, so its rows cost nothing. What flush writes through each kind of
+ * relation (UnitOfWork, ChangeSetComputer, Collection):
+ * - a to-one (many-to-one, owning one-to-one) pointing at an entity without a primary key: flush
+ *   inserts that entity first (it follows to-one references whatever their cascade), where cohort
+ *   would write NULL — checked for every write, upserts included;
+ * - a collection (one-to-many, many-to-many) whose items differ from its snapshot (what it held when
+ *   loaded or last flushed; nothing for a new entity): flush inserts new items, sets or clears the
+ *   foreign key of items added or removed on a one-to-many, and writes junction rows for a
+ *   many-to-many. A collection that is not dirty, or dirty with the same items, writes nothing;
+ * - the inverse side of a one-to-one pointing at an entity whose stored foreign key is not the row's
+ *   (or that is new): flush writes that entity's foreign key, or inserts it.
+ * An upsert writes only the row's own columns (as `em.upsert()`): collections are not checked.
+ */
+export function mikroOrmRelationFinder(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
+  // Single-table inheritance: the root holds every class's properties; a row is checked with its own class's.
+  if (!meta.root.props.some(isChecked)) return undefined;
+  return (entity, write) => {
+    const own = (entity as { __meta?: EntityMetadata<AnyEntity> }).__meta ?? meta;
+    const found = finderOf(own)?.(entity, write);
+    return found && own.className !== meta.className ? { ...found, entityName: own.className } : found;
+  };
+}
+
+function finderOf(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
+  let finder = finders.get(meta);
+  if (finder === undefined) {
+    const checks = meta.props.filter(isChecked).map(checkOf);
+    finder =
+      checks.length === 0
+        ? null
+        : (entity, write) => {
+            for (const check of checks) {
+              const found = check(entity, write);
+              if (found) return found;
+            }
+            return undefined;
+          };
+    finders.set(meta, finder);
+  }
+  return finder ?? undefined;
+}
+
+function isChecked(prop: EntityProperty<AnyEntity>): boolean {
+  if (prop.persist === false) return false;
+  switch (prop.kind) {
+    case ReferenceKind.MANY_TO_ONE:
+    case ReferenceKind.ONE_TO_ONE:
+    case ReferenceKind.ONE_TO_MANY:
+    case ReferenceKind.MANY_TO_MANY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+function checkOf(prop: EntityProperty<AnyEntity>): RelationCheck {
+  if (prop.kind === ReferenceKind.ONE_TO_MANY || prop.kind === ReferenceKind.MANY_TO_MANY) return collectionCheck(prop);
+  if (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner) return inverseOneCheck(prop);
+  return referenceCheck(prop);
+}
+
+/** An owning to-one pointing at an entity without a primary key. */
+function referenceCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
+  const found: UnwrittenRelation = {
+    kind: 'unsaved reference',
+    property: prop.embedded ? prop.embedded.join('.') : prop.name,
+    target: prop.targetMeta?.className ?? prop.type,
+  };
+  return (entity) => (isUnsaved(embeddedValue(entity, prop)) ? found : undefined);
+}
+
+/** A one-to-many or many-to-many collection whose items changed since its snapshot. */
+function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
+  const linked: UnwrittenRelation = {
+    kind: prop.kind === ReferenceKind.MANY_TO_MANY ? 'many-to-many link' : 'inverse side',
+    property: prop.name,
+    target: prop.targetMeta?.className ?? prop.type,
+  };
+  const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
+  const added = (items: Iterable<unknown>): UnwrittenRelation => {
+    for (const item of items) if (isUnsaved(item)) return inserted;
+    return linked;
+  };
+  return (entity, write) => {
+    if (write === 'upsert') return undefined;
+    const value = (entity as Record<string, unknown>)[prop.name];
+    // An array given for a collection: flush makes it a collection holding every item.
+    if (Array.isArray(value)) return value.length === 0 ? undefined : added(value);
+    if (!Utils.isCollection(value)) return undefined;
+    const collection = value as unknown as {
+      isDirty(): boolean;
+      getItems(check: false): unknown[];
+      getSnapshot(): unknown[] | undefined;
+    };
+    if (!collection.isDirty()) return undefined;
+    const items = collection.getItems(false);
+    const snapshot = collection.getSnapshot();
+    // Replaced before it was loaded (set, removeAll): flush rewrites what is stored.
+    if (snapshot === undefined) return items.length > 0 ? added(items) : write === 'update' ? linked : undefined;
+    const before = new Set(snapshot);
+    const now = new Set(items);
+    const more = items.filter((item) => !before.has(item));
+    if (more.length > 0) return added(more);
+    for (const item of snapshot) if (!now.has(item)) return linked;
+    return undefined;
+  };
+}
+
+/** The inverse side of a one-to-one: flush writes the owner's foreign key when it is not the row's. */
+function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
+  const linked: UnwrittenRelation = {
+    kind: 'inverse side',
+    property: prop.name,
+    target: prop.targetMeta?.className ?? prop.type,
+  };
+  const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
+  const owning = prop.mappedBy;
+  return (entity, write) => {
+    if (write === 'upsert') return undefined;
+    const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
+    if (target == null || !Utils.isEntity(target)) return undefined;
+    if (isUnsaved(target)) return inserted;
+    if (write === 'insert') return linked;
+    const stored = wrap(target, true).__originalEntityData as Record<string, unknown> | undefined;
+    if (!stored || !owning) return linked;
+    return Utils.equals(stored[owning], wrap(entity, true).getPrimaryKey()) ? undefined : linked;
+  };
+}
+
+/** An entity (or reference to one) without a primary key: flush would insert it. */
+function isUnsaved(value: unknown): boolean {
+  if (value == null || typeof value !== 'object') return false;
+  const target = Reference.unwrapReference(value as object);
+  return Utils.isEntity(target) && !wrap(target, true).hasPrimaryKey();
+}
+
+/** The value of a (possibly inline-embedded) property on the entity itself. */
+export function embeddedValue(entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown {
+  if (!prop.embedded) return (entity as Record<string, unknown>)[prop.name];
+  const [parent, child] = prop.embedded;
+  const holder = (entity as Record<string, unknown>)[parent] as Record<string, unknown> | null | undefined;
+  return holder == null ? undefined : holder[child];
+}

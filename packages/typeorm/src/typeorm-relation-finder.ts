@@ -1,0 +1,185 @@
+import type { RelationWrite, UnwrittenRelation } from '@cohort/core';
+import type { EntityMetadata, ObjectLiteral } from 'typeorm';
+import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
+
+/** Finds the first relation of a row that save() would write and cohort does not (EntityModel.unwrittenRelation). */
+export type RelationFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
+
+type RelationCheck = (
+  entity: ObjectLiteral,
+  write: RelationWrite,
+  stored: ObjectLiteral | undefined,
+) => UnwrittenRelation | undefined;
+
+const finders = new WeakMap<EntityMetadata, RelationFinder | null>();
+
+/**
+ * The relation finder of an entity class, worked out once per metadata; undefined when the class has
+ * no relation save() could write beyond its own join columns' keys, so its rows cost nothing. What
+ * save() writes through each kind of relation is read from TypeORM's subject builders:
+ * - a join column (many-to-one, owning one-to-one) pointing at an object without its referenced key:
+ *   save() inserts that entity first (cascade) or fails, where cohort would write NULL;
+ * - one-to-many, inverse one-to-one, many-to-many (OneToManySubjectBuilder and its siblings): the
+ *   related rows whose key is not among the ones stored for the row (none for a new row) get their
+ *   foreign key set or a junction row, stored ones no longer held are unlinked (unless the orphaned
+ *   row action is `disable`), related entities without a key are inserted when the relation cascades
+ *   inserts and otherwise left alone — an unchanged loaded array writes nothing, as in save().
+ * An upsert writes only the row's own columns (TypeORM's upsert ignores relations): only the join
+ * columns are checked.
+ */
+export function typeormRelationFinder(metadata: EntityMetadata): RelationFinder | undefined {
+  let finder = finders.get(metadata);
+  if (finder === undefined) {
+    finder = buildFinder(metadata) ?? null;
+    finders.set(metadata, finder);
+  }
+  return finder ?? undefined;
+}
+
+function buildFinder(metadata: EntityMetadata): RelationFinder | undefined {
+  const own = finderOf(metadata);
+  const children = metadata.childEntityMetadatas.filter((child) => child !== metadata);
+  if (children.length === 0) return own;
+  // Single-table inheritance: a row is checked with its own class's relations.
+  const byClass = new Map<EntityMetadata, RelationFinder | undefined>(children.map((child) => [child, finderOf(child)]));
+  if (!own && [...byClass.values()].every((finder) => finder === undefined)) return undefined;
+  return (entity, write, stored) => {
+    const actual = metadata.findInheritanceMetadata(entity);
+    if (actual === metadata) return own?.(entity, write, stored);
+    const found = byClass.get(actual)?.(entity, write, stored);
+    return found && { ...found, entityName: actual.name };
+  };
+}
+
+function finderOf(metadata: EntityMetadata): RelationFinder | undefined {
+  const checks = checksOf(metadata);
+  if (checks.length === 0) return undefined;
+  return (entity, write, stored) => {
+    for (const check of checks) {
+      const found = check(entity, write, stored as ObjectLiteral | undefined);
+      if (found) return found;
+    }
+    return undefined;
+  };
+}
+
+function checksOf(metadata: EntityMetadata): RelationCheck[] {
+  const checks: RelationCheck[] = [];
+  for (const relation of metadata.relations) {
+    if (relation.persistenceEnabled === false) continue;
+    if (relation.isOneToMany || relation.isManyToMany) checks.push(collectionCheck(metadata, relation));
+    else if (relation.isOneToOneNotOwner) checks.push(inverseOneCheck(metadata, relation));
+    else checks.push(referenceCheck(relation));
+  }
+  return checks;
+}
+
+/** A join column pointing at an entity whose referenced value is missing: cohort would write NULL. */
+function referenceCheck(relation: RelationMetadata): RelationCheck {
+  const found: UnwrittenRelation = {
+    kind: 'unsaved reference',
+    property: relation.propertyPath,
+    target: relation.inverseEntityMetadata.name,
+  };
+  const referenced = relation.joinColumns.map((c) => c.referencedColumn);
+  return (entity) => {
+    const value = relation.getEntityValue(entity);
+    if (value === null || typeof value !== 'object') return undefined;
+    for (const column of referenced) if (column && column.getEntityValue(value) == null) return found;
+    return undefined;
+  };
+}
+
+/** One-to-many and many-to-many: what OneToManySubjectBuilder / ManyToManySubjectBuilder would write. */
+function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): RelationCheck {
+  const target = relation.inverseEntityMetadata;
+  const linked: UnwrittenRelation = {
+    kind: relation.isManyToMany ? 'many-to-many link' : 'inverse side',
+    property: relation.propertyPath,
+    target: target.name,
+  };
+  const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
+  // A new entity of the row's own table may be in the same save (as a subject save() links).
+  const newOnes = relation.isCascadeInsert ? inserted : target.tablePath === metadata.tablePath ? linked : undefined;
+  const unlinks = relation.isManyToMany || relation.inverseRelation?.orphanedRowAction !== 'disable';
+  const keyOf = relatedKey(target);
+  return (entity, write, stored) => {
+    if (write === 'upsert') return undefined;
+    const value = relation.getEntityValue(entity);
+    if (value === undefined || (value !== null && !Array.isArray(value))) return undefined;
+    const items: unknown[] = value ?? [];
+    const before = storedKeys(relation, keyOf, write === 'update' ? stored : undefined);
+    if (items.length === 0 && before.size === 0) return undefined;
+    const held = new Set<string>();
+    for (const item of items) {
+      const key = keyOf(item);
+      if (key === undefined) {
+        if (newOnes) return newOnes;
+        continue;
+      }
+      if (!before.has(key)) return linked;
+      held.add(key);
+    }
+    if (unlinks) for (const key of before) if (!held.has(key)) return linked;
+    return undefined;
+  };
+}
+
+/** The inverse side of a one-to-one: what OneToOneInverseSideSubjectBuilder would write. */
+function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): RelationCheck {
+  const target = relation.inverseEntityMetadata;
+  const linked: UnwrittenRelation = { kind: 'inverse side', property: relation.propertyPath, target: target.name };
+  const newOne = relation.isCascadeInsert
+    ? { ...linked, kind: 'cascade insert' as const }
+    : target.tablePath === metadata.tablePath
+      ? linked
+      : undefined;
+  const keyOf = relatedKey(target);
+  return (entity, write, stored) => {
+    if (write === 'upsert') return undefined;
+    const value = relation.getEntityValue(entity);
+    if (value === undefined) return undefined;
+    const before = write === 'update' && stored ? keyOf(relation.getEntityValue(stored)) : undefined;
+    if (value === null) return before === undefined ? undefined : linked;
+    const key = keyOf(value);
+    if (key === undefined) return newOne;
+    return key === before ? undefined : linked;
+  };
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** The keys of the related rows stored for the row (loaded with its relation ids, as save() loads them). */
+function storedKeys(
+  relation: RelationMetadata,
+  keyOf: (item: unknown) => string | undefined,
+  stored: ObjectLiteral | undefined,
+): ReadonlySet<string> {
+  const value = stored ? relation.getEntityValue(stored) : undefined;
+  if (!Array.isArray(value) || value.length === 0) return NONE;
+  const keys = new Set<string>();
+  for (const item of value) {
+    const key = keyOf(item);
+    if (key !== undefined) keys.add(key);
+  }
+  return keys;
+}
+
+/** A related entity's key as text (undefined while it has none), as getEntityIdMap finds it. */
+function relatedKey(target: EntityMetadata): (item: unknown) => string | undefined {
+  const columns = target.primaryColumns;
+  const [only] = columns;
+  if (columns.length === 1 && only && !only.embeddedMetadata && !only.relationMetadata && !only.referencedColumn) {
+    const property = only.propertyName;
+    return (item) => {
+      if (item === null || typeof item !== 'object') return undefined;
+      const value = (item as ObjectLiteral)[property];
+      return value == null ? undefined : String(value);
+    };
+  }
+  return (item) => {
+    if (item === null || typeof item !== 'object') return undefined;
+    if (!target.getEntityIdMap(item as ObjectLiteral)) return undefined;
+    return JSON.stringify(columns.map((c) => String(c.getEntityValue(item as ObjectLiteral))));
+  };
+}

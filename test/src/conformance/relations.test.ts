@@ -1,0 +1,104 @@
+// Relations cohort does not write yet are refused, never dropped (SPEC §8): a to-one pointing at an
+// entity without a key, on both adapters. The ORM's own save never writes NULL there: MikroORM's
+// flush inserts the target first (it follows to-one references whatever their cascade), TypeORM's
+// save inserts it when the relation cascades inserts and otherwise fails; cohort refuses the call
+// with an UnsupportedFeatureError naming the class, the property and the row, and writes nothing.
+// (Collections — cascaded children, many-to-many links, inverse sides — are pinned per adapter in
+// test/src/typeorm/unwritten-relations.test.ts and test/src/mikro-orm/unwritten-relations.test.ts.)
+import { UnsupportedFeatureError } from '@cohort/core';
+import { expect, it } from 'vitest';
+import { describeConformance, type OrmUnderTest } from '../harness/conformance.js';
+
+/** What a refused call threw, checked to name the class, the property and the row. */
+async function refusal(call: Promise<unknown>, expected: { entityName: string; property: string; index: number }) {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnsupportedFeatureError);
+  expect(error).toMatchObject({ feature: 'unsaved reference', ...expected });
+  expect((error as Error).message).toContain(`${expected.entityName}.${expected.property} at row ${expected.index}`);
+  return error as UnsupportedFeatureError;
+}
+
+const CATEGORY_PARENTS =
+  'SELECT c.name, p.name AS parent FROM category c LEFT JOIN category p ON p.id = c.parent_id ORDER BY c.name';
+
+describeConformance('relations cohort does not write are refused', ({ subject, reference }) => {
+  const authors = (side: OrmUnderTest) => [
+    side.create('Author', { name: 'saved profile', profile: null }),
+    side.create('Author', { name: 'new profile', profile: side.create('Profile', { bio: 'not saved yet' }) }),
+  ];
+
+  it("a one-to-one to a new entity: the ORM's save does not write NULL; cohort refuses Author.profile at the row", async () => {
+    const ref = reference();
+    const own = ref.ormSave(authors(ref));
+    if (ref.orm === 'mikro-orm') {
+      await own;
+      expect(await ref.query('SELECT a.name, p.bio FROM author a JOIN profile p ON p.id = a.profile_id')).toEqual([
+        { name: 'new profile', bio: 'not saved yet' },
+      ]);
+    } else {
+      // No cascade on Author.profile: save() inserts the author, then fails to link the profile.
+      await expect(own).rejects.toThrow();
+      expect(await ref.rows('author')).toEqual([]);
+    }
+
+    const sub = subject();
+    for (const call of [
+      (rows: object[]) => sub.bulkInsert(rows),
+      (rows: object[]) => sub.bulkSave(rows),
+      (rows: object[]) => sub.bulkUpsert(rows, { target: ['id'] }),
+    ]) {
+      await refusal(call(authors(sub)), { entityName: 'Author', property: 'profile', index: 1 });
+    }
+    expect(await sub.rows('author')).toEqual([]);
+    expect(await sub.rows('profile')).toEqual([]);
+    expect(sub.hooks.filter((h) => h.entity !== null && /after/i.test(h.event))).toEqual([]);
+  });
+
+  it('bulkUpdate: an existing row pointed at a new entity is refused too, its row left as it was', async () => {
+    const sub = subject();
+    await sub.bulkInsert([sub.create('Author', { name: 'Ada', profile: null })]);
+    const [ada] = await sub.find('Author');
+    ada.profile = sub.create('Profile', { bio: 'not saved yet' });
+    await refusal(sub.bulkUpdate([ada]), { entityName: 'Author', property: 'profile', index: 0 });
+    await refusal(sub.bulkSave([ada]), { entityName: 'Author', property: 'profile', index: 0 });
+    expect(await sub.rows('author')).toMatchObject([{ name: 'Ada', profile_id: null }]);
+    expect(await sub.rows('profile')).toEqual([]);
+  });
+
+  it('a self-reference whose parent is new and later in the input: save() links it, cohort refuses Category.parent', async () => {
+    const build = (side: OrmUnderTest) => {
+      const parent = side.create('Category', { name: 'parent', parent: null });
+      return [side.create('Category', { name: 'child', parent }), parent];
+    };
+    await reference().ormSave(build(reference()));
+    expect(await reference().query(CATEGORY_PARENTS)).toEqual([
+      { name: 'child', parent: 'parent' },
+      { name: 'parent', parent: null },
+    ]);
+
+    const sub = subject();
+    // In one batch, and with the parent in a later batch.
+    await refusal(sub.bulkInsert(build(sub)), { entityName: 'Category', property: 'parent', index: 0 });
+    await refusal(sub.bulkInsert(build(sub), { batchSize: 1 }), { entityName: 'Category', property: 'parent', index: 0 });
+    expect(await sub.rows('category')).toEqual([]);
+  });
+
+  it('a parent earlier in the same batch has no key yet either: refused; one batch earlier it has one and is linked', async () => {
+    const build = (side: OrmUnderTest) => {
+      const parent = side.create('Category', { name: 'parent', parent: null });
+      return [parent, side.create('Category', { name: 'child', parent })];
+    };
+    const sub = subject();
+    await refusal(sub.bulkInsert(build(sub)), { entityName: 'Category', property: 'parent', index: 1 });
+    expect(await sub.rows('category')).toEqual([]);
+    const result = await sub.bulkInsert(build(sub), { batchSize: 1 });
+    expect(result).toMatchObject({ inserted: 2, batches: 2 });
+    expect(await sub.query(CATEGORY_PARENTS)).toEqual([
+      { name: 'child', parent: 'parent' },
+      { name: 'parent', parent: null },
+    ]);
+  });
+});

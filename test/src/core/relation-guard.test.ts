@@ -1,0 +1,73 @@
+// The relation guard on its own: the error both adapters throw for a relation cohort does not write
+// (one class, one message shape), the row it names, and what the finder is asked. (What each ORM's
+// save writes through relations is tested through the adapters, against PostgreSQL.)
+import { UnsupportedFeatureError } from '@cohort/core';
+import { describe, expect, it } from 'vitest';
+import { refuseUnwrittenRelations } from '../../../packages/core/src/engine/relation-guard.js';
+import type { EntityModel, RelationWrite, UnwrittenRelation } from '../../../packages/core/src/model/entity-model.js';
+
+type Row = { name: string; tags?: string[] };
+
+function modelFinding(
+  find?: (row: Row, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined,
+): EntityModel<Row> {
+  return { name: 'Product', table: 'product', columns: [], returningOnInsert: [], uniques: [], unwrittenRelation: find };
+}
+
+const batch = {
+  number: 3,
+  entities: [{ name: 'a' }, { name: 'b', tags: ['x'] }, { name: 'c', tags: ['y'] }],
+  indices: [30, 31, 32],
+};
+
+describe('refuseUnwrittenRelations', () => {
+  it('names the class, the property and the input row of the first row found, in one message shape', () => {
+    const asked: [string, RelationWrite, unknown][] = [];
+    const model = modelFinding((row, write, stored) => {
+      asked.push([row.name, write, stored]);
+      return row.tags ? { kind: 'many-to-many link', property: 'tags', target: 'Tag' } : undefined;
+    });
+    let error: unknown;
+    try {
+      refuseUnwrittenRelations(model, batch, 'update', ['s0', 's1', 's2']);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({
+      name: 'UnsupportedFeatureError',
+      feature: 'many-to-many link',
+      entityName: 'Product',
+      property: 'tags',
+      index: 31,
+      batch: 3,
+      entity: batch.entities[1],
+    });
+    expect((error as Error).message).toBe(
+      "cohort: Product.tags at row 31 adds or removes Tag links that the ORM's own save would write to the junction table; " +
+        'cohort does not write relations yet (many-to-many link). Nothing was written: write the related entities and set ' +
+        "the owning side's reference yourself, or use the ORM's own save for these rows.",
+    );
+    // Rows are looked at in order, each with what was stored for it; the first one found stops the look.
+    expect(asked).toEqual([
+      ['a', 'update', 's0'],
+      ['b', 'update', 's1'],
+    ]);
+  });
+
+  it('a row of a subclass is named by its own class', () => {
+    const model = modelFinding(() => ({ kind: 'unsaved reference', property: 'owner', target: 'Person', entityName: 'Car' }));
+    expect(() => refuseUnwrittenRelations(model, batch, 'insert')).toThrow(/^cohort: Car\.owner at row 30 refers to a Person/);
+  });
+
+  it('passes a batch without such relations, and a model without a finder is not looked at', () => {
+    expect(() =>
+      refuseUnwrittenRelations(
+        modelFinding(() => undefined),
+        batch,
+        'insert',
+      ),
+    ).not.toThrow();
+    expect(() => refuseUnwrittenRelations(modelFinding(), batch, 'insert')).not.toThrow();
+  });
+});

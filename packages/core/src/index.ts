@@ -28,6 +28,9 @@ export type {
 export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export { bulkEventOf, bulkSubscriberMethod } from './engine/bulk-subscriber.js';
+export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from './engine/check-options.js';
+export { adoptOption, checkOptions, keyNames, listedNames, optionRule } from './engine/check-options.js';
+export { resolveConflict } from './engine/conflict-plan.js';
 export { EntitySlot } from './engine/entity-slot.js';
 export type { InsertJob, UpsertJob } from './engine/insert-pipeline.js';
 export { runInsert, runUpsert } from './engine/insert-pipeline.js';

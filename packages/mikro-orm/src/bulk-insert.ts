@@ -1,4 +1,5 @@
 import {
+  type BulkOperation,
   type BulkResult,
   type EntityModel,
   type InsertOptions,
@@ -13,6 +14,7 @@ import {
 } from '@cohort/core';
 import type { EntityManager, EntityName } from '@mikro-orm/core';
 import { readMikroOrmModel } from './mikro-orm-model-reader.js';
+import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
 import { mikroOrmTransaction } from './mikro-orm-transaction.js';
 import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
 
@@ -42,14 +44,13 @@ export interface MikroOrmInsertOptions extends InsertOptions {
  * console.log(result.inserted, users[0].id);
  * ```
  */
-export function bulkInsert<E extends object>(
+export async function bulkInsert<E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
   options: MikroOrmInsertOptions = {},
 ): Promise<BulkResult<E>> {
-  const job = jobFor(em, entityName, streamDefaults(options, entities), 'insert');
-  return runInsert(job, entities);
+  return runInsert(jobFor<E, MikroOrmInsertOptions>(em, entityName, options, entities, 'insert'), entities);
 }
 
 /** Options of the MikroORM adapter's bulkUpdate. */
@@ -66,8 +67,8 @@ export interface MikroOrmUpdateOptions extends UpdateOptions {
 /** Options of the MikroORM adapter's bulkSave. */
 export interface MikroOrmSaveOptions extends SaveOptions, MikroOrmUpdateOptions {}
 
-/** Options of the MikroORM adapter's bulkUpsert. */
-export interface MikroOrmUpsertOptions extends UpsertOptions {
+/** Options of the MikroORM adapter's bulkUpsert: cohort's, and `em.upsertMany()`'s own names (docs/guide.md). */
+export interface MikroOrmUpsertOptions extends UpsertOptions, MikroOrmUpsertOptionNames {
   /** Register the upserted entities in the identity map, as `em.upsert()` does (default `true`). */
   managed?: boolean;
   /** Schema of the table when the entity does not declare one (default: the EntityManager's). */
@@ -87,14 +88,13 @@ export interface MikroOrmUpsertOptions extends UpsertOptions {
  * const { updated, unchanged } = await bulkUpdate(em, User, users);
  * ```
  */
-export function bulkUpdate<E extends object>(
+export async function bulkUpdate<E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
   options: MikroOrmUpdateOptions = {},
 ): Promise<BulkResult<E>> {
-  const job = jobFor(em, entityName, streamDefaults(options, entities), 'update');
-  return runUpdate(job, entities);
+  return runUpdate(jobFor<E, MikroOrmUpdateOptions>(em, entityName, options, entities, 'update'), entities);
 }
 
 /**
@@ -109,14 +109,13 @@ export function bulkUpdate<E extends object>(
  * console.log(result.inserted, result.updated, result.unchanged);
  * ```
  */
-export function bulkSave<E extends object>(
+export async function bulkSave<E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
   options: MikroOrmSaveOptions = {},
 ): Promise<BulkResult<E>> {
-  const job = jobFor(em, entityName, streamDefaults(options, entities), 'save');
-  return runSave(job, entities);
+  return runSave(jobFor<E, MikroOrmSaveOptions>(em, entityName, options, entities, 'save'), entities);
 }
 
 /**
@@ -131,14 +130,13 @@ export function bulkSave<E extends object>(
  * console.log(r.inserted, r.updated);
  * ```
  */
-export function bulkUpsert<E extends object>(
+export async function bulkUpsert<E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
   options: MikroOrmUpsertOptions = {},
 ): Promise<BulkResult<E>> {
-  const job = jobFor(em, entityName, streamDefaults(options, entities), 'upsert');
-  return runUpsert(job, entities);
+  return runUpsert(jobFor<E, MikroOrmUpsertOptions>(em, entityName, options, entities, 'upsert'), entities);
 }
 
 /**
@@ -157,21 +155,32 @@ function streamDefaults<O extends { batchSize?: number }, E>(options: O, entitie
   return { ...options, batchSize: STREAM_BATCH_SIZE };
 }
 
-function jobFor<E extends object, O extends { hooks?: boolean; managed?: boolean; schema?: string }>(
+const OPERATIONS: Readonly<Record<WriteKind, BulkOperation>> = {
+  insert: 'bulkInsert',
+  update: 'bulkUpdate',
+  save: 'bulkSave',
+  upsert: 'bulkUpsert',
+};
+
+function jobFor<E extends object, O extends { batchSize?: number; hooks?: boolean; managed?: boolean; schema?: string }>(
   em: EntityManager,
   entityName: EntityName<E>,
-  options: O,
+  given: unknown,
+  entities: Iterable<E> | AsyncIterable<E>,
   kind: WriteKind,
 ): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E> } {
   // The EntityManager flush would use: the request context's fork when `em` is the global one.
   const manager = em.getContext();
   const meta = manager.getMetadata().get(entityName);
+  // Read before the options are checked (the model needs it); a wrong one is refused by the check.
+  const schemaOption = (given as { schema?: unknown } | null | undefined)?.schema;
   const schema =
     meta.root.schema && meta.root.schema !== '*'
       ? meta.root.schema
-      : (options.schema ?? manager.schema ?? manager.config.getSchema());
-  const context = new MikroOrmWriteContext(manager, schema, options.managed !== false, kind);
+      : ((typeof schemaOption === 'string' ? schemaOption : undefined) ?? manager.schema ?? manager.config.getSchema());
   const model = readMikroOrmModel(meta, { platform: manager.getPlatform(), schema });
+  const options = streamDefaults(mikroOrmCallOptions<O>(OPERATIONS[kind], given, model as EntityModel<unknown>), entities);
+  const context = new MikroOrmWriteContext(manager, schema, options.managed !== false, kind);
   const transaction = mikroOrmTransaction<E>(context, meta, model, options.hooks !== false);
   return { model, options, transaction };
 }

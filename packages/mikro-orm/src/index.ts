@@ -58,3 +58,4 @@ export {
 } from './bulk-insert.js';
 export type { MikroOrmBulkEvent } from './mikro-orm-lifecycle.js';
 export { readMikroOrmModel } from './mikro-orm-model-reader.js';
+export type { MikroOrmUpsertOptionNames } from './mikro-orm-options.js';

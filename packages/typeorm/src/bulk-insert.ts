@@ -1,4 +1,5 @@
 import {
+  type BulkOperation,
   type BulkResult,
   type EntityModel,
   type InsertOptions,
@@ -13,7 +14,17 @@ import {
 } from '@cohort/core';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
 import { readTypeormModel } from './typeorm-model-reader.js';
+import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
 import { typeormTransaction } from './typeorm-transaction.js';
+
+/** Options of the TypeORM adapter's bulkInsert: cohort's, and save()'s own names (docs/guide.md, Options). */
+export interface TypeormInsertOptions extends InsertOptions, TypeormSaveOptionNames {}
+/** Options of the TypeORM adapter's bulkUpdate. */
+export interface TypeormUpdateOptions extends UpdateOptions, TypeormSaveOptionNames {}
+/** Options of the TypeORM adapter's bulkSave. */
+export interface TypeormSaveOptions extends SaveOptions, TypeormSaveOptionNames {}
+/** Options of the TypeORM adapter's bulkUpsert: cohort's, and save()'s and upsert()'s own names. */
+export interface TypeormUpsertOptions extends UpsertOptions, TypeormSaveOptionNames, TypeormUpsertOptionNames {}
 
 /** Where cohort writes: a DataSource, an EntityManager (e.g. a transaction's) or a Repository. */
 export type TypeormTarget = DataSource | EntityManager | Repository<ObjectLiteral>;
@@ -38,13 +49,13 @@ export function managerOf(target: TypeormTarget): EntityManager {
  * console.log(result.inserted, users[0].id);
  * ```
  */
-export function bulkInsert<E extends ObjectLiteral>(
+export async function bulkInsert<E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: InsertOptions = {},
+  options: TypeormInsertOptions = {},
 ): Promise<BulkResult<E>> {
-  return runInsert(jobFor(target, entity, options), entities);
+  return runInsert(jobFor<E, InsertOptions>(target, entity, options, 'bulkInsert'), entities);
 }
 
 /**
@@ -58,13 +69,13 @@ export function bulkInsert<E extends ObjectLiteral>(
  * const { updated, unchanged } = await bulkUpdate(dataSource, User, users);
  * ```
  */
-export function bulkUpdate<E extends ObjectLiteral>(
+export async function bulkUpdate<E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: UpdateOptions = {},
+  options: TypeormUpdateOptions = {},
 ): Promise<BulkResult<E>> {
-  return runUpdate(jobFor(target, entity, options), entities);
+  return runUpdate(jobFor<E, UpdateOptions>(target, entity, options, 'bulkUpdate'), entities);
 }
 
 /**
@@ -77,13 +88,13 @@ export function bulkUpdate<E extends ObjectLiteral>(
  * console.log(result.inserted, result.updated, result.unchanged);
  * ```
  */
-export function bulkSave<E extends ObjectLiteral>(
+export async function bulkSave<E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: SaveOptions = {},
+  options: TypeormSaveOptions = {},
 ): Promise<BulkResult<E>> {
-  return runSave(jobFor(target, entity, options), entities);
+  return runSave(jobFor<E, SaveOptions>(target, entity, options, 'bulkSave'), entities);
 }
 
 /**
@@ -98,22 +109,25 @@ export function bulkSave<E extends ObjectLiteral>(
  * console.log(r.inserted, r.updated);
  * ```
  */
-export function bulkUpsert<E extends ObjectLiteral>(
+export async function bulkUpsert<E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: UpsertOptions = {},
+  options: TypeormUpsertOptions = {},
 ): Promise<BulkResult<E>> {
-  return runUpsert(jobFor(target, entity, options), entities);
+  return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert'), entities);
 }
 
 function jobFor<E extends ObjectLiteral, O extends { hooks?: boolean }>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
-  options: O,
+  given: unknown,
+  operation: BulkOperation,
 ): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E> } {
   const manager = managerOf(target);
   const metadata = manager.connection.getMetadata(entity);
   const model = readTypeormModel<E>(manager.connection, metadata);
-  return { model, options, transaction: typeormTransaction<E>(manager, metadata, options.hooks !== false) };
+  const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
+  const { options, data } = typeormCallOptions<O>(operation, given, model as EntityModel<unknown>, inCallerTransaction);
+  return { model, options, transaction: typeormTransaction<E>(manager, metadata, options.hooks !== false, data) };
 }

@@ -1,6 +1,15 @@
-import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions, UpsertOptions } from '@cohort/core';
+import type { BulkResult } from '@cohort/core';
 import { type ObjectLiteral, Repository } from 'typeorm';
-import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert } from './bulk-insert.js';
+import {
+  bulkInsert,
+  bulkSave,
+  bulkUpdate,
+  bulkUpsert,
+  type TypeormInsertOptions as InsertOptions,
+  type TypeormSaveOptions as SaveOptions,
+  type TypeormUpdateOptions as UpdateOptions,
+  type TypeormUpsertOptions as UpsertOptions,
+} from './bulk-insert.js';
 
 declare module 'typeorm' {
   interface Repository<Entity extends ObjectLiteral> {

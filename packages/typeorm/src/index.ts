@@ -38,8 +38,19 @@ export {
   UniqueViolationError,
   UnsupportedFeatureError,
 } from '@cohort/core';
-export { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, type TypeormTarget } from './bulk-insert.js';
+export {
+  bulkInsert,
+  bulkSave,
+  bulkUpdate,
+  bulkUpsert,
+  type TypeormInsertOptions,
+  type TypeormSaveOptions,
+  type TypeormTarget,
+  type TypeormUpdateOptions,
+  type TypeormUpsertOptions,
+} from './bulk-insert.js';
 export { registerBulkRepository } from './bulk-repository.js';
 export { type TrackEntityChangesOptions, trackEntityChanges } from './entity-snapshots.js';
 export type { TypeormBulkEvent, TypeormBulkSubscriber, TypeormBulkUpdateEvent } from './typeorm-lifecycle.js';
 export { readTypeormModel } from './typeorm-model-reader.js';
+export type { TypeormSaveOptionNames, TypeormUpsertOptionNames } from './typeorm-options.js';

@@ -32,11 +32,13 @@ export function typeormSession(queryRunner: QueryRunner): SqlSession {
 /**
  * Runs work in the caller's transaction when the manager has one, otherwise in a new one opened with
  * the query runner's own startTransaction(), so transaction subscribers fire as they do for save().
+ * `data` is the query runner's `data` while the work runs, as `save(…, { data })` sets it.
  */
 export function typeormTransaction<E extends ObjectLiteral>(
   manager: EntityManager,
   metadata: EntityMetadata,
   hooks: boolean,
+  data?: unknown,
 ): TransactionRunner<E> {
   const targetFor = (qr: QueryRunner, inCallerTransaction: boolean, writes: SnapshotWrites | undefined): WriteTarget<E> => ({
     session: typeormSession(qr),
@@ -51,19 +53,23 @@ export function typeormTransaction<E extends ObjectLiteral>(
   });
   return async (fn) => {
     const existing = manager.queryRunner;
-    if (existing?.isTransactionActive) {
-      const writes = snapshotWritesFor(existing);
-      try {
-        const result = await fn(targetFor(existing, true, writes));
-        if (writes) keepUntilTransactionEnds(existing, writes);
-        return result;
-      } catch (error) {
-        if (writes) writes.state = 'rolledBack';
-        throw error;
-      }
-    }
+    const inTransaction = existing?.isTransactionActive === true;
     const qr = existing ?? manager.connection.createQueryRunner();
+    // As save(): set for the call (before the transaction starts, so its events see it too), then put back.
+    const previous = qr.data;
+    if (data) qr.data = data;
     try {
+      if (inTransaction) {
+        const writes = snapshotWritesFor(qr);
+        try {
+          const result = await fn(targetFor(qr, true, writes));
+          if (writes) keepUntilTransactionEnds(qr, writes);
+          return result;
+        } catch (error) {
+          if (writes) writes.state = 'rolledBack';
+          throw error;
+        }
+      }
       await qr.startTransaction();
       const writes = snapshotWritesFor(qr);
       try {
@@ -79,6 +85,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
         throw error;
       }
     } finally {
+      qr.data = previous;
       if (!existing) await qr.release();
     }
   };

@@ -59,6 +59,8 @@ export type OnConflict =
       where?: string;
       /** Per-column SQL for the update, by property or column: `{current}` stored, `{value}` proposed. */
       expressions?: Readonly<Record<string, string>>;
+      /** With `action: 'update'`: rows the update would leave as they are are not rewritten (see {@link UpsertOptions.skipUnchanged}). */
+      skipUnchanged?: boolean;
     };
 
 /** What to do with rows of one batch that share a conflict key (PostgreSQL cannot upsert both). */
@@ -87,6 +89,13 @@ export interface UpsertOptions extends BulkOptions {
   expressions?: Readonly<Record<string, string>>;
   /** Rows of one batch with the same key: `'error'` (default), `'keepFirst'` or `'keepLast'`. */
   duplicates?: DuplicateKeys;
+  /**
+   * A row whose stored values already equal every value the update would write is not rewritten
+   * (`… DO UPDATE … WHERE` one of them `IS DISTINCT FROM` the stored one): its outcome is
+   * `'unchanged'`, no after-update hook runs and nothing comes back onto its object. Version and
+   * update-date columns do not count as values. TypeORM's `skipUpdateIfNoValuesChanged`. Not with `where`.
+   */
+  skipUnchanged?: boolean;
 }
 
 /** Options of bulkUpdate and bulkSave. */

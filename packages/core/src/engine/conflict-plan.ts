@@ -52,12 +52,32 @@ export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | u
         .filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate')
         .map((c) => c.name);
   const expressions = new Map(Object.entries(option.expressions ?? {}).map(([key, sql]) => [columnName(model, key), sql]));
-  return {
-    kind: 'update',
-    target,
-    set: updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name, expressions.get(name)) })),
-    where: option.where,
-  };
+  const set = updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name, expressions.get(name)) }));
+  if (option.skipUnchanged) {
+    return { kind: 'update', target, set, where: valuesDiffer(model, set, expressions), skipsUnchanged: true };
+  }
+  return { kind: 'update', target, set, where: option.where };
+}
+
+/**
+ * SQL that is true when the update would change a value of the stored row `t` (TypeORM's
+ * `skipUpdateIfNoValuesChanged`). Version and update-date columns only follow a change, so they do
+ * not count unless an expression sets them. json (no equality operator) and types the engine does
+ * not know are compared as text.
+ */
+function valuesDiffer<E>(
+  model: EntityModel<E>,
+  set: readonly { column: string; expr?: string }[],
+  expressions: ReadonlyMap<string, string>,
+): string {
+  const compared = set.flatMap(({ column, expr }) => {
+    const col = model.columns.find((c) => c.name === column);
+    if (!expressions.has(column) && (col?.role === 'version' || col?.role === 'updateDate')) return [];
+    const quoted = `"${column.replaceAll('"', '""')}"`;
+    const text = col?.kind === 'json' || col?.kind === 'other' ? '::text' : '';
+    return [`t.${quoted}${text} IS DISTINCT FROM (${expr ?? `excluded.${quoted}`})${text}`];
+  });
+  return compared.length > 0 ? `(${compared.join(' OR ')})` : 'false';
 }
 
 function conflictSetExpr<E>(model: EntityModel<E>, name: string, expression: string | undefined): string | undefined {

@@ -4,7 +4,15 @@ import { type ColumnModel, type EntityModel, primaryColumns } from '../model/ent
 import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues, readColumnValues } from '../sql/batch-values.js';
 import { binaryParameter } from '../sql/copy-binary.js';
-import { compileInsert, INSERTED, type InsertStatement, ORDINAL, oldName, returnedName } from '../sql/insert-statement.js';
+import {
+  type ConflictAction,
+  compileInsert,
+  INSERTED,
+  type InsertStatement,
+  ORDINAL,
+  oldName,
+  returnedName,
+} from '../sql/insert-statement.js';
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, RowOutcome, UpsertOptions } from './bulk-options.js';
@@ -49,8 +57,9 @@ export type UpsertJob<E> = BulkJob<E, UpsertOptions>;
  * followed by the matching after-hooks.
  */
 export function runUpsert<E>(job: UpsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  const { target, update, where, expressions, duplicates, ...rest } = job.options;
-  const options: InsertOptions = { ...rest, duplicates, onConflict: { target, update, where, expressions, action: 'update' } };
+  const { target, update, where, expressions, duplicates, skipUnchanged, ...rest } = job.options;
+  const onConflict = { target, update, where, expressions, skipUnchanged, action: 'update' as const };
+  const options: InsertOptions = { ...rest, duplicates, onConflict };
   return runBatches(input, options, job.transaction, insertStages(job.model, options));
 }
 
@@ -116,7 +125,7 @@ export async function writeInsertPhase<E>(
 /** Records each row's outcome in `result` and splits the rows by it (for the after-hooks). */
 function recordOutcomes<E>(
   rows: InputBatch<E>,
-  upsert: boolean,
+  conflict: ConflictAction,
   outcomes: readonly RowOutcome[],
   changes: readonly (RowChange | undefined)[],
   result: BulkResult<E>,
@@ -136,8 +145,12 @@ function recordOutcomes<E>(
       updated.entities.push(entity);
       updated.indices.push(index);
       updated.changes.push(changes[position] as RowChange);
+    } else if (conflict.kind === 'update' && conflict.skipsUnchanged) {
+      // Not returned: the update's only condition, "some value differs", was false for it.
+      result.outcomes[index] = 'unchanged';
+      result.unchanged++;
     } else {
-      result.skipped.push({ index, entity, reason: upsert ? 'condition' : 'conflict' });
+      result.skipped.push({ index, entity, reason: conflict.kind === 'update' ? 'condition' : 'conflict' });
     }
   });
   return { inserted, updated };
@@ -365,7 +378,7 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
       model.finishInsert?.(entity);
       outcomes[position] = 'inserted';
     }
-    return recordOutcomes(batch, upsert, outcomes, changes, result);
+    return recordOutcomes(batch, conflict, outcomes, changes, result);
   }
   const rows = sent.rows ?? [];
   const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
@@ -396,5 +409,5 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
       };
     }
   }
-  return recordOutcomes(batch, upsert, outcomes, changes, result);
+  return recordOutcomes(batch, conflict, outcomes, changes, result);
 }

@@ -12,6 +12,8 @@ export type ConflictAction =
       set: readonly { column: string; expr?: string }[];
       /** Optional condition (SQL over `t` and `excluded`); rows where it is false are skipped. */
       where?: string;
+      /** `where` holds only "some value differs": a row it skips is unchanged, not skipped. */
+      skipsUnchanged?: boolean;
     };
 
 /** An INSERT of one batch, as data. Compiled to one statement with constant text per shape. */

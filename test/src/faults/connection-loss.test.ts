@@ -3,10 +3,9 @@
 // with a ConnectionLostError naming the batch in flight — never a hook failure — leave the table as
 // it was, and leave the DataSource / EntityManager usable: a retry of the same objects writes them.
 import { ConnectionLostError } from '@cohort/core';
-import type { EventArgs, EventSubscriber } from '@mikro-orm/core';
-import type { EntitySubscriberInterface, InsertEvent } from 'typeorm';
 import { beforeAll, expect, it } from 'vitest';
 import { describeConformance, type OrmUnderTest } from '../harness/conformance.js';
+import { FaultHooks } from '../harness/fault-hooks.js';
 
 type Op = 'insert' | 'update' | 'upsert';
 const TABLE: Record<Op, string> = { insert: 'seed', update: 'seed', upsert: 'unique_fixture' };
@@ -74,10 +73,7 @@ const run = (side: OrmUnderTest, op: Op, entities: object[]) =>
       ? side.bulkUpdate(entities, { batchSize: 10 })
       : side.bulkUpsert(entities, { batchSize: 10, target: ['email'] });
 
-// Between statements: a subscriber's before-insert hook of the entity labelled 'kill' terminates
-// the backend of the transaction it runs in, then returns; the next statement meets a dead connection.
-let killLabel: string | undefined;
-async function killOwnBackend(side: OrmUnderTest, pid: number): Promise<void> {
+async function killBackend(side: OrmUnderTest, pid: number): Promise<void> {
   await side.query('SELECT pg_terminate_backend($1)', [pid]);
   // Wait until the backend is gone, so the next statement surely meets a dead connection.
   for (let attempt = 0; attempt < 200; attempt++) {
@@ -88,29 +84,9 @@ async function killOwnBackend(side: OrmUnderTest, pid: number): Promise<void> {
 }
 
 describeConformance('faults: a lost connection', ({ subject }) => {
+  let faults: FaultHooks;
   beforeAll(() => {
-    const side = subject();
-    if (side.native.dataSource) {
-      const subscriber: EntitySubscriberInterface = {
-        async beforeInsert(event: InsertEvent<{ label?: string }>) {
-          if (killLabel === undefined || event.entity?.label !== killLabel) return;
-          const [row] = await event.queryRunner.query('SELECT pg_backend_pid() AS pid');
-          await killOwnBackend(side, row.pid);
-        },
-      };
-      side.native.dataSource.subscribers.push(subscriber);
-    } else {
-      const subscriber: EventSubscriber<{ label?: string }> = {
-        async beforeCreate(args: EventArgs<{ label?: string }>) {
-          if (killLabel === undefined || args.entity.label !== killLabel) return;
-          const [row] = await args.em
-            .getConnection()
-            .execute<{ pid: number }[]>('SELECT pg_backend_pid() AS pid', [], 'all', args.em.getTransactionContext());
-          await killOwnBackend(side, (row as { pid: number }).pid);
-        },
-      };
-      side.native.orm?.em.getEventManager().registerSubscriber(subscriber);
-    }
+    faults = new FaultHooks(subject(), 'seed');
   });
 
   for (const op of ['insert', 'update', 'upsert'] as const) {
@@ -143,13 +119,16 @@ describeConformance('faults: a lost connection', ({ subject }) => {
   it('terminated between statements, in a before-insert hook of the second batch: ConnectionLostError, not a hook failure', async () => {
     const side = subject();
     const entities = inputs(side, 'insert', 25);
-    killLabel = 's14';
-    let error: unknown;
-    try {
-      error = await side.bulkInsert(entities, { batchSize: 10 }).catch((e: unknown) => e);
-    } finally {
-      killLabel = undefined;
-    }
+    // A before-insert hook of row 14 (batch 1) ends the backend of the transaction it runs in, then returns.
+    const error = await faults
+      .with(
+        {
+          when: ({ point, entity }) => point === 'beforeInsert' && entity?.label === 's14',
+          act: async ({ backendPid }) => killBackend(side, await backendPid()),
+        },
+        () => side.bulkInsert(entities, { batchSize: 10 }),
+      )
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionLostError);
     expect(error).toMatchObject({ committed: false });
     expect(await side.rows('seed')).toEqual([]);

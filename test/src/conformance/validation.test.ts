@@ -83,6 +83,28 @@ describeConformance('validation', ({ subject }) => {
     ]);
   });
 
+  it('strings PostgreSQL cannot store: unpaired UTF-16 surrogates in text and JSON (text would get U+FFFD)', async () => {
+    for (const bad of ['a\ud800b', 'end\udfff', '\udc00\ud800']) {
+      expect(await failuresOf(subject(), 'Kitchen', { textVal: bad })).toEqual([
+        { property: 'textVal', constraint: 'unpairedSurrogate' },
+      ]);
+      expect(await failuresOf(subject(), 'Kitchen', { jsonbVal: { k: [bad] } })).toEqual([
+        { property: 'jsonbVal', constraint: 'unpairedSurrogate' },
+      ]);
+    }
+  });
+
+  it('paired surrogates (emoji) and backslash-u text are stored exactly', async () => {
+    const side = subject();
+    const values = ['😀 ok', 'a\\ud800 is text, not an escape', '\\\\ud800'];
+    await side.bulkInsert(values.map((v, i) => side.create('Kitchen', { name: `s${i}`, textVal: v, jsonbVal: { v } })));
+    const stored = await side.query<{ text_val: string; jsonb_val: { v: string } }>(
+      'SELECT text_val, jsonb_val FROM kitchen ORDER BY id',
+    );
+    expect(stored.map((r) => r.text_val)).toEqual(values);
+    expect(stored.map((r) => r.jsonb_val.v)).toEqual(values);
+  });
+
   it('class-validator decorators on the entity are honoured', async () => {
     expect(await failuresOf(subject(), 'Article', { title: 'forbidden' }, { title: 'fine' })).toEqual([
       { property: 'title', constraint: 'isNotIn' },

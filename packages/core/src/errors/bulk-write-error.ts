@@ -33,7 +33,7 @@ export interface ValidationFailure<E = unknown> {
   /** Property path on the entity (`address.city`). */
   property: string;
   value: unknown;
-  /** Machine-readable rule: `required`, `type`, `maxLength`, `precision`, `range`, `enum`, `nulByte`, or a class-validator constraint. */
+  /** Machine-readable rule: `required`, `type`, `maxLength`, `precision`, `range`, `enum`, `nulByte`, `unpairedSurrogate`, or a class-validator constraint. */
   constraint: string;
   message: string;
 }

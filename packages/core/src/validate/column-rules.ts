@@ -191,17 +191,34 @@ function checkJson(value: unknown): RuleViolation | undefined {
   } catch (error) {
     return { constraint: 'type', message: `cannot be serialized to JSON: ${(error as Error).message}` };
   }
+  if (text === undefined) return undefined;
   // jsonb cannot hold U+0000, either raw or as the \u0000 escape.
-  if (text !== undefined && (text.includes('\u0000') || text.includes('\\u0000'))) {
+  if (text.includes('\u0000') || text.includes('\\u0000')) {
     return { constraint: 'nulByte', message: 'contains a NUL character (U+0000), which PostgreSQL cannot store' };
   }
+  // JSON.stringify writes an unpaired surrogate as a \udXXX escape, which jsonb refuses.
+  if (!isWellFormed(text) || (text.includes('\\u') && LONE_SURROGATE_ESCAPE.test(text))) return UNPAIRED_SURROGATE;
   return undefined;
 }
 
+// A \uD800–\uDFFF escape that is not itself escaped (an even number of backslashes before it). Paired
+// surrogates are never escaped by JSON.stringify, so such an escape there is a lone one.
+const LONE_SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+// String.prototype.isWellFormed (Node ≥ 20; ES2024, newer than the compiler's lib).
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+const UNPAIRED_SURROGATE: RuleViolation = {
+  constraint: 'unpairedSurrogate',
+  message: 'contains an unpaired UTF-16 surrogate, which PostgreSQL cannot store (text would get U+FFFD instead)',
+};
+
 function checkNul(value: string): RuleViolation | undefined {
-  return value.includes('\u0000')
-    ? { constraint: 'nulByte', message: 'contains a NUL character (U+0000), which PostgreSQL cannot store in text' }
-    : undefined;
+  if (value.includes('\u0000')) {
+    return { constraint: 'nulByte', message: 'contains a NUL character (U+0000), which PostgreSQL cannot store in text' };
+  }
+  // The driver encodes an unpaired surrogate as U+FFFD: the row would silently hold another string.
+  return isWellFormed(value) ? undefined : UNPAIRED_SURROGATE;
 }
 
 function describe(value: unknown): string {

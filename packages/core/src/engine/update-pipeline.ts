@@ -52,7 +52,7 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
         states.push(state);
       });
       const plan = planChanges(model, options, existing, states, tracker, result);
-      await beforeUpdatePhase(model, options, plan, target);
+      await beforeUpdatePhase(model, options, plan, target, result);
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       refuseUnwrittenRelations(model, existing, 'update', states);
       const prepared = prepareRows(model, plan.changed.entities);
@@ -136,20 +136,41 @@ export function planChanges<E>(
   return { changed, states: keptStates, tracker };
 }
 
-/** Before-update hooks for the changed rows, then a new diff: what a hook changes is written too. */
+/**
+ * Before-update hooks for the changed rows, then a new diff: what a hook changes is written too, and
+ * a row whose hooks undid its every change leaves the plan as unchanged (no statement, no after-hook,
+ * no version bump), as save() leaves it.
+ */
 export async function beforeUpdatePhase<E>(
   model: EntityModel<E>,
   options: UpdateOptions,
   plan: ChangePlan<E>,
   target: WriteTarget<E>,
+  result: BulkResult<E>,
 ) {
   if (options.hooks === false || plan.changed.entities.length === 0 || !target.hooks.beforeUpdate) return;
   // As the ORMs do: only when some hook ran can a row have changed since it was diffed.
   if ((await target.hooks.beforeUpdate(plan.changed)) === false) return;
   const forced = expressionColumns(model, options);
-  plan.changed.entities.forEach((entity, position) => {
-    plan.changed.changes[position] = withForced(plan.tracker.diff(entity, plan.states[position]), forced);
+  const { changed, states, tracker } = plan;
+  let reverted = false;
+  changed.entities.forEach((entity, position) => {
+    const change = withForced(tracker.diff(entity, states[position], changed.changes[position]), forced);
+    changed.changes[position] = change;
+    if ((change.columns ?? []).length === 0) reverted = true;
   });
+  if (!reverted) return;
+  const kept: number[] = [];
+  changed.changes.forEach((change, position) => {
+    if ((change.columns ?? []).length > 0) {
+      kept.push(position);
+      return;
+    }
+    result.unchanged++;
+    result.outcomes[changed.indices[position] as number] = 'unchanged';
+  });
+  plan.changed = { ...pickRows(changed, kept), changes: kept.map((p) => changed.changes[p] as RowChange) };
+  plan.states = kept.map((p) => states[p]);
 }
 
 /** Validates the changed columns of each changed row (unchanged values were valid when stored). */

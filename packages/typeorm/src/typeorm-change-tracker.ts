@@ -5,7 +5,7 @@ import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
-import { snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { snapshotCopy, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -93,7 +93,14 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       subject.recompute();
     } else {
       subject = new Subject({ metadata, entity, canBeUpdated: true });
-      subject.databaseEntity = snapshotOf(entity) ?? (loaded as ObjectLiteral);
+      // to() of a transformer may change its argument: as save() diffs a freshly loaded row, the
+      // diff gets its own copy of the snapshot (kept for the diff after the hooks, as save() keeps it).
+      const snapshot = snapshotOf(entity);
+      subject.databaseEntity = snapshot
+        ? hasTransformers(metadata)
+          ? snapshotCopy(snapshot, metadata)
+          : snapshot
+        : (loaded as ObjectLiteral);
       subject.databaseEntityLoaded = true;
       this.subjects.set(entity, subject);
     }
@@ -141,6 +148,18 @@ function plainColumnsOnly(metadata: EntityMetadata): boolean {
     plainMetadata.set(metadata, plain);
   }
   return plain;
+}
+
+const transformed = new WeakMap<EntityMetadata, boolean>();
+
+/** Whether a column of the entity has a ValueTransformer. */
+function hasTransformers(metadata: EntityMetadata): boolean {
+  let has = transformed.get(metadata);
+  if (has === undefined) {
+    has = metadata.columns.some((c) => c.transformer);
+    transformed.set(metadata, has);
+  }
+  return has;
 }
 
 /**

@@ -109,6 +109,11 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     return rowChange(loaded as ObjectLiteral, subject.diffColumns, subject.diffRelations, writtenColumns(written));
   }
 
+  missingKey(entity: E): string | undefined {
+    const metadata = this.metadata.findInheritanceMetadata(entity);
+    return metadata.primaryColumns.find((c) => c.getEntityValue(entity) == null)?.propertyPath;
+  }
+
   updated(entity: E): void {
     takeSnapshot(this.queryRunner.connection, entity);
   }

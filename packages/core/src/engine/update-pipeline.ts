@@ -39,11 +39,20 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
       const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await tracker.load(batch));
       const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
       const states: unknown[] = [];
+      const keyless: ValidationFailure<E>[] = [];
       batch.entities.forEach((entity, position) => {
         const index = batch.indices[position] as number;
         const state = loaded[position];
         if (state === undefined) {
-          result.skipped.push({ index, entity, reason: 'missing' });
+          const key = tracker.missingKey?.(entity);
+          if (key === undefined) {
+            result.skipped.push({ index, entity, reason: 'missing' });
+          } else {
+            // Not a row that is not stored: invalid input, reported with the batch's other invalid rows.
+            const failure = keyFailure(entity, index, key);
+            keyless.push(failure);
+            result.skipped.push({ index, entity, reason: 'invalid', failures: [failure] });
+          }
           result.outcomes[index] = 'skipped';
           return;
         }
@@ -56,7 +65,8 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       refuseUnwrittenRelations(model, existing, 'update', states);
       const prepared = prepareRows(model, plan.changed.entities);
-      const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result);
+      const earlier = options.onInvalid === 'skip' ? [] : keyless;
+      const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result, earlier);
       return planUpdate(model, options, valid, prepared, target);
     },
     send: (planned, target, onSent) => sendUpdate(options, planned, target, onSent),
@@ -173,19 +183,31 @@ export async function beforeUpdatePhase<E>(
   plan.states = kept.map((p) => states[p]);
 }
 
-/** Validates the changed columns of each changed row (unchanged values were valid when stored). */
+/**
+ * Validates the changed columns of each changed row (unchanged values were valid when stored).
+ * `earlier`: failures of rows that already left the batch (a missing key), reported in the same error.
+ */
 export async function validateUpdatePhase<E>(
   model: EntityModel<E>,
   options: UpdateOptions,
   changed: UpdateHookBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   result: BulkResult<E>,
+  earlier: readonly ValidationFailure<E>[] = [],
 ): Promise<UpdateHookBatch<E>> {
-  if (changed.entities.length === 0) return changed;
-  const failures: ValidationFailure<E>[] = [];
+  const failures: ValidationFailure<E>[] = [...earlier];
+  const fail = () =>
+    new BulkValidationError(
+      failures.sort((a, b) => a.index - b.index),
+      changed.number,
+    );
+  if (changed.entities.length === 0) {
+    if (failures.length > 0) throw fail();
+    return changed;
+  }
   if (options.validate === false) {
-    const broken = conversionFailures(changed.entities, changed.indices, new Set());
-    if (broken.length > 0) throw new BulkValidationError(broken, changed.number);
+    failures.push(...conversionFailures(changed.entities, changed.indices, new Set()));
+    if (failures.length > 0) throw fail();
     return changed;
   }
   const updatable = model.columns.filter((c) => c.updatable);
@@ -195,7 +217,7 @@ export async function validateUpdatePhase<E>(
     columnFailures(own, entity, changed.indices[position] as number, prepared.get(entity), failures);
   }
   if (failures.length === 0) return changed;
-  if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, changed.number);
+  if (options.onInvalid !== 'skip') throw fail();
   const byIndex = failuresByIndex(failures);
   const kept = keepRows(changed, result, (_, index) => {
     const own = byIndex.get(index);
@@ -220,6 +242,18 @@ export async function writeUpdatePhase<E>(
 export async function afterUpdatePhase<E>(options: UpdateOptions, changed: UpdateHookBatch<E>, target: WriteTarget<E>) {
   if (options.hooks === false || changed.entities.length === 0 || !target.hooks.afterUpdate) return;
   await target.hooks.afterUpdate(changed);
+}
+
+/** A row bulkUpdate cannot match: its key (`property`) has no value. */
+function keyFailure<E>(entity: E, index: number, property: string): ValidationFailure<E> {
+  return {
+    index,
+    entity,
+    property,
+    value: (entity as Record<string, unknown>)[property],
+    constraint: 'required',
+    message: `an entity to update needs its primary key; ${property} is not set`,
+  };
 }
 
 function withForced(change: RowChange, forced: Map<string, string>): RowChange {

@@ -44,6 +44,11 @@ export interface ChangeTracker<E> {
    * `previous` is the row's diff before the before-update hooks ran, when this is the diff after them.
    */
   diff(entity: E, loaded: unknown, previous?: RowChange): RowChange;
+  /**
+   * The property of the entity's primary key that has no value (undefined or null), or undefined
+   * when the key is complete: a row `load` found nothing for because there is nothing to look up.
+   */
+  missingKey?(entity: E): string | undefined;
   /** Called after a row was updated, with its new state written back (e.g. refresh a snapshot). */
   updated?(entity: E): void;
   /** Statements `load` has sent so far (counted in the result's `statements`). */

@@ -29,8 +29,8 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
   const keysOf = batchKeys<E>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
-    // A row given twice is diffed against what the earlier batch wrote, as batch by batch (a batch
-    // holding an entity of the batch in flight waits anyway: see runBatches).
+    // A row given twice (two objects: one object twice is refused) is diffed against what the
+    // earlier batch wrote, as batch by batch.
     waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
     preload: (batch, target) => (target.changes?.keyOf ? target.changes.load(batch) : undefined),

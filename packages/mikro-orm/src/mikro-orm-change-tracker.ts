@@ -130,6 +130,12 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     this.context.finishUpdate(entity);
   }
 
+  missingKey(entity: E): string | undefined {
+    if (helper(entity).hasPrimaryKey()) return undefined;
+    const meta = helper(entity).__meta;
+    return meta.primaryKeys.find((key) => (entity as Data)[key as string] == null) ?? meta.primaryKeys[0];
+  }
+
   /** The changes of `entity` (`prepared`: its `prepareEntity` now) against its snapshot. */
   private payload(entity: E, snapshot: Data, prepared: Data): Data {
     const comparator = this.context.em.getComparator();

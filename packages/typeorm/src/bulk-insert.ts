@@ -115,7 +115,9 @@ export async function bulkUpsert<E extends ObjectLiteral>(
   entities: Iterable<E> | AsyncIterable<E>,
   options: TypeormUpsertOptions = {},
 ): Promise<BulkResult<E>> {
-  return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert'), entities);
+  const job = jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert');
+  // TypeORM's upsert() hands a transformer's to() the entity's own value (save() a copy: see TransformedValues).
+  return runUpsert({ ...job, model: { ...job.model, prepare: undefined } }, entities);
 }
 
 function jobFor<E extends ObjectLiteral, O extends { hooks?: boolean }>(

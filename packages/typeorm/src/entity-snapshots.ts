@@ -1,6 +1,8 @@
 import { EntitySlot } from '@cohort/core';
 import type { DataSource, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
+import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
+import type { TransformedValues } from './transformed-values.js';
 
 // What each tracked entity held when it was loaded or last written by cohort (a WeakMap of every
 // loaded entity would cost each garbage collection more than the look-ups it serves).
@@ -86,18 +88,47 @@ export function snapshotsStandIn(dataSource: DataSource): boolean {
   return tracked.get(dataSource)?.reload === false;
 }
 
-/** Records the entity's current state as its baseline, when its DataSource is tracked. */
+// The values of transformer columns being written, per entity of a tracked DataSource, from the
+// model's prepare until the snapshot taken after the write.
+const sent = new WeakMap<object, TransformedValues>();
+
+/** Keeps what a write sends for the entity's transformer columns, for its next snapshot (tracked DataSources only). */
+export function noteSent(dataSource: DataSource, entity: object, values: TransformedValues): void {
+  if (tracked.has(dataSource)) sent.set(entity, values);
+}
+
+/**
+ * Records the entity's current state as its baseline, when its DataSource is tracked. A transformer
+ * column holds what was written (the copy `to()` was given, as it left it) or, when it was not
+ * written, what the last snapshot held: the row as stored, where a `to()` that changes its argument
+ * leaves the entity's own value different.
+ */
 export function takeSnapshot(dataSource: DataSource, entity: object): void {
   if (!tracked.has(dataSource) || !dataSource.hasMetadata(entity.constructor)) return;
   const metadata = dataSource.getMetadata(entity.constructor);
   const snapshot = copyShape(entity as ObjectLiteral, metadata.embeddeds);
   settle(entity);
+  const previous = snapshots.get(entity);
   const writes = writer.get(entity);
   // Written by a transaction: what it replaces comes back if that transaction rolls back (the first
   // write of the transaction keeps the state from before it). Loaded: the row is the truth.
   if (writes === undefined) replaced.set(entity, undefined);
-  else if (replaced.get(entity) === undefined) replaced.set(entity, { writes, previous: snapshots.get(entity) });
+  else if (replaced.get(entity) === undefined) replaced.set(entity, { writes, previous });
+  const written = sent.get(entity);
+  if (written) {
+    sent.delete(entity);
+    for (const column of metadata.columns) {
+      if (!column.transformer) continue;
+      const source = written.sentSource(column) ?? (previous ? { value: column.getEntityValue(previous) } : undefined);
+      if (source) column.setEntityValue(snapshot, copyValue(source.value));
+    }
+  }
   snapshots.set(entity, snapshot);
+}
+
+/** A copy of a snapshot the diff may change (a transformer's `to()` may change its argument). */
+export function snapshotCopy(snapshot: ObjectLiteral, metadata: EntityMetadata): ObjectLiteral {
+  return copyShape(snapshot, metadata.embeddeds);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
-import { snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { snapshotCopy, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -71,24 +71,47 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     });
   }
 
-  diff(entity: E, loaded: unknown): RowChange {
+  diff(entity: E, loaded: unknown, previous?: RowChange): RowChange {
     const metadata = this.metadata.findInheritanceMetadata(entity);
-    const stored = snapshotOf(entity) ?? (loaded as ObjectLiteral);
     if (plainColumnsOnly(metadata)) {
+      const stored = snapshotOf(entity) ?? (loaded as ObjectLiteral);
       const changed = plainDiff(metadata, entity, stored);
-      return rowChange(loaded as ObjectLiteral, changed, [], changed.length > 0);
+      const written = changed.some((c) => c.isUpdate) ? changed : [];
+      // As the Subject save() recomputes after the hooks: the event keeps listing a column a hook
+      // changed back (its diffColumns only grow), while the UPDATE writes what still differs.
+      const before = (previous?.native as TypeormChange | undefined)?.updatedColumns;
+      const listed = before ? [...before, ...changed.filter((c) => !before.includes(c))] : changed;
+      return rowChange(
+        loaded as ObjectLiteral,
+        listed,
+        [],
+        written.map((c) => c.databaseName),
+      );
     }
     let subject = this.subjects.get(entity);
     if (subject) {
       subject.recompute();
     } else {
       subject = new Subject({ metadata, entity, canBeUpdated: true });
-      subject.databaseEntity = stored;
+      // to() of a transformer may change its argument: as save() diffs a freshly loaded row, the
+      // diff gets its own copy of the snapshot (kept for the diff after the hooks, as save() keeps it).
+      const snapshot = snapshotOf(entity);
+      subject.databaseEntity = snapshot
+        ? hasTransformers(metadata)
+          ? snapshotCopy(snapshot, metadata)
+          : snapshot
+        : (loaded as ObjectLiteral);
       subject.databaseEntityLoaded = true;
       this.subjects.set(entity, subject);
     }
     this.computer.compute([subject]);
-    return rowChange(loaded as ObjectLiteral, subject.diffColumns, subject.diffRelations, Boolean(subject.mustBeUpdated));
+    const written = subject.mustBeUpdated ? subject.changeMaps : [];
+    return rowChange(loaded as ObjectLiteral, subject.diffColumns, subject.diffRelations, writtenColumns(written));
+  }
+
+  missingKey(entity: E): string | undefined {
+    const metadata = this.metadata.findInheritanceMetadata(entity);
+    return metadata.primaryColumns.find((c) => c.getEntityValue(entity) == null)?.propertyPath;
   }
 
   updated(entity: E): void {
@@ -132,31 +155,49 @@ function plainColumnsOnly(metadata: EntityMetadata): boolean {
   return plain;
 }
 
+const transformed = new WeakMap<EntityMetadata, boolean>();
+
+/** Whether a column of the entity has a ValueTransformer. */
+function hasTransformers(metadata: EntityMetadata): boolean {
+  let has = transformed.get(metadata);
+  if (has === undefined) {
+    has = metadata.columns.some((c) => c.transformer);
+    transformed.set(metadata, has);
+  }
+  return has;
+}
+
 /**
- * What changed on one row, from TypeORM's changed columns and relations; `loaded` is the row as
- * stored, which the event carries (as save() gives it) even when the diff used a snapshot.
+ * What changed on one row: TypeORM's changed columns and relations (what its events list), and the
+ * columns the UPDATE writes (`written`: none when save() would not update the row). `loaded` is the
+ * row as stored, which the event carries (as save() gives it) even when the diff used a snapshot.
  */
 function rowChange(
   loaded: ObjectLiteral,
   columns: ColumnMetadata[],
   relations: RelationMetadata[],
-  mustBeUpdated: boolean,
+  written: string[],
 ): RowChange {
   const native: TypeormChange = { databaseEntity: loaded, updatedColumns: columns, updatedRelations: relations };
   // Plain loops: this runs twice per row of an update (before and after the hooks).
   const properties: string[] = [];
-  const names: string[] = [];
   const before: Record<string, unknown> = {};
   for (const column of columns) {
     properties.push(column.propertyPath);
     before[column.propertyPath] = column.getEntityValue(loaded);
-    if (mustBeUpdated) names.push(column.databaseName);
   }
-  for (const relation of relations) {
-    properties.push(relation.propertyPath);
-    if (mustBeUpdated) for (const column of relation.joinColumns) names.push(column.databaseName);
+  for (const relation of relations) properties.push(relation.propertyPath);
+  return { properties, before, columns: written, native };
+}
+
+/** The columns a subject's change maps write: its changed columns and the join columns of its changed relations. */
+function writtenColumns(changeMaps: Subject['changeMaps']): string[] {
+  const names: string[] = [];
+  for (const change of changeMaps) {
+    if (change.column) names.push(change.column.databaseName);
+    else if (change.relation) for (const column of change.relation.joinColumns) names.push(column.databaseName);
   }
-  return { properties, before, columns: names, native };
+  return names;
 }
 
 /** SubjectChangedColumnsComputer.computeDiffColumns for plain columns (see plainColumnsOnly). */

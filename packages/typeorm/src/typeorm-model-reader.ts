@@ -1,7 +1,8 @@
 import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { takeSnapshot } from './entity-snapshots.js';
+import { noteSent, takeSnapshot } from './entity-snapshots.js';
+import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
 
@@ -93,9 +94,18 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     ...metadata.uniques.map((u) => ({ name: u.name, columns: u.columns.map((c) => c.databaseName) })),
     ...metadata.indices.filter((i) => i.isUnique).map((i) => ({ name: i.name, columns: i.columns.map((c) => c.databaseName) })),
   ];
+  // Transformer columns are read through a per-row TransformedValues (see there).
+  const prepare = metadata.columns.some((c) => c.transformer)
+    ? (entity: ObjectLiteral) => {
+        const values = new TransformedValues();
+        noteSent(dataSource, entity, values);
+        return values;
+      }
+    : undefined;
   return {
     name: metadata.name,
     schema: metadata.schema,
+    prepare,
     table: metadata.tableName,
     columns,
     returningOnInsert,
@@ -155,9 +165,10 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
     insertable: column.isInsert && !increment,
     updatable: column.isUpdate,
     insertDefault: column.isVersion ? 1 : undefined,
-    read(entity) {
+    read(entity, prepared) {
       // The discriminator comes from the entity's own class; the driver prepares the rest.
       if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;
+      if (column.transformer && prepared instanceof TransformedValues) return prepared.read(column, entity, persistent);
       return persistent(column.getEntityValue(entity));
     },
     write(entity, value) {

@@ -3,6 +3,7 @@
 // only that column; batch subscribers get the changes; rolled-back calls undo what they registered.
 import {
   BulkEntityRepository,
+  BulkUsageError,
   bulkInsert,
   bulkSave,
   bulkUpdate,
@@ -168,20 +169,21 @@ describe('identity map after bulkUpdate', () => {
     ]);
   });
 
-  it('an entity given in two batches is diffed against what the first batch wrote (the second waits)', async () => {
+  it('an entity given in two batches is refused naming both rows; nothing is written, the identity map is as before', async () => {
     const rows = seeds(3);
     await bulkInsert(em(), Seed, rows);
     rows[0]!.qty = 7;
     rows[2]!.qty = 9;
-    const result = await bulkUpdate(em(), Seed, [rows[0]!, rows[1]!, rows[2]!, rows[0]!], { batchSize: 2 });
-    // The second copy of rows[0] finds it written by batch #0: unchanged, as batch by batch.
-    expect(result).toMatchObject({ updated: 2, unchanged: 2 });
-    expect(batches.calls).toEqual([
-      'beforeBulkUpdate #0 [qty]',
-      'afterBulkUpdate #0 {"qty":0}',
-      'beforeBulkUpdate #1 [qty]',
-      'afterBulkUpdate #1 {"qty":2}',
-    ]);
+    const error = await bulkUpdate(em(), Seed, [rows[0]!, rows[1]!, rows[2]!, rows[0]!], { batchSize: 2 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BulkUsageError);
+    expect(error).toMatchObject({ indices: [0, 3], index: 3, entity: rows[0] });
+    expect((await side.rows('seed')).map((r) => r.qty)).toEqual([0, 1, 2]);
+    // The snapshots are those of before the call: a flush writes the two changes.
+    side.resetLogs();
+    await em().flush();
+    expect((await side.rows('seed')).map((r) => r.qty)).toEqual([7, 1, 9]);
   });
 });
 

@@ -49,7 +49,7 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
       const preparedNew = prepareRows(model, fresh.entities);
       const validNew = await validateInsertPhase(model, options, fresh, preparedNew, result);
       await afterInsertPhase(options, await writeInsertPhase(model, options, validNew, preparedNew, target, result), target);
-      await beforeUpdatePhase(model, options, plan, target);
+      await beforeUpdatePhase(model, options, plan, target, result);
       const preparedChanged = prepareRows(model, plan.changed.entities);
       const validChanged = await validateUpdatePhase(model, options, plan.changed, preparedChanged, result);
       await writeUpdatePhase(model, options, validChanged, preparedChanged, target, result);
@@ -57,7 +57,7 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
       return;
     }
     await beforeInsertPhase(model, options, fresh, target);
-    await beforeUpdatePhase(model, options, plan, target);
+    await beforeUpdatePhase(model, options, plan, target, result);
     refuseUnwrittenRelations(model, fresh, 'insert');
     refuseUnwrittenRelations(model, existing, 'update', states);
 

@@ -15,8 +15,8 @@ export interface StagedWork<E, P, S> {
   /** Batches may overlap as above; false: each batch finishes before the next one starts. */
   readonly overlap: boolean;
   /**
-   * The next batch must wait until the one in flight is finished (e.g. it holds one of its rows). A
-   * batch holding one of its entities always waits.
+   * The next batch must wait until the one in flight is finished (e.g. it holds one of its rows).
+   * No two batches hold one entity: batchesOf refuses an object given twice.
    */
   waitFor?(next: InputBatch<E>, inFlight: InputBatch<E>, target: WriteTarget<E>): boolean;
   /**
@@ -162,24 +162,8 @@ export async function runStaged<E, P, S>(
       throw error;
     }
   };
-  const entitiesOf = new WeakMap<InputBatch<E>, Set<E>>();
-  const entities = (batch: InputBatch<E>) => {
-    let set = entitiesOf.get(batch);
-    if (!set) {
-      set = new Set(batch.entities);
-      entitiesOf.set(batch, set);
-    }
-    return set;
-  };
-  /**
-   * Whether `next` must wait until `inFlight` is finished: it holds one of its entities (an
-   * adapter keeps per-entity state for the batch in flight), or the work says so.
-   */
-  const mustWait = (next: InputBatch<E>, inFlight: InputBatch<E>) => {
-    const held = entities(inFlight);
-    for (const entity of entities(next)) if (held.has(entity)) return true;
-    return staged.waitFor?.(next, inFlight, session) ?? false;
-  };
+  /** Whether `next` must wait until `inFlight` is finished, as the work says. */
+  const mustWait = (next: InputBatch<E>, inFlight: InputBatch<E>) => staged.waitFor?.(next, inFlight, session) ?? false;
   /** Whether the next batch must wait: it shares rows with a batch not finished yet. */
   const sharing = (candidate: InputBatch<E>, current: InputBatch<E>) =>
     mustWait(candidate, current) || (landed !== undefined && mustWait(candidate, landed.batch));

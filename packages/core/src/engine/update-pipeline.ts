@@ -29,8 +29,8 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
   const keysOf = batchKeys<E>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
-    // A row given twice is diffed against what the earlier batch wrote, as batch by batch (a batch
-    // holding an entity of the batch in flight waits anyway: see runBatches).
+    // A row given twice (two objects: one object twice is refused) is diffed against what the
+    // earlier batch wrote, as batch by batch.
     waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
     preload: (batch, target) => (target.changes?.keyOf ? target.changes.load(batch) : undefined),
@@ -39,11 +39,20 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
       const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await tracker.load(batch));
       const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
       const states: unknown[] = [];
+      const keyless: ValidationFailure<E>[] = [];
       batch.entities.forEach((entity, position) => {
         const index = batch.indices[position] as number;
         const state = loaded[position];
         if (state === undefined) {
-          result.skipped.push({ index, entity, reason: 'missing' });
+          const key = tracker.missingKey?.(entity);
+          if (key === undefined) {
+            result.skipped.push({ index, entity, reason: 'missing' });
+          } else {
+            // Not a row that is not stored: invalid input, reported with the batch's other invalid rows.
+            const failure = keyFailure(entity, index, key);
+            keyless.push(failure);
+            result.skipped.push({ index, entity, reason: 'invalid', failures: [failure] });
+          }
           result.outcomes[index] = 'skipped';
           return;
         }
@@ -52,11 +61,12 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
         states.push(state);
       });
       const plan = planChanges(model, options, existing, states, tracker, result);
-      await beforeUpdatePhase(model, options, plan, target);
+      await beforeUpdatePhase(model, options, plan, target, result);
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       refuseUnwrittenRelations(model, existing, 'update', states);
       const prepared = prepareRows(model, plan.changed.entities);
-      const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result);
+      const earlier = options.onInvalid === 'skip' ? [] : keyless;
+      const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result, earlier);
       return planUpdate(model, options, valid, prepared, target);
     },
     send: (planned, target, onSent) => sendUpdate(options, planned, target, onSent),
@@ -136,35 +146,68 @@ export function planChanges<E>(
   return { changed, states: keptStates, tracker };
 }
 
-/** Before-update hooks for the changed rows, then a new diff: what a hook changes is written too. */
+/**
+ * Before-update hooks for the changed rows, then a new diff: what a hook changes is written too, and
+ * a row whose hooks undid its every change leaves the plan as unchanged (no statement, no after-hook,
+ * no version bump), as save() leaves it.
+ */
 export async function beforeUpdatePhase<E>(
   model: EntityModel<E>,
   options: UpdateOptions,
   plan: ChangePlan<E>,
   target: WriteTarget<E>,
+  result: BulkResult<E>,
 ) {
   if (options.hooks === false || plan.changed.entities.length === 0 || !target.hooks.beforeUpdate) return;
   // As the ORMs do: only when some hook ran can a row have changed since it was diffed.
   if ((await target.hooks.beforeUpdate(plan.changed)) === false) return;
   const forced = expressionColumns(model, options);
-  plan.changed.entities.forEach((entity, position) => {
-    plan.changed.changes[position] = withForced(plan.tracker.diff(entity, plan.states[position]), forced);
+  const { changed, states, tracker } = plan;
+  let reverted = false;
+  changed.entities.forEach((entity, position) => {
+    const change = withForced(tracker.diff(entity, states[position], changed.changes[position]), forced);
+    changed.changes[position] = change;
+    if ((change.columns ?? []).length === 0) reverted = true;
   });
+  if (!reverted) return;
+  const kept: number[] = [];
+  changed.changes.forEach((change, position) => {
+    if ((change.columns ?? []).length > 0) {
+      kept.push(position);
+      return;
+    }
+    result.unchanged++;
+    result.outcomes[changed.indices[position] as number] = 'unchanged';
+  });
+  plan.changed = { ...pickRows(changed, kept), changes: kept.map((p) => changed.changes[p] as RowChange) };
+  plan.states = kept.map((p) => states[p]);
 }
 
-/** Validates the changed columns of each changed row (unchanged values were valid when stored). */
+/**
+ * Validates the changed columns of each changed row (unchanged values were valid when stored).
+ * `earlier`: failures of rows that already left the batch (a missing key), reported in the same error.
+ */
 export async function validateUpdatePhase<E>(
   model: EntityModel<E>,
   options: UpdateOptions,
   changed: UpdateHookBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   result: BulkResult<E>,
+  earlier: readonly ValidationFailure<E>[] = [],
 ): Promise<UpdateHookBatch<E>> {
-  if (changed.entities.length === 0) return changed;
-  const failures: ValidationFailure<E>[] = [];
+  const failures: ValidationFailure<E>[] = [...earlier];
+  const fail = () =>
+    new BulkValidationError(
+      failures.sort((a, b) => a.index - b.index),
+      changed.number,
+    );
+  if (changed.entities.length === 0) {
+    if (failures.length > 0) throw fail();
+    return changed;
+  }
   if (options.validate === false) {
-    const broken = conversionFailures(changed.entities, changed.indices, new Set());
-    if (broken.length > 0) throw new BulkValidationError(broken, changed.number);
+    failures.push(...conversionFailures(changed.entities, changed.indices, new Set()));
+    if (failures.length > 0) throw fail();
     return changed;
   }
   const updatable = model.columns.filter((c) => c.updatable);
@@ -174,7 +217,7 @@ export async function validateUpdatePhase<E>(
     columnFailures(own, entity, changed.indices[position] as number, prepared.get(entity), failures);
   }
   if (failures.length === 0) return changed;
-  if (options.onInvalid !== 'skip') throw new BulkValidationError(failures, changed.number);
+  if (options.onInvalid !== 'skip') throw fail();
   const byIndex = failuresByIndex(failures);
   const kept = keepRows(changed, result, (_, index) => {
     const own = byIndex.get(index);
@@ -199,6 +242,18 @@ export async function writeUpdatePhase<E>(
 export async function afterUpdatePhase<E>(options: UpdateOptions, changed: UpdateHookBatch<E>, target: WriteTarget<E>) {
   if (options.hooks === false || changed.entities.length === 0 || !target.hooks.afterUpdate) return;
   await target.hooks.afterUpdate(changed);
+}
+
+/** A row bulkUpdate cannot match: its key (`property`) has no value. */
+function keyFailure<E>(entity: E, index: number, property: string): ValidationFailure<E> {
+  return {
+    index,
+    entity,
+    property,
+    value: (entity as Record<string, unknown>)[property],
+    constraint: 'required',
+    message: `an entity to update needs its primary key; ${property} is not set`,
+  };
 }
 
 function withForced(change: RowChange, forced: Map<string, string>): RowChange {

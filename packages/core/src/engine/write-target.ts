@@ -39,8 +39,16 @@ export interface ChangeTracker<E> {
    * `undefined` for rows that are new: no key, or no row with that key.
    */
   load(batch: InputBatch<E>): Promise<(unknown | undefined)[]>;
-  /** What changed on `entity` since `loaded` (empty `properties` when nothing did). */
-  diff(entity: E, loaded: unknown): RowChange;
+  /**
+   * What changed on `entity` since `loaded` (empty `columns` when nothing is to be written).
+   * `previous` is the row's diff before the before-update hooks ran, when this is the diff after them.
+   */
+  diff(entity: E, loaded: unknown, previous?: RowChange): RowChange;
+  /**
+   * The property of the entity's primary key that has no value (undefined or null), or undefined
+   * when the key is complete: a row `load` found nothing for because there is nothing to look up.
+   */
+  missingKey?(entity: E): string | undefined;
   /** Called after a row was updated, with its new state written back (e.g. refresh a snapshot). */
   updated?(entity: E): void;
   /** Statements `load` has sent so far (counted in the result's `statements`). */

@@ -14,10 +14,13 @@ export class BulkUsageError<E = unknown> extends BulkWriteError<E> {
   override name = 'BulkUsageError';
   /** The option at fault, when an option is. */
   readonly option?: string;
+  /** The rows at fault, when the fault is between rows (the same object given twice). */
+  readonly indices?: readonly number[];
 
-  constructor(message: string, details: FailureLocation<E> & { option?: string } = {}) {
+  constructor(message: string, details: FailureLocation<E> & { option?: string; indices?: readonly number[] } = {}) {
     super(`cohort: ${message}`, details);
     this.option = details.option;
+    this.indices = details.indices;
   }
 }
 

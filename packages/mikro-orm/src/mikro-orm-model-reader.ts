@@ -234,7 +234,8 @@ function columnModel(
     nullable: Boolean(prop.nullable),
     primary: Boolean(prop.primary),
     length,
-    precision: kind === 'numeric' ? prop.precision : undefined,
+    // A datetime property's `length` is its fractional precision (a Date version's: 3 by default).
+    precision: kind === 'numeric' ? prop.precision : kind === 'timestamp' || kind === 'timestamptz' ? prop.length : undefined,
     scale: kind === 'numeric' ? prop.scale : undefined,
     enumValues,
     hasDefault,

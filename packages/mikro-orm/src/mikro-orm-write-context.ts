@@ -1,4 +1,4 @@
-import { EntitySlot } from '@cohort/core';
+import { EntitySlot, type InputBatch, UnsupportedFeatureError } from '@cohort/core';
 import {
   ChangeSet,
   ChangeSetType,
@@ -11,6 +11,7 @@ import {
   Utils,
   wrap,
 } from '@mikro-orm/core';
+import { assertEntityRow } from './assert-entity-row.js';
 
 type AnyEntity = object;
 
@@ -22,6 +23,9 @@ const states = new EntitySlot<RowState>('cohort.mikroOrmRowState');
 /** What one call knows about one of its entities. */
 interface RowState {
   readonly context: MikroOrmWriteContext;
+  /** Where the row is in the input (for errors naming it). */
+  readonly index?: number;
+  readonly batch?: number;
   initialized: boolean;
   /** The change tracker found its row: it is updated, not inserted. */
   existing: boolean;
@@ -104,14 +108,29 @@ export class MikroOrmWriteContext {
   constructor(
     /** The EntityManager the call runs on (in the transaction while the call runs). */
     readonly em: EntityManager,
+    /** The class the call writes: every row is an entity of it (or of a subclass). */
+    private readonly target: EntityMetadata<AnyEntity>,
     private readonly schema: string | undefined,
     private readonly managed: boolean,
     readonly kind: WriteKind = 'insert',
   ) {}
 
-  /** Tags the entities of a batch as belonging to this call. */
-  adopt(entities: readonly AnyEntity[]): void {
-    for (const entity of entities) states.set(entity, { context: this, initialized: false, existing: false, hooked: false });
+  /** Checks that the rows of a batch are entities of the call's class, and tags them as its own. */
+  adopt(batch: InputBatch<AnyEntity>): void {
+    const { entities, indices, number } = batch;
+    for (let i = 0; i < entities.length; i++)
+      assertEntityRow(this.target, entities[i] as AnyEntity, indices[i] as number, number);
+    for (let i = 0; i < entities.length; i++) {
+      const index = indices[i];
+      states.set(entities[i] as AnyEntity, {
+        context: this,
+        index,
+        batch: number,
+        initialized: false,
+        existing: false,
+        hooked: false,
+      });
+    }
   }
 
   /** Drops this call's state of entities whose batch is done (their hooks and statements ran). */
@@ -233,6 +252,7 @@ export class MikroOrmWriteContext {
       const data = (state.hooked ? state.baseline : this.em.getComparator().prepareEntity(entity)) as Record<string, unknown>;
       state.baseline = undefined;
       state.hooked = false;
+      this.refuseRaw(entity, state, data);
       const version = this.metaOf(entity).versionProperty;
       if (version) data[version] = (entity as Record<string, unknown>)[version];
       state.sent = data as EntityData<AnyEntity>;
@@ -240,9 +260,30 @@ export class MikroOrmWriteContext {
     }
     this.initialize(entity);
     const data = this.em.getComparator().prepareEntity(entity);
+    this.refuseRaw(entity, state, data as Record<string, unknown>);
     state.sent = data;
     if (state.changeSet) Object.assign(state.changeSet.payload, data);
     return data;
+  }
+
+  /**
+   * Refuses a raw SQL fragment (`raw('n + 1')`) as a value. Flush splices each one into that row's
+   * own statement; cohort's statement is one per batch, with values as parameters.
+   */
+  private refuseRaw(entity: AnyEntity, state: RowState, data: Record<string, unknown>): void {
+    for (const property in data) {
+      const value = data[property];
+      if (typeof value !== 'object' || value === null || !isRaw(value)) continue;
+      const entityName = this.metaOf(entity).className;
+      const row = state.index === undefined ? '' : ` of row ${state.index}`;
+      throw new UnsupportedFeatureError(
+        'raw SQL value',
+        `${entityName}.${property}${row} is a raw SQL fragment (${(value as { sql: string }).sql}); cohort sends values as ` +
+          'parameters, one statement per batch, and does not evaluate SQL per row: set the value itself, or ' +
+          '(bulkUpdate, bulkSave) give the column an `expressions` entry',
+        { entityName, property, index: state.index, batch: state.batch, entity },
+      );
+    }
   }
 
   /** ColumnModel.write: one RETURNING value of the entity's row. */

@@ -6,6 +6,7 @@ import {
   type EntityManager,
   type EntityMetadata,
   type EntityProperty,
+  helper,
   isRaw,
   ReferenceKind,
   Utils,
@@ -133,9 +134,38 @@ export class MikroOrmWriteContext {
     }
   }
 
-  /** Drops this call's state of entities whose batch is done (their hooks and statements ran). */
+  /**
+   * Drops this call's state of entities whose batch is done (their hooks and statements ran), and
+   * takes them off the persist stack (`em.persist()`, `em.create()` put them there), as a flush
+   * leaves the entities it wrote: one the call skipped, or wrote with `managed: false`, is not
+   * written by a later flush after all.
+   */
   release(entities: readonly AnyEntity[]): void {
-    for (const entity of entities) if (states.get(entity)?.context === this) states.set(entity, undefined);
+    for (const entity of entities) {
+      if (states.get(entity)?.context !== this) continue;
+      states.set(entity, undefined);
+      this.unschedule(entity);
+    }
+  }
+
+  /**
+   * Takes the entity off the persist stack and, when it is not managed, out of the identity map
+   * where `persist` stored it by its key — what `em.insertMany()` does to its input. Undone if the
+   * call's transaction rolls back.
+   */
+  private unschedule(entity: AnyEntity): void {
+    const wrapped = helper(entity);
+    const uow = this.em.getUnitOfWork();
+    const stack = uow.getPersistStack();
+    const scheduled = stack.delete(entity);
+    const map = uow.getIdentityMap();
+    const mapped = !wrapped.__managed && wrapped.hasPrimaryKey() && map.getByEntity(entity) === entity;
+    if (mapped) map.delete(entity);
+    if (!scheduled && !mapped) return;
+    this.undo.push(() => {
+      if (scheduled) stack.add(entity);
+      if (mapped) map.store(entity);
+    });
   }
 
   /** The entity's state in this call (adopted by another call: a fresh one here). */

@@ -46,6 +46,11 @@ interface RowState {
   /** The RETURNING values of its row, by column. */
   row?: Record<string, unknown>;
   /**
+   * Its UPDATE is one of several of the call: flush writes such a group with one statement that
+   * returns every row's key, and merges the key into each change set's payload.
+   */
+  grouped?: boolean;
+  /**
    * Once its INSERT (or an upsert's INSERT … ON CONFLICT) ran: what was sent with the returned values
    * mapped in, a copy taken before the unit of work normalized the snapshot; handed to the first
    * change set made for its after-hooks.
@@ -105,6 +110,8 @@ export type WriteKind = 'insert' | 'update' | 'save' | 'upsert';
 export class MikroOrmWriteContext {
   // What to put back, newest last, when the transaction that wrote the entities rolls back.
   private readonly undo: (() => void)[] = [];
+  // Rows of the call whose UPDATE hooks ran so far.
+  private updates = 0;
 
   constructor(
     /** The EntityManager the call runs on (in the transaction while the call runs). */
@@ -267,6 +274,19 @@ export class MikroOrmWriteContext {
     state.hooked = hooked;
   }
 
+  /**
+   * The batch's changed rows are about to be updated. Flush updates a class's change sets with one
+   * statement per group when there are several (`useBatchUpdates`), one each otherwise; what
+   * differs is the key in the after-hooks' payload. The rows of a call count as one group, as far
+   * as they are known when a batch's rows are.
+   */
+  noteUpdates(entities: readonly AnyEntity[]): void {
+    this.updates += entities.length;
+    const platform = this.em.getPlatform();
+    const grouped = this.updates > 1 && this.em.config.get('useBatchUpdates', platform.usesBatchUpdates());
+    for (const entity of entities) this.state(entity).grouped = grouped;
+  }
+
   /** The change tracker found the entity's row: it is updated, not inserted. */
   markExisting(entity: AnyEntity): void {
     this.state(entity).existing = true;
@@ -383,18 +403,22 @@ export class MikroOrmWriteContext {
     const em = this.em;
     const target = entity as Record<string, unknown>;
     let previous: Record<string, unknown> | undefined;
+    let mapped: Record<string, unknown> | undefined;
     if (row && Object.keys(row).length > 0) {
-      const mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
+      mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
       previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
       em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
-      const changeSet = state.changeSet;
-      if (changeSet?.type === ChangeSetType.UPDATE) {
-        // Flush merges its RETURNING row, when there is one (the key, the new version), into the payload.
+    }
+    const changeSet = state.changeSet;
+    if (changeSet?.type === ChangeSetType.UPDATE && (mapped || state.grouped)) {
+      // Flush merges its RETURNING row into the payload: the new version (and values it returns),
+      // and, for a group of updates, the key of every row.
+      if (state.grouped) {
         const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
-        const keys = Object.fromEntries(meta.primaryKeys.map((key) => [key, prepared[key]]));
-        Object.assign(changeSet.payload, keys, mapped);
-        changeSet.persisted = true;
+        for (const key of meta.primaryKeys) changeSet.payload[key as never] = prepared[key] as never;
       }
+      if (mapped) Object.assign(changeSet.payload, mapped);
+      changeSet.persisted = true;
     }
     const snapshot = wrapped.__originalEntityData;
     const managed = wrapped.__managed && snapshot !== undefined;

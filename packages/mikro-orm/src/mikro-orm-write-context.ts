@@ -7,6 +7,7 @@ import {
   type EntityMetadata,
   type EntityProperty,
   helper,
+  type IdentityMap,
   isRaw,
   ReferenceKind,
   Utils,
@@ -148,10 +149,13 @@ export class MikroOrmWriteContext {
    * written by a later flush after all.
    */
   release(entities: readonly AnyEntity[]): void {
+    const uow = this.em.getUnitOfWork();
+    const stack = uow.getPersistStack();
+    const map = uow.getIdentityMap();
     for (const entity of entities) {
       if (states.get(entity)?.context !== this) continue;
       states.set(entity, undefined);
-      this.unschedule(entity);
+      this.unschedule(entity, stack, map);
     }
   }
 
@@ -160,17 +164,14 @@ export class MikroOrmWriteContext {
    * where `persist` stored it by its key — what `em.insertMany()` does to its input. Undone if the
    * call's transaction rolls back.
    */
-  private unschedule(entity: AnyEntity): void {
+  private unschedule(entity: AnyEntity, stack: Set<AnyEntity>, map: IdentityMap): void {
+    if (!stack.delete(entity)) return;
+    // Only `persist` files an unmanaged entity in the identity map, and it schedules it too.
     const wrapped = helper(entity);
-    const uow = this.em.getUnitOfWork();
-    const stack = uow.getPersistStack();
-    const scheduled = stack.delete(entity);
-    const map = uow.getIdentityMap();
     const mapped = !wrapped.__managed && wrapped.hasPrimaryKey() && map.getByEntity(entity) === entity;
     if (mapped) map.delete(entity);
-    if (!scheduled && !mapped) return;
     this.undo.push(() => {
-      if (scheduled) stack.add(entity);
+      stack.add(entity);
       if (mapped) map.store(entity);
     });
   }

@@ -79,4 +79,5 @@ export { compileInsert } from './sql/insert-statement.js';
 export { arrayLiteral, inIsoYears, toPgText, utcIsoText } from './sql/pg-text.js';
 export type { UpdateColumn, UpdateStatement } from './sql/update-statement.js';
 export { compileUpdate } from './sql/update-statement.js';
+export type { VersionStep } from './sql/version-step.js';
 export { checkColumnValue } from './validate/column-rules.js';

@@ -180,7 +180,7 @@ function jobFor<E extends object, O extends { batchSize?: number; hooks?: boolea
       : ((typeof schemaOption === 'string' ? schemaOption : undefined) ?? manager.schema ?? manager.config.getSchema());
   const model = readMikroOrmModel(meta, { platform: manager.getPlatform(), schema });
   const options = streamDefaults(mikroOrmCallOptions<O>(OPERATIONS[kind], given, model as EntityModel<unknown>), entities);
-  const context = new MikroOrmWriteContext(manager, schema, options.managed !== false, kind);
+  const context = new MikroOrmWriteContext(manager, meta as never, schema, options.managed !== false, kind);
   const transaction = mikroOrmTransaction<E>(context, meta, model, options.hooks !== false);
   return { model, options, transaction };
 }

@@ -65,6 +65,7 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   }
 
   beforeUpdate(batch: UpdateHookBatch<E>): Promise<void> {
+    this.context.noteUpdates(batch.entities);
     return this.dispatch(EventType.beforeUpdate, 'beforeUpdate', batch, (entity, position) =>
       this.updateChangeSet(batch, entity, position),
     );

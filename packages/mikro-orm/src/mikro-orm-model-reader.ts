@@ -225,6 +225,7 @@ function columnModel(
   // ArrayType keeps its element mapper private; it is what flush applies before marshalling.
   const arrayType =
     prop.customType instanceof ArrayType ? (prop.customType as unknown as { toDbValue(item: unknown): unknown }) : undefined;
+  const textArray = isArray && kind === 'string';
 
   return {
     name: field,
@@ -234,7 +235,8 @@ function columnModel(
     nullable: Boolean(prop.nullable),
     primary: Boolean(prop.primary),
     length,
-    precision: kind === 'numeric' ? prop.precision : undefined,
+    // A datetime property's `length` is its fractional precision (a Date version's: 3 by default).
+    precision: kind === 'numeric' ? prop.precision : kind === 'timestamp' || kind === 'timestamptz' ? prop.length : undefined,
     scale: kind === 'numeric' ? prop.scale : undefined,
     enumValues,
     hasDefault,
@@ -251,7 +253,7 @@ function columnModel(
         // ArrayType serializes to a literal that cannot represent NULL elements; the engine sends a
         // real array (same text for everything else) so element values can be validated too.
         const value = embeddedValue(entity, prop);
-        return Array.isArray(value) ? value.map((item) => arrayType.toDbValue(item)) : value;
+        return Array.isArray(value) ? value.map((item) => arrayElement(arrayType.toDbValue(item), textArray)) : value;
       }
       // Without a payload (flush's conversion threw on this row) the raw value is read, so that
       // validation can name the property that is wrong.
@@ -274,4 +276,14 @@ function columnModel(
       writeContextOf(entity).returned(entity, field, value);
     },
   };
+}
+
+/**
+ * An element of an ArrayType array as flush stores it. The platform's `marshallArray` writes every
+ * element as its text (`'' + element`), so in a `text[]` column — what `type: 'number[]'` maps to —
+ * a number is stored as the text MikroORM reads back with `+element`. Other values stay as they
+ * are, for validation to check.
+ */
+function arrayElement(item: unknown, text: boolean): unknown {
+  return text && (typeof item === 'number' || typeof item === 'bigint') ? String(item) : item;
 }

@@ -124,7 +124,7 @@ export function mikroOrmTransaction<E extends object>(
     changes: new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns),
     // Flush commits the inserts of a group, after-hooks included, before its updates.
     insertsBeforeUpdates: true,
-    batchStarted: (batch) => context.adopt(batch.entities),
+    batchStarted: (batch) => context.adopt(batch),
     batchDone: (batch) => context.release(batch.entities),
   });
   return async (fn) => {

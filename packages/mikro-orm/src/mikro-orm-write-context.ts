@@ -1,4 +1,4 @@
-import { EntitySlot } from '@cohort/core';
+import { EntitySlot, type InputBatch, UnsupportedFeatureError } from '@cohort/core';
 import {
   ChangeSet,
   ChangeSetType,
@@ -6,11 +6,14 @@ import {
   type EntityManager,
   type EntityMetadata,
   type EntityProperty,
+  helper,
+  type IdentityMap,
   isRaw,
   ReferenceKind,
   Utils,
   wrap,
 } from '@mikro-orm/core';
+import { assertEntityRow } from './assert-entity-row.js';
 
 type AnyEntity = object;
 
@@ -22,6 +25,9 @@ const states = new EntitySlot<RowState>('cohort.mikroOrmRowState');
 /** What one call knows about one of its entities. */
 interface RowState {
   readonly context: MikroOrmWriteContext;
+  /** Where the row is in the input (for errors naming it). */
+  readonly index?: number;
+  readonly batch?: number;
   initialized: boolean;
   /** The change tracker found its row: it is updated, not inserted. */
   existing: boolean;
@@ -40,6 +46,11 @@ interface RowState {
   hooked: boolean;
   /** The RETURNING values of its row, by column. */
   row?: Record<string, unknown>;
+  /**
+   * Its UPDATE is one of several of the call: flush writes such a group with one statement that
+   * returns every row's key, and merges the key into each change set's payload.
+   */
+  grouped?: boolean;
   /**
    * Once its INSERT (or an upsert's INSERT … ON CONFLICT) ran: what was sent with the returned values
    * mapped in, a copy taken before the unit of work normalized the snapshot; handed to the first
@@ -100,23 +111,69 @@ export type WriteKind = 'insert' | 'update' | 'save' | 'upsert';
 export class MikroOrmWriteContext {
   // What to put back, newest last, when the transaction that wrote the entities rolls back.
   private readonly undo: (() => void)[] = [];
+  // Rows of the call whose UPDATE hooks ran so far.
+  private updates = 0;
 
   constructor(
     /** The EntityManager the call runs on (in the transaction while the call runs). */
     readonly em: EntityManager,
+    /** The class the call writes: every row is an entity of it (or of a subclass). */
+    private readonly target: EntityMetadata<AnyEntity>,
     private readonly schema: string | undefined,
     private readonly managed: boolean,
     readonly kind: WriteKind = 'insert',
   ) {}
 
-  /** Tags the entities of a batch as belonging to this call. */
-  adopt(entities: readonly AnyEntity[]): void {
-    for (const entity of entities) states.set(entity, { context: this, initialized: false, existing: false, hooked: false });
+  /** Checks that the rows of a batch are entities of the call's class, and tags them as its own. */
+  adopt(batch: InputBatch<AnyEntity>): void {
+    const { entities, indices, number } = batch;
+    for (let i = 0; i < entities.length; i++)
+      assertEntityRow(this.target, entities[i] as AnyEntity, indices[i] as number, number);
+    for (let i = 0; i < entities.length; i++) {
+      const index = indices[i];
+      states.set(entities[i] as AnyEntity, {
+        context: this,
+        index,
+        batch: number,
+        initialized: false,
+        existing: false,
+        hooked: false,
+      });
+    }
   }
 
-  /** Drops this call's state of entities whose batch is done (their hooks and statements ran). */
+  /**
+   * Drops this call's state of entities whose batch is done (their hooks and statements ran), and
+   * takes them off the persist stack (`em.persist()`, `em.create()` put them there), as a flush
+   * leaves the entities it wrote: one the call skipped, or wrote with `managed: false`, is not
+   * written by a later flush after all.
+   */
   release(entities: readonly AnyEntity[]): void {
-    for (const entity of entities) if (states.get(entity)?.context === this) states.set(entity, undefined);
+    const uow = this.em.getUnitOfWork();
+    const stack = uow.getPersistStack();
+    const map = uow.getIdentityMap();
+    for (const entity of entities) {
+      if (states.get(entity)?.context !== this) continue;
+      states.set(entity, undefined);
+      this.unschedule(entity, stack, map);
+    }
+  }
+
+  /**
+   * Takes the entity off the persist stack and, when it is not managed, out of the identity map
+   * where `persist` stored it by its key — what `em.insertMany()` does to its input. Undone if the
+   * call's transaction rolls back.
+   */
+  private unschedule(entity: AnyEntity, stack: Set<AnyEntity>, map: IdentityMap): void {
+    if (!stack.delete(entity)) return;
+    // Only `persist` files an unmanaged entity in the identity map, and it schedules it too.
+    const wrapped = helper(entity);
+    const mapped = !wrapped.__managed && wrapped.hasPrimaryKey() && map.getByEntity(entity) === entity;
+    if (mapped) map.delete(entity);
+    this.undo.push(() => {
+      stack.add(entity);
+      if (mapped) map.store(entity);
+    });
   }
 
   /** The entity's state in this call (adopted by another call: a fresh one here). */
@@ -218,6 +275,19 @@ export class MikroOrmWriteContext {
     state.hooked = hooked;
   }
 
+  /**
+   * The batch's changed rows are about to be updated. Flush updates a class's change sets with one
+   * statement per group when there are several (`useBatchUpdates`), one each otherwise; what
+   * differs is the key in the after-hooks' payload. The rows of a call count as one group, as far
+   * as they are known when a batch's rows are.
+   */
+  noteUpdates(entities: readonly AnyEntity[]): void {
+    this.updates += entities.length;
+    const platform = this.em.getPlatform();
+    const grouped = this.updates > 1 && this.em.config.get('useBatchUpdates', platform.usesBatchUpdates());
+    for (const entity of entities) this.state(entity).grouped = grouped;
+  }
+
   /** The change tracker found the entity's row: it is updated, not inserted. */
   markExisting(entity: AnyEntity): void {
     this.state(entity).existing = true;
@@ -233,6 +303,7 @@ export class MikroOrmWriteContext {
       const data = (state.hooked ? state.baseline : this.em.getComparator().prepareEntity(entity)) as Record<string, unknown>;
       state.baseline = undefined;
       state.hooked = false;
+      this.refuseRaw(entity, state, data);
       const version = this.metaOf(entity).versionProperty;
       if (version) data[version] = (entity as Record<string, unknown>)[version];
       state.sent = data as EntityData<AnyEntity>;
@@ -240,9 +311,30 @@ export class MikroOrmWriteContext {
     }
     this.initialize(entity);
     const data = this.em.getComparator().prepareEntity(entity);
+    this.refuseRaw(entity, state, data as Record<string, unknown>);
     state.sent = data;
     if (state.changeSet) Object.assign(state.changeSet.payload, data);
     return data;
+  }
+
+  /**
+   * Refuses a raw SQL fragment (`raw('n + 1')`) as a value. Flush splices each one into that row's
+   * own statement; cohort's statement is one per batch, with values as parameters.
+   */
+  private refuseRaw(entity: AnyEntity, state: RowState, data: Record<string, unknown>): void {
+    for (const property in data) {
+      const value = data[property];
+      if (typeof value !== 'object' || value === null || !isRaw(value)) continue;
+      const entityName = this.metaOf(entity).className;
+      const row = state.index === undefined ? '' : ` of row ${state.index}`;
+      throw new UnsupportedFeatureError(
+        'raw SQL value',
+        `${entityName}.${property}${row} is a raw SQL fragment (${(value as { sql: string }).sql}); cohort sends values as ` +
+          'parameters, one statement per batch, and does not evaluate SQL per row: set the value itself, or ' +
+          '(bulkUpdate, bulkSave) give the column an `expressions` entry',
+        { entityName, property, index: state.index, batch: state.batch, entity },
+      );
+    }
   }
 
   /** ColumnModel.write: one RETURNING value of the entity's row. */
@@ -312,18 +404,22 @@ export class MikroOrmWriteContext {
     const em = this.em;
     const target = entity as Record<string, unknown>;
     let previous: Record<string, unknown> | undefined;
+    let mapped: Record<string, unknown> | undefined;
     if (row && Object.keys(row).length > 0) {
-      const mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
+      mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
       previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
       em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
-      const changeSet = state.changeSet;
-      if (changeSet?.type === ChangeSetType.UPDATE) {
-        // Flush merges its RETURNING row, when there is one (the key, the new version), into the payload.
+    }
+    const changeSet = state.changeSet;
+    if (changeSet?.type === ChangeSetType.UPDATE && (mapped || state.grouped)) {
+      // Flush merges its RETURNING row into the payload: the new version (and values it returns),
+      // and, for a group of updates, the key of every row.
+      if (state.grouped) {
         const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
-        const keys = Object.fromEntries(meta.primaryKeys.map((key) => [key, prepared[key]]));
-        Object.assign(changeSet.payload, keys, mapped);
-        changeSet.persisted = true;
+        for (const key of meta.primaryKeys) changeSet.payload[key as never] = prepared[key] as never;
       }
+      if (mapped) Object.assign(changeSet.payload, mapped);
+      changeSet.persisted = true;
     }
     const snapshot = wrapped.__originalEntityData;
     const managed = wrapped.__managed && snapshot !== undefined;

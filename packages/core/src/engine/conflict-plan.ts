@@ -3,6 +3,7 @@ import { type ColumnModel, type EntityModel, primaryColumns } from '../model/ent
 import type { BatchValues } from '../sql/batch-values.js';
 import type { ConflictAction } from '../sql/insert-statement.js';
 import { toPgText } from '../sql/pg-text.js';
+import { nextVersionSql, versionStepOf } from '../sql/version-step.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, OnConflict } from './bulk-options.js';
 import { keepRows, pickRows } from './skip-rows.js';
@@ -84,7 +85,7 @@ function conflictSetExpr<E>(model: EntityModel<E>, name: string, expression: str
   const quoted = `"${name.replaceAll('"', '""')}"`;
   if (expression) return `(${expression.replaceAll('{current}', `t.${quoted}`).replaceAll('{value}', `excluded.${quoted}`)})`;
   const column = model.columns.find((c) => c.name === name);
-  if (column?.role === 'version') return `t.${quoted} + 1`;
+  if (column?.role === 'version') return nextVersionSql(versionStepOf(column), `t.${quoted}`);
   if (column?.role === 'updateDate') return 'CURRENT_TIMESTAMP';
   return undefined;
 }

@@ -1,4 +1,4 @@
-import type { ValidationFailure } from '../errors/bulk-write-error.js';
+import { BulkWriteError, type ValidationFailure } from '../errors/bulk-write-error.js';
 import type { EntityModel } from '../model/entity-model.js';
 
 const NOTHING_PREPARED: ReadonlyMap<never, unknown> = new Map<never, unknown>();
@@ -9,7 +9,8 @@ const unpreparable = new WeakMap<object, unknown>();
 /**
  * Runs the model's per-row conversion once per entity (after the before-hooks). A row the ORM
  * cannot convert (an invalid Date, say) is left unprepared: its columns are then read raw, so
- * validation names what is wrong, and it never reaches the database.
+ * validation names what is wrong, and it never reaches the database. A cohort error the model
+ * throws (a refusal) ends the call.
  */
 export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): ReadonlyMap<E, unknown> {
   if (!model.prepare) return NOTHING_PREPARED;
@@ -18,6 +19,8 @@ export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): R
     try {
       prepared.set(entity, model.prepare?.(entity));
     } catch (error) {
+      // The adapter refusing the row (a feature it does not write) is the call's error, not a value's.
+      if (error instanceof BulkWriteError) throw error;
       prepared.set(entity, undefined);
       unpreparable.set(entity as object, error);
     }

@@ -17,6 +17,7 @@ import {
   type UpdateValues,
   updateStageColumns,
 } from '../sql/update-statement.js';
+import { versionStepOf } from '../sql/version-step.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { columnName } from './conflict-plan.js';
 import { copyClientFor, copyIntoStage, dropStage, mayCopy } from './copy-insert.js';
@@ -91,6 +92,7 @@ export async function planUpdate<E>(
     key: keys.map((k) => k.name),
     columns: setColumns.map((c): UpdateColumn => ({ name: c.name, expression: expressions.get(c.name) })),
     version: version?.name,
+    versionStep: version ? versionStepOf(version) : undefined,
     touch: touch.map((c) => c.name),
     returning: returned.map((c) => c.name),
   };

@@ -41,6 +41,7 @@ export interface ColumnModel<E = object> {
   readonly primary: boolean;
   /** Maximum length in characters for varchar/char columns. */
   readonly length?: number;
+  /** Numeric columns: total digits. Timestamp columns: fractional digits of seconds (`timestamptz(3)`). */
   readonly precision?: number;
   readonly scale?: number;
   /** Allowed values for enum columns. */

@@ -1,6 +1,7 @@
 import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 import type { CompiledQuery } from './insert-statement.js';
+import { nextVersionSql, type VersionStep } from './version-step.js';
 
 /** One column an UPDATE may set: per row, a value and whether this row changes it. */
 export interface UpdateColumn {
@@ -14,8 +15,10 @@ export interface UpdateStatement {
   readonly table: TableCatalog;
   readonly key: readonly string[];
   readonly columns: readonly UpdateColumn[];
-  /** Version column: checked against the row's expected version (when given) and incremented. */
+  /** Version column: checked against the row's expected version (when given) and moved on. */
   readonly version?: string;
+  /** How the version moves on (default: incremented). */
+  readonly versionStep?: VersionStep;
   /** Columns set to the statement's timestamp on every updated row. */
   readonly touch: readonly string[];
   readonly returning: readonly string[];
@@ -96,7 +99,9 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     if (everyRow[i]) return `${quoteIdent(c.name)} = ${next}`;
     return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${current} END`;
   });
-  if (stmt.version) sets.push(`${quoteIdent(stmt.version)} = t.${quoteIdent(stmt.version)} + 1`);
+  if (stmt.version) {
+    sets.push(`${quoteIdent(stmt.version)} = ${nextVersionSql(stmt.versionStep, `t.${quoteIdent(stmt.version)}`)}`);
+  }
   for (const column of stmt.touch) sets.push(`${quoteIdent(column)} = CURRENT_TIMESTAMP`);
 
   const where = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);

@@ -222,3 +222,20 @@ it('bulkUpsert of an entity whose primary key is its relation id inserts the new
   }
   expect(await rows(subject, 'up_owner_flag')).toEqual([{ ownerId: 1 }, { ownerId: 2 }, { ownerId: 3 }]);
 });
+
+it('bulkUpsert never overwrites a column the input leaves undefined, nor counts it as changed with skipUpdateIfNoValuesChanged', async () => {
+  const seed = (side: Side) => side.ds.getRepository(Member).insert([{ email: 'a@x', name: 'A', score: 1 }]);
+  await Promise.all([seed(reference), seed(subject)]);
+  for (const side of [reference, subject]) side.hooks.length = 0;
+  // a gives its stored score and leaves name undefined: nothing it gives differs, so it is not rewritten.
+  const input = () => [Object.assign(new Member(), { email: 'a@x', score: 1 }), Object.assign(new Member(), { email: 'n@x' })];
+  const [refEntities, subEntities] = [input(), input()];
+  for (const entity of refEntities) {
+    await reference.ds.getRepository(Member).upsert(entity, { conflictPaths: ['email'], skipUpdateIfNoValuesChanged: true });
+  }
+  const result = await bulkUpsert(subject.ds, Member, subEntities, { skipUpdateIfNoValuesChanged: true, strategy });
+  expect(result.outcomes).toEqual(['unchanged', 'inserted']);
+  expect(await rows(subject, 'up_member')).toEqual(await rows(reference, 'up_member'));
+  expect(subEntities.map((e) => normalizeRecord(e))).toEqual(refEntities.map((e) => normalizeRecord(e)));
+  expect(subject.hooks.filter((h) => h.startsWith('afterUpdate'))).toEqual([]);
+});

@@ -53,7 +53,8 @@ class BatchAudit implements EntitySubscriberInterface<Ledger>, TypeormBulkSubscr
   }
   async afterBulkInsert(event: TypeormBulkEvent<Ledger>) {
     calls.push(`afterBulkInsert ${event.entities.map((e) => e.id).join(',')}`);
-    expect(event.queryRunner.isTransactionActive).toBe(true);
+    // (Not while a test kills the connection: a lost connection ends the transaction under the hook.)
+    if (killAtBatch === undefined) expect(event.queryRunner.isTransactionActive).toBe(true);
     const [row] = await event.manager.query('SELECT pg_backend_pid() AS pid');
     pids.push(row.pid);
     await event.manager.query(`INSERT INTO ledger_audit (n) VALUES ($1)`, [event.entities.length]);

@@ -1,10 +1,10 @@
 // TypeORM: the caller's transaction, repository methods, and batch-level subscribers.
 import { createSchema } from '@cohort/pg-harness';
 import {
+  BulkWriteError,
   bulkInsert,
   bulkUpdate,
   bulkUpsert,
-  BulkWriteError,
   ConnectionLostError,
   registerBulkRepository,
   type TypeormBulkEvent,

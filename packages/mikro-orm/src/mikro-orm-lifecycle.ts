@@ -78,6 +78,11 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     if (this.context.kind === 'upsert') await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
   }
 
+  /** A row the upsert found and had nothing to write for: neither created nor updated, but upserted. */
+  async afterUpsertUnchanged(batch: HookBatch<E>): Promise<void> {
+    await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
+  }
+
   async beforeUpsert(batch: HookBatch<E>): Promise<void> {
     // The row may be inserted: onCreate and JS defaults apply first, as `em.upsert()` assigns them.
     for (const entity of batch.entities) this.context.initialize(entity);

@@ -144,7 +144,9 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
     ),
     unwrittenRelation: mikroOrmRelationFinder(meta),
     prepare: (entity) => writeContextOf(entity).prepare(entity),
-    finishInsert: (entity) => writeContextOf(entity).finishInsert(entity),
+    finishInsert: (entity, upserted) => writeContextOf(entity).finishInsert(entity, upserted),
+    insertOnly: root.props.some((p) => p.onCreate) ? (entity) => writeContextOf(entity).insertOnly(entity) : undefined,
+    upsertReadsBack: true,
   };
 }
 
@@ -207,15 +209,13 @@ function columnModel(
           : 'default'
         : undefined;
   // `onUpdate` values are set on the entity and written like any change, as flush does, so no
-  // column gets the engine's `updateDate` role. A property only `onCreate` fills keeps its stored
-  // value when an upsert updates the row, as `em.upsert()` leaves it.
+  // column gets the engine's `updateDate` role. What `onCreate` makes is for the insert only (an
+  // upsert that finds the row keeps the stored value): per row, see EntityModel.insertOnly.
   const role: ColumnRole | undefined = prop.version
     ? 'version'
     : meta.discriminatorColumn === prop.name
       ? 'discriminator'
-      : prop.onCreate && !prop.onUpdate
-        ? 'createDate'
-        : undefined;
+      : undefined;
   const hasDefault = prop.default != null || prop.defaultRaw != null || generated !== undefined || prop.version === true;
   const enumValues =
     prop.enum && Array.isArray(prop.items) && prop.items.length > 0 ? (prop.items as (string | number)[]) : undefined;
@@ -244,6 +244,8 @@ function columnModel(
     role,
     insertable: true,
     updatable: !prop.primary,
+    // `em.upsert()` merges every value a row gives but the conflict target's, a primary key too.
+    upsertable: true,
     read(entity, prepared) {
       const data = prepared as Prepared | undefined;
       // As flush: the version starts from the column default and is never sent on insert (flush's

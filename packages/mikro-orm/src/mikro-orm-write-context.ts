@@ -46,6 +46,8 @@ interface RowState {
   hooked: boolean;
   /** The RETURNING values of its row, by column. */
   row?: Record<string, unknown>;
+  /** Columns whose values `onCreate` made in this call: for an insert only (see EntityModel.insertOnly). */
+  insertOnly?: string[];
   /**
    * Its UPDATE is one of several of the call: flush writes such a group with one statement that
    * returns every row's key, and merges the key into each change set's payload.
@@ -89,6 +91,10 @@ const initializedProps = perClass((meta) =>
       prop.kind === ReferenceKind.EMBEDDED,
   ),
 );
+
+function isToOne(prop: EntityProperty<AnyEntity>): boolean {
+  return prop.kind === ReferenceKind.MANY_TO_ONE || prop.kind === ReferenceKind.ONE_TO_ONE;
+}
 
 /** The properties that map to columns (have field names). */
 const columnProps = perClass((meta) => meta.props.filter((prop) => prop.fieldNames));
@@ -198,15 +204,29 @@ export class MikroOrmWriteContext {
     const state = this.state(entity);
     if (state.initialized) return;
     state.initialized = true;
-    for (const prop of initializedProps(this.metaOf(entity))) this.initializeProperty(entity, prop);
+    for (const prop of initializedProps(this.metaOf(entity))) {
+      // As `em.upsert()` (getOnCreateGeneratedFields): what onCreate made is not merged into a found row.
+      if (this.initializeProperty(entity, prop) && !prop.embedded && !isToOne(prop)) {
+        state.insertOnly ??= [];
+        state.insertOnly.push(...prop.fieldNames);
+      }
+    }
   }
 
-  private initializeProperty(entity: AnyEntity, prop: EntityProperty<AnyEntity>): void {
+  /** EntityModel.insertOnly: the columns `onCreate` filled for the entity in this call. */
+  insertOnly(entity: AnyEntity): readonly string[] | undefined {
+    return this.state(entity).insertOnly;
+  }
+
+  /** Applies `onCreate` or the JS default to one property; true when `onCreate` made its value. */
+  private initializeProperty(entity: AnyEntity, prop: EntityProperty<AnyEntity>): boolean {
     const target = entity as Record<string, unknown>;
     const value = target[prop.name];
     const empty = value == null || (Utils.isScalarReference(value) && (value as { unwrap(): unknown }).unwrap() == null);
+    let created = false;
     if (prop.onCreate && empty) {
       target[prop.name] = prop.onCreate(entity, this.em);
+      created = true;
     } else if (
       prop.default != null &&
       !isRaw(prop.default) &&
@@ -222,6 +242,7 @@ export class MikroOrmWriteContext {
       const children = initializedProps(prop.targetMeta as EntityMetadata<AnyEntity>);
       for (const item of items) for (const child of children) this.initializeProperty(item, child);
     }
+    return created;
   }
 
   /**
@@ -347,9 +368,10 @@ export class MikroOrmWriteContext {
   /**
    * EntityModel.finishInsert: hydrates the values the database generated (as flush maps its
    * RETURNING row), then marks the entity persisted and registers it in the identity map with
-   * flush's snapshot, so a later flush sends nothing for it and a change becomes an UPDATE.
+   * flush's snapshot, so a later flush sends nothing for it and a change becomes an UPDATE. A row an
+   * upsert found gets every returned value, the stored key included, as `em.upsert()` hydrates it.
    */
-  finishInsert(entity: AnyEntity): void {
+  finishInsert(entity: AnyEntity, upserted?: 'inserted' | 'updated' | 'unchanged'): void {
     const meta = this.metaOf(entity);
     const wrapped = wrap(entity, true);
     const state = this.state(entity);
@@ -357,9 +379,11 @@ export class MikroOrmWriteContext {
     const row = state.row ?? {};
     state.row = undefined;
     // Flush reads back only what it did not send: values the application set stay as they are.
+    // A found row returns what it holds now, which is what the object must say.
+    const found = upserted === 'updated' || upserted === 'unchanged';
     const generated: Record<string, unknown> = {};
     for (const prop of columnProps(meta)) {
-      if (sent[prop.name] !== undefined && !prop.version) continue;
+      if (!found && sent[prop.name] !== undefined && !prop.version) continue;
       for (const field of prop.fieldNames) if (field in row) generated[field] = row[field];
     }
     const em = this.em;

@@ -116,8 +116,9 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
       (r) => r.joinColumns.length > 0 && r.inverseEntityMetadata.tablePath === metadata.tablePath,
     ),
     unwrittenRelation: typeormRelationFinder(metadata),
-    finishInsert: (entity) => {
-      setUnsetNullablesToNull(dataSource, metadata, entity);
+    finishInsert: (entity, upserted) => {
+      // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
+      if (!upserted) setUnsetNullablesToNull(dataSource, metadata, entity);
       takeSnapshot(dataSource, entity);
     },
   };

@@ -81,6 +81,38 @@ describe('compileInsert', () => {
     expect(sql).toContain('UNION ALL');
   });
 
+  it("an upsert's rows that keep a column write the stored value back, found through the conflict target", () => {
+    const { sql, parameters } = compileInsert(
+      {
+        table,
+        sent: [
+          { name: 'email', mixed: false },
+          { name: 'name', mixed: false, kept: true },
+        ],
+        generatedKeys: ['id'],
+        rowKey: ['id'],
+        returning: ['id'],
+        conflict: { kind: 'update', target: ['email'], set: [{ column: 'name', fromRow: true, unlessKept: true }] },
+        orderBy: ['email'],
+      },
+      [
+        ['a@x', 'b@x'],
+        ['A', null],
+      ],
+      [undefined, undefined],
+      [undefined, [false, true]],
+    );
+    expect(sql).toContain('s."k1" AS "k1"');
+    expect(sql).toContain(
+      'DO UPDATE SET "name" = CASE WHEN (excluded."email") IN (SELECT u."c0" FROM u WHERE u."k1") THEN t."name" ELSE excluded."name" END',
+    );
+    expect(parameters).toEqual([
+      ['a@x', 'b@x'],
+      ['A', null],
+      [false, true],
+    ]);
+  });
+
   it('quotes identifiers and never splices values', () => {
     const evil = "x'); DROP TABLE item; --";
     const { sql, parameters } = compileInsert(

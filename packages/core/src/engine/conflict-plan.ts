@@ -1,7 +1,8 @@
 import { DuplicateKeyInBatchError } from '../errors/bulk-write-error.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import type { BatchValues } from '../sql/batch-values.js';
-import type { ConflictAction } from '../sql/insert-statement.js';
+import { quoteIdent } from '../sql/identifier.js';
+import type { ConflictAction, ConflictSet } from '../sql/insert-statement.js';
 import { toPgText } from '../sql/pg-text.js';
 import { nextVersionSql, versionStepOf } from '../sql/version-step.js';
 import type { InputBatch } from './batches.js';
@@ -50,44 +51,103 @@ export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | u
   const updatable = option.update?.length
     ? option.update.map((p) => columnName(model, p))
     : model.columns
-        .filter((c) => c.updatable && !c.primary && !target.includes(c.name) && c.role !== 'createDate')
+        .filter((c) => (c.upsertable ?? c.updatable) && !target.includes(c.name) && c.role !== 'createDate')
         .map((c) => c.name);
   const expressions = new Map(Object.entries(option.expressions ?? {}).map(([key, sql]) => [columnName(model, key), sql]));
-  const set = updatable.map((name) => ({ column: name, expr: conflictSetExpr(model, name, expressions.get(name)) }));
-  if (option.skipUnchanged) {
-    return { kind: 'update', target, set, where: valuesDiffer(model, set, expressions), skipsUnchanged: true };
-  }
+  const set = updatable.map((name) => conflictSet(model, name, expressions.get(name)));
+  if (option.skipUnchanged) return { kind: 'update', target, set, skipsUnchanged: true };
   return { kind: 'update', target, set, where: option.where };
 }
 
 /**
- * SQL that is true when the update would change a value of the stored row `t` (TypeORM's
- * `skipUpdateIfNoValuesChanged`). Version and update-date columns only follow a change, so they do
- * not count unless an expression sets them. json (no equality operator) and types the engine does
- * not know are compared as text.
+ * One column of the update. `compare` (for `skipUnchanged`, TypeORM's `skipUpdateIfNoValuesChanged`):
+ * version and update-date columns only follow a change, so they do not count unless an expression
+ * sets them; json (no equality operator) and types the engine does not know compare as text.
  */
-function valuesDiffer<E>(
-  model: EntityModel<E>,
-  set: readonly { column: string; expr?: string }[],
-  expressions: ReadonlyMap<string, string>,
-): string {
-  const compared = set.flatMap(({ column, expr }) => {
-    const col = model.columns.find((c) => c.name === column);
-    if (!expressions.has(column) && (col?.role === 'version' || col?.role === 'updateDate')) return [];
-    const quoted = `"${column.replaceAll('"', '""')}"`;
-    const text = col?.kind === 'json' || col?.kind === 'other' ? '::text' : '';
-    return [`t.${quoted}${text} IS DISTINCT FROM (${expr ?? `excluded.${quoted}`})${text}`];
-  });
-  return compared.length > 0 ? `(${compared.join(' OR ')})` : 'false';
+function conflictSet<E>(model: EntityModel<E>, name: string, expression: string | undefined): ConflictSet {
+  const quoted = quoteIdent(name);
+  const column = model.columns.find((c) => c.name === name);
+  const compare = column?.kind === 'json' || column?.kind === 'other' ? 'text' : 'value';
+  if (expression) {
+    const expr = `(${expression.replaceAll('{current}', `t.${quoted}`).replaceAll('{value}', `excluded.${quoted}`)})`;
+    return { column: name, expr, fromRow: expression.includes('{value}'), compare };
+  }
+  if (column?.role === 'version') return { column: name, expr: nextVersionSql(versionStepOf(column), `t.${quoted}`) };
+  if (column?.role === 'updateDate') return { column: name, expr: 'CURRENT_TIMESTAMP' };
+  return { column: name, fromRow: true, compare };
 }
 
-function conflictSetExpr<E>(model: EntityModel<E>, name: string, expression: string | undefined): string | undefined {
-  const quoted = `"${name.replaceAll('"', '""')}"`;
-  if (expression) return `(${expression.replaceAll('{current}', `t.${quoted}`).replaceAll('{value}', `excluded.${quoted}`)})`;
-  const column = model.columns.find((c) => c.name === name);
-  if (column?.role === 'version') return nextVersionSql(versionStepOf(column), `t.${quoted}`);
-  if (column?.role === 'updateDate') return 'CURRENT_TIMESTAMP';
-  return undefined;
+/** An upsert's update as one batch writes it (see {@link planUpsert}). */
+export interface UpsertPlan<E> {
+  /** The statement's conflict action: the batch's SET, a no-op one when no column is written. */
+  readonly conflict: Extract<ConflictAction, { kind: 'update' }>;
+  /** What the update writes (empty when nothing: the SET is a no-op and found rows are unchanged). */
+  readonly writes: readonly ConflictSet[];
+  /** Per sent column, the rows that keep its stored value (only for the columns of `unlessKept` writes). */
+  readonly kept: readonly (boolean[] | undefined)[];
+  /** Columns read back after the upsert (beyond the model's `returningOnInsert`; see `upsertReadsBack`). */
+  readonly readBack: readonly ColumnModel<E>[];
+}
+
+/**
+ * The update of one batch's upsert. SPEC §8: an upsert never overwrites a column the input leaves
+ * undefined — per row, not per batch. A column no row gives is not written; a column some rows give
+ * is written by those rows only (the others carry a keep flag); a value made for the insert only
+ * (`insertOnly`) counts as not given. When nothing is left to write, the SET is a no-op (`DO
+ * NOTHING` would not return the row), so the found row is reported as unchanged.
+ */
+export function planUpsert<E>(
+  model: EntityModel<E>,
+  conflict: Extract<ConflictAction, { kind: 'update' }>,
+  entities: readonly E[],
+  sent: readonly ColumnModel<E>[],
+  unset: readonly (boolean[] | undefined)[],
+): UpsertPlan<E> {
+  const names = sent.map((c) => c.name);
+  const keep = [...unset];
+  if (model.insertOnly) {
+    for (let r = 0; r < entities.length; r++) {
+      const only = model.insertOnly(entities[r] as E);
+      if (!only) continue;
+      for (const name of only) {
+        const at = names.indexOf(name);
+        if (at < 0) continue;
+        let flags = keep[at];
+        // `unset` arrays are the batch's own (the default flags share them): copied before a change.
+        if (!flags || flags === unset[at]) {
+          flags = flags ? [...flags] : new Array<boolean>(entities.length).fill(false);
+          keep[at] = flags;
+        }
+        flags[r] = true;
+      }
+    }
+  }
+  const writes: ConflictSet[] = [];
+  const kept: (boolean[] | undefined)[] = new Array(sent.length).fill(undefined);
+  for (const entry of conflict.set) {
+    if (!entry.fromRow) {
+      writes.push(entry);
+      continue;
+    }
+    const at = names.indexOf(entry.column);
+    const flags = at < 0 ? undefined : keep[at];
+    if (at < 0 || flags?.every(Boolean)) continue;
+    if (!flags?.includes(true)) {
+      writes.push(entry);
+      continue;
+    }
+    kept[at] = flags;
+    writes.push({ ...entry, unlessKept: true });
+  }
+  const [first] = conflict.target;
+  const set = writes.length > 0 || !first ? writes : [{ column: first, expr: `t.${quoteIdent(first)}` }];
+  const written = new Set(writes.filter((w) => w.fromRow && !w.unlessKept).map((w) => w.column));
+  const readBack = model.upsertReadsBack
+    ? model.columns.filter(
+        (c) => !conflict.target.includes(c.name) && !written.has(c.name) && !model.returningOnInsert.includes(c),
+      )
+    : [];
+  return { conflict: { ...conflict, set }, writes, kept, readBack };
 }
 
 function defaultTarget<E>(model: EntityModel<E>): string[] {

@@ -209,14 +209,19 @@ export async function insertThroughStage<E>(
   client: CopyCapableClient,
   stmt: InsertStatement,
   values: BatchValues<E>,
+  kept: readonly (boolean[] | undefined)[] = [],
   onSent?: () => void,
 ): Promise<Record<string, unknown>[]> {
-  const mixedAt = stmt.sent.flatMap((s, i) => (s.mixed ? [i] : []));
   const sentCount = stmt.sent.length;
+  // After the ordinal and the values: the default flags of mixed columns, then the keep flags.
+  const flagColumns = [
+    ...stmt.sent.flatMap((s, i) => (s.mixed ? [values.defaults[i]] : [])),
+    ...stmt.sent.flatMap((s, i) => (s.kept ? [kept[i]] : [])),
+  ];
   const stage = await copyIntoStage(session, client, stageColumns(stmt), values.indices.length, (c, r) => {
     if (c === 0) return String(r + 1);
     if (c <= sentCount) return values.values[c - 1]?.[r] ?? null;
-    const flags = values.defaults[mixedAt[c - 1 - sentCount] as number];
+    const flags = flagColumns[c - 1 - sentCount];
     return flags ? (flags[r] ? 't' : 'f') : null;
   });
   const { sql, parameters } = compileInsert({ ...stmt, stage }, [], []);

@@ -16,7 +16,15 @@ import {
 import { validateBatch } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, RowOutcome, UpsertOptions } from './bulk-options.js';
-import { columnByName, conflictKeyColumns, dropDuplicates, rejectDuplicateKeys, resolveConflict } from './conflict-plan.js';
+import {
+  columnByName,
+  conflictKeyColumns,
+  dropDuplicates,
+  planUpsert,
+  rejectDuplicateKeys,
+  resolveConflict,
+  type UpsertPlan,
+} from './conflict-plan.js';
 import {
   canCopyDirectly,
   compareKeys,
@@ -103,10 +111,12 @@ function relationWriteOf<E>(model: EntityModel<E>, options: InsertOptions): 'ins
   return resolveConflict(model, options.onConflict).kind === 'update' ? 'upsert' : 'insert';
 }
 
-/** Rows an insert wrote, split by what happened to them. */
+/** Rows an insert wrote (or an upsert found), split by what happened to them. */
 export interface WrittenRows<E> {
   readonly inserted: InputBatch<E>;
   readonly updated: UpdateHookBatch<E> & { changes: RowChange[] };
+  /** Rows an upsert found and left as they were: it had nothing of theirs to write. */
+  readonly unchanged: InputBatch<E>;
 }
 
 /** Sends the batch's one INSERT and records every row's outcome in `result`. */
@@ -132,6 +142,7 @@ function recordOutcomes<E>(
 ): WrittenRows<E> {
   const inserted: InputBatch<E> = { number: rows.number, entities: [], indices: [] };
   const updated: WrittenRows<E>['updated'] = { number: rows.number, entities: [], indices: [], changes: [] };
+  const unchanged: InputBatch<E> = { number: rows.number, entities: [], indices: [] };
   rows.entities.forEach((entity, position) => {
     const index = rows.indices[position] as number;
     const outcome = outcomes[position] as RowOutcome;
@@ -145,6 +156,10 @@ function recordOutcomes<E>(
       updated.entities.push(entity);
       updated.indices.push(index);
       updated.changes.push(changes[position] as RowChange);
+    } else if (outcome === 'unchanged') {
+      result.unchanged++;
+      unchanged.entities.push(entity);
+      unchanged.indices.push(index);
     } else if (conflict.kind === 'update' && conflict.skipsUnchanged) {
       // Not returned: the update's only condition, "some value differs", was false for it.
       result.outcomes[index] = 'unchanged';
@@ -153,7 +168,7 @@ function recordOutcomes<E>(
       result.skipped.push({ index, entity, reason: conflict.kind === 'update' ? 'condition' : 'conflict' });
     }
   });
-  return { inserted, updated };
+  return { inserted, updated, unchanged };
 }
 
 /** After-hooks that follow the real outcome: insert hooks for inserted rows, update hooks for updated ones. */
@@ -166,6 +181,9 @@ export async function afterInsertPhase<E>(
   if (written.inserted.entities.length > 0) await target.hooks.afterInsert(written.inserted);
   // Updated rows carry what the upsert wrote: its columns, and their values before (PostgreSQL ≥ 18).
   if (written.updated.entities.length > 0 && target.hooks.afterUpdate) await target.hooks.afterUpdate(written.updated);
+  if (written.unchanged.entities.length > 0 && target.hooks.afterUpsertUnchanged) {
+    await target.hooks.afterUpsertUnchanged(written.unchanged);
+  }
 }
 
 /** A batch with its columns' values already read (column-major, aligned with {@link insertColumns}). */
@@ -230,6 +248,10 @@ interface InsertPlan<E> {
   readonly stmt: InsertStatement;
   readonly values: BatchValues<E>;
   readonly sent: ColumnModel<E>[];
+  /** The columns the statement returns, in order (`r0`, `r1`…). */
+  readonly returning: readonly ColumnModel<E>[];
+  /** For an upsert: what its update writes for this batch. */
+  readonly upsert?: UpsertPlan<E>;
   /** The rows can be copied straight into the table (see {@link canCopyDirectly}). */
   readonly direct: boolean;
   /** Binary arrays standing in for the sent columns' text (undefined where a column travels as text). */
@@ -255,6 +277,8 @@ function planInsert<E>(
   const generatedKeys = keys.filter((k) => !sentNames.has(k.name)).map((k) => k.name);
   const mixed = new Set(sent.filter((_, i) => values.defaults[i]).map((c) => c.name));
   if (conflict.kind !== 'error') rejectDuplicateKeys(values, conflictKeyColumns(conflict, keys, sentNames), batch.number);
+  const upsert = conflict.kind === 'update' ? planUpsert(model, conflict, batch.entities, sent, values.unset) : undefined;
+  const returning = upsert?.readBack.length ? [...model.returningOnInsert, ...upsert.readBack] : model.returningOnInsert;
 
   const [onlyKey] = keys;
   const mapping =
@@ -269,14 +293,14 @@ function planInsert<E>(
     table: catalog,
     mapping,
     rowCount: batch.entities.length,
-    sent: sent.map((c) => ({ name: c.name, mixed: mixed.has(c.name) })),
+    sent: sent.map((c, i) => ({ name: c.name, mixed: mixed.has(c.name), kept: upsert?.kept[i] !== undefined })),
     generatedKeys,
     rowKey: keys.map((k) => k.name),
-    returning: model.returningOnInsert.map((c) => c.name),
-    conflict,
+    returning: returning.map((c) => c.name),
+    conflict: upsert?.conflict ?? conflict,
     // Rows are written in conflict-key order so that concurrent upserts lock in one order.
     orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
-    returnOld: conflict.kind === 'update' && catalog.serverVersion >= 180000 ? conflict.set.map((s) => s.column) : undefined,
+    returnOld: upsert && catalog.serverVersion >= 180000 ? upsert.writes.map((s) => s.column) : undefined,
   };
   const direct = canCopyDirectly(stmt, stmt.returning);
   // Columns that can travel as binary arrays do, unless the rows may go through COPY.
@@ -284,7 +308,7 @@ function planInsert<E>(
     session.binaryParameters && !mayCopy(options.strategy, session, batch.entities.length, direct)
       ? sent.map((c, i) => binaryParameter(catalog.columns.get(c.name), values.raw[i] as unknown[]))
       : undefined;
-  return { stmt, values, sent, direct, binary };
+  return { stmt, values, sent, returning, upsert, direct, binary };
 }
 
 /** A batch ready to send: its rows (duplicates dropped), its statement and values. */
@@ -339,12 +363,13 @@ export async function sendRows<E>(
       const generated = await copyDirectly(target.session, client, stmt, sent, values, early?.keys, onSent);
       return { planned, copied: true, generated };
     }
+    const kept = plan.upsert?.kept ?? [];
     if (client) {
-      const rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values, onSent);
+      const rows = await insertThroughStage(target.session, client, { ...stmt, mapping: 'join' }, values, kept, onSent);
       return { planned, copied: true, rows };
     }
     const columns = stmt.sent.map((_, c) => binary?.[c] ?? values.text(c));
-    const { sql, parameters } = compileInsert(stmt, columns, values.defaults);
+    const { sql, parameters } = compileInsert(stmt, columns, values.defaults, kept);
     const query = target.session.query(sql, parameters);
     afterDispatch(onSent);
     return { planned, copied: false, rows: await query };
@@ -360,10 +385,9 @@ export async function sendRows<E>(
 export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: BulkResult<E>): WrittenRows<E> {
   const { rows: batch, plan, catalog } = sent.planned;
   const conflict = plan?.stmt.conflict ?? { kind: 'error' as const };
-  const upsert = conflict.kind === 'update';
   const outcomes: RowOutcome[] = new Array(batch.entities.length).fill('skipped');
   const changes: (RowChange | undefined)[] = [];
-  const returning = model.returningOnInsert;
+  const returning = plan?.returning ?? model.returningOnInsert;
   if (plan && sent.generated) {
     const { stmt, values } = plan;
     const sources = returning.map((column) => {
@@ -381,7 +405,6 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
     return recordOutcomes(batch, conflict, outcomes, changes, result);
   }
   const rows = sent.rows ?? [];
-  const setColumns = conflict.kind === 'update' ? conflict.set.map((s) => columnByName(model, s.column)) : [];
   if (plan?.stmt.mapping === 'sequence' && !sent.copied) {
     // Keys were drawn from the sequence in ordinal order: the k-th smallest key is row k.
     rows.sort((a, b) => compareKeys(a.k0, b.k0));
@@ -389,25 +412,54 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
       row[ORDINAL] = position + 1;
     });
   }
-  const newer = (catalog?.serverVersion ?? 0) >= 180000;
-  // What an upsert's update wrote: the same for every updated row of the batch (shared, read-only).
-  const setProperties = setColumns.map((c) => c.property);
-  const setNames = setColumns.map((c) => c.name);
+  const changeOf = plan?.upsert
+    ? upsertChanges(model, plan.upsert, plan.stmt, (catalog?.serverVersion ?? 0) >= 180000)
+    : undefined;
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;
     for (const [i, column] of returning.entries()) column.write(entity, row[returnedName(i)]);
-    model.finishInsert?.(entity);
-    const updated = upsert && row[INSERTED] === false;
-    outcomes[position] = updated ? 'updated' : 'inserted';
-    if (updated) {
-      changes[position] = {
-        properties: setProperties,
-        columns: setNames,
-        // PostgreSQL 18 returns the row as it was before the update; older servers cannot.
-        before: newer ? Object.fromEntries(setColumns.map((c, i) => [c.property, row[oldName(i)]])) : {},
-      };
-    }
+    const change = changeOf && row[INSERTED] === false ? changeOf(row, position) : undefined;
+    const outcome: RowOutcome = !changeOf || row[INSERTED] !== false ? 'inserted' : change ? 'updated' : 'unchanged';
+    model.finishInsert?.(entity, changeOf ? (outcome as 'inserted' | 'updated' | 'unchanged') : undefined);
+    outcomes[position] = outcome;
+    changes[position] = change;
   }
   return recordOutcomes(batch, conflict, outcomes, changes, result);
+}
+
+/**
+ * What an upsert's update wrote for a found row, or undefined when it wrote nothing. Rows that write
+ * the same columns share one properties and one columns list (hooks may memoize per list).
+ */
+function upsertChanges<E>(
+  model: EntityModel<E>,
+  upsert: UpsertPlan<E>,
+  stmt: InsertStatement,
+  newer: boolean,
+): (row: Record<string, unknown>, position: number) => RowChange | undefined {
+  const columns = upsert.writes.map((s) => columnByName(model, s.column));
+  // PostgreSQL 18 returns the row as it was before the update; older servers cannot.
+  const before = (row: Record<string, unknown>, written: (i: number) => boolean) =>
+    newer ? Object.fromEntries(columns.flatMap((c, i) => (written(i) ? [[c.property, row[oldName(i)]]] : []))) : {};
+  const shared = { properties: columns.map((c) => c.property), columns: columns.map((c) => c.name) };
+  const flags = upsert.writes.map((s) =>
+    s.unlessKept ? upsert.kept[stmt.sent.findIndex((sent) => sent.name === s.column)] : undefined,
+  );
+  if (columns.length === 0) return () => undefined;
+  if (flags.every((f) => f === undefined)) return (row) => ({ ...shared, before: before(row, () => true) });
+  const lists = new Map<string, { properties: string[]; columns: string[] }>();
+  return (row, position) => {
+    const written = (i: number) => !flags[i]?.[position];
+    let pattern = '';
+    for (let i = 0; i < columns.length; i++) pattern += written(i) ? '1' : '0';
+    if (!pattern.includes('1')) return undefined;
+    let list = lists.get(pattern);
+    if (!list) {
+      const own = columns.filter((_, i) => written(i));
+      list = { properties: own.map((c) => c.property), columns: own.map((c) => c.name) };
+      lists.set(pattern, list);
+    }
+    return { ...list, before: before(row, written) };
+  };
 }

@@ -41,6 +41,11 @@ export interface LifecycleHooks<E> {
   afterUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
   /** Before an upsert statement: what the ORM runs before its own upsert. */
   beforeUpsert?(batch: HookBatch<E>): Promise<void>;
+  /**
+   * After an upsert, for the rows it found and left as they were (it had nothing of theirs to
+   * write): neither inserted nor updated, so only what the ORM runs after any upsert of a row.
+   */
+  afterUpsertUnchanged?(batch: HookBatch<E>): Promise<void>;
 }
 
 /** Lifecycle that does nothing (`hooks: false`). */

@@ -57,6 +57,11 @@ export interface ColumnModel<E = object> {
   /** May be written on update. */
   readonly updatable: boolean;
   /**
+   * An upsert's update writes it when a row gives it (default: {@link updatable}). MikroORM's
+   * `em.upsert()` also writes a primary key a row gives, when the conflict target is another key.
+   */
+  readonly upsertable?: boolean;
+  /**
    * The value to send, as the ORM would hand it to its driver (after transformers and the ORM's own
    * serialization). `undefined` means "not set": the database default applies. `prepared` is what
    * {@link EntityModel.prepare} returned for this entity, when the model has it.
@@ -115,8 +120,23 @@ export interface EntityModel<E = object> {
    * no relation that needs a look (worked out once per entity class), so such rows cost nothing.
    */
   readonly unwrittenRelation?: (entity: E, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
-  /** Called for each inserted entity after returned values are written (the ORM's own clean-up). */
-  finishInsert?(entity: E): void;
+  /**
+   * Called for each written entity after returned values are written (the ORM's own clean-up).
+   * `upserted`: for an upsert (an insert with `onConflict` update), what happened to the row.
+   */
+  finishInsert?(entity: E, upserted?: 'inserted' | 'updated' | 'unchanged'): void;
+  /**
+   * The columns of the entity's row whose values the ORM made for an insert only (an `onCreate`
+   * hook filled them): an upsert that finds the row keeps the stored values, as the ORM's upsert
+   * does. Called per row of an upsert, after the before-hooks.
+   */
+  insertOnly?(entity: E): readonly string[] | undefined;
+  /**
+   * After an upsert, the stored values of the columns a row did not write (it left them undefined,
+   * its values were for the insert only, or the update does not write them) come back onto the
+   * entity through `write`, as the ORM's upsert reads them back (MikroORM's `em.upsert()`).
+   */
+  readonly upsertReadsBack?: boolean;
 }
 
 /** The primary-key columns of a model. */

@@ -19,6 +19,8 @@ export interface BatchValues<E> {
   text(c: number): (string | null)[];
   /** defaults[c][r]: row r leaves column c to its database default (only for mixed columns). */
   readonly defaults: (boolean[] | undefined)[];
+  /** unset[c][r]: row r leaves column c undefined (undefined when every row gives it a value). */
+  readonly unset: (boolean[] | undefined)[];
   /** Input index (in the whole call) of each row. */
   readonly indices: number[];
   readonly entities: E[];
@@ -52,6 +54,7 @@ export function readBatchValues<E>(
   const sent: ColumnModel<E>[] = [];
   const sentRaw: unknown[][] = [];
   const defaults: (boolean[] | undefined)[] = [];
+  const unsets: (boolean[] | undefined)[] = [];
   columns.forEach((column, c) => {
     const read = raw[c] as unknown[];
     let values = read;
@@ -70,6 +73,7 @@ export function readBatchValues<E>(
     sent.push(column);
     sentRaw.push(values);
     defaults.push(unsetCount > 0 && column.hasDefault ? unset : undefined);
+    unsets.push(unset);
   });
   const texts: (string | null)[][] = [];
   const text = (c: number) => {
@@ -87,6 +91,7 @@ export function readBatchValues<E>(
     },
     text,
     defaults,
+    unset: unsets,
     indices,
     entities,
   };

@@ -8,19 +8,41 @@ export type ConflictAction =
   | {
       kind: 'update';
       target: readonly string[];
-      /** column → SQL expression over `excluded` and the table alias `t` (default `excluded."col"`). */
-      set: readonly { column: string; expr?: string }[];
+      set: readonly ConflictSet[];
       /** Optional condition (SQL over `t` and `excluded`); rows where it is false are skipped. */
       where?: string;
-      /** `where` holds only "some value differs": a row it skips is unchanged, not skipped. */
+      /**
+       * The update's condition is only "some value it writes differs from the stored one" (made from
+       * the SET, `compare`): a row it skips is unchanged, not skipped. Not with `where`.
+       */
       skipsUnchanged?: boolean;
     };
+
+/** One column an upsert's update writes. */
+export interface ConflictSet {
+  readonly column: string;
+  /** SQL expression over `excluded` and the table alias `t` (default `excluded."col"`). */
+  readonly expr?: string;
+  /** The value written is the row's own (`excluded`): a row that does not give it writes nothing. */
+  readonly fromRow?: boolean;
+  /**
+   * Rows flagged `keep` for this column (see {@link InsertStatement.sent}) leave the stored value
+   * as it is; the others write `expr`.
+   */
+  readonly unlessKept?: boolean;
+  /** With `skipsUnchanged`: how the value written is compared with the stored one (as is, or as text). */
+  readonly compare?: 'value' | 'text';
+}
 
 /** An INSERT of one batch, as data. Compiled to one statement with constant text per shape. */
 export interface InsertStatement {
   readonly table: TableCatalog;
-  /** Columns whose values are sent; `mixed` ones fall back to the column default per row. */
-  readonly sent: readonly { name: string; mixed: boolean }[];
+  /**
+   * Columns whose values are sent; `mixed` ones fall back to the column default per row; `kept` ones
+   * carry a per-row flag (`k<i>`): the row does not give the column, so an upsert that finds the row
+   * keeps the stored value (see {@link ConflictSet.unlessKept}).
+   */
+  readonly sent: readonly { name: string; mixed: boolean; kept?: boolean }[];
   /** Key columns the database generates that are not sent (made in SQL so rows can be matched). */
   readonly generatedKeys: readonly string[];
   /** Columns matching each returned row to its input row: the primary key. */
@@ -48,12 +70,16 @@ export interface InsertStatement {
   readonly stage?: string;
 }
 
-/** Columns of a stage table for `stmt`, in COPY order: the ordinal, the values, the default flags. */
+/**
+ * Columns of a stage table for `stmt`, in COPY order: the ordinal, the values, the default flags,
+ * the keep flags.
+ */
 export function stageColumns(stmt: Pick<InsertStatement, 'sent'>): { name: string; type: string }[] {
   return [
     { name: ORDINAL, type: 'int8' },
     ...stmt.sent.map((_, i) => ({ name: `v${i}`, type: 'text' })),
     ...stmt.sent.flatMap((s, i) => (s.mixed ? [{ name: `d${i}`, type: 'boolean' }] : [])),
+    ...stmt.sent.flatMap((s, i) => (s.kept ? [{ name: `k${i}`, type: 'boolean' }] : [])),
     ...(stmt.sent.length === 0 ? [{ name: 'none', type: 'text' }] : []),
   ];
 }
@@ -72,6 +98,7 @@ export const oldName = (i: number) => `o${i}`;
 
 const v = (i: number) => quoteIdent(`v${i}`);
 const d = (i: number) => quoteIdent(`d${i}`);
+const k = (i: number) => quoteIdent(`k${i}`);
 const c = (name: string, stmt: InsertStatement) => quoteIdent(`c${columnIndex(stmt, name)}`);
 
 function columnIndex(stmt: InsertStatement, name: string): number {
@@ -97,9 +124,14 @@ function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
  * {@link CatalogColumn.paramType}), so the text does not depend on the row
  * count (no 65,535-parameter ceiling) and rows are matched back by the ordinal, never by position.
  */
-export function compileInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
+export function compileInsert(
+  stmt: InsertStatement,
+  values: readonly unknown[],
+  defaults: readonly unknown[],
+  kept: readonly unknown[] = [],
+): CompiledQuery {
   if (stmt.mapping === 'sequence') return compileSequenceInsert(stmt, values, defaults);
-  const { parameters, from, projections } = sources(stmt, values, defaults, true);
+  const { parameters, from, projections } = sources(stmt, values, defaults, true, kept);
 
   const targets = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
@@ -138,7 +170,7 @@ export function compileInsert(stmt: InsertStatement, values: readonly unknown[],
     `WITH u AS MATERIALIZED (SELECT s.${quoteIdent(ORDINAL)}, ${projections.join(', ')} FROM ${from}), ` +
     `ins AS (INSERT INTO ${stmt.table.qualifiedName} AS t (${targets.map(quoteIdent).join(', ')})${overriding} ` +
     `SELECT ${targets.map((n) => c(n, stmt)).join(', ')} FROM u ORDER BY ${order.join(', ')}` +
-    `${conflictClause(stmt.conflict)} RETURNING ${returning.join(', ')}) ` +
+    `${conflictClause(stmt)} RETURNING ${returning.join(', ')}) ` +
     `${select} ORDER BY 1`;
   return { sql, parameters };
 }
@@ -164,8 +196,14 @@ function compileSequenceInsert(stmt: InsertStatement, values: readonly unknown[]
 }
 
 /** The unnest parameters and the projection of every sent (and SQL-generated) column. */
-function sources(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[], aliased: boolean) {
-  const { parameters, from } = rowSource(stmt, values, defaults);
+function sources(
+  stmt: InsertStatement,
+  values: readonly unknown[],
+  defaults: readonly unknown[],
+  aliased: boolean,
+  kept: readonly unknown[] = [],
+) {
+  const { parameters, from } = rowSource(stmt, values, defaults, kept);
   const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
   const projections = stmt.sent.map((s, i) => {
     const col = catalogColumn(stmt, s.name);
@@ -179,12 +217,15 @@ function sources(stmt: InsertStatement, values: readonly unknown[], defaults: re
       if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
       projections.push(`${col.defaultExpr}${as(name)}`);
     }
+    stmt.sent.forEach((s, i) => {
+      if (s.kept) projections.push(`s.${k(i)} AS ${k(i)}`);
+    });
   }
   return { parameters, from, projections };
 }
 
 /** `unnest($1::integer[], $2::text[], …) WITH ORDINALITY AS s(…)`, or the stage table `AS s`. */
-function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]) {
+function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[], kept: readonly unknown[]) {
   if (stmt.stage) return { parameters: [] as unknown[], from: `${quoteIdent(stmt.stage)} AS s` };
   const parameters: unknown[] = [];
   const unnestArgs: string[] = [];
@@ -200,6 +241,12 @@ function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: 
     unnestArgs.push(`$${parameters.length}::boolean[]`);
     aliases.push(d(i));
   });
+  stmt.sent.forEach((s, i) => {
+    if (!s.kept) return;
+    parameters.push(kept[i]);
+    unnestArgs.push(`$${parameters.length}::boolean[]`);
+    aliases.push(k(i));
+  });
   if (stmt.sent.length === 0) {
     // Every value is a default: one array of NULLs still gives unnest its row count.
     parameters.push(new Array(stmt.rowCount ?? 0).fill(null));
@@ -210,7 +257,8 @@ function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: 
   return { parameters, from };
 }
 
-function conflictClause(conflict: ConflictAction): string {
+function conflictClause(stmt: InsertStatement): string {
+  const conflict = stmt.conflict;
   switch (conflict.kind) {
     case 'error':
       return '';
@@ -219,11 +267,39 @@ function conflictClause(conflict: ConflictAction): string {
         ? ` ON CONFLICT (${conflict.target.map(quoteIdent).join(', ')}) DO NOTHING`
         : ' ON CONFLICT DO NOTHING';
     case 'update': {
-      const set = conflict.set.map((s) => `${quoteIdent(s.column)} = ${s.expr ?? `excluded.${quoteIdent(s.column)}`}`);
-      const where = conflict.where ? ` WHERE ${conflict.where}` : '';
+      const values = conflict.set.map((s) => {
+        const value = s.expr ?? `excluded.${quoteIdent(s.column)}`;
+        return s.unlessKept ? unlessKept(stmt, conflict.target, s.column, value) : value;
+      });
+      const set = conflict.set.map((s, i) => `${quoteIdent(s.column)} = ${values[i]}`);
+      const condition = conflict.skipsUnchanged ? valuesDiffer(conflict.set, values) : conflict.where;
+      const where = condition ? ` WHERE ${condition}` : '';
       return ` ON CONFLICT (${conflict.target.map(quoteIdent).join(', ')}) DO UPDATE SET ${set.join(', ')}${where}`;
     }
   }
+}
+
+/** True when the update would change a value of the stored row `t` (a row that keeps a column does not). */
+function valuesDiffer(set: readonly ConflictSet[], values: readonly string[]): string {
+  const compared = set.flatMap((s, i) => {
+    if (!s.compare) return [];
+    const text = s.compare === 'text' ? '::text' : '';
+    return [`t.${quoteIdent(s.column)}${text} IS DISTINCT FROM (${values[i]})${text}`];
+  });
+  return compared.length > 0 ? `(${compared.join(' OR ')})` : 'false';
+}
+
+/**
+ * `CASE WHEN <the row keeps it> THEN t."col" ELSE value END`. The update sees only `t` and
+ * `excluded`, not the row's flags: the conflict target (unique within a batch) finds them in `u`,
+ * through an uncorrelated `IN (SELECT …)` PostgreSQL hashes once per statement.
+ */
+function unlessKept(stmt: InsertStatement, target: readonly string[], column: string, value: string): string {
+  const at = stmt.sent.findIndex((s) => s.name === column);
+  if (at < 0 || !stmt.sent[at]?.kept) throw new Error(`cohort: column ${column} has no keep flags`);
+  const key = target.map((n) => `excluded.${quoteIdent(n)}`).join(', ');
+  const source = target.map((n) => `u.${c(n, stmt)}`).join(', ');
+  return `CASE WHEN (${key}) IN (SELECT ${source} FROM u WHERE u.${k(at)}) THEN t.${quoteIdent(column)} ELSE ${value} END`;
 }
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {

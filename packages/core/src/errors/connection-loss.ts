@@ -38,7 +38,7 @@ const LOST_DRIVER_CODE = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMED
 // What node-postgres, TypeORM and MikroORM say when a client or query runner is used after its
 // connection broke; they carry no code.
 const LOST_MESSAGE =
-  /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|Query runner already released|terminating connection due to administrator command/i;
+  /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|Query runner already released|query runner was already released|terminating connection due to administrator command/i;
 
 /** The first error in `error`'s chain (`cause`, TypeORM's `driverError`) that says the connection was lost. */
 export function connectionLoss(error: unknown): unknown {
@@ -47,7 +47,7 @@ export function connectionLoss(error: unknown): unknown {
     seen.add(e);
     const fields = e as { code?: unknown; message?: unknown; name?: unknown; driverError?: unknown; cause?: unknown };
     if (typeof fields.code === 'string' && (LOST_SQLSTATE.test(fields.code) || LOST_DRIVER_CODE.has(fields.code))) return e;
-    if (fields.name === 'QueryRunnerAlreadyReleasedError') return e;
+    if (fields.name === 'QueryRunnerAlreadyReleasedError' || fields.name === 'QueryRunnerProviderAlreadyReleasedError') return e;
     if (typeof fields.message === 'string' && LOST_MESSAGE.test(fields.message) && !(e instanceof BulkWriteError)) return e;
     e = fields.driverError ?? fields.cause;
   }

@@ -10,6 +10,7 @@
  * ```
  */
 
+export type { CopyCapableClient, SqlSession } from './adapter/sql-session.js';
 export type { InputBatch } from './engine/batches.js';
 export type {
   BulkOptions,
@@ -39,7 +40,6 @@ export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from './engine/lifec
 export { PartialImportError } from './engine/run-batches.js';
 export type { SaveJob } from './engine/save-pipeline.js';
 export { runSave } from './engine/save-pipeline.js';
-export type { CopyCapableClient, SqlSession } from './engine/sql-session.js';
 export type { UpdateJob } from './engine/update-pipeline.js';
 export { runUpdate } from './engine/update-pipeline.js';
 export type { BulkJob, ChangeTracker, TransactionRunner, WriteTarget } from './engine/write-target.js';

@@ -1,3 +1,4 @@
+import type { CopyCapableClient, SqlSession } from '../adapter/sql-session.js';
 import { type ColumnKind, type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
@@ -9,7 +10,6 @@ import { inIsoYears, toPgText, utcIsoText } from '../sql/pg-text.js';
 import type { InsertOptions } from './bulk-options.js';
 import { resolveConflict } from './conflict-plan.js';
 import { afterDispatch, runCopy } from './copy-runner.js';
-import type { CopyCapableClient, SqlSession } from './sql-session.js';
 
 /** Rows at or above which `strategy: 'auto'` uses COPY for a plain insert (see docs/benchmark.md). */
 export const COPY_MIN_ROWS = 2_000;

@@ -1,4 +1,4 @@
-import type { SqlSession } from './sql-session.js';
+import type { SqlSession } from '../adapter/sql-session.js';
 
 /** Counts the data statements the engine sends through a session. */
 export class StatementCounter {

@@ -1,3 +1,4 @@
+import type { SqlSession } from '../adapter/sql-session.js';
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
@@ -41,7 +42,6 @@ import { refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
-import type { SqlSession } from './sql-session.js';
 import type { StagedWork } from './staged-batches.js';
 import type { BulkJob, WriteTarget } from './write-target.js';
 

@@ -1,7 +1,7 @@
+import type { SqlSession } from '../adapter/sql-session.js';
 import type { EntityModel } from '../model/entity-model.js';
 import type { InputBatch } from './batches.js';
 import type { LifecycleHooks, RowChange } from './lifecycle.js';
-import type { SqlSession } from './sql-session.js';
 
 /** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */
 export interface WriteTarget<E> {

@@ -1,4 +1,4 @@
-import type { SqlSession } from '../engine/sql-session.js';
+import type { SqlSession } from '../adapter/sql-session.js';
 import { qualifiedTable } from '../sql/identifier.js';
 import type { EntityModel } from './entity-model.js';
 

@@ -1,6 +1,6 @@
 import type { CopyCapableClient, SqlSession } from '../adapter/sql-session.js';
 import { type ColumnKind, type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
-import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
+import { drawsFromSequence, readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
 import { binaryCopyChunks, binaryWriters } from '../sql/copy-binary.js';
 import { copyChunks, copyField, copyFieldChunks } from '../sql/copy-text.js';
@@ -47,7 +47,7 @@ export function canCopyDirectly(stmt: InsertStatement, returning: readonly strin
   if (targets.some((n) => stmt.table.columns.get(n)?.identityAlways)) return false;
   if (stmt.generatedKeys.length === 0) return true;
   const [key] = stmt.generatedKeys;
-  return stmt.generatedKeys.length === 1 && /^nextval\(/i.test(stmt.table.columns.get(key as string)?.defaultExpr ?? '');
+  return stmt.generatedKeys.length === 1 && drawsFromSequence(stmt.table.columns.get(key as string));
 }
 
 /**
@@ -136,7 +136,7 @@ export async function drawKeysEarly<E>(
   const draw = async (): Promise<unknown[] | undefined> => {
     const catalog = await readTableCatalog(session, model as EntityModel<never>);
     const column = catalog.columns.get(key.name);
-    if (!/^nextval\(/i.test(column?.defaultExpr ?? '')) return undefined;
+    if (!drawsFromSequence(column)) return undefined;
     if (model.columns.some((c) => c.insertable && catalog.columns.get(c.name)?.identityAlways)) return undefined;
     if (!(await copyClientFor(strategy, session, entities.length, true))) return undefined;
     return drawSequenceKeys(session, catalog, key.name, entities.length);

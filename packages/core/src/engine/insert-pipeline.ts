@@ -2,7 +2,7 @@ import type { SqlSession } from '../adapter/sql-session.js';
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
-import { readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
+import { drawsFromSequence, readTableCatalog, returnsOldRows, type TableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues, readColumnValues } from '../sql/batch-values.js';
 import { binaryParameter } from '../sql/copy-binary.js';
 import {
@@ -286,7 +286,7 @@ function planInsert<E>(
     keys.length === 1 &&
     onlyKey &&
     generatedKeys.includes(onlyKey.name) &&
-    /^nextval\(/i.test(catalog.columns.get(onlyKey.name)?.defaultExpr ?? '')
+    drawsFromSequence(catalog.columns.get(onlyKey.name))
       ? 'sequence'
       : 'join';
   const stmt: InsertStatement = {
@@ -300,7 +300,7 @@ function planInsert<E>(
     conflict: upsert?.conflict ?? conflict,
     // Rows are written in conflict-key order so that concurrent upserts lock in one order.
     orderBy: conflict.kind === 'update' || conflict.kind === 'ignore' ? conflict.target : undefined,
-    returnOld: upsert && catalog.serverVersion >= 180000 ? upsert.writes.map((s) => s.column) : undefined,
+    returnOld: upsert && returnsOldRows(catalog) ? upsert.writes.map((s) => s.column) : undefined,
   };
   const direct = canCopyDirectly(stmt, stmt.returning);
   // Columns that can travel as binary arrays do, unless the rows may go through COPY.
@@ -412,9 +412,7 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
       row[ORDINAL] = position + 1;
     });
   }
-  const changeOf = plan?.upsert
-    ? upsertChanges(model, plan.upsert, plan.stmt, (catalog?.serverVersion ?? 0) >= 180000)
-    : undefined;
+  const changeOf = plan?.upsert ? upsertChanges(model, plan.upsert, plan.stmt, returnsOldRows(catalog)) : undefined;
   for (const row of rows) {
     const position = Number(row[ORDINAL]) - 1;
     const entity = batch.entities[position] as E;

@@ -28,6 +28,16 @@ export function typedParameter(column: CatalogColumn, stage: string | undefined)
   return stage ? undefined : column.paramType;
 }
 
+/** The column's default draws from a sequence (serial, or an identity column): keys can be drawn ahead of a COPY. */
+export function drawsFromSequence(column: CatalogColumn | undefined): boolean {
+  return /^nextval\(/i.test(column?.defaultExpr ?? '');
+}
+
+/** PostgreSQL 18 and later: RETURNING can read an upserted row as it was before its update (`old.`). */
+export function returnsOldRows(catalog: TableCatalog | undefined): boolean {
+  return (catalog?.serverVersion ?? 0) >= 180000;
+}
+
 /** The table as the database knows it. */
 export interface TableCatalog {
   readonly qualifiedName: string;

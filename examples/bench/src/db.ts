@@ -151,16 +151,20 @@ export function* copyLines(rows: Iterable<Row>): Generator<string> {
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 /**
- * The same rows in COPY's binary format (int4, varchar, timestamptz): what a hand-written binary
- * COPY sends — PostgreSQL parses no text. Buffers of ~64 KB.
+ * The same rows in COPY's binary format (int4, varchar, timestamptz; with `withId`, the int4 id
+ * first): what a hand-written binary COPY sends — PostgreSQL parses no text. Buffers of ~64 KB.
  */
-export function* copyBinary(rows: Iterable<Row>): Generator<Buffer> {
+export function* copyBinary(rows: Iterable<Row>, withId = false): Generator<Buffer> {
   let buffer = Buffer.allocUnsafe(1 << 17);
   let at = buffer.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
   at = buffer.writeInt32BE(0, at);
   at = buffer.writeInt32BE(0, at);
   for (const r of rows) {
-    at = buffer.writeInt16BE(3, at);
+    at = buffer.writeInt16BE(withId ? 4 : 3, at);
+    if (withId) {
+      at = buffer.writeInt32BE(4, at);
+      at = buffer.writeInt32BE(r.id as number, at);
+    }
     at = buffer.writeInt32BE(4, at);
     at = buffer.writeInt32BE(r.qty, at);
     const length = buffer.write(r.label, at + 4, 'utf8');

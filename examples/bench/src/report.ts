@@ -125,7 +125,7 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
   out.push(
     '- Raw paths use a plain `pg` client and no RETURNING (lower bounds, nothing comes back). "× COPY" divides by raw COPY of the same rows ' +
       '(text format, the yardstick of the targets; raw binary COPY, which cohort uses where the column types allow, is listed for reference); ' +
-      '"× SQL" by the raw one-statement SQL doing the same update/upsert. The raw `unnest` statements pass JavaScript arrays as node-postgres sends them ' +
+      '"× SQL" by the fastest raw route for the same update/upsert measured in the run: the one `unnest` statement, or binary COPY into a temporary table followed by one statement from it. The raw `unnest` statements pass JavaScript arrays as node-postgres sends them ' +
       '(array literals in text, parsed by the server); cohort sends the same columns as binary arrays where the types allow (docs/guide.md, Statements).',
   );
   out.push(

@@ -6,6 +6,7 @@ import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
 import { snapshotCopy, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { setJoinColumnProperties } from './relation-id-columns.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -115,6 +116,9 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   }
 
   updated(entity: E): void {
+    // As save(): a changed relation also sets its join column's own property, if declared.
+    const relations = this.subjects.get(entity)?.changeMaps.flatMap((c) => (c.relation ? [c.relation] : []));
+    if (relations && relations.length > 0) setJoinColumnProperties(entity, relations);
     takeSnapshot(this.queryRunner.connection, entity);
   }
 }

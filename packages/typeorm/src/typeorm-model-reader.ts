@@ -2,6 +2,7 @@ import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { noteSent, takeSnapshot } from './entity-snapshots.js';
+import { relationsWithPropertyJoinColumns, setJoinColumnProperties } from './relation-id-columns.js';
 import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
@@ -178,12 +179,18 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
   };
 }
 
-/** As save(): nullable columns left undefined read `null` afterwards (not a child class's columns). */
+/**
+ * As save(): nullable columns left undefined read `null` afterwards (not a child class's columns),
+ * and join columns declared as properties hold the key of their relation.
+ */
 function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
   const metadata = dataSource.getMetadata(root.target).findInheritanceMetadata(entity);
   for (const column of nullableColumns(metadata)) {
     if (column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
   }
+  // Then, as save(), a join column declared as a property takes the key of the relation written.
+  const relations = relationsWithPropertyJoinColumns(metadata);
+  if (relations.length > 0) setJoinColumnProperties(entity, relations);
 }
 
 const nullables = new WeakMap<EntityMetadata, ColumnMetadata[]>();

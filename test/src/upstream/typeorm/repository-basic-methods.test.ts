@@ -65,7 +65,6 @@ const pair = typeormPair('uta_rb', { entities: [RbPost, Keyed, Blog] });
 
 const dates = ['createdAt', 'updatedAt', 'uPdAtEd___At'];
 
-// biome-ignore lint/suspicious/noExplicitAny: any class of this file
 const save = <E extends object>(side: TypeormSide, cls: new (...args: any[]) => E, entities: E[]) =>
   side.mode === 'orm' ? side.dataSource.getRepository(cls).save(entities) : bulkSave(side.dataSource, cls, entities);
 

@@ -119,7 +119,12 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     unwrittenRelation: typeormRelationFinder(metadata),
     finishInsert: (entity, upserted) => {
       // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
-      if (!upserted) setUnsetNullablesToNull(dataSource, metadata, entity);
+      if (!upserted) {
+        setUnsetNullablesToNull(dataSource, metadata, entity);
+        // Then, as save(), a join column declared as a property takes the key of the relation written.
+        const relations = relationsWithPropertyJoinColumns(metadata.findInheritanceMetadata(entity));
+        if (relations.length > 0) setJoinColumnProperties(entity, relations);
+      }
       takeSnapshot(dataSource, entity);
     },
   };
@@ -180,17 +185,14 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
 }
 
 /**
- * As save(): nullable columns left undefined read `null` afterwards (not a child class's columns),
- * and join columns declared as properties hold the key of their relation.
+ * As save() after inserting or updating a row: nullable columns left undefined read `null`
+ * afterwards (not a child class's columns).
  */
-function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
+export function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
   const metadata = dataSource.getMetadata(root.target).findInheritanceMetadata(entity);
   for (const column of nullableColumns(metadata)) {
     if (column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
   }
-  // Then, as save(), a join column declared as a property takes the key of the relation written.
-  const relations = relationsWithPropertyJoinColumns(metadata);
-  if (relations.length > 0) setJoinColumnProperties(entity, relations);
 }
 
 const nullables = new WeakMap<EntityMetadata, ColumnMetadata[]>();

@@ -320,3 +320,49 @@ it('typeorm entity-subscriber: a subscriber listening to one entity is not calle
     { tables: ['uta_es_unheard', 'uta_es_audit'] },
   );
 });
+
+/** A note whose subscriber stamps a column in beforeUpdate and records what the after events see. */
+@Entity('uta_es_note')
+class Note {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar' }) body!: string;
+  @Column({ type: 'varchar', nullable: true }) stamp?: string | null;
+  @Column({ type: 'varchar', nullable: true }) extra?: string | null;
+}
+
+@EventSubscriber()
+class NoteSubscriber implements EntitySubscriberInterface<Note> {
+  listenTo() {
+    return Note;
+  }
+  afterInsert(event: InsertEvent<Note>) {
+    journal.record('afterInsert', { entity: { ...event.entity }, hasExtra: 'extra' in event.entity });
+  }
+  beforeUpdate(event: UpdateEvent<Note>) {
+    if (event.entity) event.entity.stamp = `stamped ${event.entity.body}`;
+  }
+  afterUpdate(event: UpdateEvent<Note>) {
+    journal.record('afterUpdate', {
+      entity: { ...event.entity },
+      updatedColumns: event.updatedColumns.map((c) => c.propertyName),
+    });
+  }
+}
+
+const notes = typeormPair('uta_es2', { entities: [Note], subscribers: [NoteSubscriber] });
+
+it('typeorm entity-subscriber: a column a subscriber sets in beforeUpdate is written; after events see nulls filled', async () => {
+  await notes.compare(
+    async (side) => {
+      const items = [Object.assign(new Note(), { body: 'a' }), Object.assign(new Note(), { body: 'b', extra: 'x' })];
+      await save(side, Note, items);
+      const loaded = await side.dataSource.getRepository(Note).find({ order: { id: 'ASC' } });
+      loaded[0]!.body = 'a2';
+      loaded[1]!.extra = undefined;
+      loaded[1]!.body = 'b2';
+      await save(side, Note, loaded);
+      return { objects: [...items, ...loaded] };
+    },
+    { tables: ['uta_es_note'] },
+  );
+});

@@ -6,7 +6,9 @@ import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
 import { snapshotCopy, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { setJoinColumnProperties } from './relation-id-columns.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
+import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
 export interface TypeormChange {
@@ -115,6 +117,11 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   }
 
   updated(entity: E): void {
+    // As save() for the rows it updated: nullable columns left undefined read null, and a changed
+    // relation also sets its join column's own property, if declared.
+    setUnsetNullablesToNull(this.queryRunner.connection, this.metadata, entity);
+    const relations = this.subjects.get(entity)?.changeMaps.flatMap((c) => (c.relation ? [c.relation] : []));
+    if (relations && relations.length > 0) setJoinColumnProperties(entity, relations);
     takeSnapshot(this.queryRunner.connection, entity);
   }
 }

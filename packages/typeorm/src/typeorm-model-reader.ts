@@ -2,6 +2,7 @@ import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { noteSent, takeSnapshot } from './entity-snapshots.js';
+import { relationsWithPropertyJoinColumns, setJoinColumnProperties } from './relation-id-columns.js';
 import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
@@ -118,7 +119,12 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     unwrittenRelation: typeormRelationFinder(metadata),
     finishInsert: (entity, upserted) => {
       // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
-      if (!upserted) setUnsetNullablesToNull(dataSource, metadata, entity);
+      if (!upserted) {
+        setUnsetNullablesToNull(dataSource, metadata, entity);
+        // Then, as save(), a join column declared as a property takes the key of the relation written.
+        const relations = relationsWithPropertyJoinColumns(metadata.findInheritanceMetadata(entity));
+        if (relations.length > 0) setJoinColumnProperties(entity, relations);
+      }
       takeSnapshot(dataSource, entity);
     },
   };
@@ -178,8 +184,11 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
   };
 }
 
-/** As save(): nullable columns left undefined read `null` afterwards (not a child class's columns). */
-function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
+/**
+ * As save() after inserting or updating a row: nullable columns left undefined read `null`
+ * afterwards (not a child class's columns).
+ */
+export function setUnsetNullablesToNull(dataSource: DataSource, root: EntityMetadata, entity: ObjectLiteral): void {
   const metadata = dataSource.getMetadata(root.target).findInheritanceMetadata(entity);
   for (const column of nullableColumns(metadata)) {
     if (column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);

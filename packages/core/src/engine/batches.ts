@@ -23,7 +23,10 @@ export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size:
   const call = {};
   const take = (entity: E): InputBatch<E> | undefined => {
     if (entity === null || typeof entity !== 'object') {
-      throw new TypeError(`cohort: row ${next} is not an entity object (got ${entity === null ? 'null' : typeof entity})`);
+      // A usage mistake, so a BulkWriteError like every error cohort throws (SPEC §9).
+      throw new BulkUsageError(`row ${next} is not an entity object (got ${entity === null ? 'null' : typeof entity})`, {
+        index: next,
+      });
     }
     const first = CallStamp.take(entity, call, next);
     if (first !== undefined) throw repeated(entity, first, next);

@@ -1,0 +1,41 @@
+import type { EntityMetadata, ObjectLiteral } from 'typeorm';
+import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
+
+/**
+ * As save() after writing a row (SubjectExecutor.updateSpecialColumnsInInsertedAndUpdatedEntities):
+ * a to-one relation it wrote also sets the entity's own property of its join column, when that
+ * column is declared as a property too (`@Column() categoryId` beside `@JoinColumn({ name:
+ * 'categoryId' }) category`): `post.categoryId` then holds the key of `post.category`.
+ * `relations` are the relations the row wrote: for an insert every one with a value, for an update
+ * the changed ones.
+ */
+export function setJoinColumnProperties(entity: ObjectLiteral, relations: Iterable<RelationMetadata>): void {
+  for (const relation of relations) {
+    const value = relation.getEntityValue(entity);
+    if (value === undefined) continue;
+    const id = isObject(value) ? relation.getRelationIdMap(value) : value;
+    // A related entity without a key writes nothing (cohort refuses it before the statement).
+    if (id === undefined) continue;
+    for (const column of relation.joinColumns) {
+      if (column.isVirtual) continue;
+      column.setEntityValue(entity, isObject(id) ? column.referencedColumn?.getEntityValue(id) : id);
+    }
+  }
+}
+
+const withPropertyJoinColumns = new WeakMap<EntityMetadata, RelationMetadata[]>();
+
+/** The entity's relations with a join column that is also one of its own properties (worked out once). */
+export function relationsWithPropertyJoinColumns(metadata: EntityMetadata): RelationMetadata[] {
+  let relations = withPropertyJoinColumns.get(metadata);
+  if (!relations) {
+    relations = metadata.relationsWithJoinColumns.filter((r) => r.joinColumns.some((c) => !c.isVirtual));
+    withPropertyJoinColumns.set(metadata, relations);
+  }
+  return relations;
+}
+
+/** TypeORM's ObjectUtils.isObject, without byte arrays (a binary key is a value, not an entity). */
+function isObject(value: unknown): value is ObjectLiteral {
+  return value !== null && typeof value === 'object' && !(value instanceof Uint8Array);
+}

@@ -2,6 +2,7 @@
 // PostgreSQL, jsonb-defaults), run once with save() and once with cohort's bulk calls.
 import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert } from '@cohort/typeorm';
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { it } from 'vitest';
 import { type TypeormSide, typeormPair } from '../../harness/upstream-pair.js';
 
@@ -134,7 +135,8 @@ it('typeorm json/basic-jsonb: an upsert replaces a jsonb value and keeps the one
       // One row per call: upsert() of an array writes a column any row gives for every row
       // (docs/differences.md, "rows that leave different columns undefined").
       for (const row of rows) {
-        if (side.mode === 'orm') await side.dataSource.getRepository(JsonRecord).upsert([row], ['id']);
+        if (side.mode === 'orm')
+          await side.dataSource.getRepository(JsonRecord).upsert([row] as QueryDeepPartialEntity<JsonRecord>[], ['id']);
         else await bulkUpsert(side.dataSource, JsonRecord, [row], { target: ['id'] });
       }
       return { objects: rows };

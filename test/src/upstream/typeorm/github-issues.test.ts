@@ -97,6 +97,13 @@ class Photo8690 {
   @Column({ type: 'integer', transformer: wrappedInt }) userId!: string;
 }
 
+@Entity('utb_gh_8690_pair')
+class Tagged8690 {
+  @PrimaryColumn({ type: 'integer', transformer: wrappedInt }) photoId!: string;
+  @PrimaryColumn({ type: 'varchar' }) tag!: string;
+  @Column({ type: 'integer' }) weight!: number;
+}
+
 @Entity('utb_gh_9381')
 class Example9381 {
   @Generated('increment')
@@ -133,7 +140,7 @@ class Post773 {
 }
 
 const pair = typeormPair('utb_gh', {
-  entities: [Dummy2557, Dummy2703, Post3496, Post8393, Post9015, Photo8690, Example9381, Post1140, Post773],
+  entities: [Dummy2557, Dummy2703, Post3496, Post8393, Post9015, Photo8690, Tagged8690, Example9381, Post1140, Post773],
 });
 
 type Op = 'save' | 'insert' | 'update';
@@ -247,6 +254,26 @@ it('typeorm github-issues/8690: primary keys with transformers — inserted, the
       return { objects: [...photos, ...loaded, fresh] };
     },
     { tables: ['utb_gh_8690'] },
+  );
+});
+
+it('typeorm github-issues/8690: a composite key with a transformed part is found for bulkSave and bulkUpdate', async () => {
+  await pair.compare(
+    async (side) => {
+      const rows = [
+        make(Tagged8690, { photoId: '"1"', tag: 'a', weight: 1 }),
+        make(Tagged8690, { photoId: '"1"', tag: 'b', weight: 2 }),
+        make(Tagged8690, { photoId: '"2"', tag: 'a', weight: 3 }),
+      ];
+      await write(side, 'insert', Tagged8690, rows);
+      (rows[1] as Tagged8690).weight = 20;
+      await write(side, 'update', Tagged8690, rows);
+      const loaded = await side.dataSource.getRepository(Tagged8690).find({ order: { photoId: 'ASC', tag: 'ASC' } });
+      (loaded[2] as Tagged8690).weight = 30;
+      await write(side, 'save', Tagged8690, [...loaded, make(Tagged8690, { photoId: '"3"', tag: 'c', weight: 4 })]);
+      return { objects: [...rows, ...loaded] };
+    },
+    { tables: [{ table: 'utb_gh_8690_pair', orderBy: '"photoId", tag' }] },
   );
 });
 

@@ -61,7 +61,12 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     const [only] = md.primaryColumns;
     // One look-up per batch whatever its size: `= ANY($1)` has one parameter, `IN (…)` one per row.
     if (md.primaryColumns.length === 1 && only) {
-      qb.where(`e.${only.propertyPath} = ANY(:ids)`, { ids: wanted.map((e) => only.getEntityValue(e)) });
+      // A raw parameter skips the key's transformer, which find() would apply: apply it here.
+      const driver = this.queryRunner.connection.driver;
+      const idOf = only.transformer
+        ? (e: E) => driver.preparePersistentValue(only.getEntityValue(e), only)
+        : (e: E) => only.getEntityValue(e);
+      qb.where(`e.${only.propertyPath} = ANY(:ids)`, { ids: wanted.map(idOf) });
     } else {
       qb.whereInIds(wanted.map((e) => md.getEntityIdMap(e)));
     }

@@ -1,4 +1,4 @@
-import type { ColumnKind, ColumnModel, EntityModel } from '@cohort/core';
+import { type ColumnKind, type ColumnModel, type EntityModel, UnsupportedFeatureError } from '@cohort/core';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { noteSent, takeSnapshot } from './entity-snapshots.js';
@@ -66,6 +66,33 @@ function persistentValueOf(dataSource: DataSource, column: ColumnMetadata): (val
   return prepare;
 }
 
+/**
+ * save() takes a function as a column's value (`() => 'now()'`, also one a transformer's `to()`
+ * returns) for SQL to splice into that row's statement. cohort sends values as parameters, one
+ * statement per batch, so such a value is refused, not sent (the driver would make it NULL).
+ */
+function refusingSql(
+  metadata: EntityMetadata,
+  column: ColumnMetadata,
+  persistent: (value: unknown) => unknown,
+): (value: unknown) => unknown {
+  const refuse = (): never => {
+    throw new UnsupportedFeatureError(
+      'raw SQL value',
+      `${metadata.name}.${column.propertyPath} holds a function, which save() takes for raw SQL; cohort sends values as parameters, ` +
+        'one statement per batch, and does not evaluate SQL per row: set the value itself, or (bulkUpdate, bulkSave) ' +
+        'give the column an `expressions` entry',
+      { entityName: metadata.name, property: column.propertyPath },
+    );
+  };
+  return (value) => {
+    if (typeof value === 'function') refuse();
+    const sent = persistent(value);
+    if (typeof sent === 'function') refuse();
+    return sent;
+  };
+}
+
 const cache = new WeakMap<EntityMetadata, EntityModel<ObjectLiteral>>();
 
 /** Reads (once per metadata) TypeORM's metadata of an entity into the engine's model. */
@@ -79,8 +106,13 @@ export function readTypeormModel<E extends ObjectLiteral>(dataSource: DataSource
 }
 
 function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityModel<ObjectLiteral> {
-  // TypeORM inserts every column marked isInsert, including the virtual join columns of relations.
-  const columns = metadata.columns.filter((c) => c.isInsert).map((c) => columnModel(dataSource, metadata, c));
+  // TypeORM inserts every column marked isInsert, including the virtual join columns of relations;
+  // an `insert: false` column is still updated (`update` left true), and read back after an insert
+  // when it has a default, as save() does (its `insertable` is false).
+  const readBack = new Set(metadata.getInsertionReturningColumns());
+  const columns = metadata.columns
+    .filter((c) => c.isInsert || c.isUpdate || readBack.has(c))
+    .map((c) => columnModel(dataSource, metadata, c));
   const byName = new Map(columns.map((c) => [c.name, c]));
   // What save() reads back after an UPDATE: update-date and version columns.
   const returningOnUpdate = metadata.columns
@@ -153,7 +185,7 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
           ? 'discriminator'
           : undefined;
   const hasDefault = column.default !== undefined || column.isGenerated || role !== undefined || Boolean(column.asExpression);
-  const persistent = persistentValueOf(dataSource, column);
+  const persistent = refusingSql(metadata, column, persistentValueOf(dataSource, column));
   return {
     name: column.databaseName,
     property: column.propertyPath,

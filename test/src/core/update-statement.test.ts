@@ -54,6 +54,28 @@ describe('compileUpdate', () => {
     ]);
   });
 
+  it("a column's `otherwise` is what the rows that do not change it get", async () => {
+    await session.query(`TRUNCATE t; INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b')`);
+    const stmt: UpdateStatement = { ...statement(), columns: [{ name: 'qty', otherwise: 't."qty" * 100' }, { name: 'label' }] };
+    const values = {
+      keys: [['1', '2']],
+      values: [
+        ['11', null],
+        ['A', 'B'],
+      ],
+      changed: [
+        [true, false],
+        [true, true],
+      ],
+    };
+    const { sql, parameters } = compileUpdate(stmt, values);
+    await session.query(sql, [...parameters]);
+    expect(await session.query('SELECT * FROM t ORDER BY id')).toEqual([
+      { id: 1, qty: 11, label: 'A' },
+      { id: 2, qty: 2000, label: 'B' },
+    ]);
+  });
+
   it('with nothing to read back, names the rows that matched when some did not', async () => {
     await session.query(`TRUNCATE t; INSERT INTO t VALUES (1, 10, 'a'), (3, 30, 'c')`);
     const values = {

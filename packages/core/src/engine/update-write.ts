@@ -52,10 +52,14 @@ export async function planUpdate<E>(
   const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
   const keys = primaryColumns(model);
   const version = model.columns.find((c) => c.role === 'version');
-  const touch = model.columns.filter((c) => c.role === 'updateDate');
+  const touched = new Set(changed.changes.flatMap((c) => c.columns ?? []));
+  // An update date is set to the statement's time, unless the row changed it by hand: then, as
+  // save() does, the row's value is written (`otherwise` keeps the timestamp for the other rows).
+  const dates = model.columns.filter((c) => c.role === 'updateDate');
+  const handSet = new Set(dates.filter((c) => c.updatable && touched.has(c.name)).map((c) => c.name));
+  const touch = dates.filter((c) => !handSet.has(c.name));
   const expressions = expressionColumns(model, options);
   const special = new Set([...keys, ...touch, ...(version ? [version] : [])].map((c) => c.name));
-  const touched = new Set(changed.changes.flatMap((c) => c.columns ?? []));
   const setColumns = model.columns.filter((c) => c.updatable && touched.has(c.name) && !special.has(c.name));
 
   const rowsPrepared = prepared.size > 0 ? changed.entities.map((e) => prepared.get(e)) : [];
@@ -90,7 +94,13 @@ export async function planUpdate<E>(
   const stmt: UpdateStatement = {
     table: catalog,
     key: keys.map((k) => k.name),
-    columns: setColumns.map((c): UpdateColumn => ({ name: c.name, expression: expressions.get(c.name) })),
+    columns: setColumns.map(
+      (c): UpdateColumn => ({
+        name: c.name,
+        expression: expressions.get(c.name),
+        otherwise: handSet.has(c.name) ? 'CURRENT_TIMESTAMP' : undefined,
+      }),
+    ),
     version: version?.name,
     versionStep: version ? versionStepOf(version) : undefined,
     touch: touch.map((c) => c.name),

@@ -8,6 +8,8 @@ export interface UpdateColumn {
   readonly name: string;
   /** SQL replacing the value, with `{current}` (the row's current value) and `{value}` (this row's value). */
   readonly expression?: string;
+  /** SQL for the rows that do not change the column (default: the current value). */
+  readonly otherwise?: string;
 }
 
 /** An UPDATE of one batch, as data: rows matched by primary key, changed columns set per row. */
@@ -97,7 +99,7 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     const value = cast(c.name, `v${i}`);
     const next = c.expression ? `(${c.expression.replaceAll('{current}', current).replaceAll('{value}', value)})` : value;
     if (everyRow[i]) return `${quoteIdent(c.name)} = ${next}`;
-    return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${current} END`;
+    return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${c.otherwise ?? current} END`;
   });
   if (stmt.version) {
     sets.push(`${quoteIdent(stmt.version)} = ${nextVersionSql(stmt.versionStep, `t.${quoteIdent(stmt.version)}`)}`);

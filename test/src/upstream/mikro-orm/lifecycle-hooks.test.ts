@@ -125,7 +125,7 @@ const pair = mikroOrmPair('uma_ev', {
   subscribers: [new EverythingRecorder(), new PressRecorder()],
 });
 
-const writer = (name: string, email: string, age?: number) => Object.assign(new Writer(), { name, email, age });
+const writer = (name: string, email: string, age?: number | null) => Object.assign(new Writer(), { name, email, age });
 
 async function save<E extends object>(
   side: MikroOrmSide,

@@ -42,8 +42,9 @@ type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' 
  * hooks (`@BeforeCreate`…) then every subscriber whose `getSubscribedEntities()` admits its class,
  * in the order of MikroORM's EventManager, with the `{ entity, meta, em, changeSet }` flush passes.
  * A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch instead of the
- * per-entity calls for that event. Upserts run `beforeUpsert` (as `em.upsert()`), then per row the
- * events of what happened — `afterCreate` or `afterUpdate` — followed by `afterUpsert`.
+ * per-entity calls for that event. Upserts run `beforeUpsert` (as `em.upsert()`), then the events of
+ * what happened — `afterCreate` for inserted rows, `afterUpdate` for updated ones — and then
+ * `afterUpsert` for every row in input order (as `em.upsertMany()`).
  */
 export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   private readonly written = new WeakMap<readonly string[], Map<EntityMetadata<object>, (name: string) => boolean>>();
@@ -61,7 +62,6 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
 
   async afterInsert(batch: HookBatch<E>): Promise<void> {
     await this.dispatch(EventType.afterCreate, 'afterInsert', batch, (entity) => this.context.changeSetOf(entity));
-    if (this.context.kind === 'upsert') await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
   }
 
   beforeUpdate(batch: UpdateHookBatch<E>): Promise<void> {
@@ -75,11 +75,14 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     await this.dispatch(EventType.afterUpdate, 'afterUpdate', batch, (entity, position) =>
       this.updateChangeSet(batch, entity, position),
     );
-    if (this.context.kind === 'upsert') await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
   }
 
-  /** A row the upsert found and had nothing to write for: neither created nor updated, but upserted. */
-  async afterUpsertUnchanged(batch: HookBatch<E>): Promise<void> {
+  /**
+   * After the outcome events of an upsert's batch (`afterCreate`, `afterUpdate`): `afterUpsert` for
+   * every row it inserted, updated or found unchanged, in input order, as `em.upsertMany()` fires it.
+   */
+  async afterUpsert(batch: HookBatch<E>): Promise<void> {
+    if (this.context.kind !== 'upsert') return;
     await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
   }
 

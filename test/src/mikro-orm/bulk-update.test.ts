@@ -235,8 +235,9 @@ describe('bulkSave and bulkUpsert', () => {
       'beforeUpsert:new@x',
       'beforeUpsert:old@x',
       'afterCreate:new@x',
-      'afterUpsert:new@x',
       'afterUpdate:old@x',
+      // afterUpsert for every row in input order, after the outcome events (as em.upsertMany).
+      'afterUpsert:new@x',
       'afterUpsert:old@x',
     ]);
     expect(em().getUnitOfWork().getById(Unique, 1)).toBe(rows[1]);

@@ -184,6 +184,22 @@ export async function afterInsertPhase<E>(
   if (written.unchanged.entities.length > 0 && target.hooks.afterUpsertUnchanged) {
     await target.hooks.afterUpsertUnchanged(written.unchanged);
   }
+  if (target.hooks.afterUpsert) {
+    const all = inInputOrder(written);
+    if (all.entities.length > 0) await target.hooks.afterUpsert(all);
+  }
+}
+
+/** The inserted, updated and unchanged rows of a batch as one batch, in input order. */
+function inInputOrder<E>(written: WrittenRows<E>): InputBatch<E> {
+  const rows: Array<{ index: number; entity: E }> = [];
+  for (const part of [written.inserted, written.updated, written.unchanged]) {
+    part.entities.forEach((entity, position) => {
+      rows.push({ index: part.indices[position] as number, entity });
+    });
+  }
+  rows.sort((a, b) => a.index - b.index);
+  return { number: written.inserted.number, entities: rows.map((r) => r.entity), indices: rows.map((r) => r.index) };
 }
 
 /** A batch with its columns' values already read (column-major, aligned with {@link insertColumns}). */

@@ -46,6 +46,12 @@ export interface LifecycleHooks<E> {
    * write): neither inserted nor updated, so only what the ORM runs after any upsert of a row.
    */
   afterUpsertUnchanged?(batch: HookBatch<E>): Promise<void>;
+  /**
+   * After an upsert's outcome hooks (`afterInsert`, `afterUpdate`, `afterUpsertUnchanged`): every
+   * row the statement inserted, updated or found unchanged, in input order — for an ORM event that
+   * follows any upsert of a row (MikroORM's `afterUpsert`, which `upsertMany` fires in input order).
+   */
+  afterUpsert?(batch: HookBatch<E>): Promise<void>;
 }
 
 /** Lifecycle that does nothing (`hooks: false`). */

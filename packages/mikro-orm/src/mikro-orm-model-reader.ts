@@ -223,6 +223,10 @@ function columnModel(
   const utc = platform.getTimezone() === 'Z';
   const zoned = kind === 'timestamptz' && !isArray;
   const composite = prop.fieldNames.length > 1;
+  // STI subclasses that map a property of one name to different columns (GH5813): the root keeps
+  // one property per column, all named alike, and each row writes only its own class's column.
+  const stiFields = meta.properties[prop.name]?.stiFieldNameMap;
+  const stiColumn = stiFields && meta.discriminatorColumn && Object.values(stiFields).includes(field);
   // ArrayType keeps its element mapper private; it is what flush applies before marshalling.
   const arrayType =
     prop.customType instanceof ArrayType ? (prop.customType as unknown as { toDbValue(item: unknown): unknown }) : undefined;
@@ -261,6 +265,7 @@ function columnModel(
       }
       // Without a payload (flush's conversion threw on this row) the raw value is read, so that
       // validation can name the property that is wrong.
+      if (stiColumn && stiFields[discriminatorOf(meta, entity, data)] !== field) return null;
       let value = data ? data[prop.name] : embeddedValue(entity, prop);
       if (objectEmbeddable) value = embeddableJson(platform, prop, value);
       if (composite) value = Array.isArray(value) ? value[position] : value;
@@ -313,4 +318,13 @@ function embeddableJson(platform: Platform, prop: EntityProperty<AnyEntity>, val
   } catch {
     return mapped;
   }
+}
+
+/** The discriminator value of an STI row: as flush sends it, else the entity's class's. */
+function discriminatorOf(root: EntityMetadata<AnyEntity>, entity: AnyEntity, data: Prepared | undefined): string {
+  const column = root.discriminatorColumn as string;
+  const value = data?.[column] ?? (entity as Record<string, unknown>)[column];
+  if (value !== undefined && value !== null) return String(value);
+  const own = Object.entries(root.discriminatorMap ?? {}).find(([, cls]) => cls === entity.constructor);
+  return own ? own[0] : '';
 }

@@ -61,7 +61,8 @@ export class WriteRecorder implements EventSubscriber {
 export function managed(side: MikroOrmSide, entityName: EntityName<object>): string[] {
   const metadata = side.em.getMetadata();
   const root = metadata.get(entityName).root.className;
-  return [...side.em.getUnitOfWork().getIdentityMap()]
+  // A distinct instance once: MikroORM's map may hold one under several keys (FK-based keys, STI).
+  return [...new Set(side.em.getUnitOfWork().getIdentityMap())]
     .filter((e) => metadata.get(e.constructor).root.className === root)
     .map((e) => `${e.constructor.name}:${wrap(e, true).getSerializedPrimaryKey()}`)
     .sort();

@@ -9,6 +9,7 @@ import {
 } from '@cohort/core';
 import {
   ArrayType,
+  type DatabaseDriver,
   type EntityData,
   EntityIdentifier,
   type EntityMetadata,
@@ -222,10 +223,15 @@ function columnModel(
   const utc = platform.getTimezone() === 'Z';
   const zoned = kind === 'timestamptz' && !isArray;
   const composite = prop.fieldNames.length > 1;
+  // STI subclasses that map a property of one name to different columns (GH5813): the root keeps
+  // one property per column, all named alike, and each row writes only its own class's column.
+  const stiFields = meta.properties[prop.name]?.stiFieldNameMap;
+  const stiColumn = stiFields && meta.discriminatorColumn && Object.values(stiFields).includes(field);
   // ArrayType keeps its element mapper private; it is what flush applies before marshalling.
   const arrayType =
     prop.customType instanceof ArrayType ? (prop.customType as unknown as { toDbValue(item: unknown): unknown }) : undefined;
   const textArray = isArray && kind === 'string';
+  const objectEmbeddable = prop.kind === ReferenceKind.EMBEDDED && Boolean(prop.object) && prop.embeddedProps !== undefined;
 
   return {
     name: field,
@@ -259,7 +265,9 @@ function columnModel(
       }
       // Without a payload (flush's conversion threw on this row) the raw value is read, so that
       // validation can name the property that is wrong.
+      if (stiColumn && stiFields[discriminatorOf(meta, entity, data)] !== field) return null;
       let value = data ? data[prop.name] : embeddedValue(entity, prop);
+      if (objectEmbeddable) value = embeddableJson(platform, prop, value);
       if (composite) value = Array.isArray(value) ? value[position] : value;
       if (value instanceof EntityIdentifier) value = value.getValue();
       // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
@@ -288,4 +296,35 @@ function columnModel(
  */
 function arrayElement(item: unknown, text: boolean): unknown {
   return text && (typeof item === 'number' || typeof item === 'bigint') ? String(item) : item;
+}
+
+/**
+ * An object embeddable's value (one object, or an array of them) as flush stores it in its JSON
+ * column: keyed by the embedded properties' column names (`postal_code`, not `postalCode`, nested
+ * embeddables too), sent as JSON text (node-postgres would send an array as a PostgreSQL array
+ * literal, which a json column refuses). A value JSON cannot hold is left to validation.
+ */
+function embeddableJson(platform: Platform, prop: EntityProperty<AnyEntity>, value: unknown): unknown {
+  if (value === null || value === undefined || typeof value !== 'object') return value;
+  // Every SQL driver is a DatabaseDriver; flush maps an object embeddable's value through this method.
+  const driver = platform.getConfig().getDriver() as unknown as DatabaseDriver<never>;
+  const map = (item: unknown) =>
+    item !== null && typeof item === 'object'
+      ? driver.mapDataToFieldNames(item as Prepared, false, prop.embeddedProps, false)
+      : item;
+  const mapped = prop.array && Array.isArray(value) ? value.map(map) : map(value);
+  try {
+    return JSON.stringify(mapped);
+  } catch {
+    return mapped;
+  }
+}
+
+/** The discriminator value of an STI row: as flush sends it, else the entity's class's. */
+function discriminatorOf(root: EntityMetadata<AnyEntity>, entity: AnyEntity, data: Prepared | undefined): string {
+  const column = root.discriminatorColumn as string;
+  const value = data?.[column] ?? (entity as Record<string, unknown>)[column];
+  if (value !== undefined && value !== null) return String(value);
+  const own = Object.entries(root.discriminatorMap ?? {}).find(([, cls]) => cls === entity.constructor);
+  return own ? own[0] : '';
 }

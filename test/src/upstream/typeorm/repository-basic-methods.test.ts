@@ -229,3 +229,27 @@ it('typeorm repository basic-methods: insert — bulkInsert leaves nullable colu
     { tables: ['uta_rb_post'], mask: dates },
   );
 });
+
+@Entity('uta_rb_coded')
+class Coded {
+  @PrimaryColumn({ type: 'varchar' }) code!: string;
+  @Column({ type: 'varchar' }) title!: string;
+}
+const coded = typeormPair('uta_rb2', { entities: [Coded] });
+
+it('typeorm repository basic-methods: hasId — an empty-string key of a varchar primary column, saved twice', async () => {
+  // hasId() says "" is no id; save() still finds the row by it and updates it, and so does bulkSave.
+  await coded.compare(
+    async (side) => {
+      const items = [Object.assign(new Coded(), { code: '', title: 'empty' })];
+      await save(side, Coded, items);
+      items[0]!.title = 'again';
+      const second = await save(side, Coded, items).then(
+        () => 'saved',
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
+      return { objects: items, value: second };
+    },
+    { tables: ['uta_rb_coded'] },
+  );
+});

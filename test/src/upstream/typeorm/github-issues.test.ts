@@ -371,7 +371,7 @@ it('typeorm github-issues/9412: upserts on either of two unique columns, skippin
       await side.dataSource.getRepository(Post9412).save(make(Post9412, { title: 'Test1', author: 'Test1' }));
       const post = make(Post9412, { title: 'Test', author: 'Test2' });
       for (const key of ['author', 'title']) {
-        const options = { conflictPaths: { [key]: true }, skipUpdateIfNoValuesChanged: true };
+        const options = { conflictPaths: { [key]: true as const }, skipUpdateIfNoValuesChanged: true };
         if (side.mode === 'orm') await side.dataSource.getRepository(Post9412).upsert(post, options);
         else await bulkUpsert(side.dataSource, Post9412, [post], options);
       }

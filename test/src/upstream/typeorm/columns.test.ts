@@ -235,6 +235,33 @@ describe('value-transformer', () => {
     );
   });
 
+  it('typeorm columns/value-transformer: to() runs as save() runs it for an update of loaded entities', async () => {
+    await pair.compare(
+      async (side) => {
+        await side.query(`INSERT INTO "${side.schema}".utb_col_memo (id, text) VALUES (1, 'one'), (2, 'two'), (3, NULL)`);
+        journal.take();
+        const loaded = await side.dataSource.getRepository(Memo).find({ order: { id: 'ASC' } });
+        (loaded[0] as Memo).text = 'one changed';
+        (loaded[2] as Memo).text = 'three';
+        await write(side, 'update', Memo, loaded);
+        return { objects: loaded };
+      },
+      { tables: ['utb_col_memo'] },
+    );
+  });
+
+  it('typeorm columns/value-transformer: to() runs as upsert() runs it, for found and new rows', async () => {
+    await pair.compare(
+      async (side) => {
+        await side.query(`INSERT INTO "${side.schema}".utb_col_memo (id, text) VALUES (1, 'one')`);
+        const rows = [make(Memo, { id: 1, text: 'one upserted' }), make(Memo, { id: 2, text: 'two' })];
+        await write(side, 'upsert', Memo, rows);
+        return { objects: rows };
+      },
+      { tables: ['utb_col_memo'] },
+    );
+  });
+
   it('typeorm columns/value-transformer: an array column transformed element-wise, with its default', async () => {
     await pair.compare(
       async (side) => {
@@ -412,6 +439,23 @@ describe('create / update dates and versions', () => {
     );
   });
 
+  it('typeorm columns (version): a save of new, changed and unchanged entities moves only the changed versions', async () => {
+    await pair.compare(
+      async (side) => {
+        const stored = [make(Stamped, { title: 'a' }), make(Stamped, { title: 'b' })];
+        await write(side, 'insert', Stamped, stored);
+        const loaded = await side.dataSource.getRepository(Stamped).find({ order: { id: 'ASC' } });
+        (loaded[1] as Stamped).title = 'b2';
+        const fresh = make(Stamped, { title: 'c' });
+        await write(side, 'save', Stamped, [...loaded, fresh]);
+        (loaded[1] as Stamped).title = 'b3';
+        await write(side, 'save', Stamped, loaded);
+        return { objects: [...loaded, fresh], value: [...loaded, fresh].map((r) => r.version) };
+      },
+      { tables: ['utb_col_stamped'], mask: TIMES },
+    );
+  });
+
   it('typeorm schema-builder/create-update-date: a hand-set update date is written as given', async () => {
     await pair.compare(
       async (side) => {
@@ -423,6 +467,29 @@ describe('create / update dates and versions', () => {
         return { objects: [row] };
       },
       { tables: ['utb_col_stamped'], mask: ['createdAt'] },
+    );
+  });
+
+  it('typeorm schema-builder/create-update-date: in one update, a hand-set date is kept and the other rows get the time', async () => {
+    await pair.compare(
+      async (side) => {
+        const rows = [make(Stamped, { title: 'a' }), make(Stamped, { title: 'b' })];
+        await write(side, 'insert', Stamped, rows);
+        const [a, b] = rows as [Stamped, Stamped];
+        const insertedAt = b.updatedAt.getTime();
+        await side.query('SELECT pg_sleep(0.01)');
+        a.updatedAt = new Date('2001-02-03T04:05:06.000Z');
+        b.title = 'b2';
+        await write(side, 'update', Stamped, rows);
+        const stored = await side.query<{ updatedAt: Date }>(
+          `SELECT "updatedAt" FROM "${side.schema}".utb_col_stamped ORDER BY id`,
+        );
+        return {
+          objects: rows,
+          value: { handSet: stored[0]?.updatedAt.toISOString(), moved: (stored[1]?.updatedAt.getTime() ?? 0) > insertedAt },
+        };
+      },
+      { tables: ['utb_col_stamped'], mask: TIMES },
     );
   });
 

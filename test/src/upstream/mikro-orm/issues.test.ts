@@ -2,9 +2,11 @@
 // em.insertMany() and em.upsert() of JSON arrays, versions, onUpdate values, hook-made keys, keys
 // sharing a column with a foreign key. Each runs with the ORM's write and with cohort's.
 import { randomUUID } from 'node:crypto';
+import { bulkInsert, UnsupportedFeatureError } from '@cohort/mikro-orm';
 import { BigIntType, type Opt, PrimaryKeyProp, type Ref, ref } from '@mikro-orm/core';
 import { BeforeCreate, Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
-import { it } from 'vitest';
+import { FullTextType } from '@mikro-orm/postgresql';
+import { expect, it } from 'vitest';
 import { journal, mikroOrmPair } from '../../harness/upstream-pair.js';
 import { upsert, WriteRecorder, write } from './umb-write.js';
 
@@ -84,8 +86,20 @@ class UmbEnvB {
   [PrimaryKeyProp]?: ['id', 'envID'];
 }
 
+// GH3696: a tsvector column written through FullTextType, kept in step by onUpdate.
+@Entity({ tableName: 'umb_iss_song' })
+class UmbSong {
+  @PrimaryKey() id!: number;
+  @Property({ type: 'string' }) title: string;
+  @Property({ type: FullTextType, onUpdate: (song: UmbSong) => song.title }) searchableTitle: string;
+  constructor(title: string, searchable = title) {
+    this.title = title;
+    this.searchableTitle = searchable;
+  }
+}
+
 const pair = mikroOrmPair('umb_iss', {
-  entities: [UmbJsonIds, UmbVersioned, UmbIssPublisher, UmbIssBook, UmbIssUser, UmbIssBookmark, UmbEnvA, UmbEnvB],
+  entities: [UmbSong, UmbJsonIds, UmbVersioned, UmbIssPublisher, UmbIssBook, UmbIssUser, UmbIssBookmark, UmbEnvA, UmbEnvB],
   subscribers: [new WriteRecorder()],
 });
 
@@ -215,4 +229,23 @@ it('mikro-orm issues/GH4945: em.upsert() of composite keys sharing a column with
     // em.upsert fires no create/update events, bulkUpsert does (docs/differences.md, "Upsert hooks").
     { tables: ['umb_iss_env_a', 'umb_iss_env_b'], mask: ['createdAt', 'created_at'], ignoreJournal: true },
   );
+});
+
+// FullTextType writes SQL (`to_tsvector(?, ?)`) per value; cohort sends parameters only and
+// refuses it, naming the property, before anything is written.
+it('mikro-orm issues/GH3696: a FullTextType column — flush writes to_tsvector, cohort refuses it naming the property', async () => {
+  const reference = pair.reference();
+  reference.em.persist(new UmbSong('Anti-Hero', 'Anti--Hero'));
+  await reference.em.flush();
+  expect(await reference.query(`SELECT searchable_title::text AS v FROM "${reference.schema}".umb_iss_song`)).toEqual([
+    { v: "'anti':1 'hero':2" },
+  ]);
+
+  const subject = pair.subject();
+  const error = await bulkInsert(subject.em, UmbSong, [new UmbSong('Shake It Off'), new UmbSong('Anti-Hero')]).catch(
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UnsupportedFeatureError);
+  expect(error).toMatchObject({ entityName: 'UmbSong', property: 'searchableTitle', index: 0 });
+  expect(await subject.query(`SELECT count(*)::int AS n FROM "${subject.schema}".umb_iss_song`)).toEqual([{ n: 0 }]);
 });

@@ -132,8 +132,24 @@ class UmbEmbOwner {
   @Embedded(() => UmbPet, { object: true, nullable: true }) spare?: UmbPet | null;
 }
 
+// embeddable-custom-types.postgres: dates, bigints and JSON inside inline and object embeddables.
+@Embeddable()
+class UmbStamp {
+  @Property({ type: 'datetime', nullable: true }) at?: Date | null;
+  @Property({ type: 'bigint', nullable: true }) counter?: bigint | null;
+  @Property({ type: 'json', nullable: true }) extra?: { tags: string[] } | null;
+}
+
+@Entity({ tableName: 'umb_emb_stamped' })
+class UmbEmbStamped {
+  @PrimaryKey() id!: number;
+  @Embedded(() => UmbStamp) inline!: UmbStamp;
+  @Embedded(() => UmbStamp, { object: true }) object!: UmbStamp;
+  @Embedded(() => UmbStamp, { array: true }) many: UmbStamp[] = [];
+}
+
 const pair = mikroOrmPair('umb_emb', {
-  entities: [UmbEmbUser, UmbEmbMember, UmbEmbPlayer, UmbEmbOwner],
+  entities: [UmbEmbUser, UmbEmbMember, UmbEmbPlayer, UmbEmbOwner, UmbEmbStamped],
   subscribers: [new WriteRecorder()],
 });
 
@@ -367,5 +383,29 @@ it('mikro-orm embedded-enum-check-constraints: enums inside inline and object em
       return { objects: owners };
     },
     { tables: ['umb_emb_owner'] },
+  );
+});
+
+it('mikro-orm embeddable-custom-types: persist and load dates, bigints and JSON inside embeddables', async () => {
+  await pair.compare(
+    async (side) => {
+      const stamp = (ms: number, counter: bigint, tags: string[]) =>
+        Object.assign(new UmbStamp(), { at: new Date(ms), counter, extra: { tags } });
+      const rows = [
+        Object.assign(new UmbEmbStamped(), {
+          inline: stamp(1_700_000_000_123, 9_007_199_254_740_993n, ['a']),
+          object: stamp(1_600_000_000_000, 7n, ['b', 'c']),
+          many: [stamp(1_500_000_000_000, 1n, []), new UmbStamp()],
+        }),
+      ];
+      await write(side, UmbEmbStamped, rows);
+      rows[0]!.object.at = new Date(1_650_000_000_000);
+      rows[0]!.inline.extra = { tags: ['z'] };
+      await write(side, UmbEmbStamped, rows);
+      side.em.clear();
+      const loaded = await side.em.find(UmbEmbStamped, {});
+      return { objects: [...rows, ...loaded] };
+    },
+    { tables: ['umb_emb_stamped'] },
   );
 });

@@ -25,7 +25,11 @@ export async function write<E extends object>(
   else await bulkSave(side.em, entityName, entities);
 }
 
-/** em.upsertMany() on the reference side (its returned entities), bulkUpsert on cohort's (the given ones). */
+/**
+ * em.upsert() of each entity on the reference side (what it returns), bulkUpsert on cohort's (the
+ * given entities). Per entity, not em.upsertMany(): upsertMany takes the columns of every row from
+ * the first one (docs/differences.md, "Upsert of rows that leave different columns undefined").
+ */
 export async function upsert<E extends object>(
   side: MikroOrmSide,
   entityName: EntityName<E>,
@@ -34,11 +38,14 @@ export async function upsert<E extends object>(
 ): Promise<E[]> {
   if (side.mode === 'orm') {
     const { onConflictFields, onConflictMergeFields, onConflictExcludeFields } = options;
-    return side.em.upsertMany(entityName, entities, {
+    const upsertOptions = {
       ...(onConflictFields ? { onConflictFields: [...onConflictFields] as never } : {}),
       ...(onConflictMergeFields ? { onConflictMergeFields: [...onConflictMergeFields] as never } : {}),
       ...(onConflictExcludeFields ? { onConflictExcludeFields: [...onConflictExcludeFields] as never } : {}),
-    });
+    };
+    const out: E[] = [];
+    for (const entity of entities) out.push(await side.em.upsert(entityName, entity, upsertOptions));
+    return out;
   }
   await bulkUpsert(side.em, entityName, entities, options);
   return entities;

@@ -1,11 +1,12 @@
-import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core';
+import type { ChangeTracker, InputBatch, RelationWrite, RowChange, UnwrittenRelation } from '@cohort/core';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
-import { snapshotCopy, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { findChangedRelation } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -95,11 +96,10 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       subject = new Subject({ metadata, entity, canBeUpdated: true });
       // to() of a transformer may change its argument: as save() diffs a freshly loaded row, the
       // diff gets its own copy of the snapshot (kept for the diff after the hooks, as save() keeps it).
+      // A related object the snapshot holds is compared by its keys, as save()'s loaded relation ids.
       const snapshot = snapshotOf(entity);
       subject.databaseEntity = snapshot
-        ? hasTransformers(metadata)
-          ? snapshotCopy(snapshot, metadata)
-          : snapshot
+        ? snapshotAsLoaded(snapshot, metadata, hasTransformers(metadata))
         : (loaded as ObjectLiteral);
       subject.databaseEntityLoaded = true;
       this.subjects.set(entity, subject);
@@ -116,6 +116,16 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
 
   updated(entity: E): void {
     takeSnapshot(this.queryRunner.connection, entity);
+  }
+
+  changedRelation(
+    entities: readonly E[],
+    write: RelationWrite,
+  ): Promise<{ position: number; found: UnwrittenRelation } | undefined> {
+    if (write === 'upsert') return Promise.resolve(undefined);
+    return findChangedRelation(this.queryRunner, this.metadata, entities, () => {
+      this.queries++;
+    });
   }
 }
 

@@ -132,6 +132,26 @@ export function snapshotCopy(snapshot: ObjectLiteral, metadata: EntityMetadata):
 }
 
 /**
+ * A snapshot as save() loads a row, for a diff: a relation with join columns holds the related keys
+ * (save() loads relation ids), where the snapshot keeps the related object it held when loaded —
+ * compared as it is, TypeORM's change computer takes that relation for changed. A copy when a
+ * relation needs it or `copy` is asked for (a transformer's `to()` may change its argument); else
+ * the snapshot itself.
+ */
+export function snapshotAsLoaded(snapshot: ObjectLiteral, metadata: EntityMetadata, copy: boolean): ObjectLiteral {
+  let result = copy ? snapshotCopy(snapshot, metadata) : snapshot;
+  for (const relation of metadata.relationsWithJoinColumns) {
+    // (setEntityValue would merge into the related object; a relation in an embedded is left as it is.)
+    if (relation.embeddedMetadata || relation.isLazy) continue;
+    const value = result[relation.propertyName];
+    if (value === null || typeof value !== 'object') continue;
+    if (result === snapshot) result = snapshotCopy(snapshot, metadata);
+    result[relation.propertyName] = relation.getRelationIdMap(value);
+  }
+  return result;
+}
+
+/**
  * A copy of what the diff reads: own properties, with values that can change in place (Dates,
  * Buffers, JSON values, embedded objects) copied; related entities are kept by reference (only
  * their keys are compared). It has the entity's (or embedded object's) class, as a loaded row has:

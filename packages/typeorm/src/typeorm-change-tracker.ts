@@ -1,12 +1,13 @@
-import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core';
+import type { ChangeTracker, InputBatch, RelationWrite, RowChange, UnwrittenRelation } from '@cohort/core';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
-import { snapshotCopy, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
+import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { setJoinColumnProperties } from './relation-id-columns.js';
+import { findChangedRelation } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
 
@@ -102,11 +103,10 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       subject = new Subject({ metadata, entity, canBeUpdated: true });
       // to() of a transformer may change its argument: as save() diffs a freshly loaded row, the
       // diff gets its own copy of the snapshot (kept for the diff after the hooks, as save() keeps it).
+      // A related object the snapshot holds is compared by its keys, as save()'s loaded relation ids.
       const snapshot = snapshotOf(entity);
       subject.databaseEntity = snapshot
-        ? hasTransformers(metadata)
-          ? snapshotCopy(snapshot, metadata)
-          : snapshot
+        ? snapshotAsLoaded(snapshot, metadata, hasTransformers(metadata))
         : (loaded as ObjectLiteral);
       subject.databaseEntityLoaded = true;
       this.subjects.set(entity, subject);
@@ -128,6 +128,16 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     const relations = this.subjects.get(entity)?.changeMaps.flatMap((c) => (c.relation ? [c.relation] : []));
     if (relations && relations.length > 0) setJoinColumnProperties(entity, relations);
     takeSnapshot(this.queryRunner.connection, entity);
+  }
+
+  changedRelation(
+    entities: readonly E[],
+    write: RelationWrite,
+  ): Promise<{ position: number; found: UnwrittenRelation } | undefined> {
+    if (write === 'upsert') return Promise.resolve(undefined);
+    return findChangedRelation(this.queryRunner, this.metadata, entities, () => {
+      this.queries++;
+    });
   }
 }
 

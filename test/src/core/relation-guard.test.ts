@@ -3,7 +3,8 @@
 // save writes through relations is tested through the adapters, against PostgreSQL.)
 import { UnsupportedFeatureError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
-import { refuseUnwrittenRelations } from '../../../packages/core/src/engine/relation-guard.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from '../../../packages/core/src/engine/relation-guard.js';
+import type { ChangeTracker, WriteTarget } from '../../../packages/core/src/engine/write-target.js';
 import type { EntityModel, RelationWrite, UnwrittenRelation } from '../../../packages/core/src/model/entity-model.js';
 
 type Row = { name: string; tags?: string[] };
@@ -69,5 +70,59 @@ describe('refuseUnwrittenRelations', () => {
       ),
     ).not.toThrow();
     expect(() => refuseUnwrittenRelations(modelFinding(), batch, 'insert')).not.toThrow();
+  });
+});
+
+describe('refuseChangedRelations', () => {
+  /** A write target whose tracker reports what `changed` returns, recording what it was asked. */
+  function targetReporting(changed?: ChangeTracker<Row>['changedRelation']) {
+    const asked: [string[], RelationWrite][] = [];
+    const changes: ChangeTracker<Row> = {
+      load: async () => [],
+      diff: () => ({ properties: [], before: {}, columns: [] }),
+      ...(changed && {
+        changedRelation: (entities: readonly Row[], write: RelationWrite) => {
+          asked.push([entities.map((e) => e.name), write]);
+          return changed(entities, write);
+        },
+      }),
+    };
+    return { asked, target: { changes } as unknown as WriteTarget<Row> };
+  }
+
+  it('names the class, the relation path, the related class and the row, and says to save the related entities first', async () => {
+    const { asked, target } = targetReporting(async () => ({
+      position: 2,
+      found: { kind: 'cascade update', property: 'author.publisher', target: 'Publisher' },
+    }));
+    const error = await refuseChangedRelations(modelFinding(), batch, 'update', target).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({
+      feature: 'cascade update',
+      entityName: 'Product',
+      property: 'author.publisher',
+      index: 32,
+      batch: 3,
+      entity: batch.entities[2],
+    });
+    expect((error as Error).message).toBe(
+      "cohort: Product.author.publisher at row 32 reaches a stored Publisher that was changed, which the ORM's own save " +
+        'would update with the row (cascade); cohort does not write relations yet (cascade update). Nothing was written: ' +
+        "save the changed Publisher entities yourself first (a bulk call of their own, or the ORM's save), then these rows.",
+    );
+    expect(asked).toEqual([[['a', 'b', 'c'], 'update']]);
+  });
+
+  it('an upsert, an empty batch and a tracker without the look are not asked; nothing found passes', async () => {
+    const { asked, target } = targetReporting(async () => undefined);
+    await refuseChangedRelations(modelFinding(), batch, 'upsert', target);
+    await refuseChangedRelations(modelFinding(), { number: 1, entities: [], indices: [] }, 'insert', target);
+    expect(asked).toEqual([]);
+    await expect(refuseChangedRelations(modelFinding(), batch, 'insert', target)).resolves.toBeUndefined();
+    expect(asked).toEqual([[['a', 'b', 'c'], 'insert']]);
+    await expect(refuseChangedRelations(modelFinding(), batch, 'insert', targetReporting().target)).resolves.toBeUndefined();
   });
 });

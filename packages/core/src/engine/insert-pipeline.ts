@@ -38,7 +38,7 @@ import {
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
-import { refuseUnwrittenRelations } from './relation-guard.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
@@ -81,7 +81,9 @@ export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): 
     async prepare(batch, target, result) {
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
       await beforeInsertPhase(model, options, batch, target);
-      refuseUnwrittenRelations(model, batch, relationWriteOf(model, options));
+      const write = relationWriteOf(model, options);
+      refuseUnwrittenRelations(model, batch, write);
+      await refuseChangedRelations(model, batch, write, target);
       const prepared = prepareRows(model, batch.entities);
       const valid = await validateInsertPhase(model, options, batch, prepared, result);
       return planRows(model, options, { ...valid, drawn }, prepared, target, result);

@@ -1,6 +1,7 @@
 import { UnsupportedFeatureError } from '../errors/usage-errors.js';
 import type { EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
 import type { InputBatch } from './batches.js';
+import type { WriteTarget } from './write-target.js';
 
 /** What the ORM's own save would do, by kind of unwritten relation (the messages of both adapters). */
 const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => string>> = {
@@ -10,6 +11,8 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
   'inverse side': (target) =>
     `adds or removes ${target} entities whose foreign key the ORM's own save would set or clear (the inverse side of the relation)`,
   'many-to-many link': (target) => `adds or removes ${target} links that the ORM's own save would write to the junction table`,
+  'cascade update': (target) =>
+    `reaches a stored ${target} that was changed, which the ORM's own save would update with the row (cascade)`,
 };
 
 /**
@@ -33,6 +36,22 @@ export function refuseUnwrittenRelations<E>(
   }
 }
 
+/**
+ * Refuses the batch when a row reaches a stored related entity that was changed, which the ORM's own
+ * save would update with it (see {@link ChangeTracker.changedRelation}); as {@link refuseUnwrittenRelations}.
+ */
+export async function refuseChangedRelations<E>(
+  model: EntityModel<E>,
+  batch: InputBatch<E>,
+  write: RelationWrite,
+  target: WriteTarget<E>,
+): Promise<void> {
+  const tracker = target.changes;
+  if (write === 'upsert' || !tracker?.changedRelation || batch.entities.length === 0) return;
+  const changed = await tracker.changedRelation(batch.entities, write);
+  if (changed) throw unwrittenRelationError(model, changed.found, batch, changed.position);
+}
+
 function unwrittenRelationError<E>(
   model: EntityModel<E>,
   found: UnwrittenRelation,
@@ -41,10 +60,13 @@ function unwrittenRelationError<E>(
 ): UnsupportedFeatureError<E> {
   const entityName = found.entityName ?? model.name;
   const index = batch.indices[position] as number;
+  const advice =
+    found.kind === 'cascade update'
+      ? `save the changed ${found.target} entities yourself first (a bulk call of their own, or the ORM's save), then these rows`
+      : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`;
   const message =
     `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}; ` +
-    `cohort does not write relations yet (${found.kind}). Nothing was written: write the related ` +
-    `entities and set the owning side's reference yourself, or use the ORM's own save for these rows.`;
+    `cohort does not write relations yet (${found.kind}). Nothing was written: ${advice}.`;
   return new UnsupportedFeatureError(found.kind, message, {
     entityName,
     property: found.property,

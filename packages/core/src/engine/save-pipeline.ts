@@ -2,7 +2,7 @@ import { BulkValidationError } from '../errors/bulk-write-error.js';
 import type { InputBatch } from './batches.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
-import { refuseUnwrittenRelations } from './relation-guard.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import {
@@ -46,6 +46,8 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
       // Both parts are checked before either is written.
       refuseUnwrittenRelations(model, fresh, 'insert');
       refuseUnwrittenRelations(model, existing, 'update', states);
+      // The whole batch at once: a related entity that is a row of the batch is written by the call.
+      await refuseChangedRelations(model, batch, 'update', target);
       const preparedNew = prepareRows(model, fresh.entities);
       const validNew = await validateInsertPhase(model, options, fresh, preparedNew, result);
       await afterInsertPhase(options, await writeInsertPhase(model, options, validNew, preparedNew, target, result), target);
@@ -60,6 +62,8 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
     await beforeUpdatePhase(model, options, plan, target, result);
     refuseUnwrittenRelations(model, fresh, 'insert');
     refuseUnwrittenRelations(model, existing, 'update', states);
+    // The whole batch at once: a related entity that is a row of the batch is written by the call.
+    await refuseChangedRelations(model, batch, 'update', target);
 
     // Validate both parts before writing either, so one error lists every invalid row of the batch.
     const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);

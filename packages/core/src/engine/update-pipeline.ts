@@ -4,7 +4,7 @@ import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
-import { refuseUnwrittenRelations } from './relation-guard.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
@@ -64,6 +64,7 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
       await beforeUpdatePhase(model, options, plan, target, result);
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       refuseUnwrittenRelations(model, existing, 'update', states);
+      await refuseChangedRelations(model, existing, 'update', target);
       const prepared = prepareRows(model, plan.changed.entities);
       const earlier = options.onInvalid === 'skip' ? [] : keyless;
       const valid = await validateUpdatePhase(model, options, plan.changed, prepared, result, earlier);

@@ -1,5 +1,5 @@
 import type { SqlSession } from '../adapter/sql-session.js';
-import type { EntityModel } from '../model/entity-model.js';
+import type { EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
 import type { InputBatch } from './batches.js';
 import type { LifecycleHooks, RowChange } from './lifecycle.js';
 
@@ -60,6 +60,16 @@ export interface ChangeTracker<E> {
    * an entity without a (complete) key.
    */
   keyOf?(entity: E): string | undefined;
+  /**
+   * The first row of the batch that reaches, through its relations, a related entity that is stored
+   * already and was changed, which the ORM's own save would update with it (`cascade update`) — its
+   * position in `entities` and what was found. Entities of the batch itself are not looked at (the
+   * call writes them). May query the database (counted in `queries`). Not called for upserts.
+   */
+  changedRelation?(
+    entities: readonly E[],
+    write: RelationWrite,
+  ): Promise<{ position: number; found: UnwrittenRelation } | undefined>;
 }
 
 /**

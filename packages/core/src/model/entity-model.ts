@@ -78,11 +78,13 @@ export type RelationWrite = 'insert' | 'update' | 'upsert';
  * What the ORM's own save would write through a relation of a row that cohort does not write (yet):
  * `unsaved reference` — a to-one pointing at an entity without a key (cohort would write NULL);
  * `cascade insert` — new related entities the save would insert; `inverse side` — related rows whose
- * foreign key the save would set or clear; `many-to-many link` — junction rows.
+ * foreign key the save would set or clear; `many-to-many link` — junction rows; `cascade update` — a
+ * related entity that is stored already and was changed, which the save would update (TypeORM: through
+ * a relation that cascades updates; not reported for MikroORM, whose next flush writes it).
  */
 export interface UnwrittenRelation {
-  readonly kind: 'unsaved reference' | 'cascade insert' | 'inverse side' | 'many-to-many link';
-  /** The relation's property on the row's entity. */
+  readonly kind: 'unsaved reference' | 'cascade insert' | 'inverse side' | 'many-to-many link' | 'cascade update';
+  /** The relation's property on the row's entity (a path through related entities for `cascade update`). */
   readonly property: string;
   /** The related entity class. */
   readonly target: string;

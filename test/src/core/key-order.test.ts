@@ -157,3 +157,28 @@ describe('runBatches with an array of several batches and work that locks rows i
     expect(seen).toEqual([]);
   });
 });
+
+describe('an array that holds one key twice', () => {
+  it('is cut in input order, as before: the two rows stay in their own batches', () => {
+    const keys = [5, 1, 5, 3];
+    const whole = { number: 0, entities: keys.map((key, i) => ({ key, label: `r${i}` })), indices: [0, 1, 2, 3] };
+    const batches = [...keyOrderedBatches(whole, 2, { columns: [keyColumn('integer')] })];
+    expect(batches.map((b) => b.indices)).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+  });
+
+  it('uuids that differ only in case are one key', () => {
+    const uuid = 'a0000000-0000-0000-0000-00000000000a';
+    const rows: Row[] = [
+      { key: uuid, label: 'a' },
+      { key: 'f0000000-0000-0000-0000-000000000000', label: 'b' },
+      { key: uuid.toUpperCase(), label: 'c' },
+    ];
+    const batches = [
+      ...keyOrderedBatches({ number: 0, entities: rows, indices: [0, 1, 2] }, 2, { columns: [keyColumn('uuid')] }),
+    ];
+    expect(batches.map((b) => b.indices)).toEqual([[0, 1], [2]]);
+  });
+});

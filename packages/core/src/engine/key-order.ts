@@ -18,12 +18,22 @@ export interface RowOrder<E> {
  * hooks see them as before; the statement orders them itself), and every index stays the row's
  * index in the input, so outcomes, skipped rows and errors are reported as without the ordering.
  * Rows without a key (a generated one) come last, in input order.
+ *
+ * An input that holds one key twice is cut in input order, as before: in key order the two rows
+ * would meet in one batch, where they are refused (DuplicateKeyInBatchError) or one of them dropped
+ * (`duplicates`), while in two batches the later one writes over the earlier one's row.
  */
 export function* keyOrderedBatches<E>(whole: InputBatch<E>, size: number, order: RowOrder<E>): Generator<InputBatch<E>> {
   const { entities, indices } = whole;
   const keys = entities.map((entity) => keyOf(entity, order.columns));
   const positions = entities.map((_, position) => position);
-  positions.sort((a, b) => compareKeys(keys[a], keys[b], order.columns) || a - b);
+  let repeated = false;
+  positions.sort((a, b) => {
+    const byKey = compareKeys(keys[a], keys[b], order.columns);
+    if (byKey === 0 && keys[a] !== undefined) repeated = true;
+    return byKey || a - b;
+  });
+  if (repeated) positions.sort((a, b) => a - b);
   for (let start = 0, number = 0; start < positions.length; start += size, number++) {
     const picked = positions.slice(start, start + size).sort((a, b) => a - b);
     yield {

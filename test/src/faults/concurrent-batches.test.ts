@@ -2,6 +2,7 @@
 // key order across the whole call before it is cut into batches, so every caller locks rows in one
 // order, batch after batch, and none waits for a row another caller holds while holding one that
 // caller waits for. Without it, 8 callers × 4 batches deadlocked (40P01) in about 45% of calls.
+import { TransientDatabaseError } from '@cohort/core';
 import { expect, it } from 'vitest';
 import { describeConformance } from '../harness/conformance.js';
 
@@ -102,4 +103,50 @@ describeConformance('concurrent calls of several batches', ({ subject }) => {
       }
     });
   }
+
+  // The documented limit: a stream is not held in memory, so its batches follow the input. Two
+  // streams whose second batches each take a row the other's first batch holds deadlock; the one
+  // PostgreSQL picks fails with a retryable TransientDatabaseError (40P01), rolled back, and a retry
+  // succeeds.
+  it('streams of several batches over overlapping keys in opposite orders: 40P01 as a retryable TransientDatabaseError', async () => {
+    const side = subject();
+    const release: { a?: () => void; b?: () => void } = {};
+    const written = { a: new Promise<void>((r) => (release.a = r)), b: new Promise<void>((r) => (release.b = r)) };
+    /** Yields `first`; once its batch is written (the next row is asked for), waits for the other stream's. */
+    async function* stream(first: string, second: string, own: 'a' | 'b', other: 'a' | 'b') {
+      yield side.create('Unique', { email: first, name: own, version: 1 });
+      release[own]?.();
+      await written[other];
+      yield side.create('Unique', { email: second, name: own, version: 1 });
+    }
+    const upsert = (rows: AsyncIterable<object>) =>
+      side.bulkUpsert(
+        rows as never,
+        { batchSize: 1, update: ['version'], expressions: { version: '{current} + {value}' } },
+        'Unique',
+      );
+    const results = await Promise.allSettled([
+      upsert(stream('s1@x', 's2@x', 'a', 'b')),
+      upsert(stream('s2@x', 's1@x', 'b', 'a')),
+    ]);
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toBeInstanceOf(TransientDatabaseError);
+    expect(failed[0]).toMatchObject({ code: '40P01', retryable: true, batch: 1 });
+    // The failed call wrote nothing; the other wrote both rows once. Retried (as an array), it adds its own.
+    const counts = async () =>
+      Object.fromEntries(
+        (await side.query<{ email: string; version: number }>('SELECT email, version FROM unique_fixture ORDER BY email')).map(
+          (r) => [r.email, r.version],
+        ),
+      );
+    expect(await counts()).toEqual({ 's1@x': 1, 's2@x': 1 });
+    await upsert(
+      (async function* () {
+        yield side.create('Unique', { email: 's1@x', name: 'retry', version: 1 });
+        yield side.create('Unique', { email: 's2@x', name: 'retry', version: 1 });
+      })(),
+    );
+    expect(await counts()).toEqual({ 's1@x': 2, 's2@x': 2 });
+  });
 });

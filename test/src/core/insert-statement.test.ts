@@ -76,7 +76,8 @@ describe('compileInsert', () => {
       [undefined, undefined],
     );
     expect(sql).toContain('ON CONFLICT ("email") DO UPDATE SET "name" = excluded."name"');
-    expect(sql).toContain('ORDER BY "c0", "__ord"');
+    // A text key in byte order, the order an array is cut into batches in (engine/key-order.ts).
+    expect(sql).toContain('ORDER BY "c0" COLLATE "C", "__ord"');
     expect(sql).toContain('(t.xmax = 0) AS "__inserted"');
     expect(sql).toContain('UNION ALL');
   });

@@ -37,6 +37,7 @@ import {
   mayCopy,
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
+import type { RowOrder } from './key-order.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
@@ -78,6 +79,7 @@ export function runUpsert<E>(job: UpsertJob<E>, input: Iterable<E> | AsyncIterab
 export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
+    order: lockOrder(model, options),
     async prepare(batch, target, result) {
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
       await beforeInsertPhase(model, options, batch, target);
@@ -93,6 +95,21 @@ export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): 
       await afterInsertPhase(options, applyRows(model, sent, result), target);
     },
   };
+}
+
+/**
+ * The order an upsert (or an insert that ignores conflicts on a target) locks rows in: its
+ * statement writes rows in conflict-key order, and an array is cut into batches in that order too.
+ */
+function lockOrder<E>(model: EntityModel<E>, options: InsertOptions): RowOrder<E> | undefined {
+  try {
+    const conflict = resolveConflict(model, options.onConflict);
+    if (conflict.kind === 'error' || !conflict.target?.length) return undefined;
+    return { columns: conflict.target.map((name) => columnByName(model, name)) };
+  } catch {
+    // A target naming no column is refused when the first batch is prepared, as without an order.
+    return undefined;
+  }
 }
 
 /** The before-hooks of an insert (or of an upsert: what the ORM runs before its own upsert). */

@@ -3,6 +3,7 @@ import { asConnectionLoss } from '../errors/connection-loss.js';
 import { batchesOf, type InputBatch } from './batches.js';
 import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from './bulk-options.js';
 import { StatementCounter, withSavepoint } from './counting-session.js';
+import { keyOrderedBatches } from './key-order.js';
 import { runStaged, type StagedWork } from './staged-batches.js';
 import type { TransactionRunner, WriteTarget } from './write-target.js';
 
@@ -45,8 +46,9 @@ export async function runBatches<E, P = unknown, S = unknown>(
   const started = performance.now();
   const result = emptyResult<E>();
   const counter = new StatementCounter();
-  const batches = batchesOf(input, options.batchSize ?? DEFAULT_BATCH_SIZE);
+  const batches = inputBatches(input, options, isStaged(work) ? work : undefined);
   let validated = 0;
+  let skippedDone = 0;
 
   const counted = (target: WriteTarget<E>): WriteTarget<E> => ({ ...target, session: counter.wrap(target.session) });
   const lookupsSeen = new WeakMap<object, number>();
@@ -59,13 +61,15 @@ export async function runBatches<E, P = unknown, S = unknown>(
     }
     result.batches++;
     validated += batch.entities.length;
-    const last = batch.indices.at(-1) ?? -1;
-    options.onProgress?.({
+    if (!options.onProgress) return;
+    // The next batch may already be validated: only rows of the batches done count.
+    const own = new Set(batch.indices);
+    for (const s of result.skipped) if (own.has(s.index)) skippedDone++;
+    options.onProgress({
       batch: batch.number,
       validated,
       written: result.inserted + result.updated,
-      // The next batch may already be validated: only rows up to this batch's last one count.
-      skipped: result.skipped.reduce((n, s) => (s.index <= last ? n + 1 : n), 0),
+      skipped: skippedDone,
       elapsedMs: performance.now() - started,
     });
   };
@@ -150,6 +154,30 @@ export async function runBatches<E, P = unknown, S = unknown>(
     // generator's finally runs. An error closing it does not replace the call's own.
     await batches.return(undefined).catch(() => undefined);
   }
+}
+
+/**
+ * The input's batches. An array of more than one batch, written in one transaction by work that
+ * locks rows in key order, is cut into batches in that order across the whole array (see
+ * key-order.ts): concurrent calls over overlapping keys then lock rows in one order and cannot
+ * deadlock. The whole array is checked as input first (batchesOf), in input order. Streams (and
+ * `atomic: false`, where each batch commits and lets its locks go) are cut in input order.
+ */
+function inputBatches<E, P, S>(
+  input: Iterable<E> | AsyncIterable<E>,
+  options: BulkOptions,
+  work: StagedWork<E, P, S> | undefined,
+): AsyncGenerator<InputBatch<E>> {
+  const size = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const order = work?.order;
+  const several = Number.isInteger(size) && size >= 1 && Array.isArray(input) && input.length > size;
+  if (!order || options.atomic === false || !several) return batchesOf(input, size);
+  return (async function* () {
+    const whole = batchesOf(input as E[], input.length);
+    const first = await whole.next();
+    if (first.done) return;
+    yield* keyOrderedBatches(first.value, size, order);
+  })();
 }
 
 /**

@@ -1,6 +1,7 @@
 import { connectionLoss } from '../errors/connection-loss.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult } from './bulk-options.js';
+import type { RowOrder } from './key-order.js';
 import type { WriteTarget } from './write-target.js';
 
 /**
@@ -14,6 +15,11 @@ import type { WriteTarget } from './write-target.js';
 export interface StagedWork<E, P, S> {
   /** Batches may overlap as above; false: each batch finishes before the next one starts. */
   readonly overlap: boolean;
+  /**
+   * The key whose order the statement locks rows in: an array of several batches is cut into
+   * batches in this order (see key-order.ts), so concurrent calls cannot deadlock.
+   */
+  readonly order?: RowOrder<E>;
   /**
    * The next batch must wait until the one in flight is finished (e.g. it holds one of its rows).
    * No two batches hold one entity: batchesOf refuses an object given twice.

@@ -1,5 +1,5 @@
 import { BulkValidationError, type ValidationFailure } from '../errors/bulk-write-error.js';
-import type { EntityModel } from '../model/entity-model.js';
+import { type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
@@ -29,6 +29,8 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
   const keysOf = batchKeys<E>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
+    // An array is cut into batches in primary-key order, so that concurrent calls lock rows in one order.
+    order: { columns: primaryColumns(model) },
     // A row given twice (two objects: one object twice is refused) is diffed against what the
     // earlier batch wrote, as batch by batch.
     waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),

@@ -44,7 +44,13 @@ export class ForeignKeyViolationError<E = unknown> extends BulkDatabaseError<E> 
 export class CheckViolationError<E = unknown> extends BulkDatabaseError<E> {
   override name = 'CheckViolationError';
 }
-/** SQLSTATE 40P01 / 40001: deadlock or serialization failure; the call can be retried. */
+/**
+ * SQLSTATE 40P01 / 40001: deadlock or serialization failure; the call can be retried (its
+ * transaction rolled back). E.g. concurrent streams of several batches over overlapping keys
+ * (docs/guide.md, Concurrency).
+ */
 export class TransientDatabaseError<E = unknown> extends BulkDatabaseError<E> {
   override name = 'TransientDatabaseError';
+  /** Always true: retrying the call may succeed. */
+  readonly retryable = true as const;
 }

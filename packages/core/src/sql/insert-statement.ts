@@ -109,6 +109,11 @@ function columnIndex(stmt: InsertStatement, name: string): number {
   throw new Error(`cohort: column ${name} is neither sent nor generated`);
 }
 
+/** Whether a column of this type sorts by a collation (text, varchar, char). */
+function collatable(castType: string): boolean {
+  return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(castType);
+}
+
 function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
   const col = stmt.table.columns.get(name);
   if (!col) throw new Error(`cohort: column ${name} does not exist in ${stmt.table.qualifiedName}`);
@@ -135,7 +140,10 @@ export function compileInsert(
 
   const targets = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
-  const order = (stmt.orderBy ?? []).map((n) => c(n, stmt));
+  // Text keys in byte order (COLLATE "C"), the order the engine cuts an array into batches in.
+  const order = (stmt.orderBy ?? []).map((n) =>
+    collatable(catalogColumn(stmt, n).castType) ? `${c(n, stmt)} COLLATE "C"` : c(n, stmt),
+  );
   order.push(quoteIdent(ORDINAL));
 
   const upsert = stmt.conflict.kind === 'update';

@@ -106,7 +106,20 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
   }
   for (const column of stmt.touch) sets.push(`${quoteIdent(column)} = CURRENT_TIMESTAMP`);
 
-  const where = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
+  const byKey = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
+  // The rows are locked first, in key order (text keys in byte order, COLLATE "C"), the order the
+  // engine cuts an array into batches in: concurrent updates of overlapping rows then lock them in
+  // one order and cannot deadlock (the UPDATE's own join visits rows in whatever order its plan gives).
+  const keyOrder = stmt.key.map((k) => {
+    const column = `t.${quoteIdent(k)}`;
+    return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(catalogColumn(stmt, k).castType)
+      ? `${column} COLLATE "C"`
+      : column;
+  });
+  const lock =
+    `locked AS MATERIALIZED (SELECT 1 FROM ${stmt.table.qualifiedName} AS t JOIN u ON ${byKey.join(' AND ')} ` +
+    `ORDER BY ${keyOrder.join(', ')} FOR UPDATE OF t)`;
+  const where = [...byKey, '(SELECT count(*) FROM locked) >= 0'];
   if (stmt.version) {
     where.push(`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`);
   }
@@ -125,7 +138,7 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
         `THEN array_agg(${quoteIdent(UPDATE_ORDINAL)}) END AS ${quoteIdent(UPDATE_MATCHED)} FROM upd`
       : 'SELECT * FROM upd ORDER BY 1';
   const sql =
-    `WITH u AS MATERIALIZED (${source}), ` +
+    `WITH u AS MATERIALIZED (${source}), ${lock}, ` +
     `upd AS (UPDATE ${stmt.table.qualifiedName} AS t SET ${sets.join(', ')} FROM u WHERE ${where.join(' AND ')} ` +
     `RETURNING ${returning.join(', ')}) ${result}`;
   return { sql, parameters: stmt.stage ? [] : parameters };

@@ -1,0 +1,215 @@
+// Rows of docs/differences.md that no other test pins, on TypeORM: each test shows save() (or
+// upsert()) on the same input next to cohort's call.
+import { createSchema } from '@cohort/pg-harness';
+import { bulkInsert, bulkUpdate, bulkUpsert, UniqueViolationError } from '@cohort/typeorm';
+import {
+  BeforeInsert,
+  ChildEntity,
+  Column,
+  DataSource,
+  Entity,
+  type Logger,
+  PrimaryGeneratedColumn,
+  TableInheritance,
+} from 'typeorm';
+import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { withForcedStrategy } from '../harness/own-mikro-orm-pair.js';
+
+@Entity('pd_wide')
+class PdWide {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'integer' }) a!: number;
+  @Column({ type: 'integer' }) b!: number;
+  @Column({ type: 'integer' }) c!: number;
+}
+
+@Entity('pd_vehicle')
+@TableInheritance({ column: { type: 'varchar', name: 'kind' } })
+class PdVehicle {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 20 }) name!: string;
+}
+@ChildEntity('car')
+class PdCar extends PdVehicle {
+  @Column({ type: 'integer', nullable: true }) seats!: number | null;
+}
+@ChildEntity('truck')
+class PdTruck extends PdVehicle {
+  @Column({ type: 'integer', nullable: true }) payload!: number | null;
+}
+
+const hooks: string[] = [];
+
+@Entity('pd_doc')
+class PdDoc {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 20, unique: true }) ref!: string;
+  @Column({ type: 'jsonb', nullable: true }) data!: unknown;
+
+  @BeforeInsert() beforeInsert(): void {
+    hooks.push(`beforeInsert ${this.ref}`);
+  }
+}
+
+/** Every statement TypeORM's logger sees, in order. */
+const sql: string[] = [];
+class Recorder implements Logger {
+  logQuery(query: string) {
+    sql.push(query);
+  }
+  logQueryError() {}
+  logQuerySlow() {}
+  logSchemaBuild() {}
+  logMigration() {}
+  log() {}
+}
+
+let ds: DataSource;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  const schema = await createSchema(inject('databaseUrl'), 'pd');
+  drop = schema.drop;
+  ds = new DataSource({
+    type: 'postgres',
+    url: inject('databaseUrl'),
+    schema: schema.name,
+    entities: [PdWide, PdVehicle, PdCar, PdTruck, PdDoc],
+    synchronize: true,
+    logging: ['query'],
+    logger: new Recorder(),
+    extra: { options: `-c search_path=${schema.name}` },
+  });
+  await ds.initialize();
+});
+afterAll(async () => {
+  await ds.destroy();
+  await drop();
+});
+beforeEach(async () => {
+  await ds.query('TRUNCATE pd_wide, pd_vehicle, pd_doc RESTART IDENTITY');
+  sql.length = 0;
+  hooks.length = 0;
+});
+
+const wide = (n: number) => Array.from({ length: n }, (_, i) => Object.assign(new PdWide(), { a: i, b: i + 1, c: i + 2 }));
+const count = async (table: string) => Number((await ds.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+
+it('differences: parameter ceiling — save() of 21,846 three-column rows fails, bulkInsert writes 30,000 in one batch', async () => {
+  // 21,846 × 3 = 65,538 bind parameters: more than the protocol's 65,535.
+  const refused = await ds.manager.save(wide(21_846)).catch((e: unknown) => e);
+  expect(String(refused)).toMatch(/bind message has \d+ parameter formats/);
+  expect(await count('pd_wide')).toBe(0);
+
+  sql.length = 0;
+  const rows = wide(30_000);
+  const result = await bulkInsert(ds.manager, PdWide, rows, { strategy: 'unnest', batchSize: 30_000 });
+  expect(result).toMatchObject({ inserted: 30_000, batches: 1 });
+  const inserts = sql.filter((q) => /^(with .*)?insert into/is.test(q));
+  expect(inserts).toHaveLength(1);
+  // One array parameter per column.
+  expect(inserts[0]?.match(/\$\d+/g)).toEqual(['$1', '$2', '$3']);
+  expect(await count('pd_wide')).toBe(30_000);
+  expect(rows[29_999]?.id).toBe(30_000);
+});
+
+it("differences: failure inside the caller's transaction — save() aborts it, cohort's savepoint keeps it usable", async () => {
+  const doc = (ref: string) => Object.assign(new PdDoc(), { ref, data: null });
+  await ds.manager.save(doc('taken'));
+  const aborted = await ds
+    .transaction(async (m) => {
+      await m.save(doc('taken')).catch(() => undefined);
+      await m.save(doc('after'));
+    })
+    .catch((e: unknown) => e);
+  expect(String(aborted)).toMatch(/current transaction is aborted/);
+
+  await ds.transaction(async (m) => {
+    const error = await bulkInsert(m, PdDoc, [doc('new'), doc('taken')], withForcedStrategy()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UniqueViolationError);
+    await m.save(doc('after'));
+  });
+  expect((await ds.query('SELECT ref FROM pd_doc ORDER BY id')).map((r: { ref: string }) => r.ref)).toEqual(['taken', 'after']);
+});
+
+it('differences: single-table inheritance — save() numbers cars before trucks, bulkInsert in input order with one INSERT', async () => {
+  const mix = () => [
+    Object.assign(new PdCar(), { name: 'mini', seats: 4 }),
+    Object.assign(new PdTruck(), { name: 'hauler', payload: 18_000 }),
+    Object.assign(new PdCar(), { name: 'van', seats: null }),
+  ];
+  const saved = mix();
+  await ds.manager.save(saved);
+  expect(saved.map((v) => `${v.name} ${v.id}`)).toEqual(['mini 1', 'hauler 3', 'van 2']);
+
+  await ds.query('TRUNCATE pd_vehicle RESTART IDENTITY');
+  sql.length = 0;
+  const rows = mix();
+  await bulkInsert(ds.manager, PdVehicle, rows, withForcedStrategy());
+  expect(rows.map((v) => `${v.name} ${v.id}`)).toEqual(['mini 1', 'hauler 2', 'van 3']);
+  expect(sql.filter((q) => /^(with .*)?insert into|^copy /is.test(q))).toHaveLength(1);
+});
+
+it('differences: look-up of existing rows — save() reads before its transaction starts, bulkUpdate inside it with = ANY', async () => {
+  const docs = ['a', 'b', 'c'].map((ref) => Object.assign(new PdDoc(), { ref, data: null as unknown }));
+  await ds.manager.save(docs);
+  for (const d of docs) d.data = { n: 1 };
+
+  sql.length = 0;
+  await ds.manager.save(docs);
+  const lookUp = sql.findIndex((q) => /^select\b.*"pd_doc"/is.test(q));
+  expect(lookUp).toBeGreaterThanOrEqual(0);
+  expect(lookUp).toBeLessThan(sql.indexOf('START TRANSACTION'));
+
+  for (const d of docs) d.data = { n: 2 };
+  sql.length = 0;
+  await bulkUpdate(ds.manager, PdDoc, docs, withForcedStrategy());
+  const selects = sql.filter((q) => /^select\b.*"pd_doc"/is.test(q));
+  expect(selects).toHaveLength(1);
+  expect(selects[0]).toMatch(/= ANY\(\$1\)/);
+  expect(sql.indexOf(selects[0] as string)).toBeGreaterThan(sql.indexOf('START TRANSACTION'));
+  expect(sql.indexOf(selects[0] as string)).toBeLessThan(sql.lastIndexOf('COMMIT'));
+});
+
+it('differences: serial keys — an explicit id is dropped on insert, by save() and by bulkInsert (parity)', async () => {
+  const own = Object.assign(new PdWide(), { id: 100, a: 1, b: 2, c: 3 });
+  await ds.manager.save(own);
+  expect(own.id).toBe(1);
+  const rows = [Object.assign(new PdWide(), { id: 200, a: 1, b: 2, c: 3 })];
+  await bulkInsert(ds.manager, PdWide, rows, withForcedStrategy());
+  expect(rows[0]?.id).toBe(2);
+  expect((await ds.query('SELECT id FROM pd_wide ORDER BY id')).map((r: { id: number }) => r.id)).toEqual([1, 2]);
+});
+
+it('differences: JSON values — save() drops keys named like Object.prototype members, bulkInsert stores them', async () => {
+  const values: Record<string, unknown>[] = [{ valueOf: {} }, { a: { toString: { b: [1] } } }];
+  await ds.manager.save(values.map((data, i) => Object.assign(new PdDoc(), { ref: `orm${i}`, data })));
+  await bulkInsert(
+    ds.manager,
+    PdDoc,
+    values.map((data, i) => Object.assign(new PdDoc(), { ref: `bulk${i}`, data })),
+    withForcedStrategy(),
+  );
+  const stored = await ds.query('SELECT ref, data FROM pd_doc ORDER BY id');
+  expect(stored).toEqual([
+    { ref: 'orm0', data: {} },
+    { ref: 'orm1', data: { a: {} } },
+    { ref: 'bulk0', data: values[0] },
+    { ref: 'bulk1', data: values[1] },
+  ]);
+});
+
+it("differences: upsert's before-hook — upsert() fires beforeInsert, and so does bulkUpsert, for new and found rows", async () => {
+  await ds.manager.save(Object.assign(new PdDoc(), { ref: 'found', data: null }));
+  hooks.length = 0;
+  const input = () => ['found', 'new'].map((ref) => Object.assign(new PdDoc(), { ref, data: { n: 1 } }));
+  await ds.getRepository(PdDoc).upsert(input(), ['ref']);
+  expect(hooks).toEqual(['beforeInsert found', 'beforeInsert new']);
+
+  await ds.query('TRUNCATE pd_doc RESTART IDENTITY');
+  await ds.manager.save(Object.assign(new PdDoc(), { ref: 'found', data: null }));
+  hooks.length = 0;
+  const result = await bulkUpsert(ds.manager, PdDoc, input(), withForcedStrategy({ target: ['ref'] }));
+  expect(result).toMatchObject({ inserted: 1, updated: 1 });
+  expect(hooks).toEqual(['beforeInsert found', 'beforeInsert new']);
+});

@@ -1,7 +1,7 @@
 // Rows of docs/differences.md that no other test pins, on MikroORM: each test shows persist() +
 // flush() on the same input next to cohort's call.
-import { bulkInsert, bulkUpdate, UniqueViolationError } from '@cohort/mikro-orm';
-import { DefaultLogger, type EventSubscriber, type FlushEventArgs, type LogContext } from '@mikro-orm/core';
+import { bulkInsert, bulkUpdate, bulkUpsert, UniqueViolationError } from '@cohort/mikro-orm';
+import { DefaultLogger, type EventSubscriber, type FlushEventArgs, type LogContext, type Opt } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
@@ -13,6 +13,14 @@ class PdTagged {
   @PrimaryKey({ type: 'integer' }) id!: number;
   @Property({ type: 'string', length: 20, unique: true }) name!: string;
   @Property({ type: 'string[]', nullable: true }) tags?: string[] | null;
+}
+
+@Entity({ tableName: 'pd_counted' })
+class PdCounted {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 20, unique: true }) name!: string;
+  @Property({ type: 'integer' }) qty!: number;
+  @Property({ type: 'integer', version: true }) version!: number & Opt;
 }
 
 /** Records MikroORM's flush events. */
@@ -45,7 +53,7 @@ let em: EntityManager;
 
 beforeAll(async () => {
   own = await ownMikroOrm('pd', {
-    entities: [PdTagged],
+    entities: [PdTagged, PdCounted],
     subscribers: [flushEvents],
     debug: ['query'],
     loggerFactory: (options) => new Recorder(options),
@@ -53,7 +61,7 @@ beforeAll(async () => {
   ({ orm, schema } = own);
 });
 beforeEach(async () => {
-  await orm.em.fork().execute(`truncate "${schema}"."pd_tagged" restart identity`);
+  await orm.em.fork().execute(`truncate "${schema}"."pd_tagged", "${schema}"."pd_counted" restart identity`);
   em = orm.em.fork();
   sql.length = 0;
   flushEvents.calls.length = 0;
@@ -107,11 +115,11 @@ it('differences: insert batches — flush sends 300 rows per INSERT with the val
   expect(bulk[0]?.params).toHaveLength(2);
 });
 
-it("differences: text[] elements — flush stores 'NULL' as NULL, trims surrounding whitespace and loses a quoted element's tab; bulkInsert stores every element as given", async () => {
-  const odd = ['NULL', '  padded  ', '\tlead', 'trail\n', 'say "hi"\tnow', 'plain'];
+it("differences: text[] elements — flush stores 'NULL' as NULL, trims surrounding whitespace, stores a quoted element's tab or newline as t or n; bulkInsert stores every element as given", async () => {
+  const odd = ['NULL', '  padded  ', '\tlead', 'trail\n', 'say "hi"\tnow', 'say "hi"\nnow', 'plain'];
   em.persist(tagged('flushed', odd));
   await em.flush();
-  expect((await stored())[0]?.tags).toEqual([null, 'padded', 'lead', 'trail', 'say "hi"tnow', 'plain']);
+  expect((await stored())[0]?.tags).toEqual([null, 'padded', 'lead', 'trail', 'say "hi"tnow', 'say "hi"nnow', 'plain']);
 
   await bulkInsert(orm.em.fork(), PdTagged, [tagged('bulk', odd)], withForcedStrategy());
   expect((await stored())[1]).toEqual({ name: 'bulk', tags: odd });
@@ -158,4 +166,25 @@ it("differences: raw connection — strategy 'copy' falls back to unnest when th
   sql.length = 0;
   await bulkInsert(orm.em.fork(), PdTagged, [tagged('c2')], { strategy: 'copy' });
   expect(sql.filter((s) => /^copy /i.test(s.query))).toHaveLength(1);
+});
+
+it('differences: upsert of a row with a version — em.upsert() leaves a number version as it is, bulkUpsert moves it on by one', async () => {
+  const counted = (name: string, qty: number) => Object.assign(new PdCounted(), { name, qty });
+  await orm.em
+    .fork()
+    .persist([counted('orm', 1), counted('bulk', 1)])
+    .flush();
+  const versions = async () =>
+    (await orm.em.fork().execute(`select name, qty, version from "${schema}"."pd_counted" order by id`)) as unknown[];
+  expect(await versions()).toEqual([
+    { name: 'orm', qty: 1, version: 1 },
+    { name: 'bulk', qty: 1, version: 1 },
+  ]);
+  await orm.em.fork().upsert(PdCounted, { name: 'orm', qty: 2 });
+  const result = await bulkUpsert(orm.em.fork(), PdCounted, [counted('bulk', 2)], withForcedStrategy({ target: ['name'] }));
+  expect(result.outcomes).toEqual(['updated']);
+  expect(await versions()).toEqual([
+    { name: 'orm', qty: 2, version: 1 },
+    { name: 'bulk', qty: 2, version: 2 },
+  ]);
 });

@@ -1,13 +1,16 @@
 // Rows of docs/differences.md that no other test pins, on TypeORM: each test shows save() (or
 // upsert()) on the same input next to cohort's call.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkInsert, bulkUpdate, bulkUpsert, UniqueViolationError } from '@cohort/typeorm';
+import { bulkInsert, bulkUpdate, bulkUpsert, trackEntityChanges, UniqueViolationError } from '@cohort/typeorm';
 import {
   BeforeInsert,
   ChildEntity,
   Column,
   DataSource,
   Entity,
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type InsertEvent,
   type Logger,
   PrimaryGeneratedColumn,
   TableInheritance,
@@ -51,6 +54,27 @@ class PdDoc {
   }
 }
 
+const handlerCalls: string[] = [];
+
+@Entity('pd_note')
+class PdNote {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 20 }) text!: string;
+}
+
+/** An async per-entity handler: records when each call starts and ends. */
+@EventSubscriber()
+class SlowNotes implements EntitySubscriberInterface<PdNote> {
+  listenTo() {
+    return PdNote;
+  }
+  async afterInsert(event: InsertEvent<PdNote>) {
+    handlerCalls.push(`start ${event.entity.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    handlerCalls.push(`end ${event.entity.text}`);
+  }
+}
+
 /** Every statement TypeORM's logger sees, in order. */
 const sql: string[] = [];
 class Recorder implements Logger {
@@ -66,15 +90,18 @@ class Recorder implements Logger {
 
 let ds: DataSource;
 let drop: () => Promise<void>;
+let schemaName: string;
 
 beforeAll(async () => {
   const schema = await createSchema(inject('databaseUrl'), 'pd');
   drop = schema.drop;
+  schemaName = schema.name;
   ds = new DataSource({
     type: 'postgres',
     url: inject('databaseUrl'),
     schema: schema.name,
-    entities: [PdWide, PdVehicle, PdCar, PdTruck, PdDoc],
+    entities: [PdWide, PdVehicle, PdCar, PdTruck, PdDoc, PdNote],
+    subscribers: [SlowNotes],
     synchronize: true,
     logging: ['query'],
     logger: new Recorder(),
@@ -87,9 +114,10 @@ afterAll(async () => {
   await drop();
 });
 beforeEach(async () => {
-  await ds.query('TRUNCATE pd_wide, pd_vehicle, pd_doc RESTART IDENTITY');
+  await ds.query('TRUNCATE pd_wide, pd_vehicle, pd_doc, pd_note RESTART IDENTITY');
   sql.length = 0;
   hooks.length = 0;
+  handlerCalls.length = 0;
 });
 
 const wide = (n: number) => Array.from({ length: n }, (_, i) => Object.assign(new PdWide(), { a: i, b: i + 1, c: i + 2 }));
@@ -212,4 +240,50 @@ it("differences: upsert's before-hook — upsert() fires beforeInsert, and so do
   const result = await bulkUpsert(ds.manager, PdDoc, input(), withForcedStrategy({ target: ['ref'] }));
   expect(result).toMatchObject({ inserted: 1, updated: 1 });
   expect(hooks).toEqual(['beforeInsert found', 'beforeInsert new']);
+});
+
+it('differences: what "changed" means — a stale copy writes its old values back, with save() and bulkUpdate alike; with trackEntityChanges only what changed since it was loaded', async () => {
+  const scenario = async (source: DataSource, write: (copy: PdWide) => Promise<unknown>) => {
+    await ds.query('TRUNCATE pd_wide RESTART IDENTITY');
+    await ds.manager.save(Object.assign(new PdWide(), { a: 1, b: 1, c: 1 }));
+    const copy = (await source.manager.findOneByOrFail(PdWide, { id: 1 })) as PdWide;
+    // Another caller changes b after this copy was loaded; the copy changes a.
+    await ds.query('UPDATE pd_wide SET b = 2');
+    copy.a = 5;
+    await write(copy);
+    return (await ds.query('SELECT a, b FROM pd_wide'))[0];
+  };
+  expect(await scenario(ds, (copy) => ds.manager.save(copy))).toEqual({ a: 5, b: 1 });
+  expect(await scenario(ds, (copy) => bulkUpdate(ds.manager, PdWide, [copy], withForcedStrategy()))).toEqual({ a: 5, b: 1 });
+
+  const tracked = new DataSource({
+    type: 'postgres',
+    url: inject('databaseUrl'),
+    schema: schemaName,
+    entities: [PdWide, PdVehicle, PdCar, PdTruck, PdDoc, PdNote],
+    extra: { options: `-c search_path=${schemaName}` },
+  });
+  await tracked.initialize();
+  try {
+    trackEntityChanges(tracked);
+    expect(await scenario(tracked, (copy) => bulkUpdate(tracked.manager, PdWide, [copy], withForcedStrategy()))).toEqual({
+      a: 5,
+      b: 2,
+    });
+  } finally {
+    await tracked.destroy();
+  }
+});
+
+it("differences: subscribers' async handlers — per-entity handlers run concurrently, with save() and bulkInsert alike (parity)", async () => {
+  await ds.manager.save(['a', 'b'].map((text) => Object.assign(new PdNote(), { text })));
+  expect(handlerCalls).toEqual(['start a', 'start b', 'end a', 'end b']);
+  handlerCalls.length = 0;
+  await bulkInsert(
+    ds.manager,
+    PdNote,
+    ['c', 'd'].map((text) => Object.assign(new PdNote(), { text })),
+    withForcedStrategy(),
+  );
+  expect(handlerCalls).toEqual(['start c', 'start d', 'end c', 'end d']);
 });

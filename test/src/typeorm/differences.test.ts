@@ -1,8 +1,17 @@
 // Rows of docs/differences.md that no other test pins, on TypeORM: each test shows save() (or
 // upsert()) on the same input next to cohort's call.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkInsert, bulkUpdate, bulkUpsert, trackEntityChanges, UniqueViolationError } from '@cohort/typeorm';
 import {
+  bulkInsert,
+  bulkUpdate,
+  bulkUpsert,
+  DuplicateKeyInBatchError,
+  trackEntityChanges,
+  UniqueViolationError,
+} from '@cohort/typeorm';
+import {
+  AfterInsert,
+  AfterUpdate,
   BeforeInsert,
   ChildEntity,
   Column,
@@ -51,6 +60,12 @@ class PdDoc {
 
   @BeforeInsert() beforeInsert(): void {
     hooks.push(`beforeInsert ${this.ref}`);
+  }
+  @AfterInsert() afterInsert(): void {
+    hooks.push(`afterInsert ${this.ref}`);
+  }
+  @AfterUpdate() afterUpdate(): void {
+    hooks.push(`afterUpdate ${this.ref}`);
   }
 }
 
@@ -227,19 +242,22 @@ it('differences: JSON values — save() drops keys named like Object.prototype m
   ]);
 });
 
-it("differences: upsert's before-hook — upsert() fires beforeInsert, and so does bulkUpsert, for new and found rows", async () => {
+it("differences: upsert's before-hook — upsert() fires beforeInsert, and so does bulkUpsert, for new and found rows; after-hooks follow the outcome", async () => {
   await ds.manager.save(Object.assign(new PdDoc(), { ref: 'found', data: null }));
   hooks.length = 0;
   const input = () => ['found', 'new'].map((ref) => Object.assign(new PdDoc(), { ref, data: { n: 1 } }));
   await ds.getRepository(PdDoc).upsert(input(), ['ref']);
-  expect(hooks).toEqual(['beforeInsert found', 'beforeInsert new']);
+  // typeorm#8811: afterInsert for the found row too.
+  expect(hooks).toEqual(['beforeInsert found', 'beforeInsert new', 'afterInsert found', 'afterInsert new']);
 
   await ds.query('TRUNCATE pd_doc RESTART IDENTITY');
   await ds.manager.save(Object.assign(new PdDoc(), { ref: 'found', data: null }));
   hooks.length = 0;
   const result = await bulkUpsert(ds.manager, PdDoc, input(), withForcedStrategy({ target: ['ref'] }));
   expect(result).toMatchObject({ inserted: 1, updated: 1 });
-  expect(hooks).toEqual(['beforeInsert found', 'beforeInsert new']);
+  expect(hooks.slice(0, 2)).toEqual(['beforeInsert found', 'beforeInsert new']);
+  // Upsert outcomes: the after-hook of what happened to each row.
+  expect(hooks.slice(2).sort()).toEqual(['afterInsert new', 'afterUpdate found']);
 });
 
 it('differences: what "changed" means — a stale copy writes its old values back, with save() and bulkUpdate alike; with trackEntityChanges only what changed since it was loaded', async () => {
@@ -286,4 +304,23 @@ it("differences: subscribers' async handlers — per-entity handlers run concurr
     withForcedStrategy(),
   );
   expect(handlerCalls).toEqual(['start c', 'start d', 'end c', 'end d']);
+});
+
+it('differences: upsert in-batch duplicate keys — PostgreSQL refuses upsert(), bulkUpsert names both rows or keeps one', async () => {
+  const input = () => ['same', 'other', 'same'].map((ref, i) => Object.assign(new PdDoc(), { ref, data: { i } }));
+  const refused = await ds
+    .getRepository(PdDoc)
+    .upsert(input(), ['ref'])
+    .catch((e: unknown) => e);
+  expect(String(refused)).toMatch(/ON CONFLICT DO UPDATE command cannot affect row a second time/);
+
+  const error = await bulkUpsert(ds.manager, PdDoc, input(), withForcedStrategy({ target: ['ref'] })).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(DuplicateKeyInBatchError);
+  expect(error).toMatchObject({ indices: [0, 2] });
+  expect(await count('pd_doc')).toBe(0);
+  await bulkUpsert(ds.manager, PdDoc, input(), withForcedStrategy({ target: ['ref'], duplicates: 'keepLast' }));
+  expect(await ds.query('SELECT ref, data FROM pd_doc ORDER BY ref')).toEqual([
+    { ref: 'other', data: { i: 1 } },
+    { ref: 'same', data: { i: 2 } },
+  ]);
 });

@@ -324,3 +324,23 @@ it('differences: upsert in-batch duplicate keys — PostgreSQL refuses upsert(),
     { ref: 'same', data: { i: 2 } },
   ]);
 });
+
+it('differences: ignored conflicts — insert().orIgnore() hands the returned ids out by position, bulkInsert to the rows inserted', async () => {
+  const doc = (ref: string) => Object.assign(new PdDoc(), { ref, data: null });
+  await ds.manager.save(doc('taken'));
+  const own = ['a', 'taken', 'b'].map(doc);
+  await ds.createQueryBuilder().insert().into(PdDoc).values(own).orIgnore().execute();
+  const idOf = new Map(
+    ((await ds.query('SELECT id, ref FROM pd_doc')) as { id: number; ref: string }[]).map((r) => [r.ref, r.id]),
+  );
+  // typeorm#5226: the skipped row's object gets b's id, b's object none.
+  expect(own.map((d) => d.id)).toEqual([idOf.get('a'), idOf.get('b'), undefined]);
+
+  const rows = ['c', 'taken', 'd'].map(doc);
+  const result = await bulkInsert(ds.manager, PdDoc, rows, withForcedStrategy({ onConflict: 'ignore' as const }));
+  expect(result.skipped.map((s) => s.index)).toEqual([1]);
+  const ids = new Map(
+    ((await ds.query('SELECT id, ref FROM pd_doc')) as { id: number; ref: string }[]).map((r) => [r.ref, r.id]),
+  );
+  expect(rows.map((d) => d.id)).toEqual([ids.get('c'), undefined, ids.get('d')]);
+});

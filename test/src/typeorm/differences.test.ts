@@ -24,6 +24,7 @@ import {
   PrimaryGeneratedColumn,
   TableInheritance,
 } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { withForcedStrategy } from '../harness/own-mikro-orm-pair.js';
 
@@ -329,7 +330,14 @@ it('differences: ignored conflicts — insert().orIgnore() hands the returned id
   const doc = (ref: string) => Object.assign(new PdDoc(), { ref, data: null });
   await ds.manager.save(doc('taken'));
   const own = ['a', 'taken', 'b'].map(doc);
-  await ds.createQueryBuilder().insert().into(PdDoc).values(own).orIgnore().execute();
+  // (The objects themselves, as save() would pass them: TypeORM writes the generated ids onto them.)
+  await ds
+    .createQueryBuilder()
+    .insert()
+    .into(PdDoc)
+    .values(own as unknown as QueryDeepPartialEntity<PdDoc>[])
+    .orIgnore()
+    .execute();
   const idOf = new Map(
     ((await ds.query('SELECT id, ref FROM pd_doc')) as { id: number; ref: string }[]).map((r) => [r.ref, r.id]),
   );

@@ -16,6 +16,7 @@ import type { DataSource } from 'typeorm';
 import type { FixtureName } from '../fixtures/fixture-names.js';
 import { mikroOrmEmbeddables, mikroOrmFixtures } from '../fixtures/mikro-orm/index.js';
 import { typeormEmbeddables, typeormFixtures } from '../fixtures/typeorm/index.js';
+import { forcedStrategy } from './forced-strategy.js';
 import { bindToHookLog, HookLog, type HookLogEntry, type OrmName } from './hook-log.js';
 import { normalizeRecord } from './normalize.js';
 import { createMikroOrm, createTypeormDataSource } from './orm-setup.js';
@@ -23,7 +24,7 @@ import { SchemaSession } from './schema-session.js';
 import type { SqlLogEntry } from './sql-log.js';
 
 /** `COHORT_STRATEGY=copy|unnest` runs every cohort call of the suite with that strategy forced. */
-const forced = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+const forced = forcedStrategy;
 function withStrategy<O extends object>(options: O | undefined): O {
   return (forced ? { strategy: forced, ...options } : { ...options }) as O;
 }

@@ -1,6 +1,7 @@
 import type { BulkOptions } from '@cohort/core';
 import { type EventArgs, type EventSubscriber, helper } from '@mikro-orm/core';
 import type { MikroORM, Options } from '@mikro-orm/postgresql';
+import { forcedStrategy } from './forced-strategy.js';
 import { normalizeRecord } from './normalize.js';
 import { type OwnMikroOrm, ownMikroOrm } from './own-mikro-orm.js';
 
@@ -80,7 +81,7 @@ export async function ownMikroOrmPair(
 
 /** The strategy `COHORT_STRATEGY` forces for the whole suite, merged into a call's options. */
 export function withForcedStrategy<const O extends object = BulkOptions>(options?: O): O & Pick<BulkOptions, 'strategy'> {
-  const forced = process.env.COHORT_STRATEGY as BulkOptions['strategy'] | undefined;
+  const forced = forcedStrategy;
   return (forced ? { strategy: forced, ...options } : { ...options }) as O;
 }
 

@@ -10,6 +10,7 @@ import { Cascade, Collection, helper } from '@mikro-orm/core';
 import { Entity, ManyToOne, OneToMany, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { describe, expect, it } from 'vitest';
+import { forcedStrategy } from '../harness/forced-strategy.js';
 import { type MikroOrmSide, mikroOrmPair } from '../harness/upstream-pair.js';
 
 @Entity({ tableName: 'mcc_publisher' })
@@ -50,7 +51,7 @@ class MccComment {
 const pair = mikroOrmPair('mcc', { entities: [MccPublisher, MccAuthor, MccPost, MccComment] });
 const TABLES = ['mcc_publisher', 'mcc_author', 'mcc_post', 'mcc_comment'];
 /** `COHORT_STRATEGY=copy` runs the file's cohort calls with COPY. */
-const strategy = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+const strategy = forcedStrategy;
 const opts = () => (strategy ? { strategy } : {});
 
 /** Publisher "pub", author "ann" (with it) and editor "ed", post "p0" by ann with comments c0, c1. */

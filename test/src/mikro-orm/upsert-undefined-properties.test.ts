@@ -11,6 +11,7 @@ import { type EntityManager, type EventArgs, type EventSubscriber, helper, type 
 import { Entity, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { forcedStrategy } from '../harness/forced-strategy.js';
 import { normalizeRecord, normalizeValue } from '../harness/normalize.js';
 import { type OwnMikroOrm, ownMikroOrm } from '../harness/own-mikro-orm.js';
 
@@ -83,7 +84,7 @@ interface Side {
   em: EntityManager;
 }
 
-const strategy = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+const strategy = forcedStrategy;
 let reference: Side;
 let subject: Side;
 

@@ -10,6 +10,7 @@
 import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, trackEntityChanges, UnsupportedFeatureError } from '@cohort/typeorm';
 import { Column, Entity, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { forcedStrategy } from '../harness/forced-strategy.js';
 import { rowsOf, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
 
 @Entity('cc_publisher')
@@ -64,7 +65,7 @@ class CcNode {
 const entities = [CcPublisher, CcAuthor, CcPost, CcComment, CcNode];
 const TABLES = ['cc_publisher', 'cc_author', 'cc_post', 'cc_comment', 'cc_node'];
 /** `COHORT_STRATEGY=copy` runs the file's cohort calls with COPY. */
-const strategy = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+const strategy = forcedStrategy;
 const opts = <O extends object>(options?: O): O => ({ ...(strategy && { strategy }), ...options }) as O;
 
 const make = <T extends object>(cls: new () => T, data: Partial<T>): T => Object.assign(new cls(), data);

@@ -20,6 +20,7 @@ import {
   type UpdateEvent,
 } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { forcedStrategy } from '../harness/forced-strategy.js';
 import { normalizeRecord } from '../harness/normalize.js';
 
 @Entity('up_member')
@@ -90,7 +91,7 @@ async function openSide(prefix: string): Promise<Side> {
   return { ds, hooks, drop: schema.drop };
 }
 
-const strategy = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+const strategy = forcedStrategy;
 let reference: Side;
 let subject: Side;
 

@@ -7,6 +7,7 @@
 import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, trackEntityChanges } from '@cohort/typeorm';
 import { Column, Entity, PrimaryGeneratedColumn, type ValueTransformer, VersionColumn } from 'typeorm';
 import { describe, expect, it } from 'vitest';
+import { forcedStrategy } from '../harness/forced-strategy.js';
 import { journal, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
 
 type Data = Record<string, unknown> & { hits?: number };
@@ -38,7 +39,7 @@ class Box {
   @VersionColumn() version!: number;
 }
 
-const strategy = process.env.COHORT_STRATEGY as 'copy' | 'unnest' | undefined;
+const strategy = forcedStrategy;
 const options = strategy ? { strategy } : {};
 const box = (data: Data, n = 1) => Object.assign(new Box(), { data, n });
 /** Marks the entities' current values as theirs (what to() records as `own`). */

@@ -106,6 +106,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
       // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
       let prepared = comparator.prepareEntity(entity) as Data;
       const payload = this.payload(entity, snapshot, prepared);
+      this.context.refuseKeyChange(entity, meta, payload, snapshot);
       changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload as EntityData<AnyEntity>, meta);
       changeSet.originalEntity = snapshot as EntityData<AnyEntity>;
       // `onUpdate` runs only when something else changed, and its values join the payload.
@@ -120,7 +121,9 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
       // After the before-update hooks: what they changed joins the payload, as in flush's runHooks.
       changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
       const current = comparator.prepareEntity(entity) as Data;
-      Object.assign(changeSet.payload, comparator.diffEntities(meta.class, copy as never, current as never));
+      const hooked = comparator.diffEntities(meta.class, copy as never, current as never) as Data;
+      this.context.refuseKeyChange(entity, meta, hooked, snapshot);
+      Object.assign(changeSet.payload, hooked);
       this.context.setBaseline(entity, current as EntityData<AnyEntity>, true);
     }
     return this.rowChange(changeSet, meta, snapshot);

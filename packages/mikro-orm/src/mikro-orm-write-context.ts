@@ -358,6 +358,30 @@ export class MikroOrmWriteContext {
     }
   }
 
+  /**
+   * Refuses a change of a managed entity's primary key (in `payload`, its diff against the
+   * snapshot): flush rewrites the key (`UPDATE … SET id = new WHERE id = old`); cohort finds each
+   * row by the key the entity has now and would report it missing or stale instead.
+   */
+  refuseKeyChange(
+    entity: AnyEntity,
+    meta: EntityMetadata<AnyEntity>,
+    payload: Record<string, unknown>,
+    snapshot: Record<string, unknown>,
+  ): void {
+    const property = meta.primaryKeys.find((key) => key in payload);
+    if (property === undefined) return;
+    const state = this.state(entity);
+    const row = state.index === undefined ? '' : ` of row ${state.index}`;
+    throw new UnsupportedFeatureError(
+      'primary key change',
+      `${meta.className}.${property}${row} was changed on a managed entity (from ${String(snapshot[property])} to ` +
+        `${String(payload[property])}); cohort updates rows by their primary key and does not rewrite it ` +
+        '(flush would): change the key with em.flush() or a query',
+      { entityName: meta.className, property, index: state.index, batch: state.batch, entity },
+    );
+  }
+
   /** ColumnModel.write: one RETURNING value of the entity's row. */
   returned(entity: AnyEntity, field: string, value: unknown): void {
     const state = this.state(entity);

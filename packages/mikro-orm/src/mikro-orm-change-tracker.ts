@@ -106,7 +106,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
       // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
       let prepared = comparator.prepareEntity(entity) as Data;
       const payload = this.payload(entity, snapshot, prepared);
-      this.context.refuseKeyChange(entity, Object.keys(payload));
+      this.context.refuseKeyChange(entity, meta, payload, snapshot);
       changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload as EntityData<AnyEntity>, meta);
       changeSet.originalEntity = snapshot as EntityData<AnyEntity>;
       // `onUpdate` runs only when something else changed, and its values join the payload.
@@ -122,7 +122,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
       changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
       const current = comparator.prepareEntity(entity) as Data;
       const hooked = comparator.diffEntities(meta.class, copy as never, current as never) as Data;
-      this.context.refuseKeyChange(entity, Object.keys(hooked));
+      this.context.refuseKeyChange(entity, meta, hooked, snapshot);
       Object.assign(changeSet.payload, hooked);
       this.context.setBaseline(entity, current as EntityData<AnyEntity>, true);
     }

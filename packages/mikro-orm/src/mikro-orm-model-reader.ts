@@ -115,11 +115,34 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
     }
     byProperty.set(prop.name, own);
   }
+  // Stored generated columns: never written, read back after an insert and an update, as flush does.
+  const computed: ColumnModel<AnyEntity>[] = [];
+  for (const prop of root.props) {
+    if (!isReadBackComputed(prop)) continue;
+    for (const [i, field] of prop.fieldNames.entries()) {
+      if (seen.has(field)) continue;
+      seen.add(field);
+      const column = {
+        ...columnModel(root, prop, field, i, env.platform),
+        insertable: false,
+        updatable: false,
+        upsertable: false,
+        hasDefault: true,
+      };
+      columns.push(column);
+      computed.push(column);
+    }
+  }
   const returningProps = root.props.filter(
     (p) =>
       isWritten(p) && (p.primary || p.version || p.autoincrement || p.defaultRaw !== undefined || p.returning || isIdentity(p)),
   );
-  const returningOnInsert = returningProps.flatMap((p) => byProperty.get(p.name) ?? []).filter((c) => seen.has(c.name));
+  const returningOnInsert = [
+    ...returningProps.flatMap((p) => byProperty.get(p.name) ?? []).filter((c) => seen.has(c.name)),
+    ...computed,
+  ];
+  // Without generated columns the engine's default (the version) is what an UPDATE returns.
+  const returningOnUpdate = computed.length > 0 ? [...columns.filter((c) => c.role === 'version'), ...computed] : undefined;
   const uniques = [
     ...root.uniques.map((u) => ({
       name: typeof u.name === 'string' ? u.name : undefined,
@@ -136,6 +159,7 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
     table: root.tableName,
     columns,
     returningOnInsert,
+    returningOnUpdate,
     uniques,
     // An owning to-one to the entity's own table (a tree's parent): see EntityModel.refersToItself.
     refersToItself: root.props.some(
@@ -172,6 +196,17 @@ function isWritten(prop: EntityProperty<AnyEntity>): boolean {
 
 function isIdentity(prop: EntityProperty<AnyEntity>): boolean {
   return typeof prop.generated === 'string' && /identity/i.test(prop.generated);
+}
+
+/** A stored generated scalar column of the table: read back, never written. */
+function isReadBackComputed(prop: EntityProperty<AnyEntity>): boolean {
+  return (
+    isComputed(prop) &&
+    prop.kind === ReferenceKind.SCALAR &&
+    prop.persist !== false &&
+    !prop.formula &&
+    (prop.fieldNames?.length ?? 0) > 0
+  );
 }
 
 /** `GENERATED ALWAYS AS (…) STORED`: PostgreSQL refuses values for it. */

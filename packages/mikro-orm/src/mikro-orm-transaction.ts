@@ -116,7 +116,8 @@ export function mikroOrmTransaction<E extends object>(
   hooks: boolean,
 ): TransactionRunner<E> {
   const em = context.em;
-  const columns = new Set(model.columns.map((c) => c.name));
+  // Generated (computed) columns are read back, never written: a change to one is no change.
+  const columns = new Set(model.columns.filter((c) => c.insertable || c.updatable).map((c) => c.name));
   const targetFor = (trx: Transaction, inCallerTransaction: boolean): WriteTarget<E> => ({
     session: mikroOrmSession(em, trx),
     hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,

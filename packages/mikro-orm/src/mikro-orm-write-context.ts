@@ -339,25 +339,6 @@ export class MikroOrmWriteContext {
   }
 
   /**
-   * Refuses a change of an existing entity's primary key. Flush updates the key in place (`SET year
-   * = 2015 WHERE name = … AND year = 2010`); cohort's UPDATE finds each row by the key its entity
-   * carries, which would be the new one.
-   */
-  refuseKeyChange(entity: AnyEntity, changed: readonly string[]): void {
-    const meta = this.metaOf(entity);
-    const property = meta.primaryKeys.find((key) => changed.includes(key as string)) as string | undefined;
-    if (property === undefined) return;
-    const state = this.state(entity);
-    const row = state.index === undefined ? '' : ` of row ${state.index}`;
-    throw new UnsupportedFeatureError(
-      'primary key change',
-      `${meta.className}.${property}${row} is part of the primary key and changed since the entity was loaded or ` +
-        'written; cohort updates rows by the key they carry and does not change keys: use em.flush() for it',
-      { entityName: meta.className, property, index: state.index, batch: state.batch, entity },
-    );
-  }
-
-  /**
    * Refuses a raw SQL fragment (`raw('n + 1')`) as a value. Flush splices each one into that row's
    * own statement; cohort's statement is one per batch, with values as parameters.
    */
@@ -375,6 +356,30 @@ export class MikroOrmWriteContext {
         { entityName, property, index: state.index, batch: state.batch, entity },
       );
     }
+  }
+
+  /**
+   * Refuses a change of a managed entity's primary key (in `payload`, its diff against the
+   * snapshot): flush rewrites the key (`UPDATE … SET id = new WHERE id = old`); cohort finds each
+   * row by the key the entity has now and would report it missing or stale instead.
+   */
+  refuseKeyChange(
+    entity: AnyEntity,
+    meta: EntityMetadata<AnyEntity>,
+    payload: Record<string, unknown>,
+    snapshot: Record<string, unknown>,
+  ): void {
+    const property = meta.primaryKeys.find((key) => key in payload);
+    if (property === undefined) return;
+    const state = this.state(entity);
+    const row = state.index === undefined ? '' : ` of row ${state.index}`;
+    throw new UnsupportedFeatureError(
+      'primary key change',
+      `${meta.className}.${property}${row} was changed on a managed entity (from ${String(snapshot[property])} to ` +
+        `${String(payload[property])}); cohort updates rows by their primary key and does not rewrite it ` +
+        '(flush would): change the key with em.flush() or a query',
+      { entityName: meta.className, property, index: state.index, batch: state.batch, entity },
+    );
   }
 
   /** ColumnModel.write: one RETURNING value of the entity's row. */

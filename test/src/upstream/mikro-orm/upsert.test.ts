@@ -201,9 +201,15 @@ it('mikro-orm upsert: em.upsertMany with batching — 250 rows in batches of 100
       await seedAuthors(side);
       const as = Array.from({ length: 250 }, (_, i) => author({ email: `a${i + 1}`, age: i }));
       await upsert(side, Author, as, { onConflictFields: ['email'], batchSize: 100 });
-      return { value: as.map((a) => [a.id, a.email, a.age, a.nickname]) };
+      // Every object carries its own row's key. Which serial value a new row draws differs: cohort cuts
+      // an array of several batches in conflict-key order (no deadlock between concurrent callers,
+      // docs/differences.md "Concurrent upserts and updates"), upsertMany in input order.
+      const stored = await side.query<{ id: number; email: string }>(`SELECT id, email FROM "${side.schema}".uma_up_author`);
+      const idOf = new Map(stored.map((r) => [r.email, r.id]));
+      expect(as.map((a) => a.id)).toEqual(as.map((a) => idOf.get(a.email)));
+      return { value: as.map((a) => ({ id: a.id, email: a.email, age: a.age, nickname: a.nickname })) };
     },
-    { tables: ['uma_up_author'], ignoreJournal: true },
+    { tables: [{ table: 'uma_up_author', orderBy: 'email' }], mask: ['id'], ignoreJournal: true },
   );
 });
 

@@ -36,6 +36,7 @@ import {
   mayCopy,
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
+import { refuseFrozenRows } from './frozen-rows.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
@@ -79,6 +80,7 @@ export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): 
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     async prepare(batch, target, result) {
+      refuseFrozenRows(model, batch, 'insert');
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
       await beforeInsertPhase(model, options, batch, target);
       refuseUnwrittenRelations(model, batch, relationWriteOf(model, options));

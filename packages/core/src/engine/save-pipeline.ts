@@ -1,6 +1,7 @@
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import type { InputBatch } from './batches.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
+import { refuseFrozenRows } from './frozen-rows.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
 import { refuseUnwrittenRelations } from './relation-guard.js';
 import { prepareRows } from './row-preparation.js';
@@ -39,6 +40,8 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
       if (state !== undefined) states.push(state);
     });
 
+    refuseFrozenRows(model, fresh, 'insert');
+    refuseFrozenRows(model, existing, 'update');
     const plan = planChanges(model, options, existing, states, tracker, result);
     if (target.insertsBeforeUpdates) {
       // As flush: the inserts run to completion, then the updates; each part validated on its own.

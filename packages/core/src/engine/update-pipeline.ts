@@ -1,8 +1,10 @@
-import { BulkValidationError, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { BulkValidationError, BulkWriteError, errorMessage, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { UnsupportedFeatureError } from '../errors/usage-errors.js';
 import type { EntityModel } from '../model/entity-model.js';
 import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
+import { refuseFrozenRows } from './frozen-rows.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
@@ -60,6 +62,7 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
         existing.indices.push(index);
         states.push(state);
       });
+      refuseFrozenRows(model, existing, 'update');
       const plan = planChanges(model, options, existing, states, tracker, result);
       await beforeUpdatePhase(model, options, plan, target, result);
       // Every row found, changed or not: a relation the ORM would write may be the only change.
@@ -107,7 +110,8 @@ function sharesKeys(next: ReadonlySet<string> | undefined, inFlight: ReadonlySet
 }
 
 export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {
-  if (!target.changes) throw new Error('cohort: this adapter does not support updates');
+  // Both adapters have a tracker; an adapter written without one cannot update.
+  if (!target.changes) throw new UnsupportedFeatureError('update', 'this adapter does not support updates (no change tracker)');
   return target.changes;
 }
 
@@ -131,8 +135,16 @@ export function planChanges<E>(
   const changed: ChangePlan<E>['changed'] = { number: existing.number, entities: [], indices: [], changes: [] };
   const keptStates: unknown[] = [];
   existing.entities.forEach((entity, position) => {
-    const change = withForced(tracker.diff(entity, states[position]), forced);
     const index = existing.indices[position] as number;
+    const diffed = diffRow(model, tracker, entity, index, states[position], undefined, existing.number);
+    if (diffed.failures) {
+      // The ORM could not compare the row (an invalid Date, a value its type cannot convert).
+      if (options.onInvalid !== 'skip') throw new BulkValidationError(diffed.failures, existing.number);
+      result.skipped.push({ index, entity, reason: 'invalid', failures: diffed.failures });
+      result.outcomes[index] = 'skipped';
+      return;
+    }
+    const change = withForced(diffed.change, forced);
     if ((change.columns ?? []).length === 0) {
       result.unchanged++;
       result.outcomes[index] = 'unchanged';
@@ -144,6 +156,46 @@ export function planChanges<E>(
     keptStates.push(states[position]);
   });
   return { changed, states: keptStates, tracker };
+}
+
+/**
+ * The tracker's diff of one row; when the ORM's comparison throws on a value it cannot handle (an
+ * invalid Date, a value its column type cannot convert), the row's invalid values instead, named by
+ * the column rules (or the ORM's message when no rule explains it). cohort's own errors pass.
+ */
+function diffRow<E>(
+  model: EntityModel<E>,
+  tracker: ChangeTracker<E>,
+  entity: E,
+  index: number,
+  state: unknown,
+  before: RowChange | undefined,
+  batch: number,
+): { change: RowChange; failures?: undefined } | { failures: ValidationFailure<E>[] } {
+  try {
+    return { change: tracker.diff(entity, state, before) };
+  } catch (error) {
+    if (error instanceof BulkWriteError) throw error;
+    const failures: ValidationFailure<E>[] = [];
+    columnFailures(
+      model.columns.filter((c) => c.updatable),
+      entity,
+      index,
+      undefined,
+      failures,
+    );
+    if (failures.length === 0) {
+      failures.push({
+        index,
+        entity,
+        property: '',
+        value: entity,
+        constraint: 'conversion',
+        message: `the ORM cannot compare this entity with its row (batch ${batch}): ${errorMessage(error)}`,
+      });
+    }
+    return { failures };
+  }
 }
 
 /**
@@ -165,7 +217,10 @@ export async function beforeUpdatePhase<E>(
   const { changed, states, tracker } = plan;
   let reverted = false;
   changed.entities.forEach((entity, position) => {
-    const change = withForced(tracker.diff(entity, states[position], changed.changes[position]), forced);
+    const index = changed.indices[position] as number;
+    const diffed = diffRow(model, tracker, entity, index, states[position], changed.changes[position], changed.number);
+    if (diffed.failures) throw new BulkValidationError(diffed.failures, changed.number);
+    const change = withForced(diffed.change, forced);
     changed.changes[position] = change;
     if ((change.columns ?? []).length === 0) reverted = true;
   });

@@ -547,8 +547,6 @@ describeConformance('bad-input catalogue', ({ subject }) => {
           (result) => ({ result }),
           (error: unknown) => ({ error }),
         );
-            `DEBUG ${String((outcome.error as Error).stack)}\nCAUSE ${String(((outcome.error as Error).cause as Error)?.stack)}\n`,
-          );
         const printed = consoleCalls.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(' ')));
         expect(printed).toEqual([]);
 

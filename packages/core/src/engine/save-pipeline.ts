@@ -9,6 +9,7 @@ import { runBatches } from './run-batches.js';
 import {
   afterUpdatePhase,
   beforeUpdatePhase,
+  loadRows,
   planChanges,
   trackerOf,
   validateUpdatePhase,
@@ -28,7 +29,7 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
   const { model, options } = job;
   return runBatches(input, options, job.transaction, async (batch, target, result) => {
     const tracker = trackerOf(target);
-    const loaded = await tracker.load(batch);
+    const loaded = await loadRows(tracker, batch);
     const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
     const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
     const states: unknown[] = [];

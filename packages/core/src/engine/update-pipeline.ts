@@ -1,4 +1,5 @@
 import { BulkValidationError, BulkWriteError, errorMessage, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { asUsageError } from '../errors/pg-error-converter.js';
 import { UnsupportedFeatureError } from '../errors/usage-errors.js';
 import type { EntityModel } from '../model/entity-model.js';
 import { columnFailures } from '../validate/batch-validator.js';
@@ -35,10 +36,10 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
     // earlier batch wrote, as batch by batch.
     waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
-    preload: (batch, target) => (target.changes?.keyOf ? target.changes.load(batch) : undefined),
+    preload: (batch, target) => (target.changes?.keyOf ? loadRows(target.changes, batch) : undefined),
     async prepare(batch, target, result, preloaded) {
       const tracker = trackerOf(target);
-      const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await tracker.load(batch));
+      const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await loadRows(tracker, batch));
       const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
       const states: unknown[] = [];
       const keyless: ValidationFailure<E>[] = [];
@@ -107,6 +108,13 @@ function sharesKeys(next: ReadonlySet<string> | undefined, inFlight: ReadonlySet
   if (!next || !inFlight) return false;
   for (const key of next) if (inFlight.has(key)) return true;
   return false;
+}
+
+/** The tracker's look-up of a batch's rows; a missing table or column is the call's error (BulkUsageError). */
+export function loadRows<E>(tracker: ChangeTracker<E>, batch: InputBatch<E>): Promise<(unknown | undefined)[]> {
+  return tracker.load(batch).catch((error: unknown) => {
+    throw asUsageError(error);
+  });
 }
 
 export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {

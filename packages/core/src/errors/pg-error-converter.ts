@@ -102,3 +102,21 @@ function findByKey(batch: LocatableBatch<unknown>, columnList: string, valueList
   }
   return matches.at(-1);
 }
+
+/**
+ * The {@link BulkUsageError} for an error an ORM's own query raised (a change tracker's look-up)
+ * when its SQLSTATE says the call is wrong (a missing table or column), found in the error's chain
+ * (`driverError`, `cause`); the error itself otherwise.
+ */
+export function asUsageError(error: unknown): unknown {
+  if (error instanceof BulkWriteError) return error;
+  const seen = new Set<unknown>();
+  for (let e = error; e && typeof e === 'object' && !seen.has(e) && seen.size < 10; ) {
+    seen.add(e);
+    const fields = e as PgErrorFields & { driverError?: unknown; cause?: unknown };
+    const wrongCall = typeof fields.code === 'string' ? USAGE_SQLSTATE[fields.code] : undefined;
+    if (wrongCall) return new BulkUsageError(`${wrongCall}: ${fields.message ?? errorMessage(e)}`, { cause: error });
+    e = fields.driverError ?? fields.cause;
+  }
+  return error;
+}

@@ -367,6 +367,45 @@ const frozen: Case[] = [
   },
 ];
 
+frozen.push(
+  {
+    title: 'legal: a frozen entity updated (nothing is written back onto it)',
+    ops: ['update'],
+    mutate: (entity) => Object.freeze(entity),
+    expect: { written: { text_val: 'changed' } },
+  },
+  {
+    title: 'legal: a sealed entity updated',
+    ops: ['update', 'save'],
+    mutate: (entity) => Object.seal(entity),
+    expect: (_side, op) => ({ written: { text_val: op === 'update' ? 'changed' : 'saved' } }),
+  },
+  {
+    title: 'a non-extensible new entity whose key is not yet a property',
+    ops: ['insert', 'save'],
+    row: 3,
+    mutate: (entity) => {
+      delete (entity as { id?: unknown }).id;
+      Object.preventExtensions(entity);
+    },
+    expect: { usage: true, says: /not extensible|sealed/ },
+  },
+);
+
+rows.push(
+  {
+    title: 'a plain object as a row',
+    ops: ['insert', 'upsert'],
+    element: (side) => ({ id: side.orm === 'typeorm' ? undefined : 3, name: 'plain', intVal: 1002 }),
+    // Without hooks: the harness's hook recorder knows entities by their class.
+    options: () => ({ hooks: false }),
+    // TypeORM writes it as save(Class, object) does; MikroORM refuses it (make entities with em.create).
+    expect: (side) => (side.orm === 'typeorm' ? { written: { name: 'plain' } } : { usage: true, says: /plain object/ }),
+  },
+  { title: 'a Map as a row', element: () => new Map(), expect: { usage: true, says: /Map/ } },
+  { title: 'a boxed string as a row', element: () => Object('kitchen'), expect: { usage: true, says: /String/ } },
+);
+
 /** Whole inputs that are not a list of entities. */
 const inputs: Case[] = [
   { title: 'a number as input', input: () => 42, expect: { usage: true, index: null, says: /number/ } },
@@ -445,6 +484,20 @@ const options: Case[] = [
     expect: { usage: true, index: null, says: /conflict target matches no unique/ },
   },
 ];
+
+options.push(
+  {
+    title: 'an unknown onInvalid',
+    options: () => ({ onInvalid: 'ignore' }),
+    expect: { usage: true, option: 'onInvalid', index: null },
+  },
+  { title: 'a non-boolean atomic', options: () => ({ atomic: 'yes' }), expect: { usage: true, option: 'atomic', index: null } },
+  {
+    title: 'a non-function onProgress',
+    options: () => ({ onProgress: 5 }),
+    expect: { usage: true, option: 'onProgress', index: null },
+  },
+);
 
 /** Duplicates in the input. */
 const duplicates: Case[] = [

@@ -11,6 +11,7 @@ import {
   Utils,
 } from '@mikro-orm/core';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import { prepareEntity } from './prepare-entity.js';
 
 type AnyEntity = object;
 type Data = Record<string, unknown>;
@@ -104,14 +105,14 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     let changeSet: ChangeSet<AnyEntity>;
     if (copy === undefined) {
       // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
-      let prepared = comparator.prepareEntity(entity) as Data;
+      let prepared = prepareEntity(this.context.em, entity) as Data;
       const payload = this.payload(entity, snapshot, prepared);
       this.context.refuseKeyChange(entity, meta, payload, snapshot);
       changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload as EntityData<AnyEntity>, meta);
       changeSet.originalEntity = snapshot as EntityData<AnyEntity>;
       // `onUpdate` runs only when something else changed, and its values join the payload.
       if (Object.keys(payload).length > 0 && this.applyOnUpdate(entity, meta)) {
-        prepared = comparator.prepareEntity(entity) as Data;
+        prepared = prepareEntity(this.context.em, entity) as Data;
         Object.assign(payload, withoutUndefined(this.payload(entity, snapshot, prepared)));
       }
       // What the hooks start from (the entity is unchanged since `prepared` was taken).
@@ -120,7 +121,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     } else {
       // After the before-update hooks: what they changed joins the payload, as in flush's runHooks.
       changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
-      const current = comparator.prepareEntity(entity) as Data;
+      const current = prepareEntity(this.context.em, entity) as Data;
       const hooked = comparator.diffEntities(meta.class, copy as never, current as never) as Data;
       this.context.refuseKeyChange(entity, meta, hooked, snapshot);
       Object.assign(changeSet.payload, hooked);

@@ -287,6 +287,7 @@ function columnModel(
     updatable: !prop.primary,
     // `em.upsert()` merges every value a row gives but the conflict target's, a primary key too.
     upsertable: true,
+    isoYearsOnly: kind === 'date' || kind === 'timestamp' || kind === 'timestamptz' || kind === 'time',
     read(entity, prepared) {
       const data = prepared as Prepared | undefined;
       // As flush: the version starts from the column default and is never sent on insert (flush's
@@ -308,10 +309,11 @@ function columnModel(
       // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
       // (An invalid Date is passed through for validation to refuse.) For a timestamptz that text
       // and the Date are one instant, which the engine writes from the Date as it would from the
-      // text, without formatting and parsing it again: only a Date outside years 1–9999 goes as
-      // MikroORM's text, which PostgreSQL refuses as it does from flush.
+      // text, without formatting and parsing it again.
       if (value instanceof Date && utc) {
-        if (Number.isNaN(value.getTime()) || (zoned && inIsoYears(value))) return value;
+        // A Date outside years 1–9999 stays a Date too, for validation to refuse (isoYearsOnly):
+        // flush's text for it fails at the database (22009).
+        if (Number.isNaN(value.getTime()) || !inIsoYears(value) || zoned) return value;
         return utcIsoText(value);
       }
       return value;

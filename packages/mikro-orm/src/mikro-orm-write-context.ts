@@ -1,4 +1,4 @@
-import { EntitySlot, type InputBatch, UnsupportedFeatureError } from '@cohort/core';
+import { BulkWriteError, EntitySlot, type InputBatch, UnsupportedFeatureError } from '@cohort/core';
 import {
   ChangeSet,
   ChangeSetType,
@@ -14,6 +14,7 @@ import {
   wrap,
 } from '@mikro-orm/core';
 import { assertEntityRow } from './assert-entity-row.js';
+import { prepareEntity } from './prepare-entity.js';
 
 type AnyEntity = object;
 
@@ -102,7 +103,8 @@ const columnProps = perClass((meta) => meta.props.filter((prop) => prop.fieldNam
 /** The call an entity is being written by. */
 export function writeContextOf(entity: AnyEntity): MikroOrmWriteContext {
   const state = states.get(entity);
-  if (!state) throw new Error(`cohort: ${entity.constructor.name} entity is not part of a running bulk call`);
+  // Internal assertion: the model reads and writes only rows adopted by the running call.
+  if (!state) throw new Error(`cohort internal error: ${entity.constructor.name} entity is not part of a running bulk call`);
   return state.context;
 }
 
@@ -276,7 +278,15 @@ export class MikroOrmWriteContext {
       state.landed = undefined;
       return landed;
     }
-    return this.em.getComparator().prepareEntity(entity);
+    try {
+      return prepareEntity(this.em, entity);
+    } catch (error) {
+      if (error instanceof BulkWriteError) throw error;
+      // A value flush cannot convert (a circular JSON object, a scalar for an array): the row is
+      // refused by validation after its hooks, naming the property (EntityModel.prepare throws
+      // again there). Its hooks see an empty payload meanwhile.
+      return {};
+    }
   }
 
   /** Records the change set the change tracker computed for an existing entity. */
@@ -321,7 +331,7 @@ export class MikroOrmWriteContext {
   prepare(entity: AnyEntity): EntityData<AnyEntity> {
     const state = this.state(entity);
     if (state.existing) {
-      const data = (state.hooked ? state.baseline : this.em.getComparator().prepareEntity(entity)) as Record<string, unknown>;
+      const data = (state.hooked ? state.baseline : prepareEntity(this.em, entity)) as Record<string, unknown>;
       state.baseline = undefined;
       state.hooked = false;
       this.refuseRaw(entity, state, data);
@@ -331,7 +341,7 @@ export class MikroOrmWriteContext {
       return data as EntityData<AnyEntity>;
     }
     this.initialize(entity);
-    const data = this.em.getComparator().prepareEntity(entity);
+    const data = prepareEntity(this.em, entity);
     this.refuseRaw(entity, state, data as Record<string, unknown>);
     state.sent = data;
     if (state.changeSet) Object.assign(state.changeSet.payload, data);
@@ -463,7 +473,7 @@ export class MikroOrmWriteContext {
       // Flush merges its RETURNING row into the payload: the new version (and values it returns),
       // and, for a group of updates, the key of every row.
       if (state.grouped) {
-        const prepared = em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+        const prepared = prepareEntity(em, entity) as Record<string, unknown>;
         for (const key of meta.primaryKeys) changeSet.payload[key as never] = prepared[key] as never;
       }
       if (mapped) Object.assign(changeSet.payload, mapped);
@@ -478,7 +488,7 @@ export class MikroOrmWriteContext {
     // With nothing returned the entity is as its UPDATE was built from it: that payload is the snapshot.
     const current = previous === undefined && sent !== undefined && !meta.versionProperty ? sent : undefined;
     if (managed) {
-      wrapped.__originalEntityData = current ?? em.getComparator().prepareEntity(entity);
+      wrapped.__originalEntityData = current ?? prepareEntity(em, entity);
     } else if (this.managed) {
       wrapped.__schema = this.schema;
       wrapped.__initialized = true;
@@ -489,7 +499,7 @@ export class MikroOrmWriteContext {
   /** Registers the entity in the unit of work with flush's snapshot of it (`data`, or taken now). */
   private register(entity: AnyEntity, data?: EntityData<AnyEntity>): void {
     const uow = this.em.getUnitOfWork();
-    uow.register(entity, data ?? this.em.getComparator().prepareEntity(entity), { refresh: true });
+    uow.register(entity, data ?? prepareEntity(this.em, entity), { refresh: true });
     this.undo.push(() => {
       uow.unsetIdentity(entity);
       const wrapped = wrap(entity, true);

@@ -1,6 +1,7 @@
 import {
   type BulkOperation,
   type BulkResult,
+  BulkUsageError,
   type EntityModel,
   type InsertOptions,
   runInsert,
@@ -34,9 +35,12 @@ export function managerOf(target: TypeormTarget): EntityManager {
   if (target instanceof DataSource) return target.manager;
   if (target instanceof EntityManager) return target;
   if (target instanceof Repository) return target.manager;
-  const t = target as { manager?: EntityManager };
-  if (t.manager) return t.manager;
-  throw new TypeError('cohort: target must be a TypeORM DataSource, EntityManager or Repository');
+  const t = target as { manager?: EntityManager } | null | undefined;
+  if (t?.manager) return t.manager;
+  const given = target as unknown;
+  const got =
+    given === null ? 'null' : typeof given === 'object' ? ((given as object).constructor?.name ?? 'an object') : typeof given;
+  throw new BulkUsageError(`the target must be a TypeORM DataSource, EntityManager or Repository, got ${got}`);
 }
 
 /**

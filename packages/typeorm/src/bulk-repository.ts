@@ -1,4 +1,4 @@
-import type { BulkResult } from '@cohort/core';
+import { type BulkResult, BulkUsageError } from '@cohort/core';
 import { type ObjectLiteral, Repository } from 'typeorm';
 import {
   bulkInsert,
@@ -59,7 +59,11 @@ export function registerBulkRepository(): () => void {
   const proto = Repository.prototype as unknown as Record<string, unknown>;
   if (!registered) {
     for (const [name, fn] of Object.entries(methods)) {
-      if (name in proto && proto[name] !== fn) throw new Error(`cohort: Repository.prototype.${name} already exists`);
+      if (name in proto && proto[name] !== fn) {
+        throw new BulkUsageError(
+          `Repository.prototype.${name} already exists (defined by another library): cohort will not replace it`,
+        );
+      }
       Object.defineProperty(proto, name, { value: fn, configurable: true, writable: true, enumerable: false });
     }
     registered = true;

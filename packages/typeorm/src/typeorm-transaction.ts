@@ -1,5 +1,6 @@
-import { NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
+import { type InputBatch, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
+import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
@@ -46,10 +47,11 @@ export function typeormTransaction<E extends ObjectLiteral>(
     inCallerTransaction,
     changes: new TypeormChangeTracker<E>(qr, metadata),
     // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
-    ...(writes && {
-      batchStarted: (batch) => markWriter(batch.entities, writes),
-      batchDone: (batch) => markWriter(batch.entities, undefined),
-    }),
+    batchStarted: (batch) => {
+      assertEntityRows(metadata, batch);
+      if (writes) markWriter(batch.entities, writes);
+    },
+    ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
   });
   return async (fn) => {
     const existing = manager.queryRunner;

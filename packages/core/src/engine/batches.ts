@@ -15,7 +15,11 @@ export interface InputBatch<E> {
  * does so, a new one as two rows; MikroORM's flush writes it once — docs/differences.md).
  */
 export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size: number): AsyncGenerator<InputBatch<E>> {
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`cohort: batchSize must be a positive integer, got ${size}`);
+  // checkOptions refuses a bad batchSize first; this guards callers of the engine that skip it.
+  if (!Number.isInteger(size) || size < 1) {
+    throw new BulkUsageError(`batchSize must be a positive integer, got ${String(size)}`, { option: 'batchSize' });
+  }
+  refuseNonIterable(input);
   let number = 0;
   let next = 0;
   let entities: E[] = [];
@@ -23,10 +27,8 @@ export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size:
   const call = {};
   const take = (entity: E): InputBatch<E> | undefined => {
     if (entity === null || typeof entity !== 'object') {
-      // A usage mistake, so a BulkWriteError like every error cohort throws (SPEC §9).
-      throw new BulkUsageError(`row ${next} is not an entity object (got ${entity === null ? 'null' : typeof entity})`, {
-        index: next,
-      });
+      const got = entity === null ? 'null' : typeof entity;
+      throw new BulkUsageError(`row ${next} is ${got}, not an entity object`, { index: next, entity });
     }
     const first = CallStamp.take(entity, call, next);
     if (first !== undefined) throw repeated(entity, first, next);
@@ -51,6 +53,22 @@ export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size:
     }
   }
   if (entities.length > 0) yield { number: number++, entities, indices };
+}
+
+/** The input must be an array, a Set, a generator or an async iterable of entities (not a string). */
+function refuseNonIterable(input: unknown): void {
+  const what = input === null ? 'null' : typeof input;
+  if (typeof input === 'string') {
+    throw new BulkUsageError('the input is a string, not an iterable of entities (an array, a Set, a generator or a stream)');
+  }
+  if (input !== null && (typeof input === 'object' || typeof input === 'function')) {
+    const iterable = input as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown };
+    if (typeof iterable[Symbol.iterator] === 'function' || typeof iterable[Symbol.asyncIterator] === 'function') return;
+    throw new BulkUsageError(
+      `the input is an object that is not iterable (${(input as object).constructor?.name ?? 'no class'}), not an iterable of entities`,
+    );
+  }
+  throw new BulkUsageError(`the input is ${what}, not an iterable of entities (an array, a Set, a generator or a stream)`);
 }
 
 function repeated<E>(entity: E, first: number, index: number): BulkUsageError<E> {

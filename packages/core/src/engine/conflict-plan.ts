@@ -1,4 +1,5 @@
 import { DuplicateKeyInBatchError } from '../errors/bulk-write-error.js';
+import { BulkUsageError } from '../errors/usage-errors.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import type { BatchValues } from '../sql/batch-values.js';
 import { quoteIdent } from '../sql/identifier.js';
@@ -11,7 +12,7 @@ import { keepRows, pickRows } from './skip-rows.js';
 
 export function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {
   const column = model.columns.find((c) => c.name === name);
-  if (!column) throw new Error(`cohort: ${model.name} has no column "${name}"`);
+  if (!column) throw new BulkUsageError(`${model.name} has no column "${name}" (conflict target)`, { option: 'target' });
   return column;
 }
 
@@ -159,7 +160,11 @@ function defaultTarget<E>(model: EntityModel<E>): string[] {
 export function columnName<E>(model: EntityModel<E>, nameOrProperty: string): string {
   const column: ColumnModel<E> | undefined =
     model.columns.find((c) => c.name === nameOrProperty) ?? model.columns.find((c) => c.property === nameOrProperty);
-  if (!column) throw new Error(`cohort: ${model.name} has no column or property "${nameOrProperty}"`);
+  if (!column) {
+    throw new BulkUsageError(`${model.name} has no column or property "${nameOrProperty}" (conflict target)`, {
+      option: 'target',
+    });
+  }
   return column.name;
 }
 

@@ -37,6 +37,7 @@ import {
   mayCopy,
 } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
+import { refuseFrozenRows } from './frozen-rows.js';
 import type { RowOrder } from './key-order.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
@@ -81,6 +82,7 @@ export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): 
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
     async prepare(batch, target, result) {
+      refuseFrozenRows(model, batch, 'insert');
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
       await beforeInsertPhase(model, options, batch, target);
       const write = relationWriteOf(model, options);

@@ -1,6 +1,7 @@
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import type { InputBatch } from './batches.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
+import { refuseFrozenRows } from './frozen-rows.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { prepareRows } from './row-preparation.js';
@@ -8,6 +9,7 @@ import { runBatches } from './run-batches.js';
 import {
   afterUpdatePhase,
   beforeUpdatePhase,
+  loadRows,
   planChanges,
   trackerOf,
   validateUpdatePhase,
@@ -27,7 +29,7 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
   const { model, options } = job;
   return runBatches(input, options, job.transaction, async (batch, target, result) => {
     const tracker = trackerOf(target);
-    const loaded = await tracker.load(batch);
+    const loaded = await loadRows(tracker, batch);
     const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
     const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
     const states: unknown[] = [];
@@ -39,6 +41,8 @@ export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E
       if (state !== undefined) states.push(state);
     });
 
+    refuseFrozenRows(model, fresh, 'insert');
+    refuseFrozenRows(model, existing, 'update');
     const plan = planChanges(model, options, existing, states, tracker, result);
     if (target.insertsBeforeUpdates) {
       // As flush: the inserts run to completion, then the updates; each part validated on its own.

@@ -1,8 +1,11 @@
-import { BulkValidationError, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { BulkValidationError, BulkWriteError, errorMessage, type ValidationFailure } from '../errors/bulk-write-error.js';
+import { asUsageError } from '../errors/pg-error-converter.js';
+import { UnsupportedFeatureError } from '../errors/usage-errors.js';
 import { type EntityModel, primaryColumns } from '../model/entity-model.js';
 import { columnFailures } from '../validate/batch-validator.js';
 import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
+import { refuseFrozenRows } from './frozen-rows.js';
 import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
@@ -35,10 +38,10 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
     // earlier batch wrote, as batch by batch.
     waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
-    preload: (batch, target) => (target.changes?.keyOf ? target.changes.load(batch) : undefined),
+    preload: (batch, target) => (target.changes?.keyOf ? loadRows(target.changes, batch) : undefined),
     async prepare(batch, target, result, preloaded) {
       const tracker = trackerOf(target);
-      const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await tracker.load(batch));
+      const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await loadRows(tracker, batch));
       const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
       const states: unknown[] = [];
       const keyless: ValidationFailure<E>[] = [];
@@ -62,6 +65,7 @@ export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): 
         existing.indices.push(index);
         states.push(state);
       });
+      refuseFrozenRows(model, existing, 'update');
       const plan = planChanges(model, options, existing, states, tracker, result);
       await beforeUpdatePhase(model, options, plan, target, result);
       // Every row found, changed or not: a relation the ORM would write may be the only change.
@@ -109,8 +113,16 @@ function sharesKeys(next: ReadonlySet<string> | undefined, inFlight: ReadonlySet
   return false;
 }
 
+/** The tracker's look-up of a batch's rows; a missing table or column is the call's error (BulkUsageError). */
+export function loadRows<E>(tracker: ChangeTracker<E>, batch: InputBatch<E>): Promise<(unknown | undefined)[]> {
+  return tracker.load(batch).catch((error: unknown) => {
+    throw asUsageError(error);
+  });
+}
+
 export function trackerOf<E>(target: WriteTarget<E>): ChangeTracker<E> {
-  if (!target.changes) throw new Error('cohort: this adapter does not support updates');
+  // Both adapters have a tracker; an adapter written without one cannot update.
+  if (!target.changes) throw new UnsupportedFeatureError('update', 'this adapter does not support updates (no change tracker)');
   return target.changes;
 }
 
@@ -134,8 +146,16 @@ export function planChanges<E>(
   const changed: ChangePlan<E>['changed'] = { number: existing.number, entities: [], indices: [], changes: [] };
   const keptStates: unknown[] = [];
   existing.entities.forEach((entity, position) => {
-    const change = withForced(tracker.diff(entity, states[position]), forced);
     const index = existing.indices[position] as number;
+    const diffed = diffRow(model, tracker, entity, index, states[position], undefined, existing.number);
+    if (diffed.failures) {
+      // The ORM could not compare the row (an invalid Date, a value its type cannot convert).
+      if (options.onInvalid !== 'skip') throw new BulkValidationError(diffed.failures, existing.number);
+      result.skipped.push({ index, entity, reason: 'invalid', failures: diffed.failures });
+      result.outcomes[index] = 'skipped';
+      return;
+    }
+    const change = withForced(diffed.change, forced);
     if ((change.columns ?? []).length === 0) {
       result.unchanged++;
       result.outcomes[index] = 'unchanged';
@@ -147,6 +167,46 @@ export function planChanges<E>(
     keptStates.push(states[position]);
   });
   return { changed, states: keptStates, tracker };
+}
+
+/**
+ * The tracker's diff of one row; when the ORM's comparison throws on a value it cannot handle (an
+ * invalid Date, a value its column type cannot convert), the row's invalid values instead, named by
+ * the column rules (or the ORM's message when no rule explains it). cohort's own errors pass.
+ */
+function diffRow<E>(
+  model: EntityModel<E>,
+  tracker: ChangeTracker<E>,
+  entity: E,
+  index: number,
+  state: unknown,
+  before: RowChange | undefined,
+  batch: number,
+): { change: RowChange; failures?: undefined } | { failures: ValidationFailure<E>[] } {
+  try {
+    return { change: tracker.diff(entity, state, before) };
+  } catch (error) {
+    if (error instanceof BulkWriteError) throw error;
+    const failures: ValidationFailure<E>[] = [];
+    columnFailures(
+      model.columns.filter((c) => c.updatable),
+      entity,
+      index,
+      undefined,
+      failures,
+    );
+    if (failures.length === 0) {
+      failures.push({
+        index,
+        entity,
+        property: '',
+        value: entity,
+        constraint: 'conversion',
+        message: `the ORM cannot compare this entity with its row (batch ${batch}): ${errorMessage(error)}`,
+      });
+    }
+    return { failures };
+  }
 }
 
 /**
@@ -168,7 +228,10 @@ export async function beforeUpdatePhase<E>(
   const { changed, states, tracker } = plan;
   let reverted = false;
   changed.entities.forEach((entity, position) => {
-    const change = withForced(tracker.diff(entity, states[position], changed.changes[position]), forced);
+    const index = changed.indices[position] as number;
+    const diffed = diffRow(model, tracker, entity, index, states[position], changed.changes[position], changed.number);
+    if (diffed.failures) throw new BulkValidationError(diffed.failures, changed.number);
+    const change = withForced(diffed.change, forced);
     changed.changes[position] = change;
     if ((change.columns ?? []).length === 0) reverted = true;
   });

@@ -10,6 +10,7 @@ import {
   TransientDatabaseError,
   UniqueViolationError,
 } from './database-errors.js';
+import { BulkUsageError } from './usage-errors.js';
 
 /** What locating a failed row needs of a batch's values. */
 export type LocatableBatch<E> = Pick<BatchValues<E>, 'columns' | 'values' | 'indices' | 'entities'>;
@@ -26,6 +27,17 @@ const BY_SQLSTATE: Record<string, ErrorClass> = {
 };
 
 /**
+ * SQLSTATEs that say the call itself is wrong, whatever the rows hold: refused as a BulkUsageError
+ * (the PostgreSQL error is its `cause`).
+ */
+const USAGE_SQLSTATE: Record<string, string> = {
+  '42P10': 'the conflict target matches no unique index or constraint of the table',
+  '42P01': 'the table does not exist',
+  '42703':
+    'a column of the statement does not exist in the table (one the entity maps, or one named in `where` or `expressions`)',
+};
+
+/**
  * Converts an error raised by PostgreSQL while writing `batch` into a typed cohort error that names
  * the input row, when PostgreSQL's detail allows finding it.
  */
@@ -36,6 +48,13 @@ export function convertDatabaseError<E>(error: unknown, batch: LocatableBatch<E>
   const pg = (error ?? {}) as PgErrorFields;
   if (typeof pg.code !== 'string') {
     return new BulkWriteError(`batch ${batchIndex} failed: ${errorMessage(error)}`, { batch: batchIndex }, { cause: error });
+  }
+  const wrongCall = USAGE_SQLSTATE[pg.code];
+  if (wrongCall) {
+    return new BulkUsageError(`${wrongCall}: ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
+      batch: batchIndex,
+      cause: error,
+    }) as BulkWriteError<E>;
   }
   const position = locateRow(pg, batch);
   const index = position === undefined ? undefined : batch.indices[position];
@@ -82,4 +101,22 @@ function findByKey(batch: LocatableBatch<unknown>, columnList: string, valueList
     }
   }
   return matches.at(-1);
+}
+
+/**
+ * The {@link BulkUsageError} for an error an ORM's own query raised (a change tracker's look-up)
+ * when its SQLSTATE says the call is wrong (a missing table or column), found in the error's chain
+ * (`driverError`, `cause`); the error itself otherwise.
+ */
+export function asUsageError(error: unknown): unknown {
+  if (error instanceof BulkWriteError) return error;
+  const seen = new Set<unknown>();
+  for (let e = error; e && typeof e === 'object' && !seen.has(e) && seen.size < 10; ) {
+    seen.add(e);
+    const fields = e as PgErrorFields & { driverError?: unknown; cause?: unknown };
+    const wrongCall = typeof fields.code === 'string' ? USAGE_SQLSTATE[fields.code] : undefined;
+    if (wrongCall) return new BulkUsageError(`${wrongCall}: ${fields.message ?? errorMessage(e)}`, { cause: error });
+    e = fields.driverError ?? fields.cause;
+  }
+  return error;
 }

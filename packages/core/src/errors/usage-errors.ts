@@ -17,8 +17,11 @@ export class BulkUsageError<E = unknown> extends BulkWriteError<E> {
   /** The rows at fault, when the fault is between rows (the same object given twice). */
   readonly indices?: readonly number[];
 
-  constructor(message: string, details: FailureLocation<E> & { option?: string; indices?: readonly number[] } = {}) {
-    super(`cohort: ${message}`, details);
+  constructor(
+    message: string,
+    details: FailureLocation<E> & { option?: string; indices?: readonly number[]; cause?: unknown } = {},
+  ) {
+    super(`cohort: ${message}`, details, 'cause' in details ? { cause: details.cause } : undefined);
     this.option = details.option;
     this.indices = details.indices;
   }

@@ -62,6 +62,11 @@ export interface ColumnModel<E = object> {
    */
   readonly upsertable?: boolean;
   /**
+   * Dates of this column must lie in years 1–9999: the ORM sends them as ISO text, which PostgreSQL
+   * reads only for those years (MikroORM). Validation refuses others (`range`) before anything is sent.
+   */
+  readonly isoYearsOnly?: boolean;
+  /**
    * The value to send, as the ORM would hand it to its driver (after transformers and the ORM's own
    * serialization). `undefined` means "not set": the database default applies. `prepared` is what
    * {@link EntityModel.prepare} returned for this entity, when the model has it.

@@ -1,4 +1,5 @@
 import type { SqlSession } from '../adapter/sql-session.js';
+import { BulkUsageError } from '../errors/usage-errors.js';
 import { qualifiedTable } from '../sql/identifier.js';
 import type { EntityModel } from './entity-model.js';
 
@@ -111,7 +112,9 @@ export function readTableCatalog(session: SqlSession, model: EntityModel<never>)
 
 async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<TableCatalog> {
   const rows = await session.query<CatalogRow>(CATALOG_SQL, [qualifiedName]);
-  if (rows.length === 0) throw new Error(`cohort: table ${qualifiedName} does not exist`);
+  if (rows.length === 0) {
+    throw new BulkUsageError(`table ${qualifiedName} does not exist (create it — migrations, schema sync — before writing)`);
+  }
   const columns = new Map<string, CatalogColumn>();
   for (const r of rows) {
     columns.set(r.name, {

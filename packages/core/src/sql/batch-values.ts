@@ -1,5 +1,9 @@
 import type { ColumnModel } from '../model/entity-model.js';
+import { readValue, refuseUnreadable, UnreadableValue } from '../validate/unreadable-value.js';
 import { toPgText } from './pg-text.js';
+
+/** Arrays of read values that hold an {@link UnreadableValue} (a conversion that threw). */
+const withUnreadable = new WeakSet<readonly unknown[]>();
 
 /**
  * One batch in column-major form: what travels to PostgreSQL (one array parameter per column, or
@@ -34,7 +38,15 @@ export function readColumnValues<E>(
 ): unknown[][] {
   return columns.map((column) => {
     const values: unknown[] = new Array(entities.length);
-    for (let r = 0; r < entities.length; r++) values[r] = column.read(entities[r] as E, prepared[r]);
+    for (let r = 0; r < entities.length; r++) {
+      try {
+        values[r] = column.read(entities[r] as E, prepared[r]);
+      } catch {
+        // Rare: read again to keep the error (cohort's own errors are thrown from there).
+        values[r] = readValue(column, entities[r] as E, prepared[r]);
+        if (values[r] instanceof UnreadableValue) withUnreadable.add(values);
+      }
+    }
     return values;
   });
 }
@@ -51,6 +63,8 @@ export function readBatchValues<E>(
   prepared: readonly unknown[] = [],
   raw: readonly unknown[][] = readColumnValues(columns, entities, prepared),
 ): { batch: BatchValues<E>; sent: ColumnModel<E>[] } {
+  // Validated batches never get here with one; an unvalidated one is refused rather than sent.
+  if (raw.some((values) => withUnreadable.has(values))) refuseUnreadable(columns, raw, entities, indices);
   const sent: ColumnModel<E>[] = [];
   const sentRaw: unknown[][] = [];
   const defaults: (boolean[] | undefined)[] = [];

@@ -1,3 +1,4 @@
+import { BulkUsageError } from '../errors/usage-errors.js';
 import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 
@@ -106,7 +107,8 @@ function columnIndex(stmt: InsertStatement, name: string): number {
   if (sentAt >= 0) return sentAt;
   const genAt = stmt.generatedKeys.indexOf(name);
   if (genAt >= 0) return stmt.sent.length + genAt;
-  throw new Error(`cohort: column ${name} is neither sent nor generated`);
+  // Internal assertion: the statement only names columns it sends or generates.
+  throw new Error(`cohort internal error: column ${name} is neither sent nor generated`);
 }
 
 /** Whether a column of this type sorts by a collation (text, varchar, char). */
@@ -116,7 +118,7 @@ function collatable(castType: string): boolean {
 
 function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
   const col = stmt.table.columns.get(name);
-  if (!col) throw new Error(`cohort: column ${name} does not exist in ${stmt.table.qualifiedName}`);
+  if (!col) throw missingColumn(name, stmt.table.qualifiedName);
   return col;
 }
 
@@ -186,7 +188,8 @@ export function compileInsert(
 /** `INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY ord RETURNING key, …` (see `mapping`). */
 function compileSequenceInsert(stmt: InsertStatement, values: readonly unknown[], defaults: readonly unknown[]): CompiledQuery {
   if (stmt.conflict.kind !== 'error' || stmt.rowKey.length !== 1 || stmt.generatedKeys.join() !== stmt.rowKey.join()) {
-    throw new Error('cohort: sequence mapping needs a plain insert with one generated key');
+    // Internal assertion: only chosen for such inserts (see the strategy choice).
+    throw new Error('cohort internal error: sequence mapping needs a plain insert with one generated key');
   }
   const { parameters, from, projections } = sources(stmt, values, defaults, false);
   const targets = stmt.sent.map((s) => s.name);
@@ -222,7 +225,12 @@ function sources(
   if (aliased) {
     for (const name of stmt.generatedKeys) {
       const col = catalogColumn(stmt, name);
-      if (!col.defaultExpr) throw new Error(`cohort: key column ${name} has no default to generate it`);
+      if (!col.defaultExpr) {
+        // The entity says the database generates the key; the table disagrees (schema drift).
+        throw new BulkUsageError(
+          `key column ${name} of ${stmt.table.qualifiedName} has no default in the database to generate it, though the entity maps it as generated`,
+        );
+      }
       projections.push(`${col.defaultExpr}${as(name)}`);
     }
     stmt.sent.forEach((s, i) => {
@@ -304,7 +312,8 @@ function valuesDiffer(set: readonly ConflictSet[], values: readonly string[]): s
  */
 function unlessKept(stmt: InsertStatement, target: readonly string[], column: string, value: string): string {
   const at = stmt.sent.findIndex((s) => s.name === column);
-  if (at < 0 || !stmt.sent[at]?.kept) throw new Error(`cohort: column ${column} has no keep flags`);
+  // Internal assertion: called only for columns sent with keep flags.
+  if (at < 0 || !stmt.sent[at]?.kept) throw new Error(`cohort internal error: column ${column} has no keep flags`);
   const key = target.map((n) => `excluded.${quoteIdent(n)}`).join(', ');
   const source = target.map((n) => `u.${c(n, stmt)}`).join(', ');
   return `CASE WHEN (${key}) IN (SELECT ${source} FROM u WHERE u.${k(at)}) THEN t.${quoteIdent(column)} ELSE ${value} END`;
@@ -312,4 +321,9 @@ function unlessKept(stmt: InsertStatement, target: readonly string[], column: st
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The entity maps a column the table lacks (schema drift): the call is wrong, not a row. */
+export function missingColumn(name: string, table: string): BulkUsageError {
+  return new BulkUsageError(`column ${name} does not exist in ${table}, though the entity maps it (is the schema up to date?)`);
 }

@@ -1,6 +1,7 @@
 import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 import type { CompiledQuery } from './insert-statement.js';
+import { missingColumn } from './insert-statement.js';
 import { nextVersionSql, type VersionStep } from './version-step.js';
 
 /** One column an UPDATE may set: per row, a value and whether this row changes it. */
@@ -146,6 +147,6 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
 
 function catalogColumn(stmt: UpdateStatement, column: string): CatalogColumn {
   const col = stmt.table.columns.get(column);
-  if (!col) throw new Error(`cohort: column ${column} does not exist in ${stmt.table.qualifiedName}`);
+  if (!col) throw missingColumn(column, stmt.table.qualifiedName);
   return col;
 }

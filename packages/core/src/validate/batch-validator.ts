@@ -2,6 +2,7 @@ import type { ValidationFailure } from '../errors/bulk-write-error.js';
 import type { ColumnModel } from '../model/entity-model.js';
 import { classValidatorFailures } from './class-validator-bridge.js';
 import { checkColumnValue } from './column-rules.js';
+import { readValue } from './unreadable-value.js';
 
 /**
  * Validates every row of a batch against the columns' own rules, then class-validator's decorators.
@@ -47,7 +48,7 @@ export function columnFailures<E>(
   into: ValidationFailure<E>[],
 ): void {
   for (const column of columns) {
-    const value = column.read(entity, prepared);
+    const value = readValue(column, entity, prepared);
     const problem = checkColumnValue(column as ColumnModel<never>, value);
     if (problem) into.push({ index, entity, property: column.property, value, ...problem });
   }

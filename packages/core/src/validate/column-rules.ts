@@ -1,5 +1,6 @@
 import type { ColumnKind, ColumnModel } from '../model/entity-model.js';
-import { isoUtcMs } from '../sql/pg-text.js';
+import { inIsoYears, isoUtcMs } from '../sql/pg-text.js';
+import { UnreadableValue } from './unreadable-value.js';
 
 /** Why one value is refused. */
 export interface RuleViolation {
@@ -27,6 +28,7 @@ export function isRequired(column: ColumnModel<never>): boolean {
  * refused with its name before anything is sent. `undefined` means "left to the database".
  */
 export function checkColumnValue(column: ColumnModel<never>, value: unknown): RuleViolation | undefined {
+  if (value instanceof UnreadableValue) return { constraint: 'type', message: value.message };
   if (value === undefined) {
     return isRequired(column) ? { constraint: 'required', message: 'is required (NOT NULL, no default)' } : undefined;
   }
@@ -80,7 +82,7 @@ function checkScalar(column: ColumnModel<never>, value: unknown): RuleViolation 
     case 'date':
     case 'timestamp':
     case 'timestamptz':
-      return checkDate(value);
+      return checkDate(value, column.isoYearsOnly);
     case 'time':
       return typeof value === 'string' && TIME_TEXT.test(value.trim())
         ? undefined
@@ -173,9 +175,16 @@ function checkString(column: ColumnModel<never>, value: unknown): RuleViolation 
   return undefined;
 }
 
-function checkDate(value: unknown): RuleViolation | undefined {
+function checkDate(value: unknown, isoYearsOnly?: boolean): RuleViolation | undefined {
   if (value instanceof Date) {
-    return Number.isNaN(value.getTime()) ? { constraint: 'type', message: 'is an invalid Date' } : undefined;
+    if (Number.isNaN(value.getTime())) return { constraint: 'type', message: 'is an invalid Date' };
+    if (isoYearsOnly && !inIsoYears(value)) {
+      return {
+        constraint: 'range',
+        message: `${value.toISOString()} is outside years 1–9999, which the ORM cannot send (PostgreSQL refuses its text for it)`,
+      };
+    }
+    return undefined;
   }
   // toISOString's own form (what some ORMs hand the driver) is checked from its digits, cheaply.
   if (typeof value === 'string' && isoUtcMs(value) !== undefined) return undefined;
@@ -191,7 +200,10 @@ function checkJson(value: unknown): RuleViolation | undefined {
   } catch (error) {
     return { constraint: 'type', message: `cannot be serialized to JSON: ${(error as Error).message}` };
   }
-  if (text === undefined) return undefined;
+  if (text === undefined) {
+    // JSON.stringify gives nothing for a function or a symbol: there is no JSON to store.
+    return { constraint: 'type', message: `cannot be serialized to JSON: got ${describe(value)}` };
+  }
   // jsonb cannot hold U+0000, either raw or as the \u0000 escape.
   if (text.includes('\u0000') || text.includes('\\u0000')) {
     return { constraint: 'nulByte', message: 'contains a NUL character (U+0000), which PostgreSQL cannot store' };

@@ -258,7 +258,7 @@ export async function validateInsertPhase<E>(
   }
   const columns = insertColumns(model, options);
   const rowsPrepared = prepared.size > 0 ? batch.entities.map((e) => prepared.get(e)) : [];
-  const raw = readColumnValues(columns, batch.entities, rowsPrepared);
+  const raw = readColumnValues(columns, batch.entities, rowsPrepared, batch.indices);
   const checked = columns.flatMap((c, i) => (c.insertable ? [i] : []));
   const failures = await validateBatch(
     checked.map((i) => columns[i] as ColumnModel<E>),

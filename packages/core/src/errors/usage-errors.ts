@@ -52,3 +52,20 @@ export class UnsupportedFeatureError<E = unknown> extends BulkUsageError<E> {
     this.property = details.property;
   }
 }
+
+/**
+ * The same refusal, naming the row: an adapter's column read refuses a value without knowing which
+ * row it reads; the engine, which does, names it.
+ */
+export function refusalAtRow<E>(error: UnsupportedFeatureError<E>, index: number, entity: E): UnsupportedFeatureError<E> {
+  if (error.index !== undefined) return error;
+  const message = `${error.message.replace(/^cohort: /, '')} (row ${index})`;
+  return new UnsupportedFeatureError<E>(error.feature, message, {
+    entityName: error.entityName,
+    property: error.property,
+    option: error.option,
+    batch: error.batch,
+    index,
+    entity,
+  });
+}

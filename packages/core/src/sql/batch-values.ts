@@ -1,3 +1,4 @@
+import { refusalAtRow, UnsupportedFeatureError } from '../errors/usage-errors.js';
 import type { ColumnModel } from '../model/entity-model.js';
 import { readValue, refuseUnreadable, UnreadableValue } from '../validate/unreadable-value.js';
 import { toPgText } from './pg-text.js';
@@ -35,6 +36,7 @@ export function readColumnValues<E>(
   columns: readonly ColumnModel<E>[],
   entities: readonly E[],
   prepared: readonly unknown[] = [],
+  indices?: readonly number[],
 ): unknown[][] {
   return columns.map((column) => {
     const values: unknown[] = new Array(entities.length);
@@ -42,8 +44,17 @@ export function readColumnValues<E>(
       try {
         values[r] = column.read(entities[r] as E, prepared[r]);
       } catch {
-        // Rare: read again to keep the error (cohort's own errors are thrown from there).
-        values[r] = readValue(column, entities[r] as E, prepared[r]);
+        // Rare: read again to keep the error (cohort's own errors are thrown from there, naming the
+        // row when the input's indices are known).
+        try {
+          values[r] = readValue(column, entities[r] as E, prepared[r]);
+        } catch (error) {
+          const index = indices?.[r];
+          if (error instanceof UnsupportedFeatureError && index !== undefined) {
+            throw refusalAtRow(error, index, entities[r] as E);
+          }
+          throw error;
+        }
         if (values[r] instanceof UnreadableValue) withUnreadable.add(values);
       }
     }

@@ -1,4 +1,5 @@
 import type { ValidationFailure } from '../errors/bulk-write-error.js';
+import { refusalAtRow, UnsupportedFeatureError } from '../errors/usage-errors.js';
 import type { ColumnModel } from '../model/entity-model.js';
 import { classValidatorFailures } from './class-validator-bridge.js';
 import { checkColumnValue } from './column-rules.js';
@@ -48,7 +49,12 @@ export function columnFailures<E>(
   into: ValidationFailure<E>[],
 ): void {
   for (const column of columns) {
-    const value = readValue(column, entity, prepared);
+    let value: unknown;
+    try {
+      value = readValue(column, entity, prepared);
+    } catch (error) {
+      throw error instanceof UnsupportedFeatureError ? refusalAtRow(error, index, entity) : error;
+    }
     const problem = checkColumnValue(column as ColumnModel<never>, value);
     if (problem) into.push({ index, entity, property: column.property, value, ...problem });
   }

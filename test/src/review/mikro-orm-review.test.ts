@@ -76,7 +76,12 @@ it('upsert with per-row undefined columns and onCreate values: one batch = one r
       ];
       const result =
         side.mode === 'orm'
-          ? await bulkUpsert(side.em, RvItem, fromIterable(rows), withForcedStrategy({ batchSize: 1, onConflictFields: ['code'] }))
+          ? await bulkUpsert(
+              side.em,
+              RvItem,
+              fromIterable(rows),
+              withForcedStrategy({ batchSize: 1, onConflictFields: ['code'] }),
+            )
           : await bulkUpsert(side.em, RvItem, rows, withForcedStrategy({ onConflictFields: ['code'] }));
       return { objects: rows, value: result.outcomes };
     },

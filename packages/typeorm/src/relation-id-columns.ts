@@ -1,4 +1,5 @@
 import type { EntityMetadata, ObjectLiteral } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 
 /**
@@ -38,4 +39,32 @@ export function relationsWithPropertyJoinColumns(metadata: EntityMetadata): Rela
 /** TypeORM's ObjectUtils.isObject, without byte arrays (a binary key is a value, not an entity). */
 function isObject(value: unknown): value is ObjectLiteral {
   return value !== null && typeof value === 'object' && !(value instanceof Uint8Array);
+}
+
+/**
+ * Join columns declared as properties whose relation an update detaches (sets to null), per entity.
+ * ColumnMetadata.getEntityValue falls back to the property (`groupId`, still the old key) when the
+ * relation is null; save()'s UPDATE writes what the relation's change says, NULL. Set by the change
+ * tracker for the rows it is about to update, cleared after the write and on every new diff.
+ */
+const detached = new WeakMap<ObjectLiteral, ReadonlySet<ColumnMetadata>>();
+
+/** Notes (or clears) the join columns `entity`'s update writes as NULL: its changed relations now null. */
+export function noteDetachedRelations(entity: ObjectLiteral, changed: Iterable<RelationMetadata>): void {
+  let columns: Set<ColumnMetadata> | undefined;
+  for (const relation of changed) {
+    if (relation.getEntityValue(entity) !== null) continue;
+    for (const column of relation.joinColumns) {
+      if (column.isVirtual) continue;
+      columns ??= new Set();
+      columns.add(column);
+    }
+  }
+  if (columns) detached.set(entity, columns);
+  else detached.delete(entity);
+}
+
+/** The column's relation was detached for the pending update of `entity` (see noteDetachedRelations). */
+export function isDetached(entity: ObjectLiteral, column: ColumnMetadata): boolean {
+  return detached.get(entity)?.has(column) ?? false;
 }

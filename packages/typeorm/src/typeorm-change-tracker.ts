@@ -6,7 +6,7 @@ import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { DateUtils } from 'typeorm/util/DateUtils.js';
 import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
-import { setJoinColumnProperties } from './relation-id-columns.js';
+import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-columns.js';
 import { findChangedRelation } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
@@ -113,6 +113,10 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     }
     this.computer.compute([subject]);
     const written = subject.mustBeUpdated ? subject.changeMaps : [];
+    noteDetachedRelations(
+      entity,
+      written.flatMap((c) => (c.relation ? [c.relation] : [])),
+    );
     return rowChange(loaded as ObjectLiteral, subject.diffColumns, subject.diffRelations, writtenColumns(written));
   }
 
@@ -127,6 +131,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     setUnsetNullablesToNull(this.queryRunner.connection, this.metadata, entity);
     const relations = this.subjects.get(entity)?.changeMaps.flatMap((c) => (c.relation ? [c.relation] : []));
     if (relations && relations.length > 0) setJoinColumnProperties(entity, relations);
+    noteDetachedRelations(entity, []);
     takeSnapshot(this.queryRunner.connection, entity);
   }
 

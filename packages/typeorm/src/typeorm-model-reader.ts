@@ -2,7 +2,7 @@ import { type ColumnKind, type ColumnModel, type EntityModel, UnsupportedFeature
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { noteSent, takeSnapshot } from './entity-snapshots.js';
-import { relationsWithPropertyJoinColumns, setJoinColumnProperties } from './relation-id-columns.js';
+import { isDetached, relationsWithPropertyJoinColumns, setJoinColumnProperties } from './relation-id-columns.js';
 import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
@@ -207,6 +207,8 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
     read(entity, prepared) {
       // The discriminator comes from the entity's own class; the driver prepares the rest.
       if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;
+      // An update that detaches the relation writes NULL, though the join column's property holds the old key.
+      if (column.relationMetadata && isDetached(entity, column)) return null;
       if (column.transformer && prepared instanceof TransformedValues) return prepared.read(column, entity, persistent);
       return persistent(column.getEntityValue(entity));
     },

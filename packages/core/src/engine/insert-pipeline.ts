@@ -308,7 +308,14 @@ function planInsert<E>(
   const conflict = resolveConflict(model, options.onConflict);
   const insertable = insertColumns(model, options);
   const rowsPrepared = prepared.size > 0 ? batch.entities.map((e) => prepared.get(e)) : [];
-  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared, raw);
+  // The conflict target is sent even when no row of the batch gives it (the rows then insert, as a
+  // batch where some rows give it inserts the others): the statement orders and matches rows by it.
+  // A primary key no row gives is generated in SQL instead (see `generatedKeys`).
+  const target =
+    conflict.kind === 'update' || conflict.kind === 'ignore'
+      ? new Set((conflict.target ?? []).filter((name) => !model.columns.some((c) => c.primary && c.name === name)))
+      : undefined;
+  const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared, raw, target);
   const keys = primaryColumns(model);
   const sentNames = new Set(sent.map((c) => c.name));
   const generatedKeys = keys.filter((k) => !sentNames.has(k.name)).map((k) => k.name);

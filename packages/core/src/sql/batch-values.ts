@@ -65,7 +65,8 @@ export function readColumnValues<E>(
 /**
  * The values of `entities` for `columns` (`raw`: from {@link readColumnValues}, read here when not
  * given). A column is sent when at least one row sets it; rows that leave such a column undefined
- * get its database default (marked in `defaults`).
+ * get its database default (marked in `defaults`). Columns in `alwaysSent` (an upsert's conflict
+ * target) are sent even when no row sets them: the statement matches rows by them.
  */
 export function readBatchValues<E>(
   columns: readonly ColumnModel<E>[],
@@ -73,6 +74,7 @@ export function readBatchValues<E>(
   indices: number[],
   prepared: readonly unknown[] = [],
   raw: readonly unknown[][] = readColumnValues(columns, entities, prepared),
+  alwaysSent?: ReadonlySet<string>,
 ): { batch: BatchValues<E>; sent: ColumnModel<E>[] } {
   // Validated batches never get here with one; an unvalidated one is refused rather than sent.
   if (raw.some((values) => withUnreadable.has(values))) refuseUnreadable(columns, raw, entities, indices);
@@ -94,7 +96,7 @@ export function readBatchValues<E>(
       unset[r] = true;
       unsetCount++;
     }
-    if (unsetCount === entities.length && (column.hasDefault || column.nullable)) return;
+    if (unsetCount === entities.length && (column.hasDefault || column.nullable) && !alwaysSent?.has(column.name)) return;
     sent.push(column);
     sentRaw.push(values);
     defaults.push(unsetCount > 0 && column.hasDefault ? unset : undefined);

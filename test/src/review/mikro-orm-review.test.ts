@@ -6,7 +6,7 @@ import { Entity, Enum, PrimaryKey, Property } from '@mikro-orm/decorators/legacy
 import { it } from 'vitest';
 import { withForcedStrategy } from '../harness/own-mikro-orm-pair.js';
 import { mikroOrmPair } from '../harness/upstream-pair.js';
-import { upsert } from '../upstream/mikro-orm/umb-write.js';
+import { upsert } from '../upstream/mikro-orm/writes.js';
 
 @Entity({ tableName: 'rv_mo_transport', abstract: true, discriminatorColumn: 'type' })
 abstract class RvTransport {

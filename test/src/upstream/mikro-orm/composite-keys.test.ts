@@ -11,7 +11,7 @@ import { OptimisticLockError, PrimaryKeyProp, type Ref, ref } from '@mikro-orm/c
 import { Entity, ManyToOne, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
 import { mikroOrmPair } from '../../harness/upstream-pair.js';
-import { managed, upsert, WriteRecorder, write } from './umb-write.js';
+import { managed, upsert, WriteRecorder, write } from './writes.js';
 
 @Entity({ tableName: 'umb_ck_car' })
 class UmbCar {

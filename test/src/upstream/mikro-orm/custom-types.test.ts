@@ -3,11 +3,12 @@
 // reloading-entity-with-json-prop, scalar-array-option.postgres), run once with persist()+flush()
 // and once with cohort's bulkSave / bulkInsert / bulkUpdate on equal inputs: the stored values, the
 // values on the entities afterwards, and no update for an entity loaded and left as it was.
-import { bulkInsert, bulkSave, bulkUpdate } from '@cohort/mikro-orm';
+import { bulkSave } from '@cohort/mikro-orm';
 import { BooleanType, type EventArgs, type EventSubscriber, IntegerType, TextType, Type } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { it } from 'vitest';
 import { journal, type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
+import { write as save } from './writes.js';
 
 interface Point {
   x: number;
@@ -104,22 +105,6 @@ class UpdateRecorder implements EventSubscriber {
 }
 
 const pair = mikroOrmPair('uma_ct', { entities: [Place, Scalars, JsonDoc, Arrays], subscribers: [new UpdateRecorder()] });
-
-async function save<E extends object>(
-  side: MikroOrmSide,
-  cls: new () => E,
-  entities: E[],
-  op: 'save' | 'insert' | 'update' = 'save',
-) {
-  if (side.mode === 'orm') {
-    side.em.persist(entities);
-    await side.em.flush();
-    return;
-  }
-  if (op === 'insert') await bulkInsert(side.em, cls, entities);
-  else if (op === 'update') await bulkUpdate(side.em, cls, entities);
-  else await bulkSave(side.em, cls, entities);
-}
 
 /** Loads every row of `cls` in a fresh fork, saves them unchanged, and returns them. */
 async function reloadAndSaveUnchanged<E extends object>(side: MikroOrmSide, cls: new () => E): Promise<E[]> {

@@ -3,11 +3,12 @@
 // generated-columns.postgres.test.ts), run once with persist()+flush() and once with cohort's
 // bulkSave / bulkInsert / bulkUpdate on equal inputs: database defaults, JS initialisers, onCreate
 // and onUpdate values, identity keys and stored generated columns on the rows and the entities.
-import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert } from '@cohort/mikro-orm';
+import { bulkUpsert } from '@cohort/mikro-orm';
 import { type Opt, sql } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
-import { type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
+import { mikroOrmPair } from '../../harness/upstream-pair.js';
+import { write as save } from './writes.js';
 
 /** default-values.postgre: a database default, a JS initialiser with and without one, a version. */
 @Entity({ tableName: 'uma_dg_defaults' })
@@ -58,22 +59,6 @@ class Foo {
 }
 
 const pair = mikroOrmPair('uma_dg', { entities: [WithDefaults, Stamped, Person, Foo] });
-
-async function save<E extends object>(
-  side: MikroOrmSide,
-  cls: new () => E,
-  entities: E[],
-  op: 'save' | 'insert' | 'update' = 'save',
-) {
-  if (side.mode === 'orm') {
-    side.em.persist(entities);
-    await side.em.flush();
-    return;
-  }
-  if (op === 'insert') await bulkInsert(side.em, cls, entities);
-  else if (op === 'update') await bulkUpdate(side.em, cls, entities);
-  else await bulkSave(side.em, cls, entities);
-}
 
 it('mikro-orm default-values: database defaults will be available after flush', async () => {
   await pair.compare(

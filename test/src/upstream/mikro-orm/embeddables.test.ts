@@ -4,7 +4,7 @@
 import { Embeddable, Embedded, Entity, Enum, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { it } from 'vitest';
 import { journal, mikroOrmPair } from '../../harness/upstream-pair.js';
-import { managed, upsert, WriteRecorder, write } from './umb-write.js';
+import { managed, upsert, WriteRecorder, write } from './writes.js';
 
 @Embeddable()
 class UmbAddress {

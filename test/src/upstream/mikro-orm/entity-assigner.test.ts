@@ -4,7 +4,7 @@
 import { Embeddable, Embedded, Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { it } from 'vitest';
 import { mikroOrmPair } from '../../harness/upstream-pair.js';
-import { WriteRecorder, write } from './umb-write.js';
+import { WriteRecorder, write } from './writes.js';
 
 @Entity({ tableName: 'umb_asg_publisher' })
 class UmbPublisher {

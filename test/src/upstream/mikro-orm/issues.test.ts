@@ -8,7 +8,7 @@ import { BeforeCreate, Entity, ManyToOne, PrimaryKey, Property } from '@mikro-or
 import { FullTextType } from '@mikro-orm/postgresql';
 import { expect, it } from 'vitest';
 import { journal, mikroOrmPair } from '../../harness/upstream-pair.js';
-import { upsert, WriteRecorder, write } from './umb-write.js';
+import { upsert, WriteRecorder, write } from './writes.js';
 
 // GH4070: a JSON column holding an array of numbers.
 @Entity({ tableName: 'umb_iss_json_ids' })

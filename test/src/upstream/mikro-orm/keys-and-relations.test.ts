@@ -4,7 +4,8 @@
 import { bulkInsert, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/mikro-orm';
 import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
-import { type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
+import { mikroOrmPair } from '../../harness/upstream-pair.js';
+import { write as save } from './writes.js';
 
 /** batch-insert.test.ts: keys under a custom column name. */
 @Entity({ tableName: 'uma_kr_author' })
@@ -29,22 +30,6 @@ class Note {
 }
 
 const pair = mikroOrmPair('uma_kr', { entities: [Author, Book, Note] });
-
-async function save<E extends object>(
-  side: MikroOrmSide,
-  cls: new () => E,
-  entities: E[],
-  op: 'save' | 'insert' | 'update' = 'save',
-) {
-  if (side.mode === 'orm') {
-    side.em.persist(entities);
-    await side.em.flush();
-    return;
-  }
-  if (op === 'insert') await bulkInsert(side.em, cls, entities);
-  else if (op === 'update') await bulkUpdate(side.em, cls, entities);
-  else await bulkSave(side.em, cls, entities);
-}
 
 it('mikro-orm batch-insert: mapping of PKs with custom field name (authors first, then books)', async () => {
   await pair.compare(

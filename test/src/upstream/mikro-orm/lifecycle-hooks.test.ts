@@ -2,11 +2,11 @@
 // (tests/features/events/events.mysql.test.ts: 'hooks', 'subscribers'), each run once with
 // persist()+flush() and once with cohort's bulkSave / bulkInsert / bulkUpdate on equal inputs:
 // what the hooks see (keys, change sets, original entity data), what they set, and in which order.
-import { bulkInsert, bulkSave, bulkUpdate } from '@cohort/mikro-orm';
 import type { EventArgs, EventSubscriber, Opt } from '@mikro-orm/core';
 import { AfterCreate, AfterUpdate, BeforeCreate, BeforeUpdate, Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
-import { journal, type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
+import { journal, mikroOrmPair } from '../../harness/upstream-pair.js';
+import { write as save } from './writes.js';
 
 const sorted = (o: object | undefined | null) => Object.keys(o ?? {}).sort();
 
@@ -126,22 +126,6 @@ const pair = mikroOrmPair('uma_ev', {
 });
 
 const writer = (name: string, email: string, age?: number | null) => Object.assign(new Writer(), { name, email, age });
-
-async function save<E extends object>(
-  side: MikroOrmSide,
-  cls: new () => E,
-  entities: E[],
-  op: 'save' | 'insert' | 'update' = 'save',
-) {
-  if (side.mode === 'orm') {
-    side.em.persist(entities);
-    await side.em.flush();
-    return;
-  }
-  if (op === 'insert') await bulkInsert(side.em, cls, entities);
-  else if (op === 'update') await bulkUpdate(side.em, cls, entities);
-  else await bulkSave(side.em, cls, entities);
-}
 
 const withoutHookState = (w: Writer) => ({
   id: w.id,

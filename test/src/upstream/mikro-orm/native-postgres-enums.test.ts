@@ -6,7 +6,7 @@ import type { Opt } from '@mikro-orm/core';
 import { Entity, Enum, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
 import { mikroOrmPair } from '../../harness/upstream-pair.js';
-import { upsert, WriteRecorder, write } from './umb-write.js';
+import { upsert, WriteRecorder, write } from './writes.js';
 
 enum UmbScope {
   Local = 'local',

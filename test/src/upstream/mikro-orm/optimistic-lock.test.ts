@@ -2,11 +2,12 @@
 // GH3440; the version property of tests/features/default-values/default-values.postgre.test.ts),
 // run once with persist()+flush() and once with cohort's bulkSave / bulkUpdate on equal inputs:
 // version numbers and dates after inserts and updates, and stale versions refused.
-import { bulkInsert, bulkSave, bulkUpdate, OptimisticLockError } from '@cohort/mikro-orm';
+import { bulkInsert, OptimisticLockError } from '@cohort/mikro-orm';
 import { type Platform, Type } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
-import { type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
+import { mikroOrmPair } from '../../harness/upstream-pair.js';
+import { write as save } from './writes.js';
 
 /** GH2401: the version starts as a class field initialised to 0. */
 @Entity({ tableName: 'uma_ol_versioned' })
@@ -55,22 +56,6 @@ class Couch {
 }
 
 const pair = mikroOrmPair('uma_ol', { entities: [Versioned, PlainVersion, Dated, Couch] });
-
-async function save<E extends object>(
-  side: MikroOrmSide,
-  cls: new () => E,
-  entities: E[],
-  op: 'save' | 'insert' | 'update' = 'save',
-) {
-  if (side.mode === 'orm') {
-    side.em.persist(entities);
-    await side.em.flush();
-    return;
-  }
-  if (op === 'insert') await bulkInsert(side.em, cls, entities);
-  else if (op === 'update') await bulkUpdate(side.em, cls, entities);
-  else await bulkSave(side.em, cls, entities);
-}
 
 it('mikro-orm optimistic-lock: GH2401 a version initialised to 0 inserts and then updates', async () => {
   await pair.compare(

@@ -15,7 +15,7 @@ import {
 } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
 import { journal, mikroOrmPair } from '../../harness/upstream-pair.js';
-import { managed, WriteRecorder, write } from './umb-write.js';
+import { managed, WriteRecorder, write } from './writes.js';
 
 // single-table-inheritance.mysql: a concrete root with hooks that subclasses extend and override.
 @Entity({

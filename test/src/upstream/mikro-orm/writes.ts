@@ -1,5 +1,5 @@
-// Shared by the umb_ scenario files (embeddables, inheritance, composite keys, assign, enums,
-// issues): the reference write (persist+flush, em.upsert) and cohort's write of the same entities,
+// Shared by the MikroORM scenario files: the reference write (persist+flush, em.upsert) and
+// cohort's write of the same entities,
 // and a subscriber that journals what each side's create and update events saw.
 import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, type MikroOrmUpsertOptions } from '@cohort/mikro-orm';
 import { type EntityName, type EventArgs, type EventSubscriber, wrap } from '@mikro-orm/core';

@@ -480,6 +480,15 @@ const mikroFlushUpdate: PathDef = {
   },
 };
 
+/** The update workload's rows for the raw paths: n rows seeded, read back as plain rows, every column changed. */
+async function changedRawRows(session: CaseSession, n: number, tag: string): Promise<Row[]> {
+  await session.seed(n, seedTag(tag));
+  const { rows } = await session.client.query(`SELECT id, qty, label, created_at FROM ${session.table} ORDER BY id`);
+  const objects: Row[] = rows.map((r) => ({ id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }));
+  for (const r of objects) changeRow(r, tag);
+  return objects;
+}
+
 const rawUpdate: PathDef = {
   key: 'raw-sql',
   workload: 'update',
@@ -488,10 +497,7 @@ const rawUpdate: PathDef = {
   hooksPromised: false,
   reference: true,
   async prepare(session, n, tag) {
-    await session.seed(n, seedTag(tag));
-    const { rows } = await session.client.query(`SELECT id, qty, label, created_at FROM ${session.table} ORDER BY id`);
-    const objects: Row[] = rows.map((r) => ({ id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }));
-    for (const r of objects) changeRow(r, tag);
+    const objects = await changedRawRows(session, n, tag);
     return {
       objects,
       write: async () => {
@@ -537,10 +543,7 @@ const rawStagedUpdate: PathDef = {
   hooksPromised: false,
   reference: true,
   async prepare(session, n, tag) {
-    await session.seed(n, seedTag(tag));
-    const { rows } = await session.client.query(`SELECT id, qty, label, created_at FROM ${session.table} ORDER BY id`);
-    const objects: Row[] = rows.map((r) => ({ id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }));
-    for (const r of objects) changeRow(r, tag);
+    const objects = await changedRawRows(session, n, tag);
     return {
       objects,
       write: async () => {

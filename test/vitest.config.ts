@@ -1,16 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const src = (pkg: string) => fileURLToPath(new URL(`../packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`../packages/${path}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so no build is needed to test a change.
-    alias: {
-      '@cohort/core': src('core'),
-      '@cohort/typeorm': src('typeorm'),
-      '@cohort/mikro-orm': src('mikro-orm'),
-    },
+    alias: [
+      { find: /^@cohort\/core\/adapter$/, replacement: src('core/src/adapter/index.ts') },
+      { find: /^@cohort\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@cohort\/typeorm$/, replacement: src('typeorm/src/index.ts') },
+      { find: /^@cohort\/mikro-orm$/, replacement: src('mikro-orm/src/index.ts') },
+    ],
   },
   test: {
     include: ['src/**/*.test.ts'],

@@ -8,22 +8,22 @@ const cwd = fileURLToPath(new URL('..', import.meta.url));
 const node = (args: string[]) => spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
 
 describe('packaging', () => {
-  it('require() loads @cohort/core and @cohort/typeorm', () => {
+  it('require() loads @cohort/core, @cohort/core/adapter and @cohort/typeorm', () => {
     const run = node([
       '-e',
-      "const t = require('@cohort/typeorm'); const c = require('@cohort/core'); console.log(typeof t.bulkSave, typeof c.runInsert)",
+      "const t = require('@cohort/typeorm'); const c = require('@cohort/core'); const a = require('@cohort/core/adapter'); console.log(typeof t.bulkSave, typeof a.runInsert, typeof c.BulkWriteError)",
     ]);
     expect(run.stderr).toBe('');
-    expect(run.stdout.trim()).toBe('function function');
+    expect(run.stdout.trim()).toBe('function function function');
   });
 
   it('import loads all three, sharing one instance of the CommonJS build', () => {
     const run = node([
       '--input-type=module',
       '-e',
-      "import { bulkSave, BulkWriteError as A } from '@cohort/typeorm'; import { BulkWriteError as B } from '@cohort/core'; import { bulkUpsert } from '@cohort/mikro-orm'; console.log(typeof bulkSave, typeof bulkUpsert, A === B)",
+      "import { bulkSave, BulkWriteError as A } from '@cohort/typeorm'; import { BulkWriteError as B } from '@cohort/core'; import { bulkUpsert } from '@cohort/mikro-orm'; import { runInsert } from '@cohort/core/adapter'; console.log(typeof bulkSave, typeof bulkUpsert, typeof runInsert, A === B)",
     ]);
     expect(run.stderr).toBe('');
-    expect(run.stdout.trim()).toBe('function function true');
+    expect(run.stdout.trim()).toBe('function function function true');
   });
 });

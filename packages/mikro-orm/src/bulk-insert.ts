@@ -1,22 +1,19 @@
+import { type BulkResult, type InsertOptions, type SaveOptions, type UpdateOptions, type UpsertOptions } from '@cohort/core';
 import {
+  type BulkJob,
   type BulkOperation,
-  type BulkResult,
-  type EntityModel,
-  type InsertOptions,
-  runInsert,
-  runSave,
-  runUpdate,
-  runUpsert,
-  type SaveOptions,
+  defineBulkOperations,
+  type EntityAccess,
   type TransactionRunner,
-  type UpdateOptions,
-  type UpsertOptions,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 import type { EntityManager, EntityName } from '@mikro-orm/core';
-import { readMikroOrmModel } from './mikro-orm-model-reader.js';
+import { mikroOrmEntityAccess } from './mikro-orm-entity-access.js';
+import { readMikroOrmEntity } from './mikro-orm-model-reader.js';
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
 import { mikroOrmTransaction } from './mikro-orm-transaction.js';
 import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
+
+const operations = defineBulkOperations<EntityManager>(jobFor);
 
 /** Options of the MikroORM adapter's bulkInsert. */
 export interface MikroOrmInsertOptions extends InsertOptions {
@@ -44,14 +41,12 @@ export interface MikroOrmInsertOptions extends InsertOptions {
  * console.log(result.inserted, users[0].id);
  * ```
  */
-export async function bulkInsert<E extends object>(
+export const bulkInsert: <E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: MikroOrmInsertOptions = {},
-): Promise<BulkResult<E>> {
-  return runInsert(jobFor<E, MikroOrmInsertOptions>(em, entityName, options, entities, 'insert'), entities);
-}
+  options?: MikroOrmInsertOptions,
+) => Promise<BulkResult<E>> = operations.bulkInsert;
 
 /** Options of the MikroORM adapter's bulkUpdate. */
 export interface MikroOrmUpdateOptions extends UpdateOptions {
@@ -88,14 +83,12 @@ export interface MikroOrmUpsertOptions extends UpsertOptions, MikroOrmUpsertOpti
  * const { updated, unchanged } = await bulkUpdate(em, User, users);
  * ```
  */
-export async function bulkUpdate<E extends object>(
+export const bulkUpdate: <E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: MikroOrmUpdateOptions = {},
-): Promise<BulkResult<E>> {
-  return runUpdate(jobFor<E, MikroOrmUpdateOptions>(em, entityName, options, entities, 'update'), entities);
-}
+  options?: MikroOrmUpdateOptions,
+) => Promise<BulkResult<E>> = operations.bulkUpdate;
 
 /**
  * What `em.persist(entities)` + `em.flush()` does for a mix of new and existing entities, per
@@ -109,14 +102,12 @@ export async function bulkUpdate<E extends object>(
  * console.log(result.inserted, result.updated, result.unchanged);
  * ```
  */
-export async function bulkSave<E extends object>(
+export const bulkSave: <E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: MikroOrmSaveOptions = {},
-): Promise<BulkResult<E>> {
-  return runSave(jobFor<E, MikroOrmSaveOptions>(em, entityName, options, entities, 'save'), entities);
-}
+  options?: MikroOrmSaveOptions,
+) => Promise<BulkResult<E>> = operations.bulkSave;
 
 /**
  * `INSERT … ON CONFLICT (target) DO UPDATE` in one statement per batch, that tells per row whether
@@ -130,14 +121,12 @@ export async function bulkSave<E extends object>(
  * console.log(r.inserted, r.updated);
  * ```
  */
-export async function bulkUpsert<E extends object>(
+export const bulkUpsert: <E extends object>(
   em: EntityManager,
   entityName: EntityName<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: MikroOrmUpsertOptions = {},
-): Promise<BulkResult<E>> {
-  return runUpsert(jobFor<E, MikroOrmUpsertOptions>(em, entityName, options, entities, 'upsert'), entities);
-}
+  options?: MikroOrmUpsertOptions,
+) => Promise<BulkResult<E>> = operations.bulkUpsert;
 
 /**
  * Rows per batch for an async iterable given without `batchSize` (arrays: the engine's 10,000).
@@ -155,32 +144,37 @@ function streamDefaults<O extends { batchSize?: number }, E>(options: O, entitie
   return { ...options, batchSize: STREAM_BATCH_SIZE };
 }
 
-const OPERATIONS: Readonly<Record<WriteKind, BulkOperation>> = {
-  insert: 'bulkInsert',
-  update: 'bulkUpdate',
-  save: 'bulkSave',
-  upsert: 'bulkUpsert',
+const KINDS: Readonly<Record<BulkOperation, WriteKind>> = {
+  bulkInsert: 'insert',
+  bulkUpdate: 'update',
+  bulkSave: 'save',
+  bulkUpsert: 'upsert',
 };
 
-function jobFor<E extends object, O extends { batchSize?: number; hooks?: boolean; managed?: boolean; schema?: string }>(
+function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: boolean; schema?: string }>(
   em: EntityManager,
-  entityName: EntityName<E>,
+  entityName: unknown,
   given: unknown,
+  operation: BulkOperation,
   entities: Iterable<E> | AsyncIterable<E>,
-  kind: WriteKind,
-): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E> } {
+): BulkJob<E, O> {
   // The EntityManager flush would use: the request context's fork when `em` is the global one.
   const manager = em.getContext();
-  const meta = manager.getMetadata().get(entityName);
+  const meta = manager.getMetadata().get(entityName as EntityName<object>);
   // Read before the options are checked (the model needs it); a wrong one is refused by the check.
   const schemaOption = (given as { schema?: unknown } | null | undefined)?.schema;
   const schema =
     meta.root.schema && meta.root.schema !== '*'
       ? meta.root.schema
       : ((typeof schemaOption === 'string' ? schemaOption : undefined) ?? manager.schema ?? manager.config.getSchema());
-  const model = readMikroOrmModel(meta, { platform: manager.getPlatform(), schema });
-  const options = streamDefaults(mikroOrmCallOptions<O>(OPERATIONS[kind], given, model as EntityModel<unknown>), entities);
-  const context = new MikroOrmWriteContext(manager, meta as never, schema, options.managed !== false, kind);
-  const transaction = mikroOrmTransaction<E>(context, meta, model, options.hooks !== false);
-  return { model, options, transaction };
+  const entity = readMikroOrmEntity(meta, { platform: manager.getPlatform(), schema });
+  const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities);
+  const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
+  const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
+  return {
+    model: entity.model,
+    access: mikroOrmEntityAccess(entity, meta, context) as EntityAccess<E>,
+    options,
+    transaction: transaction as TransactionRunner<E>,
+  };
 }

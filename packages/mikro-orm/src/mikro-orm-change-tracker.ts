@@ -1,4 +1,4 @@
-import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core';
+import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core/adapter';
 import {
   ChangeSet,
   ChangeSetType,

@@ -1,5 +1,5 @@
+import { type BulkEvent } from '@cohort/core';
 import {
-  type BulkEvent,
   bulkEventOf,
   bulkSubscriberMethod,
   type HookBatch,
@@ -9,7 +9,7 @@ import {
   runForBatch,
   runForEach,
   type UpdateHookBatch,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 import {
   ChangeSet,
   ChangeSetType,

@@ -6,7 +6,7 @@ import {
   type GenerationStrategy,
   inIsoYears,
   utcIsoText,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 import {
   ArrayType,
   type DatabaseDriver,
@@ -17,8 +17,7 @@ import {
   type Platform,
   ReferenceKind,
 } from '@mikro-orm/core';
-import { embeddedValue, mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
-import { writeContextOf } from './mikro-orm-write-context.js';
+import { embeddedValue } from './mikro-orm-relation-finder.js';
 
 /** PostgreSQL type names (as MikroORM spells column types) → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -74,7 +73,22 @@ export interface ModelEnvironment {
   readonly schema: string | undefined;
 }
 
-const cache = new WeakMap<EntityMetadata<AnyEntity>, Map<string, EntityModel<AnyEntity>>>();
+/** A column's reader: its value from the entity and its `prepareEntity` payload (see EntityAccess.reader). */
+export type ColumnReader = (entity: AnyEntity, prepared?: unknown) => unknown;
+
+/**
+ * An entity as the engine sees it, worked out once per entity and schema: its table (pure data) and
+ * each column's reader. Writing values back and the rest of a row's handling belong to the call
+ * (MikroOrmWriteContext), which builds the call's access from this.
+ */
+export interface MikroOrmEntity {
+  readonly model: EntityModel;
+  readonly readers: ReadonlyMap<ColumnModel, ColumnReader>;
+  /** Some property has an `onCreate`: an upsert asks which columns a row's values are for the insert only. */
+  readonly hasOnCreate: boolean;
+}
+
+const cache = new WeakMap<EntityMetadata<AnyEntity>, Map<string, MikroOrmEntity>>();
 
 /**
  * Reads (once per entity and schema) MikroORM's metadata of an entity into the engine's model. The
@@ -82,31 +96,41 @@ const cache = new WeakMap<EntityMetadata<AnyEntity>, Map<string, EntityModel<Any
  * as the INSERT payload — so custom types, embeddables, relations and the STI discriminator come out
  * exactly as flush would write them.
  */
-export function readMikroOrmModel<E extends object>(meta: EntityMetadata<E>, env: ModelEnvironment): EntityModel<E> {
+export function readMikroOrmEntity(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): MikroOrmEntity {
   const key = env.schema ?? '';
   let bySchema = cache.get(meta);
   if (!bySchema) {
     bySchema = new Map();
     cache.set(meta, bySchema);
   }
-  let model = bySchema.get(key);
-  if (!model) {
-    model = buildModel(meta, env);
-    bySchema.set(key, model);
+  let entity = bySchema.get(key);
+  if (!entity) {
+    entity = buildEntity(meta, env);
+    bySchema.set(key, entity);
   }
-  return model as EntityModel<E>;
+  return entity;
 }
 
-function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): EntityModel<AnyEntity> {
+/** The engine's model of an entity (see {@link readMikroOrmEntity}). */
+export function readMikroOrmModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): EntityModel {
+  return readMikroOrmEntity(meta, env).model;
+}
+
+function buildEntity(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): MikroOrmEntity {
   // Single-table inheritance: the root's table and the union of every class's columns, so a batch
   // may mix subclasses (a row leaves the columns of other subclasses to NULL, as flush does).
   const root = meta.root;
-  const columns: ColumnModel<AnyEntity>[] = [];
-  const byProperty = new Map<string, ColumnModel<AnyEntity>[]>();
+  const columns: ColumnModel[] = [];
+  const readers = new Map<ColumnModel, ColumnReader>();
+  const byProperty = new Map<string, ColumnModel[]>();
   const seen = new Set<string>();
   for (const prop of root.props) {
     if (!isWritten(prop)) continue;
-    const own = prop.fieldNames.map((field, i) => columnModel(root, prop, field, i, env.platform));
+    const own = prop.fieldNames.map((field, i) => {
+      const { column, read } = columnModel(root, prop, field, i, env.platform);
+      readers.set(column, read);
+      return column;
+    });
     for (const column of own) {
       // STI subclasses may map one column from several properties; the first wins, as in the DDL.
       if (seen.has(column.name)) continue;
@@ -116,19 +140,21 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
     byProperty.set(prop.name, own);
   }
   // Stored generated columns: never written, read back after an insert and an update, as flush does.
-  const computed: ColumnModel<AnyEntity>[] = [];
+  const computed: ColumnModel[] = [];
   for (const prop of root.props) {
     if (!isReadBackComputed(prop)) continue;
     for (const [i, field] of prop.fieldNames.entries()) {
       if (seen.has(field)) continue;
       seen.add(field);
+      const { column: own, read } = columnModel(root, prop, field, i, env.platform);
       const column = {
-        ...columnModel(root, prop, field, i, env.platform),
+        ...own,
         insertable: false,
         updatable: false,
         upsertable: false,
         hasDefault: true,
       };
+      readers.set(column, read);
       columns.push(column);
       computed.push(column);
     }
@@ -153,7 +179,7 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
       .map((p) => ({ name: typeof p.unique === 'string' ? p.unique : undefined, columns: p.fieldNames })),
   ].filter((u) => u.columns.length > 0);
 
-  return {
+  const model: EntityModel = {
     name: meta.className,
     schema: env.schema,
     table: root.tableName,
@@ -167,12 +193,9 @@ function buildModel(meta: EntityMetadata<AnyEntity>, env: ModelEnvironment): Ent
         (p.kind === ReferenceKind.MANY_TO_ONE || (p.kind === ReferenceKind.ONE_TO_ONE && p.owner)) &&
         p.targetMeta?.root.tableName === root.tableName,
     ),
-    unwrittenRelation: mikroOrmRelationFinder(meta),
-    prepare: (entity) => writeContextOf(entity).prepare(entity),
-    finishInsert: (entity, upserted) => writeContextOf(entity).finishInsert(entity, upserted),
-    insertOnly: root.props.some((p) => p.onCreate) ? (entity) => writeContextOf(entity).insertOnly(entity) : undefined,
     upsertReadsBack: true,
   };
+  return { model, readers, hasOnCreate: root.props.some((p) => p.onCreate) };
 }
 
 /** Properties flush writes on insert: scalars, inline-embedded scalars, object embeddables, owning to-one FKs. */
@@ -225,7 +248,7 @@ function columnModel(
   field: string,
   position: number,
   platform: Platform,
-): ColumnModel<AnyEntity> {
+): { column: ColumnModel; read: ColumnReader } {
   const columnType = (prop.columnTypes?.[position] ?? prop.type ?? '').toString().toLowerCase();
   const isArray = columnType.endsWith('[]') || prop.customType instanceof ArrayType;
   const base = columnType
@@ -268,7 +291,7 @@ function columnModel(
   const textArray = isArray && kind === 'string';
   const objectEmbeddable = prop.kind === ReferenceKind.EMBEDDED && Boolean(prop.object) && prop.embeddedProps !== undefined;
 
-  return {
+  const column: ColumnModel = {
     name: field,
     property: prop.embedded ? prop.embedded.join('.') : composite ? `${prop.name}.${position}` : prop.name,
     kind,
@@ -288,41 +311,38 @@ function columnModel(
     // `em.upsert()` merges every value a row gives but the conflict target's, a primary key too.
     upsertable: true,
     isoYearsOnly: kind === 'date' || kind === 'timestamp' || kind === 'timestamptz' || kind === 'time',
-    read(entity, prepared) {
-      const data = prepared as Prepared | undefined;
-      // As flush: the version starts from the column default and is never sent on insert (flush's
-      // payload has none); for an update the payload carries the version the entity was read with.
-      if (prop.version) return data?.[prop.name];
-      if (arrayType) {
-        // ArrayType serializes to a literal that cannot represent NULL elements; the engine sends a
-        // real array (same text for everything else) so element values can be validated too.
-        const value = embeddedValue(entity, prop);
-        return Array.isArray(value) ? value.map((item) => arrayElement(arrayType.toDbValue(item), textArray)) : value;
-      }
-      // Without a payload (flush's conversion threw on this row) the raw value is read, so that
-      // validation can name the property that is wrong.
-      if (stiColumn && stiFields[discriminatorOf(meta, entity, data)] !== field) return null;
-      let value = data ? data[prop.name] : embeddedValue(entity, prop);
-      if (objectEmbeddable) value = embeddableJson(platform, prop, value);
-      if (composite) value = Array.isArray(value) ? value[position] : value;
-      if (value instanceof EntityIdentifier) value = value.getValue();
-      // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
-      // (An invalid Date is passed through for validation to refuse.) For a timestamptz that text
-      // and the Date are one instant, which the engine writes from the Date as it would from the
-      // text, without formatting and parsing it again.
-      if (value instanceof Date && utc) {
-        // A Date outside years 1–9999 stays a Date too, for validation to refuse (isoYearsOnly):
-        // flush's text for it fails at the database (22009).
-        if (Number.isNaN(value.getTime()) || !inIsoYears(value) || zoned) return value;
-        return utcIsoText(value);
-      }
-      return value;
-    },
-    write(entity, value) {
-      // Collected per row and hydrated at once in finishInsert, as flush maps its RETURNING row.
-      writeContextOf(entity).returned(entity, field, value);
-    },
   };
+  const read: ColumnReader = (entity, prepared) => {
+    const data = prepared as Prepared | undefined;
+    // As flush: the version starts from the column default and is never sent on insert (flush's
+    // payload has none); for an update the payload carries the version the entity was read with.
+    if (prop.version) return data?.[prop.name];
+    if (arrayType) {
+      // ArrayType serializes to a literal that cannot represent NULL elements; the engine sends a
+      // real array (same text for everything else) so element values can be validated too.
+      const value = embeddedValue(entity, prop);
+      return Array.isArray(value) ? value.map((item) => arrayElement(arrayType.toDbValue(item), textArray)) : value;
+    }
+    // Without a payload (flush's conversion threw on this row) the raw value is read, so that
+    // validation can name the property that is wrong.
+    if (stiColumn && stiFields[discriminatorOf(meta, entity, data)] !== field) return null;
+    let value = data ? data[prop.name] : embeddedValue(entity, prop);
+    if (objectEmbeddable) value = embeddableJson(platform, prop, value);
+    if (composite) value = Array.isArray(value) ? value[position] : value;
+    if (value instanceof EntityIdentifier) value = value.getValue();
+    // MikroORM sends Dates in local time with offset, or as UTC ISO text with `forceUtcTimezone`.
+    // (An invalid Date is passed through for validation to refuse.) For a timestamptz that text
+    // and the Date are one instant, which the engine writes from the Date as it would from the
+    // text, without formatting and parsing it again.
+    if (value instanceof Date && utc) {
+      // A Date outside years 1–9999 stays a Date too, for validation to refuse (isoYearsOnly):
+      // flush's text for it fails at the database (22009).
+      if (Number.isNaN(value.getTime()) || !inIsoYears(value) || zoned) return value;
+      return utcIsoText(value);
+    }
+    return value;
+  };
+  return { column, read };
 }
 
 /**

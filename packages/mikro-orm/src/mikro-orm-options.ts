@@ -1,14 +1,14 @@
+import { BulkUsageError } from '@cohort/core';
 import {
   adoptOption,
   type BulkOperation,
-  BulkUsageError,
   checkOptions,
   type EntityModel,
   listedNames,
   type OptionSpec,
   optionRule,
   resolveConflict,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 
 /** MikroORM's own `em.upsertMany()` option names bulkUpsert honours; its other names are refused. */
 export interface MikroOrmUpsertOptionNames {
@@ -66,7 +66,7 @@ const MIKRO_ORM_OPTIONS: Readonly<Record<string, OptionSpec>> = {
  * and translates MikroORM's names: `onConflictFields` → `target`, `onConflictMergeFields` →
  * `update`, `onConflictExcludeFields` → `update` (the default list without them).
  */
-export function mikroOrmCallOptions<O extends object>(operation: BulkOperation, given: unknown, model: EntityModel<unknown>): O {
+export function mikroOrmCallOptions<O extends object>(operation: BulkOperation, given: unknown, model: EntityModel): O {
   checkOptions(operation, given, { extra: MIKRO_ORM_OPTIONS, model });
   const {
     onConflictFields,

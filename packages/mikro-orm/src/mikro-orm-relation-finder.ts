@@ -1,4 +1,4 @@
-import type { RelationWrite, UnwrittenRelation } from '@cohort/core';
+import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils, wrap } from '@mikro-orm/core';
 
 // Metadata of an entity type the finder does not know.

@@ -6,7 +6,7 @@ import {
   type SqlSession,
   type TransactionRunner,
   type WriteTarget,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type Transaction, TransactionEventBroadcaster, Utils } from '@mikro-orm/core';
 import { CompiledQuery } from 'kysely';
 import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
@@ -112,7 +112,7 @@ const ownTransactions = new WeakSet<object>();
 export function mikroOrmTransaction<E extends object>(
   context: MikroOrmWriteContext,
   meta: EntityMetadata<E>,
-  model: EntityModel<E>,
+  model: EntityModel,
   hooks: boolean,
 ): TransactionRunner<E> {
   const em = context.em;

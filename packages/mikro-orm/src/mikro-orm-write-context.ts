@@ -1,4 +1,5 @@
-import { BulkWriteError, EntitySlot, type InputBatch, UnsupportedFeatureError } from '@cohort/core';
+import { BulkWriteError, UnsupportedFeatureError } from '@cohort/core';
+import type { InputBatch } from '@cohort/core/adapter';
 import {
   ChangeSet,
   ChangeSetType,
@@ -18,14 +19,8 @@ import { prepareEntity } from './prepare-entity.js';
 
 type AnyEntity = object;
 
-// The engine's model is cached per entity class (its table catalog is read once per model), while
-// the EntityManager and options belong to one call: each input entity is tagged with its call and
-// carries its per-call state there.
-const states = new EntitySlot<RowState>('cohort.mikroOrmRowState');
-
 /** What one call knows about one of its entities. */
 interface RowState {
-  readonly context: MikroOrmWriteContext;
   /** Where the row is in the input (for errors naming it). */
   readonly index?: number;
   readonly batch?: number;
@@ -100,14 +95,6 @@ function isToOne(prop: EntityProperty<AnyEntity>): boolean {
 /** The properties that map to columns (have field names). */
 const columnProps = perClass((meta) => meta.props.filter((prop) => prop.fieldNames));
 
-/** The call an entity is being written by. */
-export function writeContextOf(entity: AnyEntity): MikroOrmWriteContext {
-  const state = states.get(entity);
-  // Internal assertion: the model reads and writes only rows adopted by the running call.
-  if (!state) throw new Error(`cohort internal error: ${entity.constructor.name} entity is not part of a running bulk call`);
-  return state.context;
-}
-
 /** What the call is: upserts run MikroORM's upsert events around the outcome's own. */
 export type WriteKind = 'insert' | 'update' | 'save' | 'upsert';
 
@@ -121,6 +108,8 @@ export class MikroOrmWriteContext {
   private readonly undo: (() => void)[] = [];
   // Rows of the call whose UPDATE hooks ran so far.
   private updates = 0;
+  // What the call knows of each entity of its batches in flight (dropped when a batch is done).
+  private readonly rows = new Map<AnyEntity, RowState>();
 
   constructor(
     /** The EntityManager the call runs on (in the transaction while the call runs). */
@@ -132,15 +121,14 @@ export class MikroOrmWriteContext {
     readonly kind: WriteKind = 'insert',
   ) {}
 
-  /** Checks that the rows of a batch are entities of the call's class, and tags them as its own. */
+  /** Checks that the rows of a batch are entities of the call's class, and takes them on. */
   adopt(batch: InputBatch<AnyEntity>): void {
     const { entities, indices, number } = batch;
     for (let i = 0; i < entities.length; i++)
       assertEntityRow(this.target, entities[i] as AnyEntity, indices[i] as number, number);
     for (let i = 0; i < entities.length; i++) {
       const index = indices[i];
-      states.set(entities[i] as AnyEntity, {
-        context: this,
+      this.rows.set(entities[i] as AnyEntity, {
         index,
         batch: number,
         initialized: false,
@@ -161,8 +149,7 @@ export class MikroOrmWriteContext {
     const stack = uow.getPersistStack();
     const map = uow.getIdentityMap();
     for (const entity of entities) {
-      if (states.get(entity)?.context !== this) continue;
-      states.set(entity, undefined);
+      if (!this.rows.delete(entity)) continue;
       this.unschedule(entity, stack, map);
     }
   }
@@ -184,12 +171,12 @@ export class MikroOrmWriteContext {
     });
   }
 
-  /** The entity's state in this call (adopted by another call: a fresh one here). */
+  /** The entity's state in this call. */
   private state(entity: AnyEntity): RowState {
-    const state = states.get(entity);
-    if (state?.context === this) return state;
-    const fresh: RowState = { context: this, initialized: false, existing: false, hooked: false };
-    states.set(entity, fresh);
+    const state = this.rows.get(entity);
+    if (state) return state;
+    const fresh: RowState = { initialized: false, existing: false, hooked: false };
+    this.rows.set(entity, fresh);
     return fresh;
   }
 

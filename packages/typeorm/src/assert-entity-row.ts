@@ -1,4 +1,5 @@
-import { BulkUsageError, type InputBatch } from '@cohort/core';
+import { BulkUsageError } from '@cohort/core';
+import { type InputBatch } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral } from 'typeorm';
 
 /**

@@ -1,20 +1,20 @@
 import {
-  type BulkOperation,
   type BulkResult,
   BulkUsageError,
-  type EntityModel,
   type InsertOptions,
-  runInsert,
-  runSave,
-  runUpdate,
-  runUpsert,
   type SaveOptions,
-  type TransactionRunner,
   type UpdateOptions,
   type UpsertOptions,
 } from '@cohort/core';
+import {
+  type BulkJob,
+  type BulkOperation,
+  defineBulkOperations,
+  type EntityAccess,
+  type TransactionRunner,
+} from '@cohort/core/adapter';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
-import { readTypeormModel } from './typeorm-model-reader.js';
+import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
 import { typeormTransaction } from './typeorm-transaction.js';
 
@@ -43,6 +43,8 @@ export function managerOf(target: TypeormTarget): EntityManager {
   throw new BulkUsageError(`the target must be a TypeORM DataSource, EntityManager or Repository, got ${got}`);
 }
 
+const operations = defineBulkOperations<TypeormTarget>(jobFor);
+
 /**
  * Inserts entities in batches of one statement each, with TypeORM's listeners and subscribers run as
  * save() runs them, every row validated first, and generated keys and defaults put back on the objects.
@@ -53,14 +55,12 @@ export function managerOf(target: TypeormTarget): EntityManager {
  * console.log(result.inserted, users[0].id);
  * ```
  */
-export async function bulkInsert<E extends ObjectLiteral>(
+export const bulkInsert: <E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: TypeormInsertOptions = {},
-): Promise<BulkResult<E>> {
-  return runInsert(jobFor<E, InsertOptions>(target, entity, options, 'bulkInsert'), entities);
-}
+  options?: TypeormInsertOptions,
+) => Promise<BulkResult<E>> = operations.bulkInsert;
 
 /**
  * Updates existing rows by primary key with one statement per batch, as save() would update them:
@@ -73,14 +73,12 @@ export async function bulkInsert<E extends ObjectLiteral>(
  * const { updated, unchanged } = await bulkUpdate(dataSource, User, users);
  * ```
  */
-export async function bulkUpdate<E extends ObjectLiteral>(
+export const bulkUpdate: <E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: TypeormUpdateOptions = {},
-): Promise<BulkResult<E>> {
-  return runUpdate(jobFor<E, UpdateOptions>(target, entity, options, 'bulkUpdate'), entities);
-}
+  options?: TypeormUpdateOptions,
+) => Promise<BulkResult<E>> = operations.bulkUpdate;
 
 /**
  * What save() does for a mix of new and existing entities, per batch: one look-up, one INSERT for
@@ -92,14 +90,12 @@ export async function bulkUpdate<E extends ObjectLiteral>(
  * console.log(result.inserted, result.updated, result.unchanged);
  * ```
  */
-export async function bulkSave<E extends ObjectLiteral>(
+export const bulkSave: <E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: TypeormSaveOptions = {},
-): Promise<BulkResult<E>> {
-  return runSave(jobFor<E, SaveOptions>(target, entity, options, 'bulkSave'), entities);
-}
+  options?: TypeormSaveOptions,
+) => Promise<BulkResult<E>> = operations.bulkSave;
 
 /**
  * `INSERT … ON CONFLICT (target) DO UPDATE` in one statement per batch, that tells the truth per
@@ -113,27 +109,28 @@ export async function bulkSave<E extends ObjectLiteral>(
  * console.log(r.inserted, r.updated);
  * ```
  */
-export async function bulkUpsert<E extends ObjectLiteral>(
+export const bulkUpsert: <E extends ObjectLiteral>(
   target: TypeormTarget,
   entity: EntityTarget<E>,
   entities: Iterable<E> | AsyncIterable<E>,
-  options: TypeormUpsertOptions = {},
-): Promise<BulkResult<E>> {
-  const job = jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert');
-  // TypeORM's upsert() hands a transformer's to() the entity's own value (save() a copy: see TransformedValues).
-  return runUpsert({ ...job, model: { ...job.model, prepare: undefined } }, entities);
-}
+  options?: TypeormUpsertOptions,
+) => Promise<BulkResult<E>> = operations.bulkUpsert;
 
-function jobFor<E extends ObjectLiteral, O extends { hooks?: boolean }>(
+function jobFor<E, O extends { hooks?: boolean }>(
   target: TypeormTarget,
-  entity: EntityTarget<E>,
+  entity: unknown,
   given: unknown,
   operation: BulkOperation,
-): { model: EntityModel<E>; options: O; transaction: TransactionRunner<E> } {
+): BulkJob<E, O> {
   const manager = managerOf(target);
-  const metadata = manager.connection.getMetadata(entity);
-  const model = readTypeormModel<E>(manager.connection, metadata);
+  const metadata = manager.connection.getMetadata(entity as EntityTarget<ObjectLiteral>);
+  const { model, access, upsertAccess } = readTypeormEntity<ObjectLiteral>(manager.connection, metadata);
   const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
-  const { options, data } = typeormCallOptions<O>(operation, given, model as EntityModel<unknown>, inCallerTransaction);
-  return { model, options, transaction: typeormTransaction<E>(manager, metadata, options.hooks !== false, data) };
+  const { options, data } = typeormCallOptions<O>(operation, given, model, inCallerTransaction);
+  return {
+    model,
+    access: (operation === 'bulkUpsert' ? upsertAccess : access) as EntityAccess<E>,
+    options,
+    transaction: typeormTransaction<E & ObjectLiteral>(manager, metadata, options.hooks !== false, data) as TransactionRunner<E>,
+  };
 }

@@ -1,4 +1,4 @@
-import { EntitySlot } from '@cohort/core';
+import { EntitySlot } from '@cohort/core/adapter';
 import type { DataSource, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';

@@ -52,5 +52,5 @@ export {
 export { registerBulkRepository } from './bulk-repository.js';
 export { type TrackEntityChangesOptions, trackEntityChanges } from './entity-snapshots.js';
 export type { TypeormBulkEvent, TypeormBulkSubscriber, TypeormBulkUpdateEvent } from './typeorm-lifecycle.js';
-export { readTypeormModel } from './typeorm-model-reader.js';
+export { readTypeormEntity, readTypeormModel } from './typeorm-model-reader.js';
 export type { TypeormSaveOptionNames, TypeormUpsertOptionNames } from './typeorm-options.js';

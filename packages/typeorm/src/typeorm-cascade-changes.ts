@@ -1,4 +1,4 @@
-import type { UnwrittenRelation } from '@cohort/core';
+import type { UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { Subject } from 'typeorm/persistence/Subject.js';
 import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';

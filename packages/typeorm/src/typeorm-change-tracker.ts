@@ -1,4 +1,4 @@
-import type { ChangeTracker, InputBatch, RelationWrite, RowChange, UnwrittenRelation } from '@cohort/core';
+import type { ChangeTracker, InputBatch, RelationWrite, RowChange, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';

@@ -1,7 +1,5 @@
+import { type BulkEvent, type BulkSubscriber, type BulkUpdateEvent } from '@cohort/core';
 import {
-  type BulkEvent,
-  type BulkSubscriber,
-  type BulkUpdateEvent,
   bulkEventOf,
   bulkSubscriberMethod,
   type HookBatch,
@@ -9,7 +7,7 @@ import {
   runForBatch,
   runForEach,
   type UpdateHookBatch,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 import type { EntityManager, EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { TypeormChange } from './typeorm-change-tracker.js';
 

@@ -1,4 +1,5 @@
-import { type ColumnKind, type ColumnModel, type EntityModel, UnsupportedFeatureError } from '@cohort/core';
+import { UnsupportedFeatureError } from '@cohort/core';
+import type { ColumnKind, ColumnModel, EntityAccess, EntityModel } from '@cohort/core/adapter';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { noteSent, takeSnapshot } from './entity-snapshots.js';
@@ -93,52 +94,71 @@ function refusingSql(
   };
 }
 
-const cache = new WeakMap<EntityMetadata, EntityModel<ObjectLiteral>>();
-
-/** Reads (once per metadata) TypeORM's metadata of an entity into the engine's model. */
-export function readTypeormModel<E extends ObjectLiteral>(dataSource: DataSource, metadata: EntityMetadata): EntityModel<E> {
-  let model = cache.get(metadata);
-  if (!model) {
-    model = buildModel(dataSource, metadata);
-    cache.set(metadata, model);
-  }
-  return model as EntityModel<E>;
+/**
+ * An entity as the engine sees it: its table (pure data) and how to read and write its objects,
+ * both worked out once per entity metadata (TypeORM needs nothing per call). `upsertAccess` reads
+ * transformed columns as TypeORM's upsert() does (a transformer's to() gets the entity's own value;
+ * save() a copy: see TransformedValues).
+ */
+export interface TypeormEntity<E> {
+  readonly model: EntityModel;
+  readonly access: EntityAccess<E>;
+  readonly upsertAccess: EntityAccess<E>;
 }
 
-function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityModel<ObjectLiteral> {
+/** A column's reader and writer, by column. */
+type Accessors = Map<
+  ColumnModel,
+  { read: (entity: ObjectLiteral, prepared?: unknown) => unknown; write: (entity: ObjectLiteral, value: unknown) => void }
+>;
+
+const cache = new WeakMap<EntityMetadata, TypeormEntity<ObjectLiteral>>();
+
+/** Reads (once per metadata) TypeORM's metadata of an entity into the engine's model and access. */
+export function readTypeormEntity<E extends ObjectLiteral>(dataSource: DataSource, metadata: EntityMetadata): TypeormEntity<E> {
+  let entity = cache.get(metadata);
+  if (!entity) {
+    entity = buildEntity(dataSource, metadata);
+    cache.set(metadata, entity);
+  }
+  return entity as unknown as TypeormEntity<E>;
+}
+
+/** The engine's model of an entity (see {@link readTypeormEntity}). */
+export function readTypeormModel(dataSource: DataSource, metadata: EntityMetadata): EntityModel {
+  return readTypeormEntity(dataSource, metadata).model;
+}
+
+function buildEntity(dataSource: DataSource, metadata: EntityMetadata): TypeormEntity<ObjectLiteral> {
   // TypeORM inserts every column marked isInsert, including the virtual join columns of relations;
   // an `insert: false` column is still updated (`update` left true), and read back after an insert
   // when it has a default, as save() does (its `insertable` is false).
   const readBack = new Set(metadata.getInsertionReturningColumns());
+  const accessors: Accessors = new Map();
   const columns = metadata.columns
     .filter((c) => c.isInsert || c.isUpdate || readBack.has(c))
-    .map((c) => columnModel(dataSource, metadata, c));
+    .map((c) => {
+      const { column, read, write } = columnModel(dataSource, metadata, c);
+      accessors.set(column, { read, write });
+      return column;
+    });
   const byName = new Map(columns.map((c) => [c.name, c]));
   // What save() reads back after an UPDATE: update-date and version columns.
   const returningOnUpdate = metadata.columns
     .filter((c) => c.isUpdateDate || c.isVersion)
     .map((c) => byName.get(c.databaseName))
-    .filter((c): c is ColumnModel<ObjectLiteral> => c !== undefined);
+    .filter((c): c is ColumnModel => c !== undefined);
   const returningOnInsert = metadata
     .getInsertionReturningColumns()
     .map((c) => byName.get(c.databaseName))
-    .filter((c): c is ColumnModel<ObjectLiteral> => c !== undefined);
+    .filter((c): c is ColumnModel => c !== undefined);
   const uniques = [
     ...metadata.uniques.map((u) => ({ name: u.name, columns: u.columns.map((c) => c.databaseName) })),
     ...metadata.indices.filter((i) => i.isUnique).map((i) => ({ name: i.name, columns: i.columns.map((c) => c.databaseName) })),
   ];
-  // Transformer columns are read through a per-row TransformedValues (see there).
-  const prepare = metadata.columns.some((c) => c.transformer)
-    ? (entity: ObjectLiteral) => {
-        const values = new TransformedValues();
-        noteSent(dataSource, entity, values);
-        return values;
-      }
-    : undefined;
-  return {
+  const model: EntityModel = {
     name: metadata.name,
     schema: metadata.schema,
-    prepare,
     table: metadata.tableName,
     columns,
     returningOnInsert,
@@ -148,6 +168,29 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
     refersToItself: metadata.relations.some(
       (r) => r.joinColumns.length > 0 && r.inverseEntityMetadata.tablePath === metadata.tablePath,
     ),
+  };
+  const upsertAccess = entityAccess(dataSource, metadata, accessors);
+  // Transformer columns are read through a per-row TransformedValues (see there).
+  const prepare = metadata.columns.some((c) => c.transformer)
+    ? (entity: ObjectLiteral) => {
+        const values = new TransformedValues();
+        noteSent(dataSource, entity, values);
+        return values;
+      }
+    : undefined;
+  return { model, access: { ...upsertAccess, prepare }, upsertAccess };
+}
+
+/** How the engine reads and writes an entity's objects, as save() does. */
+function entityAccess(dataSource: DataSource, metadata: EntityMetadata, accessors: Accessors): EntityAccess<ObjectLiteral> {
+  const accessor = (column: ColumnModel) => {
+    const found = accessors.get(column);
+    if (!found) throw new Error(`cohort internal error: no accessor for column ${column.name} of ${metadata.name}`);
+    return found;
+  };
+  return {
+    reader: (column) => accessor(column).read,
+    writer: (column) => accessor(column).write,
     unwrittenRelation: typeormRelationFinder(metadata),
     finishInsert: (entity, upserted) => {
       // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
@@ -162,7 +205,14 @@ function buildModel(dataSource: DataSource, metadata: EntityMetadata): EntityMod
   };
 }
 
-function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: ColumnMetadata): ColumnModel<ObjectLiteral> {
+/** A column of the model, with its reader and writer. */
+interface ReadColumn {
+  readonly column: ColumnModel;
+  read(entity: ObjectLiteral, prepared?: unknown): unknown;
+  write(entity: ObjectLiteral, value: unknown): void;
+}
+
+function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: ColumnMetadata): ReadColumn {
   const driver = dataSource.driver;
   const normalized = driver.normalizeType(column);
   const kind = KINDS[normalized] ?? 'other';
@@ -186,7 +236,7 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
           : undefined;
   const hasDefault = column.default !== undefined || column.isGenerated || role !== undefined || Boolean(column.asExpression);
   const persistent = refusingSql(metadata, column, persistentValueOf(dataSource, column));
-  return {
+  const model: ColumnModel = {
     name: column.databaseName,
     property: column.propertyPath,
     kind,
@@ -204,6 +254,9 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
     insertable: column.isInsert && !increment,
     updatable: column.isUpdate,
     insertDefault: column.isVersion ? 1 : undefined,
+  };
+  return {
+    column: model,
     read(entity, prepared) {
       // The discriminator comes from the entity's own class; the driver prepares the rest.
       if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;

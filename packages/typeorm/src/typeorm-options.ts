@@ -1,13 +1,12 @@
+import { BulkUsageError, UnsupportedFeatureError } from '@cohort/core';
 import {
   adoptOption,
   type BulkOperation,
-  BulkUsageError,
   checkOptions,
   type EntityModel,
   type OptionSpec,
   optionRule,
-  UnsupportedFeatureError,
-} from '@cohort/core';
+} from '@cohort/core/adapter';
 
 /**
  * TypeORM's own `save()` option names, honoured by every bulk call where they mean what they mean
@@ -114,7 +113,7 @@ export interface TypeormCallOptions<O> {
 export function typeormCallOptions<O extends object>(
   operation: BulkOperation,
   given: unknown,
-  model: EntityModel<unknown>,
+  model: EntityModel,
   inCallerTransaction: boolean,
 ): TypeormCallOptions<O> {
   checkOptions(operation, given, { extra: TYPEORM_OPTIONS, model });

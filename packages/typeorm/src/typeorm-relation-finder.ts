@@ -1,4 +1,4 @@
-import type { RelationWrite, UnwrittenRelation } from '@cohort/core';
+import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral } from 'typeorm';
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
 

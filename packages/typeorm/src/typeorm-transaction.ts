@@ -1,4 +1,4 @@
-import { type InputBatch, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core';
+import { type InputBatch, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core/adapter';
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';

@@ -1,7 +1,8 @@
 // The one place options are checked (no database): keys per operation, values, names against the
 // model, an adapter's extra keys (its own, and ORM names it honours or refuses), and the nearest known
 // key for a likely typo.
-import { adoptOption, BulkUsageError, checkOptions, type OptionSpec, optionRule, UnsupportedFeatureError } from '@cohort/core';
+import { BulkUsageError, UnsupportedFeatureError } from '@cohort/core';
+import { adoptOption, checkOptions, type OptionSpec, optionRule } from '@cohort/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const model = {

@@ -1,8 +1,8 @@
-import { type ColumnModel, checkColumnValue } from '@cohort/core';
+import { checkColumnValue } from '@cohort/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { columnModel } from '../harness/column-model.js';
 
-const column = (over: Partial<ColumnModel<never>>) => columnModel(over);
+const column = (over: Parameters<typeof columnModel>[0]) => columnModel(over);
 
 describe('checkColumnValue', () => {
   it('requires not-null columns without default or generation', () => {

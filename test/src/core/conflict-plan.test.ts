@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyResult } from '../../../packages/core/src/engine/bulk-options.js';
 import { dropDuplicates } from '../../../packages/core/src/engine/conflict-plan.js';
-import type { ColumnModel, EntityModel } from '../../../packages/core/src/model/entity-model.js';
+import type { BoundColumn, BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import { columnModel } from '../harness/column-model.js';
 
 interface Reading {
@@ -12,10 +12,10 @@ interface Reading {
   n: number;
 }
 
-const column = (name: keyof Reading, kind: ColumnModel<Reading>['kind']) =>
+const column = (name: keyof Reading, kind: BoundColumn<Reading>['kind']) =>
   columnModel<Reading>({ name, property: name, kind, read: (entity) => entity[name] });
 
-const model: EntityModel<Reading> = {
+const model: BoundModel<Reading> = {
   name: 'Reading',
   table: 'reading',
   columns: [column('at', 'timestamptz'), column('n', 'integer')],

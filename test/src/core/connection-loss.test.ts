@@ -1,6 +1,7 @@
 // Which errors mean the connection to PostgreSQL is gone (SPEC: a lost connection is reported as
 // such, never as the hook or statement failure it caused).
-import { BulkHookError, ConnectionLostError, connectionLoss } from '@cohort/core';
+import { BulkHookError, ConnectionLostError } from '@cohort/core';
+import { connectionLoss } from '@cohort/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const named = (name: string, message = 'x') => Object.assign(new Error(message), { name });

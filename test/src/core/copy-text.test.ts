@@ -1,4 +1,4 @@
-import { toPgText } from '@cohort/core';
+import { toPgText } from '@cohort/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { copyChunks, copyField } from '../../../packages/core/src/sql/copy-text.js';
 

@@ -1,6 +1,6 @@
 // The per-entity value adapters keep (row state, snapshots): on the object where it can be, in a
 // weak map where it cannot, never visible to keys, JSON or spreads.
-import { EntitySlot } from '@cohort/core';
+import { EntitySlot } from '@cohort/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 describe('EntitySlot', () => {

@@ -1,4 +1,4 @@
-import { compileInsert, qualifiedTable, quoteIdent, type TableCatalog } from '@cohort/core';
+import { compileInsert, qualifiedTable, quoteIdent, type TableCatalog } from '@cohort/core/adapter';
 import { describe, expect, it } from 'vitest';
 
 const table: TableCatalog = {

@@ -2,26 +2,26 @@
 // deadlocked): batches follow the key, every row keeps its input index, and a call reports
 // outcomes, skipped rows and hooks as without the ordering.
 import { describe, expect, it } from 'vitest';
+import type { TransactionRunner } from '../../../packages/core/src/adapter/contract.js';
 import type { RowOutcome } from '../../../packages/core/src/engine/bulk-options.js';
 import { compareKeyValues, keyOrderedBatches } from '../../../packages/core/src/engine/key-order.js';
 import { NO_HOOKS } from '../../../packages/core/src/engine/lifecycle.js';
 import { runBatches } from '../../../packages/core/src/engine/run-batches.js';
 import type { StagedWork } from '../../../packages/core/src/engine/staged-batches.js';
-import type { TransactionRunner } from '../../../packages/core/src/engine/write-target.js';
-import type { ColumnModel } from '../../../packages/core/src/model/entity-model.js';
+import type { BoundColumn } from '../../../packages/core/src/model/bound-model.js';
 
 interface Row {
   key?: number | string;
   label: string;
 }
 
-function keyColumn(kind: ColumnModel['kind']): ColumnModel<Row> {
+function keyColumn(kind: BoundColumn<Row>['kind']): BoundColumn<Row> {
   return {
     name: 'key',
     property: 'key',
     kind,
     read: (row: Row) => row.key,
-  } as unknown as ColumnModel<Row>;
+  } as unknown as BoundColumn<Row>;
 }
 
 const transaction: TransactionRunner<Row> = (fn) =>

@@ -1,4 +1,4 @@
-import { arrayLiteral, inIsoYears, toPgText, utcIsoText } from '@cohort/core';
+import { arrayLiteral, inIsoYears, toPgText, utcIsoText } from '@cohort/core/adapter';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -3,15 +3,16 @@
 // save writes through relations is tested through the adapters, against PostgreSQL.)
 import { UnsupportedFeatureError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
+import type { ChangeTracker, WriteTarget } from '../../../packages/core/src/adapter/contract.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../../../packages/core/src/engine/relation-guard.js';
-import type { ChangeTracker, WriteTarget } from '../../../packages/core/src/engine/write-target.js';
-import type { EntityModel, RelationWrite, UnwrittenRelation } from '../../../packages/core/src/model/entity-model.js';
+import type { BoundModel } from '../../../packages/core/src/model/bound-model.js';
+import type { RelationWrite, UnwrittenRelation } from '../../../packages/core/src/model/entity-model.js';
 
 type Row = { name: string; tags?: string[] };
 
 function modelFinding(
   find?: (row: Row, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined,
-): EntityModel<Row> {
+): BoundModel<Row> {
   return { name: 'Product', table: 'product', columns: [], returningOnInsert: [], uniques: [], unwrittenRelation: find };
 }
 

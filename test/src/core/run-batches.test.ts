@@ -2,10 +2,10 @@
 // session only takes the savepoint statements around the call. (What the stages do to a database is
 // tested through the adapters, against PostgreSQL.)
 import { describe, expect, it } from 'vitest';
+import type { TransactionRunner } from '../../../packages/core/src/adapter/contract.js';
 import { NO_HOOKS } from '../../../packages/core/src/engine/lifecycle.js';
 import { runBatches } from '../../../packages/core/src/engine/run-batches.js';
 import type { StagedWork } from '../../../packages/core/src/engine/staged-batches.js';
-import type { TransactionRunner } from '../../../packages/core/src/engine/write-target.js';
 
 function transactionLogging(log: string[]): TransactionRunner<object> {
   return (fn) =>

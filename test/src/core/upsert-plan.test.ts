@@ -2,7 +2,7 @@
 // upsert never overwrites a column the input leaves undefined).
 import { describe, expect, it } from 'vitest';
 import { planUpsert, resolveConflict } from '../../../packages/core/src/engine/conflict-plan.js';
-import type { ColumnModel, EntityModel } from '../../../packages/core/src/model/entity-model.js';
+import type { BoundColumn, BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import { readBatchValues } from '../../../packages/core/src/sql/batch-values.js';
 import { columnModel } from '../harness/column-model.js';
 
@@ -15,11 +15,11 @@ interface Person {
   version?: number;
 }
 
-const column = (name: keyof Person, over: Partial<ColumnModel<Person>> = {}) =>
+const column = (name: keyof Person, over: Partial<BoundColumn<Person>> = {}) =>
   columnModel<Person>({ name, property: name, nullable: true, read: (entity) => entity[name], ...over });
 
 const id = column('id', { primary: true, hasDefault: true, generated: 'increment', updatable: false, upsertable: true });
-const model: EntityModel<Person> = {
+const model: BoundModel<Person> = {
   name: 'Person',
   table: 'person',
   columns: [
@@ -41,7 +41,7 @@ const conflict = (options: { update?: string[]; expressions?: Record<string, str
   return resolved;
 };
 
-function plan(rows: Person[], options?: Parameters<typeof conflict>[0], over: Partial<EntityModel<Person>> = {}) {
+function plan(rows: Person[], options?: Parameters<typeof conflict>[0], over: Partial<BoundModel<Person>> = {}) {
   const own = { ...model, ...over };
   const columns = own.columns.filter((c) => c.insertable);
   const { batch, sent } = readBatchValues(

@@ -2,7 +2,7 @@
 // transaction's timestamp at the column's precision — in an UPDATE and in an upsert's DO UPDATE.
 import { describe, expect, it } from 'vitest';
 import { resolveConflict } from '../../../packages/core/src/engine/conflict-plan.js';
-import type { EntityModel } from '../../../packages/core/src/model/entity-model.js';
+import type { BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
 import { compileUpdate } from '../../../packages/core/src/sql/update-statement.js';
 import { nextVersionSql, versionStepOf } from '../../../packages/core/src/sql/version-step.js';
@@ -23,7 +23,7 @@ describe('versionStepOf / nextVersionSql', () => {
   });
 });
 
-const model: EntityModel<never> = {
+const model: BoundModel<never> = {
   name: 'Stamped',
   table: 'stamped',
   columns: [

@@ -1,7 +1,10 @@
-import type { ColumnModel } from '@cohort/core';
+import type { BoundColumn } from '../../../packages/core/src/model/bound-model.js';
 
-/** A column of the engine's model for tests of pure engine code: a not-null string column unless `over` says otherwise. */
-export function columnModel<E = never>(over: Partial<ColumnModel<E>>): ColumnModel<E> {
+/**
+ * A column as the engine's phases use it (its data, and a reader and writer as an adapter's access
+ * gives them), for tests of pure engine code: a not-null string column unless `over` says otherwise.
+ */
+export function columnModel<E = never>(over: Partial<BoundColumn<E>>): BoundColumn<E> {
   return {
     name: 'c',
     property: 'c',

@@ -1,7 +1,7 @@
 // The TypeORM adapter reads column values as save() hands them to the driver. For types whose
 // PostgresDriver.preparePersistentValue returns its input unchanged it skips that call: this pins,
 // for the installed TypeORM, that the shortcut gives what the call gives, value by value.
-import { readTypeormModel } from '@cohort/typeorm';
+import { readTypeormEntity } from '@cohort/typeorm';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 
@@ -77,7 +77,7 @@ function outcome(read: () => unknown): { value: unknown } | { error: string } {
 
 it('every column reads what preparePersistentValue gives, for values of every JavaScript type', () => {
   const metadata = ds.getMetadata(Typed);
-  const model = readTypeormModel<Typed>(ds, metadata);
+  const { model, access } = readTypeormEntity<Typed>(ds, metadata);
   const columns = metadata.columns.filter((c) => !c.isGenerated);
   expect(columns.length).toBeGreaterThan(25);
   for (const column of columns) {
@@ -86,7 +86,8 @@ it('every column reads what preparePersistentValue gives, for values of every Ja
     for (const value of samples) {
       const entity = Object.assign(new Typed(), { [column.propertyName]: value });
       const expected = outcome(() => ds.driver.preparePersistentValue(column.getEntityValue(entity), column));
-      const actual = outcome(() => modelColumn?.read(entity));
+      const read = modelColumn ? access.reader(modelColumn) : undefined;
+      const actual = outcome(() => read?.(entity));
       const what = `${column.propertyName} ← ${String(value)}`;
       if ('error' in expected) {
         expect(actual, what).toEqual(expected);

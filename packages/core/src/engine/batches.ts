@@ -1,12 +1,6 @@
+import type { InputBatch } from '../adapter/contract.js';
 import { BulkUsageError } from '../errors/usage-errors.js';
 import { CallStamp } from './call-stamp.js';
-
-/** One batch of input rows, with their indices in the whole input. */
-export interface InputBatch<E> {
-  readonly number: number;
-  readonly entities: E[];
-  readonly indices: number[];
-}
 
 /**
  * Splits an array or an (async) iterable into batches, pulling only one batch at a time so that an

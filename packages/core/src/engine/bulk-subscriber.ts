@@ -1,5 +1,5 @@
+import type { HookBatch, RowChange, UpdateHookBatch } from '../adapter/contract.js';
 import type { RowOutcome } from './bulk-options.js';
-import type { HookBatch, RowChange, UpdateHookBatch } from './lifecycle.js';
 
 /**
  * What a batch-level subscriber method receives: the whole batch once, with the ORM's metadata and

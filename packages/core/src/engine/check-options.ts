@@ -95,7 +95,7 @@ export interface OptionCheck {
   /** The adapter's extra keys: its own options and the ORM's option names it honours or refuses. */
   readonly extra?: Readonly<Record<string, OptionSpec>>;
   /** When given, column and property names in options must exist in it. */
-  readonly model?: Pick<EntityModel<unknown>, 'name' | 'columns'>;
+  readonly model?: Pick<EntityModel, 'name' | 'columns'>;
 }
 
 /**

@@ -1,16 +1,17 @@
+import type { InputBatch } from '../adapter/contract.js';
 import { DuplicateKeyInBatchError } from '../errors/bulk-write-error.js';
 import { BulkUsageError } from '../errors/usage-errors.js';
+import type { BoundColumn, BoundModel } from '../model/bound-model.js';
 import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
 import type { BatchValues } from '../sql/batch-values.js';
 import { quoteIdent } from '../sql/identifier.js';
 import type { ConflictAction, ConflictSet } from '../sql/insert-statement.js';
 import { toPgText } from '../sql/pg-text.js';
 import { nextVersionSql, versionStepOf } from '../sql/version-step.js';
-import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, OnConflict } from './bulk-options.js';
 import { keepRows, pickRows } from './skip-rows.js';
 
-export function columnByName<E>(model: EntityModel<E>, name: string): ColumnModel<E> {
+export function columnByName<E>(model: BoundModel<E>, name: string): BoundColumn<E> {
   const column = model.columns.find((c) => c.name === name);
   if (!column) throw new BulkUsageError(`${model.name} has no column "${name}" (conflict target)`, { option: 'target' });
   return column;
@@ -21,7 +22,7 @@ export function columnByName<E>(model: EntityModel<E>, name: string): ColumnMode
  * the others are reported as skipped. (`'error'` is checked when the statement is built.)
  */
 export function dropDuplicates<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
@@ -44,7 +45,7 @@ export function dropDuplicates<E>(
 }
 
 /** Turns the `onConflict` option into the statement's conflict action. */
-export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | undefined): ConflictAction {
+export function resolveConflict(model: EntityModel, option: OnConflict | undefined): ConflictAction {
   if (option === undefined || option === 'error') return { kind: 'error' };
   if (option === 'ignore') return { kind: 'ignore' };
   const target = option.target?.length ? option.target.map((t) => columnName(model, t)) : defaultTarget(model);
@@ -65,7 +66,7 @@ export function resolveConflict<E>(model: EntityModel<E>, option: OnConflict | u
  * version and update-date columns only follow a change, so they do not count unless an expression
  * sets them; json (no equality operator) and types the engine does not know compare as text.
  */
-function conflictSet<E>(model: EntityModel<E>, name: string, expression: string | undefined): ConflictSet {
+function conflictSet(model: EntityModel, name: string, expression: string | undefined): ConflictSet {
   const quoted = quoteIdent(name);
   const column = model.columns.find((c) => c.name === name);
   const compare = column?.kind === 'json' || column?.kind === 'other' ? 'text' : 'value';
@@ -87,7 +88,7 @@ export interface UpsertPlan<E> {
   /** Per sent column, the rows that keep its stored value (only for the columns of `unlessKept` writes). */
   readonly kept: readonly (boolean[] | undefined)[];
   /** Columns read back after the upsert (beyond the model's `returningOnInsert`; see `upsertReadsBack`). */
-  readonly readBack: readonly ColumnModel<E>[];
+  readonly readBack: readonly BoundColumn<E>[];
 }
 
 /**
@@ -98,10 +99,10 @@ export interface UpsertPlan<E> {
  * NOTHING` would not return the row), so the found row is reported as unchanged.
  */
 export function planUpsert<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   conflict: Extract<ConflictAction, { kind: 'update' }>,
   entities: readonly E[],
-  sent: readonly ColumnModel<E>[],
+  sent: readonly BoundColumn<E>[],
   unset: readonly (boolean[] | undefined)[],
 ): UpsertPlan<E> {
   const names = sent.map((c) => c.name);
@@ -151,14 +152,14 @@ export function planUpsert<E>(
   return { conflict: { ...conflict, set }, writes, kept, readBack };
 }
 
-function defaultTarget<E>(model: EntityModel<E>): string[] {
+function defaultTarget(model: EntityModel): string[] {
   const unique = model.uniques[0];
   return unique ? [...unique.columns] : primaryColumns(model).map((c) => c.name);
 }
 
 /** Accepts a column name or a property path. */
-export function columnName<E>(model: EntityModel<E>, nameOrProperty: string): string {
-  const column: ColumnModel<E> | undefined =
+export function columnName(model: EntityModel, nameOrProperty: string): string {
+  const column: ColumnModel | undefined =
     model.columns.find((c) => c.name === nameOrProperty) ?? model.columns.find((c) => c.property === nameOrProperty);
   if (!column) {
     throw new BulkUsageError(`${model.name} has no column or property "${nameOrProperty}" (conflict target)`, {
@@ -168,7 +169,7 @@ export function columnName<E>(model: EntityModel<E>, nameOrProperty: string): st
   return column.name;
 }
 
-export function conflictKeyColumns<E>(conflict: ConflictAction, keys: ColumnModel<E>[], sent: Set<string>): string[] {
+export function conflictKeyColumns<E>(conflict: ConflictAction, keys: BoundColumn<E>[], sent: Set<string>): string[] {
   if (conflict.kind === 'update' || (conflict.kind === 'ignore' && conflict.target)) return [...(conflict.target ?? [])];
   return keys.every((k) => sent.has(k.name)) ? keys.map((k) => k.name) : [];
 }

@@ -1,5 +1,6 @@
-import type { CopyCapableClient, SqlSession } from '../adapter/sql-session.js';
-import { type ColumnKind, type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import type { CopyCapableClient, SqlSession } from '../adapter/contract.js';
+import type { BoundColumn, BoundModel } from '../model/bound-model.js';
+import { type ColumnKind, primaryColumns } from '../model/entity-model.js';
 import { drawsFromSequence, readTableCatalog, type TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
 import { binaryCopyChunks, binaryWriters } from '../sql/copy-binary.js';
@@ -59,7 +60,7 @@ export async function copyDirectly<E>(
   session: SqlSession,
   client: CopyCapableClient,
   stmt: InsertStatement,
-  sent: readonly ColumnModel<E>[],
+  sent: readonly BoundColumn<E>[],
   values: BatchValues<E>,
   drawn?: readonly unknown[],
   onSent?: () => void,
@@ -121,7 +122,7 @@ export async function drawSequenceKeys(
  * `save()` leaves the values it drew.
  */
 export async function drawKeysEarly<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   entities: readonly E[],
   session: SqlSession,
@@ -134,7 +135,7 @@ export async function drawKeysEarly<E>(
   if (!key || more.length > 0 || model.returningOnInsert.some((c) => c !== key)) return {};
   if (key.insertable && entities.some((e) => key.read(e) !== undefined)) return {};
   const draw = async (): Promise<unknown[] | undefined> => {
-    const catalog = await readTableCatalog(session, model as EntityModel<never>);
+    const catalog = await readTableCatalog(session, model as BoundModel<never>);
     const column = catalog.columns.get(key.name);
     if (!drawsFromSequence(column)) return undefined;
     if (model.columns.some((c) => c.insertable && catalog.columns.get(c.name)?.identityAlways)) return undefined;
@@ -154,7 +155,7 @@ export async function drawKeysEarly<E>(
 /** Keys drawn ahead of the write, or why drawing them failed. */
 export type DrawnKeys = { keys?: unknown[]; error?: unknown };
 
-function textChunks<E>(sent: readonly ColumnModel<E>[], sources: readonly unknown[][], rowCount: number): Generator<string> {
+function textChunks<E>(sent: readonly BoundColumn<E>[], sources: readonly unknown[][], rowCount: number): Generator<string> {
   const encoders = sources.map((_, c) => fieldEncoder(sent[c]?.kind ?? 'other'));
   return copyFieldChunks(sources.length, rowCount, (c, r) => (encoders[c] as FieldEncoder)((sources[c] as unknown[])[r]));
 }

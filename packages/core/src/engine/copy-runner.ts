@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { CopyCapableClient } from '../adapter/sql-session.js';
+import type { CopyCapableClient } from '../adapter/contract.js';
 
 /**
  * Streams `chunks` into `COPY … FROM STDIN` on the transaction's own client (so the rows commit or

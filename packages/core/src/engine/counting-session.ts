@@ -1,5 +1,4 @@
-import type { SqlSession } from '../adapter/sql-session.js';
-
+import type { SqlSession } from '../adapter/contract.js';
 /** Counts the data statements the engine sends through a session. */
 export class StatementCounter {
   count = 0;

@@ -1,9 +1,9 @@
+import type { InputBatch } from '../adapter/contract.js';
 import { BulkUsageError } from '../errors/usage-errors.js';
-import type { ColumnModel, EntityModel } from '../model/entity-model.js';
-import type { InputBatch } from './batches.js';
+import type { BoundColumn, BoundModel } from '../model/bound-model.js';
 
 /** What the ORM's save puts back onto a row it writes (`insert`: keys and defaults; `update`: version, update date). */
-function writtenBack<E>(model: EntityModel<E>, kind: 'insert' | 'update'): ColumnModel<E>[] {
+function writtenBack<E>(model: BoundModel<E>, kind: 'insert' | 'update'): BoundColumn<E>[] {
   if (kind === 'insert') return model.columns.filter((c) => c.generated !== undefined || c.hasDefault || c.role !== undefined);
   return model.columns.filter((c) => c.role === 'version' || c.role === 'updateDate');
 }
@@ -13,8 +13,8 @@ function writtenBack<E>(model: EntityModel<E>, kind: 'insert' | 'update'): Colum
  * write would have to change: its generated key and defaults (insert), its version or update date
  * (update). Without this, the assignment would throw a TypeError after rows were sent.
  */
-export function refuseFrozenRows<E>(model: EntityModel<E>, batch: InputBatch<E>, kind: 'insert' | 'update'): void {
-  let columns: ColumnModel<E>[] | undefined;
+export function refuseFrozenRows<E>(model: BoundModel<E>, batch: InputBatch<E>, kind: 'insert' | 'update'): void {
+  let columns: BoundColumn<E>[] | undefined;
   batch.entities.forEach((entity, position) => {
     const object = entity as object;
     if (Object.isExtensible(object) && !Object.isFrozen(object)) return;

@@ -1,7 +1,8 @@
-import type { SqlSession } from '../adapter/sql-session.js';
+import type { BulkJob, InputBatch, RowChange, SqlSession, UpdateHookBatch, WriteTarget } from '../adapter/contract.js';
 import { BulkValidationError } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
-import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { type BoundColumn, type BoundModel, bindModel } from '../model/bound-model.js';
+import { primaryColumns } from '../model/entity-model.js';
 import { drawsFromSequence, readTableCatalog, returnsOldRows, type TableCatalog } from '../model/table-catalog.js';
 import { type BatchValues, readBatchValues, readColumnValues } from '../sql/batch-values.js';
 import { binaryParameter } from '../sql/copy-binary.js';
@@ -15,7 +16,6 @@ import {
   returnedName,
 } from '../sql/insert-statement.js';
 import { validateBatch } from '../validate/batch-validator.js';
-import type { InputBatch } from './batches.js';
 import type { BulkResult, InsertOptions, RowOutcome, UpsertOptions } from './bulk-options.js';
 import {
   columnByName,
@@ -39,13 +39,11 @@ import {
 import { afterDispatch } from './copy-runner.js';
 import { refuseFrozenRows } from './frozen-rows.js';
 import type { RowOrder } from './key-order.js';
-import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { StagedWork } from './staged-batches.js';
-import type { BulkJob, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to insert entities of one model. */
 export type InsertJob<E> = BulkJob<E, InsertOptions>;
@@ -55,7 +53,7 @@ export type InsertJob<E> = BulkJob<E, InsertOptions>;
  * generated values back onto the objects → after-hooks for the rows written.
  */
 export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, insertStages(job.model, job.options));
+  return runBatches(input, job.options, job.transaction, insertStages(bindModel(job.model, job.access), job.options));
 }
 
 /** Everything the engine needs to upsert entities of one model. */
@@ -70,14 +68,14 @@ export function runUpsert<E>(job: UpsertJob<E>, input: Iterable<E> | AsyncIterab
   const { target, update, where, expressions, duplicates, skipUnchanged, ...rest } = job.options;
   const onConflict = { target, update, where, expressions, skipUnchanged, action: 'update' as const };
   const options: InsertOptions = { ...rest, duplicates, onConflict };
-  return runBatches(input, options, job.transaction, insertStages(job.model, options));
+  return runBatches(input, options, job.transaction, insertStages(bindModel(job.model, job.access), options));
 }
 
 /**
  * An insert's batch work in stages (see {@link StagedWork}): before-hooks, validation and the
  * statement's values; the statement; values back, outcomes, after-hooks.
  */
-export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
+export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
@@ -103,7 +101,7 @@ export function insertStages<E>(model: EntityModel<E>, options: InsertOptions): 
  * The order an upsert (or an insert that ignores conflicts on a target) locks rows in: its
  * statement writes rows in conflict-key order, and an array is cut into batches in that order too.
  */
-function lockOrder<E>(model: EntityModel<E>, options: InsertOptions): RowOrder<E> | undefined {
+function lockOrder<E>(model: BoundModel<E>, options: InsertOptions): RowOrder<E> | undefined {
   try {
     const conflict = resolveConflict(model, options.onConflict);
     if (conflict.kind === 'error' || !conflict.target?.length) return undefined;
@@ -116,7 +114,7 @@ function lockOrder<E>(model: EntityModel<E>, options: InsertOptions): RowOrder<E
 
 /** The before-hooks of an insert (or of an upsert: what the ORM runs before its own upsert). */
 export async function beforeInsertPhase<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
   target: WriteTarget<E>,
@@ -128,7 +126,7 @@ export async function beforeInsertPhase<E>(
 }
 
 /** An upsert writes only the row's own columns (as the ORMs' upserts do); an insert, its relations too. */
-function relationWriteOf<E>(model: EntityModel<E>, options: InsertOptions): 'insert' | 'upsert' {
+function relationWriteOf<E>(model: BoundModel<E>, options: InsertOptions): 'insert' | 'upsert' {
   return resolveConflict(model, options.onConflict).kind === 'update' ? 'upsert' : 'insert';
 }
 
@@ -142,7 +140,7 @@ export interface WrittenRows<E> {
 
 /** Sends the batch's one INSERT and records every row's outcome in `result`. */
 export async function writeInsertPhase<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   valid: ReadInputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
@@ -231,7 +229,7 @@ export interface ReadInputBatch<E> extends InputBatch<E> {
 }
 
 /** The columns an insert sends: the insertable ones, and a conflict target even when not insertable. */
-function insertColumns<E>(model: EntityModel<E>, options: InsertOptions): ColumnModel<E>[] {
+function insertColumns<E>(model: BoundModel<E>, options: InsertOptions): BoundColumn<E>[] {
   const conflict = resolveConflict(model, options.onConflict);
   // A conflict target is always sent, even a key the ORM never inserts itself (a serial id):
   // an upsert by id needs the id; rows without one still get a generated key (per-row default).
@@ -244,7 +242,7 @@ function insertColumns<E>(model: EntityModel<E>, options: InsertOptions): Column
  * does not read them again), or throws when invalid rows must stop the call.
  */
 export async function validateInsertPhase<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
@@ -261,7 +259,7 @@ export async function validateInsertPhase<E>(
   const raw = readColumnValues(columns, batch.entities, rowsPrepared, batch.indices);
   const checked = columns.flatMap((c, i) => (c.insertable ? [i] : []));
   const failures = await validateBatch(
-    checked.map((i) => columns[i] as ColumnModel<E>),
+    checked.map((i) => columns[i] as BoundColumn<E>),
     batch.entities,
     batch.indices,
     rowsPrepared,
@@ -284,9 +282,9 @@ export async function validateInsertPhase<E>(
 interface InsertPlan<E> {
   readonly stmt: InsertStatement;
   readonly values: BatchValues<E>;
-  readonly sent: ColumnModel<E>[];
+  readonly sent: BoundColumn<E>[];
   /** The columns the statement returns, in order (`r0`, `r1`…). */
-  readonly returning: readonly ColumnModel<E>[];
+  readonly returning: readonly BoundColumn<E>[];
   /** For an upsert: what its update writes for this batch. */
   readonly upsert?: UpsertPlan<E>;
   /** The rows can be copied straight into the table (see {@link canCopyDirectly}). */
@@ -297,7 +295,7 @@ interface InsertPlan<E> {
 
 /** Works out the batch's statement from its values (read here unless `raw` holds them). */
 function planInsert<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
@@ -374,7 +372,7 @@ export interface SentRows<E> {
 
 /** Drops the rows `duplicates` removes and works out the statement (no SQL is sent but catalog reads). */
 export async function planRows<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: InsertOptions,
   valid: ReadInputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
@@ -383,7 +381,7 @@ export async function planRows<E>(
 ): Promise<PlannedRows<E>> {
   const rows: ReadInputBatch<E> = dropDuplicates(model, options, valid, prepared, result);
   if (rows.entities.length === 0) return { rows };
-  const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
+  const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
   return { rows, catalog, plan: planInsert(model, options, rows, prepared, catalog, target.session, rows.raw) };
 }
 
@@ -426,7 +424,7 @@ export async function sendRows<E>(
  * Puts returned values onto the entities (mapped back by ordinal), records every row's outcome in
  * `result`, and returns the rows by outcome for the after-hooks.
  */
-export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: BulkResult<E>): WrittenRows<E> {
+export function applyRows<E>(model: BoundModel<E>, sent: SentRows<E>, result: BulkResult<E>): WrittenRows<E> {
   const { rows: batch, plan, catalog } = sent.planned;
   const conflict = plan?.stmt.conflict ?? { kind: 'error' as const };
   const outcomes: RowOutcome[] = new Array(batch.entities.length).fill('skipped');
@@ -441,7 +439,7 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
     for (let position = 0; position < batch.entities.length; position++) {
       const entity = batch.entities[position] as E;
       for (let i = 0; i < returning.length; i++) {
-        (returning[i] as ColumnModel<E>).write(entity, (sources[i] as unknown[])[position]);
+        (returning[i] as BoundColumn<E>).write(entity, (sources[i] as unknown[])[position]);
       }
       model.finishInsert?.(entity);
       outcomes[position] = 'inserted';
@@ -475,7 +473,7 @@ export function applyRows<E>(model: EntityModel<E>, sent: SentRows<E>, result: B
  * the same columns share one properties and one columns list (hooks may memoize per list).
  */
 function upsertChanges<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   upsert: UpsertPlan<E>,
   stmt: InsertStatement,
   newer: boolean,

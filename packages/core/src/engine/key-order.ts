@@ -3,13 +3,14 @@
 // locks of every batch it wrote: two calls whose batches hold overlapping keys in different orders
 // can each wait for a row the other holds (40P01). An array is therefore cut into batches in key
 // order: every call then takes its locks in one global order, batch after batch.
+import type { InputBatch } from '../adapter/contract.js';
+import type { BoundColumn } from '../model/bound-model.js';
 import type { ColumnModel } from '../model/entity-model.js';
 import { toPgText } from '../sql/pg-text.js';
-import type { InputBatch } from './batches.js';
 
 /** The key a call's rows are ordered by across batches, read from the entity as given. */
 export interface RowOrder<E> {
-  readonly columns: readonly ColumnModel<E>[];
+  readonly columns: readonly BoundColumn<E>[];
 }
 
 /**
@@ -45,7 +46,7 @@ export function* keyOrderedBatches<E>(whole: InputBatch<E>, size: number, order:
 }
 
 /** A row's key values, or undefined when some part is not set (the database generates it). */
-function keyOf<E>(entity: E, columns: readonly ColumnModel<E>[]): unknown[] | undefined {
+function keyOf<E>(entity: E, columns: readonly BoundColumn<E>[]): unknown[] | undefined {
   const values: unknown[] = [];
   for (const column of columns) {
     let value: unknown;
@@ -61,10 +62,10 @@ function keyOf<E>(entity: E, columns: readonly ColumnModel<E>[]): unknown[] | un
   return values;
 }
 
-function compareKeys<E>(a: unknown[] | undefined, b: unknown[] | undefined, columns: readonly ColumnModel<E>[]): number {
+function compareKeys<E>(a: unknown[] | undefined, b: unknown[] | undefined, columns: readonly BoundColumn<E>[]): number {
   if (!a || !b) return a ? -1 : b ? 1 : 0;
   for (let i = 0; i < columns.length; i++) {
-    const order = compareKeyValues(a[i], b[i], (columns[i] as ColumnModel<E>).kind);
+    const order = compareKeyValues(a[i], b[i], (columns[i] as BoundColumn<E>).kind);
     if (order !== 0) return order;
   }
   return 0;

@@ -1,7 +1,7 @@
+import type { InputBatch, WriteTarget } from '../adapter/contract.js';
 import { UnsupportedFeatureError } from '../errors/usage-errors.js';
+import type { BoundModel } from '../model/bound-model.js';
 import type { EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
-import type { InputBatch } from './batches.js';
-import type { WriteTarget } from './write-target.js';
 
 /** What the ORM's own save would do, by kind of unwritten relation (the messages of both adapters). */
 const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => string>> = {
@@ -22,7 +22,7 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
  * writes nothing (its transaction rolls back). `stored` is what the change tracker loaded, by row.
  */
 export function refuseUnwrittenRelations<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   batch: InputBatch<E>,
   write: RelationWrite,
   stored?: readonly unknown[],
@@ -41,7 +41,7 @@ export function refuseUnwrittenRelations<E>(
  * save would update with it (see {@link ChangeTracker.changedRelation}); as {@link refuseUnwrittenRelations}.
  */
 export async function refuseChangedRelations<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   batch: InputBatch<E>,
   write: RelationWrite,
   target: WriteTarget<E>,
@@ -53,7 +53,7 @@ export async function refuseChangedRelations<E>(
 }
 
 function unwrittenRelationError<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   found: UnwrittenRelation,
   batch: InputBatch<E>,
   position: number,

@@ -1,5 +1,5 @@
 import { BulkWriteError, type ValidationFailure } from '../errors/bulk-write-error.js';
-import type { EntityModel } from '../model/entity-model.js';
+import type { BoundModel } from '../model/bound-model.js';
 
 const NOTHING_PREPARED: ReadonlyMap<never, unknown> = new Map<never, unknown>();
 
@@ -12,7 +12,7 @@ const unpreparable = new WeakMap<object, unknown>();
  * validation names what is wrong, and it never reaches the database. A cohort error the model
  * throws (a refusal) ends the call.
  */
-export function prepareRows<E>(model: EntityModel<E>, entities: readonly E[]): ReadonlyMap<E, unknown> {
+export function prepareRows<E>(model: BoundModel<E>, entities: readonly E[]): ReadonlyMap<E, unknown> {
   if (!model.prepare) return NOTHING_PREPARED;
   const prepared = new Map<E, unknown>();
   for (const entity of entities) {

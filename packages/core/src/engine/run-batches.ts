@@ -1,11 +1,11 @@
+import type { InputBatch, TransactionRunner, WriteTarget } from '../adapter/contract.js';
 import { BulkWriteError } from '../errors/bulk-write-error.js';
 import { asConnectionLoss } from '../errors/connection-loss.js';
-import { batchesOf, type InputBatch } from './batches.js';
+import { batchesOf } from './batches.js';
 import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from './bulk-options.js';
 import { StatementCounter, withSavepoint } from './counting-session.js';
 import { keyOrderedBatches } from './key-order.js';
 import { runStaged, type StagedWork } from './staged-batches.js';
-import type { TransactionRunner, WriteTarget } from './write-target.js';
 
 /** Processes one batch and adds what happened to `result`. */
 export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>) => Promise<void>;

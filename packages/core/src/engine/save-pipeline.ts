@@ -1,5 +1,6 @@
+import type { BulkJob, InputBatch } from '../adapter/contract.js';
 import { BulkValidationError } from '../errors/bulk-write-error.js';
-import type { InputBatch } from './batches.js';
+import { bindModel } from '../model/bound-model.js';
 import { type BulkResult, emptyResult, type SaveOptions } from './bulk-options.js';
 import { refuseFrozenRows } from './frozen-rows.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from './insert-pipeline.js';
@@ -15,7 +16,6 @@ import {
   validateUpdatePhase,
   writeUpdatePhase,
 } from './update-pipeline.js';
-import type { BulkJob } from './write-target.js';
 
 /** Everything the engine needs to save entities of one model. */
 export type SaveJob<E> = BulkJob<E, SaveOptions>;
@@ -26,7 +26,8 @@ export type SaveJob<E> = BulkJob<E, SaveOptions>;
  * both; one INSERT and one UPDATE; after-insert then after-update hooks.
  */
 export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  const { model, options } = job;
+  const { options } = job;
+  const model = bindModel(job.model, job.access);
   return runBatches(input, options, job.transaction, async (batch, target, result) => {
     const tracker = trackerOf(target);
     const loaded = await loadRows(tracker, batch);

@@ -1,5 +1,5 @@
+import type { InputBatch } from '../adapter/contract.js';
 import type { ValidationFailure } from '../errors/bulk-write-error.js';
-import type { InputBatch } from './batches.js';
 import type { BulkResult, SkipReason } from './bulk-options.js';
 
 /** Why a row leaves its batch, as recorded in the result's `skipped`. */

@@ -1,8 +1,7 @@
+import type { InputBatch, WriteTarget } from '../adapter/contract.js';
 import { connectionLoss } from '../errors/connection-loss.js';
-import type { InputBatch } from './batches.js';
 import type { BulkResult } from './bulk-options.js';
 import type { RowOrder } from './key-order.js';
-import type { WriteTarget } from './write-target.js';
 
 /**
  * A batch's work in three stages, so that the next batch's before-hooks and validation run while

@@ -1,19 +1,18 @@
+import type { BulkJob, ChangeTracker, InputBatch, RowChange, UpdateHookBatch, WriteTarget } from '../adapter/contract.js';
 import { BulkValidationError, BulkWriteError, errorMessage, type ValidationFailure } from '../errors/bulk-write-error.js';
 import { asUsageError } from '../errors/pg-error-converter.js';
 import { UnsupportedFeatureError } from '../errors/usage-errors.js';
-import { type EntityModel, primaryColumns } from '../model/entity-model.js';
+import { type BoundModel, bindModel } from '../model/bound-model.js';
+import { primaryColumns } from '../model/entity-model.js';
 import { columnFailures } from '../validate/batch-validator.js';
-import type { InputBatch } from './batches.js';
 import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { refuseFrozenRows } from './frozen-rows.js';
-import type { RowChange, UpdateHookBatch } from './lifecycle.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from './relation-guard.js';
 import { conversionFailures, prepareRows } from './row-preparation.js';
 import { runBatches } from './run-batches.js';
 import { failuresByIndex, keepRows, pickRows } from './skip-rows.js';
 import type { StagedWork } from './staged-batches.js';
 import { applyUpdate, expressionColumns, type PlannedUpdate, planUpdate, type SentUpdate, sendUpdate } from './update-write.js';
-import type { BulkJob, ChangeTracker, WriteTarget } from './write-target.js';
 
 /** Everything the engine needs to update entities of one model. */
 export type UpdateJob<E> = BulkJob<E, UpdateOptions>;
@@ -24,11 +23,11 @@ export type UpdateJob<E> = BulkJob<E, UpdateOptions>;
  * get no hooks (`unchanged`); rows not in the database are skipped as `missing`.
  */
 export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, updateStages(job.model, job.options));
+  return runBatches(input, job.options, job.transaction, updateStages(bindModel(job.model, job.access), job.options));
 }
 
 /** An update's batch work in stages (see {@link StagedWork}). */
-export function updateStages<E>(model: EntityModel<E>, options: UpdateOptions): StagedWork<E, PlannedUpdate<E>, SentUpdate<E>> {
+export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): StagedWork<E, PlannedUpdate<E>, SentUpdate<E>> {
   const keysOf = batchKeys<E>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
@@ -135,7 +134,7 @@ export interface ChangePlan<E> {
 
 /** Diffs every existing row; rows without changes are counted as unchanged and leave the plan. */
 export function planChanges<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: UpdateOptions,
   existing: InputBatch<E>,
   states: unknown[],
@@ -175,7 +174,7 @@ export function planChanges<E>(
  * the column rules (or the ORM's message when no rule explains it). cohort's own errors pass.
  */
 function diffRow<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   tracker: ChangeTracker<E>,
   entity: E,
   index: number,
@@ -215,7 +214,7 @@ function diffRow<E>(
  * no version bump), as save() leaves it.
  */
 export async function beforeUpdatePhase<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: UpdateOptions,
   plan: ChangePlan<E>,
   target: WriteTarget<E>,
@@ -254,7 +253,7 @@ export async function beforeUpdatePhase<E>(
  * `earlier`: failures of rows that already left the batch (a missing key), reported in the same error.
  */
 export async function validateUpdatePhase<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: UpdateOptions,
   changed: UpdateHookBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
@@ -294,7 +293,7 @@ export async function validateUpdatePhase<E>(
 
 /** Sends the batch's one UPDATE; a row it did not match (stale version, row gone) fails the call. */
 export async function writeUpdatePhase<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: UpdateOptions,
   changed: UpdateHookBatch<E>,
   prepared: ReadonlyMap<E, unknown>,

@@ -1,9 +1,11 @@
 // A batch's UPDATE: built from the changed rows (keys, changed values, per-row flags; binary arrays
 // where the session takes them), sent (one statement, or COPY into a stage first), and what it
 // returned put back onto the entities.
+import type { UpdateHookBatch, WriteTarget } from '../adapter/contract.js';
 import { DuplicateKeyInBatchError, OptimisticLockError } from '../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../errors/pg-error-converter.js';
-import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
+import type { BoundColumn, BoundModel } from '../model/bound-model.js';
+import { primaryColumns } from '../model/entity-model.js';
 import { readTableCatalog } from '../model/table-catalog.js';
 import { binaryParameter } from '../sql/copy-binary.js';
 import { toPgText } from '../sql/pg-text.js';
@@ -22,8 +24,6 @@ import type { BulkResult, UpdateOptions } from './bulk-options.js';
 import { columnName } from './conflict-plan.js';
 import { copyClientFor, copyIntoStage, dropStage, mayCopy } from './copy-insert.js';
 import { afterDispatch } from './copy-runner.js';
-import type { UpdateHookBatch } from './lifecycle.js';
-import type { WriteTarget } from './write-target.js';
 
 /** A batch's UPDATE, built: the changed rows, the statement and its values. */
 export interface PlannedUpdate<E> {
@@ -31,7 +31,7 @@ export interface PlannedUpdate<E> {
   /** Undefined when no row changed. */
   readonly stmt?: UpdateStatement;
   readonly values?: UpdateValues;
-  readonly returned: ColumnModel<E>[];
+  readonly returned: BoundColumn<E>[];
 }
 
 /** What the UPDATE returned. */
@@ -42,14 +42,14 @@ export interface SentUpdate<E> {
 
 /** Builds the batch's UPDATE from the changed rows (reads the catalog once per table, sends nothing else). */
 export async function planUpdate<E>(
-  model: EntityModel<E>,
+  model: BoundModel<E>,
   options: UpdateOptions,
   changed: UpdateHookBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
   target: WriteTarget<E>,
 ): Promise<PlannedUpdate<E>> {
   if (changed.entities.length === 0) return { changed, returned: [] };
-  const catalog = await readTableCatalog(target.session, model as EntityModel<never>);
+  const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
   const keys = primaryColumns(model);
   const version = model.columns.find((c) => c.role === 'version');
   const touched = new Set(changed.changes.flatMap((c) => c.columns ?? []));
@@ -63,10 +63,10 @@ export async function planUpdate<E>(
   const setColumns = model.columns.filter((c) => c.updatable && touched.has(c.name) && !special.has(c.name));
 
   const rowsPrepared = prepared.size > 0 ? changed.entities.map((e) => prepared.get(e)) : [];
-  const read = (c: ColumnModel<E>, r: number) => c.read(changed.entities[r] as E, rowsPrepared[r]);
-  const text = (c: ColumnModel<E>, r: number) => toPgText(read(c, r), c.kind === 'timestamptz');
+  const read = (c: BoundColumn<E>, r: number) => c.read(changed.entities[r] as E, rowsPrepared[r]);
+  const text = (c: BoundColumn<E>, r: number) => toPgText(read(c, r), c.kind === 'timestamptz');
   const keyRaw = keys.map((k) => changed.entities.map((_, r) => read(k, r)));
-  const keyTexts = keyRaw.map((raw, i) => raw.map((v) => toPgText(v, (keys[i] as ColumnModel<E>).kind === 'timestamptz')));
+  const keyTexts = keyRaw.map((raw, i) => raw.map((v) => toPgText(v, (keys[i] as BoundColumn<E>).kind === 'timestamptz')));
   rejectDuplicateKeys(keyTexts, changed);
   const flags = setColumns.map((c) => changed.changes.map((change) => (change.columns ?? []).includes(c.name)));
   const raw = setColumns.map((c, i) => changed.entities.map((_, r) => ((flags[i] as boolean[])[r] ? read(c, r) : null)));
@@ -74,20 +74,20 @@ export async function planUpdate<E>(
   const binary =
     target.session.binaryParameters && !mayCopy(options.strategy, target.session, changed.entities.length, COPY_UPDATES)
       ? {
-          keys: keyRaw.map((r, i) => binaryParameter(catalog.columns.get((keys[i] as ColumnModel<E>).name), r)),
-          values: raw.map((r, i) => binaryParameter(catalog.columns.get((setColumns[i] as ColumnModel<E>).name), r)),
+          keys: keyRaw.map((r, i) => binaryParameter(catalog.columns.get((keys[i] as BoundColumn<E>).name), r)),
+          values: raw.map((r, i) => binaryParameter(catalog.columns.get((setColumns[i] as BoundColumn<E>).name), r)),
         }
       : undefined;
   // The values' text, encoded when first asked for: not at all when every column travels in binary.
   let texts: (string | null)[][] | undefined;
   const valueTexts = () =>
     raw.map((column, i) => {
-      const zoned = (setColumns[i] as ColumnModel<E>).kind === 'timestamptz';
+      const zoned = (setColumns[i] as BoundColumn<E>).kind === 'timestamptz';
       return column.map((v) => toPgText(v, zoned));
     });
   const checkVersion = version && options.checkVersion !== false;
   const returning = model.returningOnUpdate ?? model.columns.filter((c) => c.role === 'version' || c.role === 'updateDate');
-  const returned: ColumnModel<E>[] = [
+  const returned: BoundColumn<E>[] = [
     ...returning,
     ...setColumns.filter((c) => expressions.has(c.name) && !returning.includes(c)),
   ];
@@ -229,6 +229,6 @@ function rejectDuplicateKeys<E>(keyTexts: (string | null)[][], batch: UpdateHook
 }
 
 /** Column name → SQL expression, from the `expressions` option (keys may be properties or columns). */
-export function expressionColumns<E>(model: EntityModel<E>, options: UpdateOptions): Map<string, string> {
+export function expressionColumns<E>(model: BoundModel<E>, options: UpdateOptions): Map<string, string> {
   return new Map(Object.entries(options.expressions ?? {}).map(([key, sql]) => [columnName(model, key), sql]));
 }

@@ -1,6 +1,7 @@
 /**
- * The ORM-neutral description of an entity's table that adapters build from their ORM's metadata.
- * The engine reads and writes entity values only through these accessors.
+ * The ORM-neutral description of an entity's table that adapters build from their ORM's metadata:
+ * pure data, built once per entity class. How values are read from and written to entities comes
+ * with each call ({@link EntityAccess}, in adapter/contract.ts).
  */
 
 /** Value kinds the engine validates and serializes. `other` is passed through as text. */
@@ -29,7 +30,7 @@ export type ColumnRole = 'createDate' | 'updateDate' | 'version' | 'discriminato
 export type GenerationStrategy = 'increment' | 'identity' | 'uuid' | 'default';
 
 /** One column of the entity's table. */
-export interface ColumnModel<E = object> {
+export interface ColumnModel {
   /** Column name in the database. */
   readonly name: string;
   /** Property path on the entity, used in errors (`address.city`). */
@@ -66,14 +67,6 @@ export interface ColumnModel<E = object> {
    * reads only for those years (MikroORM). Validation refuses others (`range`) before anything is sent.
    */
   readonly isoYearsOnly?: boolean;
-  /**
-   * The value to send, as the ORM would hand it to its driver (after transformers and the ORM's own
-   * serialization). `undefined` means "not set": the database default applies. `prepared` is what
-   * {@link EntityModel.prepare} returned for this entity, when the model has it.
-   */
-  read(entity: E, prepared?: unknown): unknown;
-  /** Puts a value returned by the database (as parsed by the driver) back onto the entity. */
-  write(entity: E, value: unknown): void;
 }
 
 /** How a row is written, as far as its relations matter (an upsert writes only the row's own columns). */
@@ -98,46 +91,24 @@ export interface UnwrittenRelation {
 }
 
 /** One entity's table, as the engine sees it. */
-export interface EntityModel<E = object> {
+export interface EntityModel {
   /** Entity name, for messages. */
   readonly name: string;
   readonly schema?: string;
   readonly table: string;
   /** Every column the ORM writes, including join columns and the discriminator. */
-  readonly columns: readonly ColumnModel<E>[];
+  readonly columns: readonly ColumnModel[];
   /** Columns read back after an insert (generated keys, defaults, dates, versions). */
-  readonly returningOnInsert: readonly ColumnModel<E>[];
+  readonly returningOnInsert: readonly ColumnModel[];
   /** Columns read back after an update (default: update-date and version columns). */
-  readonly returningOnUpdate?: readonly ColumnModel<E>[];
+  readonly returningOnUpdate?: readonly ColumnModel[];
   /** Unique column sets other than the primary key (for conflict targets), by constraint name. */
   readonly uniques: readonly { name?: string; columns: readonly string[] }[];
-  /**
-   * Converts an entity once before its columns are read (called after the before-hooks); the result
-   * is passed to every `read` of that row. For ORMs that serialize a whole entity at a time.
-   */
-  prepare?(entity: E): unknown;
   /**
    * A relation of the entity points to its own kind (a tree, a parent row): a row may need the key
    * of a row in an earlier batch of the same call, so batches are never overlapped.
    */
   readonly refersToItself?: boolean;
-  /**
-   * The first relation of a row that the ORM's own save would write and cohort does not, if any;
-   * `stored` is what the change tracker loaded for a row being updated. Undefined when the entity has
-   * no relation that needs a look (worked out once per entity class), so such rows cost nothing.
-   */
-  readonly unwrittenRelation?: (entity: E, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
-  /**
-   * Called for each written entity after returned values are written (the ORM's own clean-up).
-   * `upserted`: for an upsert (an insert with `onConflict` update), what happened to the row.
-   */
-  finishInsert?(entity: E, upserted?: 'inserted' | 'updated' | 'unchanged'): void;
-  /**
-   * The columns of the entity's row whose values the ORM made for an insert only (an `onCreate`
-   * hook filled them): an upsert that finds the row keeps the stored values, as the ORM's upsert
-   * does. Called per row of an upsert, after the before-hooks.
-   */
-  insertOnly?(entity: E): readonly string[] | undefined;
   /**
    * After an upsert, the stored values of the columns a row did not write (it left them undefined,
    * its values were for the insert only, or the update does not write them) come back onto the
@@ -147,6 +118,6 @@ export interface EntityModel<E = object> {
 }
 
 /** The primary-key columns of a model. */
-export function primaryColumns<E>(model: EntityModel<E>): ColumnModel<E>[] {
+export function primaryColumns<C extends ColumnModel>(model: { readonly columns: readonly C[] }): C[] {
   return model.columns.filter((c) => c.primary);
 }

@@ -1,4 +1,4 @@
-import type { SqlSession } from '../adapter/sql-session.js';
+import type { SqlSession } from '../adapter/contract.js';
 import { BulkUsageError } from '../errors/usage-errors.js';
 import { qualifiedTable } from '../sql/identifier.js';
 import type { EntityModel } from './entity-model.js';
@@ -100,7 +100,7 @@ interface CatalogRow {
 }
 
 /** Reads (once per model) the column types and default expressions of the model's table. */
-export function readTableCatalog(session: SqlSession, model: EntityModel<never>): Promise<TableCatalog> {
+export function readTableCatalog(session: SqlSession, model: EntityModel): Promise<TableCatalog> {
   let entry = cache.get(model);
   if (!entry) {
     entry = loadCatalog(session, qualifiedTable(model.table, model.schema));

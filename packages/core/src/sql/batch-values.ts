@@ -1,5 +1,5 @@
 import { refusalAtRow, UnsupportedFeatureError } from '../errors/usage-errors.js';
-import type { ColumnModel } from '../model/entity-model.js';
+import type { BoundColumn } from '../model/bound-model.js';
 import { readValue, refuseUnreadable, UnreadableValue } from '../validate/unreadable-value.js';
 import { toPgText } from './pg-text.js';
 
@@ -33,7 +33,7 @@ export interface BatchValues<E> {
 
 /** Reads `columns` of every entity (column-major): what validation checks and the statement sends. */
 export function readColumnValues<E>(
-  columns: readonly ColumnModel<E>[],
+  columns: readonly BoundColumn<E>[],
   entities: readonly E[],
   prepared: readonly unknown[] = [],
   indices?: readonly number[],
@@ -69,16 +69,16 @@ export function readColumnValues<E>(
  * target) are sent even when no row sets them: the statement matches rows by them.
  */
 export function readBatchValues<E>(
-  columns: readonly ColumnModel<E>[],
+  columns: readonly BoundColumn<E>[],
   entities: E[],
   indices: number[],
   prepared: readonly unknown[] = [],
   raw: readonly unknown[][] = readColumnValues(columns, entities, prepared),
   alwaysSent?: ReadonlySet<string>,
-): { batch: BatchValues<E>; sent: ColumnModel<E>[] } {
+): { batch: BatchValues<E>; sent: BoundColumn<E>[] } {
   // Validated batches never get here with one; an unvalidated one is refused rather than sent.
   if (raw.some((values) => withUnreadable.has(values))) refuseUnreadable(columns, raw, entities, indices);
-  const sent: ColumnModel<E>[] = [];
+  const sent: BoundColumn<E>[] = [];
   const sentRaw: unknown[][] = [];
   const defaults: (boolean[] | undefined)[] = [];
   const unsets: (boolean[] | undefined)[] = [];
@@ -104,7 +104,7 @@ export function readBatchValues<E>(
   });
   const texts: (string | null)[][] = [];
   const text = (c: number) => {
-    texts[c] ??= encodeColumn(sent[c] as ColumnModel<E>, sentRaw[c] as unknown[]);
+    texts[c] ??= encodeColumn(sent[c] as BoundColumn<E>, sentRaw[c] as unknown[]);
     return texts[c];
   };
   let all: (string | null)[][] | undefined;
@@ -126,7 +126,7 @@ export function readBatchValues<E>(
 }
 
 /** The PostgreSQL text of one column's values. */
-export function encodeColumn(column: ColumnModel<never>, values: readonly unknown[]): (string | null)[] {
+export function encodeColumn(column: BoundColumn<never>, values: readonly unknown[]): (string | null)[] {
   const zoned = column.kind === 'timestamptz';
   const texts: (string | null)[] = new Array(values.length);
   for (let r = 0; r < values.length; r++) texts[r] = toPgText(values[r], zoned);

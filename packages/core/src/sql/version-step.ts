@@ -1,5 +1,4 @@
 import type { ColumnModel } from '../model/entity-model.js';
-
 /**
  * How a version column moves on when its row is written again: a counter goes up by one; a
  * timestamp (MikroORM's `version: true` on a Date property) takes the transaction's timestamp at
@@ -10,7 +9,7 @@ export type VersionStep = { readonly kind: 'counter' } | { readonly kind: 'clock
 const COUNTER: VersionStep = { kind: 'counter' };
 
 /** The step of a version column, from its kind (and, for a timestamp, its precision). */
-export function versionStepOf(column: Pick<ColumnModel<never>, 'kind' | 'precision'>): VersionStep {
+export function versionStepOf(column: Pick<ColumnModel, 'kind' | 'precision'>): VersionStep {
   if (column.kind !== 'timestamp' && column.kind !== 'timestamptz') return COUNTER;
   // Spliced into the statement: only PostgreSQL's own range of fractional digits.
   const precision = column.precision;

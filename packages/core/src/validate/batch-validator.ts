@@ -1,6 +1,6 @@
 import type { ValidationFailure } from '../errors/bulk-write-error.js';
 import { refusalAtRow, UnsupportedFeatureError } from '../errors/usage-errors.js';
-import type { ColumnModel } from '../model/entity-model.js';
+import type { BoundColumn } from '../model/bound-model.js';
 import { classValidatorFailures } from './class-validator-bridge.js';
 import { checkColumnValue } from './column-rules.js';
 import { readValue } from './unreadable-value.js';
@@ -11,7 +11,7 @@ import { readValue } from './unreadable-value.js';
  * are the rows' values when the caller has read them already.
  */
 export async function validateBatch<E>(
-  columns: readonly ColumnModel<E>[],
+  columns: readonly BoundColumn<E>[],
   entities: readonly E[],
   indices: readonly number[],
   prepared: readonly unknown[],
@@ -24,7 +24,7 @@ export async function validateBatch<E>(
     columns.forEach((column, c) => {
       const read = values[c] as readonly unknown[];
       for (let r = 0; r < entities.length; r++) {
-        const problem = checkColumnValue(column as ColumnModel<never>, read[r]);
+        const problem = checkColumnValue(column as BoundColumn<never>, read[r]);
         if (problem) {
           const entity = entities[r] as E;
           failures.push({ index: indices[r] as number, entity, property: column.property, value: read[r], ...problem });
@@ -42,7 +42,7 @@ export async function validateBatch<E>(
 
 /** Checks one row against the columns' own rules (synchronous), appending to `into`. */
 export function columnFailures<E>(
-  columns: readonly ColumnModel<E>[],
+  columns: readonly BoundColumn<E>[],
   entity: E,
   index: number,
   prepared: unknown,
@@ -55,7 +55,7 @@ export function columnFailures<E>(
     } catch (error) {
       throw error instanceof UnsupportedFeatureError ? refusalAtRow(error, index, entity) : error;
     }
-    const problem = checkColumnValue(column as ColumnModel<never>, value);
+    const problem = checkColumnValue(column as BoundColumn<never>, value);
     if (problem) into.push({ index, entity, property: column.property, value, ...problem });
   }
 }

@@ -19,7 +19,7 @@ const UUID_TEXT = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]
 const TIME_TEXT = /^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}(:?\d{2})?|Z)?$/i;
 
 /** Whether a row must provide this column: not null, and nothing else fills it. */
-export function isRequired(column: ColumnModel<never>): boolean {
+export function isRequired(column: ColumnModel): boolean {
   return !column.nullable && !column.hasDefault && column.generated === undefined && column.role === undefined;
 }
 
@@ -27,7 +27,7 @@ export function isRequired(column: ColumnModel<never>): boolean {
  * Checks one value against the column, as PostgreSQL would when storing it, so that a bad row is
  * refused with its name before anything is sent. `undefined` means "left to the database".
  */
-export function checkColumnValue(column: ColumnModel<never>, value: unknown): RuleViolation | undefined {
+export function checkColumnValue(column: ColumnModel, value: unknown): RuleViolation | undefined {
   if (value instanceof UnreadableValue) return { constraint: 'type', message: value.message };
   if (value === undefined) {
     return isRequired(column) ? { constraint: 'required', message: 'is required (NOT NULL, no default)' } : undefined;
@@ -48,7 +48,7 @@ export function checkColumnValue(column: ColumnModel<never>, value: unknown): Ru
   return checkScalar(column, value);
 }
 
-function checkScalar(column: ColumnModel<never>, value: unknown): RuleViolation | undefined {
+function checkScalar(column: ColumnModel, value: unknown): RuleViolation | undefined {
   if (column.enumValues && !column.enumValues.includes(value as string | number)) {
     return {
       constraint: 'enum',
@@ -126,7 +126,7 @@ function checkInteger(kind: ColumnKind, value: unknown): RuleViolation | undefin
   return undefined;
 }
 
-function checkNumeric(column: ColumnModel<never>, value: unknown): RuleViolation | undefined {
+function checkNumeric(column: ColumnModel, value: unknown): RuleViolation | undefined {
   let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return { constraint: 'type', message: `expected a finite number, got ${describe(value)}` };
@@ -159,7 +159,7 @@ function integerDigitCount(text: string): number {
   return whole.replace(/^0+/, '').length;
 }
 
-function checkString(column: ColumnModel<never>, value: unknown): RuleViolation | undefined {
+function checkString(column: ColumnModel, value: unknown): RuleViolation | undefined {
   if (typeof value !== 'string') return { constraint: 'type', message: `expected a string, got ${describe(value)}` };
   const nul = checkNul(value);
   if (nul) return nul;

@@ -1,5 +1,5 @@
 import { BulkValidationError, BulkWriteError, errorMessage, type ValidationFailure } from '../errors/bulk-write-error.js';
-import type { ColumnModel } from '../model/entity-model.js';
+import type { BoundColumn } from '../model/bound-model.js';
 
 /**
  * What reading a column gives when the ORM's own conversion of the value threw (a circular object
@@ -18,7 +18,7 @@ export class UnreadableValue {
 }
 
 /** `column.read`, with a conversion that throws turned into an {@link UnreadableValue}; cohort's own errors pass. */
-export function readValue<E>(column: ColumnModel<E>, entity: E, prepared: unknown): unknown {
+export function readValue<E>(column: BoundColumn<E>, entity: E, prepared: unknown): unknown {
   try {
     return column.read(entity, prepared);
   } catch (error) {
@@ -38,7 +38,7 @@ function readRaw(entity: unknown, path: string): unknown {
  * be sent. `raw[c][r]` as read by readColumnValues.
  */
 export function refuseUnreadable<E>(
-  columns: readonly ColumnModel<E>[],
+  columns: readonly BoundColumn<E>[],
   raw: readonly (readonly unknown[])[],
   entities: readonly E[],
   indices: readonly number[],
@@ -48,7 +48,7 @@ export function refuseUnreadable<E>(
   raw.forEach((values, c) => {
     values.forEach((value, r) => {
       if (!(value instanceof UnreadableValue)) return;
-      const column = columns[c] as ColumnModel<E>;
+      const column = columns[c] as BoundColumn<E>;
       failures.push({
         index: indices[r] as number,
         entity: entities[r] as E,

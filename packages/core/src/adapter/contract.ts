@@ -1,0 +1,218 @@
+/**
+ * The adapter contract: everything an ORM adapter gives the engine, in one place (the analogue of
+ * kysely's Dialect). An adapter describes an entity's table once per class as pure data
+ * ({@link EntityModel}), and for each call hands the engine a {@link BulkJob}: the options, how to
+ * read and write that call's entities ({@link EntityAccess}), and how to run in the ORM's
+ * transaction ({@link TransactionRunner}), which gives the SQL session, the ORM's lifecycle
+ * ({@link LifecycleHooks}) and its change detection ({@link ChangeTracker}) bound to it.
+ * The engine knows nothing else of the ORM. docs/guide.md ("Writing an adapter") walks through it.
+ */
+import type { RowOutcome } from '../engine/bulk-options.js';
+import type { ColumnModel, EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
+
+/** One batch of input rows, with their indices in the whole input. */
+export interface InputBatch<E> {
+  readonly number: number;
+  readonly entities: E[];
+  readonly indices: number[];
+}
+
+/**
+ * What the engine needs from a database connection: the adapter binds it to the ORM's running
+ * transaction. Structural, so core depends on no driver.
+ */
+export interface SqlSession {
+  /** Runs one statement with bound parameters (`$1`, `$2`…) and returns its rows. */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * The raw node-postgres client of the running transaction, when the adapter can reach it.
+   * Enables COPY; without it the engine uses `unnest` statements.
+   */
+  copyClient?(): Promise<CopyCapableClient | undefined>;
+  /**
+   * A Buffer parameter reaches PostgreSQL in binary form (node-postgres' own client): array
+   * parameters of some types are then sent as binary arrays. Otherwise every parameter is text.
+   */
+  readonly binaryParameters?: boolean;
+  /** Reports a statement the engine sent outside `query` (COPY) to the ORM's logger. */
+  logStatement?(sql: string): void;
+}
+
+/** The part of a node-postgres client that COPY needs (`client.query(copyStream)`). */
+export interface CopyCapableClient {
+  query(stream: unknown): unknown;
+}
+
+/** A batch handed to lifecycle hooks. */
+export type HookBatch<E> = InputBatch<E>;
+
+/** A batch of rows being updated: per row, the changed properties and their values before. */
+export interface UpdateHookBatch<E> extends HookBatch<E> {
+  readonly changes: readonly RowChange[];
+}
+
+/** What changed on one row. */
+export interface RowChange {
+  /** Changed property paths. */
+  readonly properties: readonly string[];
+  /** Database values of the changed properties before the update (property → value). */
+  readonly before: Readonly<Record<string, unknown>>;
+  /** Changed database columns (what the UPDATE writes for this row). */
+  readonly columns?: readonly string[];
+  /** The ORM's own description of the change, for its event objects (e.g. TypeORM's UpdateEvent). */
+  readonly native?: unknown;
+}
+
+/** A batch after an upsert: the outcome of each row. */
+export interface UpsertHookBatch<E> extends HookBatch<E> {
+  readonly outcomes: readonly RowOutcome[];
+}
+
+/**
+ * The ORM's lifecycle, as the adapter runs it. Each method covers one batch: entity listeners,
+ * subscribers and batch subscribers, in the ORM's own order. A throwing hook must surface as a
+ * {@link BulkHookError} naming the row (see {@link runForEach}).
+ */
+export interface LifecycleHooks<E> {
+  beforeInsert(batch: HookBatch<E>): Promise<void>;
+  afterInsert(batch: HookBatch<E>): Promise<void>;
+  /** Resolves to `false` when no hook ran, so the rows need not be diffed again. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: adapters that cannot tell return Promise<void>.
+  beforeUpdate?(batch: UpdateHookBatch<E>): Promise<void | boolean>;
+  afterUpdate?(batch: UpdateHookBatch<E>): Promise<void>;
+  /** Before an upsert statement: what the ORM runs before its own upsert. */
+  beforeUpsert?(batch: HookBatch<E>): Promise<void>;
+  /**
+   * After an upsert, for the rows it found and left as they were (it had nothing of theirs to
+   * write): neither inserted nor updated, so only what the ORM runs after any upsert of a row.
+   */
+  afterUpsertUnchanged?(batch: HookBatch<E>): Promise<void>;
+  /**
+   * After an upsert's outcome hooks (`afterInsert`, `afterUpdate`, `afterUpsertUnchanged`): every
+   * row the statement inserted, updated or found unchanged, in input order — for an ORM event that
+   * follows any upsert of a row (MikroORM's `afterUpsert`, which `upsertMany` fires in input order).
+   */
+  afterUpsert?(batch: HookBatch<E>): Promise<void>;
+}
+
+/** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */
+export interface WriteTarget<E> {
+  readonly session: SqlSession;
+  readonly hooks: LifecycleHooks<E>;
+  /** The transaction is the caller's: cohort guards its own work with a savepoint. */
+  readonly inCallerTransaction: boolean;
+  /** How the ORM knows what is stored and what changed (needed by updates and saves). */
+  readonly changes?: ChangeTracker<E>;
+  /**
+   * The ORM's save finishes its inserts, after-hooks included, before it starts its updates
+   * (MikroORM's flush commits change-set groups in order). Default: all before-hooks, then both
+   * statements, then all after-hooks (TypeORM's save()).
+   */
+  readonly insertsBeforeUpdates?: boolean;
+  /**
+   * The engine starts a batch (before any hook or statement of it): the adapter can tag its rows
+   * with the call, without wrapping the input in a generator of its own.
+   */
+  batchStarted?(batch: InputBatch<E>): void;
+  /**
+   * The engine is done with a batch (its statements and hooks ran): the adapter can drop what it
+   * keeps per row, so that a long stream holds only the batch in flight.
+   */
+  batchDone?(batch: InputBatch<E>): void;
+}
+
+/**
+ * The ORM's change detection, as the adapter runs it on the transaction: TypeORM loads the database
+ * entities like save() does; MikroORM uses its identity-map snapshots.
+ */
+export interface ChangeTracker<E> {
+  /**
+   * What the database holds for each row of the batch (one query for the batch at most), or
+   * `undefined` for rows that are new: no key, or no row with that key.
+   */
+  load(batch: InputBatch<E>): Promise<(unknown | undefined)[]>;
+  /**
+   * What changed on `entity` since `loaded` (empty `columns` when nothing is to be written).
+   * `previous` is the row's diff before the before-update hooks ran, when this is the diff after them.
+   */
+  diff(entity: E, loaded: unknown, previous?: RowChange): RowChange;
+  /**
+   * The property of the entity's primary key that has no value (undefined or null), or undefined
+   * when the key is complete: a row `load` found nothing for because there is nothing to look up.
+   */
+  missingKey?(entity: E): string | undefined;
+  /** Called after a row was updated, with its new state written back (e.g. refresh a snapshot). */
+  updated?(entity: E): void;
+  /** Statements `load` has sent so far (counted in the result's `statements`). */
+  readonly queries?: number;
+  /**
+   * For trackers whose `load` queries the database by key: the key of an entity. The engine then
+   * starts a batch's look-up before the previous batch's statement (PostgreSQL answers it first and
+   * the rows are read while that statement runs), unless the two batches share a key. Undefined for
+   * an entity without a (complete) key.
+   */
+  keyOf?(entity: E): string | undefined;
+  /**
+   * The first row of the batch that reaches, through its relations, a related entity that is stored
+   * already and was changed, which the ORM's own save would update with it (`cascade update`) — its
+   * position in `entities` and what was found. Entities of the batch itself are not looked at (the
+   * call writes them). May query the database (counted in `queries`). Not called for upserts.
+   */
+  changedRelation?(
+    entities: readonly E[],
+    write: RelationWrite,
+  ): Promise<{ position: number; found: UnwrittenRelation } | undefined>;
+}
+
+/**
+ * Runs `fn` in a transaction — the caller's when one is open, else a new one that commits when `fn`
+ * resolves and rolls back when it throws. Implemented by each adapter with its ORM's transaction
+ * machinery, so transaction events fire as they do for the ORM's own save.
+ */
+export type TransactionRunner<E> = <T>(fn: (target: WriteTarget<E>) => Promise<T>) => Promise<T>;
+
+/**
+ * How the engine reads and writes the entities of one call: per call, so an adapter can keep what
+ * it needs for the call (MikroORM's unit of work) without finding it through the entities.
+ */
+export interface EntityAccess<E> {
+  /**
+   * The function giving a column's value as the ORM would hand it to its driver (after transformers
+   * and the ORM's own serialization); `undefined` means "not set", so the database default applies.
+   * `prepared` is what {@link prepare} returned for the entity, when there is a `prepare`. Asked once
+   * per column and call; the function runs per row.
+   */
+  reader(column: ColumnModel): (entity: E, prepared?: unknown) => unknown;
+  /** The function putting a value returned by the database (as the driver parsed it) onto an entity. */
+  writer(column: ColumnModel): (entity: E, value: unknown) => void;
+  /**
+   * Converts an entity once before its columns are read (called after the before-hooks); the result
+   * is passed to every reader for that row. For ORMs that serialize a whole entity at a time.
+   */
+  prepare?(entity: E): unknown;
+  /**
+   * Called for each written entity after returned values are written (the ORM's own clean-up).
+   * `upserted`: for an upsert (an insert with `onConflict` update), what happened to the row.
+   */
+  finishInsert?(entity: E, upserted?: 'inserted' | 'updated' | 'unchanged'): void;
+  /**
+   * The columns of the entity's row whose values the ORM made for an insert only (an `onCreate`
+   * hook filled them): an upsert that finds the row keeps the stored values, as the ORM's upsert
+   * does. Called per row of an upsert, after the before-hooks.
+   */
+  insertOnly?(entity: E): readonly string[] | undefined;
+  /**
+   * The first relation of a row that the ORM's own save would write and cohort does not, if any;
+   * `stored` is what the change tracker loaded for a row being updated. Leave it out when the
+   * entity has no relation that needs a look, so such rows cost nothing.
+   */
+  unwrittenRelation?(entity: E, write: RelationWrite, stored?: unknown): UnwrittenRelation | undefined;
+}
+
+/** Everything the engine needs for one call: the table, the options, the entities' access and the transaction. */
+export interface BulkJob<E, O> {
+  readonly model: EntityModel;
+  readonly access: EntityAccess<E>;
+  readonly options: O;
+  readonly transaction: TransactionRunner<E>;
+}

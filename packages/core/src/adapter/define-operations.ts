@@ -1,0 +1,64 @@
+import type {
+  BulkOptions,
+  BulkResult,
+  InsertOptions,
+  SaveOptions,
+  UpdateOptions,
+  UpsertOptions,
+} from '../engine/bulk-options.js';
+import type { BulkOperation } from '../engine/check-options.js';
+import { runInsert, runUpsert } from '../engine/insert-pipeline.js';
+import { runSave } from '../engine/save-pipeline.js';
+import { runUpdate } from '../engine/update-pipeline.js';
+import type { BulkJob } from './contract.js';
+
+type Input<E> = Iterable<E> | AsyncIterable<E>;
+
+/**
+ * What an adapter writes once: from a call's arguments (where to write, which entity, the options
+ * as the user gave them, which operation), the job the engine runs — the entity's model, the
+ * checked options, the entities' access and the transaction.
+ */
+export type JobFactory<T> = <E, O extends BulkOptions>(
+  target: T,
+  entity: unknown,
+  options: unknown,
+  operation: BulkOperation,
+  entities: Input<E>,
+) => BulkJob<E, O>;
+
+/** The four bulk operations of an adapter, routed to the engine. Adapters export them with their ORM's types. */
+export interface BulkOperations<T> {
+  bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options?: InsertOptions): Promise<BulkResult<E>>;
+  bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options?: UpdateOptions): Promise<BulkResult<E>>;
+  bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options?: SaveOptions): Promise<BulkResult<E>>;
+  bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options?: UpsertOptions): Promise<BulkResult<E>>;
+}
+
+/**
+ * Defines an adapter's bulk operations from its {@link JobFactory}: each builds the job for its
+ * operation and hands it to the engine's runner.
+ *
+ * @example
+ * ```ts
+ * const operations = defineBulkOperations<DataSource>(jobFor);
+ * export const bulkInsert: <E extends object>(ds: DataSource, entity: EntityTarget<E>, entities: Iterable<E>,
+ *   options?: InsertOptions) => Promise<BulkResult<E>> = operations.bulkInsert;
+ * ```
+ */
+export function defineBulkOperations<T>(jobFor: JobFactory<T>): BulkOperations<T> {
+  return {
+    bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options: InsertOptions = {}) {
+      return runInsert(jobFor<E, InsertOptions>(target, entity, options, 'bulkInsert', entities), entities);
+    },
+    bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options: UpdateOptions = {}) {
+      return runUpdate(jobFor<E, UpdateOptions>(target, entity, options, 'bulkUpdate', entities), entities);
+    },
+    bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options: SaveOptions = {}) {
+      return runSave(jobFor<E, SaveOptions>(target, entity, options, 'bulkSave', entities), entities);
+    },
+    bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options: UpsertOptions = {}) {
+      return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert', entities), entities);
+    },
+  };
+}

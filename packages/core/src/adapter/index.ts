@@ -1,0 +1,60 @@
+/**
+ * @cohort/core/adapter — what an ORM adapter builds on: the contract it implements
+ * (adapter/contract.ts), the entity model it describes tables with, the engine's runners, and the
+ * helpers for the ORM's lifecycle, options and values. Users of an adapter import `@cohort/core`.
+ *
+ * @example
+ * ```ts
+ * import { defineBulkOperations } from '@cohort/core/adapter';
+ * const operations = defineBulkOperations(jobFor); // jobFor: (target, entity, options, operation) => BulkJob
+ * export const bulkInsert = operations.bulkInsert;
+ * ```
+ */
+
+export { bulkEventOf, bulkSubscriberMethod } from '../engine/bulk-subscriber.js';
+export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from '../engine/check-options.js';
+export { adoptOption, checkOptions, keyNames, listedNames, optionRule } from '../engine/check-options.js';
+export { resolveConflict } from '../engine/conflict-plan.js';
+export { EntitySlot } from '../engine/entity-slot.js';
+export { runInsert, runUpsert } from '../engine/insert-pipeline.js';
+export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/lifecycle.js';
+export { runSave } from '../engine/save-pipeline.js';
+export { runUpdate } from '../engine/update-pipeline.js';
+export { connectionLoss } from '../errors/connection-loss.js';
+export type {
+  ColumnKind,
+  ColumnModel,
+  ColumnRole,
+  EntityModel,
+  GenerationStrategy,
+  RelationWrite,
+  UnwrittenRelation,
+} from '../model/entity-model.js';
+export { primaryColumns } from '../model/entity-model.js';
+export type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+export { readTableCatalog } from '../model/table-catalog.js';
+export { qualifiedTable, quoteIdent } from '../sql/identifier.js';
+export type { CompiledQuery, ConflictAction, InsertStatement } from '../sql/insert-statement.js';
+export { compileInsert } from '../sql/insert-statement.js';
+export { arrayLiteral, inIsoYears, toPgText, utcIsoText } from '../sql/pg-text.js';
+export type { UpdateColumn, UpdateStatement } from '../sql/update-statement.js';
+export { compileUpdate } from '../sql/update-statement.js';
+export type { VersionStep } from '../sql/version-step.js';
+export { checkColumnValue } from '../validate/column-rules.js';
+export type {
+  BulkJob,
+  ChangeTracker,
+  CopyCapableClient,
+  EntityAccess,
+  HookBatch,
+  InputBatch,
+  LifecycleHooks,
+  RowChange,
+  SqlSession,
+  TransactionRunner,
+  UpdateHookBatch,
+  UpsertHookBatch,
+  WriteTarget,
+} from './contract.js';
+export type { BulkOperations, JobFactory } from './define-operations.js';
+export { defineBulkOperations } from './define-operations.js';

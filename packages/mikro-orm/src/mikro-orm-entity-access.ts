@@ -1,0 +1,31 @@
+import type { ColumnModel, EntityAccess } from '@cohort/core/adapter';
+import type { EntityMetadata } from '@mikro-orm/core';
+import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
+import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
+import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+
+/**
+ * How the engine reads and writes one call's entities: values come out of flush's payload (the
+ * entity's readers, worked out per class); returned values, the payload and the clean-up after an
+ * insert go through the call's write context, which keeps what the unit of work needs per row.
+ */
+export function mikroOrmEntityAccess<E extends object>(
+  entity: MikroOrmEntity,
+  meta: EntityMetadata<E>,
+  context: MikroOrmWriteContext,
+): EntityAccess<E> {
+  const reader = (column: ColumnModel) => {
+    const read = entity.readers.get(column);
+    if (!read) throw new Error(`cohort internal error: no reader for column ${column.name} of ${entity.model.name}`);
+    return read;
+  };
+  return {
+    reader,
+    // Collected per row and hydrated at once in finishInsert, as flush maps its RETURNING row.
+    writer: (column) => (row, value) => context.returned(row, column.name, value),
+    prepare: (row) => context.prepare(row),
+    finishInsert: (row, upserted) => context.finishInsert(row, upserted),
+    insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
+    unwrittenRelation: mikroOrmRelationFinder(meta),
+  };
+}

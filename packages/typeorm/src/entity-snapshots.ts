@@ -1,8 +1,7 @@
 import { EntitySlot } from '@cohort/core/adapter';
-import type { DataSource, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
-import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
-import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
+import type { DataSource, EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
 import type { TransformedValues } from './transformed-values.js';
+import { type EmbeddedMetadata, transactionDepthOf } from './typeorm-internals.js';
 
 // What each tracked entity held when it was loaded or last written by cohort (a WeakMap of every
 // loaded entity would cost each garbage collection more than the look-ups it serves).
@@ -42,7 +41,7 @@ function settle(entity: object): void {
 /** Snapshot bookkeeping for one cohort transaction on `queryRunner`; undefined when the DataSource is not tracked. */
 export function snapshotWritesFor(queryRunner: QueryRunner): SnapshotWrites | undefined {
   if (!tracked.has(queryRunner.connection)) return undefined;
-  return { state: 'open', depth: depthOf(queryRunner) };
+  return { state: 'open', depth: transactionDepthOf(queryRunner) };
 }
 
 /** Marks the entities as written by `writes` (or, with undefined, by no transaction any more). */
@@ -60,15 +59,10 @@ export function keepUntilTransactionEnds(queryRunner: QueryRunner, writes: Snaps
   else pendingOn.set(queryRunner, [writes]);
 }
 
-// How many transactions (the outer one and savepoints) are open on the query runner (TypeORM keeps it protected).
-function depthOf(queryRunner: QueryRunner): number {
-  return (queryRunner as unknown as { transactionDepth: number }).transactionDepth;
-}
-
 function transactionEnded(queryRunner: QueryRunner, committed: boolean): void {
   const list = pendingOn.get(queryRunner);
   if (!list) return;
-  const depth = depthOf(queryRunner);
+  const depth = transactionDepthOf(queryRunner);
   for (const writes of list) {
     if (!committed && writes.depth > depth) writes.state = 'rolledBack';
     else if (committed && !queryRunner.isTransactionActive) writes.state = 'committed';

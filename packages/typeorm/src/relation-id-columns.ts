@@ -1,6 +1,5 @@
-import type { EntityMetadata, ObjectLiteral } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
+import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
+import type { ColumnMetadata } from './typeorm-internals.js';
 
 /**
  * As save() after writing a row (SubjectExecutor.updateSpecialColumnsInInsertedAndUpdatedEntities):

@@ -1,5 +1,5 @@
 import type { ObjectLiteral } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import type { ColumnMetadata } from './typeorm-internals.js';
 
 /**
  * One row's values of its transformer columns, as save() hands them to the driver: the entity's

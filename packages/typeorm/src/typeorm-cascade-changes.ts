@@ -1,8 +1,7 @@
 import type { UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
-import { Subject } from 'typeorm/persistence/Subject.js';
-import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
+import { saveDiffOf } from './typeorm-internals.js';
 
 /** A stored related entity save() would update with a row: reached from the row at `position` by `path`. */
 interface Reached {
@@ -45,14 +44,7 @@ export async function findChangedRelation(
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
   if (reached.length === 0) return undefined;
-  const computer = new SubjectChangedColumnsComputer();
-  const changed = (r: Reached, stored: ObjectLiteral): boolean => {
-    const subject = new Subject({ metadata: r.metadata, entity: r.entity, canBeUpdated: true });
-    subject.databaseEntity = stored;
-    subject.databaseEntityLoaded = true;
-    computer.compute([subject]);
-    return subject.mustBeUpdated === true;
-  };
+  const changed = (r: Reached, stored: ObjectLiteral): boolean => saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
   let first: Reached | undefined;
   const toLoad = new Map<EntityMetadata, Reached[]>();
   for (const r of reached) {

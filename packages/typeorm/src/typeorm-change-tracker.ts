@@ -1,14 +1,10 @@
 import type { ChangeTracker, InputBatch, RelationWrite, RowChange, UnwrittenRelation } from '@cohort/core/adapter';
-import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
-import { Subject } from 'typeorm/persistence/Subject.js';
-import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer.js';
-import { DateUtils } from 'typeorm/util/DateUtils.js';
+import { DateUtils, type EntityMetadata, type ObjectLiteral, type QueryRunner, type RelationMetadata } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-columns.js';
 import { findChangedRelation } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
+import { type ColumnMetadata, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -24,9 +20,8 @@ export interface TypeormChange {
  * TypeORM's own SubjectChangedColumnsComputer, so "changed" means exactly what it means to save().
  */
 export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTracker<E> {
-  private readonly computer = new SubjectChangedColumnsComputer();
   // save() diffs a subject, runs the before-hooks, then recomputes the same subject; so do we.
-  private readonly subjects = new WeakMap<object, Subject>();
+  private readonly subjects = new WeakMap<object, SaveDiff>();
   queries = 0;
   /** The text of an entity's primary key; undefined when it has none (a key column is undefined). */
   readonly keyOf: (entity: ObjectLiteral) => string | undefined;
@@ -100,18 +95,14 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     if (subject) {
       subject.recompute();
     } else {
-      subject = new Subject({ metadata, entity, canBeUpdated: true });
       // to() of a transformer may change its argument: as save() diffs a freshly loaded row, the
       // diff gets its own copy of the snapshot (kept for the diff after the hooks, as save() keeps it).
       // A related object the snapshot holds is compared by its keys, as save()'s loaded relation ids.
       const snapshot = snapshotOf(entity);
-      subject.databaseEntity = snapshot
-        ? snapshotAsLoaded(snapshot, metadata, hasTransformers(metadata))
-        : (loaded as ObjectLiteral);
-      subject.databaseEntityLoaded = true;
+      const stored = snapshot ? snapshotAsLoaded(snapshot, metadata, hasTransformers(metadata)) : (loaded as ObjectLiteral);
+      subject = saveDiffOf(metadata, entity, stored);
       this.subjects.set(entity, subject);
     }
-    this.computer.compute([subject]);
     const written = subject.mustBeUpdated ? subject.changeMaps : [];
     noteDetachedRelations(
       entity,
@@ -218,7 +209,7 @@ function rowChange(
 }
 
 /** The columns a subject's change maps write: its changed columns and the join columns of its changed relations. */
-function writtenColumns(changeMaps: Subject['changeMaps']): string[] {
+function writtenColumns(changeMaps: SaveDiff['changeMaps']): string[] {
   const names: string[] = [];
   for (const change of changeMaps) {
     if (change.column) names.push(change.column.databaseName);

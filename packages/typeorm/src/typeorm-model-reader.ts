@@ -1,11 +1,11 @@
 import { UnsupportedFeatureError } from '@cohort/core';
 import type { ColumnKind, ColumnModel, EntityAccess, EntityModel } from '@cohort/core/adapter';
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { noteSent, takeSnapshot } from './entity-snapshots.js';
 import { isDetached, relationsWithPropertyJoinColumns, setJoinColumnProperties } from './relation-id-columns.js';
 import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
+import type { ColumnMetadata } from './typeorm-internals.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */

@@ -1,6 +1,5 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
-import type { EntityMetadata, ObjectLiteral } from 'typeorm';
-import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
+import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 
 /** Finds the first relation of a row that save() would write and cohort does not (EntityModel.unwrittenRelation). */
 export type RelationFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;

@@ -3,6 +3,7 @@ import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from '
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
+import { driverClientOf } from './typeorm-internals.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 
 /** A session on a query runner: statements go through TypeORM's own query() (logged like save's). */
@@ -22,7 +23,7 @@ export function typeormSession(queryRunner: QueryRunner): SqlSession {
     // or a native client given as `driver`) is not known to. Asked once the transaction's client is there.
     get binaryParameters() {
       const native = (queryRunner.connection.driver.options as { native?: boolean }).native;
-      const client = (queryRunner as { databaseConnection?: { native?: unknown } }).databaseConnection;
+      const client = driverClientOf(queryRunner);
       return !native && client !== undefined && client.native === undefined;
     },
     // COPY goes to the raw client, past TypeORM's query(): report it to the logger all the same.

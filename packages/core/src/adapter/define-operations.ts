@@ -37,7 +37,8 @@ export interface BulkOperations<T> {
 
 /**
  * Defines an adapter's bulk operations from its {@link JobFactory}: each builds the job for its
- * operation and hands it to the engine's runner.
+ * operation and hands it to the engine's runner. They are async functions: a refusal while the job
+ * is built (a bad option) is a rejected promise, as every other error of the call.
  *
  * @example
  * ```ts
@@ -48,16 +49,16 @@ export interface BulkOperations<T> {
  */
 export function defineBulkOperations<T>(jobFor: JobFactory<T>): BulkOperations<T> {
   return {
-    bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options: InsertOptions = {}) {
+    async bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options: InsertOptions = {}) {
       return runInsert(jobFor<E, InsertOptions>(target, entity, options, 'bulkInsert', entities), entities);
     },
-    bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options: UpdateOptions = {}) {
+    async bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options: UpdateOptions = {}) {
       return runUpdate(jobFor<E, UpdateOptions>(target, entity, options, 'bulkUpdate', entities), entities);
     },
-    bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options: SaveOptions = {}) {
+    async bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options: SaveOptions = {}) {
       return runSave(jobFor<E, SaveOptions>(target, entity, options, 'bulkSave', entities), entities);
     },
-    bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options: UpsertOptions = {}) {
+    async bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options: UpsertOptions = {}) {
       return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert', entities), entities);
     },
   };

@@ -2,14 +2,13 @@ import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core/adapter'
 import {
   ChangeSet,
   ChangeSetType,
-  type EntityData,
   type EntityMetadata,
   type EntityProperty,
-  helper,
   ReferenceKind,
   type Transaction,
   Utils,
 } from '@mikro-orm/core';
+import { createLoaded, diffSnapshots, entityInternals, findRows } from './mikro-orm-internals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import { prepareEntity } from './prepare-entity.js';
 
@@ -42,7 +41,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     const states: (unknown | undefined)[] = batch.entities.map(() => undefined);
     const wanted: number[] = [];
     batch.entities.forEach((entity, position) => {
-      const wrapped = helper(entity);
+      const wrapped = entityInternals(entity);
       if (wrapped.__managed && wrapped.__originalEntityData) {
         states[position] = wrapped.__originalEntityData;
         this.context.markExisting(entity);
@@ -54,7 +53,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     const found = await this.lookUp(wanted.map((p) => batch.entities[p] as E));
     for (const position of wanted) {
       const entity = batch.entities[position] as E;
-      const state = found.get(helper(entity).getSerializedPrimaryKey());
+      const state = found.get(entityInternals(entity).getSerializedPrimaryKey());
       if (state === undefined) continue;
       states[position] = state;
       this.looked.add(entity);
@@ -74,58 +73,48 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     const platform = em.getPlatform();
     const pk = Utils.getPrimaryKeyHash(meta.primaryKeys);
     const keys = entities.map((e) => {
-      const value = helper(e).getPrimaryKey(true);
-      return Utils.isPlainObject(value) ? Utils.getCompositeKeyValue(value as never, meta, false, platform) : value;
+      const value = entityInternals(e).getPrimaryKey(true);
+      return Utils.isPlainObject(value) ? Utils.getCompositeKeyValue(value, meta, false, platform) : value;
     });
     const scratch = em.fork({ clear: true, useContext: false });
-    const rows = await em.getDriver().find(meta.class, { [pk]: { $in: keys } } as never, {
-      ctx: this.trx,
-      schema: this.schema,
-      em: scratch as never,
-    });
+    const where = { [pk]: { $in: keys } };
+    const rows = await findRows(em, meta, where, { ctx: this.trx, schema: this.schema, em: scratch });
     const found = new Map<string, Data>();
     for (const row of rows) {
-      const loaded = scratch.getEntityFactory().create(meta.class, row as never, {
-        merge: true,
-        refresh: true,
-        schema: this.schema,
-        convertCustomTypes: true,
-      });
-      const wrapped = helper(loaded);
-      if (wrapped.__originalEntityData) found.set(wrapped.getSerializedPrimaryKey(), wrapped.__originalEntityData as Data);
+      const wrapped = entityInternals(createLoaded(scratch, meta, row, this.schema));
+      if (wrapped.__originalEntityData) found.set(wrapped.getSerializedPrimaryKey(), wrapped.__originalEntityData);
     }
     return found;
   }
 
   diff(entity: E, loaded: unknown): RowChange {
     const snapshot = loaded as Data;
-    const meta = helper(entity).__meta as unknown as EntityMetadata<AnyEntity>;
-    const comparator = this.context.em.getComparator();
+    const meta: EntityMetadata<AnyEntity> = entityInternals<AnyEntity>(entity).__meta;
     const copy = this.context.baselineOf(entity);
     let changeSet: ChangeSet<AnyEntity>;
     if (copy === undefined) {
       // First diff, before the hooks: as ChangeSetComputer for an entity with a snapshot.
-      let prepared = prepareEntity(this.context.em, entity) as Data;
+      let prepared = prepareEntity(this.context.em, entity);
       const payload = this.payload(entity, snapshot, prepared);
       this.context.refuseKeyChange(entity, meta, payload, snapshot);
-      changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload as EntityData<AnyEntity>, meta);
-      changeSet.originalEntity = snapshot as EntityData<AnyEntity>;
+      changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload, meta);
+      changeSet.originalEntity = snapshot;
       // `onUpdate` runs only when something else changed, and its values join the payload.
       if (Object.keys(payload).length > 0 && this.applyOnUpdate(entity, meta)) {
-        prepared = prepareEntity(this.context.em, entity) as Data;
+        prepared = prepareEntity(this.context.em, entity);
         Object.assign(payload, withoutUndefined(this.payload(entity, snapshot, prepared)));
       }
       // What the hooks start from (the entity is unchanged since `prepared` was taken).
-      this.context.setBaseline(entity, prepared as EntityData<AnyEntity>, false);
+      this.context.setBaseline(entity, prepared, false);
       this.context.useChangeSet(entity, changeSet);
     } else {
       // After the before-update hooks: what they changed joins the payload, as in flush's runHooks.
       changeSet = this.context.changeSetOf(entity, ChangeSetType.UPDATE);
-      const current = prepareEntity(this.context.em, entity) as Data;
-      const hooked = comparator.diffEntities(meta.class, copy as never, current as never) as Data;
+      const current = prepareEntity(this.context.em, entity);
+      const hooked = diffSnapshots(this.context.em, meta, copy, current);
       this.context.refuseKeyChange(entity, meta, hooked, snapshot);
       Object.assign(changeSet.payload, hooked);
-      this.context.setBaseline(entity, current as EntityData<AnyEntity>, true);
+      this.context.setBaseline(entity, current, true);
     }
     return this.rowChange(changeSet, meta, snapshot);
   }
@@ -135,16 +124,16 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
   }
 
   missingKey(entity: E): string | undefined {
-    if (helper(entity).hasPrimaryKey()) return undefined;
-    const meta = helper(entity).__meta;
+    const wrapped = entityInternals(entity);
+    if (wrapped.hasPrimaryKey()) return undefined;
+    const meta = wrapped.__meta;
     return meta.primaryKeys.find((key) => (entity as Data)[key as string] == null) ?? meta.primaryKeys[0];
   }
 
   /** The changes of `entity` (`prepared`: its `prepareEntity` now) against its snapshot. */
   private payload(entity: E, snapshot: Data, prepared: Data): Data {
-    const comparator = this.context.em.getComparator();
-    const meta = helper(entity).__meta;
-    const diff = comparator.diffEntities(meta.class, snapshot as never, prepared as never) as Data;
+    const meta = entityInternals<AnyEntity>(entity).__meta;
+    const diff = diffSnapshots(this.context.em, meta, snapshot, prepared);
     // An entity that was not loaded may be partial: what it leaves undefined is not a change.
     return this.looked.has(entity) ? withoutUndefined(diff) : diff;
   }
@@ -214,7 +203,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     }
     let written = byKey.get(key);
     if (written === undefined) {
-      const prop = meta.properties[key as never] as EntityProperty<AnyEntity> | undefined;
+      const prop = (meta.properties as Partial<Record<string, EntityProperty<AnyEntity>>>)[key];
       const own = prop?.fieldNames?.filter((name) => this.columns.has(name)) ?? [];
       written = prop && own.length > 0 ? { path: prop.embedded ? prop.embedded.join('.') : prop.name, columns: own } : null;
       byKey.set(key, written);

@@ -3,7 +3,6 @@ import {
   bulkEventOf,
   bulkSubscriberMethod,
   type HookBatch,
-  isPromiseLike,
   type LifecycleHooks,
   type RowChange,
   runForBatch,
@@ -13,9 +12,11 @@ import {
 import {
   ChangeSet,
   ChangeSetType,
+  type EntityCtor,
   type EntityManager,
   type EntityMetadata,
   type EventArgs,
+  EventManager,
   type EventSubscriber,
   EventType,
   Utils,
@@ -38,9 +39,9 @@ type EntityEvent =
 type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert';
 
 /**
- * Runs MikroORM's lifecycle for a batch as flush does: per entity, one after the other, its own
- * hooks (`@BeforeCreate`…) then every subscriber whose `getSubscribedEntities()` admits its class,
- * in the order of MikroORM's EventManager, with the `{ entity, meta, em, changeSet }` flush passes.
+ * Runs MikroORM's lifecycle for a batch as flush does: per entity, one after the other, MikroORM's
+ * own `EventManager.dispatchEvent` (its hooks, then the subscribers that admit its class) with the
+ * `{ entity, meta, em, changeSet }` flush passes, skipped when `hasListeners` says nobody listens.
  * A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch instead of the
  * per-entity calls for that event. Upserts run `beforeUpsert` (as `em.upsert()`), then the events of
  * what happened — `afterCreate` for inserted rows, `afterUpdate` for updated ones — and then
@@ -144,86 +145,81 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     changeSetOf: (entity: E, position: number) => ChangeSet<object> | undefined,
   ): Promise<void> {
     const em = this.context.em;
-    const events = em.getEventManager();
-    const subscribers = [...events.getSubscribers()];
-    const batchSubscribers = bulkName ? subscribers.filter((s) => bulkSubscriberMethod(s, bulkName)) : [];
-    // The EventManager's listener list depends on the entity's class only: built once per class.
-    const lists = new Map<Function, Listener<E>[]>();
+    const { events, batchMethods } = dispatcherOf(em.getEventManager(), bulkName);
     await runForEach(
       event,
       batch,
       (entity, position) => {
-        const meta = this.context.metaOf(entity) as unknown as EntityMetadata<E>;
+        const meta = this.context.metaOf(entity);
         if (!events.hasListeners(event, meta)) return undefined;
-        let listeners = lists.get(entity.constructor);
-        if (!listeners) {
-          listeners = listenersFor(event, meta, entity, subscribers, batchSubscribers);
-          lists.set(entity.constructor, listeners);
-        }
         const changeSet = changeSetOf(entity, position);
-        const args: EventArgs<E> = changeSet ? { entity, meta, em, changeSet: changeSet as never } : { entity, meta, em };
-        return runSerial(listeners, entity, args, 0);
+        const args: EventArgs<object> = changeSet ? { entity, meta, em, changeSet } : { entity, meta, em };
+        return events.dispatchEvent(event, args, meta);
       },
       'sequential',
     );
-    for (const subscriber of batchSubscribers) {
-      if (!bulkName || !subscribedTo(subscriber, this.meta.class as Function)) continue;
-      const method = bulkSubscriberMethod(subscriber, bulkName) as (event: MikroOrmBulkEvent<E>) => unknown;
+    for (const { method, entities } of batchMethods) {
+      if (!subscribedTo(entities, this.meta.class)) continue;
       const bulkEvent: MikroOrmBulkEvent<E> = bulkEventOf(batch, this.meta, em);
-      await runForBatch(event, batch, () => method(bulkEvent));
+      const call = method as (event: MikroOrmBulkEvent<E>) => unknown;
+      await runForBatch(event, batch, () => call(bulkEvent));
     }
   }
 }
 
-/** One listener of an event: an entity hook (by method or function) or a subscriber's method. */
-type Listener<E> = (entity: E, args: EventArgs<E>) => unknown;
+/** A subscriber's batch method for an event, with the entities it subscribes to (by class or name). */
+interface BatchMethod {
+  /** Takes the MikroOrmBulkEvent of the batch's entity type. */
+  readonly method: (event: never) => unknown;
+  readonly entities: ReadonlySet<EntityCtor<object> | string>;
+}
+
+/** What an event of a batch is dispatched with: an EventManager and the batch methods. */
+interface Dispatcher {
+  /** How many subscribers the EventManager had (it only ever gains some). */
+  readonly subscribers: number;
+  readonly events: EventManager;
+  readonly batchMethods: readonly BatchMethod[];
+}
+
+const dispatchers = new WeakMap<EventManager, Map<BulkName, Dispatcher>>();
 
 /**
- * Calls the listeners one after the other, as the EventManager's `runSerial` does, but waits only
- * for the ones that return a promise: the same order, without a microtask per listener and row.
+ * The EventManager to dispatch a per-entity event with: the EntityManager's own; or, when some
+ * subscribers have a batch method for the event, one of MikroORM's own class holding the other
+ * subscribers — dispatchEvent cannot leave a subscriber out, and the batch method replaces its
+ * per-entity calls. Worked out once per EventManager and event, again when a subscriber is added.
  */
-function runSerial<E>(listeners: readonly Listener<E>[], entity: E, args: EventArgs<E>, from: number): unknown {
-  for (let i = from; i < listeners.length; i++) {
-    const result = (listeners[i] as Listener<E>)(entity, args);
-    if (isPromiseLike(result)) {
-      return Promise.resolve(result).then(() => runSerial(listeners, entity, args, i + 1));
+function dispatcherOf(events: EventManager, bulkName: BulkName | undefined): Pick<Dispatcher, 'events' | 'batchMethods'> {
+  if (!bulkName) return { events, batchMethods: [] };
+  const subscribers = events.getSubscribers();
+  let byName = dispatchers.get(events);
+  if (!byName) {
+    byName = new Map();
+    dispatchers.set(events, byName);
+  }
+  let dispatcher = byName.get(bulkName);
+  if (!dispatcher || dispatcher.subscribers !== subscribers.size) {
+    const perEntity: EventSubscriber[] = [];
+    const batchMethods: BatchMethod[] = [];
+    for (const subscriber of subscribers) {
+      const method = bulkSubscriberMethod(subscriber, bulkName);
+      if (!method) perEntity.push(subscriber);
+      else batchMethods.push({ method, entities: subscribedEntities(subscriber) });
     }
+    const own = batchMethods.length === 0 ? events : new EventManager(perEntity);
+    dispatcher = { subscribers: subscribers.size, events: own, batchMethods };
+    byName.set(bulkName, dispatcher);
   }
-  return undefined;
+  return dispatcher;
 }
 
-/** EventManager.dispatchEvent's listener list (entity hooks first, then subscribers), minus `skip`. */
-function listenersFor<E extends object>(
-  event: EntityEvent,
-  meta: EntityMetadata<E>,
-  entity: E,
-  subscribers: readonly EventSubscriber[],
-  skip: readonly EventSubscriber[],
-): Listener<E>[] {
-  const listeners: Listener<E>[] = [];
-  for (const hook of meta.hooks[event] ?? []) {
-    listeners.push((target, args) => {
-      const handler =
-        typeof hook === 'function'
-          ? hook
-          : ((target as Record<string, unknown>)[hook as string] ?? meta.prototype[hook as keyof E]);
-      return (handler as (args: EventArgs<E>) => unknown).call(target, args);
-    });
-  }
-  for (const subscriber of subscribers) {
-    const method = subscriber[event] as ((args: EventArgs<E>) => unknown) | undefined;
-    if (typeof method !== 'function' || skip.includes(subscriber)) continue;
-    if (subscribedTo(subscriber, entity.constructor)) listeners.push((_, args) => method.call(subscriber, args));
-  }
-  return listeners;
+/** As the EventManager reads them when a subscriber is registered: its entities by class or name. */
+function subscribedEntities(subscriber: EventSubscriber): ReadonlySet<EntityCtor<object> | string> {
+  return new Set((subscriber.getSubscribedEntities?.() ?? []).map((name) => Utils.classOrName<object>(name)));
 }
 
-/** As the EventManager: no getSubscribedEntities(), or it lists the class itself (by class or name). */
-function subscribedTo(subscriber: EventSubscriber, target: Function): boolean {
-  const entities = subscriber.getSubscribedEntities?.();
-  if (!entities || entities.length === 0) return true;
-  return entities.some((e) => {
-    const name = Utils.classOrName(e as never);
-    return name === target || name === target.name;
-  });
+/** As the EventManager: a subscriber listing no entity gets every one, else the class itself (by class or name). */
+function subscribedTo(entities: ReadonlySet<EntityCtor<object> | string>, target: EntityCtor<object>): boolean {
+  return entities.size === 0 || entities.has(target) || entities.has(target.name);
 }

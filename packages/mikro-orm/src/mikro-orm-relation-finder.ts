@@ -1,5 +1,6 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
-import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils, wrap } from '@mikro-orm/core';
+import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
+import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -30,7 +31,7 @@ export function mikroOrmRelationFinder(meta: EntityMetadata<AnyEntity>): Relatio
   // Single-table inheritance: the root holds every class's properties; a row is checked with its own class's.
   if (!meta.root.props.some(isChecked)) return undefined;
   return (entity, write) => {
-    const own = (entity as { __meta?: EntityMetadata<AnyEntity> }).__meta ?? meta;
+    const own = prototypeMeta(entity) ?? meta;
     const found = finderOf(own)?.(entity, write);
     return found && own.className !== meta.className ? { ...found, entityName: own.className } : found;
   };
@@ -102,11 +103,7 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     // An array given for a collection: flush makes it a collection holding every item.
     if (Array.isArray(value)) return value.length === 0 ? undefined : added(value);
     if (!Utils.isCollection(value)) return undefined;
-    const collection = value as unknown as {
-      isDirty(): boolean;
-      getItems(check: false): unknown[];
-      getSnapshot(): unknown[] | undefined;
-    };
+    const collection = collectionState(value);
     if (!collection.isDirty()) return undefined;
     const items = collection.getItems(false);
     const snapshot = collection.getSnapshot();
@@ -136,9 +133,9 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     if (target == null || !Utils.isEntity(target)) return undefined;
     if (isUnsaved(target)) return inserted;
     if (write === 'insert') return linked;
-    const stored = wrap(target, true).__originalEntityData as Record<string, unknown> | undefined;
+    const stored = originalEntityData(target);
     if (!stored || !owning) return linked;
-    return Utils.equals(stored[owning], wrap(entity, true).getPrimaryKey()) ? undefined : linked;
+    return Utils.equals(stored[owning], entityInternals(entity).getPrimaryKey()) ? undefined : linked;
   };
 }
 
@@ -146,7 +143,7 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
 function isUnsaved(value: unknown): boolean {
   if (value == null || typeof value !== 'object') return false;
   const target = Reference.unwrapReference(value as object);
-  return Utils.isEntity(target) && !wrap(target, true).hasPrimaryKey();
+  return Utils.isEntity(target) && !entityInternals(target).hasPrimaryKey();
 }
 
 /** The value of a (possibly inline-embedded) property on the entity itself. */

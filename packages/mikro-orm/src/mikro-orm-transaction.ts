@@ -10,13 +10,9 @@ import {
 import { type EntityManager, type EntityMetadata, type Transaction, TransactionEventBroadcaster, Utils } from '@mikro-orm/core';
 import { CompiledQuery } from 'kysely';
 import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
+import { kyselyTransaction, poolClients, transactionSessionContext } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
-
-/** The part of a kysely Transaction the session uses (MikroORM's transaction context on PostgreSQL). */
-interface KyselyExecutor {
-  executeQuery<R>(query: CompiledQuery<R>): Promise<{ rows: R[] }>;
-}
 
 /**
  * A session on the EntityManager's running transaction. MikroORM's own `em.execute()` inlines
@@ -27,7 +23,7 @@ interface KyselyExecutor {
  * the engine's SQLSTATE conversion.
  */
 export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession {
-  const executor = trx as unknown as KyselyExecutor;
+  const executor = kyselyTransaction(trx);
   const logger = em.config.getLogger();
   const loggerContext = Utils.merge({ id: em.id }, em.getLoggerContext({ disableContextResolution: true }));
   const log = (query: string, params: readonly unknown[], started: number, extra: Record<string, unknown>) =>
@@ -60,12 +56,6 @@ export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession
   return session;
 }
 
-/** The part of a node-postgres client (and pool) the COPY look-up reads. */
-interface PgClient extends CopyCapableClient {
-  readonly processID?: number | null;
-  query(sql: unknown, params?: unknown[]): unknown;
-}
-
 let probeSeq = 0;
 const transactionClients = new WeakMap<object, Promise<CopyCapableClient | undefined>>();
 
@@ -79,16 +69,14 @@ function transactionClient(em: EntityManager, trx: Transaction, session: SqlSess
   let found = transactionClients.get(trx as object);
   if (!found) {
     found = (async () => {
-      const pool = (await em.getConnection('write').getNativeClient()) as { _clients?: PgClient[] } | undefined;
-      const clients = Array.isArray(pool?._clients) ? pool._clients : [];
+      const clients = poolClients(await em.getConnection('write').getNativeClient())?.clients ?? [];
       const token = `${process.pid}.${++probeSeq}`;
       const [probe] = await session.query<{ pid: number }>(
         "SELECT pg_backend_pid() AS pid, set_config('cohort.copy_probe', $1, true) AS token",
         [token],
       );
-      const candidates = clients.filter((c) => probe && c.processID === probe.pid);
-      if (candidates.length !== 1) return undefined;
-      const client = candidates[0] as PgClient;
+      const [client, another] = clients.filter((c) => probe && c.processID === probe.pid);
+      if (!client || another) return undefined;
       const result = (await client.query("SELECT current_setting('cohort.copy_probe', true) AS token")) as {
         rows?: { token?: string }[];
       };
@@ -143,7 +131,7 @@ export function mikroOrmTransaction<E extends object>(
             return fn(targetFor(trx, false));
           },
           {
-            sessionContext: em.getTransactionSessionContext(),
+            sessionContext: transactionSessionContext(em),
             eventBroadcaster: new TransactionEventBroadcaster(em),
             loggerContext: Utils.merge({ id: em.id }, em.getLoggerContext({ disableContextResolution: true })),
           },
@@ -171,14 +159,15 @@ export function mikroOrmTransaction<E extends object>(
  * clients back to the pool with their error, which drops them.
  */
 async function evictBrokenClients(em: EntityManager): Promise<void> {
-  const pool = (await em
-    .getConnection('write')
-    .getNativeClient()
-    .catch(() => undefined)) as { _clients?: unknown[]; _idle?: { client?: unknown }[] } | undefined;
-  if (!Array.isArray(pool?._clients)) return;
-  const idle = new Set((pool._idle ?? []).map((item) => item.client));
-  for (const client of pool._clients as { _queryable?: boolean; release?: (error?: Error) => void }[]) {
-    if (client._queryable === false && !idle.has(client) && typeof client.release === 'function') {
+  const pool = poolClients(
+    await em
+      .getConnection('write')
+      .getNativeClient()
+      .catch(() => undefined),
+  );
+  if (!pool) return;
+  for (const client of pool.clients) {
+    if (client._queryable === false && !pool.idle.has(client) && typeof client.release === 'function') {
       try {
         client.release(new Error('cohort: the connection was lost'));
       } catch {

@@ -1,9 +1,5 @@
-import { type AnyEntity, type EntityMetadata, type EntityProperty, helper, JsonType } from '@mikro-orm/core';
-
-/** The object with what comparator.prepareEntity needs (an EntityManager). */
-interface HasComparator {
-  getComparator(): { prepareEntity<T extends object>(entity: T): unknown };
-}
+import { type AnyEntity, type EntityManager, type EntityMetadata, type EntityProperty, JsonType } from '@mikro-orm/core';
+import { comparatorSnapshot, entityInternals } from './mikro-orm-internals.js';
 
 const jsonProps = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntity>[]>();
 
@@ -14,13 +10,13 @@ const jsonProps = new WeakMap<EntityMetadata<AnyEntity>, EntityProperty<AnyEntit
  * code to the console; here the serialization's own TypeError is thrown first, and cohort reports
  * the row and property as invalid (the engine reads the raw value for validation).
  */
-export function prepareEntity(em: HasComparator, entity: AnyEntity): Record<string, unknown> {
-  const meta = helper(entity).__meta as unknown as EntityMetadata<AnyEntity>;
+export function prepareEntity(em: EntityManager, entity: AnyEntity): Record<string, unknown> {
+  const meta: EntityMetadata<AnyEntity> = entityInternals<AnyEntity>(entity).__meta;
   for (const prop of jsonPropsOf(meta)) {
     const value = (entity as Record<string, unknown>)[prop.name];
     if (value !== null && (typeof value === 'object' || typeof value === 'bigint')) JSON.stringify(value);
   }
-  return em.getComparator().prepareEntity(entity) as Record<string, unknown>;
+  return comparatorSnapshot(em, entity);
 }
 
 function jsonPropsOf(meta: EntityMetadata<AnyEntity>): EntityProperty<AnyEntity>[] {

@@ -7,14 +7,22 @@ import {
   type EntityManager,
   type EntityMetadata,
   type EntityProperty,
-  helper,
   type IdentityMap,
   isRaw,
   ReferenceKind,
   Utils,
-  wrap,
 } from '@mikro-orm/core';
 import { assertEntityRow } from './assert-entity-row.js';
+import {
+  changeSetPayload,
+  entityInternals,
+  hydrateReturned,
+  mapResult,
+  prototypeMeta,
+  registerManaged,
+  setOriginalEntityData,
+  syncIdentifier,
+} from './mikro-orm-internals.js';
 import { prepareEntity } from './prepare-entity.js';
 
 type AnyEntity = object;
@@ -162,7 +170,7 @@ export class MikroOrmWriteContext {
   private unschedule(entity: AnyEntity, stack: Set<AnyEntity>, map: IdentityMap): void {
     if (!stack.delete(entity)) return;
     // Only `persist` files an unmanaged entity in the identity map, and it schedules it too.
-    const wrapped = helper(entity);
+    const wrapped = entityInternals(entity);
     const mapped = !wrapped.__managed && wrapped.hasPrimaryKey() && map.getByEntity(entity) === entity;
     if (mapped) map.delete(entity);
     this.undo.push(() => {
@@ -182,7 +190,7 @@ export class MikroOrmWriteContext {
 
   metaOf(entity: AnyEntity): EntityMetadata<AnyEntity> {
     // Discovered classes carry their metadata on the prototype; the helper reads it from there too.
-    return ((entity as { __meta?: EntityMetadata<AnyEntity> }).__meta ?? wrap(entity, true).__meta) as EntityMetadata<AnyEntity>;
+    return prototypeMeta(entity) ?? entityInternals(entity).__meta;
   }
 
   /**
@@ -394,7 +402,7 @@ export class MikroOrmWriteContext {
    */
   finishInsert(entity: AnyEntity, upserted?: 'inserted' | 'updated' | 'unchanged'): void {
     const meta = this.metaOf(entity);
-    const wrapped = wrap(entity, true);
+    const wrapped = entityInternals(entity);
     const state = this.state(entity);
     const sent = (state.sent ?? {}) as Record<string, unknown>;
     const row = state.row ?? {};
@@ -408,10 +416,9 @@ export class MikroOrmWriteContext {
       for (const field of prop.fieldNames) if (field in row) generated[field] = row[field];
     }
     const em = this.em;
-    const mapped = em.getComparator().mapResult(meta, generated as never);
-    em.getHydrator().hydrate(entity, meta, mapped, em.getEntityFactory(), 'full', false, true);
-    const identifier = wrapped.__identifier;
-    if (identifier && !Array.isArray(identifier)) identifier.setValue(wrapped.getPrimaryKey() as never);
+    const mapped = mapResult(em, meta, generated);
+    hydrateReturned(em, entity, meta, mapped);
+    syncIdentifier(entity);
     wrapped.__schema = this.schema;
     wrapped.__initialized = true;
     const changeSet = state.changeSet;
@@ -440,7 +447,7 @@ export class MikroOrmWriteContext {
    */
   finishUpdate(entity: AnyEntity): void {
     const meta = this.metaOf(entity);
-    const wrapped = wrap(entity, true);
+    const wrapped = entityInternals(entity);
     const state = this.state(entity);
     const row = state.row;
     const sent = state.sent;
@@ -451,9 +458,9 @@ export class MikroOrmWriteContext {
     let previous: Record<string, unknown> | undefined;
     let mapped: Record<string, unknown> | undefined;
     if (row && Object.keys(row).length > 0) {
-      mapped = em.getComparator().mapResult(meta, row as never) as Record<string, unknown>;
+      mapped = mapResult(em, meta, row);
       previous = Object.fromEntries(Object.keys(mapped).map((key) => [key, target[key]]));
-      em.getHydrator().hydrate(entity, meta, mapped as never, em.getEntityFactory(), 'full', false, true);
+      hydrateReturned(em, entity, meta, mapped);
     }
     const changeSet = state.changeSet;
     if (changeSet?.type === ChangeSetType.UPDATE && (mapped || state.grouped)) {
@@ -461,7 +468,8 @@ export class MikroOrmWriteContext {
       // and, for a group of updates, the key of every row.
       if (state.grouped) {
         const prepared = prepareEntity(em, entity) as Record<string, unknown>;
-        for (const key of meta.primaryKeys) changeSet.payload[key as never] = prepared[key] as never;
+        const payload = changeSetPayload(changeSet);
+        for (const key of meta.primaryKeys) payload[key] = prepared[key];
       }
       if (mapped) Object.assign(changeSet.payload, mapped);
       changeSet.persisted = true;
@@ -486,12 +494,12 @@ export class MikroOrmWriteContext {
   /** Registers the entity in the unit of work with flush's snapshot of it (`data`, or taken now). */
   private register(entity: AnyEntity, data?: EntityData<AnyEntity>): void {
     const uow = this.em.getUnitOfWork();
-    uow.register(entity, data ?? prepareEntity(this.em, entity), { refresh: true });
+    registerManaged(this.em, entity, data ?? prepareEntity(this.em, entity), { refresh: true });
     this.undo.push(() => {
       uow.unsetIdentity(entity);
-      const wrapped = wrap(entity, true);
+      const wrapped = entityInternals(entity);
       wrapped.__managed = false;
-      wrapped.__originalEntityData = undefined;
+      setOriginalEntityData(entity, undefined);
       wrapped.__em = undefined;
     });
   }

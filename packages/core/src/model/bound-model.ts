@@ -14,6 +14,8 @@ export interface BoundColumn<E> extends ColumnModel {
  * they read one object. Made once per call by {@link bindModel}.
  */
 export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningOnInsert' | 'returningOnUpdate'> {
+  /** The adapter's model this was bound from (cached per entity class: what per-table caches key on). */
+  readonly source: EntityModel;
   readonly columns: readonly BoundColumn<E>[];
   readonly returningOnInsert: readonly BoundColumn<E>[];
   readonly returningOnUpdate?: readonly BoundColumn<E>[];
@@ -36,6 +38,7 @@ export function bindModel<E>(model: EntityModel, access: EntityAccess<E>): Bound
   };
   return {
     ...model,
+    source: model,
     columns: model.columns.map(bind),
     returningOnInsert: model.returningOnInsert.map(bind),
     returningOnUpdate: model.returningOnUpdate?.map(bind),

@@ -1,6 +1,7 @@
 import type { SqlSession } from '../adapter/contract.js';
 import { BulkUsageError } from '../errors/usage-errors.js';
 import { qualifiedTable } from '../sql/identifier.js';
+import type { BoundModel } from './bound-model.js';
 import type { EntityModel } from './entity-model.js';
 
 /** What PostgreSQL itself says about one column. */
@@ -99,13 +100,17 @@ interface CatalogRow {
   server_version: number;
 }
 
-/** Reads (once per model) the column types and default expressions of the model's table. */
-export function readTableCatalog(session: SqlSession, model: EntityModel): Promise<TableCatalog> {
-  let entry = cache.get(model);
+/**
+ * Reads (once per adapter model, which adapters cache per entity class) the column types and
+ * default expressions of the model's table.
+ */
+export function readTableCatalog(session: SqlSession, model: EntityModel | BoundModel<never>): Promise<TableCatalog> {
+  const key = 'source' in model ? model.source : model;
+  let entry = cache.get(key);
   if (!entry) {
-    entry = loadCatalog(session, qualifiedTable(model.table, model.schema));
-    cache.set(model, entry);
-    entry.catch(() => cache.delete(model));
+    entry = loadCatalog(session, qualifiedTable(key.table, key.schema));
+    cache.set(key, entry);
+    entry.catch(() => cache.delete(key));
   }
   return entry;
 }

@@ -3,7 +3,7 @@
 // declare partitioning, so the tables they created are replaced here by partitioned ones with the
 // same columns; the entities map onto the parent. Against the ORM's own save where it has one: equal
 // rows, objects and hook logs.
-import { BulkUsageError } from '@cohort/core';
+import { BulkUsageError, CheckViolationError } from '@cohort/core';
 import { beforeAll, expect, it } from 'vitest';
 import {
   countStatements,
@@ -129,6 +129,21 @@ describeConformance('partitioned tables', ({ subject, reference }) => {
       { id: 2, key: 'a', partition: 'reading_2026_01' },
       { id: 3, key: 'b', partition: 'reading_later' },
     ]);
+  });
+
+  it('a row no partition accepts: a CheckViolationError naming the row, nothing written', async () => {
+    const rows = [
+      reading(subject(), 'a', '2026-01-05'),
+      reading(subject(), 'b', '2025-12-31'),
+      reading(subject(), 'c', '2026-02-01'),
+    ];
+    const error = await subject()
+      .bulkInsert(rows)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckViolationError);
+    expect(error).toMatchObject({ code: '23514', index: 1, entity: rows[1] });
+    expect((error as Error).message).toMatch(/no partition of relation "reading" found for row at row 1/);
+    expect(await subject().rows('reading')).toEqual([]);
   });
 
   it('bulkUpdate: a changed partition key moves the row to its new partition; equal to save()', async () => {

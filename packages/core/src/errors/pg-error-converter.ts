@@ -131,6 +131,10 @@ export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): nu
   }
   const keyed = /^Key \((.+)\)=\((.*)\) (?:already exists|is not present in table)/s.exec(pg.detail ?? '');
   if (keyed) return findByKey(batch, keyed[1] as string, keyed[2] as string, pg.code === '23505');
+  // 23514 from a partitioned table no partition of which accepts the row: every row with that
+  // partition key fails alike, the first is named.
+  const unplaced = /^Partition key of the failing row contains \((.+)\) = \((.*)\)\.$/s.exec(pg.detail ?? '');
+  if (unplaced) return findByKey(batch, unplaced[1] as string, unplaced[2] as string, false);
   if (pg.code === '23502' && pg.column) {
     const col = batch.columns.indexOf(pg.column);
     if (col < 0) return undefined;

@@ -196,6 +196,8 @@ describeConformance('partitioned tables', ({ subject, reference }) => {
       { id: 4, key: 'new', partition: 'shipment_other' },
       { id: 5, key: 'new', partition: 'shipment_eu' },
     ]);
+    expect(countStatements(subject().sql, /^((with .*)?insert into|copy) "[^"]+"\."shipment"/is)).toBe(1);
+    expect(countStatements(subject().sql, /^(with .*)?update "[^"]+"\."shipment"/is)).toBe(1);
   });
 
   it('bulkUpsert, conflict target with the list partition key: outcomes per row, keys on the objects', async () => {

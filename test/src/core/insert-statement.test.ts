@@ -82,6 +82,28 @@ describe('compileInsert', () => {
     expect(sql).toContain('UNION ALL');
   });
 
+  it('on a partitioned table (no xmax to return) an upserted row is new when no row had its conflict key before', () => {
+    const { sql } = compileInsert(
+      {
+        table: { ...table, partitionKey: 'LIST (status)' },
+        sent: [
+          { name: 'email', mixed: false },
+          { name: 'status', mixed: false },
+        ],
+        generatedKeys: ['id'],
+        rowKey: ['id'],
+        returning: ['id'],
+        conflict: { kind: 'update', target: ['email', 'status'], set: [] },
+      },
+      [['a@x'], ['eu']],
+      [undefined, undefined],
+    );
+    expect(sql).not.toContain('xmax');
+    expect(sql).toContain(
+      '(NOT EXISTS (SELECT 1 FROM "s"."item" p WHERE p."email" = t."email" AND p."status" = t."status")) AS "__inserted"',
+    );
+  });
+
   it("an upsert's rows that keep a column write the stored value back, found through the conflict target", () => {
     const { sql, parameters } = compileInsert(
       {

@@ -416,7 +416,7 @@ export async function sendRows<E>(
     afterDispatch(onSent);
     return { planned, copied: false, rows: await query };
   } catch (error) {
-    throw convertDatabaseError(error, values, batch.number);
+    throw convertDatabaseError(error, values, batch.number, stmt);
   }
 }
 

@@ -1,4 +1,6 @@
+import type { TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
+import type { ConflictAction } from '../sql/insert-statement.js';
 import { BulkWriteError, errorMessage } from './bulk-write-error.js';
 import { ConnectionLostError, connectionLoss } from './connection-loss.js';
 import {
@@ -14,6 +16,12 @@ import { BulkUsageError } from './usage-errors.js';
 
 /** What locating a failed row needs of a batch's values. */
 export type LocatableBatch<E> = Pick<BatchValues<E>, 'columns' | 'values' | 'indices' | 'entities'>;
+
+/** The statement that failed, for errors about the call rather than a row (an INSERT's conflict target). */
+export interface FailedStatement {
+  readonly table: TableCatalog;
+  readonly conflict?: ConflictAction;
+}
 
 type ErrorClass = new (...args: ConstructorParameters<typeof BulkDatabaseError>) => BulkDatabaseError;
 
@@ -41,7 +49,12 @@ const USAGE_SQLSTATE: Record<string, string> = {
  * Converts an error raised by PostgreSQL while writing `batch` into a typed cohort error that names
  * the input row, when PostgreSQL's detail allows finding it.
  */
-export function convertDatabaseError<E>(error: unknown, batch: LocatableBatch<E>, batchIndex: number): BulkWriteError<E> {
+export function convertDatabaseError<E>(
+  error: unknown,
+  batch: LocatableBatch<E>,
+  batchIndex: number,
+  statement?: FailedStatement,
+): BulkWriteError<E> {
   if (error instanceof BulkWriteError) return error as BulkWriteError<E>;
   const lost = connectionLoss(error);
   if (lost !== undefined) return new ConnectionLostError<E>(lost, { batch: batchIndex }, false, 'its statement ran');
@@ -49,6 +62,7 @@ export function convertDatabaseError<E>(error: unknown, batch: LocatableBatch<E>
   if (typeof pg.code !== 'string') {
     return new BulkWriteError(`batch ${batchIndex} failed: ${errorMessage(error)}`, { batch: batchIndex }, { cause: error });
   }
+  if (pg.code === '42P10' && statement) return unmatchedTarget(pg, batch, batchIndex, statement, error);
   const wrongCall = USAGE_SQLSTATE[pg.code];
   if (wrongCall) {
     return new BulkUsageError(`${wrongCall}: ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
@@ -66,6 +80,46 @@ export function convertDatabaseError<E>(error: unknown, batch: LocatableBatch<E>
   return new Kind(message, pg, { batch: batchIndex, index, entity }, error) as BulkWriteError<E>;
 }
 
+/**
+ * 42P10, no unique index matches the conflict target: the refusal names the entity (the class of the
+ * batch's rows), the target and the table, and for a partitioned table its partition key, which
+ * every unique index of such a table includes.
+ */
+function unmatchedTarget<E>(
+  pg: PgErrorFields,
+  batch: LocatableBatch<E>,
+  batchIndex: number,
+  { table, conflict }: FailedStatement,
+  error: unknown,
+): BulkWriteError<E> {
+  const target = conflict && conflict.kind !== 'error' ? (conflict.target ?? []) : [];
+  const className = (batch.entities[0] as object | undefined)?.constructor?.name;
+  const entity = className && className !== 'Object' ? `${className}: ` : '';
+  let message = `${entity}the conflict target matches no unique index or constraint of table ${table.qualifiedName}`;
+  if (target.length > 0) message += ` (target: ${target.join(', ')})`;
+  if (table.partitionKey) {
+    const missing = partitionColumns(table.partitionKey)?.filter((column) => !target.includes(column));
+    message += `; the table is partitioned by ${table.partitionKey}`;
+    if (missing?.length) {
+      message +=
+        `, and the target lacks ${missing.join(', ')}: every unique index of a partitioned table includes the ` +
+        'partition key columns, so a conflict target must include them too';
+    }
+  }
+  return new BulkUsageError(`${message} — ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
+    batch: batchIndex,
+    cause: error,
+  }) as BulkWriteError<E>;
+}
+
+/** The columns of a partition key as `pg_get_partkeydef` prints it; undefined when it holds an expression. */
+function partitionColumns(definition: string): string[] | undefined {
+  const list = /^\w+ \((.*)\)$/.exec(definition)?.[1];
+  const names = list?.split(', ').map((n) => /^(?:"((?:[^"]|"")+)"|([a-z_][a-z0-9_$]*))$/.exec(n));
+  if (!names || names.some((n) => !n)) return undefined;
+  return names.map((n) => (n?.[1] ?? n?.[2] ?? '').replaceAll('""', '"'));
+}
+
 /** The position in the batch of the row PostgreSQL complains about, from its error detail. */
 export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): number | undefined {
   if (batch.indices.length === 1) return 0;
@@ -77,6 +131,10 @@ export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): nu
   }
   const keyed = /^Key \((.+)\)=\((.*)\) (?:already exists|is not present in table)/s.exec(pg.detail ?? '');
   if (keyed) return findByKey(batch, keyed[1] as string, keyed[2] as string, pg.code === '23505');
+  // 23514 from a partitioned table no partition of which accepts the row: every row with that
+  // partition key fails alike, the first is named.
+  const unplaced = /^Partition key of the failing row contains \((.+)\) = \((.*)\)\.$/s.exec(pg.detail ?? '');
+  if (unplaced) return findByKey(batch, unplaced[1] as string, unplaced[2] as string, false);
   if (pg.code === '23502' && pg.column) {
     const col = batch.columns.indexOf(pg.column);
     if (col < 0) return undefined;

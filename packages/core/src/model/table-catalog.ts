@@ -46,6 +46,11 @@ export interface TableCatalog {
   /** `server_version_num` of the server (PostgreSQL 18 can return the rows before an upsert). */
   readonly serverVersion: number;
   readonly columns: ReadonlyMap<string, CatalogColumn>;
+  /**
+   * The partition key of a declaratively partitioned table, as PostgreSQL prints it (`RANGE (day)`,
+   * `LIST (region)`); undefined for a table that is not partitioned.
+   */
+  readonly partitionKey?: string;
 }
 
 /**
@@ -85,7 +90,8 @@ const CATALOG_SQL = `SELECT a.attname AS name,
   CASE WHEN a.attidentity <> '' THEN format('nextval(%L::regclass)', pg_get_serial_sequence($1, a.attname))
        ELSE pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
   a.attidentity = 'a' AS identity_always,
-  current_setting('server_version_num')::int AS server_version
+  current_setting('server_version_num')::int AS server_version,
+  pg_get_partkeydef(a.attrelid) AS partition_key
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -98,6 +104,7 @@ interface CatalogRow {
   default_expr: string | null;
   identity_always: boolean;
   server_version: number;
+  partition_key: string | null;
 }
 
 /**
@@ -130,5 +137,6 @@ async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<
       identityAlways: r.identity_always,
     });
   }
-  return { qualifiedName, columns, serverVersion: Number(rows[0]?.server_version ?? 0) };
+  const partitionKey = rows[0]?.partition_key ?? undefined;
+  return { qualifiedName, columns, serverVersion: Number(rows[0]?.server_version ?? 0), partitionKey };
 }

@@ -157,7 +157,7 @@ export function compileInsert(
     ...targetReturn,
     ...stmt.returning.map((n, i) => `t.${quoteIdent(n)} AS ${quoteIdent(returnedName(i))}`),
     ...(stmt.returnOld ?? []).map((n, i) => `old.${quoteIdent(n)} AS ${quoteIdent(oldName(i))}`),
-    ...(upsert ? [`(t.xmax = 0) AS ${quoteIdent(INSERTED)}`] : []),
+    ...(upsert ? [`${insertedTest(stmt, conflictKeys)} AS ${quoteIdent(INSERTED)}`] : []),
   ];
 
   const picked = [
@@ -183,6 +183,19 @@ export function compileInsert(
     `${conflictClause(stmt)} RETURNING ${returning.join(', ')}) ` +
     `${select} ORDER BY 1`;
   return { sql, parameters };
+}
+
+/**
+ * Whether a row the upsert returns was inserted rather than updated: `xmax = 0` on the row version it
+ * wrote. A partitioned table returns no system column but ctid and tableoid (PostgreSQL error 0A000),
+ * so there a row counts as inserted when no row with its conflict key was visible to the statement
+ * (its subquery reads the statement's snapshot). Under READ COMMITTED, a row with that key committed
+ * by another transaction after the snapshot, which the upsert then updates, counts as inserted.
+ */
+function insertedTest(stmt: InsertStatement, conflictKeys: readonly string[]): string {
+  if (!stmt.table.partitionKey || conflictKeys.length === 0) return '(t.xmax = 0)';
+  const same = conflictKeys.map((n) => `p.${quoteIdent(n)} = t.${quoteIdent(n)}`).join(' AND ');
+  return `(NOT EXISTS (SELECT 1 FROM ${stmt.table.qualifiedName} p WHERE ${same}))`;
 }
 
 /** `INSERT … SELECT … FROM unnest(…) WITH ORDINALITY ORDER BY ord RETURNING key, …` (see `mapping`). */

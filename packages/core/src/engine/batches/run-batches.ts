@@ -1,36 +1,20 @@
-import type { InputBatch, TransactionRunner, WriteTarget } from '../adapter/contract.js';
-import { BulkWriteError } from '../errors/bulk-write-error.js';
-import { asConnectionLoss } from '../errors/connection-loss.js';
-import { batchesOf } from './batches.js';
-import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from './bulk-options.js';
-import { StatementCounter, withSavepoint } from './counting-session.js';
+import type { InputBatch, TransactionRunner, WriteTarget } from '../../adapter/contract.js';
+import { BulkWriteError } from '../../errors/bulk-write-error.js';
+import { asConnectionLoss } from '../../errors/connection-loss.js';
+import { PartialImportError } from '../../errors/partial-import-error.js';
+import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from '../options/bulk-options.js';
+import { withSavepoint } from '../session/savepoint.js';
+import { StatementCounter } from '../session/statement-counter.js';
+import { batchesOf } from './batches-of.js';
 import { keyOrderedBatches } from './key-order.js';
-import { runStaged, type StagedWork } from './staged-batches.js';
+import { runStaged } from './run-staged.js';
+import type { StagedWork } from './staged-work.js';
 
 /** Processes one batch and adds what happened to `result`. */
 export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>) => Promise<void>;
 
 function isStaged<E, P, S>(work: BatchWork<E> | StagedWork<E, P, S>): work is StagedWork<E, P, S> {
   return typeof work !== 'function';
-}
-
-/** The batches of a non-atomic call that committed before a failure. */
-export class PartialImportError<E = unknown> extends BulkWriteError<E> {
-  override name = 'PartialImportError';
-  /** Numbers of the batches that committed. */
-  readonly landedBatches: readonly number[];
-  /** Input rows up to this index (exclusive) are in the database. */
-  readonly resumeFrom: number;
-
-  constructor(cause: BulkWriteError<E>, landedBatches: number[], resumeFrom: number) {
-    super(
-      `${cause.message} (batches ${landedBatches.length ? landedBatches.join(', ') : 'none'} committed; resume from row ${resumeFrom})`,
-      cause,
-      { cause },
-    );
-    this.landedBatches = landedBatches;
-    this.resumeFrom = resumeFrom;
-  }
 }
 
 /**

@@ -34,8 +34,9 @@ export type {
 export { primaryColumns } from '../model/entity-model.js';
 export type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
 export { readTableCatalog } from '../model/table-catalog.js';
+export type { ConflictAction } from '../sql/conflict-clause.js';
 export { qualifiedTable, quoteIdent } from '../sql/identifier.js';
-export type { CompiledQuery, ConflictAction, InsertStatement } from '../sql/insert-statement.js';
+export type { CompiledQuery, InsertStatement } from '../sql/insert-statement.js';
 export { compileInsert } from '../sql/insert-statement.js';
 export { arrayLiteral, inIsoYears, toPgText, utcIsoText } from '../sql/pg-text.js';
 export type { UpdateColumn, UpdateStatement } from '../sql/update-statement.js';

@@ -1,21 +1,17 @@
-import type { InputBatch, TransactionRunner, WriteTarget } from '../../adapter/contract.js';
+import type { InputBatch, TransactionRunner } from '../../adapter/contract.js';
 import { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { asConnectionLoss } from '../../errors/connection-loss.js';
 import { PartialImportError } from '../../errors/partial-import-error.js';
-import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from '../options/bulk-options.js';
+import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE } from '../options/bulk-options.js';
 import { withSavepoint } from '../session/savepoint.js';
-import { StatementCounter } from '../session/statement-counter.js';
+import { BatchCall, type BatchWork, isStaged } from './batch-call.js';
 import { batchesOf } from './batches-of.js';
 import { keyOrderedBatches } from './key-order.js';
 import { runStaged } from './run-staged.js';
 import type { StagedWork } from './staged-work.js';
 
-/** Processes one batch and adds what happened to `result`. */
-export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>) => Promise<void>;
-
-function isStaged<E, P, S>(work: BatchWork<E> | StagedWork<E, P, S>): work is StagedWork<E, P, S> {
-  return typeof work !== 'function';
-}
+/** The first batch, pulled before anything opens; a holder lets go of it once it is taken. */
+type Head<E> = { batch?: InputBatch<E> };
 
 /**
  * Drives a call: splits the input into batches, runs `work` for each inside the transaction (one for
@@ -27,117 +23,88 @@ export async function runBatches<E, P = unknown, S = unknown>(
   transaction: TransactionRunner<E>,
   work: BatchWork<E> | StagedWork<E, P, S>,
 ): Promise<BulkResult<E>> {
-  const started = performance.now();
-  const result = emptyResult<E>();
-  const counter = new StatementCounter();
+  const call = new BatchCall<E, P, S>(options, work);
   const batches = inputBatches(input, options, isStaged(work) ? work : undefined);
-  let validated = 0;
-  let skippedDone = 0;
-
-  const counted = (target: WriteTarget<E>): WriteTarget<E> => ({ ...target, session: counter.wrap(target.session) });
-  const lookupsSeen = new WeakMap<object, number>();
-  /** Counts the change tracker's look-ups and reports progress once a batch is done. */
-  const batchDone = (batch: InputBatch<E>, target: WriteTarget<E>) => {
-    if (target.changes) {
-      const queries = target.changes.queries ?? 0;
-      counter.count += queries - (lookupsSeen.get(target.changes) ?? 0);
-      lookupsSeen.set(target.changes, queries);
-    }
-    result.batches++;
-    validated += batch.entities.length;
-    if (!options.onProgress) return;
-    // The next batch may already be validated: only rows of the batches done count.
-    const own = new Set(batch.indices);
-    for (const s of result.skipped) if (own.has(s.index)) skippedDone++;
-    options.onProgress({
-      batch: batch.number,
-      validated,
-      written: result.inserted + result.updated,
-      skipped: skippedDone,
-      elapsedMs: performance.now() - started,
-    });
-  };
-
-  const runOne = async (batch: InputBatch<E>, target: WriteTarget<E>) => {
-    const session = counted(target);
-    try {
-      target.batchStarted?.(batch);
-      if (isStaged(work)) {
-        const prepared = await work.prepare(batch, session, result);
-        await work.finish(await work.send(prepared, session), session, result);
-      } else {
-        await work(batch, session, result);
-      }
-    } finally {
-      target.batchDone?.(batch);
-    }
-    batchDone(batch, target);
-  };
-
   try {
     // An empty input sends nothing and calls no hook: look at the first batch before opening anything.
     let first: IteratorResult<InputBatch<E>> | undefined = await batches.next();
-    if (first.done) return finish(result, counter, started);
-
-    if (options.atomic === false) {
-      const landed: number[] = [];
-      let resumeFrom = 0;
-      let current: IteratorResult<InputBatch<E>> = first;
-      while (!current.done) {
-        const batch = current.value;
-        let committing = false;
-        try {
-          await transaction(async (target) => {
-            await withSavepoint(target.session, target.inCallerTransaction, () => runOne(batch, target));
-            committing = true;
-          });
-        } catch (thrown) {
-          const error = asConnectionLoss<E>(thrown, committing);
-          throw error instanceof BulkWriteError ? new PartialImportError(error, landed, resumeFrom) : error;
-        }
-        landed.push(batch.number);
-        resumeFrom = (batch.indices.at(-1) as number) + 1;
-        current = await batches.next();
-      }
-      return finish(result, counter, started);
-    }
-
+    if (first.done) return call.finish();
     // The first batch is let go once written: a stream holds only the batch in flight (and, when
     // batches overlap, the next one).
-    let head: InputBatch<E> | undefined = first.value;
+    const head: Head<E> = { batch: first.value };
     first = undefined;
-    // Whether the work is done and the transaction is committing: a connection lost then may or may
-    // not have taken the COMMIT with it.
-    let committing = false;
-    await transaction(async (target) => {
-      await withSavepoint(target.session, target.inCallerTransaction, async () => {
-        if (isStaged(work) && work.overlap && overlapsFor(input, options)) {
-          const holder = { batch: head };
-          head = undefined;
-          await runStaged(work, target, withHead(holder, batches), {
-            session: counted(target),
-            result,
-            batchDone: (batch) => batchDone(batch, target),
-          });
-          return;
-        }
-        let batch = head;
-        head = undefined;
-        await runOne(batch as InputBatch<E>, target);
-        // (A suspended async function keeps its locals: this one must not hold the first batch.)
-        batch = undefined;
-        for await (const next of batches) await runOne(next, target);
-      });
-      committing = true;
-    }).catch((error: unknown) => {
-      throw asConnectionLoss<E>(error, committing);
-    });
-    return finish(result, counter, started);
+    if (options.atomic === false) await runEachCommitted(call, head, batches, transaction);
+    else await runInOneTransaction(call, input, options, work, head, batches, transaction);
+    return call.finish();
   } finally {
     // However the call ends, the caller's input is closed (as leaving a for-await over it would): a
     // generator's finally runs. An error closing it does not replace the call's own.
     await batches.return(undefined).catch(() => undefined);
   }
+}
+
+/** `atomic: false`: each batch in its own transaction; a failure reports the batches that committed. */
+async function runEachCommitted<E, P, S>(
+  call: BatchCall<E, P, S>,
+  head: Head<E>,
+  batches: AsyncGenerator<InputBatch<E>>,
+  transaction: TransactionRunner<E>,
+): Promise<void> {
+  const landed: number[] = [];
+  let resumeFrom = 0;
+  let batch: InputBatch<E> | undefined = takeHead(head);
+  while (batch) {
+    const current = batch;
+    let committing = false;
+    try {
+      await transaction(async (target) => {
+        await withSavepoint(target.session, target.inCallerTransaction, () => call.runOne(current, target));
+        committing = true;
+      });
+    } catch (thrown) {
+      const error = asConnectionLoss<E>(thrown, committing);
+      throw error instanceof BulkWriteError ? new PartialImportError(error, landed, resumeFrom) : error;
+    }
+    landed.push(current.number);
+    resumeFrom = (current.indices.at(-1) as number) + 1;
+    const next = await batches.next();
+    batch = next.done ? undefined : next.value;
+  }
+}
+
+/** Every batch in one transaction: staged batches overlapping when they may, the others one by one. */
+async function runInOneTransaction<E, P, S>(
+  call: BatchCall<E, P, S>,
+  input: Iterable<E> | AsyncIterable<E>,
+  options: BulkOptions,
+  work: BatchWork<E> | StagedWork<E, P, S>,
+  head: Head<E>,
+  batches: AsyncGenerator<InputBatch<E>>,
+  transaction: TransactionRunner<E>,
+): Promise<void> {
+  // Whether the work is done and the transaction is committing: a connection lost then may or may
+  // not have taken the COMMIT with it.
+  let committing = false;
+  await transaction(async (target) => {
+    await withSavepoint(target.session, target.inCallerTransaction, async () => {
+      if (isStaged(work) && work.overlap && overlapsFor(input, options)) {
+        await runStaged(work, target, withHead(head, batches), {
+          session: call.counted(target),
+          result: call.result,
+          batchDone: (batch) => call.batchDone(batch, target),
+        });
+        return;
+      }
+      let batch: InputBatch<E> | undefined = takeHead(head);
+      await call.runOne(batch, target);
+      // (A suspended async function keeps its locals: this one must not hold the first batch.)
+      batch = undefined;
+      for await (const next of batches) await call.runOne(next, target);
+    });
+    committing = true;
+  }).catch((error: unknown) => {
+    throw asConnectionLoss<E>(error, committing);
+  });
 }
 
 /**
@@ -189,16 +156,4 @@ function takeHead<E>(holder: { batch?: InputBatch<E> }): InputBatch<E> {
  */
 function overlapsFor<E>(input: Iterable<E> | AsyncIterable<E>, options: BulkOptions): boolean {
   return options.pipeline ?? !(Symbol.asyncIterator in input);
-}
-
-/** Skipped rows in input order (batches that overlap record theirs out of order). */
-function sortSkipped<E>(result: BulkResult<E>): void {
-  result.skipped.sort((a, b) => a.index - b.index);
-}
-
-function finish<E>(result: BulkResult<E>, counter: StatementCounter, started: number): BulkResult<E> {
-  sortSkipped(result);
-  result.statements = counter.count;
-  result.ms = Math.round((performance.now() - started) * 100) / 100;
-  return result;
 }

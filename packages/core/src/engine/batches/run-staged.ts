@@ -25,40 +25,123 @@ export async function runStaged<E, P, S>(
   batches: AsyncGenerator<InputBatch<E>>,
   call: StagedCall<E>,
 ): Promise<void> {
-  const { session, result } = call;
-  const open = new Set<InputBatch<E>>();
-  const start = (batch: InputBatch<E>) => {
-    open.add(batch);
-    target.batchStarted?.(batch);
-  };
-  const close = (batch: InputBatch<E>) => {
-    if (open.delete(batch)) target.batchDone?.(batch);
-  };
-  let inFlight: { batch: InputBatch<E>; sending: Promise<S> } | undefined;
+  await new StagedRun(staged, target, batches, call).run();
+}
+
+/** One staged run: which batches are open, the statement in flight, the batch landed, the look-up sent ahead. */
+class StagedRun<E, P, S> {
+  /** Batches started (batchStarted called) and not yet closed (batchDone). */
+  private readonly open = new Set<InputBatch<E>>();
+  /** The batch whose statement is on its way. */
+  private inFlight: { batch: InputBatch<E>; sending: Promise<S> } | undefined;
   /** A batch whose statement is done, finished (values back, after-hooks) once the next is sent. */
-  let landed: { batch: InputBatch<E>; sent: S } | undefined;
-  /** Waits for the statement in flight; its batch is finished later (finishLanded). */
-  const land = async () => {
-    if (!inFlight) return;
-    const { batch, sending } = inFlight;
-    inFlight = undefined;
+  private landed: { batch: InputBatch<E>; sent: S } | undefined;
+  /** The next batch's look-up, once sent: awaited by its prepare, or when the run ends. */
+  private ahead: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly staged: StagedWork<E, P, S>,
+    private readonly target: WriteTarget<E>,
+    private readonly batches: AsyncGenerator<InputBatch<E>>,
+    private readonly call: StagedCall<E>,
+  ) {}
+
+  async run(): Promise<void> {
     try {
-      landed = { batch, sent: await sending };
+      let batch = await this.pull();
+      if (!batch) return;
+      this.start(batch);
+      let prepared = await this.prepare(batch, this.preload(batch));
+      while (true) {
+        const { next, waits } = await this.sendThenPull(batch, prepared);
+        if (!next) break;
+        if (waits) {
+          // Nothing of the next batch starts before this one is finished.
+          await this.settle();
+          this.start(next);
+          this.ahead = this.preload(next);
+        }
+        prepared = await this.prepare(next, this.ahead);
+        this.ahead = undefined;
+        // This batch is finished once the next one's statement is on its way.
+        await this.land();
+        batch = next;
+      }
+      await this.settle();
+    } finally {
+      // A failure elsewhere leaves a statement (or the next batch's look-up) in flight: wait for it
+      // before the rollback.
+      if (this.inFlight) await this.inFlight.sending.catch(() => {});
+      if (this.ahead) await this.ahead.catch(() => {});
+      for (const batch of [...this.open]) this.close(batch);
+    }
+  }
+
+  /**
+   * Sends the batch's statement, finishes the landed batch while it runs, and pulls the next batch;
+   * with a preload, the next batch is pulled and its look-up sent first, unless they share rows.
+   */
+  private async sendThenPull(batch: InputBatch<E>, prepared: P): Promise<{ next?: InputBatch<E>; waits: boolean }> {
+    let next: InputBatch<E> | undefined;
+    let waits = false;
+    if (this.staged.preload) {
+      // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
+      next = await this.pull();
+      if (next) {
+        waits = this.sharing(next, batch);
+        if (!waits) {
+          this.start(next);
+          this.ahead = this.preload(next);
+        }
+      }
+      await this.send(batch, prepared);
+      // The previous batch's after-hooks run while this batch's statement does.
+      await this.finishLanded();
+    } else {
+      await this.send(batch, prepared);
+      await this.finishLanded();
+      next = await this.pull();
+      if (next) {
+        waits = this.sharing(next, batch);
+        if (!waits) this.start(next);
+      }
+    }
+    return { next, waits };
+  }
+
+  private start(batch: InputBatch<E>): void {
+    this.open.add(batch);
+    this.target.batchStarted?.(batch);
+  }
+
+  private close(batch: InputBatch<E>): void {
+    if (this.open.delete(batch)) this.target.batchDone?.(batch);
+  }
+
+  /** Waits for the statement in flight; its batch is finished later (finishLanded). */
+  private async land(): Promise<void> {
+    if (!this.inFlight) return;
+    const { batch, sending } = this.inFlight;
+    this.inFlight = undefined;
+    try {
+      this.landed = { batch, sent: await sending };
     } catch (error) {
-      close(batch);
+      this.close(batch);
       throw error;
     }
-  };
+  }
+
   /** Finishes the landed batch: values back, outcomes, after-hooks. */
-  const finishLanded = async () => {
-    if (!landed) return;
-    const { batch, sent } = landed;
-    landed = undefined;
+  private async finishLanded(): Promise<void> {
+    if (!this.landed) return;
+    const { batch, sent } = this.landed;
+    this.landed = undefined;
     try {
-      await staged.finish(sent, session, result);
+      await this.staged.finish(sent, this.call.session, this.call.result);
     } catch (error) {
       // An after-hook's query sent behind the next statement fails once that statement has failed
       // (the transaction is aborted, or the connection is gone): the statement's failure is the call's.
+      const inFlight = this.inFlight;
       if (inFlight && (inAbortedTransaction(error) || connectionLoss(error) !== undefined)) {
         const failure = await inFlight.sending.then(
           () => undefined,
@@ -68,25 +151,27 @@ export async function runStaged<E, P, S>(
       }
       throw error;
     } finally {
-      close(batch);
+      this.close(batch);
     }
-    call.batchDone(batch);
-  };
+    this.call.batchDone(batch);
+  }
+
   /** Finishes every batch started: the landed one, then the one in flight once its statement is done. */
-  const settle = async () => {
-    await finishLanded();
-    await land();
-    await finishLanded();
-  };
-  const send = async (batch: InputBatch<E>, prepared: P) => {
+  private async settle(): Promise<void> {
+    await this.finishLanded();
+    await this.land();
+    await this.finishLanded();
+  }
+
+  private async send(batch: InputBatch<E>, prepared: P): Promise<void> {
     let sent = () => {};
     const onWire = new Promise<void>((resolve) => {
       sent = resolve;
     });
-    const sending = staged.send(prepared, session, sent);
+    const sending = this.staged.send(prepared, this.call.session, sent);
     // Awaited by settle(); until then a rejection must not count as unhandled.
     sending.catch(() => {});
-    inFlight = { batch, sending };
+    this.inFlight = { batch, sending };
     // Preparing the next batch would hold up the statement's own sending: wait until it is on the
     // wire (or done).
     let failed = false;
@@ -100,91 +185,47 @@ export async function runStaged<E, P, S>(
       ),
     ]);
     // Already failed: nothing more is pulled or prepared.
-    if (failed) await settle();
-  };
+    if (failed) await this.settle();
+  }
+
   /** Prepares a batch; on failure the batch in flight is settled first (its failure wins). */
-  const prepare = async (batch: InputBatch<E>, preloaded?: Promise<unknown>): Promise<P> => {
+  private async prepare(batch: InputBatch<E>, preloaded?: Promise<unknown>): Promise<P> {
     try {
-      return await staged.prepare(batch, session, result, preloaded);
+      return await this.staged.prepare(batch, this.call.session, this.call.result, preloaded);
     } catch (error) {
-      close(batch);
-      await settle();
+      this.close(batch);
+      await this.settle();
       throw error;
     }
-  };
-  const preload = (batch: InputBatch<E>): Promise<unknown> | undefined => {
-    const loading = staged.preload?.(batch, session);
+  }
+
+  private preload(batch: InputBatch<E>): Promise<unknown> | undefined {
+    const loading = this.staged.preload?.(batch, this.call.session);
     // Awaited by prepare(); a batch that never gets there must not leave an unhandled rejection.
     loading?.catch(() => {});
     return loading;
-  };
+  }
+
   /** The next batch; if the input fails, the batch in flight is settled first (its failure wins). */
-  const pull = async (): Promise<InputBatch<E> | undefined> => {
+  private async pull(): Promise<InputBatch<E> | undefined> {
     try {
-      const pulled = await batches.next();
+      const pulled = await this.batches.next();
       return pulled.done ? undefined : pulled.value;
     } catch (error) {
-      await settle();
+      await this.settle();
       throw error;
     }
-  };
-  /** Whether `next` must wait until `inFlight` is finished, as the work says. */
-  const mustWait = (next: InputBatch<E>, inFlight: InputBatch<E>) => staged.waitFor?.(next, inFlight, session) ?? false;
+  }
+
   /** Whether the next batch must wait: it shares rows with a batch not finished yet. */
-  const sharing = (candidate: InputBatch<E>, current: InputBatch<E>) =>
-    mustWait(candidate, current) || (landed !== undefined && mustWait(candidate, landed.batch));
-  // The next batch's look-up, once sent: awaited by its prepare, or by the finally below.
-  let ahead: Promise<unknown> | undefined;
-  try {
-    let batch = await pull();
-    if (!batch) return;
-    start(batch);
-    let prepared = await prepare(batch, preload(batch));
-    while (true) {
-      let next: InputBatch<E> | undefined;
-      let waits = false;
-      if (staged.preload) {
-        // The next batch's look-up goes ahead of this batch's statement, unless they share rows.
-        next = await pull();
-        if (next) {
-          waits = sharing(next, batch);
-          if (!waits) {
-            start(next);
-            ahead = preload(next);
-          }
-        }
-        await send(batch, prepared);
-        // The previous batch's after-hooks run while this batch's statement does.
-        await finishLanded();
-      } else {
-        await send(batch, prepared);
-        await finishLanded();
-        next = await pull();
-        if (next) {
-          waits = sharing(next, batch);
-          if (!waits) start(next);
-        }
-      }
-      if (!next) break;
-      if (waits) {
-        // Nothing of the next batch starts before this one is finished.
-        await settle();
-        start(next);
-        ahead = preload(next);
-      }
-      prepared = await prepare(next, ahead);
-      ahead = undefined;
-      // This batch is finished once the next one's statement is on its way.
-      await land();
-      batch = next;
-    }
-    await settle();
-  } finally {
-    // A failure elsewhere leaves a statement (or the next batch's look-up) in flight: wait for it
-    // before the rollback.
-    if (inFlight) await inFlight.sending.catch(() => {});
-    if (ahead) await ahead.catch(() => {});
-    for (const batch of [...open]) close(batch);
+  private sharing(candidate: InputBatch<E>, current: InputBatch<E>): boolean {
+    const landed = this.landed;
+    return this.mustWait(candidate, current) || (landed !== undefined && this.mustWait(candidate, landed.batch));
+  }
+
+  /** Whether `next` must wait until `inFlight` is finished, as the work says. */
+  private mustWait(next: InputBatch<E>, inFlight: InputBatch<E>): boolean {
+    return this.staged.waitFor?.(next, inFlight, this.call.session) ?? false;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { InputBatch, RowChange, UpdateHookBatch } from '../../adapter/contract.js';
 import type { BoundColumn } from '../../model/bound-model.js';
 import { returnsOldRows } from '../../model/table-catalog.js';
-import { type ConflictAction, INSERTED, ORDINAL, returnedName } from '../../sql/insert-statement.js';
+import type { ConflictAction } from '../../sql/conflict-clause.js';
+import { INSERTED, ORDINAL, returnedName } from '../../sql/insert-aliases.js';
 import { compareKeys } from '../copy/sequence-keys.js';
 import type { BulkResult, RowOutcome } from '../options/bulk-options.js';
 import { upsertChanges } from '../upsert/upsert-changes.js';

@@ -1,6 +1,7 @@
 import type { RowChange } from '../../adapter/contract.js';
 import type { BoundModel } from '../../model/bound-model.js';
-import { type InsertStatement, oldName } from '../../sql/insert-statement.js';
+import { oldName } from '../../sql/insert-aliases.js';
+import type { InsertStatement } from '../../sql/insert-statement.js';
 import { columnByName, type UpsertPlan } from './conflict-plan.js';
 
 /**

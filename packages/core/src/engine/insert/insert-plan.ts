@@ -3,6 +3,7 @@ import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
 import { drawsFromSequence, readTableCatalog, returnsOldRows, type TableCatalog } from '../../model/table-catalog.js';
 import { type BatchValues, readBatchValues } from '../../sql/batch-values.js';
+import type { ConflictAction } from '../../sql/conflict-clause.js';
 import { binaryParameter } from '../../sql/copy-binary.js';
 import type { InsertStatement } from '../../sql/insert-statement.js';
 import { mayCopy } from '../copy/copy-strategy.js';
@@ -100,18 +101,9 @@ function planInsert<E>(
   const upsert = conflict.kind === 'update' ? planUpsert(model, conflict, batch.entities, sent, values.unset) : undefined;
   const returning = upsert?.readBack.length ? [...model.returningOnInsert, ...upsert.readBack] : model.returningOnInsert;
 
-  const [onlyKey] = keys;
-  const mapping =
-    conflict.kind === 'error' &&
-    keys.length === 1 &&
-    onlyKey &&
-    generatedKeys.includes(onlyKey.name) &&
-    drawsFromSequence(catalog.columns.get(onlyKey.name))
-      ? 'sequence'
-      : 'join';
   const stmt: InsertStatement = {
     table: catalog,
-    mapping,
+    mapping: rowMapping(conflict, keys, generatedKeys, catalog),
     rowCount: batch.entities.length,
     sent: sent.map((c, i) => ({ name: c.name, mixed: mixed.has(c.name), kept: upsert?.kept[i] !== undefined })),
     generatedKeys,
@@ -129,4 +121,21 @@ function planInsert<E>(
       ? sent.map((c, i) => binaryParameter(catalog.columns.get(c.name), values.raw[i] as unknown[]))
       : undefined;
   return { stmt, values, sent, returning, upsert, direct, binary };
+}
+
+/** How returned rows find their input row: by the drawn sequence key's order, or joined by ordinal (see `mapping`). */
+function rowMapping<E>(
+  conflict: ConflictAction,
+  keys: readonly BoundColumn<E>[],
+  generatedKeys: readonly string[],
+  catalog: TableCatalog,
+): InsertStatement['mapping'] {
+  const [onlyKey] = keys;
+  return conflict.kind === 'error' &&
+    keys.length === 1 &&
+    onlyKey &&
+    generatedKeys.includes(onlyKey.name) &&
+    drawsFromSequence(catalog.columns.get(onlyKey.name))
+    ? 'sequence'
+    : 'join';
 }

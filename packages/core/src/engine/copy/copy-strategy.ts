@@ -29,6 +29,8 @@ export function mayCopy(strategy: WriteStrategy | undefined, session: SqlSession
  * A capability of the engine, not of a session: whether `strategy: 'auto'` may stage a large
  * batch's UPDATE through COPY (`strategy: 'copy'` always does, where the session can COPY). Off
  * until measured: for updates the stage table's CREATE, COPY and DROP have not yet shown that they
- * pay for themselves over one `UPDATE … FROM unnest(…)`.
+ * pay for themselves over one `UPDATE … FROM unnest(…)`. It also decides how an update's values
+ * travel: rows that may go through a stage are read as text, the others as binary arrays where the
+ * session takes them.
  */
 export const AUTO_COPY_UPDATES = false;

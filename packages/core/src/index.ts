@@ -15,6 +15,7 @@
  */
 
 export type { RowChange } from './adapter/contract.js';
+export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export type {
   BulkOptions,
   BulkProgress,
@@ -28,10 +29,8 @@ export type {
   SkipReason,
   UpdateOptions,
   UpsertOptions,
-} from './engine/bulk-options.js';
-export { DEFAULT_BATCH_SIZE } from './engine/bulk-options.js';
-export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
-export { PartialImportError } from './engine/run-batches.js';
+} from './engine/options/bulk-options.js';
+export { DEFAULT_BATCH_SIZE } from './engine/options/bulk-options.js';
 export type { FailureLocation, ValidationFailure } from './errors/bulk-write-error.js';
 export {
   BulkHookError,
@@ -49,4 +48,5 @@ export {
   TransientDatabaseError,
   UniqueViolationError,
 } from './errors/database-errors.js';
+export { PartialImportError } from './errors/partial-import-error.js';
 export { BulkUsageError, UnsupportedFeatureError } from './errors/usage-errors.js';

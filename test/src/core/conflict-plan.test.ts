@@ -2,8 +2,8 @@
 // timestamptz key may come as a Date or as its UTC ISO text (MikroORM's adapter hands over either),
 // are one key, as the statement itself (and the duplicate check behind it) sees them.
 import { describe, expect, it } from 'vitest';
-import { emptyResult } from '../../../packages/core/src/engine/bulk-options.js';
-import { dropDuplicates } from '../../../packages/core/src/engine/conflict-plan.js';
+import { emptyResult } from '../../../packages/core/src/engine/options/bulk-options.js';
+import { dropDuplicates } from '../../../packages/core/src/engine/upsert/conflict-plan.js';
 import type { BoundColumn, BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import { columnModel } from '../harness/column-model.js';
 

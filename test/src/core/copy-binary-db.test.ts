@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runCopy } from '../../../packages/core/src/engine/copy-runner.js';
+import { runCopy } from '../../../packages/core/src/engine/copy/copy-runner.js';
 import { binaryArray, binaryCopyChunks, binaryWriters } from '../../../packages/core/src/sql/copy-binary.js';
 import { copyChunks } from '../../../packages/core/src/sql/copy-text.js';
 import { toPgText } from '../../../packages/core/src/sql/pg-text.js';

@@ -3,11 +3,11 @@
 // outcomes, skipped rows and hooks as without the ordering.
 import { describe, expect, it } from 'vitest';
 import type { TransactionRunner } from '../../../packages/core/src/adapter/contract.js';
-import type { RowOutcome } from '../../../packages/core/src/engine/bulk-options.js';
-import { compareKeyValues, keyOrderedBatches } from '../../../packages/core/src/engine/key-order.js';
+import { compareKeyValues, keyOrderedBatches } from '../../../packages/core/src/engine/batches/key-order.js';
+import { runBatches } from '../../../packages/core/src/engine/batches/run-batches.js';
+import type { StagedWork } from '../../../packages/core/src/engine/batches/staged-work.js';
 import { NO_HOOKS } from '../../../packages/core/src/engine/lifecycle.js';
-import { runBatches } from '../../../packages/core/src/engine/run-batches.js';
-import type { StagedWork } from '../../../packages/core/src/engine/staged-batches.js';
+import type { RowOutcome } from '../../../packages/core/src/engine/options/bulk-options.js';
 import type { BoundColumn } from '../../../packages/core/src/model/bound-model.js';
 
 interface Row {

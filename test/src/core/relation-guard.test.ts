@@ -4,7 +4,7 @@
 import { UnsupportedFeatureError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
 import type { ChangeTracker, WriteTarget } from '../../../packages/core/src/adapter/contract.js';
-import { refuseChangedRelations, refuseUnwrittenRelations } from '../../../packages/core/src/engine/relation-guard.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from '../../../packages/core/src/engine/rows/relation-guard.js';
 import type { BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import type { RelationWrite, UnwrittenRelation } from '../../../packages/core/src/model/entity-model.js';
 

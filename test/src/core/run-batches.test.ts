@@ -3,9 +3,9 @@
 // tested through the adapters, against PostgreSQL.)
 import { describe, expect, it } from 'vitest';
 import type { TransactionRunner } from '../../../packages/core/src/adapter/contract.js';
+import { runBatches } from '../../../packages/core/src/engine/batches/run-batches.js';
+import type { StagedWork } from '../../../packages/core/src/engine/batches/staged-work.js';
 import { NO_HOOKS } from '../../../packages/core/src/engine/lifecycle.js';
-import { runBatches } from '../../../packages/core/src/engine/run-batches.js';
-import type { StagedWork } from '../../../packages/core/src/engine/staged-batches.js';
 
 function transactionLogging(log: string[]): TransactionRunner<object> {
   return (fn) =>

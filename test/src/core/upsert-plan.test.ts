@@ -1,7 +1,7 @@
 // planUpsert on its own: what one batch's upsert writes, per row, from the rows' values (SPEC §8: an
 // upsert never overwrites a column the input leaves undefined).
 import { describe, expect, it } from 'vitest';
-import { planUpsert, resolveConflict } from '../../../packages/core/src/engine/conflict-plan.js';
+import { planUpsert, resolveConflict } from '../../../packages/core/src/engine/upsert/conflict-plan.js';
 import type { BoundColumn, BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import { readBatchValues } from '../../../packages/core/src/sql/batch-values.js';
 import { columnModel } from '../harness/column-model.js';

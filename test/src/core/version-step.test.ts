@@ -1,7 +1,7 @@
 // How a version column moves on: a counter by one; a timestamp (MikroORM's Date versions) to the
 // transaction's timestamp at the column's precision — in an UPDATE and in an upsert's DO UPDATE.
 import { describe, expect, it } from 'vitest';
-import { resolveConflict } from '../../../packages/core/src/engine/conflict-plan.js';
+import { resolveConflict } from '../../../packages/core/src/engine/upsert/conflict-plan.js';
 import type { BoundModel } from '../../../packages/core/src/model/bound-model.js';
 import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
 import { compileUpdate } from '../../../packages/core/src/sql/update-statement.js';

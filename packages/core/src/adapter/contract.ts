@@ -7,7 +7,7 @@
  * ({@link LifecycleHooks}) and its change detection ({@link ChangeTracker}) bound to it.
  * The engine knows nothing else of the ORM. docs/guide.md ("Writing an adapter") walks through it.
  */
-import type { RowOutcome } from '../engine/bulk-options.js';
+import type { RowOutcome } from '../engine/options/bulk-options.js';
 import type { ColumnModel, EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
 
 /** One batch of input rows, with their indices in the whole input. */

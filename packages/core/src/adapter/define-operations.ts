@@ -1,3 +1,4 @@
+import { runInsert } from '../engine/insert/run-insert.js';
 import type {
   BulkOptions,
   BulkResult,
@@ -5,11 +6,11 @@ import type {
   SaveOptions,
   UpdateOptions,
   UpsertOptions,
-} from '../engine/bulk-options.js';
-import type { BulkOperation } from '../engine/check-options.js';
-import { runInsert, runUpsert } from '../engine/insert-pipeline.js';
-import { runSave } from '../engine/save-pipeline.js';
-import { runUpdate } from '../engine/update-pipeline.js';
+} from '../engine/options/bulk-options.js';
+import type { BulkOperation } from '../engine/options/check-options.js';
+import { runSave } from '../engine/save/run-save.js';
+import { runUpdate } from '../engine/update/run-update.js';
+import { runUpsert } from '../engine/upsert/run-upsert.js';
 import type { BulkJob } from './contract.js';
 
 type Input<E> = Iterable<E> | AsyncIterable<E>;

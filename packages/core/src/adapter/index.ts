@@ -12,14 +12,15 @@
  */
 
 export { bulkEventOf, bulkSubscriberMethod } from '../engine/bulk-subscriber.js';
-export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from '../engine/check-options.js';
-export { adoptOption, checkOptions, keyNames, listedNames, optionRule } from '../engine/check-options.js';
-export { resolveConflict } from '../engine/conflict-plan.js';
-export { EntitySlot } from '../engine/entity-slot.js';
-export { runInsert, runUpsert } from '../engine/insert-pipeline.js';
+export { runInsert } from '../engine/insert/run-insert.js';
 export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/lifecycle.js';
-export { runSave } from '../engine/save-pipeline.js';
-export { runUpdate } from '../engine/update-pipeline.js';
+export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from '../engine/options/check-options.js';
+export { adoptOption, checkOptions, keyNames, listedNames, optionRule } from '../engine/options/check-options.js';
+export { EntitySlot } from '../engine/rows/entity-slot.js';
+export { runSave } from '../engine/save/run-save.js';
+export { runUpdate } from '../engine/update/run-update.js';
+export { resolveConflict } from '../engine/upsert/conflict-plan.js';
+export { runUpsert } from '../engine/upsert/run-upsert.js';
 export { connectionLoss } from '../errors/connection-loss.js';
 export type {
   ColumnKind,
@@ -33,8 +34,9 @@ export type {
 export { primaryColumns } from '../model/entity-model.js';
 export type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
 export { readTableCatalog } from '../model/table-catalog.js';
+export type { ConflictAction } from '../sql/conflict-clause.js';
 export { qualifiedTable, quoteIdent } from '../sql/identifier.js';
-export type { CompiledQuery, ConflictAction, InsertStatement } from '../sql/insert-statement.js';
+export type { CompiledQuery, InsertStatement } from '../sql/insert-statement.js';
 export { compileInsert } from '../sql/insert-statement.js';
 export { arrayLiteral, inIsoYears, toPgText, utcIsoText } from '../sql/pg-text.js';
 export type { UpdateColumn, UpdateStatement } from '../sql/update-statement.js';

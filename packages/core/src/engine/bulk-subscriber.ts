@@ -1,5 +1,5 @@
 import type { HookBatch, RowChange, UpdateHookBatch } from '../adapter/contract.js';
-import type { RowOutcome } from './bulk-options.js';
+import type { RowOutcome } from './options/bulk-options.js';
 
 /**
  * What a batch-level subscriber method receives: the whole batch once, with the ORM's metadata and

@@ -1,6 +1,6 @@
 import type { TableCatalog } from '../model/table-catalog.js';
 import type { BatchValues } from '../sql/batch-values.js';
-import type { ConflictAction } from '../sql/insert-statement.js';
+import type { ConflictAction } from '../sql/conflict-clause.js';
 import { BulkWriteError, errorMessage } from './bulk-write-error.js';
 import { ConnectionLostError, connectionLoss } from './connection-loss.js';
 import {

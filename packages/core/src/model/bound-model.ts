@@ -14,8 +14,11 @@ export interface BoundColumn<E> extends ColumnModel {
  * they read one object. Made once per call by {@link bindModel}.
  */
 export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningOnInsert' | 'returningOnUpdate'> {
-  /** The adapter's model this was bound from (cached per entity class: what per-table caches key on). */
-  readonly source: EntityModel;
+  /**
+   * The adapter's model this was bound from (cached per entity class: what per-table caches key on).
+   * Absent in a model built by hand (engine unit tests), which then stands for itself.
+   */
+  readonly source?: EntityModel;
   readonly columns: readonly BoundColumn<E>[];
   readonly returningOnInsert: readonly BoundColumn<E>[];
   readonly returningOnUpdate?: readonly BoundColumn<E>[];

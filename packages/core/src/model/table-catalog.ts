@@ -112,7 +112,7 @@ interface CatalogRow {
  * default expressions of the model's table.
  */
 export function readTableCatalog(session: SqlSession, model: EntityModel | BoundModel<never>): Promise<TableCatalog> {
-  const key = 'source' in model ? model.source : model;
+  const key = ('source' in model ? model.source : undefined) ?? model;
   let entry = cache.get(key);
   if (!entry) {
     entry = loadCatalog(session, qualifiedTable(key.table, key.schema));

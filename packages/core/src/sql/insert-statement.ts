@@ -1,39 +1,8 @@
 import { BulkUsageError } from '../errors/usage-errors.js';
 import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
+import { type ConflictAction, conflictClause } from './conflict-clause.js';
 import { quoteIdent } from './identifier.js';
-
-/** What to do when a row conflicts with an existing one. */
-export type ConflictAction =
-  | { kind: 'error' }
-  | { kind: 'ignore'; target?: readonly string[] }
-  | {
-      kind: 'update';
-      target: readonly string[];
-      set: readonly ConflictSet[];
-      /** Optional condition (SQL over `t` and `excluded`); rows where it is false are skipped. */
-      where?: string;
-      /**
-       * The update's condition is only "some value it writes differs from the stored one" (made from
-       * the SET, `compare`): a row it skips is unchanged, not skipped. Not with `where`.
-       */
-      skipsUnchanged?: boolean;
-    };
-
-/** One column an upsert's update writes. */
-export interface ConflictSet {
-  readonly column: string;
-  /** SQL expression over `excluded` and the table alias `t` (default `excluded."col"`). */
-  readonly expr?: string;
-  /** The value written is the row's own (`excluded`): a row that does not give it writes nothing. */
-  readonly fromRow?: boolean;
-  /**
-   * Rows flagged `keep` for this column (see {@link InsertStatement.sent}) leave the stored value
-   * as it is; the others write `expr`.
-   */
-  readonly unlessKept?: boolean;
-  /** With `skipsUnchanged`: how the value written is compared with the stored one (as is, or as text). */
-  readonly compare?: 'value' | 'text';
-}
+import { columnAlias, defaultAlias, INSERTED, keepAlias, ORDINAL, oldName, returnedName, valueAlias } from './insert-aliases.js';
 
 /** An INSERT of one batch, as data. Compiled to one statement with constant text per shape. */
 export interface InsertStatement {
@@ -92,25 +61,6 @@ export interface CompiledQuery {
 }
 
 /** Result columns of a compiled insert. */
-export const ORDINAL = '__ord';
-export const INSERTED = '__inserted';
-export const returnedName = (i: number) => `r${i}`;
-export const oldName = (i: number) => `o${i}`;
-
-const v = (i: number) => quoteIdent(`v${i}`);
-const d = (i: number) => quoteIdent(`d${i}`);
-const k = (i: number) => quoteIdent(`k${i}`);
-const c = (name: string, stmt: InsertStatement) => quoteIdent(`c${columnIndex(stmt, name)}`);
-
-function columnIndex(stmt: InsertStatement, name: string): number {
-  const sentAt = stmt.sent.findIndex((s) => s.name === name);
-  if (sentAt >= 0) return sentAt;
-  const genAt = stmt.generatedKeys.indexOf(name);
-  if (genAt >= 0) return stmt.sent.length + genAt;
-  // Internal assertion: the statement only names columns it sends or generates.
-  throw new Error(`cohort internal error: column ${name} is neither sent nor generated`);
-}
-
 /** Whether a column of this type sorts by a collation (text, varchar, char). */
 function collatable(castType: string): boolean {
   return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(castType);
@@ -144,7 +94,7 @@ export function compileInsert(
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
   // Text keys in byte order (COLLATE "C"), the order the engine cuts an array into batches in.
   const order = (stmt.orderBy ?? []).map((n) =>
-    collatable(catalogColumn(stmt, n).castType) ? `${c(n, stmt)} COLLATE "C"` : c(n, stmt),
+    collatable(catalogColumn(stmt, n).castType) ? `${columnAlias(n, stmt)} COLLATE "C"` : columnAlias(n, stmt),
   );
   order.push(quoteIdent(ORDINAL));
 
@@ -166,11 +116,11 @@ export function compileInsert(
     ...(stmt.returnOld ?? []).map((_, i) => `i.${quoteIdent(oldName(i))}`),
     ...(upsert ? [`i.${quoteIdent(INSERTED)}`] : []),
   ].join(', ');
-  const byRowKey = stmt.rowKey.map((n, i) => `i.${quoteIdent(`k${i}`)} = u.${c(n, stmt)}`).join(' AND ');
+  const byRowKey = stmt.rowKey.map((n, i) => `i.${quoteIdent(`k${i}`)} = u.${columnAlias(n, stmt)}`).join(' AND ');
   let select = `SELECT ${picked} FROM ins i JOIN u ON ${byRowKey}`;
   if (upsert && !sameColumns(conflictKeys, stmt.rowKey)) {
     // An updated row keeps its existing key, so it is matched by the conflict target instead.
-    const byTarget = conflictKeys.map((n, i) => `i.${quoteIdent(`t${i}`)} = u.${c(n, stmt)}`).join(' AND ');
+    const byTarget = conflictKeys.map((n, i) => `i.${quoteIdent(`t${i}`)} = u.${columnAlias(n, stmt)}`).join(' AND ');
     select =
       `SELECT ${picked} FROM ins i JOIN u ON ${byRowKey} WHERE i.${quoteIdent(INSERTED)} ` +
       `UNION ALL SELECT ${picked} FROM ins i JOIN u ON ${byTarget} WHERE NOT i.${quoteIdent(INSERTED)}`;
@@ -179,7 +129,7 @@ export function compileInsert(
   const sql =
     `WITH u AS MATERIALIZED (SELECT s.${quoteIdent(ORDINAL)}, ${projections.join(', ')} FROM ${from}), ` +
     `ins AS (INSERT INTO ${stmt.table.qualifiedName} AS t (${targets.map(quoteIdent).join(', ')})${overriding} ` +
-    `SELECT ${targets.map((n) => c(n, stmt)).join(', ')} FROM u ORDER BY ${order.join(', ')}` +
+    `SELECT ${targets.map((n) => columnAlias(n, stmt)).join(', ')} FROM u ORDER BY ${order.join(', ')}` +
     `${conflictClause(stmt)} RETURNING ${returning.join(', ')}) ` +
     `${select} ORDER BY 1`;
   return { sql, parameters };
@@ -228,12 +178,12 @@ function sources(
   kept: readonly unknown[] = [],
 ) {
   const { parameters, from } = rowSource(stmt, values, defaults, kept);
-  const as = (name: string) => (aliased ? ` AS ${c(name, stmt)}` : '');
+  const as = (name: string) => (aliased ? ` AS ${columnAlias(name, stmt)}` : '');
   const projections = stmt.sent.map((s, i) => {
     const col = catalogColumn(stmt, s.name);
-    const cast = typedParameter(col, stmt.stage) ? `s.${v(i)}` : `s.${v(i)}::${col.castType}`;
+    const cast = typedParameter(col, stmt.stage) ? `s.${valueAlias(i)}` : `s.${valueAlias(i)}::${col.castType}`;
     if (!s.mixed || !col.defaultExpr) return `${cast}${as(s.name)}`;
-    return `CASE WHEN s.${d(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
+    return `CASE WHEN s.${defaultAlias(i)} THEN ${col.defaultExpr} ELSE ${cast} END${as(s.name)}`;
   });
   if (aliased) {
     for (const name of stmt.generatedKeys) {
@@ -247,7 +197,7 @@ function sources(
       projections.push(`${col.defaultExpr}${as(name)}`);
     }
     stmt.sent.forEach((s, i) => {
-      if (s.kept) projections.push(`s.${k(i)} AS ${k(i)}`);
+      if (s.kept) projections.push(`s.${keepAlias(i)} AS ${keepAlias(i)}`);
     });
   }
   return { parameters, from, projections };
@@ -262,19 +212,19 @@ function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: 
   stmt.sent.forEach((s, i) => {
     parameters.push(values[i]);
     unnestArgs.push(`$${parameters.length}::${typedParameter(catalogColumn(stmt, s.name), stmt.stage) ?? 'text'}[]`);
-    aliases.push(v(i));
+    aliases.push(valueAlias(i));
   });
   stmt.sent.forEach((s, i) => {
     if (!s.mixed) return;
     parameters.push(defaults[i]);
     unnestArgs.push(`$${parameters.length}::boolean[]`);
-    aliases.push(d(i));
+    aliases.push(defaultAlias(i));
   });
   stmt.sent.forEach((s, i) => {
     if (!s.kept) return;
     parameters.push(kept[i]);
     unnestArgs.push(`$${parameters.length}::boolean[]`);
-    aliases.push(k(i));
+    aliases.push(keepAlias(i));
   });
   if (stmt.sent.length === 0) {
     // Every value is a default: one array of NULLs still gives unnest its row count.
@@ -284,52 +234,6 @@ function rowSource(stmt: InsertStatement, values: readonly unknown[], defaults: 
   }
   const from = `unnest(${unnestArgs.join(', ')}) WITH ORDINALITY AS s(${[...aliases, quoteIdent(ORDINAL)].join(', ')})`;
   return { parameters, from };
-}
-
-function conflictClause(stmt: InsertStatement): string {
-  const conflict = stmt.conflict;
-  switch (conflict.kind) {
-    case 'error':
-      return '';
-    case 'ignore':
-      return conflict.target?.length
-        ? ` ON CONFLICT (${conflict.target.map(quoteIdent).join(', ')}) DO NOTHING`
-        : ' ON CONFLICT DO NOTHING';
-    case 'update': {
-      const values = conflict.set.map((s) => {
-        const value = s.expr ?? `excluded.${quoteIdent(s.column)}`;
-        return s.unlessKept ? unlessKept(stmt, conflict.target, s.column, value) : value;
-      });
-      const set = conflict.set.map((s, i) => `${quoteIdent(s.column)} = ${values[i]}`);
-      const condition = conflict.skipsUnchanged ? valuesDiffer(conflict.set, values) : conflict.where;
-      const where = condition ? ` WHERE ${condition}` : '';
-      return ` ON CONFLICT (${conflict.target.map(quoteIdent).join(', ')}) DO UPDATE SET ${set.join(', ')}${where}`;
-    }
-  }
-}
-
-/** True when the update would change a value of the stored row `t` (a row that keeps a column does not). */
-function valuesDiffer(set: readonly ConflictSet[], values: readonly string[]): string {
-  const compared = set.flatMap((s, i) => {
-    if (!s.compare) return [];
-    const text = s.compare === 'text' ? '::text' : '';
-    return [`t.${quoteIdent(s.column)}${text} IS DISTINCT FROM (${values[i]})${text}`];
-  });
-  return compared.length > 0 ? `(${compared.join(' OR ')})` : 'false';
-}
-
-/**
- * `CASE WHEN <the row keeps it> THEN t."col" ELSE value END`. The update sees only `t` and
- * `excluded`, not the row's flags: the conflict target (unique within a batch) finds them in `u`,
- * through an uncorrelated `IN (SELECT …)` PostgreSQL hashes once per statement.
- */
-function unlessKept(stmt: InsertStatement, target: readonly string[], column: string, value: string): string {
-  const at = stmt.sent.findIndex((s) => s.name === column);
-  // Internal assertion: called only for columns sent with keep flags.
-  if (at < 0 || !stmt.sent[at]?.kept) throw new Error(`cohort internal error: column ${column} has no keep flags`);
-  const key = target.map((n) => `excluded.${quoteIdent(n)}`).join(', ');
-  const source = target.map((n) => `u.${c(n, stmt)}`).join(', ');
-  return `CASE WHEN (${key}) IN (SELECT ${source} FROM u WHERE u.${k(at)}) THEN t.${quoteIdent(column)} ELSE ${value} END`;
 }
 
 function sameColumns(a: readonly string[], b: readonly string[]): boolean {

@@ -74,56 +74,14 @@ export function updateStageColumns(stmt: Pick<UpdateStatement, 'key' | 'columns'
 export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): CompiledQuery {
   // A column every row changes is set without its per-row flag (and the flag is not sent).
   const everyRow = stmt.columns.map((_, i) => (values.changed[i] ?? []).every(Boolean));
-  const parameters: unknown[] = [];
-  const args: string[] = [];
-  const aliases: string[] = [];
-  const add = (value: unknown, type: string, alias: string) => {
-    parameters.push(value);
-    args.push(`$${parameters.length}::${type}[]`);
-    aliases.push(quoteIdent(alias));
-  };
   // A column of a type with a typed array parameter arrives typed; others (and a stage's columns)
   // as text, cast here.
   const typed = (column: string) => typedParameter(catalogColumn(stmt, column), stmt.stage);
-  const binary = stmt.stage ? undefined : values.binary;
-  for (const [i, k] of stmt.key.entries()) add(binary?.keys[i] ?? values.keys[i], typed(k) ?? 'text', `k${i}`);
-  stmt.columns.forEach((c, i) => {
-    add(binary?.values[i] ?? values.values[i], typed(c.name) ?? 'text', `v${i}`);
-    if (!everyRow[i]) add(values.changed[i], 'boolean', `ch${i}`);
-  });
-  if (stmt.version) add(values.expectedVersions, typed(stmt.version) ?? 'text', 'ver');
-
+  const { parameters, args, aliases } = updateParameters(stmt, values, everyRow, typed);
   const cast = (column: string, alias: string) =>
     typed(column) ? `u.${quoteIdent(alias)}` : `u.${quoteIdent(alias)}::${catalogColumn(stmt, column).castType}`;
-  const sets = stmt.columns.map((c, i) => {
-    const current = `t.${quoteIdent(c.name)}`;
-    const value = cast(c.name, `v${i}`);
-    const next = c.expression ? `(${c.expression.replaceAll('{current}', current).replaceAll('{value}', value)})` : value;
-    if (everyRow[i]) return `${quoteIdent(c.name)} = ${next}`;
-    return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${c.otherwise ?? current} END`;
-  });
-  if (stmt.version) {
-    sets.push(`${quoteIdent(stmt.version)} = ${nextVersionSql(stmt.versionStep, `t.${quoteIdent(stmt.version)}`)}`);
-  }
-  for (const column of stmt.touch) sets.push(`${quoteIdent(column)} = CURRENT_TIMESTAMP`);
-
-  const byKey = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
-  // The rows are locked first, in key order (text keys in byte order, COLLATE "C"), the order the
-  // engine cuts an array into batches in: concurrent updates of overlapping rows then lock them in
-  // one order and cannot deadlock (the UPDATE's own join visits rows in whatever order its plan gives).
-  const keyOrder = stmt.key.map((k) => {
-    const column = `t.${quoteIdent(k)}`;
-    return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(catalogColumn(stmt, k).castType)
-      ? `${column} COLLATE "C"`
-      : column;
-  });
-  const lock =
-    `locked AS MATERIALIZED (SELECT 1 FROM ${stmt.table.qualifiedName} AS t JOIN u ON ${byKey.join(' AND ')} ` +
-    `ORDER BY ${keyOrder.join(', ')} FOR UPDATE OF t)`;
-  const where = [...byKey, '(SELECT count(*) FROM locked) >= 0'];
-  if (stmt.version) {
-    where.push(`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`);
-  }
+  const sets = updateSets(stmt, everyRow, cast);
+  const { lock, where } = lockedMatch(stmt, cast);
   const returning = [
     `u.${quoteIdent(UPDATE_ORDINAL)}`,
     ...stmt.returning.map((r, i) => `t.${quoteIdent(r)} AS ${quoteIdent(`r${i}`)}`),
@@ -143,6 +101,73 @@ export function compileUpdate(stmt: UpdateStatement, values: UpdateValues): Comp
     `upd AS (UPDATE ${stmt.table.qualifiedName} AS t SET ${sets.join(', ')} FROM u WHERE ${where.join(' AND ')} ` +
     `RETURNING ${returning.join(', ')}) ${result}`;
   return { sql, parameters: stmt.stage ? [] : parameters };
+}
+
+/** The unnest's array parameters (keys, values and their flags, expected versions) and their aliases. */
+function updateParameters(
+  stmt: UpdateStatement,
+  values: UpdateValues,
+  everyRow: readonly boolean[],
+  typed: (column: string) => string | undefined,
+): { parameters: unknown[]; args: string[]; aliases: string[] } {
+  const parameters: unknown[] = [];
+  const args: string[] = [];
+  const aliases: string[] = [];
+  const add = (value: unknown, type: string, alias: string) => {
+    parameters.push(value);
+    args.push(`$${parameters.length}::${type}[]`);
+    aliases.push(quoteIdent(alias));
+  };
+  const binary = stmt.stage ? undefined : values.binary;
+  for (const [i, k] of stmt.key.entries()) add(binary?.keys[i] ?? values.keys[i], typed(k) ?? 'text', `k${i}`);
+  stmt.columns.forEach((c, i) => {
+    add(binary?.values[i] ?? values.values[i], typed(c.name) ?? 'text', `v${i}`);
+    if (!everyRow[i]) add(values.changed[i], 'boolean', `ch${i}`);
+  });
+  if (stmt.version) add(values.expectedVersions, typed(stmt.version) ?? 'text', 'ver');
+  return { parameters, args, aliases };
+}
+
+/** The SET list: changed columns (per row unless every row changed them), the version, touched dates. */
+function updateSets(
+  stmt: UpdateStatement,
+  everyRow: readonly boolean[],
+  cast: (column: string, alias: string) => string,
+): string[] {
+  const sets = stmt.columns.map((c, i) => {
+    const current = `t.${quoteIdent(c.name)}`;
+    const value = cast(c.name, `v${i}`);
+    const next = c.expression ? `(${c.expression.replaceAll('{current}', current).replaceAll('{value}', value)})` : value;
+    if (everyRow[i]) return `${quoteIdent(c.name)} = ${next}`;
+    return `${quoteIdent(c.name)} = CASE WHEN u.${quoteIdent(`ch${i}`)} THEN ${next} ELSE ${c.otherwise ?? current} END`;
+  });
+  if (stmt.version) {
+    sets.push(`${quoteIdent(stmt.version)} = ${nextVersionSql(stmt.versionStep, `t.${quoteIdent(stmt.version)}`)}`);
+  }
+  for (const column of stmt.touch) sets.push(`${quoteIdent(column)} = CURRENT_TIMESTAMP`);
+  return sets;
+}
+
+/** The `locked` CTE (rows locked in key order) and the WHERE that matches rows by key (and version). */
+function lockedMatch(stmt: UpdateStatement, cast: (column: string, alias: string) => string): { lock: string; where: string[] } {
+  const byKey = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
+  // The rows are locked first, in key order (text keys in byte order, COLLATE "C"), the order the
+  // engine cuts an array into batches in: concurrent updates of overlapping rows then lock them in
+  // one order and cannot deadlock (the UPDATE's own join visits rows in whatever order its plan gives).
+  const keyOrder = stmt.key.map((k) => {
+    const column = `t.${quoteIdent(k)}`;
+    return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(catalogColumn(stmt, k).castType)
+      ? `${column} COLLATE "C"`
+      : column;
+  });
+  const lock =
+    `locked AS MATERIALIZED (SELECT 1 FROM ${stmt.table.qualifiedName} AS t JOIN u ON ${byKey.join(' AND ')} ` +
+    `ORDER BY ${keyOrder.join(', ')} FOR UPDATE OF t)`;
+  const where = [...byKey, '(SELECT count(*) FROM locked) >= 0'];
+  if (stmt.version) {
+    where.push(`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`);
+  }
+  return { lock, where };
 }
 
 function catalogColumn(stmt: UpdateStatement, column: string): CatalogColumn {

@@ -1,15 +1,15 @@
-import type { InputBatch } from '../adapter/contract.js';
-import { DuplicateKeyInBatchError } from '../errors/bulk-write-error.js';
-import { BulkUsageError } from '../errors/usage-errors.js';
-import type { BoundColumn, BoundModel } from '../model/bound-model.js';
-import { type ColumnModel, type EntityModel, primaryColumns } from '../model/entity-model.js';
-import type { BatchValues } from '../sql/batch-values.js';
-import { quoteIdent } from '../sql/identifier.js';
-import type { ConflictAction, ConflictSet } from '../sql/insert-statement.js';
-import { toPgText } from '../sql/pg-text.js';
-import { nextVersionSql, versionStepOf } from '../sql/version-step.js';
-import type { BulkResult, InsertOptions, OnConflict } from './bulk-options.js';
-import { keepRows, pickRows } from './skip-rows.js';
+import type { InputBatch } from '../../adapter/contract.js';
+import { DuplicateKeyInBatchError } from '../../errors/bulk-write-error.js';
+import { BulkUsageError } from '../../errors/usage-errors.js';
+import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
+import { type ColumnModel, type EntityModel, primaryColumns } from '../../model/entity-model.js';
+import type { BatchValues } from '../../sql/batch-values.js';
+import type { ConflictAction, ConflictSet } from '../../sql/conflict-clause.js';
+import { quoteIdent } from '../../sql/identifier.js';
+import { toPgText } from '../../sql/pg-text.js';
+import { nextVersionSql, versionStepOf } from '../../sql/version-step.js';
+import { keepRows, pickRows } from '../batches/skip-rows.js';
+import type { BulkResult, InsertOptions, OnConflict } from '../options/bulk-options.js';
 
 export function columnByName<E>(model: BoundModel<E>, name: string): BoundColumn<E> {
   const column = model.columns.find((c) => c.name === name);

@@ -1,5 +1,5 @@
-import type { InputBatch } from '../adapter/contract.js';
-import { BulkUsageError } from '../errors/usage-errors.js';
+import type { InputBatch } from '../../adapter/contract.js';
+import { BulkUsageError } from '../../errors/usage-errors.js';
 import { CallStamp } from './call-stamp.js';
 
 /**

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { CopyCapableClient } from '../adapter/contract.js';
+import type { CopyCapableClient } from '../../adapter/contract.js';
 
 /**
  * Streams `chunks` into `COPY … FROM STDIN` on the transaction's own client (so the rows commit or
@@ -16,16 +16,8 @@ export async function runCopy(
 ): Promise<number> {
   const stream = client.query(copyFrom(sql)) as NodeJS.WritableStream & { rowCount?: number };
   const source = Readable.from(chunks, { objectMode: false });
-  // 'end': the last chunk went to the COPY stream, which writes it to the socket (a few ticks later).
+  // 'end': the last chunk went to the COPY stream; setImmediate: it reaches the socket a few ticks later.
   if (onSent) source.once('end', () => setImmediate(onSent));
   await pipeline(source, stream);
   return stream.rowCount ?? 0;
-}
-
-/**
- * Calls `onSent` once a query started just now has reached the driver (the ORM's query path takes a
- * few promise steps before the driver writes it to the socket).
- */
-export function afterDispatch(onSent: (() => void) | undefined): void {
-  if (onSent) setImmediate(onSent);
 }

@@ -1,6 +1,6 @@
-import type { InputBatch } from '../adapter/contract.js';
-import type { ValidationFailure } from '../errors/bulk-write-error.js';
-import type { BulkResult, SkipReason } from './bulk-options.js';
+import type { InputBatch } from '../../adapter/contract.js';
+import type { ValidationFailure } from '../../errors/bulk-write-error.js';
+import type { BulkResult, SkipReason } from '../options/bulk-options.js';
 
 /** Why a row leaves its batch, as recorded in the result's `skipped`. */
 export interface SkipVerdict<E> {

@@ -1,6 +1,6 @@
-import type { InputBatch } from '../adapter/contract.js';
-import { BulkUsageError } from '../errors/usage-errors.js';
-import type { BoundColumn, BoundModel } from '../model/bound-model.js';
+import type { InputBatch } from '../../adapter/contract.js';
+import { BulkUsageError } from '../../errors/usage-errors.js';
+import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
 
 /** What the ORM's save puts back onto a row it writes (`insert`: keys and defaults; `update`: version, update date). */
 function writtenBack<E>(model: BoundModel<E>, kind: 'insert' | 'update'): BoundColumn<E>[] {

@@ -3,10 +3,10 @@
 // locks of every batch it wrote: two calls whose batches hold overlapping keys in different orders
 // can each wait for a row the other holds (40P01). An array is therefore cut into batches in key
 // order: every call then takes its locks in one global order, batch after batch.
-import type { InputBatch } from '../adapter/contract.js';
-import type { BoundColumn } from '../model/bound-model.js';
-import type { ColumnModel } from '../model/entity-model.js';
-import { toPgText } from '../sql/pg-text.js';
+import type { InputBatch } from '../../adapter/contract.js';
+import type { BoundColumn } from '../../model/bound-model.js';
+import type { ColumnModel } from '../../model/entity-model.js';
+import { toPgText } from '../../sql/pg-text.js';
 
 /** The key a call's rows are ordered by across batches, read from the entity as given. */
 export interface RowOrder<E> {

@@ -1,4 +1,4 @@
-import type { ValidationFailure } from '../errors/bulk-write-error.js';
+import type { ValidationFailure } from '../../errors/bulk-write-error.js';
 
 /** Progress of a call, reported after each batch. */
 export interface BulkProgress {

@@ -1,5 +1,5 @@
-import { BulkWriteError, type ValidationFailure } from '../errors/bulk-write-error.js';
-import type { BoundModel } from '../model/bound-model.js';
+import { BulkWriteError, type ValidationFailure } from '../../errors/bulk-write-error.js';
+import type { BoundModel } from '../../model/bound-model.js';
 
 const NOTHING_PREPARED: ReadonlyMap<never, unknown> = new Map<never, unknown>();
 

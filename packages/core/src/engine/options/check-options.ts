@@ -1,5 +1,5 @@
-import { BulkUsageError, UnsupportedFeatureError } from '../errors/usage-errors.js';
-import type { EntityModel } from '../model/entity-model.js';
+import { BulkUsageError, UnsupportedFeatureError } from '../../errors/usage-errors.js';
+import type { EntityModel } from '../../model/entity-model.js';
 
 /** The four bulk operations, by the names callers know them. */
 export type BulkOperation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave';

@@ -1,0 +1,81 @@
+import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
+import { type BulkOptions, type BulkResult, emptyResult } from '../options/bulk-options.js';
+import { StatementCounter } from '../session/statement-counter.js';
+import type { StagedWork } from './staged-work.js';
+
+/** Processes one batch and adds what happened to `result`. */
+export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>) => Promise<void>;
+
+export function isStaged<E, P, S>(work: BatchWork<E> | StagedWork<E, P, S>): work is StagedWork<E, P, S> {
+  return typeof work !== 'function';
+}
+
+/** A call's bookkeeping: its result, the statements it sent, its progress; and how it runs one batch. */
+export class BatchCall<E, P, S> {
+  private readonly started = performance.now();
+  readonly result = emptyResult<E>();
+  private readonly counter = new StatementCounter();
+  private validated = 0;
+  private skippedDone = 0;
+  private readonly lookupsSeen = new WeakMap<object, number>();
+
+  constructor(
+    private readonly options: BulkOptions,
+    private readonly work: BatchWork<E> | StagedWork<E, P, S>,
+  ) {}
+
+  /** The target with a session that counts the statements sent through it. */
+  counted(target: WriteTarget<E>): WriteTarget<E> {
+    return { ...target, session: this.counter.wrap(target.session) };
+  }
+
+  /** Runs one batch's work from start to finish. */
+  async runOne(batch: InputBatch<E>, target: WriteTarget<E>): Promise<void> {
+    const { work, result } = this;
+    const session = this.counted(target);
+    try {
+      target.batchStarted?.(batch);
+      if (isStaged(work)) {
+        const prepared = await work.prepare(batch, session, result);
+        await work.finish(await work.send(prepared, session), session, result);
+      } else {
+        await work(batch, session, result);
+      }
+    } finally {
+      target.batchDone?.(batch);
+    }
+    this.batchDone(batch, target);
+  }
+
+  /** Counts the change tracker's look-ups and reports progress once a batch is done. */
+  batchDone(batch: InputBatch<E>, target: WriteTarget<E>): void {
+    const { options, result, counter } = this;
+    if (target.changes) {
+      const queries = target.changes.queries ?? 0;
+      counter.count += queries - (this.lookupsSeen.get(target.changes) ?? 0);
+      this.lookupsSeen.set(target.changes, queries);
+    }
+    result.batches++;
+    this.validated += batch.entities.length;
+    if (!options.onProgress) return;
+    // The next batch may already be validated: only rows of the batches done count.
+    const own = new Set(batch.indices);
+    for (const s of result.skipped) if (own.has(s.index)) this.skippedDone++;
+    options.onProgress({
+      batch: batch.number,
+      validated: this.validated,
+      written: result.inserted + result.updated,
+      skipped: this.skippedDone,
+      elapsedMs: performance.now() - this.started,
+    });
+  }
+
+  /** The call's result: skipped rows in input order (batches that overlap record theirs out of order), counts, time. */
+  finish(): BulkResult<E> {
+    const { result } = this;
+    result.skipped.sort((a, b) => a.index - b.index);
+    result.statements = this.counter.count;
+    result.ms = Math.round((performance.now() - this.started) * 100) / 100;
+    return result;
+  }
+}

@@ -1,0 +1,74 @@
+import type { BulkJob } from '../../adapter/contract.js';
+import { type BoundModel, bindModel } from '../../model/bound-model.js';
+import type { RowOrder } from '../batches/key-order.js';
+import { runBatches } from '../batches/run-batches.js';
+import type { StagedWork } from '../batches/staged-work.js';
+import { drawKeysEarly } from '../copy/sequence-keys.js';
+import type { BulkResult, InsertOptions } from '../options/bulk-options.js';
+import { refuseFrozenRows } from '../rows/frozen-rows.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { prepareRows } from '../rows/row-preparation.js';
+import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
+import { applyRows } from './insert-apply.js';
+import { afterInsertPhase, beforeInsertPhase, validateInsertPhase } from './insert-phases.js';
+import { type PlannedRows, planRows } from './insert-plan.js';
+import { type SentRows, sendRows } from './insert-send.js';
+
+/** Everything the engine needs to insert entities of one model. */
+export type InsertJob<E> = BulkJob<E, InsertOptions>;
+
+/**
+ * Inserts `input` batch by batch. Per batch (SPEC §3): before-hooks → validation → one statement →
+ * generated values back onto the objects → after-hooks for the rows written.
+ */
+export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  return runBatches(input, job.options, job.transaction, insertStages(bindModel(job.model, job.access), job.options));
+}
+
+/**
+ * An insert's batch work in stages (see {@link StagedWork}): before-hooks, validation and the
+ * statement's values; the statement; values back, outcomes, after-hooks.
+ */
+export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
+  return {
+    overlap: options.pipeline !== false && !model.refersToItself,
+    order: lockOrder(model, options),
+    async prepare(batch, target, result) {
+      const context = { model, options, target, result };
+      refuseFrozenRows(model, batch, 'insert');
+      const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
+      await beforeInsertPhase(context, batch);
+      const write = relationWriteOf(model, options);
+      refuseUnwrittenRelations(model, batch, write);
+      await refuseChangedRelations(model, batch, write, target);
+      const prepared = prepareRows(model, batch.entities);
+      const valid = await validateInsertPhase(context, batch, prepared);
+      return planRows(context, { ...valid, drawn }, prepared);
+    },
+    send: (planned, target, onSent) => sendRows({ options, target }, planned, onSent),
+    async finish(sent, target, result) {
+      const context = { model, options, target, result };
+      await afterInsertPhase(context, applyRows(context, sent));
+    },
+  };
+}
+
+/**
+ * The order an upsert (or an insert that ignores conflicts on a target) locks rows in: its
+ * statement writes rows in conflict-key order, and an array is cut into batches in that order too.
+ */
+function lockOrder<E>(model: BoundModel<E>, options: InsertOptions): RowOrder<E> | undefined {
+  try {
+    const conflict = resolveConflict(model, options.onConflict);
+    if (conflict.kind === 'error' || !conflict.target?.length) return undefined;
+    return { columns: conflict.target.map((name) => columnByName(model, name)) };
+  } catch {
+    // A target naming no column is refused when the first batch is prepared, as without an order.
+    return undefined;
+  }
+}
+
+/** An upsert writes only the row's own columns (as the ORMs' upserts do); an insert, its relations too. */
+function relationWriteOf<E>(model: BoundModel<E>, options: InsertOptions): 'insert' | 'upsert' {
+  return resolveConflict(model, options.onConflict).kind === 'update' ? 'upsert' : 'insert';
+}

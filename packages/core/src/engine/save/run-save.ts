@@ -1,0 +1,125 @@
+import type { BulkJob, InputBatch } from '../../adapter/contract.js';
+import { BulkValidationError } from '../../errors/bulk-write-error.js';
+import { bindModel } from '../../model/bound-model.js';
+import type { BatchContext } from '../batches/batch-context.js';
+import { runBatches } from '../batches/run-batches.js';
+import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
+import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
+import { refuseFrozenRows } from '../rows/frozen-rows.js';
+import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { prepareRows } from '../rows/row-preparation.js';
+import { type ChangePlan, loadRows, planChanges, trackerOf } from '../update/change-plan.js';
+import { afterUpdatePhase, beforeUpdatePhase, validateUpdatePhase, writeUpdatePhase } from '../update/update-phases.js';
+
+/** Everything the engine needs to save entities of one model. */
+export type SaveJob<E> = BulkJob<E, SaveOptions>;
+
+/**
+ * Saves a mix of new and existing entities as the ORM's save does, per batch: one look-up tells new
+ * from existing; before-insert hooks for the new, before-update hooks for the changed; validation of
+ * both; one INSERT and one UPDATE; after-insert then after-update hooks.
+ */
+export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  const { options } = job;
+  const model = bindModel(job.model, job.access);
+  return runBatches(input, options, job.transaction, (batch, target, result) =>
+    saveBatch({ model, options, target, result }, batch),
+  );
+}
+
+type SaveContext<E> = BatchContext<E, SaveOptions>;
+
+/** A save's batch split by the look-up: the new rows, and the existing ones with their stored state. */
+interface SaveParts<E> {
+  readonly batch: InputBatch<E>;
+  readonly fresh: InputBatch<E>;
+  readonly existing: InputBatch<E>;
+  readonly states: unknown[];
+  readonly plan: ChangePlan<E>;
+}
+
+async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Promise<void> {
+  const { model, target } = context;
+  const tracker = trackerOf(target);
+  const loaded = await loadRows(tracker, batch);
+  const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  const states: unknown[] = [];
+  batch.entities.forEach((entity, position) => {
+    const state = loaded[position];
+    const into = state === undefined ? fresh : existing;
+    into.entities.push(entity);
+    into.indices.push(batch.indices[position] as number);
+    if (state !== undefined) states.push(state);
+  });
+
+  refuseFrozenRows(model, fresh, 'insert');
+  refuseFrozenRows(model, existing, 'update');
+  const plan = planChanges(context, existing, states, tracker);
+  const parts = { batch, fresh, existing, states, plan };
+  if (target.insertsBeforeUpdates) await saveInsertsFirst(context, parts);
+  else await saveTogether(context, parts);
+}
+
+/** As flush: the inserts run to completion, then the updates; each part validated on its own. */
+async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
+  const { model, target } = context;
+  const { batch, fresh, existing, states, plan } = parts;
+  await beforeInsertPhase(context, fresh);
+  // Both parts are checked before either is written.
+  refuseUnwrittenRelations(model, fresh, 'insert');
+  refuseUnwrittenRelations(model, existing, 'update', states);
+  // The whole batch at once: a related entity that is a row of the batch is written by the call.
+  await refuseChangedRelations(model, batch, 'update', target);
+  const preparedNew = prepareRows(model, fresh.entities);
+  const validNew = await validateInsertPhase(context, fresh, preparedNew);
+  await afterInsertPhase(context, await writeInsertPhase(context, validNew, preparedNew));
+  await beforeUpdatePhase(context, plan);
+  const preparedChanged = prepareRows(model, plan.changed.entities);
+  const validChanged = await validateUpdatePhase(context, plan.changed, preparedChanged);
+  await writeUpdatePhase(context, validChanged, preparedChanged);
+  await afterUpdatePhase(context, validChanged);
+}
+
+/** Before-hooks of both parts, validation of both, then the INSERT and the UPDATE, then the after-hooks. */
+async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
+  const { model, target } = context;
+  const { batch, fresh, existing, states, plan } = parts;
+  await beforeInsertPhase(context, fresh);
+  await beforeUpdatePhase(context, plan);
+  refuseUnwrittenRelations(model, fresh, 'insert');
+  refuseUnwrittenRelations(model, existing, 'update', states);
+  // The whole batch at once: a related entity that is a row of the batch is written by the call.
+  await refuseChangedRelations(model, batch, 'update', target);
+
+  const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
+  const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
+  const written = await writeInsertPhase(context, validNew, prepared);
+  await writeUpdatePhase(context, validChanged, prepared);
+  await afterInsertPhase(context, written);
+  await afterUpdatePhase(context, validChanged);
+}
+
+/** Validates both parts before writing either, so one error lists every invalid row of the batch. */
+async function validateBoth<E>(
+  context: SaveContext<E>,
+  batch: InputBatch<E>,
+  fresh: InputBatch<E>,
+  plan: ChangePlan<E>,
+  prepared: ReadonlyMap<E, unknown>,
+) {
+  const { options, result } = context;
+  const scratch = emptyResult<E>();
+  const lenient = { ...context, options: { ...options, onInvalid: 'skip' as const }, result: scratch };
+  const validNew = await validateInsertPhase(lenient, fresh, prepared);
+  const validChanged = await validateUpdatePhase(lenient, plan.changed, prepared);
+  if (scratch.skipped.length > 0) {
+    if (options.onInvalid !== 'skip') {
+      const failures = scratch.skipped.flatMap((s) => s.failures ?? []).sort((a, b) => a.index - b.index);
+      throw new BulkValidationError(failures, batch.number);
+    }
+    result.skipped.push(...scratch.skipped);
+    for (const s of scratch.skipped) result.outcomes[s.index] = 'skipped';
+  }
+  return { validNew, validChanged };
+}

@@ -5,7 +5,7 @@ import { collectionState, entityInternals, originalEntityData, prototypeMeta } f
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
 
-/** Finds the first relation of a row that flush would write and cohort does not (EntityModel.unwrittenRelation). */
+/** Finds the first relation of a row that flush would write and cohort does not (EntityAccess.unwrittenRelation). */
 export type RelationFinder = (entity: AnyEntity, write: RelationWrite) => UnwrittenRelation | undefined;
 
 type RelationCheck = (entity: AnyEntity, write: RelationWrite) => UnwrittenRelation | undefined;

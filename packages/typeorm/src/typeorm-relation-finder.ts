@@ -1,7 +1,7 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 
-/** Finds the first relation of a row that save() would write and cohort does not (EntityModel.unwrittenRelation). */
+/** Finds the first relation of a row that save() would write and cohort does not (EntityAccess.unwrittenRelation). */
 export type RelationFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
 
 type RelationCheck = (

@@ -17,7 +17,7 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
 
 /**
  * Refuses the batch when a row has a relation the ORM's own save would write and cohort does not
- * write yet (see {@link EntityModel.unwrittenRelation}): one {@link UnsupportedFeatureError} naming
+ * write yet (see `EntityAccess.unwrittenRelation`): one {@link UnsupportedFeatureError} naming
  * the entity class, the property and the row, thrown before the batch's statement, so that the call
  * writes nothing (its transaction rolls back). `stored` is what the change tracker loaded, by row.
  */

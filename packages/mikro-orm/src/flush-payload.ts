@@ -6,7 +6,7 @@ import type { RowState } from './row-states.js';
 type AnyEntity = object;
 
 /**
- * EntityModel.prepare: flush's payload for the entity (after its before-hooks; a new entity is
+ * EntityAccess.prepare: flush's payload for the entity (after its before-hooks; a new entity is
  * initialized already). For an update it also carries the version the entity was read with, the
  * one the UPDATE expects.
  */
@@ -48,7 +48,7 @@ export function currentPayload(em: EntityManager, entity: AnyEntity, state: RowS
   } catch (error) {
     if (error instanceof BulkWriteError) throw error;
     // A value flush cannot convert (a circular JSON object, a scalar for an array): the row is
-    // refused by validation after its hooks, naming the property (EntityModel.prepare throws
+    // refused by validation after its hooks, naming the property (EntityAccess.prepare throws
     // again there). Its hooks see an empty payload meanwhile.
     return {};
   }

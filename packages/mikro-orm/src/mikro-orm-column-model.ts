@@ -106,7 +106,7 @@ function generationOf(prop: EntityProperty<AnyEntity>, kind: ColumnKind): Genera
  * The column's role for the engine. `onUpdate` values are set on the entity and written like any
  * change, as flush does, so no column gets the engine's `updateDate` role. What `onCreate` makes is
  * for the insert only (an upsert that finds the row keeps the stored value): per row, see
- * EntityModel.insertOnly.
+ * EntityAccess.insertOnly.
  */
 function roleOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): ColumnRole | undefined {
   if (prop.version) return 'version';

@@ -76,7 +76,7 @@ export class MikroOrmWriteContext {
     }
   }
 
-  /** EntityModel.insertOnly: the columns `onCreate` filled for the entity in this call. */
+  /** EntityAccess.insertOnly: the columns `onCreate` filled for the entity in this call. */
   insertOnly(entity: AnyEntity): readonly string[] | undefined {
     return this.rows.of(entity).insertOnly;
   }
@@ -142,7 +142,7 @@ export class MikroOrmWriteContext {
   }
 
   /**
-   * EntityModel.prepare: flush's payload for the entity (after its before-hooks). For an update it
+   * EntityAccess.prepare: flush's payload for the entity (after its before-hooks). For an update it
    * also carries the version the entity was read with, the one the UPDATE expects.
    */
   prepare(entity: AnyEntity): EntityData<AnyEntity> {
@@ -172,7 +172,7 @@ export class MikroOrmWriteContext {
     state.row[field] = value;
   }
 
-  /** EntityModel.finishInsert: hydrates the returned values and registers the entity (see WriteFinisher.inserted). */
+  /** EntityAccess.finishInsert: hydrates the returned values and registers the entity (see WriteFinisher.inserted). */
   finishInsert(entity: AnyEntity, upserted?: 'inserted' | 'updated' | 'unchanged'): void {
     this.finisher.inserted(this.metaOf(entity), entity, this.rows.of(entity), upserted);
   }

@@ -27,7 +27,7 @@ export interface RowState {
   hooked: boolean;
   /** The RETURNING values of its row, by column. */
   row?: Record<string, unknown>;
-  /** Columns whose values `onCreate` made in this call: for an insert only (see EntityModel.insertOnly). */
+  /** Columns whose values `onCreate` made in this call: for an insert only (see EntityAccess.insertOnly). */
   insertOnly?: string[];
   /**
    * Its UPDATE is one of several of the call: flush writes such a group with one statement that

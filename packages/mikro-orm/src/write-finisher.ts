@@ -26,7 +26,7 @@ export class WriteFinisher {
   ) {}
 
   /**
-   * EntityModel.finishInsert: hydrates the values the database generated (as flush maps its
+   * EntityAccess.finishInsert: hydrates the values the database generated (as flush maps its
    * RETURNING row), then marks the entity persisted and registers it in the identity map with
    * flush's snapshot, so a later flush sends nothing for it and a change becomes an UPDATE. A row an
    * upsert found gets every returned value, the stored key included, as `em.upsert()` hydrates it.

@@ -1,7 +1,7 @@
 import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
-import type { EntityModel, RelationWrite, UnwrittenRelation } from '../../model/entity-model.js';
+import type { RelationWrite, UnwrittenRelation } from '../../model/entity-model.js';
 
 /** What the ORM's own save would do, by kind of unwritten relation (the messages of both adapters). */
 const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => string>> = {

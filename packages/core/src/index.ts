@@ -22,6 +22,7 @@ export type {
   DuplicateKeys,
   InsertOptions,
   OnConflict,
+  RemoveOptions,
   RowOutcome,
   SaveOptions,
   SkippedRow,

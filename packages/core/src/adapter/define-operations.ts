@@ -2,12 +2,14 @@ import type {
   BulkOptions,
   BulkResult,
   InsertOptions,
+  RemoveOptions,
   SaveOptions,
   UpdateOptions,
   UpsertOptions,
 } from '../engine/bulk-options.js';
 import type { BulkOperation } from '../engine/check-options.js';
 import { runInsert, runUpsert } from '../engine/insert-pipeline.js';
+import { runRemove } from '../engine/remove/remove-pipeline.js';
 import { runSave } from '../engine/save-pipeline.js';
 import { runUpdate } from '../engine/update-pipeline.js';
 import type { BulkJob } from './contract.js';
@@ -27,12 +29,13 @@ export type JobFactory<T> = <E, O extends BulkOptions>(
   entities: Input<E>,
 ) => BulkJob<E, O>;
 
-/** The four bulk operations of an adapter, routed to the engine. Adapters export them with their ORM's types. */
+/** The bulk operations of an adapter, routed to the engine. Adapters export them with their ORM's types. */
 export interface BulkOperations<T> {
   bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options?: InsertOptions): Promise<BulkResult<E>>;
   bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options?: UpdateOptions): Promise<BulkResult<E>>;
   bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options?: SaveOptions): Promise<BulkResult<E>>;
   bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options?: UpsertOptions): Promise<BulkResult<E>>;
+  bulkRemove<E>(target: T, entity: unknown, entities: Input<E>, options?: RemoveOptions): Promise<BulkResult<E>>;
 }
 
 /**
@@ -60,6 +63,9 @@ export function defineBulkOperations<T>(jobFor: JobFactory<T>): BulkOperations<T
     },
     async bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options: UpsertOptions = {}) {
       return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert', entities), entities);
+    },
+    async bulkRemove<E>(target: T, entity: unknown, entities: Input<E>, options: RemoveOptions = {}) {
+      return runRemove(jobFor<E, RemoveOptions>(target, entity, options, 'bulkRemove', entities), entities);
     },
   };
 }

@@ -18,6 +18,7 @@ export { resolveConflict } from '../engine/conflict-plan.js';
 export { EntitySlot } from '../engine/entity-slot.js';
 export { runInsert, runUpsert } from '../engine/insert-pipeline.js';
 export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/lifecycle.js';
+export { runRemove } from '../engine/remove/remove-pipeline.js';
 export { runSave } from '../engine/save-pipeline.js';
 export { runUpdate } from '../engine/update-pipeline.js';
 export { connectionLoss } from '../errors/connection-loss.js';
@@ -33,6 +34,8 @@ export type {
 export { primaryColumns } from '../model/entity-model.js';
 export type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
 export { readTableCatalog } from '../model/table-catalog.js';
+export type { DeleteStatement, DeleteValues } from '../sql/delete-statement.js';
+export { compileDelete } from '../sql/delete-statement.js';
 export { qualifiedTable, quoteIdent } from '../sql/identifier.js';
 export type { CompiledQuery, ConflictAction, InsertStatement } from '../sql/insert-statement.js';
 export { compileInsert } from '../sql/insert-statement.js';

@@ -68,7 +68,7 @@ export async function runBatches<E, P = unknown, S = unknown>(
     options.onProgress({
       batch: batch.number,
       validated,
-      written: result.inserted + result.updated,
+      written: result.inserted + result.updated + result.removed,
       skipped: skippedDone,
       elapsedMs: performance.now() - started,
     });

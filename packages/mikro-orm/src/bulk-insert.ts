@@ -187,6 +187,22 @@ const KINDS: Readonly<Record<BulkOperation, WriteKind>> = {
   bulkRemove: 'update',
 };
 
+/**
+ * A remove's access: keys and the version read from flush's snapshot of the entity (with the
+ * version the entity holds, which the snapshot leaves out and the DELETE expects); nothing written back.
+ */
+function removeAccess(access: EntityAccess<object>, em: EntityManager, version: string | undefined): EntityAccess<object> {
+  return {
+    reader: access.reader,
+    writer: access.writer,
+    prepare: (row) => {
+      const data = prepareEntity(em, row);
+      if (version) data[version] = (row as Record<string, unknown>)[version];
+      return data;
+    },
+  };
+}
+
 function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: boolean; schema?: string }>(
   em: EntityManager,
   entityName: unknown,
@@ -212,9 +228,7 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   return {
     model: entity.model,
     // A remove reads keys and versions from flush's snapshot of the entity, and changes nothing of it.
-    access: (operation === 'bulkRemove'
-      ? { reader: access.reader, writer: access.writer, prepare: (row: object) => prepareEntity(manager, row) }
-      : access) as EntityAccess<E>,
+    access: (operation === 'bulkRemove' ? removeAccess(access, manager, meta.versionProperty) : access) as EntityAccess<E>,
     options,
     transaction: transaction as TransactionRunner<E>,
   };

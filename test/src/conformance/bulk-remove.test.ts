@@ -1,0 +1,273 @@
+// bulkRemove against the ORM's own remove (`manager.remove()` / `em.remove()` + `em.flush()`): equal
+// rows, object state and hook logs, one DELETE per batch; rows already gone skipped as `missing`;
+// stale versions, a throwing hook and a foreign-key violation fail the call with nothing removed;
+// relations the ORM's remove would cascade to are refused before anything is sent.
+import {
+  BulkHookError,
+  BulkValidationError,
+  ForeignKeyViolationError,
+  OptimisticLockError,
+  UnsupportedFeatureError,
+} from '@cohort/core';
+import { BulkEntityRepository } from '@cohort/mikro-orm';
+import { registerBulkRepository } from '@cohort/typeorm';
+import { Cascade, type EventSubscriber } from '@mikro-orm/core';
+import type { EntitySubscriberInterface, RemoveEvent } from 'typeorm';
+import { expect, it } from 'vitest';
+import {
+  countStatements,
+  describeConformance,
+  expectSameOutcome,
+  FLUSH_EVENTS,
+  type OrmUnderTest,
+} from '../harness/conformance.js';
+
+const dates = ['createdAt', 'updatedAt', 'created_at', 'updated_at'];
+// TypeORM's remove() loads the rows before it opens its transaction, cohort inside it; MikroORM's
+// flush events belong to flush: hook logs are compared apart from those.
+const outcome = { mask: dates, ignoreTransactionEvents: true, ignoreEvents: FLUSH_EVENTS };
+const deletes = (side: OrmUnderTest, table: string) =>
+  countStatements(side.sql, new RegExp(`^(with .*)?delete from "[^"]+"\\."${table}"`, 'is'));
+const REMOVE_FAILS = 'remove fails';
+
+async function articles(side: OrmUnderTest, titles: readonly string[]) {
+  const entities = titles.map((title) => side.create('Article', { title }));
+  await side.ormSave(entities);
+  side.resetLogs();
+  return entities;
+}
+
+async function failure(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    () => {
+      throw new Error('the call did not fail');
+    },
+    (e: unknown) => e,
+  );
+}
+
+/** A before-remove subscriber that throws for an entity titled REMOVE_FAILS (harmless for others). */
+function installFailingHook(side: OrmUnderTest): void {
+  const dataSource = side.native.dataSource;
+  if (dataSource) {
+    if (dataSource.subscribers.some((s) => (s as { failing?: boolean }).failing)) return;
+    const subscriber: EntitySubscriberInterface & { failing: boolean } = {
+      failing: true,
+      beforeRemove(event: RemoveEvent<{ title?: string }>) {
+        if (event.entity?.title === REMOVE_FAILS) throw new Error('the remove hook refuses this row');
+      },
+    };
+    dataSource.subscribers.push(subscriber);
+    return;
+  }
+  const events = side.native.orm?.em.getEventManager();
+  if (!events || [...events.getSubscribers()].some((s) => (s as { failing?: boolean }).failing)) return;
+  const subscriber: EventSubscriber & { failing: boolean } = {
+    failing: true,
+    beforeDelete(args) {
+      if ((args.entity as { title?: string }).title === REMOVE_FAILS) throw new Error('the remove hook refuses this row');
+    },
+  };
+  events.registerSubscriber(subscriber);
+}
+
+describeConformance('bulkRemove', ({ subject, reference }) => {
+  it("removes like the ORM's remove: rows, objects, hooks equal; one DELETE for the batch", async () => {
+    const titles = ['one', 'two', 'three', 'four'];
+    const ref = reference();
+    const entitiesRef = await articles(ref, titles);
+    await ref.ormRemove(entitiesRef);
+    const sub = subject();
+    const entitiesSub = await articles(sub, titles);
+    const result = await sub.bulkRemove(entitiesSub);
+
+    await expectSameOutcome(ref, sub, { tables: ['article'], entitiesRef, entitiesSub, ...outcome });
+    expect(result).toMatchObject({
+      inserted: 0,
+      updated: 0,
+      removed: 4,
+      skipped: [],
+      outcomes: ['removed', 'removed', 'removed', 'removed'],
+      batches: 1,
+    });
+    expect(await sub.rows('article')).toEqual([]);
+    expect(deletes(sub, 'article')).toBe(1);
+    const removeEvents = sub.orm === 'typeorm' ? ['beforeRemove', 'afterRemove'] : ['beforeDelete', 'afterDelete'];
+    for (const event of removeEvents) expect(sub.hooks.filter((h) => h.event === event).length).toBeGreaterThanOrEqual(4);
+    if (sub.orm === 'typeorm') {
+      // As remove(): the key is unset, and the events carried it as entityId.
+      for (const entity of entitiesSub) expect(entity.id).toBeUndefined();
+    } else {
+      // As flush: the entities left the identity map, and a later flush sends nothing for them.
+      const em = sub.native.em;
+      for (const entity of entitiesSub) expect(em?.getUnitOfWork().getIdentityMap().getByEntity(entity)).toBeUndefined();
+      sub.resetLogs();
+      await em?.flush();
+      expect(sub.sql).toEqual([]);
+    }
+  });
+
+  it('batches: one DELETE per batch; progress counts removed rows; outcomes in input order', async () => {
+    const titles = ['a', 'b', 'c', 'd', 'e'];
+    const ref = reference();
+    const entitiesRef = await articles(ref, titles);
+    await ref.ormRemove(entitiesRef);
+    const sub = subject();
+    const entitiesSub = await articles(sub, titles);
+    const progress: number[] = [];
+    const result = await sub.bulkRemove(entitiesSub, { batchSize: 2, onProgress: (p) => progress.push(p.written) });
+    // Batch by batch, each batch's events run before the next one's; the ORM's one remove runs each
+    // kind of event for every entity at once: the same events, in another order.
+    const { ignoreEvents: _flush, ...rowsAndObjects } = outcome;
+    const every = [...new Set([...ref.hooks, ...sub.hooks].map((h) => h.event))];
+    await expectSameOutcome(ref, sub, { tables: ['article'], entitiesRef, entitiesSub, ...rowsAndObjects, ignoreEvents: every });
+    const sorted = (side: OrmUnderTest) =>
+      side.hooks
+        .filter((h) => h.entity !== null && !FLUSH_EVENTS.includes(h.event))
+        .map((h) => JSON.stringify(h))
+        .sort();
+    expect(sorted(sub)).toEqual(sorted(ref));
+    expect(result).toMatchObject({ removed: 5, batches: 3 });
+    expect(progress).toEqual([2, 4, 5]);
+    expect(deletes(sub, 'article')).toBe(3);
+  });
+
+  it('hooks: false runs no remove hook and still leaves the objects as removed', async () => {
+    const sub = subject();
+    const entities = await articles(sub, ['x', 'y']);
+    const result = await sub.bulkRemove(entities, { hooks: false });
+    expect(result.removed).toBe(2);
+    expect(sub.hooks.filter((h) => h.entity !== null)).toEqual([]);
+    if (sub.orm === 'typeorm') for (const e of entities) expect(e.id).toBeUndefined();
+  });
+
+  it('a row already gone is skipped as missing and not counted; its object is left as it was', async () => {
+    const sub = subject();
+    const entities = await articles(sub, ['kept', 'gone', 'also kept']);
+    await sub.query('DELETE FROM article WHERE title = $1', ['gone']);
+    const goneId = entities[1].id;
+    const result = await sub.bulkRemove(entities);
+    expect(result).toMatchObject({
+      removed: 2,
+      outcomes: ['removed', 'skipped', 'removed'],
+      skipped: [{ index: 1, reason: 'missing', entity: entities[1] }],
+    });
+    expect(entities[1].id).toBe(goneId);
+    expect(await sub.rows('article')).toEqual([]);
+    const after = sub.orm === 'typeorm' ? 'afterRemove' : 'afterDelete';
+    expect(sub.hooks.filter((h) => h.event === after).map((h) => h.entity)).not.toContainEqual(expect.stringContaining('gone'));
+  });
+
+  it('a stale version fails the call naming every stale row; nothing is removed and the objects keep their keys', async () => {
+    const sub = subject();
+    const entities = await articles(sub, ['fresh', 'stale one', 'fresh too', 'stale two']);
+    await sub.query('UPDATE article SET version = version + 1 WHERE title LIKE $1', ['stale%']);
+    const ids = entities.map((e) => e.id);
+    const error = await failure(sub.bulkRemove(entities));
+    expect(error).toBeInstanceOf(OptimisticLockError);
+    expect(error).toMatchObject({ indices: [1, 3], entities: [entities[1], entities[3]] });
+    expect((await sub.rows('article')).length).toBe(4);
+    expect(entities.map((e) => e.id)).toEqual(ids);
+    if (sub.orm === 'mikro-orm') {
+      const map = sub.native.em?.getUnitOfWork().getIdentityMap();
+      for (const entity of entities) expect(map?.getByEntity(entity)).toBe(entity);
+    }
+    // checkVersion: false removes them whatever their version.
+    expect((await sub.bulkRemove(entities, { checkVersion: false })).removed).toBe(4);
+  });
+
+  it('a hook that throws at row k fails the call naming the row; nothing is removed', async () => {
+    const sub = subject();
+    installFailingHook(sub);
+    const entities = await articles(sub, ['first', 'second', REMOVE_FAILS, 'fourth']);
+    const ids = entities.map((e) => e.id);
+    const error = await failure(sub.bulkRemove(entities, { batchSize: 2 }));
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 2, batch: 1, entity: entities[2] });
+    expect((await sub.rows('article')).length).toBe(4);
+    expect(entities.map((e) => e.id)).toEqual(ids);
+  });
+
+  it('a foreign-key violation at row k names the row; nothing is removed', async () => {
+    const sub = subject();
+    const authors = ['free', 'has a book', 'free too'].map((name) => sub.create('Author', { name, profile: null }));
+    await sub.ormSave(authors);
+    await sub.ormSave([sub.create('Book', { title: 'keeps its author', author: authors[1] })]);
+    const ids = authors.map((a) => a.id);
+    const error = await failure(sub.bulkRemove(authors));
+    expect(error).toBeInstanceOf(ForeignKeyViolationError);
+    expect(error).toMatchObject({ index: 1, entity: authors[1] });
+    expect((await sub.rows('author')).length).toBe(3);
+    expect(authors.map((a) => a.id)).toEqual(ids);
+  });
+
+  it('an entity without its key is invalid (nothing sent); two objects of one row are refused', async () => {
+    const sub = subject();
+    const [saved] = await articles(sub, ['saved']);
+    const error = await failure(sub.bulkRemove([saved, sub.create('Article', { title: 'never saved' })]));
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect(error).toMatchObject({ failures: [{ index: 1, property: 'id', constraint: 'required' }] });
+    expect(deletes(sub, 'article')).toBe(0);
+    const twin = sub.create('Article', { title: 'twin', id: saved.id, version: saved.version });
+    await expect(sub.bulkRemove([saved, twin])).rejects.toMatchObject({ name: 'DuplicateKeyInBatchError', indices: [0, 1] });
+    expect((await sub.rows('article')).length).toBe(1);
+  });
+
+  it('a relation the ORM would cascade removes to is refused, naming it, before anything is sent', async () => {
+    const sub = subject();
+    const [book] = [sub.create('Book', { title: 'cascading', author: sub.create('Author', { name: 'a', profile: null }) })];
+    const restore = cascadeRemoves(sub);
+    try {
+      sub.resetLogs();
+      const error = await failure(sub.bulkRemove([book]));
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'cascade remove', property: 'author' });
+      expect((error as Error).message).toContain('"author"');
+      expect(sub.sql).toEqual([]);
+    } finally {
+      restore();
+    }
+  });
+
+  it('repository methods: Repository.bulkRemove / BulkEntityRepository.bulkRemove', async () => {
+    const sub = subject();
+    const entities = await articles(sub, ['by repository']);
+    let removed: number;
+    if (sub.orm === 'typeorm') {
+      const unregister = registerBulkRepository();
+      try {
+        const repository = sub.native.dataSource?.getRepository(entities[0].constructor);
+        removed = (await repository?.bulkRemove(entities))?.removed ?? 0;
+      } finally {
+        unregister();
+      }
+    } else {
+      const em = sub.native.em;
+      if (!em) throw new Error('no em');
+      const repository = new BulkEntityRepository<object>(em, entities[0].constructor);
+      removed = (await repository.bulkRemove(entities)).removed;
+    }
+    expect(removed).toBe(1);
+    expect(await sub.rows('article')).toEqual([]);
+  });
+});
+
+/** Makes Book.author cascade removes for the test (TypeORM `cascade: ['remove']`, MikroORM `Cascade.REMOVE`). */
+function cascadeRemoves(side: OrmUnderTest): () => void {
+  const dataSource = side.native.dataSource;
+  if (dataSource) {
+    const relation = dataSource.getMetadata('Book').findRelationWithPropertyPath('author');
+    if (!relation) throw new Error('no Book.author');
+    relation.isCascadeRemove = true;
+    return () => {
+      relation.isCascadeRemove = false;
+    };
+  }
+  const prop = side.native.orm?.getMetadata().find('Book')?.properties.author;
+  if (!prop) throw new Error('no Book.author');
+  const before = prop.cascade;
+  prop.cascade = [...before, Cascade.REMOVE];
+  return () => {
+    prop.cascade = before;
+  };
+}

@@ -263,7 +263,9 @@ function cascadeRemoves(side: OrmUnderTest): () => void {
       relation.isCascadeRemove = false;
     };
   }
-  const prop = side.native.orm?.getMetadata().find('Book')?.properties.author;
+  const metadata = side.native.orm?.getMetadata();
+  const book = [...(metadata?.getAll().values() ?? [])].find((meta) => meta.className === 'Book');
+  const prop = book?.properties.author;
   if (!prop) throw new Error('no Book.author');
   const before = prop.cascade;
   prop.cascade = [...before, Cascade.REMOVE];

@@ -110,18 +110,17 @@ export function mikroOrmTransaction<E extends object>(
   const targetFor = (trx: Transaction, inCallerTransaction: boolean, removals: MikroOrmRemovals): WriteTarget<E> => {
     const tracker = new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns);
     tracker.removed = (entity) => removals.removed(entity);
-    return targetWith(trx, inCallerTransaction, tracker);
+    return {
+      session: mikroOrmSession(em, trx),
+      hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,
+      inCallerTransaction,
+      changes: tracker,
+      // Flush commits the inserts of a group, after-hooks included, before its updates.
+      insertsBeforeUpdates: true,
+      batchStarted: (batch) => context.adopt(batch),
+      batchDone: (batch) => context.release(batch.entities),
+    };
   };
-  const targetWith = (trx: Transaction, inCallerTransaction: boolean, tracker: MikroOrmChangeTracker<E>): WriteTarget<E> => ({
-    session: mikroOrmSession(em, trx),
-    hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,
-    inCallerTransaction,
-    changes: tracker,
-    // Flush commits the inserts of a group, after-hooks included, before its updates.
-    insertsBeforeUpdates: true,
-    batchStarted: (batch) => context.adopt(batch),
-    batchDone: (batch) => context.release(batch.entities),
-  });
   return async (fn) => {
     const mark = context.mark();
     const removals = new MikroOrmRemovals(em);

@@ -51,25 +51,19 @@ export function typeormTransaction<E extends ObjectLiteral>(
   ): WriteTarget<E> => {
     const tracker = new TypeormChangeTracker<E>(qr, metadata);
     tracker.removed = (entity) => removedKeys.unset(entity);
-    return targetWith(qr, inCallerTransaction, writes, tracker);
+    return {
+      session: typeormSession(qr),
+      hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,
+      inCallerTransaction,
+      changes: tracker,
+      // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
+      batchStarted: (batch) => {
+        assertEntityRows(metadata, batch);
+        if (writes) markWriter(batch.entities, writes);
+      },
+      ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
+    };
   };
-  const targetWith = (
-    qr: QueryRunner,
-    inCallerTransaction: boolean,
-    writes: SnapshotWrites | undefined,
-    tracker: TypeormChangeTracker<E>,
-  ): WriteTarget<E> => ({
-    session: typeormSession(qr),
-    hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,
-    inCallerTransaction,
-    changes: tracker,
-    // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
-    batchStarted: (batch) => {
-      assertEntityRows(metadata, batch);
-      if (writes) markWriter(batch.entities, writes);
-    },
-    ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
-  });
   return async (fn) => {
     const existing = manager.queryRunner;
     const inTransaction = existing?.isTransactionActive === true;

@@ -9,8 +9,8 @@ import {
   OptimisticLockError,
   UnsupportedFeatureError,
 } from '@cohort/core';
-import { BulkEntityRepository } from '@cohort/mikro-orm';
-import { registerBulkRepository } from '@cohort/typeorm';
+import { BulkEntityRepository, bulkRemove as mikroOrmBulkRemove } from '@cohort/mikro-orm';
+import { registerBulkRepository, bulkRemove as typeormBulkRemove } from '@cohort/typeorm';
 import { Cascade, type EventSubscriber } from '@mikro-orm/core';
 import type { EntitySubscriberInterface, RemoveEvent } from 'typeorm';
 import { expect, it } from 'vitest';
@@ -243,6 +243,92 @@ describeConformance('bulkRemove', ({ subject, reference }) => {
     } finally {
       restore();
     }
+  });
+
+  it('batch subscribers: beforeBulkRemove / afterBulkRemove once per batch, instead of their per-entity calls', async () => {
+    const sub = subject();
+    const calls: string[] = [];
+    const record =
+      (name: string) => (event: { batch: number; entities: readonly { title?: string }[]; indices: readonly number[] }) => {
+        calls.push(`${name} ${event.batch}: ${event.entities.map((e) => e.title).join(',')} @${event.indices.join(',')}`);
+      };
+    const perEntity = () => calls.push('per-entity call');
+    const entities = await articles(sub, ['p', 'q', 'r']);
+    const Article = entities[0].constructor;
+    const subscriber = {
+      beforeBulkRemove: record('before'),
+      afterBulkRemove: record('after'),
+    };
+    const dataSource = sub.native.dataSource;
+    let uninstall: () => void;
+    if (dataSource) {
+      const own = { ...subscriber, listenTo: () => Article, beforeRemove: perEntity, afterRemove: perEntity };
+      dataSource.subscribers.push(own as EntitySubscriberInterface);
+      uninstall = () => dataSource.subscribers.splice(dataSource.subscribers.indexOf(own as EntitySubscriberInterface), 1);
+    } else {
+      const events = sub.native.orm?.em.getEventManager();
+      if (!events) throw new Error('no EventManager');
+      const own = { ...subscriber, getSubscribedEntities: () => [Article], beforeDelete: perEntity, afterDelete: perEntity };
+      events.registerSubscriber(own as EventSubscriber);
+      uninstall = () => (events.getSubscribers() as Set<EventSubscriber>).delete(own as EventSubscriber);
+    }
+    try {
+      await sub.bulkRemove(entities, { batchSize: 2 });
+    } finally {
+      uninstall();
+    }
+    expect(calls).toEqual(['before 0: p,q @0,1', 'after 0: p,q @0,1', 'before 1: r @2', 'after 1: r @2']);
+  });
+
+  it('atomic: false commits batch by batch: a failure in batch 1 reports batch 0 as landed; its objects stay removed, the others keep their keys', async () => {
+    const sub = subject();
+    installFailingHook(sub);
+    const entities = await articles(sub, ['a', 'b', REMOVE_FAILS, 'd']);
+    const ids = entities.map((e) => e.id);
+    const error = await failure(sub.bulkRemove(entities, { batchSize: 2, atomic: false }));
+    expect(error).toMatchObject({ name: 'PartialImportError', landedBatches: [0], resumeFrom: 2 });
+    expect((await sub.rows('article')).map((r) => r.title)).toEqual([REMOVE_FAILS, 'd']);
+    if (sub.orm === 'typeorm') expect(entities.map((e) => e.id)).toEqual([undefined, undefined, ids[2], ids[3]]);
+  });
+
+  it("in the caller's transaction: the caller's rollback removes nothing; an async iterable is removed batch by batch", async () => {
+    const sub = subject();
+    const entities = await articles(sub, ['s1', 's2', 's3']);
+    async function* stream() {
+      yield* entities;
+    }
+    const dataSource = sub.native.dataSource;
+    const rollback = new Error('the caller rolls back');
+    const inCaller = dataSource
+      ? dataSource.transaction((manager) =>
+          typeormBulkRemove(manager, entities[0].constructor, stream(), { batchSize: 2 }).then(() => {
+            throw rollback;
+          }),
+        )
+      : sub.native.em?.transactional((em) =>
+          mikroOrmBulkRemove(em, entities[0].constructor, stream(), { batchSize: 2 }).then(() => {
+            throw rollback;
+          }),
+        );
+    expect(await failure(inCaller as Promise<unknown>)).toBe(rollback);
+    expect((await sub.rows('article')).length).toBe(3);
+    if (dataSource) {
+      // As remove() in a transaction its caller rolls back: the keys stay unset.
+      for (const entity of entities) expect(entity.id).toBeUndefined();
+      const ref = reference();
+      const refEntities = await articles(ref, ['s1']);
+      await failure(
+        (ref.native.dataSource as NonNullable<typeof dataSource>).transaction((manager) =>
+          manager.remove(refEntities).then(() => {
+            throw rollback;
+          }),
+        ),
+      );
+      expect(refEntities[0].id).toBeUndefined();
+    }
+    const result = await sub.bulkRemove(dataSource ? await sub.find('Article') : entities, { batchSize: 2 });
+    expect(result).toMatchObject({ removed: 3, batches: 2 });
+    expect(await sub.rows('article')).toEqual([]);
   });
 
   it('repository methods: Repository.bulkRemove / BulkEntityRepository.bulkRemove', async () => {

@@ -252,7 +252,9 @@ describeConformance('bulkRemove', ({ subject, reference }) => {
       (name: string) => (event: { batch: number; entities: readonly { title?: string }[]; indices: readonly number[] }) => {
         calls.push(`${name} ${event.batch}: ${event.entities.map((e) => e.title).join(',')} @${event.indices.join(',')}`);
       };
-    const perEntity = () => calls.push('per-entity call');
+    const perEntity = () => {
+      calls.push('per-entity call');
+    };
     const entities = await articles(sub, ['p', 'q', 'r']);
     const Article = entities[0].constructor;
     const subscriber = {

@@ -107,6 +107,42 @@ describeConformance('bulkRemove', ({ subject, reference }) => {
     }
   });
 
+  it("TypeORM: remove events carry remove()'s databaseEntity (the stored row) and entityId", async () => {
+    const seen = (side: OrmUnderTest) => {
+      const events: string[] = [];
+      const dataSource = side.native.dataSource;
+      if (!dataSource) return undefined;
+      const recorder: EntitySubscriberInterface = {
+        beforeRemove: (e: RemoveEvent<{ title?: string }>) => {
+          events.push(`before ${e.entity?.title} db:${e.databaseEntity?.title} id:${JSON.stringify(e.entityId)}`);
+        },
+        afterRemove: (e: RemoveEvent<{ title?: string }>) => {
+          events.push(`after ${e.entity?.title} db:${e.databaseEntity?.title} id:${JSON.stringify(e.entityId)}`);
+        },
+      };
+      dataSource.subscribers.push(recorder);
+      return { events, uninstall: () => dataSource.subscribers.splice(dataSource.subscribers.indexOf(recorder), 1) };
+    };
+    const ref = reference();
+    const sub = subject();
+    const refSeen = seen(ref);
+    const subSeen = seen(sub);
+    if (!refSeen || !subSeen) return;
+    try {
+      // The title changed since the row was stored: databaseEntity holds the stored one.
+      const refEntities = await articles(ref, ['stored one', 'stored two']);
+      const subEntities = await articles(sub, ['stored one', 'stored two']);
+      for (const e of [...refEntities, ...subEntities]) e.title = `${e.title} (edited)`;
+      await ref.ormRemove(refEntities);
+      await sub.bulkRemove(subEntities);
+    } finally {
+      refSeen.uninstall();
+      subSeen.uninstall();
+    }
+    expect(subSeen.events).toEqual(refSeen.events);
+    expect(subSeen.events[0]).toMatch(/^before stored one \(edited\) db:stored one id:\d+$/);
+  });
+
   it('batches: one DELETE per batch; progress counts removed rows; outcomes in input order', async () => {
     const titles = ['a', 'b', 'c', 'd', 'e'];
     const ref = reference();

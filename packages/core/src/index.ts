@@ -23,6 +23,7 @@ export type {
   DuplicateKeys,
   InsertOptions,
   OnConflict,
+  RemoveOptions,
   RowOutcome,
   SaveOptions,
   SkippedRow,

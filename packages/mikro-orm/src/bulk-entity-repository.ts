@@ -2,10 +2,12 @@ import type { BulkResult } from '@cohort/core';
 import { EntityRepository } from '@mikro-orm/core';
 import {
   bulkInsert,
+  bulkRemove,
   bulkSave,
   bulkUpdate,
   bulkUpsert,
   type MikroOrmInsertOptions,
+  type MikroOrmRemoveOptions,
   type MikroOrmSaveOptions,
   type MikroOrmUpdateOptions,
   type MikroOrmUpsertOptions,
@@ -49,5 +51,10 @@ export class BulkEntityRepository<Entity extends object> extends EntityRepositor
   /** INSERT … ON CONFLICT DO UPDATE with a per-row outcome. See {@link bulkUpsert}. */
   bulkUpsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: MikroOrmUpsertOptions): Promise<BulkResult<Entity>> {
     return bulkUpsert(this.getEntityManager(), this.entityName, entities, options);
+  }
+
+  /** Removes the entities' rows, one DELETE per batch, as remove + flush. See {@link bulkRemove}. */
+  bulkRemove(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: MikroOrmRemoveOptions): Promise<BulkResult<Entity>> {
+    return bulkRemove(this.getEntityManager(), this.entityName, entities, options);
   }
 }

@@ -1,4 +1,11 @@
-import { type BulkResult, type InsertOptions, type SaveOptions, type UpdateOptions, type UpsertOptions } from '@cohort/core';
+import {
+  type BulkResult,
+  type InsertOptions,
+  type RemoveOptions,
+  type SaveOptions,
+  type UpdateOptions,
+  type UpsertOptions,
+} from '@cohort/core';
 import {
   type BulkJob,
   type BulkOperation,
@@ -10,8 +17,10 @@ import type { EntityManager, EntityName } from '@mikro-orm/core';
 import { mikroOrmEntityAccess } from './mikro-orm-entity-access.js';
 import { readMikroOrmEntity } from './mikro-orm-model-reader.js';
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
+import { refuseCascadingRemove } from './mikro-orm-removals.js';
 import { mikroOrmTransaction } from './mikro-orm-transaction.js';
 import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
+import { prepareEntity } from './prepare-entity.js';
 
 const operations = defineBulkOperations<EntityManager>(jobFor);
 
@@ -128,6 +137,31 @@ export const bulkUpsert: <E extends object>(
   options?: MikroOrmUpsertOptions,
 ) => Promise<BulkResult<E>> = operations.bulkUpsert;
 
+/** Options of the MikroORM adapter's bulkRemove. */
+export interface MikroOrmRemoveOptions extends RemoveOptions {
+  /** Schema of the table when the entity does not declare one (default: the EntityManager's). */
+  schema?: string;
+}
+
+/**
+ * Removes entities by primary key with one DELETE per batch, as `em.remove()` + `em.flush()` removes
+ * them: `beforeDelete`/`afterDelete` with flush's DELETE change set, version properties checked, and
+ * the removed entities taken out of the identity map, so a later `em.flush()` sends nothing for
+ * them. Rows already gone are skipped as `missing`. A relation with `Cascade.REMOVE`/`Cascade.ALL`
+ * or `orphanRemoval` is refused (UnsupportedFeatureError) before anything is sent.
+ *
+ * @example
+ * ```ts
+ * const { removed } = await bulkRemove(em, User, users);
+ * ```
+ */
+export const bulkRemove: <E extends object>(
+  em: EntityManager,
+  entityName: EntityName<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options?: MikroOrmRemoveOptions,
+) => Promise<BulkResult<E>> = operations.bulkRemove;
+
 /**
  * Rows per batch for an async iterable given without `batchSize` (arrays: the engine's 10,000).
  * A MikroORM entity in flight carries much more than its values (accessors, a helper, the hooks'
@@ -149,7 +183,25 @@ const KINDS: Readonly<Record<BulkOperation, WriteKind>> = {
   bulkUpdate: 'update',
   bulkSave: 'save',
   bulkUpsert: 'upsert',
+  // A remove writes no values: the write context only checks and releases its rows.
+  bulkRemove: 'update',
 };
+
+/**
+ * A remove's access: keys and the version read from flush's snapshot of the entity (with the
+ * version the entity holds, which the snapshot leaves out and the DELETE expects); nothing written back.
+ */
+function removeAccess(access: EntityAccess<object>, em: EntityManager, version: string | undefined): EntityAccess<object> {
+  return {
+    reader: access.reader,
+    writer: access.writer,
+    prepare: (row) => {
+      const data = prepareEntity(em, row);
+      if (version) data[version] = (row as Record<string, unknown>)[version];
+      return data;
+    },
+  };
+}
 
 function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: boolean; schema?: string }>(
   em: EntityManager,
@@ -167,13 +219,16 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
     meta.root.schema && meta.root.schema !== '*'
       ? meta.root.schema
       : ((typeof schemaOption === 'string' ? schemaOption : undefined) ?? manager.schema ?? manager.config.getSchema());
+  if (operation === 'bulkRemove') refuseCascadingRemove(meta);
   const entity = readMikroOrmEntity(meta, { platform: manager.getPlatform(), schema });
   const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities);
   const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
   const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
+  const access = mikroOrmEntityAccess(entity, meta, context);
   return {
     model: entity.model,
-    access: mikroOrmEntityAccess(entity, meta, context) as EntityAccess<E>,
+    // A remove reads keys and versions from flush's snapshot of the entity, and changes nothing of it.
+    access: (operation === 'bulkRemove' ? removeAccess(access, manager, meta.versionProperty) : access) as EntityAccess<E>,
     options,
     transaction: transaction as TransactionRunner<E>,
   };

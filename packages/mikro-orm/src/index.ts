@@ -19,6 +19,7 @@ export type {
   BulkSubscriber,
   InsertOptions,
   OnConflict,
+  RemoveOptions,
   RowChange,
   RowOutcome,
   SaveOptions,
@@ -47,10 +48,12 @@ export {
 export { BulkEntityRepository } from './bulk-entity-repository.js';
 export {
   bulkInsert,
+  bulkRemove,
   bulkSave,
   bulkUpdate,
   bulkUpsert,
   type MikroOrmInsertOptions,
+  type MikroOrmRemoveOptions,
   type MikroOrmSaveOptions,
   type MikroOrmUpdateOptions,
   type MikroOrmUpsertOptions,

@@ -27,6 +27,8 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
   private readonly looked = new WeakSet<AnyEntity>();
   private readonly written = new Map<EntityMetadata<AnyEntity>, Map<string, WrittenProperty | null>>();
   private readonly shapes = new Map<EntityMetadata<AnyEntity>, Map<string, ChangeShape>>();
+  /** Set for a call's transaction: leaves a removed entity as flush leaves it (see MikroOrmRemovals). */
+  removed?: (entity: E) => void;
 
   constructor(
     private readonly context: MikroOrmWriteContext,

@@ -35,8 +35,10 @@ type EntityEvent =
   | EventType.beforeUpdate
   | EventType.afterUpdate
   | EventType.beforeUpsert
-  | EventType.afterUpsert;
-type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert';
+  | EventType.afterUpsert
+  | EventType.beforeDelete
+  | EventType.afterDelete;
+type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert' | 'beforeRemove' | 'afterRemove';
 
 /**
  * Runs MikroORM's lifecycle for a batch as flush does: per entity, one after the other, MikroORM's
@@ -49,6 +51,8 @@ type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' 
  */
 export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   private readonly written = new WeakMap<readonly string[], Map<EntityMetadata<object>, (name: string) => boolean>>();
+  // A removed entity's DELETE change set, the one flush passes to both of its delete events.
+  private readonly deletes = new WeakMap<object, ChangeSet<object>>();
 
   constructor(
     private readonly context: MikroOrmWriteContext,
@@ -85,6 +89,26 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   async afterUpsert(batch: HookBatch<E>): Promise<void> {
     if (this.context.kind !== 'upsert') return;
     await this.dispatch(EventType.afterUpsert, undefined, batch, () => undefined);
+  }
+
+  /** `beforeDelete` with the DELETE change set flush passes (an empty payload). */
+  async beforeRemove(batch: HookBatch<E>): Promise<void> {
+    await this.dispatch(EventType.beforeDelete, 'beforeRemove', batch, (entity) => this.deleteChangeSet(entity));
+  }
+
+  /** `afterDelete` for the removed rows, once they left the identity map (as flush fires it). */
+  async afterRemove(batch: HookBatch<E>): Promise<void> {
+    await this.dispatch(EventType.afterDelete, 'afterRemove', batch, (entity) => this.deleteChangeSet(entity));
+    for (const entity of batch.entities) this.deletes.delete(entity);
+  }
+
+  private deleteChangeSet(entity: E): ChangeSet<object> {
+    let changeSet = this.deletes.get(entity);
+    if (!changeSet) {
+      changeSet = new ChangeSet<object>(entity, ChangeSetType.DELETE, {}, this.context.metaOf(entity));
+      this.deletes.set(entity, changeSet);
+    }
+    return changeSet;
   }
 
   async beforeUpsert(batch: HookBatch<E>): Promise<void> {

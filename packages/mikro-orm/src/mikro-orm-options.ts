@@ -31,7 +31,7 @@ const NOT_FOR_BULK = 'it changes how MikroORM sends its own queries, and cohort 
 
 /** The MikroORM adapter's own options and MikroORM's option names, with what is refused of them. */
 const MIKRO_ORM_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  managed: { rule: optionRule.boolean },
+  managed: { rule: optionRule.boolean, operations: ['bulkInsert', 'bulkUpdate', 'bulkSave', 'bulkUpsert'] },
   schema: { rule: optionRule.string },
   onConflictFields: { rule: optionRule.strings, names: listedNames, operations: UPSERT_ONLY, origin: UPSERT_MANY },
   onConflictAction: {

@@ -12,6 +12,7 @@ import { CompiledQuery } from 'kysely';
 import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
 import { kyselyTransaction, poolClients, transactionSessionContext } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
+import { MikroOrmRemovals } from './mikro-orm-removals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /**
@@ -106,21 +107,26 @@ export function mikroOrmTransaction<E extends object>(
   const em = context.em;
   // Generated (computed) columns are read back, never written: a change to one is no change.
   const columns = new Set(model.columns.filter((c) => c.insertable || c.updatable).map((c) => c.name));
-  const targetFor = (trx: Transaction, inCallerTransaction: boolean): WriteTarget<E> => ({
-    session: mikroOrmSession(em, trx),
-    hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,
-    inCallerTransaction,
-    changes: new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns),
-    // Flush commits the inserts of a group, after-hooks included, before its updates.
-    insertsBeforeUpdates: true,
-    batchStarted: (batch) => context.adopt(batch),
-    batchDone: (batch) => context.release(batch.entities),
-  });
+  const targetFor = (trx: Transaction, inCallerTransaction: boolean, removals: MikroOrmRemovals): WriteTarget<E> => {
+    const tracker = new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns);
+    tracker.removed = (entity) => removals.removed(entity);
+    return {
+      session: mikroOrmSession(em, trx),
+      hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,
+      inCallerTransaction,
+      changes: tracker,
+      // Flush commits the inserts of a group, after-hooks included, before its updates.
+      insertsBeforeUpdates: true,
+      batchStarted: (batch) => context.adopt(batch),
+      batchDone: (batch) => context.release(batch.entities),
+    };
+  };
   return async (fn) => {
     const mark = context.mark();
+    const removals = new MikroOrmRemovals(em);
     try {
       const existing = em.getTransactionContext();
-      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true));
+      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true, removals));
       let mine: Transaction | undefined;
       try {
         return await em.getConnection('write').transactional(
@@ -128,7 +134,7 @@ export function mikroOrmTransaction<E extends object>(
             mine = trx;
             ownTransactions.add(trx as object);
             em.setTransactionContext(trx);
-            return fn(targetFor(trx, false));
+            return fn(targetFor(trx, false, removals));
           },
           {
             sessionContext: transactionSessionContext(em),
@@ -146,6 +152,7 @@ export function mikroOrmTransaction<E extends object>(
       }
     } catch (error) {
       context.forgetSince(mark);
+      removals.restore();
       if (connectionLoss(error) !== undefined) await evictBrokenClients(em);
       throw error;
     }

@@ -2,6 +2,7 @@ import {
   type BulkResult,
   BulkUsageError,
   type InsertOptions,
+  type RemoveOptions,
   type SaveOptions,
   type UpdateOptions,
   type UpsertOptions,
@@ -16,6 +17,7 @@ import {
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
+import { refuseCascadingRemove } from './typeorm-remove-guard.js';
 import { typeormTransaction } from './typeorm-transaction.js';
 
 /** Options of the TypeORM adapter's bulkInsert: cohort's, and save()'s own names (docs/guide.md, Options). */
@@ -26,6 +28,9 @@ export interface TypeormUpdateOptions extends UpdateOptions, TypeormSaveOptionNa
 export interface TypeormSaveOptions extends SaveOptions, TypeormSaveOptionNames {}
 /** Options of the TypeORM adapter's bulkUpsert: cohort's, and save()'s and upsert()'s own names. */
 export interface TypeormUpsertOptions extends UpsertOptions, TypeormSaveOptionNames, TypeormUpsertOptionNames {}
+
+/** Options of the TypeORM adapter's bulkRemove: cohort's, and remove()'s own names (`data`, `listeners`, `chunk`, `transaction`). */
+export interface TypeormRemoveOptions extends RemoveOptions, TypeormSaveOptionNames {}
 
 /** Where cohort writes: a DataSource, an EntityManager (e.g. a transaction's) or a Repository. */
 export type TypeormTarget = DataSource | EntityManager | Repository<ObjectLiteral>;
@@ -116,6 +121,26 @@ export const bulkUpsert: <E extends ObjectLiteral>(
   options?: TypeormUpsertOptions,
 ) => Promise<BulkResult<E>> = operations.bulkUpsert;
 
+/**
+ * Removes entities by primary key with one DELETE per batch, as remove() removes them: the stored
+ * rows loaded as remove() loads them (when a listener or subscriber will see them), `@BeforeRemove`/
+ * `@AfterRemove` and subscribers' `beforeRemove`/`afterRemove` with remove()'s RemoveEvent, version
+ * columns checked, and the removed objects' keys unset. Rows already gone are skipped as `missing`.
+ * A relation that cascades removes is refused (UnsupportedFeatureError) before anything is sent.
+ *
+ * @example
+ * ```ts
+ * const { removed, skipped } = await bulkRemove(dataSource, User, users);
+ * console.log(removed, users[0].id); // n, undefined
+ * ```
+ */
+export const bulkRemove: <E extends ObjectLiteral>(
+  target: TypeormTarget,
+  entity: EntityTarget<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options?: TypeormRemoveOptions,
+) => Promise<BulkResult<E>> = operations.bulkRemove;
+
 function jobFor<E, O extends { hooks?: boolean }>(
   target: TypeormTarget,
   entity: unknown,
@@ -124,6 +149,7 @@ function jobFor<E, O extends { hooks?: boolean }>(
 ): BulkJob<E, O> {
   const manager = managerOf(target);
   const metadata = manager.connection.getMetadata(entity as EntityTarget<ObjectLiteral>);
+  if (operation === 'bulkRemove') refuseCascadingRemove(metadata);
   const { model, access, upsertAccess } = readTypeormEntity<ObjectLiteral>(manager.connection, metadata);
   const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
   const { options, data } = typeormCallOptions<O>(operation, given, model, inCallerTransaction);

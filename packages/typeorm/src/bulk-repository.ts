@@ -2,10 +2,12 @@ import { type BulkResult, BulkUsageError } from '@cohort/core';
 import { type ObjectLiteral, Repository } from 'typeorm';
 import {
   bulkInsert,
+  bulkRemove,
   bulkSave,
   bulkUpdate,
   bulkUpsert,
   type TypeormInsertOptions as InsertOptions,
+  type TypeormRemoveOptions as RemoveOptions,
   type TypeormSaveOptions as SaveOptions,
   type TypeormUpdateOptions as UpdateOptions,
   type TypeormUpsertOptions as UpsertOptions,
@@ -24,6 +26,8 @@ declare module 'typeorm' {
     bulkSave(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: SaveOptions): Promise<BulkResult<Entity>>;
     /** INSERT … ON CONFLICT DO UPDATE with a per-row outcome. See {@link bulkUpsert}. */
     bulkUpsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: UpsertOptions): Promise<BulkResult<Entity>>;
+    /** Removes the entities' rows, one DELETE per batch, with remove()'s lifecycle. See {@link bulkRemove}. */
+    bulkRemove(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: RemoveOptions): Promise<BulkResult<Entity>>;
   }
 }
 
@@ -39,6 +43,9 @@ const methods = {
   },
   bulkUpsert<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: UpsertOptions) {
     return bulkUpsert(this.manager, this.target, entities, options);
+  },
+  bulkRemove<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: RemoveOptions) {
+    return bulkRemove(this.manager, this.target, entities, options);
   },
 };
 

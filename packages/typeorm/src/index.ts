@@ -17,6 +17,7 @@ export type {
   BulkSubscriber,
   InsertOptions,
   OnConflict,
+  RemoveOptions,
   RowOutcome,
   SkippedRow,
   ValidationFailure,
@@ -40,10 +41,12 @@ export {
 } from '@cohort/core';
 export {
   bulkInsert,
+  bulkRemove,
   bulkSave,
   bulkUpdate,
   bulkUpsert,
   type TypeormInsertOptions,
+  type TypeormRemoveOptions,
   type TypeormSaveOptions,
   type TypeormTarget,
   type TypeormUpdateOptions,

@@ -23,6 +23,8 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   // save() diffs a subject, runs the before-hooks, then recomputes the same subject; so do we.
   private readonly subjects = new WeakMap<object, SaveDiff>();
   queries = 0;
+  /** Set for a call's transaction: leaves a removed entity as remove() leaves it (see RemovedKeys). */
+  removed?: (entity: E) => void;
   /** The text of an entity's primary key; undefined when it has none (a key column is undefined). */
   readonly keyOf: (entity: ObjectLiteral) => string | undefined;
 

@@ -85,6 +85,21 @@ export interface EntityBroadcaster {
   afterInsert(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, identifier?: ObjectLiteral): void;
   beforeUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
   afterUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
+  /** As save()'s remove: `databaseEntity` is the loaded row (undefined when none), `identifier` the entity's key map (`entityId`). */
+  beforeRemove(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral,
+    databaseEntity: ObjectLiteral | undefined,
+    identifier: ObjectLiteral | undefined,
+  ): void;
+  afterRemove(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral,
+    databaseEntity: ObjectLiteral | undefined,
+    identifier: ObjectLiteral | undefined,
+  ): void;
   /** Whether `subscriber` listens to `target` (Broadcaster.isAllowedSubscriber: listenTo() is it or a parent). */
   listensTo(subscriber: EntitySubscriberInterface<unknown>, target: EntityMetadata['target']): boolean;
 }
@@ -133,6 +148,10 @@ export function entityBroadcaster(
         change.updatedColumns,
         change.updatedRelations,
       ),
+    beforeRemove: (result, metadata, entity, databaseEntity, identifier) =>
+      broadcaster.broadcastBeforeRemoveEvent(result, metadata, entity, databaseEntity, identifier),
+    afterRemove: (result, metadata, entity, databaseEntity, identifier) =>
+      broadcaster.broadcastAfterRemoveEvent(result, metadata, entity, databaseEntity, identifier),
     listensTo: (subscriber, target) => broadcaster.listensTo(subscriber, target),
   };
 }

@@ -9,7 +9,7 @@ import {
   type UpdateHookBatch,
 } from '@cohort/core/adapter';
 import type { EntityManager, EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
-import type { TypeormChange } from './typeorm-change-tracker.js';
+import type { TypeormChange, TypeormChangeTracker } from './typeorm-change-tracker.js';
 import {
   type BroadcastResult,
   type EntityBroadcaster,
@@ -18,7 +18,7 @@ import {
   type UpdateEventChange,
 } from './typeorm-internals.js';
 
-type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate';
+type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeRemove' | 'afterRemove';
 type ListenerList = `${EventName}Listeners`;
 
 /** A TypeORM batch event: what batch methods of subscribers receive. */
@@ -51,9 +51,14 @@ export type TypeormBulkSubscriber<E> = BulkSubscriber<E, EntityMetadata, EntityM
  * gets one call per batch instead of the per-entity calls for that event.
  */
 export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks<E> {
+  // What remove() hands its remove events per entity: the loaded row and the key map.
+  private readonly removing = new WeakMap<object, { databaseEntity?: ObjectLiteral; identifier?: ObjectLiteral }>();
+
   constructor(
     private readonly queryRunner: QueryRunner,
     private readonly metadata: EntityMetadata,
+    /** Loads the rows of a batch being removed, as remove() loads them (for `databaseEntity`). */
+    private readonly tracker?: TypeormChangeTracker<E>,
   ) {}
 
   async beforeInsert(batch: HookBatch<E>) {
@@ -70,6 +75,40 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
 
   async afterUpdate(batch: UpdateHookBatch<E>) {
     await this.dispatch('afterUpdate', batch);
+  }
+
+  /**
+   * As remove(): the stored rows are loaded first (one query per batch; afterLoad fires for them)
+   * when a listener or subscriber will see them, then the before-remove events run with each row's
+   * `databaseEntity` and key map (`entityId`).
+   */
+  async beforeRemove(batch: HookBatch<E>) {
+    const subscribers: EntitySubscriberInterface<unknown>[] = this.queryRunner.dataSource.subscribers;
+    const none = new Set<object>();
+    const loads =
+      this.anyoneListens('beforeRemove', subscribers, none) ||
+      this.anyoneListens('afterRemove', subscribers, none) ||
+      this.metadata.afterLoadListeners.length > 0 ||
+      subscribers.some((s) => typeof s.afterLoad === 'function');
+    const stored = loads && this.tracker ? await this.tracker.load(batch) : [];
+    batch.entities.forEach((entity, position) => {
+      const metadata = this.metadata.findInheritanceMetadata(entity);
+      this.removing.set(entity, {
+        databaseEntity: stored[position] as ObjectLiteral | undefined,
+        identifier: metadata.getEntityIdMap(entity),
+      });
+    });
+    await this.dispatch('beforeRemove', batch);
+    // remove() computes the key map again after its before-hooks: the after-remove events carry that one.
+    for (const entity of batch.entities) {
+      const row = this.removing.get(entity);
+      if (row) row.identifier = this.metadata.findInheritanceMetadata(entity).getEntityIdMap(entity);
+    }
+  }
+
+  async afterRemove(batch: HookBatch<E>) {
+    await this.dispatch('afterRemove', batch);
+    for (const entity of batch.entities) this.removing.delete(entity);
   }
 
   /** Resolves to whether any listener or subscriber was called. */
@@ -132,7 +171,10 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const metadata = this.metadata.findInheritanceMetadata(entity);
     if (event === 'beforeInsert') broadcaster.beforeInsert(result, metadata, entity);
     else if (event === 'afterInsert') broadcaster.afterInsert(result, metadata, entity, metadata.getEntityIdMap(entity));
-    else broadcaster[event](result, metadata, entity, updateChange(metadata, batch as UpdateHookBatch<E>, position));
+    else if (event === 'beforeRemove' || event === 'afterRemove') {
+      const row = this.removing.get(entity);
+      broadcaster[event](result, metadata, entity, row?.databaseEntity, row?.identifier);
+    } else broadcaster[event](result, metadata, entity, updateChange(metadata, batch as UpdateHookBatch<E>, position));
   }
 }
 

@@ -5,6 +5,7 @@ import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWrit
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { driverClientOf } from './typeorm-internals.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
+import { RemovedKeys } from './typeorm-removed-keys.js';
 
 /** A session on a query runner: statements go through TypeORM's own query() (logged like save's). */
 export function typeormSession(queryRunner: QueryRunner): SqlSession {
@@ -42,18 +43,27 @@ export function typeormTransaction<E extends ObjectLiteral>(
   hooks: boolean,
   data?: unknown,
 ): TransactionRunner<E> {
-  const targetFor = (qr: QueryRunner, inCallerTransaction: boolean, writes: SnapshotWrites | undefined): WriteTarget<E> => ({
-    session: typeormSession(qr),
-    hooks: hooks ? new TypeormLifecycle<E>(qr, metadata) : NO_HOOKS,
-    inCallerTransaction,
-    changes: new TypeormChangeTracker<E>(qr, metadata),
-    // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
-    batchStarted: (batch) => {
-      assertEntityRows(metadata, batch);
-      if (writes) markWriter(batch.entities, writes);
-    },
-    ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
-  });
+  const targetFor = (
+    qr: QueryRunner,
+    inCallerTransaction: boolean,
+    writes: SnapshotWrites | undefined,
+    removedKeys: RemovedKeys,
+  ): WriteTarget<E> => {
+    const tracker = new TypeormChangeTracker<E>(qr, metadata);
+    tracker.removed = (entity) => removedKeys.unset(entity);
+    return {
+      session: typeormSession(qr),
+      hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,
+      inCallerTransaction,
+      changes: tracker,
+      // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
+      batchStarted: (batch) => {
+        assertEntityRows(metadata, batch);
+        if (writes) markWriter(batch.entities, writes);
+      },
+      ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
+    };
+  };
   return async (fn) => {
     const existing = manager.queryRunner;
     const inTransaction = existing?.isTransactionActive === true;
@@ -61,22 +71,24 @@ export function typeormTransaction<E extends ObjectLiteral>(
     // As save(): set for the call (before the transaction starts, so its events see it too), then put back.
     const previous = qr.data;
     if (data) qr.data = data;
+    const removedKeys = new RemovedKeys(metadata);
     try {
       if (inTransaction) {
         const writes = snapshotWritesFor(qr);
         try {
-          const result = await fn(targetFor(qr, true, writes));
+          const result = await fn(targetFor(qr, true, writes, removedKeys));
           if (writes) keepUntilTransactionEnds(qr, writes);
           return result;
         } catch (error) {
           if (writes) writes.state = 'rolledBack';
+          removedKeys.restore();
           throw error;
         }
       }
       await qr.startTransaction();
       const writes = snapshotWritesFor(qr);
       try {
-        const result = await fn(targetFor(qr, false, writes));
+        const result = await fn(targetFor(qr, false, writes, removedKeys));
         await qr.commitTransaction();
         if (writes) writes.state = 'committed';
         return result;
@@ -84,6 +96,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
         // A failed COMMIT (a lost connection) may or may not have taken effect: the snapshots give
         // way, so a retry writes the rows again rather than taking them for unchanged.
         if (writes) writes.state = 'rolledBack';
+        removedKeys.restore();
         await qr.rollbackTransaction().catch(() => {});
         throw error;
       }

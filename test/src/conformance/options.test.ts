@@ -9,8 +9,8 @@ import { expect, it } from 'vitest';
 import { KitchenStatus } from '../fixtures/fixture-names.js';
 import { describeConformance, EVENT_NAMES, type OrmUnderTest } from '../harness/conformance.js';
 
-type Operation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave';
-const OPERATIONS: readonly Operation[] = ['bulkInsert', 'bulkUpdate', 'bulkUpsert', 'bulkSave'];
+type Operation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave' | 'bulkRemove';
+const OPERATIONS: readonly Operation[] = ['bulkInsert', 'bulkUpdate', 'bulkUpsert', 'bulkSave', 'bulkRemove'];
 
 /** [options, the option the error names, what the message says] */
 type BadCase = readonly [unknown, string | undefined, RegExp];
@@ -48,7 +48,11 @@ const PER_OPERATION: Readonly<Record<Operation, readonly BadCase[]>> = {
     [{ onConflict: { action: 'merge' } }, 'onConflict.action', /must be one of "ignore", "update"/],
     [{ duplicates: 'first' }, 'duplicates', /option "duplicates" must be one of "error", "keepFirst", "keepLast"/],
     [{ target: ['email'] }, 'target', /bulkInsert has no option "target" \(an option of bulkUpsert\)/],
-    [{ checkVersion: false }, 'checkVersion', /bulkInsert has no option "checkVersion" \(an option of bulkUpdate, bulkSave\)/],
+    [
+      { checkVersion: false },
+      'checkVersion',
+      /bulkInsert has no option "checkVersion" \(an option of bulkUpdate, bulkSave, bulkRemove\)/,
+    ],
   ],
   bulkUpdate: [
     [{ checkVersion: 'no' }, 'checkVersion', /option "checkVersion" must be a boolean/],
@@ -69,6 +73,15 @@ const PER_OPERATION: Readonly<Record<Operation, readonly BadCase[]>> = {
     [{ onConflict: 7 }, 'onConflict', /option "onConflict" must be 'error', 'ignore' or an object/],
     [{ checkVersion: 1 }, 'checkVersion', /must be a boolean/],
     [{ where: 'true' }, 'where', /bulkSave has no option "where" \(an option of bulkUpsert\)/],
+  ],
+  bulkRemove: [
+    [{ checkVersion: 'no' }, 'checkVersion', /option "checkVersion" must be a boolean/],
+    [
+      { expressions: {} },
+      'expressions',
+      /bulkRemove has no option "expressions" \(an option of bulkUpsert, bulkUpdate, bulkSave\)/,
+    ],
+    [{ onConflict: 'ignore' }, 'onConflict', /bulkRemove has no option "onConflict"/],
   ],
 };
 

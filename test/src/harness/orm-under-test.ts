@@ -1,12 +1,14 @@
-import type { BulkResult, InsertOptions, SaveOptions, UpdateOptions, UpsertOptions } from '@cohort/core';
+import type { BulkResult, InsertOptions, RemoveOptions, SaveOptions, UpdateOptions, UpsertOptions } from '@cohort/core';
 import {
   bulkInsert as mikroOrmBulkInsert,
+  bulkRemove as mikroOrmBulkRemove,
   bulkSave as mikroOrmBulkSave,
   bulkUpdate as mikroOrmBulkUpdate,
   bulkUpsert as mikroOrmBulkUpsert,
 } from '@cohort/mikro-orm';
 import {
   bulkInsert as typeormBulkInsert,
+  bulkRemove as typeormBulkRemove,
   bulkSave as typeormBulkSave,
   bulkUpdate as typeormBulkUpdate,
   bulkUpsert as typeormBulkUpsert,
@@ -52,6 +54,8 @@ export interface OrmUnderTest {
   create(fixture: FixtureName, data: Record<string, unknown>): any;
   /** The ORM's own save: `manager.save(entities)` / `em.persist(entities)` + `em.flush()`. */
   ormSave(entities: object[]): Promise<void>;
+  /** The ORM's own remove: `manager.remove(entities)` / `em.remove(entities)` + `em.flush()`. */
+  ormRemove(entities: object[]): Promise<void>;
   /** Raw SQL on the harness's own connection, search_path set to `schema`; not in `sql`. */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Every row of `table` (default order: first column), Dates → ISO, Buffers → `\x` hex, int8 → string. */
@@ -79,6 +83,8 @@ export interface OrmUnderTest {
   bulkSave(entities: object[], options?: SaveOptions, target?: FixtureName): Promise<BulkResult<object>>;
   /** cohort's bulkUpsert (same class rule as bulkInsert). */
   bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName): Promise<BulkResult<object>>;
+  /** cohort's bulkRemove (same class rule as bulkInsert). */
+  bulkRemove(entities: object[], options?: RemoveOptions, target?: FixtureName): Promise<BulkResult<object>>;
   /**
    * Every entity of `fixture` loaded with the ORM's own find, ordered by id. Each call is a separate
    * caller: for MikroORM, a fresh fork manages what it returns.
@@ -173,6 +179,10 @@ class TypeormUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest {
     await this.dataSource.manager.save(entities);
   }
 
+  async ormRemove(entities: object[]): Promise<void> {
+    await this.dataSource.manager.remove(entities);
+  }
+
   bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
     return typeormBulkInsert(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
   }
@@ -187,6 +197,10 @@ class TypeormUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest {
 
   bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
     return typeormBulkUpsert(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
+  }
+
+  bulkRemove(entities: object[], options?: RemoveOptions, target?: FixtureName) {
+    return typeormBulkRemove(this.dataSource, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   async find(fixture: FixtureName): Promise<any[]> {
@@ -231,6 +245,11 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
     await this.em.flush();
   }
 
+  async ormRemove(entities: object[]): Promise<void> {
+    this.em.remove(entities);
+    await this.em.flush();
+  }
+
   bulkInsert(entities: object[], options?: InsertOptions, target?: FixtureName) {
     return mikroOrmBulkInsert(this.em, this.targetClass(entities, target), entities, withStrategy(options));
   }
@@ -245,6 +264,10 @@ class MikroOrmUnderTest extends BaseOrmUnderTest implements ManagedOrmUnderTest 
 
   bulkUpsert(entities: object[], options?: UpsertOptions, target?: FixtureName) {
     return mikroOrmBulkUpsert(this.em, this.targetClass(entities, target), entities, withStrategy(options));
+  }
+
+  bulkRemove(entities: object[], options?: RemoveOptions, target?: FixtureName) {
+    return mikroOrmBulkRemove(this.em, this.targetClass(entities, target), entities, withStrategy(options));
   }
 
   /** Loads through a fresh fork each call: two calls give two callers' separate instances. */

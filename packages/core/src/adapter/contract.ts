@@ -93,6 +93,10 @@ export interface LifecycleHooks<E> {
    * follows any upsert of a row (MikroORM's `afterUpsert`, which `upsertMany` fires in input order).
    */
   afterUpsert?(batch: HookBatch<E>): Promise<void>;
+  /** Before a remove's DELETE, for every row of the batch that has its key. */
+  beforeRemove?(batch: HookBatch<E>): Promise<void>;
+  /** After a remove's DELETE, for the rows it removed (their objects already look removed: see {@link ChangeTracker.removed}). */
+  afterRemove?(batch: HookBatch<E>): Promise<void>;
 }
 
 /** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */
@@ -143,6 +147,12 @@ export interface ChangeTracker<E> {
   missingKey?(entity: E): string | undefined;
   /** Called after a row was updated, with its new state written back (e.g. refresh a snapshot). */
   updated?(entity: E): void;
+  /**
+   * Called after a row was removed, before the after-remove hooks: leave the object as the ORM's own
+   * remove leaves it (TypeORM unsets its key; MikroORM takes it out of the identity map). The adapter
+   * puts it back if the transaction rolls back.
+   */
+  removed?(entity: E): void;
   /** Statements `load` has sent so far (counted in the result's `statements`). */
   readonly queries?: number;
   /**

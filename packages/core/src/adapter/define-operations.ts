@@ -3,11 +3,13 @@ import type {
   BulkOptions,
   BulkResult,
   InsertOptions,
+  RemoveOptions,
   SaveOptions,
   UpdateOptions,
   UpsertOptions,
 } from '../engine/options/bulk-options.js';
 import type { BulkOperation } from '../engine/options/check-options.js';
+import { runRemove } from '../engine/remove/run-remove.js';
 import { runSave } from '../engine/save/run-save.js';
 import { runUpdate } from '../engine/update/run-update.js';
 import { runUpsert } from '../engine/upsert/run-upsert.js';
@@ -28,12 +30,13 @@ export type JobFactory<T> = <E, O extends BulkOptions>(
   entities: Input<E>,
 ) => BulkJob<E, O>;
 
-/** The four bulk operations of an adapter, routed to the engine. Adapters export them with their ORM's types. */
+/** The bulk operations of an adapter, routed to the engine. Adapters export them with their ORM's types. */
 export interface BulkOperations<T> {
   bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options?: InsertOptions): Promise<BulkResult<E>>;
   bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options?: UpdateOptions): Promise<BulkResult<E>>;
   bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options?: SaveOptions): Promise<BulkResult<E>>;
   bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options?: UpsertOptions): Promise<BulkResult<E>>;
+  bulkRemove<E>(target: T, entity: unknown, entities: Input<E>, options?: RemoveOptions): Promise<BulkResult<E>>;
 }
 
 /**
@@ -61,6 +64,9 @@ export function defineBulkOperations<T>(jobFor: JobFactory<T>): BulkOperations<T
     },
     async bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options: UpsertOptions = {}) {
       return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert', entities), entities);
+    },
+    async bulkRemove<E>(target: T, entity: unknown, entities: Input<E>, options: RemoveOptions = {}) {
+      return runRemove(jobFor<E, RemoveOptions>(target, entity, options, 'bulkRemove', entities), entities);
     },
   };
 }

@@ -35,12 +35,14 @@ export interface BulkSubscriber<E = any, TMetadata = any, TManager = any, TExtra
   beforeBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
   afterBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
   beforeBulkUpsert?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  beforeBulkRemove?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  afterBulkRemove?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
 }
 
 /** The batch method a subscriber implements for a per-entity event, if any. */
 export function bulkSubscriberMethod(
   subscriber: object,
-  event: 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert',
+  event: 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert' | 'beforeRemove' | 'afterRemove',
 ): ((event: never) => unknown) | undefined {
   const name = `${event.slice(0, -6)}Bulk${event.slice(-6)}` as keyof BulkSubscriber;
   const method = (subscriber as BulkSubscriber)[name];

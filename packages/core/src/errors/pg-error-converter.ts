@@ -129,7 +129,9 @@ export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): nu
     const position = Number(line[1]) - 1;
     if (position >= 0 && position < batch.indices.length) return position;
   }
-  const keyed = /^Key \((.+)\)=\((.*)\) (?:already exists|is not present in table)/s.exec(pg.detail ?? '');
+  const keyed = /^Key \((.+)\)=\((.*)\) (?:already exists|is not present in table|is still referenced from table)/s.exec(
+    pg.detail ?? '',
+  );
   if (keyed) return findByKey(batch, keyed[1] as string, keyed[2] as string, pg.code === '23505');
   // 23514 from a partitioned table no partition of which accepts the row: every row with that
   // partition key fails alike, the first is named.

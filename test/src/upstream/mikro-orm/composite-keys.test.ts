@@ -2,6 +2,7 @@
 // keyed by two columns, keys made of to-one relations, composite foreign keys, version checks and
 // key changes, written with persist()+flush() (or em.upsertMany) and with cohort's bulk calls.
 import {
+  bulkRemove,
   bulkSave,
   bulkUpdate,
   OptimisticLockError as CohortOptimisticLockError,
@@ -248,4 +249,77 @@ it('mikro-orm composite-keys/bigint-composite-foreign-key: composite FK with big
       ],
     },
   );
+});
+
+// bulkRemove with composite keys (one array per key column): a name + year key, a key made of two
+// to-one relations (with a version), and a bigint + uuid key — as em.remove() + one flush() removes
+// them; a flush after the bulk calls sends nothing for the removed entities.
+it('composite keys: bulkRemove removes as em.remove() + flush(), every key kind', async () => {
+  await pair.compare(
+    async (side) => {
+      const cars = [new UmbCar('Audi A8', 2010, 1), new UmbCar('Audi A8', 2011, 2), new UmbCar('Audi A6', 2010, 3)];
+      await write(side, UmbCar, cars, 'insert');
+      const { bars, bazes } = barsAndBazes(3);
+      await write(side, UmbBar, bars, 'insert');
+      await write(side, UmbBaz, bazes, 'insert');
+      const params = bars.map((bar, i) => new UmbParam(bar, bazes[i] as UmbBaz, `val ${i}`));
+      await write(side, UmbParam, params, 'insert');
+      const items = ['6f1d8a38-3f2c-4f67-9a59-0e1f3f4c0a11', '0b7a5e0e-2a8b-4d0e-8f43-9d9b1f1c2b22'].map((id, i) =>
+        Object.assign(new UmbOrgItem(), { orgId: 9_007_199_254_740_993n + BigInt(i), id, label: `item ${i}` }),
+      );
+      await write(side, UmbOrgItem, items, 'insert');
+      const removals: [new (...args: never[]) => object, object[]][] = [
+        [UmbCar, [cars[2] as UmbCar, cars[0] as UmbCar]],
+        [UmbParam, [params[1] as UmbParam]],
+        [UmbOrgItem, [items[1] as UmbOrgItem]],
+      ];
+      if (side.mode === 'orm') {
+        for (const [, entities] of removals) side.em.remove(entities);
+      } else {
+        for (const [entityName, entities] of removals) {
+          expect((await bulkRemove(side.em, entityName, entities)).removed).toBe(entities.length);
+        }
+      }
+      await side.em.flush();
+      const stillManaged = [managed(side, UmbCar), managed(side, UmbParam), managed(side, UmbOrgItem)].flat();
+      if (side.mode === 'orm') {
+        // MikroORM 7.2.1 leaves entities with a composite key that its flush removed in the identity
+        // map (docs/differences.md, "Identity map after removing entities with a composite key").
+        expect(stillManaged).toContain('UmbCar:Audi A6~~~2010');
+      } else {
+        expect(stillManaged).toEqual([
+          'UmbCar:Audi A8~~~2011',
+          'UmbParam:17~~~13',
+          'UmbParam:37~~~33',
+          'UmbOrgItem:9007199254740993~~~6f1d8a38-3f2c-4f67-9a59-0e1f3f4c0a11',
+        ]);
+      }
+      return { objects: [...cars, ...params, ...items] };
+    },
+    {
+      tables: [
+        { table: 'umb_ck_car', orderBy: 'year, name' },
+        { table: 'umb_ck_param', orderBy: 'bar_id' },
+        { table: 'umb_ck_org_item', orderBy: 'id' },
+      ],
+    },
+  );
+});
+
+it('composite keys: after em.remove() + flush(), the next flush inserts the removed entity again; after bulkRemove it sends nothing', async () => {
+  const reference = pair.reference();
+  const refCars = [new UmbCar('Audi A8', 2010, 1)];
+  await write(reference, UmbCar, refCars, 'insert');
+  reference.em.remove(refCars);
+  await reference.em.flush();
+  expect(await reference.query(`SELECT name FROM "${reference.schema}".umb_ck_car`)).toEqual([]);
+  await reference.em.flush();
+  expect(await reference.query(`SELECT name FROM "${reference.schema}".umb_ck_car`)).toEqual([{ name: 'Audi A8' }]);
+
+  const subject = pair.subject();
+  const cars = [new UmbCar('Audi A8', 2010, 1)];
+  await write(subject, UmbCar, cars, 'insert');
+  await bulkRemove(subject.em, UmbCar, cars);
+  await subject.em.flush();
+  expect(await subject.query(`SELECT name FROM "${subject.schema}".umb_ck_car`)).toEqual([]);
 });

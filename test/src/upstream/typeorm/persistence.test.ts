@@ -3,7 +3,7 @@
 // custom-column-names, insert/update-relation-columns-after-insertion, multi-primary-key,
 // persistence-options/chunks and /transaction): the rows a save writes and the values it puts
 // back on the objects, with save() as the reference and cohort's bulkSave / bulkInsert as the subject.
-import { BulkUsageError, bulkInsert, bulkSave, UnsupportedFeatureError } from '@cohort/typeorm';
+import { BulkUsageError, bulkInsert, bulkRemove, bulkSave, UnsupportedFeatureError } from '@cohort/typeorm';
 import {
   BeforeInsert,
   Column,
@@ -272,6 +272,26 @@ it('typeorm persistence entity-updation: should update even when multiple primar
       return { objects: [post] };
     },
     { tables: ['uta_ps_multi_pk'] },
+  );
+});
+
+it('typeorm persistence multi-primary-key: remove() of entities with a composite key (bulkRemove): rows gone, both key properties unset', async () => {
+  await pair.compare(
+    async (side) => {
+      const posts = [
+        [1, 3],
+        [1, 4],
+        [2, 3],
+      ].map(([firstId, secondId]) =>
+        Object.assign(new PostMultiplePrimaryKeys(), { firstId, secondId, text: `${firstId}.${secondId}` }),
+      );
+      await save(side, PostMultiplePrimaryKeys, posts);
+      const gone = [posts[2] as PostMultiplePrimaryKeys, posts[0] as PostMultiplePrimaryKeys];
+      if (side.mode === 'orm') await side.dataSource.getRepository(PostMultiplePrimaryKeys).remove(gone);
+      else expect((await bulkRemove(side.dataSource, PostMultiplePrimaryKeys, gone)).removed).toBe(2);
+      return { objects: posts };
+    },
+    { tables: [{ table: 'uta_ps_multi_pk', orderBy: '"firstId", "secondId"' }] },
   );
 });
 

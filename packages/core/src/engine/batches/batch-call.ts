@@ -64,7 +64,7 @@ export class BatchCall<E, P, S> {
     options.onProgress({
       batch: batch.number,
       validated: this.validated,
-      written: result.inserted + result.updated,
+      written: result.inserted + result.updated + result.removed,
       skipped: this.skippedDone,
       elapsedMs: performance.now() - this.started,
     });

@@ -5,7 +5,7 @@ export interface BulkProgress {
   batch: number;
   /** Rows validated so far (all batches). */
   validated: number;
-  /** Rows written so far (inserted + updated). */
+  /** Rows written so far (inserted + updated + removed). */
   written: number;
   skipped: number;
   elapsedMs: number;
@@ -114,6 +114,15 @@ export interface UpdateOptions extends BulkOptions {
   checkVersion?: boolean;
 }
 
+/** Options of bulkRemove. */
+export interface RemoveOptions extends BulkOptions {
+  /**
+   * Check version columns (default true): a row whose stored version differs from the entity's is
+   * stale, and the call fails with an OptimisticLockError naming every stale row of the batch.
+   */
+  checkVersion?: boolean;
+}
+
 /** Options of bulkSave: an insert's options for the new rows, an update's for the existing ones. */
 export interface SaveOptions extends UpdateOptions, Omit<InsertOptions, keyof BulkOptions> {}
 
@@ -130,13 +139,15 @@ export interface SkippedRow<E> {
 }
 
 /** What happened to one input row. */
-export type RowOutcome = 'inserted' | 'updated' | 'unchanged' | 'skipped';
+export type RowOutcome = 'inserted' | 'updated' | 'unchanged' | 'removed' | 'skipped';
 
 /** What a call did. */
 export interface BulkResult<E> {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** Rows bulkRemove deleted (rows already gone are `skipped` as `missing`). */
+  removed: number;
   /** Every input row that was not written, with the reason. */
   skipped: SkippedRow<E>[];
   /** Outcome per input row, by input index. */
@@ -150,5 +161,5 @@ export interface BulkResult<E> {
 export const DEFAULT_BATCH_SIZE = 10_000;
 
 export function emptyResult<E>(): BulkResult<E> {
-  return { inserted: 0, updated: 0, unchanged: 0, skipped: [], outcomes: [], batches: 0, statements: 0, ms: 0 };
+  return { inserted: 0, updated: 0, unchanged: 0, removed: 0, skipped: [], outcomes: [], batches: 0, statements: 0, ms: 0 };
 }

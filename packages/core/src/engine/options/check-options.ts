@@ -1,8 +1,8 @@
 import { BulkUsageError, UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { EntityModel } from '../../model/entity-model.js';
 
-/** The four bulk operations, by the names callers know them. */
-export type BulkOperation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave';
+/** The bulk operations, by the names callers know them. */
+export type BulkOperation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave' | 'bulkRemove';
 
 /** Checks one option's value: returns what the value must be when it is wrong, else `undefined`. */
 export type OptionRule = (value: unknown) => string | undefined;
@@ -12,7 +12,7 @@ export interface OptionSpec {
   readonly rule: OptionRule;
   /** The column or property names the value holds, checked against the entity's model. */
   readonly names?: (value: unknown) => readonly string[];
-  /** Operations that accept it (default: all four). */
+  /** Operations that accept it (default: all of them). */
   readonly operations?: readonly BulkOperation[];
   /**
    * For an ORM's own option that cohort refuses (for some or all values): why, in a sentence, or
@@ -46,7 +46,7 @@ export const listedNames = (value: unknown): readonly string[] => value as strin
 /** The keys of a record (an option keyed by column or property). */
 export const keyNames = (value: unknown): readonly string[] => Object.keys(value as object);
 
-const ALL: readonly BulkOperation[] = ['bulkInsert', 'bulkUpdate', 'bulkUpsert', 'bulkSave'];
+const ALL: readonly BulkOperation[] = ['bulkInsert', 'bulkUpdate', 'bulkUpsert', 'bulkSave', 'bulkRemove'];
 const INSERTS: readonly BulkOperation[] = ['bulkInsert', 'bulkSave'];
 const UPDATES: readonly BulkOperation[] = ['bulkUpdate', 'bulkSave'];
 const UPSERT: readonly BulkOperation[] = ['bulkUpsert'];
@@ -71,7 +71,7 @@ const COHORT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   where: { rule: optionRule.string, operations: UPSERT },
   expressions: EXPRESSIONS,
   skipUnchanged: { rule: optionRule.boolean, operations: UPSERT },
-  checkVersion: { rule: optionRule.boolean, operations: UPDATES },
+  checkVersion: { rule: optionRule.boolean, operations: [...UPDATES, 'bulkRemove'] },
 };
 
 /** The keys of an `onConflict` object. */

@@ -1,0 +1,165 @@
+import type { BulkJob, HookBatch, InputBatch } from '../../adapter/contract.js';
+import {
+  BulkValidationError,
+  DuplicateKeyInBatchError,
+  OptimisticLockError,
+  type ValidationFailure,
+} from '../../errors/bulk-write-error.js';
+import { convertDatabaseError } from '../../errors/pg-error-converter.js';
+import { type BoundColumn, type BoundModel, bindModel } from '../../model/bound-model.js';
+import { primaryColumns } from '../../model/entity-model.js';
+import { readTableCatalog } from '../../model/table-catalog.js';
+import { compileDelete, DELETE_ORDINAL, DELETE_REMOVED, type DeleteStatement } from '../../sql/delete-statement.js';
+import type { CompiledQuery } from '../../sql/insert-statement.js';
+import { toPgText } from '../../sql/pg-text.js';
+import { runBatches } from '../batches/run-batches.js';
+import { keepRows, pickRows } from '../batches/skip-rows.js';
+import type { StagedWork } from '../batches/staged-work.js';
+import type { BulkResult, RemoveOptions } from '../options/bulk-options.js';
+import { prepareRows } from '../rows/row-preparation.js';
+
+/** Everything the engine needs to remove entities of one model. */
+export type RemoveJob<E> = BulkJob<E, RemoveOptions>;
+
+/**
+ * Removes `input` batch by batch, as the ORM's own remove does per entity: before-remove hooks, one
+ * DELETE per batch matched by primary key (versions checked), the objects left as the ORM leaves
+ * removed ones ({@link ChangeTracker.removed}), after-remove hooks for the rows removed. Rows already
+ * gone are skipped as `missing`; a stale row fails the call with an OptimisticLockError.
+ */
+export function runRemove<E>(job: RemoveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  return runBatches(input, job.options, job.transaction, removeStages(bindModel(job.model, job.access), job.options));
+}
+
+/** A batch's DELETE, built: the rows with a key, the statement's text and parameters. */
+interface PlannedRemove<E> {
+  readonly rows: InputBatch<E>;
+  readonly keys: readonly string[];
+  readonly keyTexts: (string | null)[][];
+  readonly query?: CompiledQuery;
+}
+
+/** What the DELETE returned. */
+interface SentRemove<E> {
+  readonly planned: PlannedRemove<E>;
+  readonly returned: Record<string, unknown>[];
+}
+
+/**
+ * A remove's batch work in stages, batch by batch (no overlap: a batch's after-hooks run before the
+ * next batch's before-hooks). An array is cut into batches in primary-key order, as for updates, so
+ * concurrent calls lock rows in one order.
+ */
+function removeStages<E>(model: BoundModel<E>, options: RemoveOptions): StagedWork<E, PlannedRemove<E>, SentRemove<E>> {
+  const keys = primaryColumns(model);
+  const hooks = options.hooks !== false;
+  return {
+    overlap: false,
+    order: { columns: keys },
+    async prepare(batch, target, result) {
+      if (hooks && target.hooks.beforeRemove) await target.hooks.beforeRemove(batch);
+      // Keys are read after the before-hooks, as the ORMs compute the row's identifier after them.
+      const prepared = prepareRows(model, batch.entities);
+      const read = (column: BoundColumn<E>, entity: E) =>
+        toPgText(column.read(entity, prepared.get(entity)), column.kind === 'timestamptz');
+      const failures: ValidationFailure<E>[] = [];
+      const kept = keepRows(batch, result, (entity, index) => {
+        const key = keys.find((k) => read(k, entity) === null);
+        if (!key) return undefined;
+        const failure = keyFailure(entity, index, key.property);
+        failures.push(failure);
+        return { reason: 'invalid', failures: [failure] };
+      });
+      if (failures.length > 0 && options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
+      const rows = pickRows(batch, kept);
+      const names = keys.map((k) => k.name);
+      if (rows.entities.length === 0) return { rows, keys: names, keyTexts: [] };
+      const version = options.checkVersion === false ? undefined : model.columns.find((c) => c.role === 'version');
+      const keyTexts = keys.map((k) => rows.entities.map((entity) => read(k, entity)));
+      rejectDuplicateKeys(keyTexts, rows);
+      const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
+      const stmt: DeleteStatement = { table: catalog, key: names, version: version?.name };
+      const query = compileDelete(stmt, {
+        keys: keyTexts,
+        expectedVersions: version ? rows.entities.map((entity) => read(version, entity)) : undefined,
+      });
+      return { rows, keys: names, keyTexts, query };
+    },
+    async send(planned, target) {
+      const { rows, query } = planned;
+      if (!query) return { planned, returned: [] };
+      try {
+        return { planned, returned: await target.session.query(query.sql, query.parameters) };
+      } catch (error) {
+        throw convertDatabaseError(
+          error,
+          { columns: [...planned.keys], values: planned.keyTexts, indices: rows.indices, entities: rows.entities },
+          rows.number,
+        );
+      }
+    },
+    async finish({ planned, returned }, target, result) {
+      const { rows } = planned;
+      const removed = new Set<number>();
+      const stale: number[] = [];
+      for (const row of returned) {
+        const position = Number(row[DELETE_ORDINAL]) - 1;
+        if (row[DELETE_REMOVED] === true) removed.add(position);
+        else stale.push(position);
+      }
+      if (stale.length > 0) {
+        stale.sort((a, b) => a - b);
+        throw new OptimisticLockError(
+          stale.map((p) => rows.indices[p] as number),
+          stale.map((p) => rows.entities[p] as E),
+          rows.number,
+        );
+      }
+      const done: HookBatch<E> = { number: rows.number, entities: [], indices: [] };
+      rows.entities.forEach((entity, position) => {
+        const index = rows.indices[position] as number;
+        if (!removed.has(position)) {
+          result.skipped.push({ index, entity, reason: 'missing' });
+          result.outcomes[index] = 'skipped';
+          return;
+        }
+        result.removed++;
+        result.outcomes[index] = 'removed';
+        target.changes?.removed?.(entity);
+        done.entities.push(entity);
+        done.indices.push(index);
+      });
+      if (hooks && done.entities.length > 0 && target.hooks.afterRemove) await target.hooks.afterRemove(done);
+    },
+  };
+}
+
+/** A row bulkRemove cannot match: its key (`property`) has no value. */
+function keyFailure<E>(entity: E, index: number, property: string): ValidationFailure<E> {
+  return {
+    index,
+    entity,
+    property,
+    value: (entity as Record<string, unknown>)[property],
+    constraint: 'required',
+    message: `an entity to remove needs its primary key; ${property} is not set`,
+  };
+}
+
+/** Two objects of one batch with one key: the ORM would remove the row once and report both. */
+function rejectDuplicateKeys<E>(keyTexts: (string | null)[][], batch: InputBatch<E>): void {
+  const seen = new Map<string, number>();
+  for (let row = 0; row < batch.entities.length; row++) {
+    const key = JSON.stringify(keyTexts.map((k) => k[row]));
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new DuplicateKeyInBatchError(
+        [batch.indices[first] as number, batch.indices[row] as number],
+        { key: keyTexts.map((k) => k[row]) },
+        batch.entities[row] as E,
+        batch.number,
+      );
+    }
+    seen.set(key, row);
+  }
+}

@@ -1,0 +1,83 @@
+import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/table-catalog.js';
+import { quoteIdent } from './identifier.js';
+import type { CompiledQuery } from './insert-statement.js';
+import { missingColumn } from './insert-statement.js';
+
+/** A DELETE of one batch, as data: rows matched by primary key, versions checked when given. */
+export interface DeleteStatement {
+  readonly table: TableCatalog;
+  readonly key: readonly string[];
+  /** Version column: a row is removed only when it still has the entity's version (when one is given). */
+  readonly version?: string;
+}
+
+/** Parameters of a compiled delete, column-major: per key column its values, then the expected versions. */
+export interface DeleteValues {
+  readonly keys: readonly (readonly (string | null)[])[];
+  /** Per row the version it must still have, or null to remove it whatever its version. */
+  readonly expectedVersions?: readonly (string | null)[];
+}
+
+/** Result column: the row's 1-based position in the batch. */
+export const DELETE_ORDINAL = '__ord';
+/** Result column: true for a row the DELETE removed, false for one it found with another version (stale). */
+export const DELETE_REMOVED = 'removed';
+
+/**
+ * Compiles to `WITH u AS (SELECT … FROM unnest(keys…) WITH ORDINALITY), locked AS (… FOR UPDATE),
+ * d AS (DELETE FROM t USING u WHERE key = u.key [AND version = u.ver] RETURNING u.ord) SELECT ord,
+ * true FROM d` — one statement per batch whose text does not depend on the row count, for simple and
+ * composite keys alike. With a version column, the rows it found with another version come back too
+ * (`removed` false): every part of one statement reads the same snapshot, so the outer SELECT still
+ * sees the rows the DELETE removed and tells a stale row from one already gone (absent).
+ * The rows are locked first in key order, as updates lock them, so concurrent calls cannot deadlock.
+ *
+ * @example
+ * ```ts
+ * compileDelete({ table, key: ['id'] }, { keys: [['1', '2']] });
+ * // WITH u AS MATERIALIZED (SELECT * FROM unnest($1::int4[]) WITH ORDINALITY AS s("k0", "__ord")), … DELETE …
+ * ```
+ */
+export function compileDelete(stmt: DeleteStatement, values: DeleteValues): CompiledQuery {
+  const parameters: unknown[] = [];
+  const args: string[] = [];
+  const aliases: string[] = [];
+  const add = (value: unknown, type: string, alias: string) => {
+    parameters.push(value);
+    args.push(`$${parameters.length}::${type}[]`);
+    aliases.push(quoteIdent(alias));
+  };
+  const typed = (column: string) => typedParameter(catalogColumn(stmt, column), undefined);
+  for (const [i, k] of stmt.key.entries()) add(values.keys[i], typed(k) ?? 'text', `k${i}`);
+  if (stmt.version) add(values.expectedVersions ?? values.keys[0]?.map(() => null), typed(stmt.version) ?? 'text', 'ver');
+
+  const cast = (column: string, alias: string) =>
+    typed(column) ? `u.${quoteIdent(alias)}` : `u.${quoteIdent(alias)}::${catalogColumn(stmt, column).castType}`;
+  const byKey = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
+  const keyOrder = stmt.key.map((k) => {
+    const column = `t.${quoteIdent(k)}`;
+    return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(catalogColumn(stmt, k).castType)
+      ? `${column} COLLATE "C"`
+      : column;
+  });
+  const table = stmt.table.qualifiedName;
+  const ord = quoteIdent(DELETE_ORDINAL);
+  const removed = quoteIdent(DELETE_REMOVED);
+  const where = [...byKey, '(SELECT count(*) FROM locked) >= 0'];
+  if (stmt.version) where.push(`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`);
+  const source = `SELECT * FROM unnest(${args.join(', ')}) WITH ORDINALITY AS s(${[...aliases, ord].join(', ')})`;
+  const lock = `locked AS MATERIALIZED (SELECT 1 FROM ${table} AS t JOIN u ON ${byKey.join(' AND ')} ORDER BY ${keyOrder.join(', ')} FOR UPDATE OF t)`;
+  const del = `d AS (DELETE FROM ${table} AS t USING u WHERE ${where.join(' AND ')} RETURNING u.${ord})`;
+  const stale = stmt.version
+    ? ` UNION ALL SELECT u.${ord}, false FROM u JOIN ${table} AS t ON ${byKey.join(' AND ')} ` +
+      `WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.${ord} = u.${ord})`
+    : '';
+  const sql = `WITH u AS MATERIALIZED (${source}), ${lock}, ${del} SELECT ${ord}, true AS ${removed} FROM d${stale}`;
+  return { sql, parameters };
+}
+
+function catalogColumn(stmt: DeleteStatement, column: string): CatalogColumn {
+  const col = stmt.table.columns.get(column);
+  if (!col) throw missingColumn(column, stmt.table.qualifiedName);
+  return col;
+}

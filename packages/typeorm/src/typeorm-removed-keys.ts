@@ -1,0 +1,29 @@
+import type { EntityMetadata, ObjectLiteral } from 'typeorm';
+
+/**
+ * Leaves removed entities as TypeORM's remove() leaves them — every primary-key property set to
+ * undefined — and puts the keys back if the transaction that removed them rolls back (remove()
+ * unsets them only once its statements ran; a failed bulk call removed nothing).
+ */
+export class RemovedKeys {
+  private readonly undo: (() => void)[] = [];
+
+  constructor(private readonly metadata: EntityMetadata) {}
+
+  /** Unsets the entity's key, as remove() does after its DELETE. */
+  unset(entity: ObjectLiteral): void {
+    const columns = this.metadata.findInheritanceMetadata(entity).primaryColumns;
+    const values = columns.map((column) => column.getEntityValue(entity));
+    for (const column of columns) column.setEntityValue(entity, undefined);
+    this.undo.push(() => {
+      columns.forEach((column, i) => {
+        column.setEntityValue(entity, values[i]);
+      });
+    });
+  }
+
+  /** Puts back every key unset so far, newest first. */
+  restore(): void {
+    for (let undo = this.undo.pop(); undo; undo = this.undo.pop()) undo();
+  }
+}

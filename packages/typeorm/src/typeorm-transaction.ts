@@ -43,27 +43,6 @@ export function typeormTransaction<E extends ObjectLiteral>(
   hooks: boolean,
   data?: unknown,
 ): TransactionRunner<E> {
-  const targetFor = (
-    qr: QueryRunner,
-    inCallerTransaction: boolean,
-    writes: SnapshotWrites | undefined,
-    removedKeys: RemovedKeys,
-  ): WriteTarget<E> => {
-    const tracker = new TypeormChangeTracker<E>(qr, metadata);
-    tracker.removed = (entity) => removedKeys.unset(entity);
-    return {
-      session: typeormSession(qr),
-      hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,
-      inCallerTransaction,
-      changes: tracker,
-      // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
-      batchStarted: (batch) => {
-        assertEntityRows(metadata, batch);
-        if (writes) markWriter(batch.entities, writes);
-      },
-      ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
-    };
-  };
   return async (fn) => {
     const existing = manager.queryRunner;
     const inTransaction = existing?.isTransactionActive === true;
@@ -72,37 +51,85 @@ export function typeormTransaction<E extends ObjectLiteral>(
     const previous = qr.data;
     if (data) qr.data = data;
     const removedKeys = new RemovedKeys(metadata);
+    const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) =>
+      writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
     try {
-      if (inTransaction) {
-        const writes = snapshotWritesFor(qr);
-        try {
-          const result = await fn(targetFor(qr, true, writes, removedKeys));
-          if (writes) keepUntilTransactionEnds(qr, writes);
-          return result;
-        } catch (error) {
-          if (writes) writes.state = 'rolledBack';
-          removedKeys.restore();
-          throw error;
-        }
-      }
-      await qr.startTransaction();
-      const writes = snapshotWritesFor(qr);
-      try {
-        const result = await fn(targetFor(qr, false, writes, removedKeys));
-        await qr.commitTransaction();
-        if (writes) writes.state = 'committed';
-        return result;
-      } catch (error) {
-        // A failed COMMIT (a lost connection) may or may not have taken effect: the snapshots give
-        // way, so a retry writes the rows again rather than taking them for unchanged.
-        if (writes) writes.state = 'rolledBack';
-        removedKeys.restore();
-        await qr.rollbackTransaction().catch(() => {});
-        throw error;
-      }
+      return inTransaction
+        ? await inCallerTransaction(qr, removedKeys, targetFor, fn)
+        : await inOwnTransaction(qr, removedKeys, targetFor, fn);
     } finally {
       qr.data = previous;
       if (!existing) await qr.release();
     }
+  };
+}
+
+type TargetFor<E> = (inCallerTransaction: boolean, writes: SnapshotWrites | undefined) => WriteTarget<E>;
+
+/** The work in the caller's transaction: snapshots it writes are kept until that transaction ends. */
+async function inCallerTransaction<E, T>(
+  qr: QueryRunner,
+  removedKeys: RemovedKeys,
+  targetFor: TargetFor<E>,
+  fn: (target: WriteTarget<E>) => Promise<T>,
+): Promise<T> {
+  const writes = snapshotWritesFor(qr);
+  try {
+    const result = await fn(targetFor(true, writes));
+    if (writes) keepUntilTransactionEnds(qr, writes);
+    return result;
+  } catch (error) {
+    if (writes) writes.state = 'rolledBack';
+    removedKeys.restore();
+    throw error;
+  }
+}
+
+/** The work in a transaction of its own, committed when it resolves and rolled back when it throws. */
+async function inOwnTransaction<E, T>(
+  qr: QueryRunner,
+  removedKeys: RemovedKeys,
+  targetFor: TargetFor<E>,
+  fn: (target: WriteTarget<E>) => Promise<T>,
+): Promise<T> {
+  await qr.startTransaction();
+  const writes = snapshotWritesFor(qr);
+  try {
+    const result = await fn(targetFor(false, writes));
+    await qr.commitTransaction();
+    if (writes) writes.state = 'committed';
+    return result;
+  } catch (error) {
+    // A failed COMMIT (a lost connection) may or may not have taken effect: the snapshots give
+    // way, so a retry writes the rows again rather than taking them for unchanged.
+    if (writes) writes.state = 'rolledBack';
+    removedKeys.restore();
+    await qr.rollbackTransaction().catch(() => {});
+    throw error;
+  }
+}
+
+/** Where one transaction's work goes: its session, TypeORM's lifecycle and change detection on it. */
+function writeTarget<E extends ObjectLiteral>(
+  qr: QueryRunner,
+  metadata: EntityMetadata,
+  hooks: boolean,
+  inCallerTransaction: boolean,
+  writes: SnapshotWrites | undefined,
+  removedKeys: RemovedKeys,
+): WriteTarget<E> {
+  const tracker = new TypeormChangeTracker<E>(qr, metadata);
+  tracker.removed = (entity) => removedKeys.unset(entity);
+  return {
+    session: typeormSession(qr),
+    hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,
+    inCallerTransaction,
+    changes: tracker,
+    // Snapshots (trackEntityChanges) written by this transaction are undone if it rolls back.
+    batchStarted: (batch) => {
+      assertEntityRows(metadata, batch);
+      if (writes) markWriter(batch.entities, writes);
+    },
+    ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
   };
 }

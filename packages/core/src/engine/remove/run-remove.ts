@@ -1,4 +1,4 @@
-import type { BulkJob, HookBatch, InputBatch } from '../../adapter/contract.js';
+import type { BulkJob, HookBatch, InputBatch, WriteTarget } from '../../adapter/contract.js';
 import {
   BulkValidationError,
   DuplicateKeyInBatchError,
@@ -51,87 +51,110 @@ interface SentRemove<E> {
  * concurrent calls lock rows in one order.
  */
 function removeStages<E>(model: BoundModel<E>, options: RemoveOptions): StagedWork<E, PlannedRemove<E>, SentRemove<E>> {
-  const keys = primaryColumns(model);
   const hooks = options.hooks !== false;
   return {
     overlap: false,
-    order: { columns: keys },
+    order: { columns: primaryColumns(model) },
     async prepare(batch, target, result) {
       if (hooks && target.hooks.beforeRemove) await target.hooks.beforeRemove(batch);
-      // Keys are read after the before-hooks, as the ORMs compute the row's identifier after them.
-      const prepared = prepareRows(model, batch.entities);
-      const read = (column: BoundColumn<E>, entity: E) =>
-        toPgText(column.read(entity, prepared.get(entity)), column.kind === 'timestamptz');
-      const failures: ValidationFailure<E>[] = [];
-      const kept = keepRows(batch, result, (entity, index) => {
-        const key = keys.find((k) => read(k, entity) === null);
-        if (!key) return undefined;
-        const failure = keyFailure(entity, index, key.property);
-        failures.push(failure);
-        return { reason: 'invalid', failures: [failure] };
-      });
-      if (failures.length > 0 && options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
-      const rows = pickRows(batch, kept);
-      const names = keys.map((k) => k.name);
-      if (rows.entities.length === 0) return { rows, keys: names, keyTexts: [] };
-      const version = options.checkVersion === false ? undefined : model.columns.find((c) => c.role === 'version');
-      const keyTexts = keys.map((k) => rows.entities.map((entity) => read(k, entity)));
-      rejectDuplicateKeys(keyTexts, rows);
-      const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
-      const stmt: DeleteStatement = { table: catalog, key: names, version: version?.name };
-      const query = compileDelete(stmt, {
-        keys: keyTexts,
-        expectedVersions: version ? rows.entities.map((entity) => read(version, entity)) : undefined,
-      });
-      return { rows, keys: names, keyTexts, query };
+      return planRemove(model, options, batch, target, result);
     },
-    async send(planned, target) {
-      const { rows, query } = planned;
-      if (!query) return { planned, returned: [] };
-      try {
-        return { planned, returned: await target.session.query(query.sql, query.parameters) };
-      } catch (error) {
-        throw convertDatabaseError(
-          error,
-          { columns: [...planned.keys], values: planned.keyTexts, indices: rows.indices, entities: rows.entities },
-          rows.number,
-        );
-      }
-    },
-    async finish({ planned, returned }, target, result) {
-      const { rows } = planned;
-      const removed = new Set<number>();
-      const stale: number[] = [];
-      for (const row of returned) {
-        const position = Number(row[DELETE_ORDINAL]) - 1;
-        if (row[DELETE_REMOVED] === true) removed.add(position);
-        else stale.push(position);
-      }
-      if (stale.length > 0) {
-        stale.sort((a, b) => a - b);
-        throw new OptimisticLockError(
-          stale.map((p) => rows.indices[p] as number),
-          stale.map((p) => rows.entities[p] as E),
-          rows.number,
-        );
-      }
-      const done: HookBatch<E> = { number: rows.number, entities: [], indices: [] };
-      rows.entities.forEach((entity, position) => {
-        const index = rows.indices[position] as number;
-        if (!removed.has(position)) {
-          result.skipped.push({ index, entity, reason: 'missing' });
-          result.outcomes[index] = 'skipped';
-          return;
-        }
-        result.removed++;
-        result.outcomes[index] = 'removed';
-        target.changes?.removed?.(entity);
-        done.entities.push(entity);
-        done.indices.push(index);
-      });
+    send: sendRemove,
+    async finish(sent, target, result) {
+      const done = applyRemove(sent, target, result);
       if (hooks && done.entities.length > 0 && target.hooks.afterRemove) await target.hooks.afterRemove(done);
     },
   };
+}
+
+/** The batch's DELETE, from the keys (and versions) its rows have after the before-hooks. */
+async function planRemove<E>(
+  model: BoundModel<E>,
+  options: RemoveOptions,
+  batch: InputBatch<E>,
+  target: WriteTarget<E>,
+  result: BulkResult<E>,
+): Promise<PlannedRemove<E>> {
+  const keys = primaryColumns(model);
+  // Keys are read after the before-hooks, as the ORMs compute the row's identifier after them.
+  const prepared = prepareRows(model, batch.entities);
+  const read = (column: BoundColumn<E>, entity: E) =>
+    toPgText(column.read(entity, prepared.get(entity)), column.kind === 'timestamptz');
+  const failures: ValidationFailure<E>[] = [];
+  const kept = keepRows(batch, result, (entity, index) => {
+    const key = keys.find((k) => read(k, entity) === null);
+    if (!key) return undefined;
+    const failure = keyFailure(entity, index, key.property);
+    failures.push(failure);
+    return { reason: 'invalid', failures: [failure] };
+  });
+  if (failures.length > 0 && options.onInvalid !== 'skip') throw new BulkValidationError(failures, batch.number);
+  const rows = pickRows(batch, kept);
+  const names = keys.map((k) => k.name);
+  if (rows.entities.length === 0) return { rows, keys: names, keyTexts: [] };
+  const version = options.checkVersion === false ? undefined : model.columns.find((c) => c.role === 'version');
+  const keyTexts = keys.map((k) => rows.entities.map((entity) => read(k, entity)));
+  rejectDuplicateKeys(keyTexts, rows);
+  const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
+  const stmt: DeleteStatement = { table: catalog, key: names, version: version?.name };
+  const query = compileDelete(stmt, {
+    keys: keyTexts,
+    expectedVersions: version ? rows.entities.map((entity) => read(version, entity)) : undefined,
+  });
+  return { rows, keys: names, keyTexts, query };
+}
+
+/** Sends the batch's DELETE; a database error names the row it is about. */
+async function sendRemove<E>(planned: PlannedRemove<E>, target: WriteTarget<E>): Promise<SentRemove<E>> {
+  const { rows, query } = planned;
+  if (!query) return { planned, returned: [] };
+  try {
+    return { planned, returned: await target.session.query(query.sql, query.parameters) };
+  } catch (error) {
+    throw convertDatabaseError(
+      error,
+      { columns: [...planned.keys], values: planned.keyTexts, indices: rows.indices, entities: rows.entities },
+      rows.number,
+    );
+  }
+}
+
+/**
+ * Outcomes from the returned rows: a stale version fails the call naming every stale row; a row not
+ * returned was already gone (`missing`). Returns the removed rows, for the after-hooks.
+ */
+function applyRemove<E>({ planned, returned }: SentRemove<E>, target: WriteTarget<E>, result: BulkResult<E>): HookBatch<E> {
+  const { rows } = planned;
+  const removed = new Set<number>();
+  const stale: number[] = [];
+  for (const row of returned) {
+    const position = Number(row[DELETE_ORDINAL]) - 1;
+    if (row[DELETE_REMOVED] === true) removed.add(position);
+    else stale.push(position);
+  }
+  if (stale.length > 0) {
+    stale.sort((a, b) => a - b);
+    throw new OptimisticLockError(
+      stale.map((p) => rows.indices[p] as number),
+      stale.map((p) => rows.entities[p] as E),
+      rows.number,
+    );
+  }
+  const done: HookBatch<E> = { number: rows.number, entities: [], indices: [] };
+  rows.entities.forEach((entity, position) => {
+    const index = rows.indices[position] as number;
+    if (!removed.has(position)) {
+      result.skipped.push({ index, entity, reason: 'missing' });
+      result.outcomes[index] = 'skipped';
+      return;
+    }
+    result.removed++;
+    result.outcomes[index] = 'removed';
+    target.changes?.removed?.(entity);
+    done.entities.push(entity);
+    done.indices.push(index);
+  });
+  return done;
 }
 
 /** A row bulkRemove cannot match: its key (`property`) has no value. */

@@ -1,7 +1,7 @@
 // Every write path the benchmark measures. A path prepares its objects (untimed), then `write`
 // is the one timed call; the case runner checks what landed.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -100,7 +100,14 @@ export function insertStrategies(): string[] {
   try {
     const require = createRequire(import.meta.url);
     const entry = require.resolve('@cohort/core');
-    const typings = readFileSync(join(dirname(entry), 'engine', 'bulk-options.d.ts'), 'utf8');
+    // The option types' file: engine/options/ since the engine is laid out by operation, engine/ before.
+    const candidates = [
+      join(dirname(entry), 'engine', 'options', 'bulk-options.d.ts'),
+      join(dirname(entry), 'engine', 'bulk-options.d.ts'),
+    ];
+    const found = candidates.find((file) => existsSync(file));
+    if (!found) return [];
+    const typings = readFileSync(found, 'utf8');
     if (!/\bstrategy\?:/.test(typings)) return [];
     return ['unnest', 'copy'].filter((s) => typings.includes(`'${s}'`));
   } catch {

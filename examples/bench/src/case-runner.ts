@@ -29,7 +29,7 @@ export interface CaseReport {
   /** Lifecycle calls of the last run. */
   hooks: HookCounts;
   /** cohort's own result of the last run. */
-  result?: Pick<CohortResult, 'inserted' | 'updated' | 'unchanged' | 'batches' | 'statements'> & { skipped: number };
+  result?: Pick<CohortResult, 'inserted' | 'updated' | 'unchanged' | 'removed' | 'batches' | 'statements'> & { skipped: number };
   warnings: string[];
 }
 
@@ -82,6 +82,7 @@ class CaseRun {
           inserted: result.inserted,
           updated: result.updated,
           unchanged: result.unchanged,
+          removed: result.removed,
           skipped: result.skipped.length,
           batches: result.batches,
           statements: result.statements,
@@ -120,6 +121,7 @@ async function check(
   const fail = (what: string) => {
     throw new Error(`check failed: ${what}`);
   };
+  if (path.workload === 'remove') return checkRemove(session, path, n, objects, result, counts, warnings, fail);
   const stored = await session.count();
   if (stored !== n) fail(`${stored} rows in the table, expected ${n}`);
 
@@ -164,6 +166,28 @@ async function check(
       warnings.add(`${n - counts.afterInsertWithKey} afterInsert calls saw no key`);
   }
   return objects.length ? withKey.length / objects.length : 0;
+}
+
+/** A remove leaves the table empty; cohort counts every row removed, once listener + before + after per row. */
+async function checkRemove(
+  session: CaseSession,
+  path: PathDef,
+  n: number,
+  objects: Row[],
+  result: CohortResult | undefined,
+  counts: HookCounts,
+  warnings: Set<string>,
+  fail: (what: string) => never,
+): Promise<number> {
+  const stored = await session.count();
+  if (stored !== 0) fail(`${stored} rows left in the table, expected none`);
+  if (objects.length !== n) fail(`${objects.length} objects loaded, expected ${n}`);
+  if (result && (result.removed !== n || result.skipped.length))
+    fail(`result says removed ${result.removed}, skipped ${result.skipped.length}`);
+  if (path.hooksPromised && !(counts.listener === n && counts.beforeRemove === n && counts.afterRemove === n))
+    warnings.add(`lifecycle calls differ from one per row: ${JSON.stringify(counts)}`);
+  // Informational: TypeORM's remove() unsets the keys of removed objects, MikroORM's leaves them.
+  return objects.length ? objects.filter((o) => typeof o.id === 'number' && o.id > 0).length / objects.length : 0;
 }
 
 function failure(error: unknown): CaseReport {

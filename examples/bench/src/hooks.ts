@@ -2,7 +2,7 @@
 
 /** Lifecycle calls seen during one measured write. */
 export interface HookCounts {
-  /** Entity listeners (`@BeforeInsert`/`@BeforeCreate` and `@BeforeUpdate`). */
+  /** Entity listeners (`@BeforeInsert`/`@BeforeCreate`, `@BeforeUpdate`, `@BeforeRemove`/`@BeforeDelete`). */
   listener: number;
   beforeInsert: number;
   afterInsert: number;
@@ -12,6 +12,8 @@ export interface HookCounts {
   afterUpdate: number;
   beforeUpsert: number;
   afterUpsert: number;
+  beforeRemove: number;
+  afterRemove: number;
 }
 
 export const hooks: HookCounts = emptyCounts();
@@ -26,6 +28,8 @@ export function emptyCounts(): HookCounts {
     afterUpdate: 0,
     beforeUpsert: 0,
     afterUpsert: 0,
+    beforeRemove: 0,
+    afterRemove: 0,
   };
 }
 

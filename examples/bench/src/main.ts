@@ -268,9 +268,9 @@ async function main(): Promise<void> {
       }
       const copy = path.workload === 'stream' ? undefined : reference('insert', size, 'raw-copy');
       // Updates and upserts are judged against the fastest raw route measured in this run: the one
-      // unnest statement, or COPY into a stage followed by one statement.
+      // unnest statement, or COPY into a stage followed by one statement; removes against the one DELETE.
       const sql =
-        path.workload === 'update' || path.workload === 'upsert'
+        path.workload === 'update' || path.workload === 'upsert' || path.workload === 'remove'
           ? fastest(reference(path.workload, size, 'raw-sql'), reference(path.workload, size, 'raw-staged'))
           : undefined;
       outcome.ratioCopy = copy ? report.medianMs / copy : undefined;

@@ -1,7 +1,7 @@
-// The seed-style entity for MikroORM (same table), with one entity hook before create and before
-// update and one subscriber counting before/after create, update and upsert.
+// The seed-style entity for MikroORM (same table), with one entity hook before create, update and
+// delete and one subscriber counting before/after create, update, upsert and delete.
 import type { EventArgs, EventSubscriber } from '@mikro-orm/core';
-import { BeforeCreate, BeforeUpdate, Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { BeforeCreate, BeforeDelete, BeforeUpdate, Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { hooks } from './hooks.js';
 
 /** MikroORM: the same table. */
@@ -11,7 +11,7 @@ export class MikroSeed {
   @Property({ type: 'integer' }) qty!: number;
   @Property({ type: 'string', length: 255 }) label!: string;
   @Property({ fieldName: 'created_at', type: 'datetime', columnType: 'timestamptz' }) createdAt!: Date;
-  touched?: 'insert' | 'update';
+  touched?: 'insert' | 'update' | 'remove';
 
   @BeforeCreate() markInserted(): void {
     this.touched = 'insert';
@@ -20,6 +20,11 @@ export class MikroSeed {
 
   @BeforeUpdate() markUpdated(): void {
     this.touched = 'update';
+    hooks.listener++;
+  }
+
+  @BeforeDelete() markRemoved(): void {
+    this.touched = 'remove';
     hooks.listener++;
   }
 }
@@ -46,5 +51,11 @@ export class MikroSeedSubscriber implements EventSubscriber<MikroSeed> {
   }
   afterUpsert(): void {
     hooks.afterUpsert++;
+  }
+  beforeDelete(): void {
+    hooks.beforeRemove++;
+  }
+  afterDelete(): void {
+    hooks.afterRemove++;
   }
 }

@@ -12,11 +12,11 @@ import { type CaseSession, copyBinary, copyLines } from './db.js';
 import type { MikroSeed } from './mikro-entities.js';
 import type { TypeormSeed } from './typeorm-entities.js';
 
-export type Workload = 'insert' | 'update' | 'upsert' | 'stream';
+export type Workload = 'insert' | 'update' | 'upsert' | 'remove' | 'stream';
 
 /** What a path hands to the runner for one run. */
 export interface Prepared {
-  /** The objects written, carrying the values the table must hold afterwards. */
+  /** The objects written, carrying the values the table must hold afterwards (remove: the objects removed). */
   objects: Row[];
   /** The timed call. Returns cohort's result when there is one. */
   write(): Promise<CohortResult | undefined>;
@@ -28,6 +28,8 @@ export interface CohortResult {
   inserted: number;
   updated: number;
   unchanged: number;
+  /** bulkRemove's count (absent from cores without bulkRemove). */
+  removed?: number;
   skipped: unknown[];
   batches: number;
   statements: number;
@@ -41,7 +43,7 @@ export interface PathDef {
   keysPromised: boolean;
   /** The path promises listener + subscriber calls for every row (checked). */
   hooksPromised: boolean;
-  /** Raw COPY (insert yardstick) or the raw one-statement SQL of an update/upsert. */
+  /** Raw COPY (insert yardstick) or the raw one-statement SQL of an update/upsert/remove. */
   reference?: boolean;
   /** Fewer runs for paths known to take ~1 minute per run at this size. */
   slowAt?: number;
@@ -385,11 +387,12 @@ const rawCopyBinaryInsert = rawCopy(
 // ---------------------------------------------------------------------------------------------
 // update: n rows seeded by COPY, loaded by the ORM (untimed), every column changed, then written.
 
-async function loadTypeorm(session: CaseSession, n: number, tag: string): Promise<TypeormSeed[]> {
+/** `change: false` leaves the loaded entities as they are (the remove workload). */
+async function loadTypeorm(session: CaseSession, n: number, tag: string, change = true): Promise<TypeormSeed[]> {
   const TypeormSeed = await typeormSeed();
   await session.seed(n, seedTag(tag));
   const entities = await (await session.typeorm()).getRepository(TypeormSeed).find({ order: { id: 'ASC' } });
-  for (const e of entities) changeRow(e, tag);
+  if (change) for (const e of entities) changeRow(e, tag);
   return entities;
 }
 
@@ -459,12 +462,12 @@ const typeormSaveUpdate: PathDef = {
   },
 };
 
-async function loadMikro(session: CaseSession, n: number, tag: string) {
+async function loadMikro(session: CaseSession, n: number, tag: string, change = true) {
   const MikroSeed = await mikroSeed();
   await session.seed(n, seedTag(tag));
   const em = (await session.mikro()).em.fork();
   const entities = await em.find(MikroSeed, {}, { orderBy: { id: 'asc' } });
-  for (const e of entities) changeRow(e, tag);
+  if (change) for (const e of entities) changeRow(e, tag);
   return { em, entities };
 }
 
@@ -730,6 +733,108 @@ const rawStagedUpsert: PathDef = {
 };
 
 // ---------------------------------------------------------------------------------------------
+// remove: n rows seeded by COPY and loaded as entities (untimed), then every one of them removed.
+
+const rawRemove: PathDef = {
+  key: 'raw-sql',
+  workload: 'remove',
+  label: 'raw DELETE … WHERE id = ANY($1) (one statement)',
+  keysPromised: false,
+  hooksPromised: false,
+  reference: true,
+  async prepare(session, n, tag) {
+    await session.seed(n, seedTag(tag));
+    const { rows } = await session.client.query(`SELECT id, qty, label, created_at FROM ${session.table} ORDER BY id`);
+    const objects: Row[] = rows.map((r) => ({ id: r.id, qty: r.qty, label: r.label, createdAt: r.created_at }));
+    const ids = objects.map((r) => r.id);
+    return {
+      objects,
+      write: async () => {
+        await session.client.query(`DELETE FROM ${session.table} WHERE id = ANY($1::int4[])`, [ids]);
+        return undefined;
+      },
+    };
+  },
+};
+
+const cohortTypeormRemove: PathDef = {
+  key: 'cohort-typeorm',
+  workload: 'remove',
+  label: 'cohort TypeORM bulkRemove',
+  keysPromised: false,
+  hooksPromised: true,
+  unavailable: async () => ((await typeormFn('bulkRemove')) ? undefined : '@cohort/typeorm exports no bulkRemove'),
+  async prepare(session, n, tag) {
+    const { TypeormSeed, ds } = await cohortOnTypeorm(session);
+    const bulkRemove = (await typeormFn('bulkRemove'))!;
+    const entities = await loadTypeorm(session, n, tag, false);
+    return { objects: entities, write: () => bulkRemove(ds, TypeormSeed, entities, withStrategy(undefined)) };
+  },
+};
+
+const cohortMikroRemove: PathDef = {
+  key: 'cohort-mikro',
+  workload: 'remove',
+  label: 'cohort MikroORM bulkRemove',
+  keysPromised: false,
+  hooksPromised: true,
+  unavailable: async () => ((await mikroFn('bulkRemove')) ? undefined : '@cohort/mikro-orm exports no bulkRemove'),
+  async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
+    const bulkRemove = (await mikroFn('bulkRemove'))!;
+    const { em, entities } = await loadMikro(session, n, tag, false);
+    return {
+      objects: entities,
+      write: () => bulkRemove(em, MikroSeed, entities, withStrategy(undefined)),
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+const typeormRemove: PathDef = {
+  key: 'typeorm-remove',
+  workload: 'remove',
+  // As with save(): without `chunk`, remove() of 100k entities fails, its look-up SELECT binding one
+  // parameter per id (typeorm#3044).
+  label: 'TypeORM remove(loaded entities, { chunk: 10000 })',
+  keysPromised: false,
+  hooksPromised: true,
+  slowAt: 50_000,
+  async prepare(session, n, tag) {
+    const TypeormSeed = await typeormSeed();
+    const repo = (await session.typeorm()).getRepository(TypeormSeed);
+    const entities = await loadTypeorm(session, n, tag, false);
+    return {
+      objects: entities,
+      write: async () => {
+        await repo.remove(entities, { chunk: BATCH });
+        return undefined;
+      },
+    };
+  },
+};
+
+const mikroFlushRemove: PathDef = {
+  key: 'mikro-flush',
+  workload: 'remove',
+  label: 'MikroORM em.remove(loaded entities) + flush',
+  keysPromised: false,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const { em, entities } = await loadMikro(session, n, tag, false);
+    return {
+      objects: entities,
+      write: async () => {
+        em.remove(entities);
+        await em.flush();
+        return undefined;
+      },
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
 // streaming import: an async generator makes entities lazily; nothing keeps them but the call.
 
 /** Every `STREAM_SAMPLE`-th streamed entity is kept, to check its key and values afterwards. */
@@ -836,6 +941,11 @@ export function allPaths(): PathDef[] {
     ...variants(cohortMikroUpsert, 'copy'),
     typeormUpsert,
     mikroUpsertMany,
+    rawRemove,
+    cohortTypeormRemove,
+    cohortMikroRemove,
+    typeormRemove,
+    mikroFlushRemove,
     streamTypeorm(),
     streamTypeorm(true),
     streamMikro(),

@@ -54,6 +54,9 @@ export function hooksSummary(report: CaseReport, n: number, style: 'console' | '
     part('aU', h.afterUpdate),
     part('bUp', h.beforeUpsert),
     part('aUp', h.afterUpsert),
+    // Results saved before the remove workload existed carry no remove counts.
+    part('bR', h.beforeRemove ?? 0),
+    part('aR', h.afterRemove ?? 0),
   ].filter(Boolean);
   if (parts.length === 0) return console ? '–' : 'none';
   return parts.join(console ? ' ' : ', ');
@@ -69,6 +72,7 @@ const titles: Record<Workload, string> = {
   insert: 'Insert',
   update: 'Update (every row, every column changed)',
   upsert: 'Upsert (half the rows exist, half are new)',
+  remove: 'Remove (every row, loaded as entities)',
   stream: 'Streaming import',
 };
 
@@ -104,32 +108,36 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       'The 1M-row streams run one after another, one run in each of three processes (`BENCH_STREAM_PROCESSES`), since peak RSS is per process and varies with when V8 collects; the highest counts.',
   );
   out.push(
-    '- The time is the write call only: entity construction, seeding, loading and changing the entities for updates, and the checks are outside it. ' +
+    '- The time is the write call only: entity construction, seeding, loading the entities for updates and removes (and changing them for updates), and the checks are outside it. ' +
       'Before each run the table is truncated (sequence restarted) and `gc()` runs.',
   );
   out.push(
-    '- Both entities have one listener (`@BeforeInsert`/`@BeforeCreate` and `@BeforeUpdate`, a trivial assignment) and one subscriber ' +
-      "counting before/after insert and update (and MikroORM's before/afterUpsert). cohort runs with its defaults: hooks on, validation on, " +
+    '- Both entities have one listener (`@BeforeInsert`/`@BeforeCreate`, `@BeforeUpdate` and `@BeforeRemove`/`@BeforeDelete`, a trivial assignment) and one subscriber ' +
+      "counting before/after insert, update and remove (and MikroORM's before/afterUpsert). cohort runs with its defaults: hooks on, validation on, " +
       'keys put back, `batchSize` 10,000, one transaction per call.',
   );
   out.push(
     '- Update: the rows are seeded by COPY and loaded through the ORM (`find`), every column of every entity is changed, then the write is timed. ' +
       'Upsert: the table also has `UNIQUE (label)`, the conflict target; half the rows are seeded; the input is those rows (same label, no id, qty and ' +
-      "created_at changed) plus as many new rows. (A serial `id` can't be the target: TypeORM never sends an increment key's value, and cohort follows it.)",
+      "created_at changed) plus as many new rows. (A serial `id` can't be the target: TypeORM never sends an increment key's value, and cohort follows it.) " +
+      'Remove: the rows are seeded by COPY and loaded as entities (TypeORM `find`, MikroORM `em.find`; the raw path reads the ids), then every one is removed: ' +
+      'cohort `bulkRemove`, TypeORM `remove(entities, { chunk: 10000 })`, MikroORM `em.remove(entities)` + `flush()`, raw `DELETE … WHERE id = ANY($1)`.',
   );
   out.push(
     '- Every run is checked: row count, a sample of ~200 rows compared value by value (by key, or by the unique label where the path gives no key), ' +
-      "keys on every object where the path promises them, cohort's inserted/updated counts, and one listener + one before + one after subscriber call per row " +
-      'where the path promises the lifecycle. A failed check fails the case. "keys" is the share of objects holding their key afterwards.',
+      "keys on every object where the path promises them, cohort's inserted/updated/removed counts, and one listener + one before + one after subscriber call per row " +
+      'where the path promises the lifecycle; a remove leaves the table empty. A failed check fails the case. "keys" is the share of objects holding their key afterwards ' +
+      '(after a remove: TypeORM unsets the keys of removed objects, MikroORM leaves them).',
   );
   out.push(
     '- Raw paths use a plain `pg` client and no RETURNING (lower bounds, nothing comes back). "× COPY" divides by raw COPY of the same rows ' +
       '(text format, the yardstick of the targets; raw binary COPY, which cohort uses where the column types allow, is listed for reference); ' +
-      '"× SQL" by the fastest raw route for the same update/upsert measured in the run: the one `unnest` statement, or binary COPY into a temporary table followed by one statement from it. The raw `unnest` statements pass JavaScript arrays as node-postgres sends them ' +
+      '"× SQL" by the fastest raw route for the same update/upsert measured in the run: the one `unnest` statement, or binary COPY into a temporary table followed by one statement from it ' +
+      '(for a remove: the one `DELETE … WHERE id = ANY($1)`). The raw `unnest` statements pass JavaScript arrays as node-postgres sends them ' +
       '(array literals in text, parsed by the server); cohort sends the same columns as binary arrays where the types allow (docs/guide.md, Statements).',
   );
   out.push(
-    '- Lifecycle column: listener = entity listener per row; bI/aI/bU/aU/bUp/aUp = subscriber before/after insert/update/upsert per row (a number when not once per row).',
+    '- Lifecycle column: listener = entity listener per row; bI/aI/bU/aU/bUp/aUp/bR/aR = subscriber before/after insert/update/upsert/remove per row (a number when not once per row).',
   );
   if (info.strategies.length)
     out.push(
@@ -141,7 +149,7 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
   out.push('![ratio to raw COPY per path](benchmark.svg)');
   out.push('');
 
-  for (const workload of ['insert', 'update', 'upsert'] as const) {
+  for (const workload of ['insert', 'update', 'upsert', 'remove'] as const) {
     for (const size of info.sizes) {
       const rows = outcomes.filter((o) => o.workload === workload && o.size === size);
       if (!rows.length) continue;
@@ -210,7 +218,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function renderSvg(info: RunInfo, outcomes: CaseOutcome[]): string {
   const measured = outcomes.filter((o) => o.report.ok && o.ratioCopy !== undefined);
   const size = Math.max(...measured.map((o) => o.size), 0);
-  const groups = (['insert', 'update', 'upsert'] as const)
+  const groups = (['insert', 'update', 'upsert', 'remove'] as const)
     .map((w) => ({ workload: w, rows: measured.filter((o) => o.workload === w && o.size === size) }))
     .filter((g) => g.rows.length);
   const maxRatio = Math.max(2, ...measured.filter((o) => o.size === size).map((o) => o.ratioCopy!));

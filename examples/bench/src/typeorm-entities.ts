@@ -1,7 +1,8 @@
-// The seed-style entity for TypeORM, with one listener (a trivial assignment before insert and before
-// update) and one subscriber counting before/after insert and update.
+// The seed-style entity for TypeORM, with one listener (a trivial assignment before insert, update
+// and remove) and one subscriber counting before/after insert, update and remove.
 import {
   BeforeInsert,
+  BeforeRemove,
   BeforeUpdate,
   Column,
   Entity,
@@ -9,6 +10,7 @@ import {
   EventSubscriber,
   type InsertEvent,
   PrimaryGeneratedColumn,
+  type RemoveEvent,
   type UpdateEvent,
 } from 'typeorm';
 import { hooks } from './hooks.js';
@@ -21,7 +23,7 @@ export class TypeormSeed {
   @Column({ type: 'varchar', length: 255 }) label!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   /** Not a column: what the listener last did. */
-  touched?: 'insert' | 'update';
+  touched?: 'insert' | 'update' | 'remove';
 
   @BeforeInsert() markInserted(): void {
     this.touched = 'insert';
@@ -30,6 +32,11 @@ export class TypeormSeed {
 
   @BeforeUpdate() markUpdated(): void {
     this.touched = 'update';
+    hooks.listener++;
+  }
+
+  @BeforeRemove() markRemoved(): void {
+    this.touched = 'remove';
     hooks.listener++;
   }
 }
@@ -51,5 +58,11 @@ export class TypeormSeedSubscriber implements EntitySubscriberInterface<TypeormS
   }
   afterUpdate(_event: UpdateEvent<TypeormSeed>): void {
     hooks.afterUpdate++;
+  }
+  beforeRemove(_event: RemoveEvent<TypeormSeed>): void {
+    hooks.beforeRemove++;
+  }
+  afterRemove(_event: RemoveEvent<TypeormSeed>): void {
+    hooks.afterRemove++;
   }
 }

@@ -1,10 +1,16 @@
 // cohort demo: the same product import through TypeORM and MikroORM, with a listener and an audit
-// subscriber on each — first the ORM's own save, then cohort — and what bad input looks like.
+// subscriber on each — first the ORM's own save, then cohort — what bad input looks like, and
+// saves, upserts and removes audited batch by batch.
 import 'reflect-metadata';
 import { BulkValidationError } from '@cohort/core';
-import { bulkInsert as mikroBulkInsert, bulkSave as mikroBulkSave, bulkUpsert as mikroBulkUpsert } from '@cohort/mikro-orm';
+import {
+  bulkInsert as mikroBulkInsert,
+  bulkRemove as mikroBulkRemove,
+  bulkSave as mikroBulkSave,
+  bulkUpsert as mikroBulkUpsert,
+} from '@cohort/mikro-orm';
 import { createSchema, startDatabase } from '@cohort/pg-harness';
-import { bulkInsert, bulkSave, bulkUpsert, registerBulkRepository, trackEntityChanges } from '@cohort/typeorm';
+import { bulkInsert, bulkRemove, bulkSave, bulkUpsert, registerBulkRepository, trackEntityChanges } from '@cohort/typeorm';
 import pg from 'pg';
 import * as M from './mikro-orm-side.js';
 import { printTable, section } from './report.js';
@@ -230,6 +236,59 @@ async function main() {
     );
     console.log(
       `   onConflict 'ignore' with 3 taken SKUs: ${ignored.inserted} inserted; skipped ${ignored.skipped.map((s) => `row ${s.index} (${s.reason})`).join(', ')} — never silent, and no id lands on a skipped object`,
+    );
+
+    section('5. bulkRemove: 1,000 loaded products, one of them already deleted by someone else');
+    console.log('   The same audit subscriber gets each removed batch once (afterBulkRemove); the row already gone is');
+    console.log("   skipped as 'missing' and gets no audit row. As after the ORMs' remove: TypeORM unsets the removed");
+    console.log("   objects' ids, MikroORM takes them out of its identity map.");
+    const removeRows: (string | number)[][] = [];
+    const deleteBehindTheOrm = async (schema: string, id: number) => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      await client.query(`DELETE FROM "${schema}".product WHERE id = $1`, [id]);
+      await client.end();
+    };
+    {
+      const loaded = await ds.getRepository(T.Product).find({ order: { id: 'DESC' }, take: 1000 });
+      await deleteBehindTheOrm(tBulk.name, loaded[999]!.id);
+      const auditBefore = await count(db.url, tBulk.name, 'audit_log');
+      start = performance.now();
+      const r = await bulkRemove(ds, T.Product, loaded);
+      removeRows.push([
+        'TypeORM',
+        ms(start),
+        r.removed,
+        r.skipped.map((s) => `row ${s.index} (${s.reason})`).join(', '),
+        r.statements,
+        await auditSummary(db.url, tBulk.name, auditBefore),
+        (await count(db.url, tBulk.name, 'product')).toLocaleString(),
+        `${loaded[0]?.sku} id=${loaded[0]?.id}`,
+      ]);
+    }
+    {
+      const emRemove = orm.em.fork();
+      const loaded = await emRemove.find(M.Product, {}, { orderBy: { id: 'desc' }, limit: 1000 });
+      await deleteBehindTheOrm(mBulk.name, loaded[999]!.id);
+      const auditBefore = await count(db.url, mBulk.name, 'audit_log');
+      start = performance.now();
+      const r = await mikroBulkRemove(emRemove, M.Product, loaded);
+      const first = loaded[0];
+      const managed = first ? emRemove.getUnitOfWork().getIdentityMap().values().includes(first) : false;
+      removeRows.push([
+        'MikroORM',
+        ms(start),
+        r.removed,
+        r.skipped.map((s) => `row ${s.index} (${s.reason})`).join(', '),
+        r.statements,
+        await auditSummary(db.url, mBulk.name, auditBefore),
+        (await count(db.url, mBulk.name, 'product')).toLocaleString(),
+        `${first?.sku} id=${first?.id}${managed ? '' : ', not managed'}`,
+      ]);
+    }
+    printTable(
+      ['ORM', 'ms', 'removed', 'skipped', 'statements', 'audit rows written', 'products left', 'first object after'],
+      removeRows,
     );
 
     await Promise.all([ds.destroy(), dsSave.destroy(), orm.close(), ormSave.close()]);

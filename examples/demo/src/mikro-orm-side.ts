@@ -61,6 +61,14 @@ export class ProductAudit implements EventSubscriber<Product> {
       event.entities.map((p, i) => ({ action: 'update', productId: p.id, changes: [...(event.changes[i]?.properties ?? [])] })),
     );
   }
+
+  /** Only the rows the DELETE removed: a row already gone is skipped, with no after-delete event. */
+  async afterBulkRemove(event: MikroOrmBulkEvent<Product>) {
+    await event.manager.insertMany(
+      AuditLog,
+      event.entities.map((p) => ({ action: 'remove', productId: p.id, changes: null })),
+    );
+  }
 }
 
 export async function openMikroOrm(url: string, schema: string): Promise<MikroORM> {

@@ -43,6 +43,10 @@ export class AuditLog {
  */
 @EventSubscriber()
 export class ProductAudit implements EntitySubscriberInterface<Product>, TypeormBulkSubscriber<Product> {
+  // The ids of products being removed: as after remove(), their objects no longer carry them
+  // when the after-remove events run.
+  private readonly removing = new WeakMap<Product, number>();
+
   listenTo() {
     return Product;
   }
@@ -62,6 +66,18 @@ export class ProductAudit implements EntitySubscriberInterface<Product>, Typeorm
     await event.manager.insert(
       AuditLog,
       event.entities.map((p, i) => ({ action: 'update', productId: p.id, changes: [...(event.changes[i]?.properties ?? [])] })),
+    );
+  }
+
+  beforeBulkRemove(event: TypeormBulkEvent<Product>) {
+    for (const p of event.entities) this.removing.set(p, p.id);
+  }
+
+  /** Only the rows the DELETE removed: a row already gone is skipped, with no after-remove event. */
+  async afterBulkRemove(event: TypeormBulkEvent<Product>) {
+    await event.manager.insert(
+      AuditLog,
+      event.entities.map((p) => ({ action: 'remove', productId: this.removing.get(p) as number, changes: null })),
     );
   }
 }

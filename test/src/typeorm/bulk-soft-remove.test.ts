@@ -180,6 +180,18 @@ describe('bulkSoftRemove vs repository.softRemove()', () => {
     expect(ours.objects).toEqual(theirs.objects);
   });
 
+  it('a hook that throws in a later batch: rows rolled back, earlier objects as softRemove({ chunk }) leaves them', async () => {
+    throwFor = 3;
+    const theirs = await run([1, 2, 3], (docs) => ds.getRepository(Doc).softRemove(docs, { chunk: 2 }));
+    const ours = await run([1, 2, 3], (docs) => bulkSoftRemove(ds, Doc, docs, { ...options, batchSize: 2 }));
+    expect(ours.rows).toEqual(theirs.rows);
+    expect(ours.rows.every((r) => r.deleted === false)).toBe(true);
+    expect(ours.log).toEqual(theirs.log);
+    // The stored dates are gone (rolled back): compare the objects' shapes only.
+    const shape = (o: Record<string, unknown>) => ({ ...o, deletedAt: o.deletedAt !== undefined, updatedAt: typeof o.updatedAt });
+    expect(ours.objects.map(shape)).toEqual(theirs.objects.map(shape));
+  });
+
   it('the repository method, in batches, inside the caller’s transaction', async () => {
     const undo = registerBulkRepository();
     try {

@@ -18,6 +18,8 @@ import {
   Entity,
   type EntitySubscriberInterface,
   EventSubscriber,
+  ManyToOne,
+  OneToMany,
   PrimaryColumn,
   type SoftRemoveEvent,
   UpdateDateColumn,
@@ -52,6 +54,29 @@ class Plain {
   @PrimaryColumn('int') id!: number;
 }
 
+@Entity('folder')
+class Folder {
+  @PrimaryColumn('int') id!: number;
+  @DeleteDateColumn() deletedAt?: Date | null;
+  @OneToMany(
+    () => Page,
+    (p) => p.folder,
+    { cascade: ['soft-remove'] },
+  )
+  pages?: Page[];
+}
+
+@Entity('page')
+class Page {
+  @PrimaryColumn('int') id!: number;
+  @DeleteDateColumn() deletedAt?: Date | null;
+  @ManyToOne(
+    () => Folder,
+    (f) => f.pages,
+  )
+  folder?: Folder;
+}
+
 @EventSubscriber()
 class DocSubscriber implements EntitySubscriberInterface<Doc> {
   listenTo() {
@@ -76,7 +101,7 @@ beforeAll(async () => {
     type: 'postgres',
     url: inject('databaseUrl'),
     schema: schema.name,
-    entities: [Doc, Plain],
+    entities: [Doc, Plain, Folder, Page],
     subscribers: [DocSubscriber],
     synchronize: true,
     extra: { options: `-c search_path=${schema.name}` },
@@ -88,7 +113,7 @@ afterAll(async () => {
   await drop();
 });
 beforeEach(async () => {
-  await ds.query('TRUNCATE doc, plain');
+  await ds.query('TRUNCATE doc, plain, page, folder');
   await ds.query(
     `INSERT INTO doc (id, title, note, "updatedAt", version) VALUES
      (1, 'a', 'x', '2020-01-01', 1), (2, 'b', NULL, '2020-01-01', 4), (3, 'c', 'z', '2020-01-01', 1)`,
@@ -242,5 +267,13 @@ describe('bulkSoftRemove', () => {
     expect(error).toBeInstanceOf(BulkUsageError);
     expect(error.message).toMatch(/bulkSoftRemove has no option "onConflict"/);
     expect((await rows())[0]).toMatchObject({ deleted: false });
+  });
+
+  it('a relation that cascades soft removes is refused before anything is sent (softRemove() would follow it)', async () => {
+    await ds.query('INSERT INTO folder (id) VALUES (1)');
+    const error = await bulkSoftRemove(ds, Folder, [Object.assign(new Folder(), { id: 1 })], options).catch((e) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade soft remove', entityName: 'Folder', property: 'pages' });
+    expect((await ds.query('SELECT "deletedAt" FROM folder'))[0].deletedAt).toBeNull();
   });
 });

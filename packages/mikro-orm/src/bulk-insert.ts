@@ -185,6 +185,8 @@ const KINDS: Readonly<Record<BulkOperation, WriteKind>> = {
   bulkUpsert: 'upsert',
   // A remove writes no values: the write context only checks and releases its rows.
   bulkRemove: 'update',
+  // Not offered by this adapter (MikroORM has no soft remove).
+  bulkSoftRemove: 'update',
 };
 
 /**

@@ -12,12 +12,13 @@ import {
   type BulkOperation,
   defineBulkOperations,
   type EntityAccess,
+  runSoftRemove,
   type TransactionRunner,
 } from '@cohort/core/adapter';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
-import { refuseCascadingRemove } from './typeorm-remove-guard.js';
+import { refuseCascadingRemove, softRemoveColumn } from './typeorm-remove-guard.js';
 import { typeormTransaction } from './typeorm-transaction.js';
 
 /** Options of the TypeORM adapter's bulkInsert: cohort's, and save()'s own names (docs/guide.md, Options). */
@@ -140,6 +141,33 @@ export const bulkRemove: <E extends ObjectLiteral>(
   entities: Iterable<E> | AsyncIterable<E>,
   options?: TypeormRemoveOptions,
 ) => Promise<BulkResult<E>> = operations.bulkRemove;
+
+/**
+ * Soft-removes entities by primary key with one UPDATE per batch, as softRemove() soft-removes them:
+ * the `@DeleteDateColumn` set to CURRENT_TIMESTAMP (and the update date, and the version incremented)
+ * on rows not soft-removed yet, `@BeforeSoftRemove`/`@AfterSoftRemove` and subscribers'
+ * `beforeSoftRemove`/`afterSoftRemove` with softRemove()'s SoftRemoveEvent, versions checked, and
+ * the new values put on the objects (their keys stay). Rows gone or soft-removed already are skipped
+ * as `missing`. An entity without a delete-date column, or a relation that cascades soft removes, is
+ * refused (UnsupportedFeatureError) before anything is sent.
+ *
+ * @example
+ * ```ts
+ * const { removed } = await bulkSoftRemove(dataSource, User, users);
+ * console.log(removed, users[0].deletedAt); // n, a Date
+ * ```
+ */
+export async function bulkSoftRemove<E extends ObjectLiteral>(
+  target: TypeormTarget,
+  entity: EntityTarget<E>,
+  entities: Iterable<E> | AsyncIterable<E>,
+  options: TypeormRemoveOptions = {},
+): Promise<BulkResult<E>> {
+  const metadata = managerOf(target).connection.getMetadata(entity);
+  const deleteDate = softRemoveColumn(metadata);
+  const job = jobFor<E, RemoveOptions>(target, entity, options, 'bulkSoftRemove');
+  return runSoftRemove({ ...job, deleteDate }, entities);
+}
 
 function jobFor<E, O extends { hooks?: boolean }>(
   target: TypeormTarget,

@@ -4,6 +4,7 @@ import {
   bulkInsert,
   bulkRemove,
   bulkSave,
+  bulkSoftRemove,
   bulkUpdate,
   bulkUpsert,
   type TypeormInsertOptions as InsertOptions,
@@ -28,6 +29,8 @@ declare module 'typeorm' {
     bulkUpsert(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: UpsertOptions): Promise<BulkResult<Entity>>;
     /** Removes the entities' rows, one DELETE per batch, with remove()'s lifecycle. See {@link bulkRemove}. */
     bulkRemove(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: RemoveOptions): Promise<BulkResult<Entity>>;
+    /** Sets the entities' delete date, one UPDATE per batch, with softRemove()'s lifecycle. See {@link bulkSoftRemove}. */
+    bulkSoftRemove(entities: Iterable<Entity> | AsyncIterable<Entity>, options?: RemoveOptions): Promise<BulkResult<Entity>>;
   }
 }
 
@@ -46,6 +49,13 @@ const methods = {
   },
   bulkRemove<E extends ObjectLiteral>(this: Repository<E>, entities: Iterable<E> | AsyncIterable<E>, options?: RemoveOptions) {
     return bulkRemove(this.manager, this.target, entities, options);
+  },
+  bulkSoftRemove<E extends ObjectLiteral>(
+    this: Repository<E>,
+    entities: Iterable<E> | AsyncIterable<E>,
+    options?: RemoveOptions,
+  ) {
+    return bulkSoftRemove(this.manager, this.target, entities, options);
   },
 };
 

@@ -43,6 +43,7 @@ export {
   bulkInsert,
   bulkRemove,
   bulkSave,
+  bulkSoftRemove,
   bulkUpdate,
   bulkUpsert,
   type TypeormInsertOptions,

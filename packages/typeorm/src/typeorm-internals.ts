@@ -100,6 +100,20 @@ export interface EntityBroadcaster {
     databaseEntity: ObjectLiteral | undefined,
     identifier: ObjectLiteral | undefined,
   ): void;
+  beforeSoftRemove(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral,
+    databaseEntity: ObjectLiteral | undefined,
+    identifier: ObjectLiteral | undefined,
+  ): void;
+  afterSoftRemove(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral,
+    databaseEntity: ObjectLiteral | undefined,
+    identifier: ObjectLiteral | undefined,
+  ): void;
   /** Whether `subscriber` listens to `target` (Broadcaster.isAllowedSubscriber: listenTo() is it or a parent). */
   listensTo(subscriber: EntitySubscriberInterface<unknown>, target: EntityMetadata['target']): boolean;
 }
@@ -152,6 +166,10 @@ export function entityBroadcaster(
       broadcaster.broadcastBeforeRemoveEvent(result, metadata, entity, databaseEntity, identifier),
     afterRemove: (result, metadata, entity, databaseEntity, identifier) =>
       broadcaster.broadcastAfterRemoveEvent(result, metadata, entity, databaseEntity, identifier),
+    beforeSoftRemove: (result, metadata, entity, databaseEntity, identifier) =>
+      broadcaster.broadcastBeforeSoftRemoveEvent(result, metadata, entity, databaseEntity, identifier),
+    afterSoftRemove: (result, metadata, entity, databaseEntity, identifier) =>
+      broadcaster.broadcastAfterSoftRemoveEvent(result, metadata, entity, databaseEntity, identifier),
     listensTo: (subscriber, target) => broadcaster.listensTo(subscriber, target),
   };
 }

@@ -18,7 +18,9 @@ import {
   type UpdateEventChange,
 } from './typeorm-internals.js';
 
-type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeRemove' | 'afterRemove';
+type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
+type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | RemoveEventName;
+type BatchEventName = Exclude<EventName, 'beforeSoftRemove' | 'afterSoftRemove'>;
 type ListenerList = `${EventName}Listeners`;
 
 /** A TypeORM batch event: what batch methods of subscribers receive. */
@@ -83,11 +85,40 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
    * `databaseEntity` and key map (`entityId`).
    */
   async beforeRemove(batch: HookBatch<E>) {
+    await this.dispatch('beforeRemove', await this.loadRemoved(batch, 'beforeRemove', 'afterRemove'));
+    this.rereadKeys(batch);
+  }
+
+  async afterRemove(batch: HookBatch<E>) {
+    await this.dispatch('afterRemove', batch);
+    for (const entity of batch.entities) this.removing.delete(entity);
+  }
+
+  /**
+   * As softRemove(): the rows loaded as for a remove, and the before-soft-remove events only for the
+   * rows found (softRemove() leaves a row it does not find alone, events included).
+   */
+  async beforeSoftRemove(batch: HookBatch<E>) {
+    await this.dispatch('beforeSoftRemove', await this.loadRemoved(batch, 'beforeSoftRemove', 'afterSoftRemove'));
+    this.rereadKeys(batch);
+  }
+
+  async afterSoftRemove(batch: HookBatch<E>) {
+    await this.dispatch('afterSoftRemove', batch);
+    for (const entity of batch.entities) this.removing.delete(entity);
+  }
+
+  /**
+   * Loads the stored rows when a listener or subscriber will see them, and keeps each row's
+   * `databaseEntity` and key map for the events. Returns the rows the before-events are for: a soft
+   * remove's found rows only, a remove's all.
+   */
+  private async loadRemoved(batch: HookBatch<E>, before: RemoveEventName, after: RemoveEventName): Promise<HookBatch<E>> {
     const subscribers: EntitySubscriberInterface<unknown>[] = this.queryRunner.dataSource.subscribers;
     const none = new Set<object>();
     const loads =
-      this.anyoneListens('beforeRemove', subscribers, none) ||
-      this.anyoneListens('afterRemove', subscribers, none) ||
+      this.anyoneListens(before, subscribers, none) ||
+      this.anyoneListens(after, subscribers, none) ||
       this.metadata.afterLoadListeners.length > 0 ||
       subscribers.some((s) => typeof s.afterLoad === 'function');
     const stored = loads && this.tracker ? await this.tracker.load(batch) : [];
@@ -98,23 +129,31 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
         identifier: metadata.getEntityIdMap(entity),
       });
     });
-    await this.dispatch('beforeRemove', batch);
-    // remove() computes the key map again after its before-hooks: the after-remove events carry that one.
+    if (before !== 'beforeSoftRemove' || !loads || !this.tracker) return batch;
+    const found: HookBatch<E> = { number: batch.number, entities: [], indices: [] };
+    batch.entities.forEach((entity, position) => {
+      if (stored[position] === undefined) return;
+      found.entities.push(entity);
+      found.indices.push(batch.indices[position] as number);
+    });
+    return found;
+  }
+
+  /** remove() computes the key map again after its before-hooks: the after-remove events carry that one. */
+  private rereadKeys(batch: HookBatch<E>): void {
     for (const entity of batch.entities) {
       const row = this.removing.get(entity);
       if (row) row.identifier = this.metadata.findInheritanceMetadata(entity).getEntityIdMap(entity);
     }
   }
 
-  async afterRemove(batch: HookBatch<E>) {
-    await this.dispatch('afterRemove', batch);
-    for (const entity of batch.entities) this.removing.delete(entity);
-  }
-
   /** Resolves to whether any listener or subscriber was called. */
   private async dispatch(event: EventName, batch: HookBatch<E>): Promise<boolean> {
     const subscribers: EntitySubscriberInterface<unknown>[] = this.queryRunner.dataSource.subscribers;
-    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
+    // Soft removes have no batch methods: their subscribers get per-entity calls.
+    const batchWise = new Set(
+      event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),
+    );
     const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
     let called = false;
     if (this.anyoneListens(event, subscribers, batchWise)) {
@@ -133,7 +172,9 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     for (const subscriber of batchWise) {
       if (!broadcaster.listensTo(subscriber, this.metadata.target)) continue;
       // Core types a batch method's event as `never`: its shape is each adapter's (here TypeormBulkEvent).
-      const method = bulkSubscriberMethod(subscriber, event) as ((e: TypeormBulkEvent<E>) => unknown) | undefined;
+      const method = bulkSubscriberMethod(subscriber, event as BatchEventName) as
+        | ((e: TypeormBulkEvent<E>) => unknown)
+        | undefined;
       if (!method) continue;
       const bulkEvent: TypeormBulkEvent<E> = {
         ...bulkEventOf(batch, this.metadata, this.queryRunner.manager),
@@ -171,7 +212,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const metadata = this.metadata.findInheritanceMetadata(entity);
     if (event === 'beforeInsert') broadcaster.beforeInsert(result, metadata, entity);
     else if (event === 'afterInsert') broadcaster.afterInsert(result, metadata, entity, metadata.getEntityIdMap(entity));
-    else if (event === 'beforeRemove' || event === 'afterRemove') {
+    else if (event === 'beforeRemove' || event === 'afterRemove' || event === 'beforeSoftRemove' || event === 'afterSoftRemove') {
       const row = this.removing.get(entity);
       broadcaster[event](result, metadata, entity, row?.databaseEntity, row?.identifier);
     } else broadcaster[event](result, metadata, entity, updateChange(metadata, batch as UpdateHookBatch<E>, position));

@@ -27,3 +27,34 @@ export function refuseCascadingRemove(metadata: EntityMetadata): void {
     );
   }
 }
+
+/**
+ * Refuses a soft remove TypeORM's softRemove() would refuse or carry further, before anything is sent:
+ * an entity without a `@DeleteDateColumn` (softRemove() throws MissingDeleteDateColumnError), and a
+ * relation with `cascade: ['soft-remove']` (or `cascade: true`), which soft-removes the related entities
+ * too. Returns the delete-date column's database name.
+ */
+export function softRemoveColumn(metadata: EntityMetadata): string {
+  const column = metadata.deleteDateColumn;
+  if (!column) {
+    throw new UnsupportedFeatureError(
+      'soft remove without a delete date column',
+      `bulkSoftRemove of ${metadata.name}: the entity has no @DeleteDateColumn() (TypeORM's softRemove() throws ` +
+        'MissingDeleteDateColumnError); add one, or use bulkRemove',
+      { entityName: metadata.name },
+    );
+  }
+  for (const md of [metadata, ...metadata.childEntityMetadatas]) {
+    const cascading = md.relations.find((relation) => relation.isCascadeSoftRemove);
+    if (cascading) {
+      throw new UnsupportedFeatureError(
+        'cascade soft remove',
+        `bulkSoftRemove of ${md.name}: relation "${cascading.propertyPath}" cascades soft removes (cascade: ['soft-remove'] ` +
+          "or true), which TypeORM's softRemove() follows to the related entities; cohort soft-removes only the given rows — " +
+          'soft-remove the related entities first, or use softRemove()',
+        { entityName: md.name, property: cascading.propertyPath },
+      );
+    }
+  }
+  return column.databaseName;
+}

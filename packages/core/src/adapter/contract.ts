@@ -97,6 +97,10 @@ export interface LifecycleHooks<E> {
   beforeRemove?(batch: HookBatch<E>): Promise<void>;
   /** After a remove's DELETE, for the rows it removed (their objects already look removed: see {@link ChangeTracker.removed}). */
   afterRemove?(batch: HookBatch<E>): Promise<void>;
+  /** Before a soft remove's UPDATE, for every row of the batch that has its key. */
+  beforeSoftRemove?(batch: HookBatch<E>): Promise<void>;
+  /** After a soft remove's UPDATE, for the rows it soft-removed (their new delete date etc. already on the objects). */
+  afterSoftRemove?(batch: HookBatch<E>): Promise<void>;
 }
 
 /** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */

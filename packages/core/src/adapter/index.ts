@@ -17,6 +17,7 @@ export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/life
 export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from '../engine/options/check-options.js';
 export { adoptOption, checkOptions, keyNames, listedNames, optionRule } from '../engine/options/check-options.js';
 export { runRemove } from '../engine/remove/run-remove.js';
+export { runSoftRemove, type SoftRemoveJob } from '../engine/remove/run-soft-remove.js';
 export { EntitySlot } from '../engine/rows/entity-slot.js';
 export { runSave } from '../engine/save/run-save.js';
 export { runUpdate } from '../engine/update/run-update.js';

@@ -39,6 +39,31 @@ export const DELETE_REMOVED = 'removed';
  * ```
  */
 export function compileDelete(stmt: DeleteStatement, values: DeleteValues): CompiledQuery {
+  const m = matchRows(stmt, values);
+  const ord = quoteIdent(DELETE_ORDINAL);
+  const where = [...m.byKey, '(SELECT count(*) FROM locked) >= 0', ...m.versionCheck];
+  const del = `d AS (DELETE FROM ${m.table} AS t USING u WHERE ${where.join(' AND ')} RETURNING u.${ord})`;
+  const stale = stmt.version ? ` UNION ALL ${m.staleRows('')}` : '';
+  const sql = `WITH ${m.ctes}, ${del} SELECT ${ord}, true AS ${quoteIdent(DELETE_REMOVED)} FROM d${stale}`;
+  return { sql, parameters: m.parameters };
+}
+
+/** The parts of a statement that matches a batch's rows by key (and version): see {@link compileDelete}. */
+export interface RowMatch {
+  readonly parameters: unknown[];
+  /** `u AS MATERIALIZED (…), locked AS MATERIALIZED (…)`: the batch's keys, and its rows locked in key order. */
+  readonly ctes: string;
+  readonly table: string;
+  /** `t.key = u.k0`, per key column. */
+  readonly byKey: readonly string[];
+  /** The version condition, when the statement has a version column (else empty). */
+  readonly versionCheck: readonly string[];
+  /** `SELECT u.ord, false[, extra] FROM u JOIN t … WHERE [condition AND] not in d`: the rows found but not written. */
+  staleRows(extra: string, condition?: string): string;
+}
+
+/** Builds the parts shared by a DELETE and a soft delete of a batch matched by key. */
+export function matchRows(stmt: DeleteStatement, values: DeleteValues): RowMatch {
   const parameters: unknown[] = [];
   const args: string[] = [];
   const aliases: string[] = [];
@@ -62,18 +87,19 @@ export function compileDelete(stmt: DeleteStatement, values: DeleteValues): Comp
   });
   const table = stmt.table.qualifiedName;
   const ord = quoteIdent(DELETE_ORDINAL);
-  const removed = quoteIdent(DELETE_REMOVED);
-  const where = [...byKey, '(SELECT count(*) FROM locked) >= 0'];
-  if (stmt.version) where.push(`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`);
+  const versionCheck = stmt.version ? [`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`] : [];
   const source = `SELECT * FROM unnest(${args.join(', ')}) WITH ORDINALITY AS s(${[...aliases, ord].join(', ')})`;
   const lock = `locked AS MATERIALIZED (SELECT 1 FROM ${table} AS t JOIN u ON ${byKey.join(' AND ')} ORDER BY ${keyOrder.join(', ')} FOR UPDATE OF t)`;
-  const del = `d AS (DELETE FROM ${table} AS t USING u WHERE ${where.join(' AND ')} RETURNING u.${ord})`;
-  const stale = stmt.version
-    ? ` UNION ALL SELECT u.${ord}, false FROM u JOIN ${table} AS t ON ${byKey.join(' AND ')} ` +
-      `WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.${ord} = u.${ord})`
-    : '';
-  const sql = `WITH u AS MATERIALIZED (${source}), ${lock}, ${del} SELECT ${ord}, true AS ${removed} FROM d${stale}`;
-  return { sql, parameters };
+  return {
+    parameters,
+    ctes: `u AS MATERIALIZED (${source}), ${lock}`,
+    table,
+    byKey,
+    versionCheck,
+    staleRows: (extra, condition) =>
+      `SELECT u.${ord}, false${extra} FROM u JOIN ${table} AS t ON ${byKey.join(' AND ')} ` +
+      `WHERE ${condition ? `${condition} AND ` : ''}NOT EXISTS (SELECT 1 FROM d WHERE d.${ord} = u.${ord})`,
+  };
 }
 
 function catalogColumn(stmt: DeleteStatement, column: string): CatalogColumn {

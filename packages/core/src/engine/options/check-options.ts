@@ -2,7 +2,7 @@ import { BulkUsageError, UnsupportedFeatureError } from '../../errors/usage-erro
 import type { EntityModel } from '../../model/entity-model.js';
 
 /** The bulk operations, by the names callers know them. */
-export type BulkOperation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave' | 'bulkRemove';
+export type BulkOperation = 'bulkInsert' | 'bulkUpdate' | 'bulkUpsert' | 'bulkSave' | 'bulkRemove' | 'bulkSoftRemove';
 
 /** Checks one option's value: returns what the value must be when it is wrong, else `undefined`. */
 export type OptionRule = (value: unknown) => string | undefined;
@@ -130,9 +130,14 @@ export function checkOptions(operation: BulkOperation, options: unknown, check: 
   }
 }
 
+/** The operation whose options `operation` takes: a soft remove takes a remove's (one adapter has it). */
+function optionsOf(operation: BulkOperation): BulkOperation {
+  return operation === 'bulkSoftRemove' ? 'bulkRemove' : operation;
+}
+
 function specFor(operation: BulkOperation, key: string, extra: OptionCheck['extra']): OptionSpec {
   const spec = own(extra, key) ?? own(COHORT_OPTIONS, key);
-  if (spec && (spec.operations ?? ALL).includes(operation)) return spec;
+  if (spec && (spec.operations ?? ALL).includes(optionsOf(operation))) return spec;
   const known = Object.keys({ ...COHORT_OPTIONS, ...extra }).filter((k) => acceptedBy(operation, k, extra));
   const elsewhere = spec ? ` (an option of ${(spec.operations ?? ALL).join(', ')})` : '';
   const near = elsewhere ? undefined : nearest(key, known);
@@ -143,7 +148,7 @@ function specFor(operation: BulkOperation, key: string, extra: OptionCheck['extr
 
 function acceptedBy(operation: BulkOperation, key: string, extra: OptionCheck['extra']): boolean {
   const spec = own(extra, key) ?? own(COHORT_OPTIONS, key);
-  return spec !== undefined && (spec.operations ?? ALL).includes(operation);
+  return spec !== undefined && (spec.operations ?? ALL).includes(optionsOf(operation));
 }
 
 function checkValue(operation: BulkOperation, key: string, value: unknown, spec: OptionSpec, model: OptionCheck['model']): void {

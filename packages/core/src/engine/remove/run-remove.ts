@@ -1,4 +1,4 @@
-import type { BulkJob, HookBatch, InputBatch, WriteTarget } from '../../adapter/contract.js';
+import type { BulkJob, HookBatch, InputBatch, LifecycleHooks, WriteTarget } from '../../adapter/contract.js';
 import {
   BulkValidationError,
   DuplicateKeyInBatchError,
@@ -8,8 +8,8 @@ import {
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
 import { type BoundColumn, type BoundModel, bindModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
-import { readTableCatalog } from '../../model/table-catalog.js';
-import { compileDelete, DELETE_ORDINAL, DELETE_REMOVED, type DeleteStatement } from '../../sql/delete-statement.js';
+import { readTableCatalog, type TableCatalog } from '../../model/table-catalog.js';
+import { compileDelete, DELETE_ORDINAL, DELETE_REMOVED, type DeleteValues } from '../../sql/delete-statement.js';
 import type { CompiledQuery } from '../../sql/insert-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 import { runBatches } from '../batches/run-batches.js';
@@ -28,8 +28,26 @@ export type RemoveJob<E> = BulkJob<E, RemoveOptions>;
  * gone are skipped as `missing`; a stale row fails the call with an OptimisticLockError.
  */
 export function runRemove<E>(job: RemoveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, removeStages(bindModel(job.model, job.access), job.options));
+  const model = bindModel(job.model, job.access);
+  return runBatches(input, job.options, job.transaction, removeStages(model, job.options, HARD_REMOVE as RemoveKind<E>));
 }
+
+/** What a remove and a soft remove do differently: their hooks, their statement, the objects afterwards. */
+export interface RemoveKind<E> {
+  before(hooks: LifecycleHooks<E>): ((batch: HookBatch<E>) => Promise<void>) | undefined;
+  after(hooks: LifecycleHooks<E>): ((batch: HookBatch<E>) => Promise<void>) | undefined;
+  /** The batch's statement; a row it returns has DELETE_ORDINAL and DELETE_REMOVED. */
+  compile(table: TableCatalog, key: readonly string[], version: string | undefined, values: DeleteValues): CompiledQuery;
+  /** Leaves a removed row's object as the ORM leaves it, from the row the statement returned. */
+  removed(entity: E, row: Record<string, unknown>, target: WriteTarget<E>): void;
+}
+
+const HARD_REMOVE: RemoveKind<unknown> = {
+  before: (hooks) => hooks.beforeRemove?.bind(hooks),
+  after: (hooks) => hooks.afterRemove?.bind(hooks),
+  compile: (table, key, version, values) => compileDelete({ table, key, version }, values),
+  removed: (entity, _row, target) => target.changes?.removed?.(entity),
+};
 
 /** A batch's DELETE, built: the rows with a key, the statement's text and parameters. */
 interface PlannedRemove<E> {
@@ -50,19 +68,25 @@ interface SentRemove<E> {
  * next batch's before-hooks). An array is cut into batches in primary-key order, as for updates, so
  * concurrent calls lock rows in one order.
  */
-function removeStages<E>(model: BoundModel<E>, options: RemoveOptions): StagedWork<E, PlannedRemove<E>, SentRemove<E>> {
+export function removeStages<E>(
+  model: BoundModel<E>,
+  options: RemoveOptions,
+  kind: RemoveKind<E>,
+): StagedWork<E, PlannedRemove<E>, SentRemove<E>> {
   const hooks = options.hooks !== false;
   return {
     overlap: false,
     order: { columns: primaryColumns(model) },
     async prepare(batch, target, result) {
-      if (hooks && target.hooks.beforeRemove) await target.hooks.beforeRemove(batch);
-      return planRemove(model, options, batch, target, result);
+      const before = hooks ? kind.before(target.hooks) : undefined;
+      if (before) await before(batch);
+      return planRemove(model, options, kind, batch, target, result);
     },
     send: sendRemove,
     async finish(sent, target, result) {
-      const done = applyRemove(sent, target, result);
-      if (hooks && done.entities.length > 0 && target.hooks.afterRemove) await target.hooks.afterRemove(done);
+      const done = applyRemove(sent, kind, target, result);
+      const after = hooks ? kind.after(target.hooks) : undefined;
+      if (after && done.entities.length > 0) await after(done);
     },
   };
 }
@@ -71,6 +95,7 @@ function removeStages<E>(model: BoundModel<E>, options: RemoveOptions): StagedWo
 async function planRemove<E>(
   model: BoundModel<E>,
   options: RemoveOptions,
+  kind: RemoveKind<E>,
   batch: InputBatch<E>,
   target: WriteTarget<E>,
   result: BulkResult<E>,
@@ -96,8 +121,7 @@ async function planRemove<E>(
   const keyTexts = keys.map((k) => rows.entities.map((entity) => read(k, entity)));
   rejectDuplicateKeys(keyTexts, rows);
   const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
-  const stmt: DeleteStatement = { table: catalog, key: names, version: version?.name };
-  const query = compileDelete(stmt, {
+  const query = kind.compile(catalog, names, version?.name, {
     keys: keyTexts,
     expectedVersions: version ? rows.entities.map((entity) => read(version, entity)) : undefined,
   });
@@ -123,13 +147,18 @@ async function sendRemove<E>(planned: PlannedRemove<E>, target: WriteTarget<E>):
  * Outcomes from the returned rows: a stale version fails the call naming every stale row; a row not
  * returned was already gone (`missing`). Returns the removed rows, for the after-hooks.
  */
-function applyRemove<E>({ planned, returned }: SentRemove<E>, target: WriteTarget<E>, result: BulkResult<E>): HookBatch<E> {
+function applyRemove<E>(
+  { planned, returned }: SentRemove<E>,
+  kind: RemoveKind<E>,
+  target: WriteTarget<E>,
+  result: BulkResult<E>,
+): HookBatch<E> {
   const { rows } = planned;
-  const removed = new Set<number>();
+  const removed = new Map<number, Record<string, unknown>>();
   const stale: number[] = [];
   for (const row of returned) {
     const position = Number(row[DELETE_ORDINAL]) - 1;
-    if (row[DELETE_REMOVED] === true) removed.add(position);
+    if (row[DELETE_REMOVED] === true) removed.set(position, row);
     else stale.push(position);
   }
   if (stale.length > 0) {
@@ -143,14 +172,15 @@ function applyRemove<E>({ planned, returned }: SentRemove<E>, target: WriteTarge
   const done: HookBatch<E> = { number: rows.number, entities: [], indices: [] };
   rows.entities.forEach((entity, position) => {
     const index = rows.indices[position] as number;
-    if (!removed.has(position)) {
+    const row = removed.get(position);
+    if (!row) {
       result.skipped.push({ index, entity, reason: 'missing' });
       result.outcomes[index] = 'skipped';
       return;
     }
     result.removed++;
     result.outcomes[index] = 'removed';
-    target.changes?.removed?.(entity);
+    kind.removed(entity, row, target);
     done.entities.push(entity);
     done.indices.push(index);
   });

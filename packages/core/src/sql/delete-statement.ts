@@ -2,6 +2,7 @@ import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/
 import { quoteIdent } from './identifier.js';
 import type { CompiledQuery } from './insert-statement.js';
 import { missingColumn } from './insert-statement.js';
+import { inKeyOrder, UnnestArguments } from './unnest-arguments.js';
 
 /** A DELETE of one batch, as data: rows matched by primary key, versions checked when given. */
 export interface DeleteStatement {
@@ -64,14 +65,9 @@ export interface RowMatch {
 
 /** Builds the parts shared by a DELETE and a soft delete of a batch matched by key. */
 export function matchRows(stmt: DeleteStatement, values: DeleteValues): RowMatch {
-  const parameters: unknown[] = [];
-  const args: string[] = [];
-  const aliases: string[] = [];
-  const add = (value: unknown, type: string, alias: string) => {
-    parameters.push(value);
-    args.push(`$${parameters.length}::${type}[]`);
-    aliases.push(quoteIdent(alias));
-  };
+  const unnest = new UnnestArguments();
+  const add = (value: unknown, type: string, alias: string) => unnest.add(value, type, alias);
+  const { parameters, args, aliases } = unnest;
   const typed = (column: string) => typedParameter(catalogColumn(stmt, column), undefined);
   for (const [i, k] of stmt.key.entries()) add(values.keys[i], typed(k) ?? 'text', `k${i}`);
   if (stmt.version) add(values.expectedVersions ?? values.keys[0]?.map(() => null), typed(stmt.version) ?? 'text', 'ver');
@@ -79,12 +75,7 @@ export function matchRows(stmt: DeleteStatement, values: DeleteValues): RowMatch
   const cast = (column: string, alias: string) =>
     typed(column) ? `u.${quoteIdent(alias)}` : `u.${quoteIdent(alias)}::${catalogColumn(stmt, column).castType}`;
   const byKey = stmt.key.map((k, i) => `t.${quoteIdent(k)} = ${cast(k, `k${i}`)}`);
-  const keyOrder = stmt.key.map((k) => {
-    const column = `t.${quoteIdent(k)}`;
-    return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(catalogColumn(stmt, k).castType)
-      ? `${column} COLLATE "C"`
-      : column;
-  });
+  const keyOrder = stmt.key.map((k) => inKeyOrder(`t.${quoteIdent(k)}`, catalogColumn(stmt, k).castType));
   const table = stmt.table.qualifiedName;
   const ord = quoteIdent(DELETE_ORDINAL);
   const versionCheck = stmt.version ? [`(u."ver" IS NULL OR t.${quoteIdent(stmt.version)} = ${cast(stmt.version, 'ver')})`] : [];

@@ -3,6 +3,7 @@ import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/
 import { type ConflictAction, conflictClause } from './conflict-clause.js';
 import { quoteIdent } from './identifier.js';
 import { columnAlias, defaultAlias, INSERTED, keepAlias, ORDINAL, oldName, returnedName, valueAlias } from './insert-aliases.js';
+import { inKeyOrder } from './unnest-arguments.js';
 
 /** An INSERT of one batch, as data. Compiled to one statement with constant text per shape. */
 export interface InsertStatement {
@@ -61,10 +62,6 @@ export interface CompiledQuery {
 }
 
 /** Result columns of a compiled insert. */
-/** Whether a column of this type sorts by a collation (text, varchar, char). */
-function collatable(castType: string): boolean {
-  return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(castType);
-}
 
 function catalogColumn(stmt: InsertStatement, name: string): CatalogColumn {
   const col = stmt.table.columns.get(name);
@@ -93,9 +90,7 @@ export function compileInsert(
   const targets = [...stmt.sent.map((s) => s.name), ...stmt.generatedKeys];
   const overriding = targets.some((n) => catalogColumn(stmt, n).identityAlways) ? ' OVERRIDING SYSTEM VALUE' : '';
   // Text keys in byte order (COLLATE "C"), the order the engine cuts an array into batches in.
-  const order = (stmt.orderBy ?? []).map((n) =>
-    collatable(catalogColumn(stmt, n).castType) ? `${columnAlias(n, stmt)} COLLATE "C"` : columnAlias(n, stmt),
-  );
+  const order = (stmt.orderBy ?? []).map((n) => inKeyOrder(columnAlias(n, stmt), catalogColumn(stmt, n).castType));
   order.push(quoteIdent(ORDINAL));
 
   const upsert = stmt.conflict.kind === 'update';

@@ -2,6 +2,7 @@ import { type CatalogColumn, type TableCatalog, typedParameter } from '../model/
 import { quoteIdent } from './identifier.js';
 import type { CompiledQuery } from './insert-statement.js';
 import { missingColumn } from './insert-statement.js';
+import { inKeyOrder, UnnestArguments } from './unnest-arguments.js';
 import { nextVersionSql, type VersionStep } from './version-step.js';
 
 /** One column an UPDATE may set: per row, a value and whether this row changes it. */
@@ -110,14 +111,9 @@ function updateParameters(
   everyRow: readonly boolean[],
   typed: (column: string) => string | undefined,
 ): { parameters: unknown[]; args: string[]; aliases: string[] } {
-  const parameters: unknown[] = [];
-  const args: string[] = [];
-  const aliases: string[] = [];
-  const add = (value: unknown, type: string, alias: string) => {
-    parameters.push(value);
-    args.push(`$${parameters.length}::${type}[]`);
-    aliases.push(quoteIdent(alias));
-  };
+  const unnest = new UnnestArguments();
+  const add = (value: unknown, type: string, alias: string) => unnest.add(value, type, alias);
+  const { parameters, args, aliases } = unnest;
   const binary = stmt.stage ? undefined : values.binary;
   for (const [i, k] of stmt.key.entries()) add(binary?.keys[i] ?? values.keys[i], typed(k) ?? 'text', `k${i}`);
   stmt.columns.forEach((c, i) => {
@@ -154,12 +150,7 @@ function lockedMatch(stmt: UpdateStatement, cast: (column: string, alias: string
   // The rows are locked first, in key order (text keys in byte order, COLLATE "C"), the order the
   // engine cuts an array into batches in: concurrent updates of overlapping rows then lock them in
   // one order and cannot deadlock (the UPDATE's own join visits rows in whatever order its plan gives).
-  const keyOrder = stmt.key.map((k) => {
-    const column = `t.${quoteIdent(k)}`;
-    return /^(text|character varying|varchar|character|char|bpchar)\b/i.test(catalogColumn(stmt, k).castType)
-      ? `${column} COLLATE "C"`
-      : column;
-  });
+  const keyOrder = stmt.key.map((k) => inKeyOrder(`t.${quoteIdent(k)}`, catalogColumn(stmt, k).castType));
   const lock =
     `locked AS MATERIALIZED (SELECT 1 FROM ${stmt.table.qualifiedName} AS t JOIN u ON ${byKey.join(' AND ')} ` +
     `ORDER BY ${keyOrder.join(', ')} FOR UPDATE OF t)`;

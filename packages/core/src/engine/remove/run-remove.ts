@@ -1,10 +1,5 @@
 import type { BulkJob, HookBatch, InputBatch, LifecycleHooks, WriteTarget } from '../../adapter/contract.js';
-import {
-  BulkValidationError,
-  DuplicateKeyInBatchError,
-  OptimisticLockError,
-  type ValidationFailure,
-} from '../../errors/bulk-write-error.js';
+import { BulkValidationError, OptimisticLockError, type ValidationFailure } from '../../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
 import { type BoundColumn, type BoundModel, bindModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
@@ -16,6 +11,7 @@ import { runBatches } from '../batches/run-batches.js';
 import { keepRows, pickRows } from '../batches/skip-rows.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import type { BulkResult, RemoveOptions } from '../options/bulk-options.js';
+import { missingKeyFailure, rejectDuplicateKeys } from '../rows/row-keys.js';
 import { prepareRows } from '../rows/row-preparation.js';
 
 /** Everything the engine needs to remove entities of one model. */
@@ -109,7 +105,7 @@ async function planRemove<E>(
   const kept = keepRows(batch, result, (entity, index) => {
     const key = keys.find((k) => read(k, entity) === null);
     if (!key) return undefined;
-    const failure = keyFailure(entity, index, key.property);
+    const failure = missingKeyFailure(entity, index, key.property, 'remove');
     failures.push(failure);
     return { reason: 'invalid', failures: [failure] };
   });
@@ -185,34 +181,4 @@ function applyRemove<E>(
     done.indices.push(index);
   });
   return done;
-}
-
-/** A row bulkRemove cannot match: its key (`property`) has no value. */
-function keyFailure<E>(entity: E, index: number, property: string): ValidationFailure<E> {
-  return {
-    index,
-    entity,
-    property,
-    value: (entity as Record<string, unknown>)[property],
-    constraint: 'required',
-    message: `an entity to remove needs its primary key; ${property} is not set`,
-  };
-}
-
-/** Two objects of one batch with one key: the ORM would remove the row once and report both. */
-function rejectDuplicateKeys<E>(keyTexts: (string | null)[][], batch: InputBatch<E>): void {
-  const seen = new Map<string, number>();
-  for (let row = 0; row < batch.entities.length; row++) {
-    const key = JSON.stringify(keyTexts.map((k) => k[row]));
-    const first = seen.get(key);
-    if (first !== undefined) {
-      throw new DuplicateKeyInBatchError(
-        [batch.indices[first] as number, batch.indices[row] as number],
-        { key: keyTexts.map((k) => k[row]) },
-        batch.entities[row] as E,
-        batch.number,
-      );
-    }
-    seen.set(key, row);
-  }
 }

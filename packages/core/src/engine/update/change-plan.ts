@@ -7,6 +7,7 @@ import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
 import { columnFailures } from '../../validate/batch-validator.js';
 import type { BulkResult } from '../options/bulk-options.js';
+import { missingKeyFailure } from '../rows/row-keys.js';
 import type { UpdateContext } from './update-phases.js';
 import { expressionColumns } from './update-plan.js';
 
@@ -50,7 +51,7 @@ export function splitFound<E>(
         result.skipped.push({ index, entity, reason: 'missing' });
       } else {
         // Not a row that is not stored: invalid input, reported with the batch's other invalid rows.
-        const failure = keyFailure(entity, index, key);
+        const failure = missingKeyFailure(entity, index, key, 'update');
         keyless.push(failure);
         result.skipped.push({ index, entity, reason: 'invalid', failures: [failure] });
       }
@@ -62,18 +63,6 @@ export function splitFound<E>(
     states.push(state);
   });
   return { existing, states, keyless };
-}
-
-/** A row bulkUpdate cannot match: its key (`property`) has no value. */
-function keyFailure<E>(entity: E, index: number, property: string): ValidationFailure<E> {
-  return {
-    index,
-    entity,
-    property,
-    value: (entity as Record<string, unknown>)[property],
-    constraint: 'required',
-    message: `an entity to update needs its primary key; ${property} is not set`,
-  };
 }
 
 /** Changed rows of a batch, with what they were loaded from. */

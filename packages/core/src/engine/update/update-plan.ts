@@ -1,7 +1,6 @@
 // A batch's UPDATE, built from the changed rows: keys, changed values and per-row flags (binary
 // arrays where the session takes them), with the statement that writes them (update-send.ts sends it).
 import type { UpdateHookBatch } from '../../adapter/contract.js';
-import { DuplicateKeyInBatchError } from '../../errors/bulk-write-error.js';
 import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
 import { readTableCatalog, type TableCatalog } from '../../model/table-catalog.js';
@@ -11,6 +10,7 @@ import type { UpdateColumn, UpdateStatement, UpdateValues } from '../../sql/upda
 import { versionStepOf } from '../../sql/version-step.js';
 import { AUTO_COPY_UPDATES, mayCopy } from '../copy/copy-strategy.js';
 import type { UpdateOptions } from '../options/bulk-options.js';
+import { rejectDuplicateKeys } from '../rows/row-keys.js';
 import { columnName } from '../upsert/conflict-plan.js';
 import type { UpdateContext } from './update-phases.js';
 
@@ -134,25 +134,6 @@ function updateStatement<E>(catalog: TableCatalog, columns: UpdateColumns<E>, re
     touch: columns.touch.map((c) => c.name),
     returning: returned.map((c) => c.name),
   };
-}
-
-function rejectDuplicateKeys<E>(keyTexts: (string | null)[][], batch: UpdateHookBatch<E>): void {
-  const seen = new Map<string | null, number>();
-  const [only] = keyTexts;
-  for (let row = 0; row < batch.entities.length; row++) {
-    // A single key column's text is its own map key; a composite key is joined as JSON.
-    const key = keyTexts.length === 1 && only ? (only[row] ?? null) : JSON.stringify(keyTexts.map((k) => k[row]));
-    const first = seen.get(key);
-    if (first !== undefined) {
-      throw new DuplicateKeyInBatchError(
-        [batch.indices[first] as number, batch.indices[row] as number],
-        { key: keyTexts.map((k) => k[row]) },
-        batch.entities[row] as E,
-        batch.number,
-      );
-    }
-    seen.set(key, row);
-  }
 }
 
 /** Column name → SQL expression, from the `expressions` option (keys may be properties or columns). */

@@ -86,37 +86,22 @@ export interface EntityBroadcaster {
   beforeUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
   afterUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
   /** As save()'s remove: `databaseEntity` is the loaded row (undefined when none), `identifier` the entity's key map (`entityId`). */
-  beforeRemove(
-    result: BroadcastResult,
-    metadata: EntityMetadata,
-    entity: ObjectLiteral,
-    databaseEntity: ObjectLiteral | undefined,
-    identifier: ObjectLiteral | undefined,
-  ): void;
-  afterRemove(
-    result: BroadcastResult,
-    metadata: EntityMetadata,
-    entity: ObjectLiteral,
-    databaseEntity: ObjectLiteral | undefined,
-    identifier: ObjectLiteral | undefined,
-  ): void;
-  beforeSoftRemove(
-    result: BroadcastResult,
-    metadata: EntityMetadata,
-    entity: ObjectLiteral,
-    databaseEntity: ObjectLiteral | undefined,
-    identifier: ObjectLiteral | undefined,
-  ): void;
-  afterSoftRemove(
-    result: BroadcastResult,
-    metadata: EntityMetadata,
-    entity: ObjectLiteral,
-    databaseEntity: ObjectLiteral | undefined,
-    identifier: ObjectLiteral | undefined,
-  ): void;
+  beforeRemove: RemoveBroadcast;
+  afterRemove: RemoveBroadcast;
+  beforeSoftRemove: RemoveBroadcast;
+  afterSoftRemove: RemoveBroadcast;
   /** Whether `subscriber` listens to `target` (Broadcaster.isAllowedSubscriber: listenTo() is it or a parent). */
   listensTo(subscriber: EntitySubscriberInterface<unknown>, target: EntityMetadata['target']): boolean;
 }
+
+/** A broadcast of a (soft) remove event, with the arguments save()'s remove gives. */
+export type RemoveBroadcast = (
+  result: BroadcastResult,
+  metadata: EntityMetadata,
+  entity: ObjectLiteral,
+  databaseEntity: ObjectLiteral | undefined,
+  identifier: ObjectLiteral | undefined,
+) => void;
 
 /** The part of an UpdateEvent that describes the change. */
 export interface UpdateEventChange {

@@ -13,7 +13,7 @@ import {
   type EntityAccess,
   type TransactionRunner,
 } from '@cohort/core/adapter';
-import type { EntityManager, EntityName } from '@mikro-orm/core';
+import { type EntityManager, type EntityMetadata, type EntityName, ReferenceKind } from '@mikro-orm/core';
 import { mikroOrmEntityAccess } from './mikro-orm-entity-access.js';
 import { readMikroOrmEntity } from './mikro-orm-model-reader.js';
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
@@ -192,16 +192,28 @@ const KINDS: Readonly<Record<BulkOperation, WriteKind>> = {
 /**
  * A remove's access: keys and the version read from flush's snapshot of the entity (with the
  * version the entity holds, which the snapshot leaves out and the DELETE expects); nothing written back.
+ * Where every key is a plain scalar (no custom type, relation or embeddable) the snapshot holds the
+ * entity's own values for them, so only those are taken, not the whole snapshot.
  */
-function removeAccess(access: EntityAccess<object>, em: EntityManager, version: string | undefined): EntityAccess<object> {
+function removeAccess(access: EntityAccess<object>, em: EntityManager, meta: EntityMetadata<object>): EntityAccess<object> {
+  const version = meta.versionProperty as string | undefined;
+  const keys = meta.getPrimaryProps();
+  const plain = keys.every((p) => p.kind === ReferenceKind.SCALAR && !p.customType && !p.embedded);
+  const names = [...keys.map((p) => p.name as string), ...(version ? [version] : [])];
   return {
     reader: access.reader,
     writer: access.writer,
-    prepare: (row) => {
-      const data = prepareEntity(em, row);
-      if (version) data[version] = (row as Record<string, unknown>)[version];
-      return data;
-    },
+    prepare: plain
+      ? (row) => {
+          const data: Record<string, unknown> = {};
+          for (const name of names) data[name] = (row as Record<string, unknown>)[name];
+          return data;
+        }
+      : (row) => {
+          const data = prepareEntity(em, row);
+          if (version) data[version] = (row as Record<string, unknown>)[version];
+          return data;
+        },
   };
 }
 
@@ -230,7 +242,9 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   return {
     model: entity.model,
     // A remove reads keys and versions from flush's snapshot of the entity, and changes nothing of it.
-    access: (operation === 'bulkRemove' ? removeAccess(access, manager, meta.versionProperty) : access) as EntityAccess<E>,
+    access: (operation === 'bulkRemove'
+      ? removeAccess(access, manager, meta as EntityMetadata<object>)
+      : access) as EntityAccess<E>,
     options,
     transaction: transaction as TransactionRunner<E>,
   };

@@ -3,7 +3,7 @@
 // versions reported as not removed, and nothing of a stale row deleted.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
-import { compileDelete, DELETE_ORDINAL, DELETE_REMOVED } from '../../../packages/core/src/sql/delete-statement.js';
+import { compileDelete, DELETE_KEY, DELETE_ORDINAL, DELETE_REMOVED } from '../../../packages/core/src/sql/delete-statement.js';
 import { SchemaSession } from '../harness/schema-session.js';
 
 const column = (name: string, castType: string, paramType?: string) =>
@@ -76,6 +76,30 @@ describe('compileDelete (text)', () => {
     expect(sql).toContain('t."id" = u."k0"');
     expect(sql).not.toContain('::integer');
   });
+
+  it('one integer or uuid key, no version, canonical key texts: `= ANY($1)`, the removed rows told by their key text', () => {
+    const typed: TableCatalog = {
+      ...table,
+      columns: new Map([column('id', 'integer', 'integer'), column('version', 'integer', 'integer')]),
+    };
+    const { sql, parameters } = compileDelete({ table: typed, key: ['id'] }, { keys: [['3', '-1', '0']] });
+    expect(sql).toBe(
+      'WITH locked AS MATERIALIZED (SELECT 1 FROM "s"."t" AS t WHERE t."id" = ANY($1::integer[]) ORDER BY t."id" FOR UPDATE OF t) ' +
+        'DELETE FROM "s"."t" AS t WHERE t."id" = ANY($1::integer[]) AND (SELECT count(*) FROM locked) >= 0 ' +
+        `RETURNING t."id"::text AS "${DELETE_KEY}", true AS "${DELETE_REMOVED}"`,
+    );
+    expect(parameters).toEqual([['3', '-1', '0']]);
+    // Texts PostgreSQL would print otherwise, a version to check, or a type without a canonical text: the unnest form.
+    for (const keys of [['01'], ['+1'], ['-0'], [null]]) {
+      expect(compileDelete({ table: typed, key: ['id'] }, { keys: [keys] }).sql).toContain('unnest(');
+    }
+    expect(compileDelete({ table: typed, key: ['id'], version: 'version' }, { keys: [['1']] }).sql).toContain('unnest(');
+    const uuid: TableCatalog = { ...table, columns: new Map([column('id', 'uuid', 'uuid'), column('b', 'text', 'text')]) };
+    const id = '0b6f4c52-2f7e-4a39-9d47-6f1b1d2e3a4b';
+    expect(compileDelete({ table: uuid, key: ['id'] }, { keys: [[id]] }).sql).toContain('= ANY($1::uuid[])');
+    expect(compileDelete({ table: uuid, key: ['id'] }, { keys: [[id.toUpperCase()]] }).sql).toContain('unnest(');
+    expect(compileDelete({ table: uuid, key: ['b'] }, { keys: [['x']] }).sql).toContain('unnest(');
+  });
 });
 
 describe('compileDelete (against a table)', () => {
@@ -133,6 +157,18 @@ describe('compileDelete (against a table)', () => {
       [1, true],
       [2, false],
       [4, true],
+    ]);
+    expect(await ids()).toEqual([2]);
+  });
+
+  it('the `= ANY` form removes the rows it finds and returns their keys as the engine wrote them', async () => {
+    await session.query(`TRUNCATE t; INSERT INTO t VALUES (1, 1, 'a', 1), (2, 2, 'b', 1), (3, 3, 'c', 1)`);
+    const typed: TableCatalog = { ...table, columns: new Map([column('id', 'integer', 'integer')]) };
+    const { sql, parameters } = compileDelete({ table: typed, key: ['id'] }, { keys: [['3', '9', '1']] });
+    const returned = await session.query<Record<string, unknown>>(sql, [...parameters]);
+    expect(returned.map((r) => [r[DELETE_KEY], r[DELETE_REMOVED]]).sort()).toEqual([
+      ['1', true],
+      ['3', true],
     ]);
     expect(await ids()).toEqual([2]);
   });

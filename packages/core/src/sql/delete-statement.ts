@@ -23,6 +23,8 @@ export interface DeleteValues {
 export const DELETE_ORDINAL = '__ord';
 /** Result column: true for a row the DELETE removed, false for one it found with another version (stale). */
 export const DELETE_REMOVED = 'removed';
+/** Result column of a DELETE matched by `= ANY` ({@link compileDelete}): the removed row's key as text. */
+export const DELETE_KEY = '__key';
 
 /**
  * Compiles to `WITH u AS (SELECT … FROM unnest(keys…) WITH ORDINALITY), locked AS (… FOR UPDATE),
@@ -40,6 +42,8 @@ export const DELETE_REMOVED = 'removed';
  * ```
  */
 export function compileDelete(stmt: DeleteStatement, values: DeleteValues): CompiledQuery {
+  const byAny = deleteByAny(stmt, values);
+  if (byAny) return byAny;
   const m = matchRows(stmt, values);
   const ord = quoteIdent(DELETE_ORDINAL);
   const where = [...m.byKey, '(SELECT count(*) FROM locked) >= 0', ...m.versionCheck];
@@ -47,6 +51,39 @@ export function compileDelete(stmt: DeleteStatement, values: DeleteValues): Comp
   const stale = stmt.version ? ` UNION ALL ${m.staleRows('')}` : '';
   const sql = `WITH ${m.ctes}, ${del} SELECT ${ord}, true AS ${quoteIdent(DELETE_REMOVED)} FROM d${stale}`;
   return { sql, parameters: m.parameters };
+}
+
+// Key types whose text PostgreSQL prints back exactly as the engine wrote it when the engine's
+// text is canonical: integers in plain decimal, uuids in lower-case hyphenated form.
+const CANONICAL_KEY_TEXT: Readonly<Record<string, RegExp>> = {
+  smallint: /^(0|-?[1-9][0-9]*)$/,
+  integer: /^(0|-?[1-9][0-9]*)$/,
+  bigint: /^(0|-?[1-9][0-9]*)$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+};
+
+/**
+ * The faster form of a batch's DELETE where one is sure to be equivalent: one key column of an
+ * integer or uuid type, no version check, every key's text canonical. `WITH locked AS (SELECT … WHERE
+ * key = ANY($1) ORDER BY key FOR UPDATE) DELETE … WHERE key = ANY($1) RETURNING key::text` — the rows
+ * locked in key order as in the general form, without joining an `unnest` of the keys twice. The
+ * returned key texts tell the engine which rows were removed (see DELETE_KEY).
+ */
+function deleteByAny(stmt: DeleteStatement, values: DeleteValues): CompiledQuery | undefined {
+  const [key, ...more] = stmt.key;
+  const keys = values.keys[0];
+  if (key === undefined || more.length > 0 || stmt.version || !keys) return undefined;
+  const column = catalogColumn(stmt, key);
+  const canonical = column.paramType ? CANONICAL_KEY_TEXT[column.paramType] : undefined;
+  if (!canonical || !keys.every((text) => text !== null && canonical.test(text))) return undefined;
+  const table = stmt.table.qualifiedName;
+  const k = `t.${quoteIdent(key)}`;
+  const match = `${k} = ANY($1::${column.paramType}[])`;
+  const lock = `locked AS MATERIALIZED (SELECT 1 FROM ${table} AS t WHERE ${match} ORDER BY ${k} FOR UPDATE OF t)`;
+  const sql =
+    `WITH ${lock} DELETE FROM ${table} AS t WHERE ${match} AND (SELECT count(*) FROM locked) >= 0 ` +
+    `RETURNING ${k}::text AS ${quoteIdent(DELETE_KEY)}, true AS ${quoteIdent(DELETE_REMOVED)}`;
+  return { sql, parameters: [keys] };
 }
 
 /** The parts of a statement that matches a batch's rows by key (and version): see {@link compileDelete}. */

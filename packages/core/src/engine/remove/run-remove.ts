@@ -4,7 +4,7 @@ import { convertDatabaseError } from '../../errors/pg-error-converter.js';
 import { type BoundColumn, type BoundModel, bindModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
 import { readTableCatalog, type TableCatalog } from '../../model/table-catalog.js';
-import { compileDelete, DELETE_ORDINAL, DELETE_REMOVED, type DeleteValues } from '../../sql/delete-statement.js';
+import { compileDelete, DELETE_KEY, DELETE_ORDINAL, DELETE_REMOVED, type DeleteValues } from '../../sql/delete-statement.js';
 import type { CompiledQuery } from '../../sql/insert-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 import { runBatches } from '../batches/run-batches.js';
@@ -32,7 +32,7 @@ export function runRemove<E>(job: RemoveJob<E>, input: Iterable<E> | AsyncIterab
 export interface RemoveKind<E> {
   before(hooks: LifecycleHooks<E>): ((batch: HookBatch<E>) => Promise<void>) | undefined;
   after(hooks: LifecycleHooks<E>): ((batch: HookBatch<E>) => Promise<void>) | undefined;
-  /** The batch's statement; a row it returns has DELETE_ORDINAL and DELETE_REMOVED. */
+  /** The batch's statement; a row it returns has DELETE_REMOVED, and DELETE_ORDINAL or DELETE_KEY. */
   compile(table: TableCatalog, key: readonly string[], version: string | undefined, values: DeleteValues): CompiledQuery;
   /** Leaves a removed row's object as the ORM leaves it, from the row the statement returned. */
   removed(entity: E, row: Record<string, unknown>, target: WriteTarget<E>): void;
@@ -139,6 +139,23 @@ async function sendRemove<E>(planned: PlannedRemove<E>, target: WriteTarget<E>):
   }
 }
 
+/** How a returned row names its row of the batch: by its ordinal, or by its key's text (DELETE_KEY). */
+function rowPositions<E>(planned: PlannedRemove<E>, returned: readonly Record<string, unknown>[]) {
+  if (returned.length === 0 || !(DELETE_KEY in (returned[0] as object))) {
+    return (row: Record<string, unknown>) => Number(row[DELETE_ORDINAL]) - 1;
+  }
+  const byKey = new Map<unknown, number>();
+  planned.keyTexts[0]?.forEach((text, position) => {
+    byKey.set(text, position);
+  });
+  return (row: Record<string, unknown>) => {
+    const position = byKey.get(row[DELETE_KEY]);
+    if (position === undefined)
+      throw new Error(`cohort internal error: the DELETE returned key ${String(row[DELETE_KEY])}, not in its batch`);
+    return position;
+  };
+}
+
 /**
  * Outcomes from the returned rows: a stale version fails the call naming every stale row; a row not
  * returned was already gone (`missing`). Returns the removed rows, for the after-hooks.
@@ -152,8 +169,9 @@ function applyRemove<E>(
   const { rows } = planned;
   const removed = new Map<number, Record<string, unknown>>();
   const stale: number[] = [];
+  const positionOf = rowPositions(planned, returned);
   for (const row of returned) {
-    const position = Number(row[DELETE_ORDINAL]) - 1;
+    const position = positionOf(row);
     if (row[DELETE_REMOVED] === true) removed.set(position, row);
     else stale.push(position);
   }

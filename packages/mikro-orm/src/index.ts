@@ -15,6 +15,7 @@
 
 export type {
   BulkOptions,
+  BulkProgress,
   BulkResult,
   BulkSubscriber,
   InsertOptions,

@@ -885,7 +885,7 @@ function streamMikro(batchSize?: number): PathDef {
   return {
     key: batchSize ? `cohort-mikro-batch${batchSize}` : 'cohort-mikro',
     workload: 'stream',
-    label: `cohort MikroORM bulkInsert(async generator, batchSize ${batchSize ?? '1000 (default for streams)'}, managed: false)`,
+    label: `cohort MikroORM bulkInsert(async generator, batchSize ${batchSize ?? '1000 (default for streams)'}, managed: false by default for streams)`,
     keysPromised: true,
     hooksPromised: true,
     unavailable: cohortMikroInsert().unavailable!,
@@ -901,7 +901,7 @@ function streamMikro(batchSize?: number): PathDef {
             em,
             MikroSeed,
             lazily(n, tag, () => new MikroSeed(), kept),
-            { ...pipelineOff, ...(batchSize ? { batchSize } : {}), managed: false },
+            { ...pipelineOff, ...(batchSize ? { batchSize } : {}) },
           ),
         cleanup: () => em.clear(),
       };

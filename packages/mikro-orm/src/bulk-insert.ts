@@ -31,7 +31,8 @@ export interface MikroOrmInsertOptions extends InsertOptions {
    * `true`): a later `em.flush()` sends nothing for them, `em.findOne` returns the same instance and
    * a change becomes an UPDATE. `false` keeps them out of the unit of work (they still get their
    * keys and generated values), so a very large import does not hold every row and its snapshot in
-   * memory until the EntityManager is cleared.
+   * memory until the EntityManager is cleared. An async iterable (a stream) defaults to `false`:
+   * pass `true` to keep its entities managed (docs/guide.md, "Memory").
    */
   managed?: boolean;
   /** Schema to insert into when the entity does not declare one (default: the EntityManager's). */
@@ -61,7 +62,8 @@ export const bulkInsert: <E extends object>(
 export interface MikroOrmUpdateOptions extends UpdateOptions {
   /**
    * Register entities that were not managed (looked up by primary key) in the identity map once
-   * updated (default `true`), as if they had been loaded. Managed entities always get a fresh snapshot.
+   * updated (default `true`; for an async iterable `false`), as if they had been loaded. Managed
+   * entities always get a fresh snapshot.
    */
   managed?: boolean;
   /** Schema of the table when the entity does not declare one (default: the EntityManager's). */
@@ -73,7 +75,7 @@ export interface MikroOrmSaveOptions extends SaveOptions, MikroOrmUpdateOptions 
 
 /** Options of the MikroORM adapter's bulkUpsert: cohort's, and `em.upsertMany()`'s own names (docs/guide.md). */
 export interface MikroOrmUpsertOptions extends UpsertOptions, MikroOrmUpsertOptionNames {
-  /** Register the upserted entities in the identity map, as `em.upsert()` does (default `true`). */
+  /** Register the upserted entities in the identity map, as `em.upsert()` does (default `true`; for an async iterable `false`). */
   managed?: boolean;
   /** Schema of the table when the entity does not declare one (default: the EntityManager's). */
   schema?: string;
@@ -172,10 +174,23 @@ export const bulkRemove: <E extends object>(
  */
 export const STREAM_BATCH_SIZE = 1_000;
 
-function streamDefaults<O extends { batchSize?: number }, E>(options: O, entities: Iterable<E> | AsyncIterable<E>): O {
+/**
+ * An async iterable's defaults: {@link STREAM_BATCH_SIZE} rows per batch, and entities left out of
+ * the identity map (`managed: false`) — a stream's promise is bounded memory, and an identity map
+ * holding every streamed entity and its snapshot grows with the stream (200,000 entities: 344 MB).
+ * `managed: true` keeps them managed, as flush would.
+ */
+function streamDefaults<O extends { batchSize?: number; managed?: boolean }, E>(
+  options: O,
+  entities: Iterable<E> | AsyncIterable<E>,
+  operation: BulkOperation,
+): O {
   const streamed = typeof entities === 'object' && entities !== null && Symbol.asyncIterator in entities;
-  if (options.batchSize !== undefined || !streamed) return options;
-  return { ...options, batchSize: STREAM_BATCH_SIZE };
+  if (!streamed) return options;
+  const batchSize = options.batchSize ?? STREAM_BATCH_SIZE;
+  // A remove registers nothing: it takes its entities out of the identity map either way.
+  const managed = operation === 'bulkRemove' ? options.managed : (options.managed ?? false);
+  return { ...options, batchSize, managed };
 }
 
 const KINDS: Readonly<Record<BulkOperation, WriteKind>> = {
@@ -235,7 +250,7 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
       : ((typeof schemaOption === 'string' ? schemaOption : undefined) ?? manager.schema ?? manager.config.getSchema());
   if (operation === 'bulkRemove') refuseCascadingRemove(meta);
   const entity = readMikroOrmEntity(meta, { platform: manager.getPlatform(), schema });
-  const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities);
+  const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities, operation);
   const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
   const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
   const access = mikroOrmEntityAccess(entity, meta, context);

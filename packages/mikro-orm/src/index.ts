@@ -15,6 +15,7 @@
 
 export type {
   BulkOptions,
+  BulkProgress,
   BulkResult,
   BulkSubscriber,
   InsertOptions,
@@ -59,6 +60,6 @@ export {
   type MikroOrmUpsertOptions,
   STREAM_BATCH_SIZE,
 } from './bulk-insert.js';
-export type { MikroOrmBulkEvent } from './mikro-orm-lifecycle.js';
+export type { MikroOrmBulkEvent, MikroOrmBulkSubscriber } from './mikro-orm-lifecycle.js';
 export { readMikroOrmModel } from './mikro-orm-model-reader.js';
 export type { MikroOrmUpsertOptionNames } from './mikro-orm-options.js';

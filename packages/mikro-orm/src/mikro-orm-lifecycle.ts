@@ -1,4 +1,4 @@
-import { type BulkEvent } from '@cohort/core';
+import { type BulkEvent, type BulkSubscriber } from '@cohort/core';
 import {
   bulkEventOf,
   bulkSubscriberMethod,
@@ -23,11 +23,40 @@ import {
 } from '@mikro-orm/core';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
-/** A MikroORM batch event: what batch methods of subscribers (`afterBulkInsert`…) receive. */
-export type MikroOrmBulkEvent<E> = BulkEvent<E, EntityMetadata<E>, EntityManager> & {
+/**
+ * A MikroORM batch event: what batch methods of subscribers (`afterBulkInsert`…) receive. `em` is
+ * the EntityManager of the running transaction (the same as `manager`, under MikroORM's own name):
+ * what a subscriber writes with it commits or rolls back with the batch. `EM` narrows its type to a
+ * driver's EntityManager (`EntityManager` of `@mikro-orm/postgresql`, with `execute` and
+ * `createQueryBuilder`), as the EntityManager the call was given is.
+ */
+export type MikroOrmBulkEvent<E, EM extends EntityManager = EntityManager> = BulkEvent<E, EntityMetadata<E>, EM> & {
+  /** The transactional EntityManager, as MikroORM's own events name it (`=== manager`). */
+  readonly em: EM;
   /** For update events: per entity, the changed properties, their stored values and MikroORM's change set. */
   readonly changes?: readonly RowChange[];
 };
+
+/**
+ * A MikroORM subscriber's batch methods, typed with `em` on each event.
+ *
+ * @example
+ * ```ts
+ * import type { EntityManager } from '@mikro-orm/postgresql';
+ * class Audit implements EventSubscriber<User>, MikroOrmBulkSubscriber<User, EntityManager> {
+ *   getSubscribedEntities() { return [User]; }
+ *   async afterBulkInsert(e: MikroOrmBulkEvent<User, EntityManager>) {
+ *     await e.em.execute('insert into audit (n) values (?)', [e.entities.length]);
+ *   }
+ * }
+ * ```
+ */
+export type MikroOrmBulkSubscriber<E, EM extends EntityManager = EntityManager> = BulkSubscriber<
+  E,
+  EntityMetadata<E>,
+  EM,
+  { readonly em: EM }
+>;
 
 type EntityEvent =
   | EventType.beforeCreate
@@ -184,7 +213,7 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
     );
     for (const { method, entities } of batchMethods) {
       if (!subscribedTo(entities, this.meta.class)) continue;
-      const bulkEvent: MikroOrmBulkEvent<E> = bulkEventOf(batch, this.meta, em);
+      const bulkEvent: MikroOrmBulkEvent<E> = { ...bulkEventOf(batch, this.meta, em), em };
       const call = method as (event: MikroOrmBulkEvent<E>) => unknown;
       await runForBatch(event, batch, () => call(bulkEvent));
     }

@@ -13,6 +13,7 @@
 
 export type {
   BulkOptions,
+  BulkProgress,
   BulkResult,
   BulkSubscriber,
   InsertOptions,

@@ -506,11 +506,11 @@ describeConformance('bulkInsert', (pair) => {
 
   it("batches overlapping, onInvalid: 'skip': results and progress count batch by batch, skipped rows in input order", async () => {
     const rows = [0, 1, 2, 3, 4].map((i) => seed(subject(), i, i % 2 ? 'x'.repeat(300) : `label ${i}`));
-    const progress: { batch: number; validated: number; written: number; skipped: number }[] = [];
+    const progress: { batch: number; processed: number; pending: number; skipped: number }[] = [];
     const result = await subject().bulkInsert(rows, {
       batchSize: 2,
       onInvalid: 'skip',
-      onProgress: ({ batch, validated, written, skipped }) => progress.push({ batch, validated, written, skipped }),
+      onProgress: ({ batch, processed, pending, skipped }) => progress.push({ batch, processed, pending, skipped }),
     });
     expect(result).toMatchObject({ inserted: 3, batches: 3 });
     expect(result.skipped.map((s) => [s.index, s.reason])).toEqual([
@@ -518,9 +518,10 @@ describeConformance('bulkInsert', (pair) => {
       [3, 'invalid'],
     ]);
     expect(progress).toEqual([
-      { batch: 0, validated: 2, written: 1, skipped: 1 },
-      { batch: 1, validated: 4, written: 2, skipped: 2 },
-      { batch: 2, validated: 5, written: 3, skipped: 2 },
+      { batch: 1, processed: 2, pending: 1, skipped: 1 },
+      { batch: 2, processed: 4, pending: 2, skipped: 2 },
+      { batch: 3, processed: 5, pending: 3, skipped: 2 },
+      { batch: 3, processed: 5, pending: 0, skipped: 2 },
     ]);
     expect((await subject().rows('seed')).map((r) => r.qty)).toEqual([0, 2, 4]);
   });

@@ -12,20 +12,22 @@ async function* seeds(side: OrmUnderTest, n: number, duplicateAt?: number) {
 
 describeConformance('streaming imports', ({ subject, reference }) => {
   it('an async iterable is written batch by batch, with progress after each batch', async () => {
-    const progress: { batch: number; validated: number; written: number }[] = [];
+    const progress: { batch: number; processed: number; pending: number; committed: number }[] = [];
     const result = await subject().bulkInsert(
       seeds(subject(), 25) as unknown as object[],
       {
         batchSize: 10,
-        onProgress: ({ batch, validated, written }) => progress.push({ batch, validated, written }),
+        onProgress: ({ batch, processed, pending, committed }) => progress.push({ batch, processed, pending, committed }),
       },
       'Unique',
     );
     expect(result).toMatchObject({ inserted: 25, batches: 3 });
+    // One transaction: the rows stay pending until it commits, then one more report.
     expect(progress).toEqual([
-      { batch: 0, validated: 10, written: 10 },
-      { batch: 1, validated: 20, written: 20 },
-      { batch: 2, validated: 25, written: 25 },
+      { batch: 1, processed: 10, pending: 10, committed: 0 },
+      { batch: 2, processed: 20, pending: 20, committed: 0 },
+      { batch: 3, processed: 25, pending: 25, committed: 0 },
+      { batch: 3, processed: 25, pending: 0, committed: 25 },
     ]);
     expect((await subject().rows('unique_fixture')).length).toBe(25);
   });

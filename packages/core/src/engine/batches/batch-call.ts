@@ -1,6 +1,7 @@
 import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
-import { type BulkOptions, type BulkResult, emptyResult } from '../options/bulk-options.js';
+import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from '../options/bulk-options.js';
 import { StatementCounter } from '../session/statement-counter.js';
+import { ProgressReport } from './progress-report.js';
 import type { StagedWork } from './staged-work.js';
 
 /** Processes one batch and adds what happened to `result`. */
@@ -15,14 +16,18 @@ export class BatchCall<E, P, S> {
   private readonly started = performance.now();
   readonly result = emptyResult<E>();
   private readonly counter = new StatementCounter();
-  private validated = 0;
-  private skippedDone = 0;
+  private readonly progress: ProgressReport<E>;
   private readonly lookupsSeen = new WeakMap<object, number>();
 
+  /** `total`: the number of input rows, when known (an array). */
   constructor(
     private readonly options: BulkOptions,
     private readonly work: BatchWork<E> | StagedWork<E, P, S>,
-  ) {}
+    total?: number,
+  ) {
+    const size = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.progress = new ProgressReport(options.onProgress, this.started, total, size);
+  }
 
   /** The target with a session that counts the statements sent through it. */
   counted(target: WriteTarget<E>): WriteTarget<E> {
@@ -47,7 +52,10 @@ export class BatchCall<E, P, S> {
     this.batchDone(batch, target);
   }
 
-  /** Counts the change tracker's look-ups and reports progress once a batch is done. */
+  /**
+   * Counts the change tracker's look-ups and reports progress once a batch is done. With
+   * `atomic: false` (in its own transactions) the report waits for the batch's commit ({@link committed}).
+   */
   batchDone(batch: InputBatch<E>, target: WriteTarget<E>): void {
     const { options, result, counter } = this;
     if (target.changes) {
@@ -56,18 +64,12 @@ export class BatchCall<E, P, S> {
       this.lookupsSeen.set(target.changes, queries);
     }
     result.batches++;
-    this.validated += batch.entities.length;
-    if (!options.onProgress) return;
-    // The next batch may already be validated: only rows of the batches done count.
-    const own = new Set(batch.indices);
-    for (const s of result.skipped) if (own.has(s.index)) this.skippedDone++;
-    options.onProgress({
-      batch: batch.number,
-      validated: this.validated,
-      written: result.inserted + result.updated + result.removed,
-      skipped: this.skippedDone,
-      elapsedMs: performance.now() - this.started,
-    });
+    this.progress.batchDone(batch, result, options.atomic !== false || target.inCallerTransaction);
+  }
+
+  /** The transaction the call wrote in has committed: progress reports the rows written as committed. */
+  committed(): void {
+    this.progress.commit();
   }
 
   /** The call's result: skipped rows in input order (batches that overlap record theirs out of order), counts, time. */

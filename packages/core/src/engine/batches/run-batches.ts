@@ -23,7 +23,7 @@ export async function runBatches<E, P = unknown, S = unknown>(
   transaction: TransactionRunner<E>,
   work: BatchWork<E> | StagedWork<E, P, S>,
 ): Promise<BulkResult<E>> {
-  const call = new BatchCall<E, P, S>(options, work);
+  const call = new BatchCall<E, P, S>(options, work, Array.isArray(input) ? input.length : undefined);
   const batches = inputBatches(input, options, isStaged(work) ? work : undefined);
   try {
     // An empty input sends nothing and calls no hook: look at the first batch before opening anything.
@@ -56,8 +56,10 @@ async function runEachCommitted<E, P, S>(
   while (batch) {
     const current = batch;
     let committing = false;
+    let own = false;
     try {
       await transaction(async (target) => {
+        own = !target.inCallerTransaction;
         await withSavepoint(target.session, target.inCallerTransaction, () => call.runOne(current, target));
         committing = true;
       });
@@ -66,6 +68,7 @@ async function runEachCommitted<E, P, S>(
       throw error instanceof BulkWriteError ? new PartialImportError(error, landed, resumeFrom) : error;
     }
     landed.push(current.number);
+    if (own) call.committed();
     resumeFrom = (current.indices.at(-1) as number) + 1;
     const next = await batches.next();
     batch = next.done ? undefined : next.value;
@@ -85,7 +88,9 @@ async function runInOneTransaction<E, P, S>(
   // Whether the work is done and the transaction is committing: a connection lost then may or may
   // not have taken the COMMIT with it.
   let committing = false;
+  let own = false;
   await transaction(async (target) => {
+    own = !target.inCallerTransaction;
     await withSavepoint(target.session, target.inCallerTransaction, async () => {
       if (isStaged(work) && work.overlap && overlapsFor(input, options)) {
         await runStaged(work, target, withHead(head, batches), {
@@ -105,6 +110,8 @@ async function runInOneTransaction<E, P, S>(
   }).catch((error: unknown) => {
     throw asConnectionLoss<E>(error, committing);
   });
+  // Inside the caller's transaction nothing commits during the call: its rows stay pending.
+  if (own) call.committed();
 }
 
 /**

@@ -1,13 +1,33 @@
 import type { ValidationFailure } from '../../errors/bulk-write-error.js';
 
-/** Progress of a call, reported after each batch. */
+/**
+ * Progress of a call, reported after each batch and, once the call's own transaction has committed,
+ * once more with every written row `committed` (docs/guide.md, "Progress").
+ *
+ * @example
+ * ```ts
+ * onProgress: (p) => console.log(`${p.processed}/${p.total ?? '?'} rows, ${Math.round(p.rate)}/s, ${p.committed} committed`)
+ * ```
+ */
 export interface BulkProgress {
+  /** Batches done so far, counting from 1: the batch just done is batch `batch` of `batches`. */
   batch: number;
-  /** Rows validated so far (all batches). */
-  validated: number;
-  /** Rows written so far (inserted + updated + removed). */
-  written: number;
+  /** Batches in the call, when the input is an array; `undefined` for other iterables and streams. */
+  batches: number | undefined;
+  /** Input rows in the call, when the input is an array; `undefined` for other iterables and streams. */
+  total: number | undefined;
+  /** Input rows of the batches done: written, skipped, or found unchanged. */
+  processed: number;
+  /** Rows written (inserted, updated, removed) whose transaction has committed: they stay whatever happens next. */
+  committed: number;
+  /** Rows written in the open transaction and not committed yet: a later failure rolls them back. */
+  pending: number;
+  /** Input rows of the batches done that were not written (`result.skipped`). */
   skipped: number;
+  /** Rows processed per second since the call started. */
+  rate: number;
+  /** Milliseconds left at this rate, when `total` is known. */
+  eta: number | undefined;
   elapsedMs: number;
 }
 
@@ -27,7 +47,7 @@ export interface BulkOptions {
    * resume. Ignored inside a caller's transaction.
    */
   atomic?: boolean;
-  /** Called after every batch. */
+  /** Called after every batch, and once more after the call's own transaction commits (see {@link BulkProgress}). */
   onProgress?: (progress: BulkProgress) => void;
   /**
    * How rows travel: `'unnest'` (array parameters), `'copy'` (COPY, when the adapter can reach the

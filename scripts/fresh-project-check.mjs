@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Packs the publishable packages (`pnpm pack`), installs the tarballs into a new project next to
-// the ORMs from the registry, and type-checks (`tsc --noEmit --strict`) a TypeORM app using
+// the ORMs from the registry, and type-checks (`tsc --noEmit --strict`) a NestJS module providing a withBulk repository (the
+// guide's recipe), a TypeORM app using
 // withBulk and '@cohort/typeorm/register', and a MikroORM app using the documented repository setup
 // (BulkEntityRepository, withBulkMethods) with createQueryBuilder. Too slow for the test suite (an
 // npm install); run it before a release: `node scripts/fresh-project-check.mjs` (after a build).
@@ -33,6 +34,10 @@ const pkg = {
     '@mikro-orm/sql': '7.2.1',
     '@mikro-orm/decorators': '7.2.1',
     typescript: '6.0.3',
+    '@nestjs/common': '12.5.1',
+    '@nestjs/core': '12.5.1',
+    '@nestjs/typeorm': '12.0.2',
+    rxjs: '7.8.2',
     '@types/node': '20.19.0',
     '@types/pg': '8.23.1',
   },
@@ -128,6 +133,36 @@ export async function main(clientUrl: string) {
   await orm.close();
   return { saved: saved.inserted, names, inserted: inserted.inserted, titled: titled.length };
 }
+`,
+);
+writeFileSync(
+  join(dir, 'src/nest-app.ts'),
+  `import { Inject, Injectable, Module } from '@nestjs/common';
+import { getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import { type BulkRepository, withBulk } from '@cohort/typeorm';
+import type { Repository } from 'typeorm';
+import { User } from './typeorm-app.js';
+
+export const BULK_USERS = Symbol('BulkRepository<User>');
+
+@Injectable()
+export class UserImportService {
+  constructor(@Inject(BULK_USERS) private readonly users: BulkRepository<User>) {}
+  async run(rows: User[]): Promise<number> {
+    const result = await this.users.bulkSave(rows);
+    return result.inserted;
+  }
+}
+
+@Module({
+  imports: [TypeOrmModule.forFeature([User])],
+  providers: [
+    { provide: BULK_USERS, inject: [getRepositoryToken(User)], useFactory: (r: Repository<User>) => withBulk(r) },
+    UserImportService,
+  ],
+  exports: [UserImportService],
+})
+export class UserModule {}
 `,
 );
 run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], dir);

@@ -38,7 +38,7 @@ export interface BulkRepositoryMethods<Entity extends object> {
  * The entity of a repository type, read from `getReference()`'s last overload (which returns the
  * entity): matching `EntityRepository<infer E>` structurally fails on a subclass.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any arguments, only the return type matters
+// any arguments, only the return type matters
 export type EntityOf<Repository> = Repository extends { getReference(...args: any[]): infer Entity extends object }
   ? Entity
   : never;
@@ -48,7 +48,7 @@ export type EntityOf<Repository> = Repository extends { getReference(...args: an
  * on, so that declaring the class does not need the entity's type (which names the class in
  * `[EntityRepositoryType]`: a cycle TypeScript refuses).
  */
-// biome-ignore-start lint/suspicious/noExplicitAny: `any` admits every entity's repository (EntityRepository is invariant)
+// `any` admits every entity's repository (EntityRepository is invariant)
 export interface BulkRepositoryMixinMethods {
   bulkInsert<R extends CoreEntityRepository<any>>(
     this: R,
@@ -76,9 +76,8 @@ export interface BulkRepositoryMixinMethods {
     options?: MikroOrmRemoveOptions,
   ): Promise<BulkResult<EntityOf<R>>>;
 }
-// biome-ignore-end lint/suspicious/noExplicitAny: see above
 
-// biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take `any[]` (TypeScript's rule for mixins)
+// a mixin's base constructor must take `any[]` (TypeScript's rule for mixins)
 type Constructor = new (...args: any[]) => object;
 
 /** The repository's entity name; `entityName` is protected in MikroORM, the bulk methods need it. */
@@ -105,7 +104,6 @@ function manager(repository: object) {
  */
 export function withBulkMethods<Base extends Constructor>(
   base: Base,
-  // biome-ignore lint/suspicious/noExplicitAny: see Constructor
 ): Base & (new (...args: any[]) => BulkRepositoryMixinMethods) {
   class WithBulkMethods extends base {
     bulkInsert(entities: BulkInput<object>, options?: MikroOrmInsertOptions) {

@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@cohort\/core\/adapter$/, replacement: src('core/src/adapter/index.ts') },
       { find: /^@cohort\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@cohort\/typeorm\/register$/, replacement: src('typeorm/src/register.ts') },
       { find: /^@cohort\/typeorm$/, replacement: src('typeorm/src/index.ts') },
       { find: /^@cohort\/mikro-orm$/, replacement: src('mikro-orm/src/index.ts') },
     ],

@@ -10,7 +10,8 @@ import {
   bulkUpsert as mikroBulkUpsert,
 } from '@cohort/mikro-orm';
 import { createSchema, startDatabase } from '@cohort/pg-harness';
-import { bulkInsert, bulkRemove, bulkSave, bulkUpsert, registerBulkRepository, trackEntityChanges } from '@cohort/typeorm';
+import '@cohort/typeorm/register';
+import { bulkInsert, bulkRemove, bulkSave, bulkUpsert, trackEntityChanges } from '@cohort/typeorm';
 import pg from 'pg';
 import * as M from './mikro-orm-side.js';
 import { printTable, section } from './report.js';
@@ -84,7 +85,6 @@ async function main() {
     const dsSave = await T.openTypeorm(db.url, tSave.name);
     const ds = await T.openTypeorm(db.url, tBulk.name);
     trackEntityChanges(ds);
-    registerBulkRepository();
     let start = performance.now();
     await dsSave.getRepository(T.Product).save(
       catalog(ROWS).map((d) => Object.assign(new T.Product(), d)),

@@ -8,16 +8,21 @@
  * await bulkInsert(em, User, users);
  * await bulkSave(em, User, [...newUsers, ...changedUsers]);
  * await bulkUpsert(em, Product, products, { target: ['sku'] });
- * // with `entityRepository: BulkEntityRepository` in MikroORM.init():
+ * // with `entityRepository: BulkEntityRepository` and `[EntityRepositoryType]?: BulkEntityRepository<User>`:
  * await em.getRepository(User).bulkInsert(users);
  * ```
  */
 
 export type {
+  BulkEvent,
   BulkOptions,
   BulkProgress,
   BulkResult,
   BulkSubscriber,
+  BulkUpdateEvent,
+  BulkUpsertEvent,
+  DuplicateKeys,
+  FailureLocation,
   InsertOptions,
   OnConflict,
   RemoveOptions,
@@ -25,6 +30,7 @@ export type {
   RowOutcome,
   SaveOptions,
   SkippedRow,
+  SkipReason,
   UpdateOptions,
   UpsertOptions,
   ValidationFailure,
@@ -37,6 +43,7 @@ export {
   BulkWriteError,
   CheckViolationError,
   ConnectionLostError,
+  DEFAULT_BATCH_SIZE,
   DuplicateKeyInBatchError,
   ForeignKeyViolationError,
   NotNullViolationError,
@@ -46,7 +53,14 @@ export {
   UniqueViolationError,
   UnsupportedFeatureError,
 } from '@cohort/core';
-export { BulkEntityRepository } from './bulk-entity-repository.js';
+export {
+  BulkEntityRepository,
+  type BulkInput,
+  type BulkRepositoryMethods,
+  type BulkRepositoryMixinMethods,
+  type EntityOf,
+  withBulkMethods,
+} from './bulk-entity-repository.js';
 export {
   bulkInsert,
   bulkRemove,

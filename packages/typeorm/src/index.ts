@@ -4,23 +4,32 @@
  *
  * @example
  * ```ts
- * import { bulkInsert, registerBulkRepository } from '@cohort/typeorm';
+ * import { bulkInsert, withBulk } from '@cohort/typeorm';
  * await bulkInsert(dataSource, User, users);
- * registerBulkRepository();
- * await dataSource.getRepository(User).bulkInsert(users);
+ * await withBulk(dataSource.getRepository(User)).bulkSave(users);
  * ```
  */
 
 export type {
+  BulkEvent,
   BulkOptions,
   BulkProgress,
   BulkResult,
   BulkSubscriber,
+  BulkUpdateEvent,
+  BulkUpsertEvent,
+  DuplicateKeys,
+  FailureLocation,
   InsertOptions,
   OnConflict,
   RemoveOptions,
+  RowChange,
   RowOutcome,
+  SaveOptions,
   SkippedRow,
+  SkipReason,
+  UpdateOptions,
+  UpsertOptions,
   ValidationFailure,
 } from '@cohort/core';
 export {
@@ -31,6 +40,7 @@ export {
   BulkWriteError,
   CheckViolationError,
   ConnectionLostError,
+  DEFAULT_BATCH_SIZE,
   DuplicateKeyInBatchError,
   ForeignKeyViolationError,
   NotNullViolationError,
@@ -54,7 +64,13 @@ export {
   type TypeormUpdateOptions,
   type TypeormUpsertOptions,
 } from './bulk-insert.js';
-export { registerBulkRepository } from './bulk-repository.js';
+export {
+  type BulkInput,
+  type BulkRepository,
+  type BulkRepositoryMethods,
+  registerBulkRepository,
+  withBulk,
+} from './bulk-repository.js';
 export { type TrackEntityChangesOptions, trackEntityChanges } from './entity-snapshots.js';
 export type { TypeormBulkEvent, TypeormBulkSubscriber, TypeormBulkUpdateEvent } from './typeorm-lifecycle.js';
 export { readTypeormEntity, readTypeormModel } from './typeorm-model-reader.js';

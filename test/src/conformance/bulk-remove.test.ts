@@ -1,3 +1,4 @@
+/// <reference types="@cohort/typeorm/register" />
 // bulkRemove against the ORM's own remove (`manager.remove()` / `em.remove()` + `em.flush()`): equal
 // rows, object state and hook logs, one DELETE per batch; rows already gone skipped as `missing`;
 // stale versions, a throwing hook and a foreign-key violation fail the call with nothing removed;

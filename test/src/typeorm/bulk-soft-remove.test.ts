@@ -1,3 +1,4 @@
+/// <reference types="@cohort/typeorm/register" />
 // TypeORM: bulkSoftRemove against repository.softRemove() on the same rows — the rows (delete date
 // set, row still there), the objects afterwards, the listener and subscriber log; a hook that throws
 // changes nothing; rows gone are `missing`; stale versions fail; no delete-date column is refused.

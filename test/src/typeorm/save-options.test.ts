@@ -1,3 +1,4 @@
+/// <reference types="@cohort/typeorm/register" />
 // TypeORM's own option names (SPEC §8): save()'s `data`, `listeners`, `chunk`, `transaction`, `reload`
 // and upsert()'s `conflictPaths`, `skipUpdateIfNoValuesChanged`… are honoured where they mean what
 // they mean for save()/upsert() — checked differentially, save() in one schema and cohort in another

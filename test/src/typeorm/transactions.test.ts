@@ -1,3 +1,4 @@
+/// <reference types="@cohort/typeorm/register" />
 // TypeORM: the caller's transaction, repository methods, and batch-level subscribers.
 import { createSchema } from '@cohort/pg-harness';
 import {

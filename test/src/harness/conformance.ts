@@ -19,7 +19,8 @@ function selectedOrms(list: string | undefined): readonly OrmName[] {
   if (!list?.trim()) return ALL_ORMS;
   const names = list.split(',').map((name) => name.trim());
   const unknown = names.filter((name) => !ALL_ORMS.includes(name as OrmName));
-  if (unknown.length > 0) throw new Error(`COHORT_ORMS names unknown ORMs: ${unknown.join(', ')} (known: ${ALL_ORMS.join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(`COHORT_ORMS names unknown ORMs: ${unknown.join(', ')} (known: ${ALL_ORMS.join(', ')})`);
   return ALL_ORMS.filter((orm) => names.includes(orm));
 }
 

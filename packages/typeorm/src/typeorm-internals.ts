@@ -1,9 +1,18 @@
 /**
  * Every TypeORM API the adapter uses beyond the public `typeorm` index: deep imports and
- * protected fields, each behind a small typed signature. All were checked on typeorm 1.1.1; when
- * TypeORM is upgraded, this file is the one to check against its sources.
+ * protected fields, each behind a small typed signature. All were checked on typeorm 1.1.1, 0.3.20
+ * and 0.3.31 (the same deep paths, signatures and protected fields on each, except where a section
+ * gives a path per major, found by feature); when TypeORM is upgraded, this file is the one to
+ * check against its sources.
  */
-import type { EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner, RelationMetadata } from 'typeorm';
+import type {
+  DataSource,
+  EntityMetadata,
+  EntitySubscriberInterface,
+  ObjectLiteral,
+  QueryRunner,
+  RelationMetadata,
+} from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EmbeddedMetadata } from 'typeorm/metadata/EmbeddedMetadata.js';
 import { Subject } from 'typeorm/persistence/Subject.js';
@@ -11,12 +20,12 @@ import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChange
 import { Broadcaster } from 'typeorm/subscriber/Broadcaster.js';
 import { BroadcasterResult } from 'typeorm/subscriber/BroadcasterResult.js';
 
-/** A column's metadata (typeorm/metadata/ColumnMetadata, not in the index; typeorm 1.1.1). */
-/** An embedded's metadata (typeorm/metadata/EmbeddedMetadata, not in the index; typeorm 1.1.1). */
+/** A column's metadata (typeorm/metadata/ColumnMetadata, not in the index; typeorm 1.1.1, 0.3.20 and 0.3.31). */
+/** An embedded's metadata (typeorm/metadata/EmbeddedMetadata, not in the index; typeorm 1.1.1, 0.3.20 and 0.3.31). */
 export type { ColumnMetadata, EmbeddedMetadata };
 
 // ---------------------------------------------------------------------------------------------
-// Change detection: save()'s Subject and SubjectChangedColumnsComputer (typeorm 1.1.1).
+// Change detection: save()'s Subject and SubjectChangedColumnsComputer (typeorm 1.1.1, 0.3.20 and 0.3.31).
 
 /** What save()'s change detection found for one entity (the fields of a Subject cohort reads). */
 export interface SaveDiff {
@@ -65,7 +74,7 @@ export function saveDiffOf(metadata: EntityMetadata, entity: ObjectLiteral, data
 }
 
 // ---------------------------------------------------------------------------------------------
-// Entity events: TypeORM's Broadcaster and BroadcasterResult (typeorm 1.1.1).
+// Entity events: TypeORM's Broadcaster and BroadcasterResult (typeorm 1.1.1, 0.3.20 and 0.3.31).
 
 /** What the listeners and subscribers of one or more broadcasts returned (BroadcasterResult's shape). */
 export interface BroadcastResult {
@@ -180,7 +189,17 @@ class SkippingBroadcaster extends Broadcaster {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Protected fields of the query runner (BaseQueryRunner / PostgresQueryRunner, typeorm 1.1.1).
+// The query runner's DataSource: `dataSource` on typeorm 1.x (where `connection` is a deprecated
+// getter), `connection` only on 0.3 (checked on 0.3.20 and 0.3.31, which have no `dataSource` field).
+
+/** The DataSource the query runner belongs to, on either major. */
+export function dataSourceOf(queryRunner: QueryRunner): DataSource {
+  const runner = queryRunner as { readonly dataSource?: DataSource; readonly connection: DataSource };
+  return runner.dataSource ?? runner.connection;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protected fields of the query runner (BaseQueryRunner / PostgresQueryRunner, typeorm 1.1.1, 0.3.20 and 0.3.31).
 
 /** How many transactions (the outer one and savepoints) are open on the query runner: `transactionDepth`. */
 export function transactionDepthOf(queryRunner: QueryRunner): number {

@@ -12,6 +12,7 @@ import type { EntityManager, EntityMetadata, EntitySubscriberInterface, ObjectLi
 import type { TypeormChange, TypeormChangeTracker } from './typeorm-change-tracker.js';
 import {
   type BroadcastResult,
+  dataSourceOf,
   type EntityBroadcaster,
   entityBroadcaster,
   newBroadcastResult,
@@ -114,7 +115,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
    * remove's found rows only, a remove's all.
    */
   private async loadRemoved(batch: HookBatch<E>, before: RemoveEventName, after: RemoveEventName): Promise<HookBatch<E>> {
-    const subscribers: EntitySubscriberInterface<unknown>[] = this.queryRunner.dataSource.subscribers;
+    const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     const none = new Set<object>();
     const loads =
       this.anyoneListens(before, subscribers, none) ||
@@ -149,7 +150,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
 
   /** Resolves to whether any listener or subscriber was called. */
   private async dispatch(event: EventName, batch: HookBatch<E>): Promise<boolean> {
-    const subscribers: EntitySubscriberInterface<unknown>[] = this.queryRunner.dataSource.subscribers;
+    const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     // Soft removes have no batch methods: their subscribers get per-entity calls.
     const batchWise = new Set(
       event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),

@@ -7,8 +7,22 @@ export { EVENT_NAMES, type HookLogEntry, type OrmName } from './hook-log.js';
 export type { OrmUnderTest } from './orm-under-test.js';
 export { countStatements, type SqlLogEntry, statements } from './sql-log.js';
 
-/** The ORMs every conformance scenario runs against. */
-export const ORMS: readonly OrmName[] = ['typeorm', 'mikro-orm'];
+const ALL_ORMS: readonly OrmName[] = ['typeorm', 'mikro-orm'];
+
+/**
+ * The ORMs every conformance scenario runs against: all, or those COHORT_ORMS names
+ * (comma-separated, e.g. `COHORT_ORMS=typeorm` for a pass against another TypeORM major).
+ */
+export const ORMS: readonly OrmName[] = selectedOrms(process.env.COHORT_ORMS);
+
+function selectedOrms(list: string | undefined): readonly OrmName[] {
+  if (!list?.trim()) return ALL_ORMS;
+  const names = list.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !ALL_ORMS.includes(name as OrmName));
+  if (unknown.length > 0)
+    throw new Error(`COHORT_ORMS names unknown ORMs: ${unknown.join(', ')} (known: ${ALL_ORMS.join(', ')})`);
+  return ALL_ORMS.filter((orm) => names.includes(orm));
+}
 
 /**
  * What a scenario body gets: accessors (valid inside tests and hooks, not at collection time) for

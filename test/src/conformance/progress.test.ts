@@ -109,7 +109,13 @@ describeConformance('progress', ({ subject }) => {
       'Unique',
     );
     expect(reports).toEqual([10, 20, 30]);
-    expect(await Promise.all(counts)).toEqual([10, 20, 30]);
+    // Each count is read on another connection while the call goes on: it sees at least the rows
+    // committed when the report was made (a later batch may have committed since), never fewer.
+    const seen = await Promise.all(counts);
+    seen.forEach((count, i) => {
+      expect(count).toBeGreaterThanOrEqual(reports[i] as number);
+      expect(count).toBeLessThanOrEqual(30);
+    });
   });
 
   it('onInvalid: skip: skipped rows count as processed, not as written', async () => {

@@ -37,17 +37,24 @@ export async function classValidatorFailures<E>(
   if (!first) return [];
   const cv = await loadClassValidator();
   if (!cv) return [];
+  // Which classes carry decorators is looked up once per class, before any promise is made: rows of
+  // classes without any (the common case) cost a map look-up, not a validate() call each.
   const decorated = new Map<Function, boolean>();
+  const checked: number[] = [];
+  entities.forEach((entity, position) => {
+    const ctor = (entity as object).constructor;
+    let has = decorated.get(ctor);
+    if (has === undefined) {
+      has = cv.getMetadataStorage().getTargetValidationMetadatas(ctor, '', true, false).length > 0;
+      decorated.set(ctor, has);
+    }
+    if (has) checked.push(position);
+  });
+  if (checked.length === 0) return [];
   const failures: ValidationFailure<E>[] = [];
   await Promise.all(
-    entities.map(async (entity, position) => {
-      const ctor = (entity as object).constructor;
-      let has = decorated.get(ctor);
-      if (has === undefined) {
-        has = cv.getMetadataStorage().getTargetValidationMetadatas(ctor, '', true, false).length > 0;
-        decorated.set(ctor, has);
-      }
-      if (!has) return;
+    checked.map(async (position) => {
+      const entity = entities[position] as E;
       const errors = await cv.validate(entity as object, { forbidUnknownValues: false });
       for (const f of flatten(errors, '')) failures.push({ index: indices[position] as number, entity, ...f });
     }),

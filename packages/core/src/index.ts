@@ -17,6 +17,7 @@
 export type { RowChange } from './adapter/contract.js';
 export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export type {
+  BulkInput,
   BulkOptions,
   BulkProgress,
   BulkResult,

@@ -1,4 +1,4 @@
-import type { BulkResult } from '@cohort/core';
+import type { BulkInput, BulkResult } from '@cohort/core';
 import { EntityRepository as CoreEntityRepository, type EntityName } from '@mikro-orm/core';
 import { EntityRepository } from '@mikro-orm/postgresql';
 import {
@@ -13,9 +13,6 @@ import {
   type MikroOrmUpdateOptions,
   type MikroOrmUpsertOptions,
 } from './bulk-insert.js';
-
-/** Entities accepted by the bulk methods: an array or any (async) iterable. */
-export type BulkInput<Entity> = Iterable<Entity> | AsyncIterable<Entity>;
 
 /** cohort's methods on a MikroORM repository, as {@link BulkEntityRepository} and {@link withBulkMethods} add them. */
 export interface BulkRepositoryMethods<Entity extends object> {

@@ -15,6 +15,7 @@
 
 export type {
   BulkEvent,
+  BulkInput,
   BulkOptions,
   BulkProgress,
   BulkResult,
@@ -55,7 +56,6 @@ export {
 } from '@cohort/core';
 export {
   BulkEntityRepository,
-  type BulkInput,
   type BulkRepositoryMethods,
   type BulkRepositoryMixinMethods,
   type EntityOf,

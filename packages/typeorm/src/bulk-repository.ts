@@ -1,4 +1,4 @@
-import { type BulkResult, BulkUsageError } from '@cohort/core';
+import { type BulkInput, type BulkResult, BulkUsageError } from '@cohort/core';
 import { type ObjectLiteral, Repository } from 'typeorm';
 import {
   bulkInsert,
@@ -13,9 +13,6 @@ import {
   type TypeormUpdateOptions as UpdateOptions,
   type TypeormUpsertOptions as UpsertOptions,
 } from './bulk-insert.js';
-
-/** Entities accepted by the bulk methods: an array or any (async) iterable. */
-export type BulkInput<Entity> = Iterable<Entity> | AsyncIterable<Entity>;
 
 /** cohort's methods on a TypeORM repository. They run on the repository's manager, so in its transaction. */
 export interface BulkRepositoryMethods<Entity extends ObjectLiteral> {

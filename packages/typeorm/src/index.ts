@@ -12,6 +12,7 @@
 
 export type {
   BulkEvent,
+  BulkInput,
   BulkOptions,
   BulkProgress,
   BulkResult,
@@ -65,7 +66,6 @@ export {
   type TypeormUpsertOptions,
 } from './bulk-insert.js';
 export {
-  type BulkInput,
   type BulkRepository,
   type BulkRepositoryMethods,
   registerBulkRepository,

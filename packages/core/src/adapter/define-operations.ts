@@ -1,5 +1,6 @@
 import { runInsert } from '../engine/insert/run-insert.js';
 import type {
+  BulkInput,
   BulkOptions,
   BulkResult,
   InsertOptions,
@@ -15,8 +16,6 @@ import { runUpdate } from '../engine/update/run-update.js';
 import { runUpsert } from '../engine/upsert/run-upsert.js';
 import type { BulkJob } from './contract.js';
 
-type Input<E> = Iterable<E> | AsyncIterable<E>;
-
 /**
  * What an adapter writes once: from a call's arguments (where to write, which entity, the options
  * as the user gave them, which operation), the job the engine runs — the entity's model, the
@@ -27,16 +26,16 @@ export type JobFactory<T> = <E, O extends BulkOptions>(
   entity: unknown,
   options: unknown,
   operation: BulkOperation,
-  entities: Input<E>,
+  entities: BulkInput<E>,
 ) => BulkJob<E, O>;
 
 /** The bulk operations of an adapter, routed to the engine. Adapters export them with their ORM's types. */
 export interface BulkOperations<T> {
-  bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options?: InsertOptions): Promise<BulkResult<E>>;
-  bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options?: UpdateOptions): Promise<BulkResult<E>>;
-  bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options?: SaveOptions): Promise<BulkResult<E>>;
-  bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options?: UpsertOptions): Promise<BulkResult<E>>;
-  bulkRemove<E>(target: T, entity: unknown, entities: Input<E>, options?: RemoveOptions): Promise<BulkResult<E>>;
+  bulkInsert<E>(target: T, entity: unknown, entities: BulkInput<E>, options?: InsertOptions): Promise<BulkResult<E>>;
+  bulkUpdate<E>(target: T, entity: unknown, entities: BulkInput<E>, options?: UpdateOptions): Promise<BulkResult<E>>;
+  bulkSave<E>(target: T, entity: unknown, entities: BulkInput<E>, options?: SaveOptions): Promise<BulkResult<E>>;
+  bulkUpsert<E>(target: T, entity: unknown, entities: BulkInput<E>, options?: UpsertOptions): Promise<BulkResult<E>>;
+  bulkRemove<E>(target: T, entity: unknown, entities: BulkInput<E>, options?: RemoveOptions): Promise<BulkResult<E>>;
 }
 
 /**
@@ -53,19 +52,19 @@ export interface BulkOperations<T> {
  */
 export function defineBulkOperations<T>(jobFor: JobFactory<T>): BulkOperations<T> {
   return {
-    async bulkInsert<E>(target: T, entity: unknown, entities: Input<E>, options: InsertOptions = {}) {
+    async bulkInsert<E>(target: T, entity: unknown, entities: BulkInput<E>, options: InsertOptions = {}) {
       return runInsert(jobFor<E, InsertOptions>(target, entity, options, 'bulkInsert', entities), entities);
     },
-    async bulkUpdate<E>(target: T, entity: unknown, entities: Input<E>, options: UpdateOptions = {}) {
+    async bulkUpdate<E>(target: T, entity: unknown, entities: BulkInput<E>, options: UpdateOptions = {}) {
       return runUpdate(jobFor<E, UpdateOptions>(target, entity, options, 'bulkUpdate', entities), entities);
     },
-    async bulkSave<E>(target: T, entity: unknown, entities: Input<E>, options: SaveOptions = {}) {
+    async bulkSave<E>(target: T, entity: unknown, entities: BulkInput<E>, options: SaveOptions = {}) {
       return runSave(jobFor<E, SaveOptions>(target, entity, options, 'bulkSave', entities), entities);
     },
-    async bulkUpsert<E>(target: T, entity: unknown, entities: Input<E>, options: UpsertOptions = {}) {
+    async bulkUpsert<E>(target: T, entity: unknown, entities: BulkInput<E>, options: UpsertOptions = {}) {
       return runUpsert(jobFor<E, UpsertOptions>(target, entity, options, 'bulkUpsert', entities), entities);
     },
-    async bulkRemove<E>(target: T, entity: unknown, entities: Input<E>, options: RemoveOptions = {}) {
+    async bulkRemove<E>(target: T, entity: unknown, entities: BulkInput<E>, options: RemoveOptions = {}) {
       return runRemove(jobFor<E, RemoveOptions>(target, entity, options, 'bulkRemove', entities), entities);
     },
   };

@@ -32,6 +32,9 @@ export interface BulkProgress {
 }
 
 /** Options every operation accepts. */
+/** Entities a bulk call takes: an array or any (async) iterable, read batch by batch. */
+export type BulkInput<E> = Iterable<E> | AsyncIterable<E>;
+
 export interface BulkOptions {
   /** Rows per batch: each batch is one statement per operation. Default 10,000. */
   batchSize?: number;

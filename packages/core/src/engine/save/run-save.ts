@@ -119,7 +119,7 @@ async function validateBoth<E>(
       throw new BulkValidationError(failures, batch.number);
     }
     result.skipped.push(...scratch.skipped);
-    for (const s of scratch.skipped) result.outcomes[s.index] = 'skipped';
+    for (const s of scratch.skipped) result.outcomes.set(s.index, 'skipped');
   }
   return { validNew, validChanged };
 }

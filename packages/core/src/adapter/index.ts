@@ -30,6 +30,7 @@ export type {
   ColumnRole,
   EntityModel,
   GenerationStrategy,
+  JunctionTable,
   RelationWrite,
   UnwrittenRelation,
 } from '../model/entity-model.js';
@@ -56,6 +57,7 @@ export type {
   InputBatch,
   LifecycleHooks,
   RowChange,
+  RowLinks,
   SqlSession,
   TransactionRunner,
   UpdateHookBatch,

@@ -17,6 +17,22 @@ export interface RelationLinks {
 }
 
 const writable = new WeakMap<RelationMetadata, RelationLinks | null>();
+// The junction's metadata, for the events save() broadcasts per junction row.
+const junctionMetadata = new WeakMap<JunctionTable, EntityMetadata>();
+
+/** The metadata of a junction table cohort writes links to (undefined for another object). */
+export function junctionMetadataOf(junction: JunctionTable): EntityMetadata | undefined {
+  return junctionMetadata.get(junction);
+}
+
+/** A junction row's key map, as save() hands it to the junction's events (`entityId`). */
+export function junctionIdentifier(metadata: EntityMetadata, values: readonly unknown[]): ObjectLiteral | undefined {
+  const row: ObjectLiteral = {};
+  [...metadata.ownerColumns, ...metadata.inverseColumns].forEach((column, i) => {
+    column.setEntityValue(row, values[i]);
+  });
+  return metadata.getEntityIdMap(row);
+}
 
 /**
  * How cohort writes the links of a many-to-many relation, owning or inverse side (save()'s
@@ -41,13 +57,15 @@ function linksOf(relation: RelationMetadata): RelationLinks | undefined {
   const ownerColumns = referenced(junction.ownerColumns, owning);
   const inverseColumns = referenced(junction.inverseColumns, inverse);
   if (!ownerColumns || !inverseColumns) return undefined;
+  const table: JunctionTable = {
+    schema: junction.schema,
+    table: junction.tableName,
+    columns: [...junction.ownerColumns, ...junction.inverseColumns].map((c) => c.databaseName),
+  };
+  junctionMetadata.set(table, junction);
   return {
     relation,
-    junction: {
-      schema: junction.schema,
-      table: junction.tableName,
-      columns: [...junction.ownerColumns, ...junction.inverseColumns].map((c) => c.databaseName),
-    },
+    junction: table,
     ownerColumns,
     inverseColumns,
     keyOf: relatedKey(relation.inverseEntityMetadata),

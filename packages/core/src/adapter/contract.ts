@@ -101,6 +101,30 @@ export interface LifecycleHooks<E> {
   beforeSoftRemove?(batch: HookBatch<E>): Promise<void>;
   /** After a soft remove's UPDATE, for the rows it soft-removed (their new delete date etc. already on the objects). */
   afterSoftRemove?(batch: HookBatch<E>): Promise<void>;
+  /**
+   * Before a batch's junction statements, with the links they write: what the ORM runs per junction
+   * row it inserts or deletes (TypeORM's subscribers get beforeInsert / beforeRemove for each).
+   */
+  beforeLinks?(links: LinkHookBatch<E>): Promise<void>;
+  /** After the batch's after-hooks, for the links its junction statements wrote. */
+  afterLinks?(links: LinkHookBatch<E>): Promise<void>;
+}
+
+/** The links a batch's junction statements write, for {@link LifecycleHooks.beforeLinks} and `afterLinks`. */
+export interface LinkHookBatch<E> {
+  readonly number: number;
+  readonly added: readonly LinkRow<E>[];
+  readonly removed: readonly LinkRow<E>[];
+}
+
+/** One junction row a batch inserts or deletes: its values, the relation, and the input row it belongs to. */
+export interface LinkRow<E> {
+  readonly links: RowLinks;
+  /** In `links.junction.columns` order. */
+  readonly values: readonly unknown[];
+  readonly entity: E;
+  /** The row's index in the whole input. */
+  readonly index: number;
 }
 
 /** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */

@@ -56,6 +56,8 @@ export type {
   HookBatch,
   InputBatch,
   LifecycleHooks,
+  LinkHookBatch,
+  LinkRow,
   RowChange,
   RowLinks,
   SqlSession,

@@ -1,4 +1,4 @@
-import type { InputBatch, RowLinks, SqlSession } from '../../adapter/contract.js';
+import type { InputBatch, LinkHookBatch, LinkRow, RowLinks, WriteTarget } from '../../adapter/contract.js';
 import { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { BulkDatabaseError, type PgErrorFields } from '../../errors/database-errors.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
@@ -35,37 +35,34 @@ export function collectLinks<E>(
   return rows.length === 0 ? undefined : { number: batch.number, rows };
 }
 
-/** The links of one junction table in a batch: per link its values and the row it belongs to. */
+/** The links of one junction table in a batch. */
 interface JunctionWork<E> {
   readonly junction: JunctionTable;
-  readonly added: Link<E>[];
-  readonly removed: Link<E>[];
-}
-
-interface Link<E> {
-  readonly values: readonly unknown[];
-  readonly row: { readonly entity: E; readonly index: number };
-  readonly owner: RowLinks;
+  readonly added: LinkRow<E>[];
+  readonly removed: LinkRow<E>[];
 }
 
 /**
- * Writes the links of a batch after its own statements (a new row's key is known then): per junction
- * table one DELETE of the removed links, then one INSERT of the added ones, in the call's transaction.
- * A failure raises the typed database error naming the row, the class and the relation; the call's
- * transaction then rolls back, so that no table keeps anything of it.
+ * Writes the links of a batch after its own statements (a new row's key is known then): the
+ * before-link hooks, then per junction table one DELETE of the removed links and one INSERT of the
+ * added ones, in the call's transaction. A failure raises the typed database error naming the row,
+ * the class and the relation; the call's transaction then rolls back, so that no table keeps
+ * anything of it. Returns the links written, for {@link afterLinks}; rows `keep` refuses are left out.
  */
 export async function writeLinks<E>(
   model: BoundModel<E>,
-  session: SqlSession,
+  target: WriteTarget<E>,
   links: BatchLinks<E> | undefined,
+  options: { readonly hooks?: boolean },
   keep?: (index: number) => boolean,
-): Promise<void> {
-  if (!links) return;
+): Promise<LinkHookBatch<E> | undefined> {
+  if (!links) return undefined;
   const work = new Map<string, JunctionWork<E>>();
+  const all: LinkHookBatch<E> = { number: links.number, added: [], removed: [] };
   const done: RowLinks[] = [];
-  for (const row of links.rows) {
-    if (keep && !keep(row.index)) continue;
-    for (const owner of row.links) {
+  for (const { entity, index, links: rowLinks } of links.rows) {
+    if (keep && !keep(index)) continue;
+    for (const owner of rowLinks) {
       const { junction } = owner;
       const key = `${qualifiedTable(junction.table, junction.schema)}(${junction.columns.join(',')})`;
       let entry = work.get(key);
@@ -73,24 +70,41 @@ export async function writeLinks<E>(
         entry = { junction, added: [], removed: [] };
         work.set(key, entry);
       }
-      for (const values of owner.removed()) entry.removed.push({ values, row, owner });
-      for (const values of owner.added()) entry.added.push({ values, row, owner });
+      for (const values of owner.removed()) entry.removed.push({ links: owner, values, entity, index });
+      for (const values of owner.added()) entry.added.push({ links: owner, values, entity, index });
       done.push(owner);
     }
   }
+  for (const entry of work.values()) {
+    (all.added as LinkRow<E>[]).push(...entry.added);
+    (all.removed as LinkRow<E>[]).push(...entry.removed);
+  }
+  if (all.added.length === 0 && all.removed.length === 0) return undefined;
+  if (options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
+  const { session } = target;
   for (const { junction, added, removed } of work.values()) {
     const stmt: JunctionStatement = { table: await readTableCatalog(session, junction), columns: junction.columns };
     if (removed.length > 0) await send(model, session, stmt, removed, compileJunctionDelete, links.number);
     if (added.length > 0) await send(model, session, stmt, added, compileJunctionInsert, links.number);
   }
   for (const owner of done) owner.written?.();
+  return all;
+}
+
+/** The after-link hooks of the links {@link writeLinks} wrote, after the batch's after-hooks. */
+export async function afterLinks<E>(
+  target: WriteTarget<E>,
+  written: LinkHookBatch<E> | undefined,
+  options: { readonly hooks?: boolean },
+): Promise<void> {
+  if (written && options.hooks !== false && target.hooks.afterLinks) await target.hooks.afterLinks(written);
 }
 
 async function send<E>(
   model: BoundModel<E>,
-  session: SqlSession,
+  session: WriteTarget<E>['session'],
   stmt: JunctionStatement,
-  links: readonly Link<E>[],
+  links: readonly LinkRow<E>[],
   compile: typeof compileJunctionInsert,
   batchNumber: number,
 ): Promise<void> {
@@ -108,21 +122,21 @@ function linkError<E>(
   model: BoundModel<E>,
   error: unknown,
   stmt: JunctionStatement,
-  links: readonly Link<E>[],
+  links: readonly LinkRow<E>[],
   values: (string | null)[][],
   batchNumber: number,
 ): BulkWriteError<E> {
   const located = {
     columns: [...stmt.columns],
     values,
-    indices: links.map((link) => link.row.index),
-    entities: links.map((link) => link.row.entity),
+    indices: links.map((link) => link.index),
+    entities: links.map((link) => link.entity),
   };
   const converted = convertDatabaseError<E>(error, located, batchNumber);
   if (!(converted instanceof BulkDatabaseError)) return converted;
-  const link = links.find((l) => l.row.index === converted.index && l.row.entity === converted.entity) ?? links[0];
-  const relation = link ? `${link.owner.entityName ?? model.name}.${link.owner.property}` : model.name;
-  const message = `${relation} (links to ${link?.owner.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
+  const link = links.find((l) => l.index === converted.index && l.entity === converted.entity) ?? links[0];
+  const relation = link ? `${link.links.entityName ?? model.name}.${link.links.property}` : model.name;
+  const message = `${relation} (links to ${link?.links.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
   const Kind = converted.constructor as new (...args: ConstructorParameters<typeof BulkDatabaseError<E>>) => BulkDatabaseError<E>;
   return new Kind(
     message,

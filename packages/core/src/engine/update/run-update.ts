@@ -5,7 +5,7 @@ import { runBatches } from '../batches/run-batches.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import type { BulkResult, UpdateOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
-import { type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
+import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { loadRows, planChanges, splitFound, trackerOf } from './change-plan.js';
@@ -66,8 +66,9 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const found = links.get(number);
       links.delete(number);
       // Rows skipped as invalid write nothing, their links included.
-      await writeLinks(model, target.session, found, (index) => result.outcomes[index] !== 'skipped');
+      const written = await writeLinks(model, target, found, options, (index) => result.outcomes[index] !== 'skipped');
       await afterUpdatePhase(context, sent.planned.changed);
+      await afterLinks(target, written, options);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
-import { collectionChanges, writesLinks } from './mikro-orm-links.js';
+import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -105,8 +105,12 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     // Links of an initialized collection to stored entities are written (mikro-orm-links.ts): new items are refused.
     if (links && Utils.isCollection(value) && collectionState(value).isInitialized()) {
       const changes = collectionChanges(value);
-      if (changes) for (const item of changes.added) if (isUnsaved(item)) return inserted;
-      if (changes || !collectionState(value).isDirty() || collectionState(value).getSnapshot() !== undefined) return undefined;
+      if (changes) {
+        for (const item of changes.added) if (isUnsaved(item)) return inserted;
+        // Writing them would leave a change of the other side unwritten (see otherSides).
+        return otherSides(prop, entity, changes) ? undefined : linked;
+      }
+      if (!collectionState(value).isDirty() || collectionState(value).getSnapshot() !== undefined) return undefined;
     }
     // An array given for a collection: flush makes it a collection holding every item.
     if (Array.isArray(value)) return value.length === 0 ? undefined : added(value);

@@ -28,6 +28,6 @@ export function mikroOrmEntityAccess<E extends object>(
     finishInsert: (row, upserted) => context.finishInsert(row, upserted),
     insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
     unwrittenRelation: mikroOrmRelationFinder(meta),
-    links: mikroOrmLinkFinder(meta, entity.model.schema),
+    links: mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step)),
   };
 }

@@ -186,6 +186,10 @@ export interface CollectionState {
   isInitialized(): boolean;
   /** Marks the collection clean, its items as its snapshot (what flush does after writing it). */
   takeSnapshot(): void;
+  /** Adds or removes an item without touching the other side (@internal), marking the collection dirty. */
+  addWithoutPropagation(item: unknown): void;
+  removeWithoutPropagation(item: unknown): void;
+  setDirty(dirty?: boolean): void;
 }
 
 /** A collection's state for the relation finder. Checked on MikroORM 7.2.1. */

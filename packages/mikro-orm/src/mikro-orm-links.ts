@@ -126,7 +126,13 @@ function mirrored(x: unknown, name: string, item: unknown, diff: CollectionChang
  * links cohort writes. `schema` is the call's schema, where a pivot table without its own lives.
  * The relation finder has refused the rows whose links cohort cannot write (see {@link otherSides}).
  */
-export function mikroOrmLinkFinder(meta: EntityMetadata<AnyEntity>, schema: string | undefined): LinkFinder | undefined {
+export function mikroOrmLinkFinder(
+  meta: EntityMetadata<AnyEntity>,
+  schema: string | undefined,
+  undo: (step: () => void) => void,
+): LinkFinder | undefined {
+  // Each snapshot taken is undone if the call's transaction rolls back (newest first).
+  const snapshot = (collection: CollectionState) => undo(takeSnapshot(collection));
   if (!meta.root.props.some(writesLinks)) return undefined;
   return (entity, write) => {
     if (write === 'upsert') return undefined;
@@ -155,16 +161,42 @@ export function mikroOrmLinkFinder(meta: EntityMetadata<AnyEntity>, schema: stri
         written: () => {
           const state = collectionState(collection as never);
           if (prop.owner) {
-            for (const other of others) other.takeSnapshot();
-            state.takeSnapshot();
+            for (const other of others) snapshot(other);
+            snapshot(state);
           } else {
-            state.takeSnapshot();
-            for (const other of others) other.takeSnapshot();
+            snapshot(state);
+            for (const other of others) snapshot(other);
           }
         },
       });
     }
     return found;
+  };
+}
+
+/**
+ * Takes a collection's snapshot; returns how to put back the snapshot and dirty flag it had. MikroORM
+ * sets a snapshot only from the items: they are made the old snapshot's for a moment, without touching
+ * the other side (whose collections are still clean then, so the snapshot propagates nowhere).
+ */
+function takeSnapshot(collection: CollectionState): () => void {
+  const before = collection.getSnapshot();
+  const dirty = collection.isDirty();
+  collection.takeSnapshot();
+  return () => {
+    const items = collection.getItems(false);
+    if (before === undefined) {
+      collection.setDirty(dirty);
+      return;
+    }
+    const now = new Set(items);
+    const then = new Set(before);
+    for (const item of items) if (!then.has(item)) collection.removeWithoutPropagation(item);
+    for (const item of before) if (!now.has(item)) collection.addWithoutPropagation(item);
+    collection.takeSnapshot();
+    for (const item of before) if (!now.has(item)) collection.removeWithoutPropagation(item);
+    for (const item of items) if (!then.has(item)) collection.addWithoutPropagation(item);
+    collection.setDirty(dirty);
   };
 }
 

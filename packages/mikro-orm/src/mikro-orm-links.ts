@@ -21,6 +21,18 @@ export interface CollectionChanges {
  * refused as `many-to-many link`.
  */
 export function writesLinks(prop: EntityProperty<AnyEntity>): boolean {
+  let found = writable.get(prop);
+  if (found === undefined) {
+    found = linksWritable(prop);
+    writable.set(prop, found);
+  }
+  return found;
+}
+
+// Worked out once per property: rows ask for every property of their class.
+const writable = new WeakMap<EntityProperty<AnyEntity>, boolean>();
+
+function linksWritable(prop: EntityProperty<AnyEntity>): boolean {
   if (prop.kind !== ReferenceKind.MANY_TO_MANY) return false;
   const owner = owningProp(prop);
   if (!owner || owner.fixedOrder || owner.polymorphic || owner.discriminatorColumn) return false;

@@ -36,9 +36,10 @@ export function junctionIdentifier(metadata: EntityMetadata, values: readonly un
 
 /**
  * How cohort writes the links of a many-to-many relation, owning or inverse side (save()'s
- * ManyToManySubjectBuilder writes both); undefined when it does not (the relation stays refused as
- * `many-to-many link`): lazy relations, and junction columns referencing anything but the related
- * entities' plain primary-key columns (embedded, relation-based or transformed keys, or other columns).
+ * ManyToManySubjectBuilder writes both); undefined when it does not: junction columns referencing
+ * anything but the related entities' plain primary-key columns (embedded, relation-based or
+ * transformed keys, or other columns) stay refused as `many-to-many link`; lazy relations are left
+ * to the relation finder as before.
  */
 export function typeormLinks(relation: RelationMetadata): RelationLinks | undefined {
   let found = writable.get(relation);

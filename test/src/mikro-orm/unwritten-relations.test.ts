@@ -161,6 +161,28 @@ describe('what flush writes through a collection is refused, nothing written', (
     expect(await everything()).toEqual(before);
   });
 
+  it('many-to-many links flush writes whole or as upserts: a collection not loaded, or replaced before it was loaded, is refused', async () => {
+    const [red, blue] = await flushed([make(Tag, { name: 'red' }), make(Tag, { name: 'blue' })]);
+    const product = make(Product, { name: 'p0' });
+    product.tags.add(red as Tag);
+    await flushed([product]);
+    const before = await everything();
+
+    // Not loaded: flush upserts the added links (ON CONFLICT DO NOTHING).
+    const em = fork();
+    const [notLoaded] = await em.find(Product, {});
+    expect(notLoaded?.tags.isInitialized()).toBe(false);
+    notLoaded?.tags.add(em.getReference(Tag, (blue as Tag).id));
+    await expectRefused(bulkUpdate(em, Product, [notLoaded as Product]), 'many-to-many link', 'Product', 'tags', 0);
+
+    // Replaced before it was loaded: flush deletes every stored link, then inserts the new ones.
+    const other = fork();
+    const [replaced] = await other.find(Product, {});
+    replaced?.tags.set([other.getReference(Tag, (blue as Tag).id)]);
+    await expectRefused(bulkUpdate(other, Product, [replaced as Product]), 'many-to-many link', 'Product', 'tags', 0);
+    expect(await everything()).toEqual(before);
+  });
+
   it("the inverse side of a one-to-many: flush sets the order's foreign key; bulkInsert refuses Customer.orders", async () => {
     const customer = (order: Order) => {
       const one = make(Customer, { name: 'c1' });

@@ -96,6 +96,16 @@ class Product {
   tags?: Tag[];
 }
 
+/** A many-to-many whose junction references the tag's name, not its key: cohort does not write its links. */
+@Entity('bundle')
+class Bundle {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @ManyToMany(() => Tag)
+  @JoinTable({ name: 'bundle_tag', inverseJoinColumn: { name: 'tag_name', referencedColumnName: 'name' } })
+  tags?: Tag[];
+}
+
 /** A many-to-one that cascades inserts. */
 @Entity('shipment')
 class Shipment {
@@ -104,7 +114,7 @@ class Shipment {
   @ManyToOne(() => Customer, { nullable: true, cascade: ['insert'] }) customer?: Customer | null;
 }
 
-const TABLES = ['customer', 'orders', 'order_item', 'card', 'tag', 'product', 'product_tag', 'shipment'];
+const TABLES = ['customer', 'orders', 'order_item', 'card', 'tag', 'product', 'product_tag', 'shipment', 'bundle', 'bundle_tag'];
 
 let ds: DataSource;
 let drop: () => Promise<void>;
@@ -116,7 +126,7 @@ beforeAll(async () => {
     type: 'postgres',
     url,
     schema: schema.name,
-    entities: [Customer, Order, OrderItem, Card, Tag, Product, Shipment],
+    entities: [Customer, Order, OrderItem, Card, Tag, Product, Shipment, Bundle],
     synchronize: true,
     // Raw queries below name the tables without their schema.
     extra: { options: `-c search_path=${schema.name}` },
@@ -195,6 +205,18 @@ describe('what save() writes through a collection is refused, nothing written', 
 
     await bulkInsert(ds, Product, products());
     expect(await everything()).toEqual(own);
+  });
+
+  it('many-to-many links through a junction column that references another column than the key: still refused', async () => {
+    const [red] = await ds.manager.save([make(Tag, { name: 'red' })]);
+    await ds.manager.save(make(Bundle, { name: 'b1', tags: [red as Tag] }));
+    expect(await ds.query('SELECT "bundleId", tag_name FROM bundle_tag')).toEqual([{ bundleId: 1, tag_name: 'red' }]);
+    await ds.query('TRUNCATE bundle, bundle_tag RESTART IDENTITY CASCADE');
+
+    const before = await everything();
+    const bundles = [make(Bundle, { name: 'b0' }), make(Bundle, { name: 'b1', tags: [red as Tag] })];
+    await expectRefused(bulkInsert(ds, Bundle, bundles), 'many-to-many link', 'Bundle', 'tags', 1);
+    expect(await everything()).toEqual(before);
   });
 
   it("the inverse side of a one-to-many: save() sets the order's foreign key; bulkInsert refuses Customer.orders", async () => {

@@ -119,7 +119,7 @@ async function writeSaveLinks<E>(
   const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])];
   if (rows.length === 0) return undefined;
   const number = (fresh ?? stored)?.number ?? 0;
-  return writeLinks(model, target, { number, rows }, options, (index) => result.outcomes[index] !== 'skipped');
+  return writeLinks(model, target, { number, rows }, options, (index) => result.outcomes.get(index) !== 'skipped');
 }
 
 /** Validates both parts before writing either, so one error lists every invalid row of the batch. */

@@ -66,7 +66,7 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const found = links.get(number);
       links.delete(number);
       // Rows skipped as invalid write nothing, their links included.
-      const written = await writeLinks(model, target, found, options, (index) => result.outcomes[index] !== 'skipped');
+      const written = await writeLinks(model, target, found, options, (index) => result.outcomes.get(index) !== 'skipped');
       await afterUpdatePhase(context, sent.planned.changed);
       await afterLinks(target, written, options);
     },

@@ -106,10 +106,16 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
   const keyOf = relatedKey(target);
   // Links to stored entities are written by cohort (typeorm-links.ts): only new entities are refused.
   if (typeormLinks(relation)) {
-    return (entity, write) => {
-      if (write === 'upsert' || !newOnes) return undefined;
+    return (entity, write, stored) => {
+      if (write === 'upsert') return undefined;
       const value = relation.getEntityValue(entity);
-      if (!Array.isArray(value)) return undefined;
+      if (value !== null && !Array.isArray(value)) return undefined;
+      // A stored row loaded as save() loads it holds the relation's ids; a snapshot standing in for
+      // it (`reload: false`) of an entity loaded without the relation knows none of its stored
+      // links, which save() diffs against: writing from it would add stored links again and keep
+      // those save() removes.
+      if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return linked;
+      if (!newOnes || value === null) return undefined;
       for (const item of value) if (keyOf(item) === undefined) return newOnes;
       return undefined;
     };

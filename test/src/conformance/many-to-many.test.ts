@@ -3,7 +3,7 @@
 // table and batch, after the batch's own statement, in the call's transaction. Compared with the
 // ORM's own save on an identical schema: rows of every table, the hook log, and the relation left
 // clean (a following save or flush writes nothing more).
-import { ForeignKeyViolationError, UnsupportedFeatureError } from '@cohort/core';
+import { ForeignKeyViolationError, PartialImportError, UniqueViolationError, UnsupportedFeatureError } from '@cohort/core';
 import { expect, it } from 'vitest';
 import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
 
@@ -309,5 +309,92 @@ describeConformance('many-to-many links to stored entities', ({ subject, referen
     expect(error).toMatchObject({ feature: 'many-to-many link', entityName: 'Tag', property: 'posts', index: 0 });
     expect(await sub.rows('tag')).toEqual([]);
     expect(await sub.rows('post_tag')).toEqual([]);
+  });
+  it('atomic: false, a later batch fails: the earlier batch keeps its links and its relation is clean', async () => {
+    const sub = subject();
+    const tags = await storedTags(sub);
+    const posts = build(sub, tags);
+    const ghost =
+      sub.orm === 'mikro-orm'
+        ? (sub.native.em as any).getReference('Tag', 999)
+        : Object.assign(sub.create('Tag', { name: 'ghost' }), { id: 999 });
+    addTag(sub, posts[2], ghost);
+    const error = await sub.bulkInsert(posts, { batchSize: 2, atomic: false }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(PartialImportError);
+    expect(error).toMatchObject({ landedBatches: [0], resumeFrom: 2 });
+    expect((error as Error).cause).toBeInstanceOf(ForeignKeyViolationError);
+    // The first batch (p0 red+green, p1 none) committed in its own transaction.
+    expect(await sub.rows('post_tag', 'post_id, tag_id')).toEqual([
+      { post_id: 1, tag_id: 1 },
+      { post_id: 1, tag_id: 2 },
+    ]);
+    if (sub.orm === 'mikro-orm') expect(posts[0].tags.isDirty()).toBe(false);
+    await expectClean(sub, posts.slice(0, 2));
+  });
+
+  it('bulkUpdate of rows given out of key order (batches cut in key order): each row writes its own links', async () => {
+    const change =
+      (side: OrmUnderTest) =>
+      (posts: any[], [red, green, blue]: any[]) => {
+        setTags(side, posts[0], [blue]);
+        setTags(side, posts[1], [green, red]);
+        setTags(side, posts[2], [red]);
+      };
+    const ref = reference();
+    const refPosts = await changeLoaded(ref, change(ref));
+    await ref.ormSave([...refPosts].reverse());
+    const sub = subject();
+    const subPosts = await changeLoaded(sub, change(sub));
+    await sub.bulkUpdate([...subPosts].reverse(), { batchSize: 2 });
+    await expectSameOutcome(ref, sub, SAME);
+    await expectClean(sub, subPosts);
+  });
+
+  it('bulkSave of new and stored rows together, links on both: the rows save() writes', async () => {
+    const change =
+      (side: OrmUnderTest) =>
+      (posts: any[], [red, , blue]: any[]) => {
+        setTags(side, posts[0], [blue]);
+        const fresh = side.create('Post', { title: 'p3' });
+        setTags(side, fresh, [red, blue]);
+        posts.push(fresh);
+      };
+    const ref = reference();
+    const refPosts = await changeLoaded(ref, change(ref));
+    await ref.ormSave(refPosts);
+    const sub = subject();
+    const subPosts = await changeLoaded(sub, change(sub));
+    expect(await sub.bulkSave(subPosts)).toMatchObject({ inserted: 1 });
+    await expectSameOutcome(ref, sub, SAME);
+    await expectClean(sub, subPosts);
+  });
+  it('the same tag twice in a new post: TypeORM fails on the junction key as save() does (nothing written); MikroORM holds it once', async () => {
+    const twice = async (side: OrmUnderTest, write: (posts: any[]) => Promise<unknown>) => {
+      const [red, green] = await storedTags(side);
+      const post = side.create('Post', { title: 'p0' });
+      setTags(side, post, [red, red, green]);
+      return write([post]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    };
+    const ref = reference();
+    const theirs = await twice(ref, (posts) => ref.ormSave(posts));
+    const sub = subject();
+    const mine = await twice(sub, (posts) => sub.bulkInsert(posts));
+    if (sub.orm === 'typeorm') {
+      expect(theirs).toBeInstanceOf(Error);
+      expect(mine).toBeInstanceOf(UniqueViolationError);
+      expect(mine).toMatchObject({ index: 0 });
+      expect((mine as Error).message).toContain('Post.tags');
+      expect(await sub.rows('post')).toEqual([]);
+    } else {
+      expect(theirs).toBeUndefined();
+      expect(mine).toBeUndefined();
+    }
+    await expectSameOutcome(ref, sub, SAME);
   });
 });

@@ -397,4 +397,51 @@ describeConformance('many-to-many links to stored entities', ({ subject, referen
     }
     await expectSameOutcome(ref, sub, SAME);
   });
+  for (const pipeline of [true, false]) {
+    it(`bulkUpdate, one row per batch (pipeline: ${pipeline}): two posts gain the same tag, one loses one, in different batches`, async () => {
+      const change =
+        (side: OrmUnderTest) =>
+        (posts: any[], [red, , blue]: any[]) => {
+          addTag(side, posts[0], blue);
+          addTag(side, posts[2], blue);
+          removeTag(side, posts[1], red);
+        };
+      const ref = reference();
+      const refPosts = await changeLoaded(ref, change(ref));
+      await ref.ormSave(refPosts);
+      const sub = subject();
+      const subPosts = await changeLoaded(sub, change(sub));
+      expect(await sub.bulkUpdate(subPosts, { batchSize: 1, pipeline })).toMatchObject({ batches: 3 });
+      await expectSameOutcome(ref, sub, SAME);
+      await expectClean(sub, subPosts);
+    });
+  }
+  it('bulkUpdate, one row per batch, the middle batch fails: the relation is as before the call on both sides, a retry writes what save() writes', async () => {
+    const change =
+      (side: OrmUnderTest) =>
+      (posts: any[], [, , blue]: any[]) => {
+        addTag(side, posts[0], blue);
+        addTag(side, posts[2], blue);
+      };
+    const ref = reference();
+    const refPosts = await changeLoaded(ref, change(ref));
+    await ref.ormSave(refPosts);
+    const sub = subject();
+    const subPosts = await changeLoaded(sub, change(sub));
+    const ghost =
+      sub.orm === 'mikro-orm'
+        ? (sub.native.em as any).getReference('Tag', 999)
+        : Object.assign(sub.create('Tag', { name: 'ghost' }), { id: 999 });
+    addTag(sub, subPosts[1], ghost);
+    await expect(sub.bulkUpdate(subPosts, { batchSize: 1 })).rejects.toBeInstanceOf(ForeignKeyViolationError);
+    if (sub.orm === 'mikro-orm') {
+      expect(subPosts[0].tags.isDirty()).toBe(true);
+      const blue = subPosts[0].tags.getItems().find((t: any) => t.name === 'blue');
+      expect(blue.posts.isDirty()).toBe(true);
+    }
+    removeTag(sub, subPosts[1], ghost);
+    await sub.bulkUpdate(subPosts, { batchSize: 1 });
+    await expectSameOutcome(ref, sub, SAME);
+    await expectClean(sub, subPosts);
+  });
 });

@@ -106,6 +106,10 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
   const keyOf = relatedKey(target);
   // Links to stored entities are written by cohort (typeorm-links.ts): only new entities are refused.
   if (typeormLinks(relation)) {
+    const unknownLinks: UnwrittenRelation = {
+      ...linked,
+      advice: `load these rows with their ${relation.propertyPath} relation (its stored links), or use the ORM's own save`,
+    };
     return (entity, write, stored) => {
       if (write === 'upsert') return undefined;
       const value = relation.getEntityValue(entity);
@@ -114,7 +118,7 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       // it (`reload: false`) of an entity loaded without the relation knows none of its stored
       // links, which save() diffs against: writing from it would add stored links again and keep
       // those save() removes.
-      if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return linked;
+      if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return unknownLinks;
       if (!newOnes || value === null) return undefined;
       for (const item of value) if (keyOf(item) === undefined) return newOnes;
       return undefined;

@@ -77,6 +77,7 @@ describe('reload: false, a row whose snapshot does not hold its many-to-many rel
       );
       expect(error).toBeInstanceOf(UnsupportedFeatureError);
       expect(error).toMatchObject({ feature: 'many-to-many link', entityName: 'SnapPost', property: 'tags', index: 0 });
+      expect((error as Error).message).toContain('load these rows with their tags relation');
       expect(await junction()).toEqual([{ jsnPostId: 1, jsnTagId: 1 }]);
     });
   }

@@ -88,6 +88,8 @@ export interface UnwrittenRelation {
   readonly target: string;
   /** The row's own class, when it is not the model's (single-table inheritance). */
   readonly entityName?: string;
+  /** What the caller can do instead, when the kind's usual advice does not fit the case. */
+  readonly advice?: string;
 }
 
 /**

@@ -62,11 +62,12 @@ function unwrittenRelationError<E>(
   const entityName = found.entityName ?? model.name;
   const index = batch.indices[position] as number;
   const advice =
-    found.kind === 'cascade update'
+    found.advice ??
+    (found.kind === 'cascade update'
       ? `save the changed ${found.target} entities yourself first (a bulk call of their own, or the ORM's save), then these rows`
       : found.kind === 'many-to-many link'
         ? `write these links from the relation's owning side, or with the ORM's own save`
-        : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`;
+        : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`);
   const what = found.kind === 'many-to-many link' ? 'these links' : 'relations';
   const message =
     `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}; ` +

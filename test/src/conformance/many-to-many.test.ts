@@ -460,4 +460,47 @@ describeConformance('many-to-many links to stored entities', ({ subject, referen
     for (const table of ['post', 'tag', 'post_tag']) expect(await sub.rows(table, '1, 2')).toEqual(await ref.rows(table, '1, 2'));
     await expectClean(sub, posts);
   });
+  for (const call of ['bulkUpdate', 'bulkSave'] as const) {
+    it(`${call}: a relation set to null unlinks all, left undefined is not looked at, [] unlinks all (TypeORM; MikroORM removeAll / untouched / set([]))`, async () => {
+      const change = (side: OrmUnderTest) => (posts: any[]) => {
+        if (side.orm === 'mikro-orm') {
+          posts[0].tags.removeAll();
+          posts[1].tags.set([]);
+          return;
+        }
+        posts[0].tags = null;
+        posts[1].tags = [];
+        // p2 (stored without links) left undefined: not looked at.
+        posts[2].tags = undefined;
+      };
+      const ref = reference();
+      const refPosts = await changeLoaded(ref, change(ref));
+      await ref.ormSave(refPosts);
+      const sub = subject();
+      const subPosts = await changeLoaded(sub, change(sub));
+      await sub[call](subPosts);
+      expect(await sub.rows('post_tag')).toEqual([]);
+      await expectSameOutcome(ref, sub, SAME);
+      await expectClean(sub, subPosts);
+    });
+  }
+
+  it('bulkUpdate: a relation left undefined on a post with stored links leaves them (TypeORM: save() does not look at it)', async () => {
+    const run = async (side: OrmUnderTest, write: (posts: any[]) => Promise<unknown>) => {
+      const posts = await changeLoaded(side, () => undefined);
+      if (side.orm === 'typeorm') for (const post of posts) post.tags = undefined;
+      for (const post of posts) post.title = `${post.title}!`;
+      await write(posts);
+    };
+    const ref = reference();
+    await run(ref, (posts) => ref.ormSave(posts));
+    const sub = subject();
+    await run(sub, (posts) => sub.bulkUpdate(posts));
+    expect(await sub.rows('post_tag', 'post_id, tag_id')).toEqual([
+      { post_id: 1, tag_id: 1 },
+      { post_id: 1, tag_id: 2 },
+      { post_id: 2, tag_id: 1 },
+    ]);
+    await expectSameOutcome(ref, sub, SAME);
+  });
 });

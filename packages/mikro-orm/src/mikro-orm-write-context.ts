@@ -34,7 +34,8 @@ export class MikroOrmWriteContext {
     /** The class the call writes: every row is an entity of it (or of a subclass). */
     private readonly target: EntityMetadata<AnyEntity>,
     schema: string | undefined,
-    managed: boolean,
+    /** The written entities are managed afterwards (`managed` option; a stream's default is false). */
+    readonly managed: boolean,
     readonly kind: WriteKind = 'insert',
   ) {
     this.entries = new UnitOfWorkEntries(em, this.undo);

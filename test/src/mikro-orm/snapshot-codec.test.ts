@@ -1,8 +1,10 @@
-// The MikroORM adapter's snapshot codec (packages/mikro-orm/src/snapshot-codec.ts) against
-// MikroORM's own `comparator.prepareEntity()`, the function it stands in for: for every fixture
-// class and for generated entities, random values per property kind give the same snapshot (same
-// keys in the same order, equal values, objects copied where MikroORM copies them), or the same
-// error. Pure functions over entities: no database is needed (MikroORM.init does not connect).
+// The MikroORM adapter's codecs against the MikroORM functions they stand in for. The snapshot
+// codec (snapshot-codec.ts) against `comparator.prepareEntity()`: for every fixture class and for
+// generated entities, random values per property kind give the same snapshot (same keys in the
+// same order, equal values, objects copied where MikroORM copies them), or the same error. The
+// returned-row writer (apply-returned-row.ts) against `comparator.mapResult()` + the hydrator:
+// the same mapped values and the same entity. Pure functions over entities: no database is needed
+// (MikroORM.init does not connect).
 
 import {
   ArrayType,
@@ -21,6 +23,8 @@ import { Entity, Enum, ManyToOne, OneToOne, PrimaryKey, Property, ReflectMetadat
 import { MikroORM } from '@mikro-orm/postgresql';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyReturnedRow } from '../../../packages/mikro-orm/src/apply-returned-row.js';
+import { hydrateReturned, mapResult } from '../../../packages/mikro-orm/src/mikro-orm-internals.js';
 import { snapshotCodec } from '../../../packages/mikro-orm/src/snapshot-codec.js';
 import { CommaJoinedType, EuroCentsType } from '../fixtures/mikro-orm/custom-types.js';
 import { Author, mikroOrmEntities, mikroOrmFixtures, Profile } from '../fixtures/mikro-orm/index.js';
@@ -269,4 +273,42 @@ describe('snapshot codec', () => {
     }
     em.clear();
   });
+});
+
+/** A returned row for `meta`: some of its scalar columns, with values as node-postgres may give them. */
+function returnedRowOf(meta: EntityMetadata<object>): fc.Arbitrary<Record<string, unknown>> {
+  const record: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const prop of meta.props) {
+    if (prop.kind !== ReferenceKind.SCALAR || prop.fieldNames?.length !== 1 || prop.embedded) continue;
+    const field = prop.fieldNames[0] as string;
+    if (prop.customType) continue;
+    if (prop.runtimeType === 'Date') record[field] = orNothing(fc.date());
+    else if (prop.runtimeType === 'boolean') record[field] = orNothing(fc.boolean());
+    else record[field] = fc.oneof(fc.constant(null), fc.integer(), fc.double(), fc.string());
+  }
+  return fc.record(record, { requiredKeys: [] });
+}
+
+describe('returned values', () => {
+  for (const [name, cls] of Object.entries(mikroOrmFixtures)) {
+    it(`are mapped and set on a ${name} as comparator.mapResult + the hydrator do`, () => {
+      const meta = orm.getMetadata().find(cls) as EntityMetadata<object>;
+      fc.assert(
+        fc.property(returnedRowOf(meta), (row) => {
+          const expected = new cls();
+          const actual = new cls();
+          const mappedExpected = mapResult(em, meta, { ...row });
+          hydrateReturned(em, expected, meta, mappedExpected);
+          const mappedActual = applyReturnedRow(em, meta, actual, { ...row });
+          expect(Object.keys(mappedActual)).toEqual(Object.keys(mappedExpected));
+          expect(mappedActual).toStrictEqual(mappedExpected);
+          for (const prop of meta.props) {
+            const key = prop.name as keyof typeof actual;
+            expect(actual[key], prop.name).toStrictEqual(expected[key]);
+          }
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
 });

@@ -19,7 +19,8 @@ const codecs = new WeakMap<EntityMetadata<AnyEntity>, SnapshotCodec | null>();
 /**
  * The snapshot codec of the entity's class: a function giving exactly what MikroORM's
  * `comparator.prepareEntity(entity)` gives (the same keys in the same order, equal values), or
- * undefined for a class it does not cover (embeddables, polymorphic or `targetKey` relations):
+ * undefined for a class it does not cover (nested, object or array embeddables, polymorphic or
+ * `targetKey` relations):
  * those keep MikroORM's own function.
  *
  * MikroORM compiles its snapshot function per class too, but passes most values through its
@@ -69,7 +70,10 @@ function compileSnapshot(meta: EntityMetadata<AnyEntity>, platform: Platform): S
     return prop === root || root.kind !== ReferenceKind.EMBEDDED;
   });
   for (const [index, prop] of props.entries()) {
-    const line = propertyLine(prop, index, context, platform);
+    const line =
+      prop.kind === ReferenceKind.EMBEDDED
+        ? inlineEmbeddedLine(meta, prop, index, context, platform)
+        : propertyLine(prop, index, context, platform);
     if (line === undefined) return undefined;
     lines.push(line);
   }
@@ -86,7 +90,7 @@ function propertyLine(
   context: Record<string, unknown>,
   platform: Platform,
 ): string | undefined {
-  if (prop.kind === ReferenceKind.EMBEDDED || prop.embedded) return undefined;
+  if (prop.embedded) return undefined;
   const key = access(prop.name);
   const unwrap = prop.ref ? '?.unwrap()' : '';
   // A getter without setter may need a hydrated entity: it is read only once the entity is initialized.
@@ -127,6 +131,49 @@ function propertyBody(
   }
   if (prop.runtimeType === 'Date') return `t = processDate(v${unwrap}); ${copied(key)}`;
   return `t = v${unwrap}; ${copied(key)}`;
+}
+
+/**
+ * An inline embeddable (its properties in the owner's columns, `address_street`…), as MikroORM's
+ * `getEmbeddedPropertySnapshot` writes it: every column null when the embeddable is null, else
+ * each of its properties (cloned or converted, never passed as is) under the owner's property
+ * name. Nested, object (JSON) and array embeddables and relations inside one are not covered.
+ */
+function inlineEmbeddedLine(
+  meta: EntityMetadata<AnyEntity>,
+  prop: EntityProperty<AnyEntity>,
+  index: number,
+  context: Record<string, unknown>,
+  platform: Platform,
+): string | undefined {
+  if (prop.object || prop.array || prop.embedded || meta.embeddable || prop.ref || prop.lazy) return undefined;
+  if (prop.getter && !prop.setter) return undefined;
+  const children = meta.props.filter((p) => p.embedded?.[0] === prop.name && (p.object || p.persist !== false));
+  const nulls: string[] = [];
+  const values: string[] = [];
+  for (const [position, child] of children.entries()) {
+    if (child.kind !== ReferenceKind.SCALAR || child.object) return undefined;
+    const key = access(child.name);
+    const source = `e${access((child.embedded as [string, string])[1])}`;
+    nulls.push(`ret${key} = null;`);
+    let body: string;
+    if (child.customType) {
+      const name = `convert${index}_${position}`;
+      context[name] = converter(child, platform);
+      const plain = PRIMITIVE_COMPARE_TYPES.includes(child.customType.compareAsType().toLowerCase());
+      body = plain ? `ret${key} = ${name}(t);` : `t = ${name}(t); ${copied(key)}`;
+    } else {
+      body = copied(key);
+    }
+    values.push(`t = ${source}; if (typeof t !== 'undefined') { ${body} }`);
+  }
+  const key = access(prop.name);
+  return [
+    `v = entity${key}; if (typeof v !== 'undefined') {`,
+    `if (v === null) { ${nulls.join(' ')} }`,
+    `if (v != null) { const e = v; ${values.join('\n')} }`,
+    '}',
+  ].join('\n');
 }
 
 /** `ret.key = clone(t)`: primitives and null are what `clone` returns them as; objects go through it. */

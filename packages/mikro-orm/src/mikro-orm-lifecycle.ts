@@ -21,7 +21,6 @@ import {
   EventType,
   Utils,
 } from '@mikro-orm/core';
-import { dispatchEntityEvent } from './entity-event-dispatch.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /**
@@ -72,9 +71,8 @@ type BulkName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' 
 
 /**
  * Runs MikroORM's lifecycle for a batch as flush does: per entity, one after the other, MikroORM's
- * own EventManager's listeners (its hooks, then the subscribers that admit its class, as
- * `dispatchEvent` calls them; see entity-event-dispatch.ts) with the `{ entity, meta, em, changeSet }`
- * flush passes, skipped when `hasListeners` says nobody listens.
+ * own `EventManager.dispatchEvent` (its hooks, then the subscribers that admit its class) with the
+ * `{ entity, meta, em, changeSet }` flush passes, skipped when `hasListeners` says nobody listens.
  * A subscriber with a batch method (`beforeBulkInsert`…) gets one call per batch instead of the
  * per-entity calls for that event. Upserts run `beforeUpsert` (as `em.upsert()`), then the events of
  * what happened — `afterCreate` for inserted rows, `afterUpdate` for updated ones — and then
@@ -209,7 +207,7 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
         if (!events.hasListeners(event, meta)) return undefined;
         const changeSet = changeSetOf(entity, position);
         const args: EventArgs<object> = changeSet ? { entity, meta, em, changeSet } : { entity, meta, em };
-        return dispatchEntityEvent(events, event, args, meta);
+        return events.dispatchEvent(event, args, meta);
       },
       'sequential',
     );

@@ -1,10 +1,9 @@
-// The MikroORM adapter calls an entity event's listeners itself (entity-event-dispatch.ts) instead
-// of through `EventManager.dispatchEvent`, awaiting only the listeners that return a promise. Each
-// scenario runs once with persist() + flush() and once with cohort on equal input, and compares
-// what the listeners recorded, in which order: entity hooks (by method name, sync and async) before
-// subscribers, subscribers in registration order, each admitted by class, by class name or for all
-// entities, a subscriber of another class left out, and an async listener finished before the next
-// one starts.
+// Entity events of a bulk insert against flush's: each scenario runs once with persist() + flush()
+// and once with cohort on equal input, and compares what the listeners recorded, in which order:
+// entity hooks (by method name, sync and async) before subscribers, subscribers in registration
+// order, each admitted by class, by class name or for all entities, a subscriber of another class
+// left out, an async listener finished before the next one starts, and a synchronous one awaited
+// too (a microtask it queues runs before the next listener), as MikroORM's dispatchEvent does.
 import type { EntityName, EventArgs, EventSubscriber } from '@mikro-orm/core';
 import { AfterCreate, BeforeCreate, BeforeUpdate, Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { type EntityManager, type EntityMetadata, type EntityProperty, ReferenceKind } from '@mikro-orm/core';
+import { type EntityManager, type EntityMetadata, type EntityProperty, ReferenceKind, Utils } from '@mikro-orm/core';
 import { hydrateReturned, mapResult } from './mikro-orm-internals.js';
 
 type AnyEntity = object;
@@ -6,6 +6,10 @@ type AnyEntity = object;
 // Per metadata object: property name by column, for the properties whose returned value maps and
 // hydrates as it is; null for a class whose rows MikroORM maps per subclass (polymorphs).
 const plainColumns = new WeakMap<EntityMetadata<AnyEntity>, Map<string, string> | null>();
+
+// What the compiled mapper and hydrator do was checked on MikroORM 7.2.1; on another major every
+// returned row goes through them.
+const MIRRORED_MAJOR = Utils.getORMVersion().split('.')[0] === '7';
 
 /**
  * Maps returned values (by column) to properties and sets them on the entity, as flush does with
@@ -55,7 +59,7 @@ export function applyReturnedRow(
 function plainColumnsOf(meta: EntityMetadata<AnyEntity>): Map<string, string> | null {
   let columns = plainColumns.get(meta);
   if (columns === undefined) {
-    columns = meta.polymorphs?.length ? null : new Map();
+    columns = meta.polymorphs?.length || !MIRRORED_MAJOR ? null : new Map();
     // The mapper maps `meta.props`, the hydrator sets `meta.hydrateProps` (an STI root's leave out
     // its subclasses'): a column of a property not in both goes through MikroORM's functions.
     const hydrated = new Set(meta.hydrateProps);

@@ -18,6 +18,7 @@ import {
   Reference,
   ReferenceKind,
   Type,
+  Utils,
 } from '@mikro-orm/core';
 import {
   Embeddable,
@@ -249,9 +250,16 @@ function run(fn: () => Record<string, unknown>): Outcome {
   }
 }
 
+/** The codecs mirror MikroORM 7; on another major every class keeps MikroORM's own functions. */
+const mirrored = Utils.getORMVersion().split('.')[0] === '7';
+
 /** MikroORM's snapshot and the codec's, for one entity. */
 function expectSameSnapshot(entity: object): void {
   const codec = snapshotCodec(em, entity);
+  if (!mirrored) {
+    expect(codec).toBeUndefined();
+    return;
+  }
   expect(codec).toBeDefined();
   const original = console.error;
   // MikroORM prints its compiled function's source when it throws ("JIT runtime error").
@@ -288,10 +296,10 @@ describe('snapshot codec', () => {
     const uncovered = Object.entries(mikroOrmFixtures)
       .filter(([, cls]) => snapshotCodec(em, new cls()) === undefined)
       .map(([name]) => name);
-    expect(uncovered).toEqual([]);
-    expect(snapshotCodec(em, new CodecThing())).toBeDefined();
-    expect(snapshotCodec(em, new CodecSquare())).toBeDefined();
-    expect(snapshotCodec(em, new CodecPlace())).toBeDefined();
+    expect(uncovered).toEqual(mirrored ? [] : Object.keys(mikroOrmFixtures));
+    expect(snapshotCodec(em, new CodecThing()) !== undefined).toBe(mirrored);
+    expect(snapshotCodec(em, new CodecSquare()) !== undefined).toBe(mirrored);
+    expect(snapshotCodec(em, new CodecPlace()) !== undefined).toBe(mirrored);
     expect(snapshotCodec(em, new CodecJsonPlace())).toBeUndefined();
   });
 

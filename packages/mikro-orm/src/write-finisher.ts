@@ -1,4 +1,5 @@
 import { ChangeSetType, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
+import { applyReturnedRow } from './apply-returned-row.js';
 import { changeSetPayload, entityInternals, hydrateReturned, mapResult, syncIdentifier } from './mikro-orm-internals.js';
 import { perClass } from './per-class.js';
 import { prepareEntity } from './prepare-entity.js';
@@ -50,8 +51,7 @@ export class WriteFinisher {
       for (const field of prop.fieldNames) if (field in row) generated[field] = row[field];
     }
     const em = this.em;
-    const mapped = mapResult(em, meta, generated);
-    hydrateReturned(em, entity, meta, mapped);
+    const mapped = applyReturnedRow(em, meta, entity, generated);
     syncIdentifier(entity);
     wrapped.__schema = this.schema;
     wrapped.__initialized = true;

@@ -98,6 +98,21 @@ export function syncIdentifier(entity: object): void {
 }
 
 /**
+ * The entity the identity map holds in `entity`'s slot (its class root, schema and key), if any:
+ * `getByEntity()` on 7 (7.2.1); on 6 (6.6.16), which lacks it, `getByHash()` with the private
+ * `getPkHash()` that `store()` and `delete()` use.
+ */
+export function identityMapEntry(em: EntityManager, entity: object): object | undefined {
+  const map = em.getUnitOfWork().getIdentityMap() as unknown as {
+    getByEntity?(entity: object): object | undefined;
+    getByHash(meta: EntityMetadata<object>, hash: string): object | undefined;
+    getPkHash(entity: object): string;
+  };
+  if (map.getByEntity) return map.getByEntity(entity);
+  return map.getByHash(helper(entity).__meta.root, map.getPkHash(entity));
+}
+
+/**
  * `em.getComparator().prepareEntity(entity)` (the @internal EntityComparator): flush's snapshot of
  * the entity, references as keys, custom types converted. Checked on MikroORM 7.2.1.
  */

@@ -13,3 +13,18 @@ export async function createMikroOrmTables(orm: MikroORM, schema: string): Promi
   if (generator.create) await generator.create({ schema });
   else await generator.createSchema({ schema });
 }
+
+/**
+ * The entity the identity map holds in `entity`'s slot, if any: `getByEntity()` on MikroORM 7; 6
+ * lacks it, so `getByHash()` with the key hash `store()` uses.
+ */
+export function identityMapEntry(em: { getUnitOfWork(): unknown } | undefined, entity: object): object | undefined {
+  if (!em) return undefined;
+  const map = (em.getUnitOfWork() as { getIdentityMap(): unknown }).getIdentityMap() as {
+    getByEntity?(entity: object): object | undefined;
+    getByHash(meta: unknown, hash: string): object | undefined;
+    getPkHash(entity: object): string;
+  };
+  if (map.getByEntity) return map.getByEntity(entity);
+  return map.getByHash((entity as { __meta: { root: unknown } }).__meta.root, map.getPkHash(entity));
+}

@@ -47,7 +47,7 @@ export type EntityValues = Record<string, unknown>;
 
 /**
  * The part of an entity's wrapper (`helper(entity)`, `wrap(entity, true)`; MikroORM's @internal
- * `IWrappedEntityInternal`) the adapter reads and writes. Checked on MikroORM 7.2.1.
+ * `IWrappedEntityInternal`) the adapter reads and writes. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export interface EntityInternals<E extends object = object> {
   readonly __meta: EntityMetadata<E>;
@@ -63,24 +63,24 @@ export interface EntityInternals<E extends object = object> {
   populated(populated?: boolean): void;
 }
 
-/** `helper(entity)`: the entity's wrapper with its internal state. Checked on MikroORM 7.2.1. */
+/** `helper(entity)`: the entity's wrapper with its internal state. Checked on MikroORM 7.2.1 and 6.6.16. */
 export function entityInternals<E extends object>(entity: E): EntityInternals<E> {
   return helper(entity);
 }
 
-/** The entity's identity-map snapshot (`__originalEntityData`) as plain values. Checked on MikroORM 7.2.1. */
+/** The entity's identity-map snapshot (`__originalEntityData`) as plain values. Checked on MikroORM 7.2.1 and 6.6.16. */
 export function originalEntityData(entity: object): EntityValues | undefined {
   return helper(entity).__originalEntityData;
 }
 
-/** Sets (or clears) the entity's identity-map snapshot (`__originalEntityData`). Checked on MikroORM 7.2.1. */
+/** Sets (or clears) the entity's identity-map snapshot (`__originalEntityData`). Checked on MikroORM 7.2.1 and 6.6.16. */
 export function setOriginalEntityData(entity: object, data: EntityValues | undefined): void {
   helper(entity).__originalEntityData = data;
 }
 
 /**
  * The metadata a discovered class carries on its prototype (`entity.__meta`, what `helper()` reads
- * too); undefined for an object that is no entity. Checked on MikroORM 7.2.1.
+ * too); undefined for an object that is no entity. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function prototypeMeta(entity: object): EntityMetadata<object> | undefined {
   return (entity as { readonly __meta?: EntityMetadata<object> }).__meta;
@@ -89,7 +89,7 @@ export function prototypeMeta(entity: object): EntityMetadata<object> | undefine
 /**
  * Sets the entity's identifier (`__identifier`, which references made before it had a key point at)
  * to its primary key, as flush does after an INSERT; a composite key has none. The @internal
- * `EntityIdentifier.setValue` takes any primary key value. Checked on MikroORM 7.2.1.
+ * `EntityIdentifier.setValue` takes any primary key value. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function syncIdentifier(entity: object): void {
   const wrapped = helper(entity);
@@ -114,26 +114,26 @@ export function identityMapEntry(em: EntityManager, entity: object): object | un
 
 /**
  * `em.getComparator().prepareEntity(entity)` (the @internal EntityComparator): flush's snapshot of
- * the entity, references as keys, custom types converted. Checked on MikroORM 7.2.1.
+ * the entity, references as keys, custom types converted. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function comparatorSnapshot(em: EntityManager, entity: object): EntityValues {
   return em.getComparator().prepareEntity(entity);
 }
 
 /**
- * `em.getComparator().diffEntities(class, a, b)`: the properties of `b` that differ from `a`, with
- * `b`'s values — flush's change set payload. Checked on MikroORM 7.2.1.
+ * `em.getComparator().diffEntities(class, a, b)` (the class name on 6): the properties of `b` that
+ * differ from `a`, with `b`'s values — flush's change set payload. Checked on MikroORM 7.2.1 and
+ * 6.6.16.
  */
 export function diffSnapshots(em: EntityManager, meta: EntityMetadata<object>, a: EntityValues, b: EntityValues): EntityValues {
   return em.getComparator().diffEntities<object>(entityNameOf(meta), a, b);
 }
 
 /**
- * `em.getComparator().mapResult(meta, row)`: a database row (by column) mapped to properties, as
- * flush maps its RETURNING row. Checked on MikroORM 7.2.1.
+ * `em.getComparator().mapResult(meta, row)` (the class name on 6): a database row (by column)
+ * mapped to properties, as flush maps its RETURNING row. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function mapResult(em: EntityManager, meta: EntityMetadata<object>, row: EntityValues): EntityValues {
-  // 7 takes the metadata, 6 the class name (checked on 6.6.16).
   const entity = mikroOrmMajor >= 7 ? meta : (meta.className as unknown as EntityMetadata<object>);
   return em.getComparator().mapResult<object>(entity, row as EntityDictionary<object>);
 }
@@ -141,7 +141,7 @@ export function mapResult(em: EntityManager, meta: EntityMetadata<object>, row: 
 /**
  * `hydrator.hydrate(entity, meta, data, factory, 'full', newEntity = false, convertCustomTypes =
  * true)`: mapped values (from `mapResult`) set on the entity as flush hydrates a returned row.
- * Checked on MikroORM 7.2.1 (positional arguments).
+ * Checked on MikroORM 7.2.1 and 6.6.16 (positional arguments).
  */
 export function hydrateReturned(em: EntityManager, entity: object, meta: EntityMetadata<object>, data: EntityValues): void {
   em.getHydrator().hydrate(entity, meta, data, em.getEntityFactory(), 'full', false, true);
@@ -149,7 +149,7 @@ export function hydrateReturned(em: EntityManager, entity: object, meta: EntityM
 
 /**
  * `uow.register(entity, data, options)` (@internal): the entity managed, in the identity map, with
- * `data` as its snapshot. Checked on MikroORM 7.2.1.
+ * `data` as its snapshot. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function registerManaged(em: EntityManager, entity: object, data: EntityValues, options: RegisterOptions): void {
   em.getUnitOfWork().register(entity, data, options);
@@ -157,7 +157,7 @@ export function registerManaged(em: EntityManager, entity: object, data: EntityV
 
 /**
  * `changeSet.payload` as plain values, to merge into as flush does (returned values, the key of a
- * grouped update). Checked on MikroORM 7.2.1.
+ * grouped update). Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function changeSetPayload(changeSet: ChangeSet<object>): EntityValues {
   return changeSet.payload;
@@ -299,7 +299,7 @@ export function subscribedEntityKey(entity: EntityName<object>): EntityCtor<obje
 /**
  * The entity built from a found row in `em` (a scratch EntityManager), with the @internal
  * EntityFactory options a load uses: merged into its identity map and refreshed, custom types
- * converted, in `schema`. Checked on MikroORM 7.2.1.
+ * converted, in `schema`. Checked on MikroORM 7.2.1 and 6.6.16.
  */
 export function createLoaded<E extends object>(
   em: EntityManager,
@@ -313,9 +313,10 @@ export function createLoaded<E extends object>(
 }
 
 /**
- * `driver.find(class, where, { ctx, schema, em })`: rows found on the transaction `ctx`, without
- * `em.find()`'s filters, events and identity map; `em` (@internal option) is the scratch
- * EntityManager the driver resolves relations with. Checked on MikroORM 7.2.1.
+ * `driver.find(class, where, { ctx, schema, em })` (the class name on 6): rows found on the
+ * transaction `ctx`, without `em.find()`'s filters, events and identity map; `em` (@internal
+ * option) is the scratch EntityManager the driver resolves relations with. Checked on MikroORM
+ * 7.2.1 and 6.6.16.
  */
 export function findRows<E extends object>(
   em: EntityManager,
@@ -326,7 +327,7 @@ export function findRows<E extends object>(
   return em.getDriver().find<E>(entityNameOf(meta), where as FilterQuery<E>, options);
 }
 
-/** The collection state the relation finder reads; `getSnapshot()` is @internal. Checked on MikroORM 7.2.1. */
+/** The collection state the relation finder reads; `getSnapshot()` is @internal. Checked on MikroORM 7.2.1 and 6.6.16. */
 export interface CollectionState {
   isDirty(): boolean;
   /** The items without the initialization check. */
@@ -335,7 +336,7 @@ export interface CollectionState {
   getSnapshot(): unknown[] | undefined;
 }
 
-/** A collection's state for the relation finder. Checked on MikroORM 7.2.1. */
+/** A collection's state for the relation finder. Checked on MikroORM 7.2.1 and 6.6.16. */
 export function collectionState(collection: Collection<object>): CollectionState {
   return collection;
 }

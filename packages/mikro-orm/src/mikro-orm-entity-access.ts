@@ -1,5 +1,6 @@
 import type { ColumnModel, EntityAccess } from '@cohort/core/adapter';
 import type { EntityMetadata } from '@mikro-orm/core';
+import { mikroOrmLinkFinder } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
@@ -27,5 +28,6 @@ export function mikroOrmEntityAccess<E extends object>(
     finishInsert: (row, upserted) => context.finishInsert(row, upserted),
     insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
     unwrittenRelation: mikroOrmRelationFinder(meta),
+    links: mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step)),
   };
 }

@@ -59,6 +59,8 @@ export interface EntityInternals<E extends object = object> {
   __originalEntityData?: EntityData<E>;
   hasPrimaryKey(): boolean;
   getPrimaryKey(convertCustomTypes?: boolean): Primary<E> | null;
+  /** The primary key's values, as flush writes them to a pivot table with `true`. */
+  getPrimaryKeys(convertCustomTypes?: boolean): unknown[] | null;
   getSerializedPrimaryKey(): string;
   populated(populated?: boolean): void;
 }
@@ -334,6 +336,13 @@ export interface CollectionState {
   getItems(check: false): unknown[];
   /** The items when it was loaded or last flushed; undefined when replaced before it was loaded. */
   getSnapshot(): unknown[] | undefined;
+  isInitialized(): boolean;
+  /** Marks the collection clean, its items as its snapshot (what flush does after writing it). */
+  takeSnapshot(): void;
+  /** Adds or removes an item without touching the other side (@internal), marking the collection dirty. */
+  addWithoutPropagation(item: unknown): void;
+  removeWithoutPropagation(item: unknown): void;
+  setDirty(dirty?: boolean): void;
 }
 
 /** A collection's state for the relation finder. Checked on MikroORM 7.2.1 and 6.6.16. */

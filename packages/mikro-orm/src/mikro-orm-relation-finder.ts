@@ -1,6 +1,7 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
+import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -97,9 +98,20 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     for (const item of items) if (isUnsaved(item)) return inserted;
     return linked;
   };
+  const links = writesLinks(prop);
   return (entity, write) => {
     if (write === 'upsert') return undefined;
     const value = (entity as Record<string, unknown>)[prop.name];
+    // Links of an initialized collection to stored entities are written (mikro-orm-links.ts): new items are refused.
+    if (links && Utils.isCollection(value) && collectionState(value).isInitialized()) {
+      const changes = collectionChanges(value);
+      if (changes) {
+        for (const item of changes.added) if (isUnsaved(item)) return inserted;
+        // Writing them would leave a change of the other side unwritten (see otherSides).
+        return otherSides(prop, entity, changes) ? undefined : linked;
+      }
+      if (!collectionState(value).isDirty() || collectionState(value).getSnapshot() !== undefined) return undefined;
+    }
     // An array given for a collection: flush makes it a collection holding every item.
     if (Array.isArray(value)) return value.length === 0 ? undefined : added(value);
     if (!Utils.isCollection(value)) return undefined;

@@ -182,6 +182,11 @@ export class MikroOrmWriteContext {
     this.finisher.updated(this.metaOf(entity), entity, this.rows.of(entity));
   }
 
+  /** Records how to undo a change to an entity (or a collection) the call made, should its transaction roll back. */
+  undoOnRollBack(step: () => void): void {
+    this.undo.push(step);
+  }
+
   /** A point to roll registrations back to (the start of a transaction). */
   mark(): number {
     return this.undo.mark();

@@ -88,10 +88,18 @@ export interface BroadcastResult {
 
 /** The entity events of TypeORM's Broadcaster that a bulk write fires, per entity, as save()'s SubjectExecutor. */
 export interface EntityBroadcaster {
-  /** Starts the listeners then the subscribers of beforeInsert for `entity`; `metadata` is its own class's. */
-  beforeInsert(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral): void;
+  /**
+   * Starts the listeners then the subscribers of beforeInsert for `entity`; `metadata` is its own
+   * class's. Without an entity (a junction row, as save() broadcasts it) only the subscribers run.
+   */
+  beforeInsert(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral | undefined): void;
   /** As beforeInsert; `identifier` is the entity's key map (the event's `entityId`). */
-  afterInsert(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, identifier?: ObjectLiteral): void;
+  afterInsert(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral | undefined,
+    identifier?: ObjectLiteral,
+  ): void;
   beforeUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
   afterUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
   /** As save()'s remove: `databaseEntity` is the loaded row (undefined when none), `identifier` the entity's key map (`entityId`). */
@@ -107,7 +115,7 @@ export interface EntityBroadcaster {
 export type RemoveBroadcast = (
   result: BroadcastResult,
   metadata: EntityMetadata,
-  entity: ObjectLiteral,
+  entity: ObjectLiteral | undefined,
   databaseEntity: ObjectLiteral | undefined,
   identifier: ObjectLiteral | undefined,
 ) => void;

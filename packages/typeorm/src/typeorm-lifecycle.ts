@@ -4,6 +4,8 @@ import {
   bulkSubscriberMethod,
   type HookBatch,
   type LifecycleHooks,
+  type LinkHookBatch,
+  type LinkRow,
   runForBatch,
   runForEach,
   type UpdateHookBatch,
@@ -18,6 +20,7 @@ import {
   newBroadcastResult,
   type UpdateEventChange,
 } from './typeorm-internals.js';
+import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
 type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | RemoveEventName;
@@ -107,6 +110,53 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
   async afterSoftRemove(batch: HookBatch<E>) {
     await this.dispatch('afterSoftRemove', batch);
     for (const entity of batch.entities) this.removing.delete(entity);
+  }
+
+  /**
+   * Before a batch's junction statements: as save() broadcasts a junction row it inserts or deletes
+   * (a subject without an entity), every subscriber that admits the junction's class gets
+   * beforeInsert / beforeRemove per row, `entity` undefined and `metadata` the junction's.
+   */
+  async beforeLinks(links: LinkHookBatch<E>) {
+    await this.dispatchLinks('beforeInsert', links.number, links.added);
+    await this.dispatchLinks('beforeRemove', links.number, links.removed);
+  }
+
+  /** After the batch's after-hooks: afterInsert / afterRemove per junction row, with its key map (`entityId`). */
+  async afterLinks(links: LinkHookBatch<E>) {
+    await this.dispatchLinks('afterInsert', links.number, links.added);
+    await this.dispatchLinks('afterRemove', links.number, links.removed);
+  }
+
+  private async dispatchLinks(
+    event: 'beforeInsert' | 'afterInsert' | 'beforeRemove' | 'afterRemove',
+    number: number,
+    rows: readonly LinkRow<E>[],
+  ): Promise<void> {
+    const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
+    if (rows.length === 0 || !subscribers.some((s) => typeof s[event] === 'function')) return;
+    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows.
+    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
+    const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
+    const batch: HookBatch<E> = { number, entities: rows.map((row) => row.entity), indices: rows.map((row) => row.index) };
+    await runForEach(
+      event,
+      batch,
+      (_, position) => {
+        const row = rows[position] as LinkRow<E>;
+        const metadata = junctionMetadataOf(row.links.junction);
+        if (!metadata) return undefined;
+        const result = newBroadcastResult();
+        if (event === 'beforeInsert') broadcaster.beforeInsert(result, metadata, undefined);
+        else {
+          const identifier = junctionIdentifier(metadata, row.values);
+          if (event === 'afterInsert') broadcaster.afterInsert(result, metadata, undefined, identifier);
+          else broadcaster[event](result, metadata, undefined, undefined, identifier);
+        }
+        return result.promises.length > 0 ? result.wait() : undefined;
+      },
+      'concurrent',
+    );
   }
 
   /**

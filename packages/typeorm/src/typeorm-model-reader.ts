@@ -6,6 +6,7 @@ import { isDetached, relationsWithPropertyJoinColumns, setJoinColumnProperties }
 import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import type { ColumnMetadata } from './typeorm-internals.js';
+import { typeormLinkFinder } from './typeorm-links.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
@@ -192,6 +193,8 @@ function entityAccess(dataSource: DataSource, metadata: EntityMetadata, accessor
     reader: (column) => accessor(column).read,
     writer: (column) => accessor(column).write,
     unwrittenRelation: typeormRelationFinder(metadata),
+    // After its links are written, a row's snapshot holds them (its next diff starts from there).
+    links: typeormLinkFinder(metadata, (entity) => takeSnapshot(dataSource, entity)),
     finishInsert: (entity, upserted) => {
       // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
       if (!upserted) {

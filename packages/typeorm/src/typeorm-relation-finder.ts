@@ -1,5 +1,7 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
+import { relatedKey, storedKeys } from './related-keys.js';
+import { typeormLinks } from './typeorm-links.js';
 
 /** Finds the first relation of a row that save() would write and cohort does not (EntityAccess.unwrittenRelation). */
 export type RelationFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
@@ -102,6 +104,16 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
   const newOnes = relation.isCascadeInsert ? inserted : target.tablePath === metadata.tablePath ? linked : undefined;
   const unlinks = relation.isManyToMany || relation.inverseRelation?.orphanedRowAction !== 'disable';
   const keyOf = relatedKey(target);
+  // Links to stored entities are written by cohort (typeorm-links.ts): only new entities are refused.
+  if (typeormLinks(relation)) {
+    return (entity, write) => {
+      if (write === 'upsert' || !newOnes) return undefined;
+      const value = relation.getEntityValue(entity);
+      if (!Array.isArray(value)) return undefined;
+      for (const item of value) if (keyOf(item) === undefined) return newOnes;
+      return undefined;
+    };
+  }
   return (entity, write, stored) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);
@@ -143,42 +155,5 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     const key = keyOf(value);
     if (key === undefined) return newOne;
     return key === before ? undefined : linked;
-  };
-}
-
-const NONE: ReadonlySet<string> = new Set();
-
-/** The keys of the related rows stored for the row (loaded with its relation ids, as save() loads them). */
-function storedKeys(
-  relation: RelationMetadata,
-  keyOf: (item: unknown) => string | undefined,
-  stored: ObjectLiteral | undefined,
-): ReadonlySet<string> {
-  const value = stored ? relation.getEntityValue(stored) : undefined;
-  if (!Array.isArray(value) || value.length === 0) return NONE;
-  const keys = new Set<string>();
-  for (const item of value) {
-    const key = keyOf(item);
-    if (key !== undefined) keys.add(key);
-  }
-  return keys;
-}
-
-/** A related entity's key as text (undefined while it has none), as getEntityIdMap finds it. */
-function relatedKey(target: EntityMetadata): (item: unknown) => string | undefined {
-  const columns = target.primaryColumns;
-  const [only] = columns;
-  if (columns.length === 1 && only && !only.embeddedMetadata && !only.relationMetadata && !only.referencedColumn) {
-    const property = only.propertyName;
-    return (item) => {
-      if (item === null || typeof item !== 'object') return undefined;
-      const value = (item as ObjectLiteral)[property];
-      return value == null ? undefined : String(value);
-    };
-  }
-  return (item) => {
-    if (item === null || typeof item !== 'object') return undefined;
-    if (!target.getEntityIdMap(item as ObjectLiteral)) return undefined;
-    return JSON.stringify(columns.map((c) => String(c.getEntityValue(item as ObjectLiteral))));
   };
 }

@@ -4,7 +4,7 @@
 import { BulkValidationError, CheckViolationError } from '@cohort/core';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { countStatements, describeConformance, type OrmUnderTest } from '../harness/conformance.js';
+import { countStatements, describeConformance, type OrmUnderTest, statements } from '../harness/conformance.js';
 
 // PostgreSQL text cannot hold U+0000 (that case has its own test below).
 const text = fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\u0000'));
@@ -90,6 +90,52 @@ describeConformance('encoding round-trips', (pair) => {
       { numRuns: 25, ...(process.env.CI ? { seed: 20261121 } : {}) },
     );
     expect(countStatements(pair.subject().sql, /^copy "[^"]+"\."seed" .* from stdin \(format binary\)$/i)).toBeGreaterThan(0);
+  });
+
+  it('through a binary stage: updates of integers, strings and timestamps store what save() stores', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(seedRow, seedRow), { minLength: 1, maxLength: 25 }), async (pairs) => {
+        for (const side of [pair.reference(), pair.subject()]) {
+          await side.query('TRUNCATE seed RESTART IDENTITY');
+          await side.ormSave(pairs.map(([before]) => side.create('Seed', { ...before })));
+        }
+        const changed = async (side: OrmUnderTest) => {
+          const loaded = await side.find('Seed');
+          for (const [i, e] of loaded.entries()) Object.assign(e, (pairs[i] as [unknown, object])[1]);
+          return loaded;
+        };
+        await pair.reference().ormSave(await changed(pair.reference()));
+        await pair.subject().bulkUpdate(await changed(pair.subject()), { strategy: 'copy' });
+        expect(await pair.subject().rows('seed')).toEqual(await pair.reference().rows('seed'));
+      }),
+      { numRuns: 20, ...(process.env.CI ? { seed: 20261206 } : {}) },
+    );
+    expect(countStatements(pair.subject().sql, /^copy "cohort_stage_\d+" .* from stdin \(format binary\)$/i)).toBeGreaterThan(0);
+  });
+
+  it('a stage with a column that has no binary form here (jsonb) travels as text: updates store what save() stores', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(kitchen, kitchen), { minLength: 1, maxLength: 10 }), async (pairs) => {
+        // Arrays stay null: MikroORM's own flush cannot store some text[] elements (see roundTrip).
+        const plain = (r: object) => ({ ...r, textArray: null });
+        for (const side of [pair.reference(), pair.subject()]) {
+          await side.query('TRUNCATE kitchen RESTART IDENTITY');
+          await side.ormSave(pairs.map(([before]) => side.create('Kitchen', plain(before))));
+        }
+        const changed = async (side: OrmUnderTest) => {
+          const loaded = await side.find('Kitchen');
+          for (const [i, e] of loaded.entries()) Object.assign(e, plain((pairs[i] as [unknown, object])[1]));
+          return loaded;
+        };
+        await pair.reference().ormSave(await changed(pair.reference()));
+        await pair.subject().bulkUpdate(await changed(pair.subject()), { strategy: 'copy' });
+        expect(await pair.subject().rows('kitchen')).toEqual(await pair.reference().rows('kitchen'));
+      }),
+      { numRuns: 10, ...(process.env.CI ? { seed: 20261206 } : {}) },
+    );
+    const stages = statements(pair.subject().sql, /^copy "cohort_stage_\d+"/i);
+    expect(stages.length).toBeGreaterThan(0);
+    expect(stages.filter((s) => /format binary/i.test(s.sql))).toEqual([]);
   });
 
   it('a CHECK violation in a COPY names the row from the line PostgreSQL reports', async () => {

@@ -3,8 +3,9 @@
 // flush inserts the target first (it follows to-one references whatever their cascade), TypeORM's
 // save inserts it when the relation cascades inserts and otherwise fails; cohort refuses the call
 // with an UnsupportedFeatureError naming the class, the property and the row, and writes nothing.
-// (Collections — cascaded children, many-to-many links, inverse sides — are pinned per adapter in
-// test/src/typeorm/unwritten-relations.test.ts and test/src/mikro-orm/unwritten-relations.test.ts.)
+// (Collections — cascaded children, inverse sides — are pinned per adapter in
+// test/src/typeorm/unwritten-relations.test.ts and test/src/mikro-orm/unwritten-relations.test.ts;
+// many-to-many links to entities with keys are written: test/src/conformance/many-to-many.test.ts.)
 import { UnsupportedFeatureError } from '@cohort/core';
 import { expect, it } from 'vitest';
 import { describeConformance, type OrmUnderTest } from '../harness/conformance.js';

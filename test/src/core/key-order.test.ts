@@ -7,7 +7,6 @@ import { compareKeyValues, keyOrderedBatches } from '../../../packages/core/src/
 import { runBatches } from '../../../packages/core/src/engine/batches/run-batches.js';
 import type { StagedWork } from '../../../packages/core/src/engine/batches/staged-work.js';
 import { NO_HOOKS } from '../../../packages/core/src/engine/lifecycle.js';
-import type { RowOutcome } from '../../../packages/core/src/engine/options/bulk-options.js';
 import type { BoundColumn } from '../../../packages/core/src/model/bound-model.js';
 
 interface Row {
@@ -40,10 +39,12 @@ function recordingWork(seen: string[][], order = { columns: [keyColumn('integer'
         const index = batch.indices[position] as number;
         if (Number(row.key) % 2 === 1) {
           result.skipped.push({ index, entity: row, reason: 'invalid' });
-          result.outcomes[index] = 'skipped';
+          result.outcomes.set(index, 'skipped');
         } else {
           kept.push(row);
-          result.outcomes[index] = `${row.label}` as RowOutcome;
+          // Even keys at an even input index are 'updated', the others 'inserted': which row got
+          // which outcome shows whether outcomes landed at their input index.
+          result.outcomes.set(index, index % 2 === 0 ? 'updated' : 'inserted');
         }
       });
       return kept;
@@ -119,7 +120,18 @@ describe('runBatches with an array of several batches and work that locks rows i
       ['r2', 'r4', 'r5', 'r9'],
       ['r0', 'r8'],
     ]);
-    expect(result.outcomes).toEqual(['r0', 'r1', 'skipped', 'r3', 'skipped', 'skipped', 'r6', 'r7', 'skipped', 'r9']);
+    expect(result.outcomes).toEqual([
+      'updated',
+      'inserted',
+      'skipped',
+      'inserted',
+      'skipped',
+      'skipped',
+      'updated',
+      'inserted',
+      'skipped',
+      'inserted',
+    ]);
     expect(result.skipped.map((s) => s.index)).toEqual([2, 4, 5, 8]);
     // Skipped rows of the batches done: none, then 33 41 27, then 45.
     expect(progress).toEqual([0, 3, 4]);

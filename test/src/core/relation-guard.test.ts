@@ -46,9 +46,9 @@ describe('refuseUnwrittenRelations', () => {
       entity: batch.entities[1],
     });
     expect((error as Error).message).toBe(
-      "cohort: Product.tags at row 31 adds or removes Tag links that the ORM's own save would write to the junction table; " +
-        'cohort does not write relations yet (many-to-many link). Nothing was written: write the related entities and set ' +
-        "the owning side's reference yourself, or use the ORM's own save for these rows.",
+      "cohort: Product.tags at row 31 adds or removes Tag links that the ORM's own save would write to the junction table, " +
+        'in a way cohort does not write (docs/guide.md, Relations); cohort does not write these links yet (many-to-many link). ' +
+        "Nothing was written: write these links from the relation's owning side, or with the ORM's own save.",
     );
     // Rows are looked at in order, each with what was stored for it; the first one found stops the look.
     expect(asked).toEqual([

@@ -1,9 +1,10 @@
 // Relations cohort does not write yet, MikroORM (SPEC §8): what flush writes through a collection or
-// an inverse side — new items of a collection, many-to-many junction rows, the foreign key of items
+// an inverse side — new items of a collection, the foreign key of items
 // added to or removed from a one-to-many, of the owner on an inverse one-to-one — is refused with an
 // UnsupportedFeatureError naming the class, the property and the row, and nothing is written. What
 // flush leaves alone (an empty collection, even a dirty one; a loaded collection whose items did
-// not change; any collection in an upsert) is not refused.
+// not change; any collection in an upsert) is not refused. Many-to-many links to stored entities are
+// written (test/src/conformance/many-to-many.test.ts); the pins here show them written.
 import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, UnsupportedFeatureError } from '@cohort/mikro-orm';
 import { Collection } from '@mikro-orm/core';
 import { Entity, ManyToMany, ManyToOne, OneToMany, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
@@ -132,19 +133,53 @@ describe('what flush writes through a collection is refused, nothing written', (
     expect(await everything()).toEqual(before);
   });
 
-  it('many-to-many links: flush writes the junction rows; bulkInsert refuses Product.tags at the row', async () => {
+  it('many-to-many links are written now (not refused): bulkInsert writes the junction rows flush writes; a new tag is refused', async () => {
     const [red] = await flushed([make(Tag, { name: 'red' })]);
-    const products = () => {
+    const products = (extra?: Tag) => {
       const linked = make(Product, { name: 'p1' });
       linked.tags.add(red as Tag);
+      if (extra) linked.tags.add(extra);
       return [make(Product, { name: 'p0' }), linked];
     };
     await flushed(products());
-    expect(await query('select count(*)::int as n from $s.product_tags')).toEqual([{ n: 1 }]);
+    const theirs = await everything();
+    expect(theirs.product_tags).toEqual([{ product_id: 2, tag_id: 1 }]);
     await query('truncate $s.product, $s.product_tags restart identity cascade');
 
+    await bulkInsert(fork(), Product, products());
+    expect(await everything()).toEqual(theirs);
+    await query('truncate $s.product, $s.product_tags restart identity cascade');
+    // flush would insert the new tag first (cascade): refused, nothing written.
     const before = await everything();
-    await expectRefused(bulkInsert(fork(), Product, products()), 'many-to-many link', 'Product', 'tags', 1);
+    await expectRefused(
+      bulkInsert(fork(), Product, products(make(Tag, { name: 'new' }))),
+      'cascade insert',
+      'Product',
+      'tags',
+      1,
+    );
+    expect(await everything()).toEqual(before);
+  });
+
+  it('many-to-many links flush writes whole or as upserts: a collection not loaded, or replaced before it was loaded, is refused', async () => {
+    const [red, blue] = await flushed([make(Tag, { name: 'red' }), make(Tag, { name: 'blue' })]);
+    const product = make(Product, { name: 'p0' });
+    product.tags.add(red as Tag);
+    await flushed([product]);
+    const before = await everything();
+
+    // Not loaded: flush upserts the added links (ON CONFLICT DO NOTHING).
+    const em = fork();
+    const [notLoaded] = await em.find(Product, {});
+    expect(notLoaded?.tags.isInitialized()).toBe(false);
+    notLoaded?.tags.add(em.getReference(Tag, (blue as Tag).id));
+    await expectRefused(bulkUpdate(em, Product, [notLoaded as Product]), 'many-to-many link', 'Product', 'tags', 0);
+
+    // Replaced before it was loaded: flush deletes every stored link, then inserts the new ones.
+    const other = fork();
+    const [replaced] = await other.find(Product, {});
+    replaced?.tags.set([other.getReference(Tag, (blue as Tag).id)]);
+    await expectRefused(bulkUpdate(other, Product, [replaced as Product]), 'many-to-many link', 'Product', 'tags', 0);
     expect(await everything()).toEqual(before);
   });
 
@@ -207,13 +242,14 @@ describe('what flush writes through a collection is refused, nothing written', (
     await query('delete from $s.product_tags where tag_id = 2');
     await query('update $s.order_item set order_id = 1');
 
-    // …cohort refuses them, whether or not a column changed too.
-    const before = await everything();
+    // …cohort writes the link (many-to-many links are written) and refuses the item removed from the
+    // one-to-many (its inverse side), whether or not a column changed too.
     const em = fork();
     const mine = await load(em);
     mine.products[0]?.tags.add(await em.findOneOrFail(Tag, (blue as Tag).id));
-    await expectRefused(bulkUpdate(em, Product, mine.products), 'many-to-many link', 'Product', 'tags', 0);
-    await expectRefused(bulkSave(em, Product, mine.products), 'many-to-many link', 'Product', 'tags', 0);
+    await bulkUpdate(em, Product, mine.products);
+    expect(await query('select tag_id from $s.product_tags order by 1')).toEqual([{ tag_id: 1 }, { tag_id: 2 }]);
+    const before = await everything();
     (mine.orders[0] as Order).label = 'renamed';
     mine.orders[0]?.items.remove((mine.orders[0] as Order).items.getItems()[1] as OrderItem);
     await expectRefused(bulkUpdate(em, Order, mine.orders), 'inverse side', 'Order', 'items', 0);

@@ -8,7 +8,7 @@
  * The engine knows nothing else of the ORM. docs/guide.md ("Writing an adapter") walks through it.
  */
 import type { RowOutcome } from '../engine/options/bulk-options.js';
-import type { ColumnModel, EntityModel, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
+import type { ColumnModel, EntityModel, JunctionTable, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
 
 /** One batch of input rows, with their indices in the whole input. */
 export interface InputBatch<E> {
@@ -101,6 +101,30 @@ export interface LifecycleHooks<E> {
   beforeSoftRemove?(batch: HookBatch<E>): Promise<void>;
   /** After a soft remove's UPDATE, for the rows it soft-removed (their new delete date etc. already on the objects). */
   afterSoftRemove?(batch: HookBatch<E>): Promise<void>;
+  /**
+   * Before a batch's junction statements, with the links they write: what the ORM runs per junction
+   * row it inserts or deletes (TypeORM's subscribers get beforeInsert / beforeRemove for each).
+   */
+  beforeLinks?(links: LinkHookBatch<E>): Promise<void>;
+  /** After the batch's after-hooks, for the links its junction statements wrote. */
+  afterLinks?(links: LinkHookBatch<E>): Promise<void>;
+}
+
+/** The links a batch's junction statements write, for {@link LifecycleHooks.beforeLinks} and `afterLinks`. */
+export interface LinkHookBatch<E> {
+  readonly number: number;
+  readonly added: readonly LinkRow<E>[];
+  readonly removed: readonly LinkRow<E>[];
+}
+
+/** One junction row a batch inserts or deletes: its values, the relation, and the input row it belongs to. */
+export interface LinkRow<E> {
+  readonly links: RowLinks;
+  /** In `links.junction.columns` order. */
+  readonly values: readonly unknown[];
+  readonly entity: E;
+  /** The row's index in the whole input. */
+  readonly index: number;
 }
 
 /** Where one transaction's work goes: its SQL session and the ORM lifecycle bound to it. */
@@ -221,6 +245,36 @@ export interface EntityAccess<E> {
    * entity has no relation that needs a look, so such rows cost nothing.
    */
   unwrittenRelation?(entity: E, write: RelationWrite, stored?: unknown): UnwrittenRelation | undefined;
+  /**
+   * The many-to-many links the ORM's own save would add or remove for a row (nothing for an upsert),
+   * asked after {@link unwrittenRelation} let the row through; `stored` as there. Leave it out when
+   * the entity has no many-to-many relation.
+   */
+  links?(entity: E, write: RelationWrite, stored?: unknown): readonly RowLinks[] | undefined;
+}
+
+/**
+ * The links of one row through one many-to-many relation that its write adds and removes, as the
+ * ORM's own save works them out. The engine sends the links of a batch together: per junction table
+ * one DELETE for the removed ones and one INSERT for the added ones, after the batch's own statements.
+ */
+export interface RowLinks {
+  /** The relation's property on the row's entity (for errors). */
+  readonly property: string;
+  /** The related entity class (for errors). */
+  readonly target: string;
+  /** The row's own class, when it is not the model's (single-table inheritance). */
+  readonly entityName?: string;
+  readonly junction: JunctionTable;
+  /**
+   * The junction rows to insert, values in `junction.columns` order as the ORM hands them to its
+   * driver. Read after the row's own statement, so that a new row's generated key is in them.
+   */
+  added(): readonly (readonly unknown[])[];
+  /** The junction rows to delete (same shape). */
+  removed(): readonly (readonly unknown[])[];
+  /** Called once the links are written: leave the relation clean, as the ORM's save leaves it. */
+  written?(): void;
 }
 
 /** Everything the engine needs for one call: the table, the options, the entities' access and the transaction. */

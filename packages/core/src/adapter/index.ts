@@ -30,6 +30,7 @@ export type {
   ColumnRole,
   EntityModel,
   GenerationStrategy,
+  JunctionTable,
   RelationWrite,
   UnwrittenRelation,
 } from '../model/entity-model.js';
@@ -55,7 +56,10 @@ export type {
   HookBatch,
   InputBatch,
   LifecycleHooks,
+  LinkHookBatch,
+  LinkRow,
   RowChange,
+  RowLinks,
   SqlSession,
   TransactionRunner,
   UpdateHookBatch,

@@ -1,4 +1,4 @@
-import type { EntityAccess } from '../adapter/contract.js';
+import type { EntityAccess, RowLinks } from '../adapter/contract.js';
 import type { ColumnModel, EntityModel, RelationWrite, UnwrittenRelation } from './entity-model.js';
 
 /** A column as the engine uses it within one call: its data and the call's reader and writer. */
@@ -26,6 +26,7 @@ export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningO
   finishInsert?(entity: E, upserted?: 'inserted' | 'updated' | 'unchanged'): void;
   insertOnly?(entity: E): readonly string[] | undefined;
   readonly unwrittenRelation?: (entity: E, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
+  readonly links?: (entity: E, write: RelationWrite, stored?: unknown) => readonly RowLinks[] | undefined;
 }
 
 /** Joins a model with a call's access: every column gets the access's reader and writer, asked once. */
@@ -49,5 +50,6 @@ export function bindModel<E>(model: EntityModel, access: EntityAccess<E>): Bound
     finishInsert: access.finishInsert?.bind(access),
     insertOnly: access.insertOnly?.bind(access),
     unwrittenRelation: access.unwrittenRelation?.bind(access),
+    links: access.links?.bind(access),
   };
 }

@@ -90,6 +90,17 @@ export interface UnwrittenRelation {
   readonly entityName?: string;
 }
 
+/**
+ * The junction table of a many-to-many relation, where the links a write adds or removes go (see
+ * `EntityAccess.links`). One object per relation side, kept by the adapter (its catalog is read once).
+ */
+export interface JunctionTable {
+  readonly schema?: string;
+  readonly table: string;
+  /** Its columns, in the order of a link's values: the owning side's join columns, then the inverse side's. */
+  readonly columns: readonly string[];
+}
+
 /** One entity's table, as the engine sees it. */
 export interface EntityModel {
   /** Entity name, for messages. */

@@ -2,7 +2,7 @@ import type { SqlSession } from '../adapter/contract.js';
 import { BulkUsageError } from '../errors/usage-errors.js';
 import { qualifiedTable } from '../sql/identifier.js';
 import type { BoundModel } from './bound-model.js';
-import type { EntityModel } from './entity-model.js';
+import type { EntityModel, JunctionTable } from './entity-model.js';
 
 /** What PostgreSQL itself says about one column. */
 export interface CatalogColumn {
@@ -108,10 +108,13 @@ interface CatalogRow {
 }
 
 /**
- * Reads (once per adapter model, which adapters cache per entity class) the column types and
- * default expressions of the model's table.
+ * Reads (once per adapter model, which adapters cache per entity class, or per junction table) the
+ * column types and default expressions of the model's table.
  */
-export function readTableCatalog(session: SqlSession, model: EntityModel | BoundModel<never>): Promise<TableCatalog> {
+export function readTableCatalog(
+  session: SqlSession,
+  model: EntityModel | BoundModel<never> | JunctionTable,
+): Promise<TableCatalog> {
   const key = ('source' in model ? model.source : undefined) ?? model;
   let entry = cache.get(key);
   if (!entry) {

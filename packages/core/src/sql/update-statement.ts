@@ -44,6 +44,16 @@ export interface UpdateValues {
    * travels as text), for columns with a typed parameter; not used with a stage.
    */
   readonly binary?: { readonly keys: readonly (Buffer | undefined)[]; readonly values: readonly (Buffer | undefined)[] };
+  /**
+   * The values of `keys`, `values` and `expectedVersions` as the driver would get them (before
+   * their text), for a stage filled in COPY's binary format; absent when the rows cannot go
+   * through a stage.
+   */
+  readonly raw?: {
+    readonly keys: readonly (readonly unknown[])[];
+    readonly values: readonly (readonly unknown[])[];
+    readonly expectedVersions?: readonly unknown[];
+  };
 }
 
 export const UPDATE_ORDINAL = '__ord';

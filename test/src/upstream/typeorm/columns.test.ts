@@ -16,6 +16,7 @@ import {
   VersionColumn,
 } from 'typeorm';
 import { describe, expect, it } from 'vitest';
+import { ON_TYPEORM_03 } from '../../harness/typeorm-major.js';
 import { journal, type TypeormSide, typeormPair } from '../../harness/upstream-pair.js';
 
 // ─── value transformers ───────────────────────────────────────────────────────────────────────
@@ -369,8 +370,26 @@ describe('insert-control / update-control', () => {
       },
       // TypeORM's upsert() sets an insert: false column of a found row to EXCLUDED's value, which is
       // its DEFAULT (the INSERT does not send it): the stored value is lost. cohort keeps it
-      // (docs/differences.md): compared by shape here, pinned below.
-      { tables: ['utb_col_controlled'], mask: ['firstName'] },
+      // (docs/differences.md): compared by shape here, pinned below. TypeORM 0.3's upsert() also
+      // writes the update: false columns of a found row (lastName from its DEFAULT, frozen from the
+      // input), which 1.x fixed (#10889) and cohort never does: pinned below too.
+      { tables: ['utb_col_controlled'], mask: ON_TYPEORM_03 ? ['firstName', 'lastName', 'frozen'] : ['firstName'] },
+    );
+    const updateFalse = (side: TypeormSide) =>
+      side.query<{ id: number; lastName: string; frozen: string }>(
+        `SELECT id, "lastName", frozen FROM "${side.schema}".utb_col_controlled ORDER BY id`,
+      );
+    expect(await updateFalse(pair.subject())).toEqual([
+      { id: 1, lastName: 'L', frozen: 'z' },
+      { id: 2, lastName: 'Default', frozen: 'x' },
+    ]);
+    expect(await updateFalse(pair.reference())).toEqual(
+      ON_TYPEORM_03
+        ? [
+            { id: 1, lastName: 'Default', frozen: 'y' },
+            { id: 2, lastName: 'Default', frozen: 'x' },
+          ]
+        : await updateFalse(pair.subject()),
     );
     const stored = (side: TypeormSide) =>
       side.query<{ id: number; firstName: string }>(

@@ -4,6 +4,7 @@ import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert } from '@cohort/typeorm';
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { it } from 'vitest';
+import { ON_TYPEORM_03 } from '../../harness/typeorm-major.js';
 import { type TypeormSide, typeormPair } from '../../harness/upstream-pair.js';
 
 @Entity('utb_json_record')
@@ -11,7 +12,11 @@ class JsonRecord {
   @PrimaryGeneratedColumn() id!: number;
   @Column({ type: 'json', nullable: true }) config!: unknown;
   @Column({ type: 'jsonb', nullable: true }) data!: unknown;
-  @Column({ type: 'jsonb', nullable: true, default: { hello: "world'O", foo: 'bar' } }) withDefaultObject!: unknown;
+  // TypeORM 0.3's schema sync does not escape a quote inside a jsonb default (its CREATE TABLE fails
+  // with a syntax error; fixed in 1.x): the quote, which tests TypeORM's DDL and not cohort, is left
+  // out there.
+  @Column({ type: 'jsonb', nullable: true, default: { hello: ON_TYPEORM_03 ? 'world O' : "world'O", foo: 'bar' } })
+  withDefaultObject!: unknown;
   @Column({ type: 'jsonb', nullable: true, default: null }) withDefaultNull!: unknown;
 }
 

@@ -1,11 +1,17 @@
 import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
-import { type BulkOptions, type BulkResult, DEFAULT_BATCH_SIZE, emptyResult } from '../options/bulk-options.js';
+import {
+  type BulkOptions,
+  type BulkResult,
+  DEFAULT_BATCH_SIZE,
+  emptyResult,
+  type RunningResult,
+} from '../options/bulk-options.js';
 import { StatementCounter } from '../session/statement-counter.js';
 import { ProgressReport } from './progress-report.js';
 import type { StagedWork } from './staged-work.js';
 
 /** Processes one batch and adds what happened to `result`. */
-export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>) => Promise<void>;
+export type BatchWork<E> = (batch: InputBatch<E>, target: WriteTarget<E>, result: RunningResult<E>) => Promise<void>;
 
 export function isStaged<E, P, S>(work: BatchWork<E> | StagedWork<E, P, S>): work is StagedWork<E, P, S> {
   return typeof work !== 'function';
@@ -78,6 +84,6 @@ export class BatchCall<E, P, S> {
     result.skipped.sort((a, b) => a.index - b.index);
     result.statements = this.counter.count;
     result.ms = Math.round((performance.now() - this.started) * 100) / 100;
-    return result;
+    return { ...result, outcomes: result.outcomes.toArray() };
   }
 }

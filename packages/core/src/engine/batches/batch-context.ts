@@ -1,6 +1,6 @@
 import type { WriteTarget } from '../../adapter/contract.js';
 import type { BoundModel } from '../../model/bound-model.js';
-import type { BulkOptions, BulkResult } from '../options/bulk-options.js';
+import type { BulkOptions, RunningResult } from '../options/bulk-options.js';
 
 /**
  * What every phase of a batch works with: the entity's bound model, the call's options, where the
@@ -11,5 +11,5 @@ export interface BatchContext<E, O extends BulkOptions = BulkOptions> {
   readonly model: BoundModel<E>;
   readonly options: O;
   readonly target: WriteTarget<E>;
-  readonly result: BulkResult<E>;
+  readonly result: RunningResult<E>;
 }

@@ -1,5 +1,5 @@
 import type { InputBatch } from '../../adapter/contract.js';
-import type { BulkProgress, BulkResult } from '../options/bulk-options.js';
+import type { BulkProgress, RunningResult } from '../options/bulk-options.js';
 
 /**
  * A call's progress as a person reads it: rows processed out of the total (when the input is an
@@ -21,7 +21,7 @@ export class ProgressReport<E> {
   ) {}
 
   /** Counts a batch that is done; reports it unless the report waits for the batch's commit. */
-  batchDone(batch: InputBatch<E>, result: BulkResult<E>, report: boolean): void {
+  batchDone(batch: InputBatch<E>, result: RunningResult<E>, report: boolean): void {
     this.processed += batch.entities.length;
     this.batch++;
     if (!this.onProgress) return;

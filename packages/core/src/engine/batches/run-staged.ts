@@ -1,13 +1,13 @@
 import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
 import { connectionLoss } from '../../errors/connection-loss.js';
-import type { BulkResult } from '../options/bulk-options.js';
+import type { RunningResult } from '../options/bulk-options.js';
 import type { StagedWork } from './staged-work.js';
 
 /** What a staged run reports to the call it belongs to. */
 export interface StagedCall<E> {
   /** The target whose session counts the statements sent. */
   readonly session: WriteTarget<E>;
-  readonly result: BulkResult<E>;
+  readonly result: RunningResult<E>;
   /** A batch is finished (values back, after-hooks): counts and progress. */
   batchDone(batch: InputBatch<E>): void;
 }

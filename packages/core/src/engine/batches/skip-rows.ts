@@ -1,6 +1,6 @@
 import type { InputBatch } from '../../adapter/contract.js';
 import type { ValidationFailure } from '../../errors/bulk-write-error.js';
-import type { BulkResult, SkipReason } from '../options/bulk-options.js';
+import type { RunningResult, SkipReason } from '../options/bulk-options.js';
 
 /** Why a row leaves its batch, as recorded in the result's `skipped`. */
 export interface SkipVerdict<E> {
@@ -14,7 +14,7 @@ export interface SkipVerdict<E> {
  */
 export function keepRows<E>(
   batch: InputBatch<E>,
-  result: BulkResult<E>,
+  result: RunningResult<E>,
   verdict: (entity: E, index: number, position: number) => SkipVerdict<E> | undefined,
 ): number[] {
   const kept: number[] = [];
@@ -26,7 +26,7 @@ export function keepRows<E>(
       return;
     }
     result.skipped.push({ index, entity, ...skip });
-    result.outcomes[index] = 'skipped';
+    result.outcomes.set(index, 'skipped');
   });
   return kept;
 }

@@ -1,5 +1,5 @@
 import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
-import type { BulkResult } from '../options/bulk-options.js';
+import type { RunningResult } from '../options/bulk-options.js';
 import type { RowOrder } from './key-order.js';
 
 /**
@@ -30,7 +30,7 @@ export interface StagedWork<E, P, S> {
    */
   preload?(batch: InputBatch<E>, target: WriteTarget<E>): Promise<unknown> | undefined;
   /** Before-hooks and validation; the statement's values. Sends nothing but the hooks' own queries. */
-  prepare(batch: InputBatch<E>, target: WriteTarget<E>, result: BulkResult<E>, preloaded?: Promise<unknown>): Promise<P>;
+  prepare(batch: InputBatch<E>, target: WriteTarget<E>, result: RunningResult<E>, preloaded?: Promise<unknown>): Promise<P>;
   /**
    * Sends the batch's statement(s); calls `onSent` once they are on their way to the server (the
    * next batch is prepared from then on; without the call, once they completed). Touches no entity
@@ -38,5 +38,5 @@ export interface StagedWork<E, P, S> {
    */
   send(prepared: P, target: WriteTarget<E>, onSent?: () => void): Promise<S>;
   /** Values back onto the entities, outcomes into the result, after-hooks. */
-  finish(sent: S, target: WriteTarget<E>, result: BulkResult<E>): Promise<void>;
+  finish(sent: S, target: WriteTarget<E>, result: RunningResult<E>): Promise<void>;
 }

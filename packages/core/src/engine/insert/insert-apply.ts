@@ -4,7 +4,7 @@ import { returnsOldRows } from '../../model/table-catalog.js';
 import type { ConflictAction } from '../../sql/conflict-clause.js';
 import { INSERTED, ORDINAL, returnedName } from '../../sql/insert-aliases.js';
 import { compareKeys } from '../copy/sequence-keys.js';
-import type { BulkResult, RowOutcome } from '../options/bulk-options.js';
+import type { RowOutcome, RunningResult } from '../options/bulk-options.js';
 import { upsertChanges } from '../upsert/upsert-changes.js';
 import type { InsertContext } from './insert-phases.js';
 import type { SentRows } from './insert-send.js';
@@ -72,7 +72,7 @@ function recordOutcomes<E>(
   conflict: ConflictAction,
   outcomes: readonly RowOutcome[],
   changes: readonly (RowChange | undefined)[],
-  result: BulkResult<E>,
+  result: RunningResult<E>,
 ): WrittenRows<E> {
   const inserted: InputBatch<E> = { number: rows.number, entities: [], indices: [] };
   const updated: WrittenRows<E>['updated'] = { number: rows.number, entities: [], indices: [], changes: [] };
@@ -80,7 +80,7 @@ function recordOutcomes<E>(
   rows.entities.forEach((entity, position) => {
     const index = rows.indices[position] as number;
     const outcome = outcomes[position] as RowOutcome;
-    result.outcomes[index] = outcome;
+    result.outcomes.set(index, outcome);
     if (outcome === 'inserted') {
       result.inserted++;
       inserted.entities.push(entity);
@@ -96,7 +96,7 @@ function recordOutcomes<E>(
       unchanged.indices.push(index);
     } else if (conflict.kind === 'update' && conflict.skipsUnchanged) {
       // Not returned: the update's only condition, "some value differs", was false for it.
-      result.outcomes[index] = 'unchanged';
+      result.outcomes.set(index, 'unchanged');
       result.unchanged++;
     } else {
       result.skipped.push({ index, entity, reason: conflict.kind === 'update' ? 'condition' : 'conflict' });

@@ -6,6 +6,7 @@ import type { StagedWork } from '../batches/staged-work.js';
 import { drawKeysEarly } from '../copy/sequence-keys.js';
 import type { BulkResult, InsertOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
+import { afterLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
@@ -48,7 +49,14 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
     send: (planned, target, onSent) => sendRows({ options, target }, planned, onSent),
     async finish(sent, target, result) {
       const context = { model, options, target, result };
-      await afterInsertPhase(context, applyRows(context, sent));
+      const written = applyRows(context, sent);
+      // An upsert writes the rows' own columns only; an insert, their many-to-many links too.
+      const links =
+        relationWriteOf(model, options) === 'insert'
+          ? await writeLinks(model, target, collectLinks(model, written.inserted, 'insert'), options)
+          : undefined;
+      await afterInsertPhase(context, written);
+      await afterLinks(target, links, options);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { ValidationFailure } from '../../errors/bulk-write-error.js';
+import { RowOutcomes } from './row-outcomes.js';
 
 /**
  * Progress of a call, reported after each batch and, once the call's own transaction has committed,
@@ -183,6 +184,21 @@ export interface BulkResult<E> {
 
 export const DEFAULT_BATCH_SIZE = 10_000;
 
-export function emptyResult<E>(): BulkResult<E> {
-  return { inserted: 0, updated: 0, unchanged: 0, removed: 0, skipped: [], outcomes: [], batches: 0, statements: 0, ms: 0 };
+/** The result while a call runs: as {@link BulkResult}, with the outcomes kept one byte per row. */
+export interface RunningResult<E> extends Omit<BulkResult<E>, 'outcomes'> {
+  readonly outcomes: RowOutcomes;
+}
+
+export function emptyResult<E>(): RunningResult<E> {
+  return {
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    removed: 0,
+    skipped: [],
+    outcomes: new RowOutcomes(),
+    batches: 0,
+    statements: 0,
+    ms: 0,
+  };
 }

@@ -10,7 +10,7 @@ import { toPgText } from '../../sql/pg-text.js';
 import { runBatches } from '../batches/run-batches.js';
 import { keepRows, pickRows } from '../batches/skip-rows.js';
 import type { StagedWork } from '../batches/staged-work.js';
-import type { BulkResult, RemoveOptions } from '../options/bulk-options.js';
+import type { BulkResult, RemoveOptions, RunningResult } from '../options/bulk-options.js';
 import { missingKeyFailure, rejectDuplicateKeys } from '../rows/row-keys.js';
 import { prepareRows } from '../rows/row-preparation.js';
 
@@ -94,7 +94,7 @@ async function planRemove<E>(
   kind: RemoveKind<E>,
   batch: InputBatch<E>,
   target: WriteTarget<E>,
-  result: BulkResult<E>,
+  result: RunningResult<E>,
 ): Promise<PlannedRemove<E>> {
   const keys = primaryColumns(model);
   // Keys are read after the before-hooks, as the ORMs compute the row's identifier after them.
@@ -164,7 +164,7 @@ function applyRemove<E>(
   { planned, returned }: SentRemove<E>,
   kind: RemoveKind<E>,
   target: WriteTarget<E>,
-  result: BulkResult<E>,
+  result: RunningResult<E>,
 ): HookBatch<E> {
   const { rows } = planned;
   const removed = new Map<number, Record<string, unknown>>();
@@ -189,11 +189,11 @@ function applyRemove<E>(
     const row = removed.get(position);
     if (!row) {
       result.skipped.push({ index, entity, reason: 'missing' });
-      result.outcomes[index] = 'skipped';
+      result.outcomes.set(index, 'skipped');
       return;
     }
     result.removed++;
-    result.outcomes[index] = 'removed';
+    result.outcomes.set(index, 'removed');
     kind.removed(entity, row, target);
     done.entities.push(entity);
     done.indices.push(index);

@@ -10,14 +10,15 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
   'cascade insert': (target) => `holds new ${target} entities that the ORM's own save would insert (cascade)`,
   'inverse side': (target) =>
     `adds or removes ${target} entities whose foreign key the ORM's own save would set or clear (the inverse side of the relation)`,
-  'many-to-many link': (target) => `adds or removes ${target} links that the ORM's own save would write to the junction table`,
+  'many-to-many link': (target) =>
+    `adds or removes ${target} links that the ORM's own save would write to the junction table, in a way cohort does not write (docs/guide.md, Relations)`,
   'cascade update': (target) =>
     `reaches a stored ${target} that was changed, which the ORM's own save would update with the row (cascade)`,
 };
 
 /**
  * Refuses the batch when a row has a relation the ORM's own save would write and cohort does not
- * write yet (see `EntityAccess.unwrittenRelation`): one {@link UnsupportedFeatureError} naming
+ * write yet (many-to-many links it does write are not refused: see `EntityAccess.links`) (see `EntityAccess.unwrittenRelation`): one {@link UnsupportedFeatureError} naming
  * the entity class, the property and the row, thrown before the batch's statement, so that the call
  * writes nothing (its transaction rolls back). `stored` is what the change tracker loaded, by row.
  */
@@ -63,10 +64,13 @@ function unwrittenRelationError<E>(
   const advice =
     found.kind === 'cascade update'
       ? `save the changed ${found.target} entities yourself first (a bulk call of their own, or the ORM's save), then these rows`
-      : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`;
+      : found.kind === 'many-to-many link'
+        ? `write these links from the relation's owning side, or with the ORM's own save`
+        : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`;
+  const what = found.kind === 'many-to-many link' ? 'these links' : 'relations';
   const message =
     `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}; ` +
-    `cohort does not write relations yet (${found.kind}). Nothing was written: ${advice}.`;
+    `cohort does not write ${what} yet (${found.kind}). Nothing was written: ${advice}.`;
   return new UnsupportedFeatureError(found.kind, message, {
     entityName,
     property: found.property,

@@ -1,4 +1,4 @@
-import type { BulkJob, InputBatch } from '../../adapter/contract.js';
+import type { BulkJob, InputBatch, LinkHookBatch } from '../../adapter/contract.js';
 import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
@@ -6,6 +6,7 @@ import { runBatches } from '../batches/run-batches.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
 import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
+import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { type ChangePlan, loadRows, planChanges, trackerOf } from '../update/change-plan.js';
@@ -71,14 +72,18 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   refuseUnwrittenRelations(model, existing, 'update', states);
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
   await refuseChangedRelations(model, batch, 'update', target);
+  const storedLinks = collectLinks(model, existing, 'update', states);
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
-  await afterInsertPhase(context, await writeInsertPhase(context, validNew, preparedNew));
+  const written = await writeInsertPhase(context, validNew, preparedNew);
+  await afterInsertPhase(context, written);
   await beforeUpdatePhase(context, plan);
   const preparedChanged = prepareRows(model, plan.changed.entities);
   const validChanged = await validateUpdatePhase(context, plan.changed, preparedChanged);
   await writeUpdatePhase(context, validChanged, preparedChanged);
+  const links = await writeSaveLinks(context, collectLinks(model, written.inserted, 'insert'), storedLinks);
   await afterUpdatePhase(context, validChanged);
+  await afterLinks(target, links, context.options);
 }
 
 /** Before-hooks of both parts, validation of both, then the INSERT and the UPDATE, then the after-hooks. */
@@ -92,12 +97,29 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
   await refuseChangedRelations(model, batch, 'update', target);
 
+  const storedLinks = collectLinks(model, existing, 'update', states);
+
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
   const written = await writeInsertPhase(context, validNew, prepared);
   await writeUpdatePhase(context, validChanged, prepared);
+  const links = await writeSaveLinks(context, collectLinks(model, written.inserted, 'insert'), storedLinks);
   await afterInsertPhase(context, written);
   await afterUpdatePhase(context, validChanged);
+  await afterLinks(target, links, context.options);
+}
+
+/** The many-to-many links of a save's new rows and of its stored ones, after both statements (rows skipped as invalid write none). */
+async function writeSaveLinks<E>(
+  context: SaveContext<E>,
+  fresh: BatchLinks<E> | undefined,
+  stored: BatchLinks<E> | undefined,
+): Promise<LinkHookBatch<E> | undefined> {
+  const { model, target, result, options } = context;
+  const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])];
+  if (rows.length === 0) return undefined;
+  const number = (fresh ?? stored)?.number ?? 0;
+  return writeLinks(model, target, { number, rows }, options, (index) => result.outcomes.get(index) !== 'skipped');
 }
 
 /** Validates both parts before writing either, so one error lists every invalid row of the batch. */
@@ -119,7 +141,7 @@ async function validateBoth<E>(
       throw new BulkValidationError(failures, batch.number);
     }
     result.skipped.push(...scratch.skipped);
-    for (const s of scratch.skipped) result.outcomes[s.index] = 'skipped';
+    for (const s of scratch.skipped) result.outcomes.set(s.index, 'skipped');
   }
   return { validNew, validChanged };
 }

@@ -6,7 +6,7 @@ import { asUsageError } from '../../errors/pg-error-converter.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
 import { columnFailures } from '../../validate/batch-validator.js';
-import type { BulkResult } from '../options/bulk-options.js';
+import type { RunningResult } from '../options/bulk-options.js';
 import { missingKeyFailure } from '../rows/row-keys.js';
 import type { UpdateContext } from './update-phases.js';
 import { expressionColumns } from './update-plan.js';
@@ -37,7 +37,7 @@ export function splitFound<E>(
   batch: InputBatch<E>,
   loaded: readonly (unknown | undefined)[],
   tracker: ChangeTracker<E>,
-  result: BulkResult<E>,
+  result: RunningResult<E>,
 ): FoundRows<E> {
   const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
   const states: unknown[] = [];
@@ -55,7 +55,7 @@ export function splitFound<E>(
         keyless.push(failure);
         result.skipped.push({ index, entity, reason: 'invalid', failures: [failure] });
       }
-      result.outcomes[index] = 'skipped';
+      result.outcomes.set(index, 'skipped');
       return;
     }
     existing.entities.push(entity);
@@ -90,13 +90,13 @@ export function planChanges<E>(
       // The ORM could not compare the row (an invalid Date, a value its type cannot convert).
       if (options.onInvalid !== 'skip') throw new BulkValidationError(diffed.failures, existing.number);
       result.skipped.push({ index, entity, reason: 'invalid', failures: diffed.failures });
-      result.outcomes[index] = 'skipped';
+      result.outcomes.set(index, 'skipped');
       return;
     }
     const change = withForced(diffed.change, forced);
     if ((change.columns ?? []).length === 0) {
       result.unchanged++;
-      result.outcomes[index] = 'unchanged';
+      result.outcomes.set(index, 'unchanged');
       return;
     }
     changed.entities.push(entity);

@@ -5,6 +5,7 @@ import { runBatches } from '../batches/run-batches.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import type { BulkResult, UpdateOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
+import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { loadRows, planChanges, splitFound, trackerOf } from './change-plan.js';
@@ -28,6 +29,8 @@ export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterab
 /** An update's batch work in stages (see {@link StagedWork}). */
 export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): StagedWork<E, PlannedUpdate<E>, SentUpdate<E>> {
   const keysOf = batchKeys<E>();
+  // Each batch's many-to-many links, found with the rows' stored state, written after its UPDATE.
+  const links = new Map<number, BatchLinks<E>>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     // An array is cut into batches in primary-key order, so that concurrent calls lock rows in one order.
@@ -48,6 +51,8 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       refuseUnwrittenRelations(model, existing, 'update', states);
       await refuseChangedRelations(model, existing, 'update', target);
+      const found = collectLinks(model, existing, 'update', states);
+      if (found) links.set(batch.number, found);
       const prepared = prepareRows(model, plan.changed.entities);
       const earlier = options.onInvalid === 'skip' ? [] : keyless;
       const valid = await validateUpdatePhase(context, plan.changed, prepared, earlier);
@@ -57,7 +62,13 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
     async finish(sent, target, result) {
       const context = { model, options, target, result };
       applyUpdate(context, sent);
+      const number = sent.planned.changed.number;
+      const found = links.get(number);
+      links.delete(number);
+      // Rows skipped as invalid write nothing, their links included.
+      const written = await writeLinks(model, target, found, options, (index) => result.outcomes.get(index) !== 'skipped');
       await afterUpdatePhase(context, sent.planned.changed);
+      await afterLinks(target, written, options);
     },
   };
 }

@@ -36,7 +36,7 @@ export function applyUpdate<E>(context: Pick<UpdateContext<E>, 'target' | 'resul
   }
   changed.entities.forEach((entity, position) => {
     result.updated++;
-    result.outcomes[changed.indices[position] as number] = 'updated';
+    result.outcomes.set(changed.indices[position] as number, 'updated');
     target.changes?.updated?.(entity);
   });
 }

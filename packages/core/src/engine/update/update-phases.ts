@@ -45,7 +45,7 @@ export async function beforeUpdatePhase<E>(context: UpdateContext<E>, plan: Chan
       return;
     }
     result.unchanged++;
-    result.outcomes[changed.indices[position] as number] = 'unchanged';
+    result.outcomes.set(changed.indices[position] as number, 'unchanged');
   });
   plan.changed = { ...pickRows(changed, kept), changes: kept.map((p) => changed.changes[p] as RowChange) };
   plan.states = kept.map((p) => states[p]);

@@ -90,8 +90,10 @@ function updateValues<E>(
   const flags = setColumns.map((c) => changed.changes.map((change) => (change.columns ?? []).includes(c.name)));
   const raw = setColumns.map((c, i) => changed.entities.map((_, r) => ((flags[i] as boolean[])[r] ? read(c, r) : null)));
   // Columns that can travel as binary arrays do, unless the rows may go through a stage (COPY).
+  const staged = mayCopy(options.strategy, target.session, changed.entities.length, AUTO_COPY_UPDATES);
+  const checkVersion = version && options.checkVersion !== false;
   const binary =
-    target.session.binaryParameters && !mayCopy(options.strategy, target.session, changed.entities.length, AUTO_COPY_UPDATES)
+    target.session.binaryParameters && !staged
       ? {
           keys: keyRaw.map((r, i) => binaryParameter(catalog.columns.get((keys[i] as BoundColumn<E>).name), r)),
           values: raw.map((r, i) => binaryParameter(catalog.columns.get((setColumns[i] as BoundColumn<E>).name), r)),
@@ -104,7 +106,6 @@ function updateValues<E>(
       const zoned = (setColumns[i] as BoundColumn<E>).kind === 'timestamptz';
       return column.map((v) => toPgText(v, zoned));
     });
-  const checkVersion = version && options.checkVersion !== false;
   return {
     keys: keyTexts,
     get values() {
@@ -114,6 +115,13 @@ function updateValues<E>(
     changed: flags,
     expectedVersions: checkVersion ? changed.entities.map((_, r) => text(version, r)) : changed.entities.map(() => null),
     binary,
+    raw: staged
+      ? {
+          keys: keyRaw,
+          values: raw,
+          expectedVersions: checkVersion ? changed.entities.map((_, r) => read(version, r)) : undefined,
+        }
+      : undefined,
   };
 }
 

@@ -1,7 +1,7 @@
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
-import { compileUpdate, type UpdateValues, updateStageColumns } from '../../sql/update-statement.js';
+import { compileUpdate, type UpdateStatement, type UpdateValues, updateStageColumns } from '../../sql/update-statement.js';
 import { AUTO_COPY_UPDATES, copyClientFor } from '../copy/copy-strategy.js';
-import { copyIntoStage, dropStage } from '../copy/stage-copy.js';
+import { copyIntoStage, dropStage, ordinals, type StageValues } from '../copy/stage-copy.js';
 import { afterDispatch } from '../session/after-dispatch.js';
 import type { UpdateContext } from './update-phases.js';
 import type { PlannedUpdate } from './update-plan.js';
@@ -24,8 +24,14 @@ export async function sendUpdate<E>(
   const client = await copyClientFor(options.strategy, target.session, changed.entities.length, AUTO_COPY_UPDATES);
   try {
     if (client) {
-      const stage = await copyIntoStage(target.session, client, updateStageColumns(stmt), changed.entities.length, (c, r) =>
-        stageField(values, c, r),
+      const rowCount = changed.entities.length;
+      const stage = await copyIntoStage(
+        target.session,
+        client,
+        updateStageColumns(stmt),
+        rowCount,
+        (c, r) => stageField(values, c, r),
+        stageValues(stmt, values, rowCount),
       );
       const query = target.session.query(compileUpdate({ ...stmt, stage }, values).sql);
       afterDispatch(onSent);
@@ -57,4 +63,26 @@ function stageField(values: UpdateValues, c: number, r: number): string | null {
     return at % 2 === 0 ? (values.values[column]?.[r] ?? null) : values.changed[column]?.[r] ? 't' : 'f';
   }
   return values.expectedVersions?.[r] ?? null;
+}
+
+/** The stage's rows as values, in {@link updateStageColumns}' order, for the binary format. */
+function stageValues(stmt: UpdateStatement, values: UpdateValues, rowCount: number): StageValues | undefined {
+  const { raw } = values;
+  if (!raw) return undefined;
+  const type = (column: string) => stmt.table.columns.get(column)?.castType ?? '';
+  const versions = stmt.version ? [raw.expectedVersions ?? new Array<unknown>(rowCount).fill(null)] : [];
+  return {
+    types: [
+      'bigint',
+      ...stmt.key.map(type),
+      ...stmt.columns.flatMap((c) => [type(c.name), 'boolean']),
+      ...(stmt.version ? [type(stmt.version)] : []),
+    ],
+    raw: [
+      ordinals(rowCount),
+      ...raw.keys,
+      ...stmt.columns.flatMap((_, i) => [raw.values[i] ?? [], values.changed[i] ?? []]),
+      ...versions,
+    ],
+  };
 }

@@ -9,7 +9,7 @@ import { quoteIdent } from '../../sql/identifier.js';
 import { toPgText } from '../../sql/pg-text.js';
 import { nextVersionSql, versionStepOf } from '../../sql/version-step.js';
 import { keepRows, pickRows } from '../batches/skip-rows.js';
-import type { BulkResult, InsertOptions, OnConflict } from '../options/bulk-options.js';
+import type { InsertOptions, OnConflict, RunningResult } from '../options/bulk-options.js';
 
 export function columnByName<E>(model: BoundModel<E>, name: string): BoundColumn<E> {
   const column = model.columns.find((c) => c.name === name);
@@ -26,7 +26,7 @@ export function dropDuplicates<E>(
   options: InsertOptions,
   batch: InputBatch<E>,
   prepared: ReadonlyMap<E, unknown>,
-  result: BulkResult<E>,
+  result: RunningResult<E>,
 ): InputBatch<E> {
   const conflict = resolveConflict(model, options.onConflict);
   const mode = options.duplicates ?? 'error';

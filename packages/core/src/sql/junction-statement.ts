@@ -1,0 +1,70 @@
+import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+import { quoteIdent } from './identifier.js';
+import { type CompiledQuery, missingColumn } from './insert-statement.js';
+import { UnnestArguments } from './unnest-arguments.js';
+
+/** The junction rows of one batch, as data: a many-to-many relation's links to insert or to delete. */
+export interface JunctionStatement {
+  readonly table: TableCatalog;
+  /** The junction's columns, in the order of each link's values. */
+  readonly columns: readonly string[];
+}
+
+/**
+ * Compiles the links to add to `INSERT INTO j (a, b) SELECT … FROM unnest($1::t[], $2::t[]) AS u(a, b)`:
+ * one statement for every link of the batch, whose text does not depend on their number. `values[c][r]`
+ * is the text of column c of link r (typed array parameters where the column's type allows, else text
+ * cast in SQL, as in the engine's INSERT).
+ *
+ * @example
+ * ```ts
+ * compileJunctionInsert({ table, columns: ['post_id', 'tag_id'] }, [['1', '1'], ['7', '8']]);
+ * // INSERT INTO "s"."post_tag" ("post_id", "tag_id") SELECT u."post_id", u."tag_id" FROM unnest($1::integer[], $2::integer[]) AS u("post_id", "tag_id")
+ * ```
+ */
+export function compileJunctionInsert(stmt: JunctionStatement, values: readonly (readonly (string | null)[])[]): CompiledQuery {
+  const { args, select } = rowSource(stmt, values);
+  const columns = stmt.columns.map(quoteIdent).join(', ');
+  const sql =
+    `INSERT INTO ${stmt.table.qualifiedName} (${columns}) SELECT ${select.join(', ')} ` +
+    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')})`;
+  return { sql, parameters: args.parameters };
+}
+
+/**
+ * Compiles the links to remove to `DELETE FROM j USING unnest($1::t[], $2::t[]) AS u(a, b) WHERE
+ * j.a = u.a AND j.b = u.b`: one statement for every link of the batch.
+ *
+ * @example
+ * ```ts
+ * compileJunctionDelete({ table, columns: ['post_id', 'tag_id'] }, [['1'], ['2']]);
+ * // DELETE FROM "s"."post_tag" AS j USING unnest($1::integer[], $2::integer[]) AS u("post_id", "tag_id") WHERE j."post_id" = u."post_id" AND j."tag_id" = u."tag_id"
+ * ```
+ */
+export function compileJunctionDelete(stmt: JunctionStatement, values: readonly (readonly (string | null)[])[]): CompiledQuery {
+  const { args, select } = rowSource(stmt, values);
+  const match = stmt.columns.map((name, c) => `j.${quoteIdent(name)} = ${select[c]}`);
+  const sql =
+    `DELETE FROM ${stmt.table.qualifiedName} AS j USING unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')}) ` +
+    `WHERE ${match.join(' AND ')}`;
+  return { sql, parameters: args.parameters };
+}
+
+/** The `unnest` arguments of the links, and per column its value in the row source (cast when sent as text). */
+function rowSource(stmt: JunctionStatement, values: readonly (readonly (string | null)[])[]) {
+  const args = new UnnestArguments();
+  const select: string[] = [];
+  stmt.columns.forEach((name, c) => {
+    const column = catalogColumn(stmt, name);
+    args.add(values[c], column.paramType ?? 'text', name);
+    const value = `u.${quoteIdent(name)}`;
+    select.push(column.paramType ? value : `${value}::${column.castType}`);
+  });
+  return { args, select };
+}
+
+function catalogColumn(stmt: JunctionStatement, name: string): CatalogColumn {
+  const column = stmt.table.columns.get(name);
+  if (!column) throw missingColumn(name, stmt.table.qualifiedName);
+  return column;
+}

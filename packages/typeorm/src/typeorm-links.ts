@@ -1,0 +1,153 @@
+import type { JunctionTable, RelationWrite, RowLinks } from '@cohort/core/adapter';
+import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
+import { relatedKey } from './related-keys.js';
+import type { ColumnMetadata } from './typeorm-internals.js';
+
+/** The many-to-many links save() would add and remove for a row (EntityAccess.links). */
+export type LinkFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => readonly RowLinks[] | undefined;
+
+/** What writing one many-to-many relation's links needs, worked out once per relation. */
+export interface RelationLinks {
+  readonly relation: RelationMetadata;
+  readonly junction: JunctionTable;
+  /** The columns of the owning side's and of the inverse side's entity that the junction's columns reference, in its order. */
+  readonly ownerColumns: readonly ColumnMetadata[];
+  readonly inverseColumns: readonly ColumnMetadata[];
+  readonly keyOf: (item: unknown) => string | undefined;
+}
+
+const writable = new WeakMap<RelationMetadata, RelationLinks | null>();
+// The junction's metadata, for the events save() broadcasts per junction row.
+const junctionMetadata = new WeakMap<JunctionTable, EntityMetadata>();
+
+/** The metadata of a junction table cohort writes links to (undefined for another object). */
+export function junctionMetadataOf(junction: JunctionTable): EntityMetadata | undefined {
+  return junctionMetadata.get(junction);
+}
+
+/** A junction row's key map, as save() hands it to the junction's events (`entityId`). */
+export function junctionIdentifier(metadata: EntityMetadata, values: readonly unknown[]): ObjectLiteral | undefined {
+  const row: ObjectLiteral = {};
+  [...metadata.ownerColumns, ...metadata.inverseColumns].forEach((column, i) => {
+    column.setEntityValue(row, values[i]);
+  });
+  return metadata.getEntityIdMap(row);
+}
+
+/**
+ * How cohort writes the links of a many-to-many relation, owning or inverse side (save()'s
+ * ManyToManySubjectBuilder writes both); undefined when it does not: junction columns referencing
+ * anything but the related entities' plain primary-key columns (embedded, relation-based or
+ * transformed keys, or other columns) stay refused as `many-to-many link`; lazy relations are left
+ * to the relation finder as before.
+ */
+export function typeormLinks(relation: RelationMetadata): RelationLinks | undefined {
+  let found = writable.get(relation);
+  if (found === undefined) {
+    found = linksOf(relation) ?? null;
+    writable.set(relation, found);
+  }
+  return found ?? undefined;
+}
+
+function linksOf(relation: RelationMetadata): RelationLinks | undefined {
+  const junction = relation.junctionEntityMetadata;
+  if (!relation.isManyToMany || relation.isLazy || !junction) return undefined;
+  const owning = relation.isOwning ? relation.entityMetadata : relation.inverseEntityMetadata;
+  const inverse = relation.isOwning ? relation.inverseEntityMetadata : relation.entityMetadata;
+  const ownerColumns = referenced(junction.ownerColumns, owning);
+  const inverseColumns = referenced(junction.inverseColumns, inverse);
+  if (!ownerColumns || !inverseColumns) return undefined;
+  const table: JunctionTable = {
+    schema: junction.schema,
+    table: junction.tableName,
+    columns: [...junction.ownerColumns, ...junction.inverseColumns].map((c) => c.databaseName),
+  };
+  junctionMetadata.set(table, junction);
+  return {
+    relation,
+    junction: table,
+    ownerColumns,
+    inverseColumns,
+    keyOf: relatedKey(relation.inverseEntityMetadata),
+  };
+}
+
+/** The primary-key columns the junction's columns reference, when they are exactly the entity's plain primary key. */
+function referenced(columns: readonly ColumnMetadata[], entity: EntityMetadata): ColumnMetadata[] | undefined {
+  const found = columns.map((c) => c.referencedColumn);
+  const primary = entity.primaryColumns;
+  const plain = (c: ColumnMetadata | undefined): c is ColumnMetadata =>
+    !!c && c.isPrimary && !c.embeddedMetadata && !c.relationMetadata && !c.referencedColumn && !c.transformer;
+  if (found.length !== primary.length || !found.every(plain)) return undefined;
+  return found.every((c) => primary.includes(c)) ? found : undefined;
+}
+
+/**
+ * The link finder of an entity class; undefined when no class of its table has a many-to-many
+ * relation cohort writes. As save()'s ManyToManySubjectBuilder: the related entities with a key that
+ * are not among the row's stored relation ids (none for a new row) are linked, the stored ones no
+ * longer held are unlinked (a `null` relation unlinks all, an `undefined` one is not looked at), and
+ * related entities without a key are left alone (the relation finder refuses those save() would insert).
+ * `written` is called for each row whose links were written.
+ */
+export function typeormLinkFinder(metadata: EntityMetadata, written?: (entity: ObjectLiteral) => void): LinkFinder | undefined {
+  const relationsOf = (m: EntityMetadata) =>
+    m.manyToManyRelations.filter((r) => r.persistenceEnabled !== false).flatMap((r) => typeormLinks(r) ?? []);
+  const byClass = new Map<EntityMetadata, RelationLinks[]>();
+  for (const m of [metadata, ...metadata.childEntityMetadatas]) byClass.set(m, relationsOf(m));
+  if ([...byClass.values()].every((list) => list.length === 0)) return undefined;
+  return (entity, write, stored) => {
+    if (write === 'upsert') return undefined;
+    const actual = metadata.findInheritanceMetadata(entity);
+    const entityName = actual === metadata ? undefined : actual.name;
+    const found: RowLinks[] = [];
+    for (const links of byClass.get(actual) ?? relationsOf(actual)) {
+      const change = rowLinks(links, entity, write === 'update' ? (stored as ObjectLiteral | undefined) : undefined);
+      if (change) found.push({ ...change, entityName, written: written && (() => written(entity)) });
+    }
+    return found;
+  };
+}
+
+function rowLinks(links: RelationLinks, entity: ObjectLiteral, stored: ObjectLiteral | undefined): RowLinks | undefined {
+  const { relation, keyOf } = links;
+  const value = relation.getEntityValue(entity);
+  if (value === undefined || (value !== null && !Array.isArray(value))) return undefined;
+  const storedValue = stored ? relation.getEntityValue(stored) : undefined;
+  const before = new Map<string, unknown>();
+  if (Array.isArray(storedValue)) {
+    for (const item of storedValue) {
+      const key = keyOf(item);
+      if (key !== undefined) before.set(key, item);
+    }
+  }
+  const held = new Set<string>();
+  const added: unknown[] = [];
+  for (const item of (value ?? []) as unknown[]) {
+    const key = keyOf(item);
+    if (key === undefined) continue;
+    held.add(key);
+    if (!before.has(key)) added.push(item);
+  }
+  const removed = [...before].filter(([key]) => !held.has(key)).map(([, item]) => item);
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const tuple = (related: unknown) => linkValues(links, entity, related as ObjectLiteral);
+  return {
+    property: relation.propertyPath,
+    target: relation.inverseEntityMetadata.name,
+    junction: links.junction,
+    added: () => added.map(tuple),
+    removed: () => removed.map(tuple),
+  };
+}
+
+/** A junction row's values: the owning side's key, then the inverse side's. */
+function linkValues(links: RelationLinks, entity: ObjectLiteral, related: ObjectLiteral): unknown[] {
+  const owner = links.relation.isOwning ? entity : related;
+  const inverse = links.relation.isOwning ? related : entity;
+  return [
+    ...links.ownerColumns.map((c) => c.getEntityValue(owner)),
+    ...links.inverseColumns.map((c) => c.getEntityValue(inverse)),
+  ];
+}

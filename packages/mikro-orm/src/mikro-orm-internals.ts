@@ -16,6 +16,7 @@ import {
   type EntityManager,
   type EntityMetadata,
   type EntityName,
+  type EntityProperty,
   type FilterQuery,
   helper,
   type IPrimaryKey,
@@ -86,6 +87,22 @@ export function setOriginalEntityData(entity: object, data: EntityValues | undef
  */
 export function prototypeMeta(entity: object): EntityMetadata<object> | undefined {
   return (entity as { readonly __meta?: EntityMetadata<object> }).__meta;
+}
+
+/**
+ * The metadata of a many-to-many's pivot entity (`prop.pivotEntity` of the owning side). 7 gives its
+ * class, whose prototype carries it (`__meta`; 7.2.1). 6 gives its class name, found in the metadata
+ * storage of the EntityFactory that discovery puts on every entity's prototype (`__factory`, its
+ * private `metadata`; 6.6.16).
+ */
+export function pivotEntityMeta(prop: EntityProperty<object>): EntityMetadata<object> | undefined {
+  const pivot = prop.pivotEntity as unknown;
+  if (mikroOrmMajor >= 7) return typeof pivot === 'function' ? prototypeMeta(pivot.prototype as object) : undefined;
+  if (typeof pivot !== 'string') return undefined;
+  const prototype = prop.targetMeta?.prototype as
+    | { readonly __factory?: { readonly metadata?: { find(name: string): EntityMetadata<object> | undefined } } }
+    | undefined;
+  return prototype?.__factory?.metadata?.find(pivot);
 }
 
 /**

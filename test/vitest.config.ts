@@ -17,6 +17,23 @@ const typeormAliases = () => {
   ];
 };
 
+// COHORT_MIKRO_ORM=6: the tests and the adapter import the MikroORM 6 that tools/mikro-orm-6 pins
+// (core, knex, postgresql at one version), not the test package's MikroORM 7. The fixtures' legacy
+// decorators (`@mikro-orm/decorators/legacy` on 7) are part of `@mikro-orm/core` on 6, and 7's SQL
+// package `@mikro-orm/sql` is `@mikro-orm/knex` on 6.
+const mikroOrmAliases = () => {
+  if (!process.env.COHORT_MIKRO_ORM) return [];
+  if (process.env.COHORT_MIKRO_ORM !== '6') throw new Error(`COHORT_MIKRO_ORM=${process.env.COHORT_MIKRO_ORM}: only 6 is pinned`);
+  const dir = (name: string) =>
+    realpathSync(fileURLToPath(new URL(`../tools/mikro-orm-6/node_modules/@mikro-orm/${name}`, import.meta.url)));
+  return [
+    { find: /^@mikro-orm\/core$/, replacement: `${dir('core')}/index.mjs` },
+    { find: /^@mikro-orm\/decorators\/legacy$/, replacement: `${dir('core')}/index.mjs` },
+    { find: /^@mikro-orm\/(sql|knex)$/, replacement: `${dir('knex')}/index.mjs` },
+    { find: /^@mikro-orm\/postgresql$/, replacement: `${dir('postgresql')}/index.mjs` },
+  ];
+};
+
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so no build is needed to test a change.
@@ -27,6 +44,7 @@ export default defineConfig({
       { find: /^@cohort\/typeorm$/, replacement: src('typeorm/src/index.ts') },
       { find: /^@cohort\/mikro-orm$/, replacement: src('mikro-orm/src/index.ts') },
       ...typeormAliases(),
+      ...mikroOrmAliases(),
     ],
   },
   test: {
@@ -38,5 +56,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', './src/harness/count-reporter.ts'],
+    // MikroORM 6 refuses to start when the project's package.json names @mikro-orm/* packages of
+    // another version: the test package's are 7's, which the aliases keep from loading
+    // (src/mikro-orm/mikro-orm-major.test.ts checks that).
+    env: process.env.COHORT_MIKRO_ORM === '6' ? { MIKRO_ORM_ALLOW_VERSION_MISMATCH: '1' } : {},
   },
 });

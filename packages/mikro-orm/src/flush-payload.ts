@@ -1,5 +1,6 @@
 import { BulkWriteError, UnsupportedFeatureError } from '@cohort/core';
-import { type EntityData, type EntityManager, type EntityMetadata, isRaw } from '@mikro-orm/core';
+import type { EntityData, EntityManager, EntityMetadata } from '@mikro-orm/core';
+import { isRawFragment } from './mikro-orm-internals.js';
 import { prepareEntity } from './prepare-entity.js';
 import type { RowState } from './row-states.js';
 
@@ -61,7 +62,7 @@ export function currentPayload(em: EntityManager, entity: AnyEntity, state: RowS
 function refuseRaw(meta: EntityMetadata<AnyEntity>, entity: AnyEntity, state: RowState, data: Record<string, unknown>): void {
   for (const property in data) {
     const value = data[property];
-    if (typeof value !== 'object' || value === null || !isRaw(value)) continue;
+    if (typeof value !== 'object' || value === null || !isRawFragment(value)) continue;
     const entityName = meta.className;
     const row = state.index === undefined ? '' : ` of row ${state.index}`;
     throw new UnsupportedFeatureError(

@@ -1,4 +1,5 @@
-import { type EntityManager, type EntityMetadata, type EntityProperty, isRaw, ReferenceKind, Utils } from '@mikro-orm/core';
+import { type EntityManager, type EntityMetadata, type EntityProperty, ReferenceKind, Utils } from '@mikro-orm/core';
+import { isRawFragment } from './mikro-orm-internals.js';
 import { perClass } from './per-class.js';
 
 type AnyEntity = object;
@@ -12,7 +13,7 @@ const initializedProps = perClass((meta) =>
     (prop) =>
       prop.onCreate !== undefined ||
       (prop.default != null &&
-        !isRaw(prop.default) &&
+        !isRawFragment(prop.default) &&
         prop.kind !== ReferenceKind.MANY_TO_ONE &&
         prop.kind !== ReferenceKind.ONE_TO_ONE) ||
       prop.kind === ReferenceKind.EMBEDDED,
@@ -51,7 +52,7 @@ function initializeProperty(em: EntityManager, entity: AnyEntity, prop: EntityPr
     created = true;
   } else if (
     prop.default != null &&
-    !isRaw(prop.default) &&
+    !isRawFragment(prop.default) &&
     prop.kind !== ReferenceKind.MANY_TO_ONE &&
     prop.kind !== ReferenceKind.ONE_TO_ONE &&
     value === undefined

@@ -19,8 +19,8 @@ import {
   EventManager,
   type EventSubscriber,
   EventType,
-  Utils,
 } from '@mikro-orm/core';
+import { subscribedEntityKey } from './mikro-orm-internals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /**
@@ -269,7 +269,7 @@ function dispatcherOf(events: EventManager, bulkName: BulkName | undefined): Pic
 
 /** As the EventManager reads them when a subscriber is registered: its entities by class or name. */
 function subscribedEntities(subscriber: EventSubscriber): ReadonlySet<EntityCtor<object> | string> {
-  return new Set((subscriber.getSubscribedEntities?.() ?? []).map((name) => Utils.classOrName<object>(name)));
+  return new Set((subscriber.getSubscribedEntities?.() ?? []).map(subscribedEntityKey));
 }
 
 /** As the EventManager: a subscriber listing no entity gets every one, else the class itself (by class or name). */

@@ -1,6 +1,6 @@
 import { UnsupportedFeatureError } from '@cohort/core';
 import { Cascade, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
-import { entityInternals } from './mikro-orm-internals.js';
+import { entityInternals, identityMapEntry } from './mikro-orm-internals.js';
 
 /**
  * Leaves removed entities as `em.remove()` + `em.flush()` leaves them: out of the identity map and
@@ -17,7 +17,7 @@ export class MikroOrmRemovals {
   /** As flush after its DELETE of the entity's row. */
   removed(entity: object): void {
     const uow = this.em.getUnitOfWork();
-    if (uow.getIdentityMap().getByEntity(entity) === entity) this.managed.push(entity);
+    if (identityMapEntry(this.em, entity) === entity) this.managed.push(entity);
     uow.unsetIdentity(entity);
   }
 

@@ -7,10 +7,16 @@ import {
   type TransactionRunner,
   type WriteTarget,
 } from '@cohort/core/adapter';
-import { type EntityManager, type EntityMetadata, type Transaction, TransactionEventBroadcaster, Utils } from '@mikro-orm/core';
-import { CompiledQuery } from 'kysely';
+import { type EntityManager, type EntityMetadata, type Transaction, Utils } from '@mikro-orm/core';
 import { MikroOrmChangeTracker } from './mikro-orm-change-tracker.js';
-import { kyselyTransaction, poolClients, transactionSessionContext } from './mikro-orm-internals.js';
+import {
+  type PooledPgClient,
+  poolClients,
+  transactionEventBroadcaster,
+  transactionSessionContext,
+  transactionStatements,
+  writePool,
+} from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { MikroOrmRemovals } from './mikro-orm-removals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
@@ -18,13 +24,12 @@ import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 /**
  * A session on the EntityManager's running transaction. MikroORM's own `em.execute()` inlines
  * parameters into the SQL text (`?` only, JS arrays comma-joined), so the engine's statements go
- * through the transaction's kysely connection instead — `CompiledQuery.raw(sql, params)`, the
- * object `em.getKysely()` returns inside a transaction — with real bind parameters, and are
- * reported to MikroORM's logger like the ORM's own queries. PostgreSQL's error is kept as is for
- * the engine's SQLSTATE conversion.
+ * through the transaction's own connection instead — kysely's on MikroORM 7, knex's on 6 (see
+ * `transactionStatements`) — with real bind parameters, and are reported to MikroORM's logger like
+ * the ORM's own queries. PostgreSQL's error is kept as is for the engine's SQLSTATE conversion.
  */
 export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession {
-  const executor = kyselyTransaction(trx);
+  const statements = transactionStatements(trx);
   const logger = em.config.getLogger();
   const loggerContext = Utils.merge({ id: em.id }, em.getLoggerContext({ disableContextResolution: true }));
   const log = (query: string, params: readonly unknown[], started: number, extra: Record<string, unknown>) =>
@@ -41,15 +46,15 @@ export function mikroOrmSession(em: EntityManager, trx: Transaction): SqlSession
     async query<R>(sql: string, params: readonly unknown[] = []) {
       const started = Date.now();
       try {
-        const result = await executor.executeQuery<R>(CompiledQuery.raw(sql, [...params]));
-        log(sql, params, started, { results: result.rows.length });
-        return result.rows;
+        const rows = await statements.query<R>(sql, params);
+        log(sql, params, started, { results: rows.length });
+        return rows;
       } catch (error) {
         log(sql, params, started, { level: 'error' });
         throw error;
       }
     },
-    copyClient: () => transactionClient(em, trx, session),
+    copyClient: () => transactionClient(em, trx, statements, session),
     // MikroORM's PostgreSQL driver runs on node-postgres, which sends Buffer parameters in binary form.
     binaryParameters: true,
     logStatement: (sql) => log(sql, [], Date.now(), {}),
@@ -61,22 +66,29 @@ let probeSeq = 0;
 const transactionClients = new WeakMap<object, Promise<CopyCapableClient | undefined>>();
 
 /**
- * The node-postgres client that runs the transaction, for COPY. Kysely keeps it private, so it is
- * found in MikroORM's pool (`getNativeClient()`) by the backend's process id, then proven to be the
- * one: a value set transaction-locally through the transaction must read back on that client.
- * Anything else (another driver, a pooler that hides process ids) gives undefined: unnest is used.
+ * The node-postgres client that runs the transaction, for COPY. On MikroORM 6 the knex transaction
+ * holds it; on 7 kysely keeps it private, so it is found in MikroORM's pool (`getNativeClient()`)
+ * by the backend's process id. Either way it is then proven to be the one: a value set
+ * transaction-locally through the transaction must read back on that client. Anything else
+ * (another driver, a pooler that hides process ids) gives undefined: unnest is used.
  */
-function transactionClient(em: EntityManager, trx: Transaction, session: SqlSession): Promise<CopyCapableClient | undefined> {
+function transactionClient(
+  em: EntityManager,
+  trx: Transaction,
+  statements: ReturnType<typeof transactionStatements>,
+  session: SqlSession,
+): Promise<CopyCapableClient | undefined> {
   let found = transactionClients.get(trx as object);
   if (!found) {
     found = (async () => {
-      const clients = poolClients(await em.getConnection('write').getNativeClient())?.clients ?? [];
+      const own = await statements.ownClient();
+      const clients = own ? [own] : (poolClients(await writePool(em))?.clients ?? []);
       const token = `${process.pid}.${++probeSeq}`;
       const [probe] = await session.query<{ pid: number }>(
         "SELECT pg_backend_pid() AS pid, set_config('cohort.copy_probe', $1, true) AS token",
         [token],
       );
-      const [client, another] = clients.filter((c) => probe && c.processID === probe.pid);
+      const [client, another] = clients.filter((c: PooledPgClient) => probe && c.processID === probe.pid);
       if (!client || another) return undefined;
       const result = (await client.query("SELECT current_setting('cohort.copy_probe', true) AS token")) as {
         rows?: { token?: string }[];
@@ -138,7 +150,7 @@ export function mikroOrmTransaction<E extends object>(
           },
           {
             sessionContext: transactionSessionContext(em),
-            eventBroadcaster: new TransactionEventBroadcaster(em),
+            eventBroadcaster: transactionEventBroadcaster(em),
             loggerContext: Utils.merge({ id: em.id }, em.getLoggerContext({ disableContextResolution: true })),
           },
         );
@@ -166,12 +178,7 @@ export function mikroOrmTransaction<E extends object>(
  * clients back to the pool with their error, which drops them.
  */
 async function evictBrokenClients(em: EntityManager): Promise<void> {
-  const pool = poolClients(
-    await em
-      .getConnection('write')
-      .getNativeClient()
-      .catch(() => undefined),
-  );
+  const pool = poolClients(await writePool(em).catch(() => undefined));
   if (!pool) return;
   for (const client of pool.clients) {
     if (client._queryable === false && !pool.idle.has(client) && typeof client.release === 'function') {

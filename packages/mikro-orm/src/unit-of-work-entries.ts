@@ -1,5 +1,5 @@
 import type { EntityData, EntityManager } from '@mikro-orm/core';
-import { entityInternals, registerManaged, setOriginalEntityData } from './mikro-orm-internals.js';
+import { entityInternals, identityMapEntry, registerManaged, setOriginalEntityData } from './mikro-orm-internals.js';
 import { prepareEntity } from './prepare-entity.js';
 import type { UndoLog } from './undo-log.js';
 
@@ -28,7 +28,7 @@ export class UnitOfWorkEntries {
       if (!stack.delete(entity)) continue;
       // Only `persist` files an unmanaged entity in the identity map, and it schedules it too.
       const wrapped = entityInternals(entity);
-      const mapped = !wrapped.__managed && wrapped.hasPrimaryKey() && map.getByEntity(entity) === entity;
+      const mapped = !wrapped.__managed && wrapped.hasPrimaryKey() && identityMapEntry(this.em, entity) === entity;
       if (mapped) map.delete(entity);
       this.undo.push(() => {
         stack.add(entity);

@@ -22,6 +22,7 @@ import {
   FLUSH_EVENTS,
   type OrmUnderTest,
 } from '../harness/conformance.js';
+import { allMetadata, identityMapEntry } from '../harness/mikro-orm-major.js';
 
 const dates = ['createdAt', 'updatedAt', 'created_at', 'updated_at'];
 // TypeORM's remove() loads the rows before it opens its transaction, cohort inside it; MikroORM's
@@ -101,7 +102,7 @@ describeConformance('bulkRemove', ({ subject, reference }) => {
     } else {
       // As flush: the entities left the identity map, and a later flush sends nothing for them.
       const em = sub.native.em;
-      for (const entity of entitiesSub) expect(em?.getUnitOfWork().getIdentityMap().getByEntity(entity)).toBeUndefined();
+      for (const entity of entitiesSub) expect(identityMapEntry(em, entity)).toBeUndefined();
       sub.resetLogs();
       await em?.flush();
       expect(sub.sql).toEqual([]);
@@ -203,7 +204,7 @@ describeConformance('bulkRemove', ({ subject, reference }) => {
     await ref.ormRemove(refEntities);
     expect(afterKeys(ref)).toContain('gone');
     if (ref.orm === 'typeorm') expect(refEntities[1].id).toBeUndefined();
-    else expect(ref.native.em?.getUnitOfWork().getIdentityMap().getByEntity(refEntities[1])).toBeUndefined();
+    else expect(identityMapEntry(ref.native.em, refEntities[1])).toBeUndefined();
   });
 
   it('a stale version fails the call naming every stale row; nothing is removed and the objects keep their keys', async () => {
@@ -217,8 +218,7 @@ describeConformance('bulkRemove', ({ subject, reference }) => {
     expect((await sub.rows('article')).length).toBe(4);
     expect(entities.map((e) => e.id)).toEqual(ids);
     if (sub.orm === 'mikro-orm') {
-      const map = sub.native.em?.getUnitOfWork().getIdentityMap();
-      for (const entity of entities) expect(map?.getByEntity(entity)).toBe(entity);
+      for (const entity of entities) expect(identityMapEntry(sub.native.em, entity)).toBe(entity);
     }
     // checkVersion: false removes them whatever their version.
     expect((await sub.bulkRemove(entities, { checkVersion: false })).removed).toBe(4);
@@ -405,8 +405,8 @@ function cascadeRemoves(side: OrmUnderTest): () => void {
       relation.isCascadeRemove = false;
     };
   }
-  const metadata = side.native.orm?.getMetadata();
-  const book = [...(metadata?.getAll().values() ?? [])].find((meta) => meta.className === 'Book');
+  const orm = side.native.orm;
+  const book = orm && allMetadata(orm).find((meta) => meta.className === 'Book');
   const prop = book?.properties.author;
   if (!prop) throw new Error('no Book.author');
   const before = prop.cascade;

@@ -1,5 +1,6 @@
 import type { EventArgs, EventSubscriber } from '@mikro-orm/core';
 import type { EntitySubscriberInterface, InsertEvent, UpdateEvent } from 'typeorm';
+import { allMetadata } from './mikro-orm-major.js';
 import type { OrmUnderTest } from './orm-under-test.js';
 
 /** Where a fault can be injected: a per-entity hook, or a batch subscriber method (names as TypeORM's; `beforeUpsert` is MikroORM's). */
@@ -85,7 +86,7 @@ export class FaultHooks {
       afterUpdate: entityHook('afterUpdate'),
       beforeUpsert: entityHook('beforeUpsert'),
     };
-    const target = [...orm.getMetadata().getAll().values()].find((m) => m.tableName === batchTable)?.class;
+    const target = allMetadata(orm).find((m) => m.tableName === batchTable)?.class;
     const batchHook = (point: FaultPoint) => (event: { batch: number; manager: Em }) =>
       this.reach({ point, batch: event.batch, backendPid: pidOf(event.manager) });
     const perBatch = {

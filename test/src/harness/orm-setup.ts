@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { mikroOrmEntities } from '../fixtures/mikro-orm/index.js';
 import { typeormEntities } from '../fixtures/typeorm/index.js';
 import type { HookLog } from './hook-log.js';
+import { createMikroOrmTables } from './mikro-orm-major.js';
 import { ArticleMikroOrmSubscriber, RecordingMikroOrmLogger, RecordingMikroOrmSubscriber } from './mikro-orm-recorders.js';
 import type { SqlLogEntry } from './sql-log.js';
 import { articleSubscriber, RecordingTypeormLogger, recordingSubscriber } from './typeorm-recorders.js';
@@ -56,6 +57,6 @@ export async function createMikroOrm(url: string, schema: string, recorders: Rec
     allowGlobalContext: false,
     pool: { min: 0, max: 4 },
   });
-  await orm.schema.create({ schema });
+  await createMikroOrmTables(orm, schema);
   return orm;
 }

@@ -2,6 +2,7 @@ import type { BulkOptions } from '@cohort/core';
 import { type EventArgs, type EventSubscriber, helper } from '@mikro-orm/core';
 import type { MikroORM, Options } from '@mikro-orm/postgresql';
 import { forcedStrategy } from './forced-strategy.js';
+import { identityMapEntry } from './mikro-orm-major.js';
 import { normalizeRecord } from './normalize.js';
 import { type OwnMikroOrm, ownMikroOrm } from './own-mikro-orm.js';
 
@@ -95,7 +96,6 @@ export function unitOfWorkState(
   mask: readonly string[] = [],
 ): Record<string, unknown>[] {
   const uow = em.getUnitOfWork() as {
-    getIdentityMap(): { getByEntity(entity: object): object | undefined };
     getPersistStack(): Set<object>;
   };
   return entities.map((entity) => {
@@ -103,7 +103,7 @@ export function unitOfWorkState(
     const snapshot = wrapped.__originalEntityData as Record<string, unknown> | undefined;
     return {
       managed: Boolean(wrapped.__managed),
-      inIdentityMap: wrapped.hasPrimaryKey() && uow.getIdentityMap().getByEntity(entity) === entity,
+      inIdentityMap: wrapped.hasPrimaryKey() && identityMapEntry(em, entity) === entity,
       scheduled: uow.getPersistStack().has(entity),
       snapshot: snapshot === undefined ? undefined : masked(normalizeRecord(snapshot), mask),
     };

@@ -2,6 +2,7 @@ import { createSchema } from '@cohort/pg-harness';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { inject } from 'vitest';
+import { createMikroOrmTables } from './mikro-orm-major.js';
 
 /** A MikroORM instance on a test file's own entities, in a fresh schema with their tables created. */
 export interface OwnMikroOrm {
@@ -22,7 +23,7 @@ export async function ownMikroOrm(prefix: string, options: Partial<Options>): Pr
     allowGlobalContext: false,
     ...options,
   });
-  await orm.schema.create({ schema: created.name });
+  await createMikroOrmTables(orm, created.name);
   return {
     orm,
     schema: created.name,

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, expect, inject } from 'vitest';
 import { mask } from './differential.js';
+import { createMikroOrmTables } from './mikro-orm-major.js';
 
 /** Which write a scenario body is asked to do: the ORM's own, or cohort's. */
 export type WriteMode = 'orm' | 'cohort';
@@ -188,7 +189,7 @@ export function mikroOrmPair(prefix: string, options: Partial<Options>): MikroOr
         pool: { min: 0, max: 4 },
         ...options,
       });
-      await orm.schema.create({ schema: created.name });
+      await createMikroOrmTables(orm, created.name);
       sides.push({ mode, schema: created.name, orm, em: orm.em.fork() });
     }
   });

@@ -7,6 +7,7 @@ import { BulkHookError, BulkUsageError, bulkInsert, bulkSave, bulkUpdate, bulkUp
 import { BeforeCreate, Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { identityMapEntry } from '../harness/mikro-orm-major.js';
 import { normalizeRecord } from '../harness/normalize.js';
 import {
   masked,
@@ -233,7 +234,7 @@ describe('entities a call skipped leave the unit of work', () => {
     const managed = await em.findOneOrFail(Member, 2);
     const persisted = Object.assign(member('x'), { id: 1 });
     em.persist(persisted);
-    expect(em.getUnitOfWork().getIdentityMap().getByEntity(persisted)).toBe(persisted);
+    expect(identityMapEntry(em, persisted)).toBe(persisted);
     const unscheduled = Object.assign(member('y'), { id: 2 });
     const result = await bulkInsert(em, Member, [persisted, unscheduled], withForcedStrategy({ onConflict: 'ignore' }));
     expect(result.skipped.map((s) => s.index)).toEqual([0, 1]);

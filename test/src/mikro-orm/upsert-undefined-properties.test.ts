@@ -12,6 +12,7 @@ import { Entity, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/le
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { forcedStrategy } from '../harness/forced-strategy.js';
+import { mikroOrmMajor } from '../harness/mikro-orm-major.js';
 import { normalizeRecord, normalizeValue } from '../harness/normalize.js';
 import { type OwnMikroOrm, ownMikroOrm } from '../harness/own-mikro-orm.js';
 
@@ -54,7 +55,8 @@ class OwnerFlag {
 type Any = Record<string, unknown>;
 const keyOf = (entity: object) => {
   const e = entity as Any;
-  return String(e.email ?? e.serial ?? e.name ?? (e.owner as Any | undefined)?.id);
+  // MikroORM 6's em.upsert gives beforeUpsert the payload it sends, where the relation is its key.
+  return String(e.email ?? e.serial ?? e.name ?? (e.owner as Any | undefined)?.id ?? e.owner);
 };
 
 /** Records the upsert events (with the key the entity has then) and the outcome events. */
@@ -232,6 +234,18 @@ const ID1 = '00000000-0000-4000-8000-000000000001';
 const ID3 = '00000000-0000-4000-8000-000000000003';
 const T0 = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
 
+/**
+ * MikroORM 6's em.upsert runs no onCreate: for a Device it sends neither the key nor the date onCreate
+ * makes, and PostgreSQL refuses the row (not-null). cohort runs onCreate on both majors, as 7's
+ * em.upsert does: on 6 the subject is held to the outcome 7's em.upsert gives, without a reference.
+ */
+const withReference = mikroOrmMajor >= 7;
+
+async function ormUpsertDevices(entities: Device[], missing: string) {
+  if (withReference) await ormUpsert(reference, Device, entities, ['serial']);
+  else await expect(ormUpsert(reference, Device, entities, ['serial'])).rejects.toThrow(`null value in column "${missing}"`);
+}
+
 async function seedDevice() {
   for (const side of [reference, subject]) {
     await side.orm.em.fork().insert(Device, { id: ID1, serial: 's1', label: 'L1', registeredAt: T0 });
@@ -245,14 +259,13 @@ it('bulkUpsert on a unique key puts the found row’s stored key on an object wh
     Object.assign(new Device(), { serial: 's2', label: 'N' }),
   ];
   const [refEntities, subEntities] = [input(), input()];
-  await ormUpsert(reference, Device, refEntities, ['serial']);
+  await ormUpsertDevices(refEntities, 'id');
   const result = await bulkUpsert(subject.em, Device, subEntities, { target: ['serial'], strategy });
   expect(result.outcomes).toEqual(['updated', 'inserted']);
+  const pairs: [Side, Device[]][] = [[subject, subEntities]];
+  if (withReference) pairs.unshift([reference, refEntities]);
 
-  for (const [side, entities] of [
-    [reference, refEntities],
-    [subject, subEntities],
-  ] as const) {
+  for (const [side, entities] of pairs) {
     const [found, created] = entities as [Device, Device];
     // The found row keeps its key and its onCreate value; the object carries both.
     expect(found.id).toBe(ID1);
@@ -271,30 +284,28 @@ it('bulkUpsert on a unique key puts the found row’s stored key on an object wh
   }
   // The new row's key and date are made per side: compared by shape.
   const mask = (x: Any) => (x.serial === 's2' ? { ...x, id: typeof x.id, registered_at: 'now', registeredAt: 'now' } : x);
-  await expectSameOutcome('up_device', refEntities, subEntities, result, mask);
+  if (withReference) await expectSameOutcome('up_device', refEntities, subEntities, result, mask);
+  else expectNothingToFlush(subject);
 
-  for (const [side, entities] of [
-    [reference, refEntities],
-    [subject, subEntities],
-  ] as const) {
+  for (const [side, entities] of pairs) {
     (entities[0] as Device).label = 'L3';
     await side.em.flush();
   }
-  expect((await rows(subject, 'up_device')).map((r) => r.label)).toEqual(['L3', 'N']);
-  expect((await rows(reference, 'up_device')).map((r) => r.label)).toEqual(['L3', 'N']);
+  for (const [side] of pairs) expect((await rows(side, 'up_device')).map((r) => r.label)).toEqual(['L3', 'N']);
 });
 
 it('bulkUpsert on a unique key with an explicit, different key rewrites the found row’s key, as em.upsert does', async () => {
   await seedDevice();
   const input = () => [Object.assign(new Device(), { id: ID3, serial: 's1', label: 'L2' })];
   const [refEntities, subEntities] = [input(), input()];
-  await ormUpsert(reference, Device, refEntities, ['serial']);
+  await ormUpsertDevices(refEntities, 'registered_at');
   const result = await bulkUpsert(subject.em, Device, subEntities, { target: ['serial'], strategy });
   expect(result.outcomes).toEqual(['updated']);
   expect((await rows(subject, 'up_device')).map((r) => [r.id, r.label])).toEqual([[ID3, 'L2']]);
   expect(subEntities[0]?.id).toBe(ID3);
   expect(subEntities[0]?.registeredAt).toEqual(T0);
-  await expectSameOutcome('up_device', refEntities, subEntities, result);
+  if (withReference) await expectSameOutcome('up_device', refEntities, subEntities, result);
+  else expectNothingToFlush(subject);
 });
 
 it('bulkUpsert of a key-only entity inserts the new rows and leaves the found ones unchanged', async () => {

@@ -1,8 +1,9 @@
 import type { ColumnModel, EntityAccess } from '@cohort/core/adapter';
-import type { EntityMetadata } from '@mikro-orm/core';
-import { type LinkFinder, mikroOrmLinkFinder } from './mikro-orm-links.js';
+import type { AnyEntity, EntityMetadata } from '@mikro-orm/core';
+import { mikroOrmLinkFinder } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
-import { mikroOrmRelationFinder, type RelationFinder } from './mikro-orm-relation-finder.js';
+import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
+import { unmanagedRowsFinder } from './mikro-orm-unmanaged-rows.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /**
@@ -29,31 +30,7 @@ export function mikroOrmEntityAccess<E extends object>(
     prepare: (row) => context.prepare(row),
     finishInsert: (row, upserted) => context.finishInsert(row, upserted),
     insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
-    unwrittenRelation: context.managed || !links ? relations : refuseUnmanagedLinks(relations, links),
+    unwrittenRelation: context.managed ? relations : unmanagedRowsFinder(meta as EntityMetadata<AnyEntity>, relations, links),
     links,
-  };
-}
-
-/**
- * Rows left unmanaged (`managed: false`, a stream's default) whose many-to-many links would be
- * written are refused. Adding a row to a collection also adds it to the loaded collections of the
- * related (managed) entities; their next flush would reach the unmanaged row through them and
- * insert it again. flush never leaves a written entity unmanaged, so it has no such state.
- */
-function refuseUnmanagedLinks(relations: RelationFinder | undefined, links: LinkFinder): RelationFinder {
-  return (entity, write) => {
-    const refused = relations?.(entity, write);
-    if (refused) return refused;
-    const [first] = links(entity, write) ?? [];
-    if (!first) return undefined;
-    return {
-      kind: 'many-to-many link',
-      property: first.property,
-      target: first.target,
-      entityName: first.entityName,
-      advice:
-        'pass managed: true (a stream defaults to managed: false), so that the written entities are managed as after ' +
-        "flush: left unmanaged, the related entities' loaded collections would hold them and the next flush would insert them again",
-    };
   };
 }

@@ -81,7 +81,13 @@ export type RelationWrite = 'insert' | 'update' | 'upsert';
  * a relation that cascades updates; not reported for MikroORM, whose next flush writes it).
  */
 export interface UnwrittenRelation {
-  readonly kind: 'unsaved reference' | 'cascade insert' | 'inverse side' | 'many-to-many link' | 'cascade update';
+  readonly kind:
+    | 'unsaved reference'
+    | 'cascade insert'
+    | 'inverse side'
+    | 'many-to-many link'
+    | 'cascade update'
+    | 'unmanaged in a collection';
   /** The relation's property on the row's entity (a path through related entities for `cascade update`). */
   readonly property: string;
   /** The related entity class. */

@@ -14,6 +14,8 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
     `adds or removes ${target} links that the ORM's own save would write to the junction table, in a way cohort does not write (docs/guide.md, Relations)`,
   'cascade update': (target) =>
     `reaches a stored ${target} that was changed, which the ORM's own save would update with the row (cascade)`,
+  'unmanaged in a collection': (target) =>
+    `is held by a loaded collection of a managed ${target}: written but left unmanaged, it would be inserted again by the next flush, which reaches it there (the ORM's own flush leaves no written entity unmanaged)`,
 };
 
 /**
@@ -69,9 +71,9 @@ function unwrittenRelationError<E>(
         ? `write these links from the relation's owning side, or with the ORM's own save`
         : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`);
   const what = found.kind === 'many-to-many link' ? 'these links' : 'relations';
-  const message =
-    `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}; ` +
-    `cohort does not write ${what} yet (${found.kind}). Nothing was written: ${advice}.`;
+  const why =
+    found.kind === 'unmanaged in a collection' ? ` (${found.kind})` : `; cohort does not write ${what} yet (${found.kind})`;
+  const message = `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}${why}. Nothing was written: ${advice}.`;
   return new UnsupportedFeatureError(found.kind, message, {
     entityName,
     property: found.property,

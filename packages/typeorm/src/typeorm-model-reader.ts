@@ -195,6 +195,8 @@ function entityAccess(dataSource: DataSource, metadata: EntityMetadata, accessor
     unwrittenRelation: typeormRelationFinder(metadata),
     // After its links are written, a row's snapshot holds them (its next diff starts from there).
     links: typeormLinkFinder(metadata, (entity) => takeSnapshot(dataSource, entity)),
+    // save() builds its junction subjects before its before-hooks: a link a hook adds is not written.
+    linksBeforeHooks: true,
     finishInsert: (entity, upserted) => {
       // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
       if (!upserted) {

@@ -251,6 +251,13 @@ export interface EntityAccess<E> {
    * the entity has no many-to-many relation.
    */
   links?(entity: E, write: RelationWrite, stored?: unknown): readonly RowLinks[] | undefined;
+  /**
+   * The ORM's own save works out which links a row adds and removes before its before-hooks run
+   * (TypeORM builds its junction subjects first: a link a hook adds is not written by that save).
+   * Without it the links are worked out after the before-hooks (MikroORM's flush reads collections
+   * after its hooks).
+   */
+  readonly linksBeforeHooks?: boolean;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningO
   insertOnly?(entity: E): readonly string[] | undefined;
   readonly unwrittenRelation?: (entity: E, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
   readonly links?: (entity: E, write: RelationWrite, stored?: unknown) => readonly RowLinks[] | undefined;
+  /** The ORM's save works out a row's links before its before-hooks run (see EntityAccess.linksBeforeHooks). */
+  readonly linksBeforeHooks?: boolean;
 }
 
 /** Joins a model with a call's access: every column gets the access's reader and writer, asked once. */
@@ -51,5 +53,6 @@ export function bindModel<E>(model: EntityModel, access: EntityAccess<E>): Bound
     insertOnly: access.insertOnly?.bind(access),
     unwrittenRelation: access.unwrittenRelation?.bind(access),
     links: access.links?.bind(access),
+    linksBeforeHooks: access.linksBeforeHooks,
   };
 }

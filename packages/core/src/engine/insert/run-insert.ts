@@ -1,4 +1,4 @@
-import type { BulkJob } from '../../adapter/contract.js';
+import type { BulkJob, LinkHookBatch } from '../../adapter/contract.js';
 import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { RowOrder } from '../batches/key-order.js';
 import { runBatches } from '../batches/run-batches.js';
@@ -6,7 +6,7 @@ import type { StagedWork } from '../batches/staged-work.js';
 import { drawKeysEarly } from '../copy/sequence-keys.js';
 import type { BulkResult, InsertOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
-import { afterLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
+import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
@@ -31,6 +31,8 @@ export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterab
  * statement's values; the statement; values back, outcomes, after-hooks.
  */
 export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
+  // Links the ORM works out before its before-hooks, by batch number, until the batch is written.
+  const early = new Map<number, BatchLinks<E>>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
@@ -38,8 +40,10 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
       const context = { model, options, target, result };
       refuseFrozenRows(model, batch, 'insert');
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
-      await beforeInsertPhase(context, batch);
       const write = relationWriteOf(model, options);
+      const found = write === 'insert' && model.linksBeforeHooks ? collectLinks(model, batch, 'insert') : undefined;
+      if (found) early.set(batch.number, found);
+      await beforeInsertPhase(context, batch);
       refuseUnwrittenRelations(model, batch, write);
       await refuseChangedRelations(model, batch, write, target);
       const prepared = prepareRows(model, batch.entities);
@@ -51,10 +55,18 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
       const context = { model, options, target, result };
       const written = applyRows(context, sent);
       // An upsert writes the rows' own columns only; an insert, their many-to-many links too.
-      const links =
-        relationWriteOf(model, options) === 'insert'
-          ? await writeLinks(model, target, collectLinks(model, written.inserted, 'insert'), options)
-          : undefined;
+      const write = relationWriteOf(model, options);
+      const number = sent.planned.rows.number;
+      const found = early.get(number);
+      early.delete(number);
+      let links: LinkHookBatch<E> | undefined;
+      if (write === 'insert' && model.linksBeforeHooks) {
+        // Found before the hooks for the whole batch: the rows inserted write theirs.
+        const inserted = new Set(written.inserted.indices);
+        links = await writeLinks(model, target, found, options, (index) => inserted.has(index));
+      } else if (write === 'insert') {
+        links = await writeLinks(model, target, collectLinks(model, written.inserted, 'insert'), options);
+      }
       await afterInsertPhase(context, written);
       await afterLinks(target, links, options);
     },

@@ -48,6 +48,7 @@ interface JunctionWork<E> {
  * added ones, in the call's transaction. A failure raises the typed database error naming the row,
  * the class and the relation; the call's transaction then rolls back, so that no table keeps
  * anything of it. Returns the links written, for {@link afterLinks}; rows `keep` refuses are left out.
+ * `firedBefore`: the before-link hooks ran already ({@link beforeLinks}, grouped as the ORM groups them).
  */
 export async function writeLinks<E>(
   model: BoundModel<E>,
@@ -55,6 +56,7 @@ export async function writeLinks<E>(
   links: BatchLinks<E> | undefined,
   options: { readonly hooks?: boolean },
   keep?: (index: number) => boolean,
+  firedBefore = false,
 ): Promise<LinkHookBatch<E> | undefined> {
   if (!links) return undefined;
   const work = new Map<string, JunctionWork<E>>();
@@ -80,7 +82,7 @@ export async function writeLinks<E>(
     (all.removed as LinkRow<E>[]).push(...entry.removed);
   }
   if (all.added.length === 0 && all.removed.length === 0) return undefined;
-  if (options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
+  if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
   for (const { junction, added, removed } of work.values()) {
     const stmt: JunctionStatement = { table: await readTableCatalog(session, junction), columns: junction.columns };
@@ -91,13 +93,44 @@ export async function writeLinks<E>(
   return all;
 }
 
-/** The after-link hooks of the links {@link writeLinks} wrote, after the batch's after-hooks. */
+/**
+ * The before-link hooks of one kind of link (`added` or `removed`) of a batch, ahead of its
+ * statements: for an ORM whose save fires its events grouped by kind — every insert, then every
+ * update, then every remove (TypeORM) — the added links' before-events come before the rows'
+ * before-update hooks and the removed links' after them. {@link writeLinks} is then told they ran.
+ */
+export async function beforeLinks<E>(
+  target: WriteTarget<E>,
+  links: BatchLinks<E> | undefined,
+  options: { readonly hooks?: boolean },
+  kind: 'added' | 'removed',
+): Promise<void> {
+  if (!links || options.hooks === false || !target.hooks.beforeLinks) return;
+  const rows: LinkRow<E>[] = [];
+  for (const { entity, index, links: rowLinks } of links.rows) {
+    for (const owner of rowLinks) for (const values of owner[kind]()) rows.push({ links: owner, values, entity, index });
+  }
+  if (rows.length === 0) return;
+  await target.hooks.beforeLinks({
+    number: links.number,
+    added: kind === 'added' ? rows : [],
+    removed: kind === 'removed' ? rows : [],
+  });
+}
+
+/**
+ * The after-link hooks of the links {@link writeLinks} wrote, after the batch's after-hooks; only
+ * those of one kind when `kind` is given (see {@link beforeLinks}).
+ */
 export async function afterLinks<E>(
   target: WriteTarget<E>,
   written: LinkHookBatch<E> | undefined,
   options: { readonly hooks?: boolean },
+  kind?: 'added' | 'removed',
 ): Promise<void> {
-  if (written && options.hooks !== false && target.hooks.afterLinks) await target.hooks.afterLinks(written);
+  if (!written || options.hooks === false || !target.hooks.afterLinks) return;
+  const part = kind === 'added' ? { ...written, removed: [] } : kind === 'removed' ? { ...written, added: [] } : written;
+  if (part.added.length > 0 || part.removed.length > 0) await target.hooks.afterLinks(part);
 }
 
 async function send<E>(

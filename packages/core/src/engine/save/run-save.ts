@@ -6,7 +6,7 @@ import { runBatches } from '../batches/run-batches.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
 import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
-import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
+import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { type ChangePlan, loadRows, planChanges, trackerOf } from '../update/change-plan.js';
@@ -90,23 +90,33 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
 async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
   const { model, target } = context;
   const { batch, fresh, existing, states, plan } = parts;
+  // The links as the ORM's save works them out: before the before-hooks, or after them.
+  const early = model.linksBeforeHooks
+    ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states) }
+    : undefined;
   await beforeInsertPhase(context, fresh);
+  // Events grouped as that ORM's save groups them: inserts (rows, then links), updates, link removes.
+  const joined = early && joinLinks(early.fresh, early.stored);
+  await beforeLinks(target, joined, context.options, 'added');
   await beforeUpdatePhase(context, plan);
+  await beforeLinks(target, joined, context.options, 'removed');
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
   await refuseChangedRelations(model, batch, 'update', target);
 
-  const storedLinks = collectLinks(model, existing, 'update', states);
+  const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states);
 
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
   const written = await writeInsertPhase(context, validNew, prepared);
   await writeUpdatePhase(context, validChanged, prepared);
-  const links = await writeSaveLinks(context, collectLinks(model, written.inserted, 'insert'), storedLinks);
+  const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
+  const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);
   await afterInsertPhase(context, written);
+  if (early) await afterLinks(target, links, context.options, 'added');
   await afterUpdatePhase(context, validChanged);
-  await afterLinks(target, links, context.options);
+  await afterLinks(target, links, context.options, early ? 'removed' : undefined);
 }
 
 /** The many-to-many links of a save's new rows and of its stored ones, after both statements (rows skipped as invalid write none). */
@@ -114,12 +124,19 @@ async function writeSaveLinks<E>(
   context: SaveContext<E>,
   fresh: BatchLinks<E> | undefined,
   stored: BatchLinks<E> | undefined,
+  firedBefore = false,
 ): Promise<LinkHookBatch<E> | undefined> {
   const { model, target, result, options } = context;
+  const links = joinLinks(fresh, stored);
+  const keep = (index: number) => result.outcomes.get(index) !== 'skipped';
+  return links && writeLinks(model, target, links, options, keep, firedBefore);
+}
+
+/** The links of a save's new rows and of its stored ones, as one batch's. */
+function joinLinks<E>(fresh: BatchLinks<E> | undefined, stored: BatchLinks<E> | undefined): BatchLinks<E> | undefined {
   const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])];
   if (rows.length === 0) return undefined;
-  const number = (fresh ?? stored)?.number ?? 0;
-  return writeLinks(model, target, { number, rows }, options, (index) => result.outcomes.get(index) !== 'skipped');
+  return { number: (fresh ?? stored)?.number ?? 0, rows };
 }
 
 /** Validates both parts before writing either, so one error lists every invalid row of the batch. */

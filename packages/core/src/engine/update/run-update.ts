@@ -5,7 +5,7 @@ import { runBatches } from '../batches/run-batches.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import type { BulkResult, UpdateOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
-import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
+import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { loadRows, planChanges, splitFound, trackerOf } from './change-plan.js';
@@ -47,11 +47,16 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const { existing, states, keyless } = splitFound(batch, loaded, tracker, result);
       refuseFrozenRows(model, existing, 'update');
       const plan = planChanges(context, existing, states, tracker);
+      // The links as the ORM's save works them out: before the before-hooks, or after them.
+      const early = model.linksBeforeHooks ? collectLinks(model, existing, 'update', states) : undefined;
+      // Events grouped as that ORM's save groups them: link inserts, row updates, link removes.
+      await beforeLinks(target, early, options, 'added');
       await beforeUpdatePhase(context, plan);
+      await beforeLinks(target, early, options, 'removed');
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       refuseUnwrittenRelations(model, existing, 'update', states);
       await refuseChangedRelations(model, existing, 'update', target);
-      const found = collectLinks(model, existing, 'update', states);
+      const found = model.linksBeforeHooks ? early : collectLinks(model, existing, 'update', states);
       if (found) links.set(batch.number, found);
       const prepared = prepareRows(model, plan.changed.entities);
       const earlier = options.onInvalid === 'skip' ? [] : keyless;
@@ -66,9 +71,12 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const found = links.get(number);
       links.delete(number);
       // Rows skipped as invalid write nothing, their links included.
-      const written = await writeLinks(model, target, found, options, (index) => result.outcomes.get(index) !== 'skipped');
+      const grouped = model.linksBeforeHooks === true;
+      const keep = (index: number) => result.outcomes.get(index) !== 'skipped';
+      const written = await writeLinks(model, target, found, options, keep, grouped);
+      if (grouped) await afterLinks(target, written, options, 'added');
       await afterUpdatePhase(context, sent.planned.changed);
-      await afterLinks(target, written, options);
+      await afterLinks(target, written, options, grouped ? 'removed' : undefined);
     },
   };
 }

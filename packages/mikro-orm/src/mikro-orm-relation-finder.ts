@@ -98,6 +98,14 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     for (const item of items) if (isUnsaved(item)) return inserted;
     return linked;
   };
+  // Links of a many-to-many collection are written; an array assigned in its place is not one.
+  const arrayGiven = (found: UnwrittenRelation): UnwrittenRelation =>
+    found.kind === 'many-to-many link'
+      ? {
+          ...found,
+          advice: `set the links through the collection (\`${prop.name}.set([...])\`, \`${prop.name}.add(…)\`) rather than assigning an array, or use the ORM's own flush`,
+        }
+      : found;
   const links = writesLinks(prop);
   return (entity, write) => {
     if (write === 'upsert') return undefined;
@@ -113,7 +121,7 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (!collectionState(value).isDirty() || collectionState(value).getSnapshot() !== undefined) return undefined;
     }
     // An array given for a collection: flush makes it a collection holding every item.
-    if (Array.isArray(value)) return value.length === 0 ? undefined : added(value);
+    if (Array.isArray(value)) return value.length === 0 ? undefined : arrayGiven(added(value));
     if (!Utils.isCollection(value)) return undefined;
     const collection = collectionState(value);
     if (!collection.isDirty()) return undefined;

@@ -183,6 +183,20 @@ describe('what flush writes through a collection is refused, nothing written', (
     expect(await everything()).toEqual(before);
   });
 
+  it("an array assigned in place of a many-to-many collection: refused, the advice naming the collection's set()", async () => {
+    const [red] = await flushed([make(Tag, { name: 'red' })]);
+    const before = await everything();
+    const product = make(Product, { name: 'p0' });
+    // What plain JavaScript (or a cast) lets through: flush would make it a collection of its items.
+    (product as unknown as { tags: Tag[] }).tags = [red as Tag];
+    const error = await bulkInsert(fork(), Product, [product]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'many-to-many link', entityName: 'Product', property: 'tags', index: 0 });
+    expect((error as Error).message).toMatch(/tags\.set\(\[\.\.\.\]\)/);
+    expect((error as Error).message).not.toMatch(/owning side/);
+    expect(await everything()).toEqual(before);
+  });
+
   it("the inverse side of a one-to-many: flush sets the order's foreign key; bulkInsert refuses Customer.orders", async () => {
     const customer = (order: Order) => {
       const one = make(Customer, { name: 'c1' });

@@ -11,7 +11,8 @@ import {
 import { OptimisticLockError, PrimaryKeyProp, type Ref, ref } from '@mikro-orm/core';
 import { Entity, ManyToOne, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
-import { mikroOrmPair } from '../../harness/upstream-pair.js';
+import { mikroOrmMajor } from '../../harness/mikro-orm-major.js';
+import { journal, type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
 import { managed, upsert, WriteRecorder, write } from './writes.js';
 
 @Entity({ tableName: 'umb_ck_car' })
@@ -188,6 +189,8 @@ it('mikro-orm composite-keys: changing PK (batch) — bulkUpdate refuses the bat
 });
 
 it('mikro-orm composite-keys: batch updates with optimistic locking', async () => {
+  // The afterUpdate payloads of UmbParam, by side (what the journal recorded).
+  const payloads: Record<string, unknown[]> = {};
   await pair.compare(
     async (side) => {
       const { bars, bazes } = barsAndBazes(3);
@@ -202,10 +205,25 @@ it('mikro-orm composite-keys: batch updates with optimistic locking', async () =
       for (const p of params) p.value += ' changed!!';
       const error = await write(side, UmbParam, params, 'update').catch((e: unknown) => e);
       const locked = error instanceof OptimisticLockError || error instanceof CohortOptimisticLockError;
+      payloads[side.mode] = journal.entries.flatMap((entry) => {
+        const [event, detail] = Array.isArray(entry) ? entry : [];
+        return event === 'afterUpdate' && (detail as { entity?: string }).entity === 'UmbParam'
+          ? [(detail as { payload: unknown }).payload]
+          : [];
+      });
       return { value: { locked, rejected: error !== undefined } };
     },
-    { tables: [{ table: 'umb_ck_param', orderBy: 'bar_id' }] },
+    // MikroORM 6's flush leaves a composite key and the new version out of a grouped update's
+    // afterUpdate payload; 7's flush, and cohort on both, put them in (docs/differences.md, "By
+    // version"): the journals are compared apart below on 6.
+    { tables: [{ table: 'umb_ck_param', orderBy: 'bar_id' }], ignoreJournal: mikroOrmMajor === 6 },
   );
+  expect(payloads.cohort?.length).toBeGreaterThan(0);
+  for (const payload of payloads.cohort ?? []) expect(payload).toEqual(['bar', 'baz', 'value', 'version']);
+  if (mikroOrmMajor === 6) {
+    expect(payloads.orm?.length).toBe(payloads.cohort?.length);
+    for (const payload of payloads.orm ?? []) expect(payload).toEqual(['value']);
+  }
 });
 
 it('mikro-orm composite-keys: upsert of rows keyed by a composite primary key', async () => {
@@ -225,6 +243,7 @@ it('mikro-orm composite-keys: upsert of rows keyed by a composite primary key', 
 });
 
 it('mikro-orm composite-keys/bigint-composite-foreign-key: composite FK with bigint', async () => {
+  const on6 = mikroOrmMajor === 6;
   await pair.compare(
     async (side) => {
       const items = [
@@ -240,15 +259,24 @@ it('mikro-orm composite-keys/bigint-composite-foreign-key: composite FK with big
       await write(side, UmbOrgItem, items, 'update');
       side.em.clear();
       const loaded = await side.em.find(UmbOrgItemExt, {}, { populate: ['item'], orderBy: { note: 'asc' } });
-      return { objects: [...items, ...exts], value: loaded.map((e) => [e.note, e.item.$.label ?? null]) };
+      // MikroORM 6's flush loses the update of the row whose bigint key exceeds 2^53 (cohort writes it,
+      // as 7's flush does; docs/differences.md, "By version"): on 6 what was read back and that
+      // table are compared apart below.
+      return { objects: [...items, ...exts], value: on6 ? undefined : loaded.map((e) => [e.note, e.item.$.label ?? null]) };
     },
     {
       tables: [
         { table: 'umb_ck_org_item', orderBy: 'id' },
-        { table: 'umb_ck_org_item_ext', orderBy: 'item_id' },
+        ...(on6 ? [] : [{ table: 'umb_ck_org_item_ext', orderBy: 'item_id' }]),
       ],
     },
   );
+  const notes = async (side: MikroOrmSide) =>
+    (await side.query<{ note: string }>(`SELECT note FROM "${side.schema}".umb_ck_org_item_ext ORDER BY item_id`)).map(
+      (r) => r.note,
+    );
+  expect(await notes(pair.subject())).toEqual(['note 0', 'changed']);
+  expect(await notes(pair.reference())).toEqual(on6 ? ['note 0', 'note 1'] : ['note 0', 'changed']);
 });
 
 // bulkRemove with composite keys (one array per key column): a name + year key, a key made of two

@@ -3,10 +3,11 @@
 // reloading-entity-with-json-prop, scalar-array-option.postgres), run once with persist()+flush()
 // and once with cohort's bulkSave / bulkInsert / bulkUpdate on equal inputs: the stored values, the
 // values on the entities afterwards, and no update for an entity loaded and left as it was.
-import { bulkSave } from '@cohort/mikro-orm';
+import { BulkValidationError, bulkSave } from '@cohort/mikro-orm';
 import { BooleanType, type EventArgs, type EventSubscriber, IntegerType, TextType, Type } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
+import { mikroOrmMajor } from '../../harness/mikro-orm-major.js';
 import { journal, type MikroOrmSide, mikroOrmPair } from '../../harness/upstream-pair.js';
 import { write as save } from './writes.js';
 
@@ -48,8 +49,9 @@ class HexIntType extends Type<number, string> {
   override convertToJSValue(value: string): number {
     return Number.parseInt(String(value), 16);
   }
+  // MikroORM 6's comparator also converts a null (of a nullable property): passed through, as 7 never asks.
   override convertToDatabaseValue(value: number): string {
-    return value.toString(16);
+    return value == null ? value : value.toString(16);
   }
   override getColumnType(): string {
     return 'text';
@@ -272,6 +274,24 @@ it('mikro-orm custom-types: reloading-entity-with-json-prop — a nested json ch
 });
 
 it('mikro-orm custom-types: scalar-array-option — persist custom type arrays, a nullable one, no spurious update after loading', async () => {
+  if (mikroOrmMajor === 6) {
+    const build = () => [
+      Object.assign(new Arrays(), { integers: [1, 2, 3], flags: [true, false], hexValues: [255, 16], optionalHexValues: [10] }),
+      Object.assign(new Arrays(), { integers: [], flags: [], hexValues: [], optionalHexValues: null }),
+    ];
+    // `array: true` is a MikroORM 7 option: 6 maps these properties as scalars. Its own flush then
+    // spreads the arrays into the INSERT (a syntax error); cohort refuses the rows as invalid
+    // (an array where the metadata says integer), typed, naming the row; neither writes anything.
+    const refError = await save(pair.reference(), Arrays, build()).catch((e: unknown) => e);
+    expect(String(refError)).toMatch(/syntax error/);
+    const subError = await save(pair.subject(), Arrays, build()).catch((e: unknown) => e);
+    expect(subError).toBeInstanceOf(BulkValidationError);
+    expect((subError as Error).message).toMatch(/row 0, integers: expected an integer, got an array/);
+    for (const side of [pair.reference(), pair.subject()]) {
+      expect(await side.query(`SELECT * FROM "${side.schema}".uma_ct_arrays`)).toEqual([]);
+    }
+    return;
+  }
   await pair.compare(
     async (side) => {
       const as = [

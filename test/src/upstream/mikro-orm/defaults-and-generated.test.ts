@@ -7,6 +7,7 @@ import { bulkUpsert } from '@cohort/mikro-orm';
 import { type Opt, sql } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { expect, it } from 'vitest';
+import { mikroOrmMajor } from '../../harness/mikro-orm-major.js';
 import { mikroOrmPair } from '../../harness/upstream-pair.js';
 import { write as save } from './writes.js';
 
@@ -88,6 +89,7 @@ it('mikro-orm default-values: a default from SQL (now()), a string default and o
 });
 
 it('mikro-orm default-values: an explicit null for a nullable column with a default is stored as null', async () => {
+  const omitted: Record<string, Stamped> = {};
   await pair.compare(
     async (side) => {
       const ss = [
@@ -95,10 +97,15 @@ it('mikro-orm default-values: an explicit null for a nullable column with a defa
         Object.assign(new Stamped(), { name: 'omitted' }),
       ];
       await save(side, Stamped, ss);
-      return { objects: ss };
+      omitted[side.mode] = ss[1] as Stamped;
+      // MikroORM 6's flush leaves a property it did not send undefined; 7's flush, and cohort on
+      // both, put the stored default on it (docs/differences.md, "By version"): compared apart below.
+      return { objects: mikroOrmMajor === 6 ? ss.map(({ note: _, ...rest }) => rest) : ss };
     },
     { tables: ['uma_dg_stamped'], mask: ['createdAt', 'created_at'] },
   );
+  expect(omitted.cohort?.note).toBe('fallback');
+  expect(omitted.orm?.note).toBe(mikroOrmMajor === 6 ? undefined : 'fallback');
 });
 
 it('mikro-orm default-values: onUpdate runs when something else changed, not on an unchanged entity', async () => {

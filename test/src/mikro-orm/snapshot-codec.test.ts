@@ -4,7 +4,7 @@
 // same order, equal values, objects copied where MikroORM copies them), or the same error. The
 // returned-row writer (apply-returned-row.ts) against `comparator.mapResult()` + the hydrator:
 // the same mapped values and the same entity. Pure functions over entities: no database is needed
-// (MikroORM.init does not connect).
+// (MikroORM 7's init does not connect; 6's does, so the test database's address is given).
 
 import {
   ArrayType,
@@ -33,7 +33,7 @@ import {
 } from '@mikro-orm/decorators/legacy';
 import { MikroORM } from '@mikro-orm/postgresql';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { applyReturnedRow } from '../../../packages/mikro-orm/src/apply-returned-row.js';
 import { hydrateReturned, mapResult } from '../../../packages/mikro-orm/src/mikro-orm-internals.js';
 import { snapshotCodec } from '../../../packages/mikro-orm/src/snapshot-codec.js';
@@ -140,7 +140,7 @@ let em: EntityManager;
 
 beforeAll(async () => {
   orm = await MikroORM.init({
-    clientUrl: 'postgres://unused@127.0.0.1:1/unused',
+    clientUrl: inject('databaseUrl'),
     entities: [...mikroOrmEntities, CodecPair, CodecThing, CodecShape, CodecSquare, CodecSpot, CodecPlace, CodecJsonPlace],
     metadataProvider: ReflectMetadataProvider,
     allowGlobalContext: true,

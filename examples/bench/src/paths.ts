@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { changeRow, chunks, type Row, rowValues } from './data.js';
+import { changeRow, chunks, copyText, type Row, rowValues } from './data.js';
 import { type CaseSession, copyBinary, copyLines } from './db.js';
 import type { MikroSeed } from './mikro-entities.js';
 import type { TypeormSeed } from './typeorm-entities.js';
@@ -909,6 +909,56 @@ function streamMikro(batchSize?: number): PathDef {
   };
 }
 
+/**
+ * The same streams' entities, made by the same generator (MikroORM's after its ORM is initialized, as
+ * the cohort stream's are), written by a raw text COPY and otherwise dropped: what building the ORM's
+ * entities costs a stream before any ORM or cohort work, so that each cohort stream's own share shows.
+ */
+function streamEntitiesRawCopy(orm: 'typeorm' | 'mikro'): PathDef {
+  return {
+    key: `raw-copy-${orm}-entities`,
+    workload: 'stream',
+    label: `raw COPY of ${orm === 'typeorm' ? 'TypeORM' : 'MikroORM'} entities from the same async generator (no ORM work)`,
+    keysPromised: false,
+    hooksPromised: false,
+    async prepare(session, n, tag) {
+      const kept: Row[] = [];
+      let make: () => Row;
+      if (orm === 'typeorm') {
+        const Seed = await typeormSeed();
+        make = () => new Seed() as Row;
+      } else {
+        await session.mikro();
+        const Seed = await mikroSeed();
+        make = () => new Seed() as unknown as Row;
+      }
+      return {
+        objects: kept,
+        write: async () => {
+          const stream = session.client.query(copyFrom(`COPY ${session.table} (qty, label, created_at) FROM STDIN`));
+          await pipeline(Readable.from(copyLinesOf(lazily(n, tag, make, kept))), stream);
+          return undefined;
+        },
+      };
+    },
+  };
+}
+
+/** COPY text lines of an async stream of rows, ~1,000 rows per string. */
+async function* copyLinesOf(rows: AsyncIterable<Row>): AsyncGenerator<string> {
+  let buffer = '';
+  let inBuffer = 0;
+  for await (const r of rows) {
+    buffer += `${r.qty}\t${copyText(r.label)}\t${r.createdAt.toISOString()}\n`;
+    if (++inBuffer === 1000) {
+      yield buffer;
+      buffer = '';
+      inBuffer = 0;
+    }
+  }
+  if (buffer) yield buffer;
+}
+
 /** All paths, in the order they run (the reference of each workload first). */
 export function allPaths(): PathDef[] {
   const strategies = insertStrategies();
@@ -950,6 +1000,8 @@ export function allPaths(): PathDef[] {
     streamTypeorm(true),
     streamMikro(),
     streamMikro(BATCH),
+    streamEntitiesRawCopy('typeorm'),
+    streamEntitiesRawCopy('mikro'),
   ];
 }
 

@@ -55,7 +55,12 @@ class CaseRun {
 
   static async open(spec: CaseSpec): Promise<CaseRun> {
     const path = findPath(spec.workload, spec.key);
-    const session = await CaseSession.open(spec.url, `bench_${spec.workload}_${spec.key}`, spec.workload === 'upsert');
+    const session = await CaseSession.open(
+      spec.url,
+      `bench_${spec.workload}_${spec.key}`,
+      spec.workload === 'upsert',
+      spec.workload === 'graph',
+    );
     return new CaseRun(spec, path, session);
   }
 
@@ -71,7 +76,9 @@ class CaseRun {
     const result = await prepared.write();
     const ms = performance.now() - started;
     const counts = { ...hooks };
-    const keys = await check(session, path, spec.size, prepared.objects, result, counts, this.warnings);
+    const keys = prepared.check
+      ? await prepared.check(counts, this.warnings)
+      : await check(session, path, spec.size, prepared.objects, result, counts, this.warnings);
     await prepared.cleanup?.();
     if (run >= spec.warmups) this.times.push(ms);
     this.last = {

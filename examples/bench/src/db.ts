@@ -19,18 +19,27 @@ export class CaseSession {
     readonly schema: string,
     readonly client: pg.Client,
     private readonly dropSchema: () => Promise<void>,
+    /** The graph workload's session: its ORMs know the orders graph's entities (graph.ts). */
+    readonly graph: boolean,
   ) {}
 
-  /** `uniqueLabel`: the upsert workload's natural key, `UNIQUE (label)`. */
-  static async open(url: string, prefix: string, uniqueLabel = false): Promise<CaseSession> {
+  /**
+   * `uniqueLabel`: the upsert workload's natural key, `UNIQUE (label)`. `graph`: the orders graph's
+   * tables too (orders, order_item, tag, order_tags; see graph.ts), and ORMs that know their entities.
+   */
+  static async open(url: string, prefix: string, uniqueLabel = false, graph = false): Promise<CaseSession> {
     const schema = await createSchema(url, prefix);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const session = new CaseSession(url, schema.name, client, schema.drop);
+    const session = new CaseSession(url, schema.name, client, schema.drop, graph);
     await client.query(
       `CREATE TABLE ${session.table} (id serial PRIMARY KEY, qty integer NOT NULL, ` +
         `label varchar(255) NOT NULL${uniqueLabel ? ' UNIQUE' : ''}, created_at timestamptz NOT NULL)`,
     );
+    if (graph) {
+      const { graphTables } = await import('./graph.js');
+      for (const ddl of graphTables(`"${schema.name}"`)) await client.query(ddl);
+    }
     return session;
   }
 
@@ -42,13 +51,13 @@ export class CaseSession {
   async typeorm(): Promise<DataSource> {
     if (!this.typeormSource) {
       const { DataSource } = await import('typeorm');
-      const { TypeormSeed, TypeormSeedSubscriber } = await import('./typeorm-entities.js');
+      const { entities, subscribers } = this.graph ? await typeormGraph() : await typeormSeed();
       this.typeormSource = new DataSource({
         type: 'postgres',
         url: this.url,
         schema: this.schema,
-        entities: [TypeormSeed],
-        subscribers: [TypeormSeedSubscriber],
+        entities,
+        subscribers,
         synchronize: false,
         logging: false,
         poolSize: 4,
@@ -62,13 +71,13 @@ export class CaseSession {
     if (!this.mikroOrm) {
       const { MikroORM } = await import('@mikro-orm/postgresql');
       const { ReflectMetadataProvider } = await import('@mikro-orm/decorators/legacy');
-      const { MikroSeed, MikroSeedSubscriber } = await import('./mikro-entities.js');
+      const { entities, subscribers } = this.graph ? await mikroGraph() : await mikroSeed();
       this.mikroOrm = await MikroORM.init({
         clientUrl: this.url,
         schema: this.schema,
-        entities: [MikroSeed],
+        entities,
         metadataProvider: ReflectMetadataProvider,
-        subscribers: [new MikroSeedSubscriber()],
+        subscribers,
         debug: false,
         allowGlobalContext: false,
         pool: { min: 0, max: 4 },
@@ -77,9 +86,13 @@ export class CaseSession {
     return this.mikroOrm;
   }
 
-  /** Empties the table and restarts its sequence, so each run writes into the same state. */
+  /** Empties the table and restarts its sequence, so each run writes into the same state (the graph's tags stay). */
   async reset(): Promise<void> {
     await this.client.query(`TRUNCATE ${this.table} RESTART IDENTITY`);
+    if (this.graph) {
+      const s = `"${this.schema}"`;
+      await this.client.query(`TRUNCATE ${s}.order_tags, ${s}.order_item, ${s}.orders RESTART IDENTITY`);
+    }
   }
 
   /** Inserts `n` rows (ids 1..n) through COPY, then ANALYZE, as the starting state of updates/upserts. */
@@ -131,6 +144,29 @@ export class CaseSession {
     await this.client.end();
     await this.dropSchema();
   }
+}
+
+async function typeormSeed() {
+  const { TypeormSeed, TypeormSeedSubscriber } = await import('./typeorm-entities.js');
+  return { entities: [TypeormSeed], subscribers: [TypeormSeedSubscriber] };
+}
+
+async function typeormGraph() {
+  const m = await import('./graph-typeorm-entities.js');
+  return {
+    entities: [m.TypeormOrder, m.TypeormOrderItem, m.TypeormTag],
+    subscribers: [m.TypeormOrderSubscriber, m.TypeormOrderItemSubscriber],
+  };
+}
+
+async function mikroSeed() {
+  const { MikroSeed, MikroSeedSubscriber } = await import('./mikro-entities.js');
+  return { entities: [MikroSeed], subscribers: [new MikroSeedSubscriber()] };
+}
+
+async function mikroGraph() {
+  const m = await import('./graph-mikro-entities.js');
+  return { entities: [m.MikroOrder, m.MikroOrderItem, m.MikroTag], subscribers: m.mikroGraphSubscribers() };
 }
 
 /** COPY text lines, joined into ~1,000-row strings. */

@@ -9,10 +9,12 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { changeRow, chunks, copyText, type Row, rowValues } from './data.js';
 import { type CaseSession, copyBinary, copyLines } from './db.js';
+import { graphPaths } from './graph.js';
+import type { HookCounts } from './hooks.js';
 import type { MikroSeed } from './mikro-entities.js';
 import type { TypeormSeed } from './typeorm-entities.js';
 
-export type Workload = 'insert' | 'update' | 'upsert' | 'remove' | 'stream';
+export type Workload = 'insert' | 'update' | 'upsert' | 'remove' | 'stream' | 'graph';
 
 /** What a path hands to the runner for one run. */
 export interface Prepared {
@@ -22,6 +24,11 @@ export interface Prepared {
   write(): Promise<CohortResult | undefined>;
   /** Untimed clean-up (e.g. clear an EntityManager). */
   cleanup?(): void | Promise<void>;
+  /**
+   * The path's own checks after the write, in place of the runner's one-table checks (the graph
+   * workload: every table). Fails by throwing; returns the fraction of objects holding a key.
+   */
+  check?(counts: HookCounts, warnings: Set<string>): Promise<number>;
 }
 
 export interface CohortResult {
@@ -47,12 +54,17 @@ export interface PathDef {
   reference?: boolean;
   /** Fewer runs for paths known to take ~1 minute per run at this size. */
   slowAt?: number;
+  /**
+   * Runs at most this many rows: at a larger size of the plan it runs at this one, in the same group,
+   * and its ratios are taken per row (the graph workload's ORM paths).
+   */
+  maxSize?: number;
   /** Why the path cannot run here, or undefined. */
   unavailable?(): Promise<string | undefined>;
   prepare(session: CaseSession, n: number, tag: string): Promise<Prepared>;
 }
 
-const BATCH = 10_000;
+export const BATCH = 10_000;
 const PG_MAX_PARAMS = 65_535;
 
 type AnyFn = (...args: any[]) => Promise<any>;
@@ -67,7 +79,7 @@ function cohortMikro(): Promise<Record<string, unknown> | undefined> {
   return mikroModule;
 }
 
-async function mikroFn(name: string): Promise<AnyFn | undefined> {
+export async function mikroFn(name: string): Promise<AnyFn | undefined> {
   const m = await cohortMikro();
   return typeof m?.[name] === 'function' ? (m[name] as AnyFn) : undefined;
 }
@@ -92,7 +104,7 @@ const mikroSeed = async () => (await import('./mikro-entities.js')).MikroSeed;
 /** `batchSize` plus the strategy under test, when there is one. */
 // BENCH_PIPELINE=0: cohort's calls run batch after batch (`pipeline: false`), for an A/B of the overlap.
 const pipelineOff: Record<string, unknown> = process.env.BENCH_PIPELINE === '0' ? { pipeline: false } : {};
-const withStrategy = (
+export const withStrategy = (
   strategy: string | undefined,
   options: Record<string, unknown> = { batchSize: BATCH },
 ): Record<string, unknown> => (strategy ? { ...pipelineOff, ...options, strategy } : { ...pipelineOff, ...options });
@@ -1002,6 +1014,7 @@ export function allPaths(): PathDef[] {
     streamMikro(BATCH),
     streamEntitiesRawCopy('typeorm'),
     streamEntitiesRawCopy('mikro'),
+    ...graphPaths(),
   ];
 }
 

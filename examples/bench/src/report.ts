@@ -74,7 +74,62 @@ const titles: Record<Workload, string> = {
   upsert: 'Upsert (half the rows exist, half are new)',
   remove: 'Remove (every row, loaded as entities)',
   stream: 'Streaming import',
+  graph: 'Graph: orders with items and tags',
 };
+
+/** The rows a case ran at: a path with `maxSize` runs at fewer than its group's size. */
+export const ranAt = (o: Pick<CaseOutcome, 'size' | 'spec'>) => o.spec?.size ?? o.size;
+
+/** Per-row time of an outcome (ms per row it ran at). */
+const perRow = (o: CaseOutcome) => o.report.medianMs / ranAt(o);
+
+/** `x` times faster (x ≥ 1) or slower, in words. */
+const speed = (x: number) => (x >= 1 ? `${x.toFixed(1)}× faster than` : `${(1 / x).toFixed(1)}× slower than`);
+
+/**
+ * Issue 22's targets for the graph workload: cohort writes the order graph at least 10× faster than
+ * TypeORM save(), at least 3× faster than MikroORM flush, and within 2× the raw per-table route.
+ */
+const GRAPH_TARGETS = [
+  { cohort: 'cohort-typeorm', other: 'typeorm-save', faster: 10 },
+  { cohort: 'cohort-mikro', other: 'mikro-flush', faster: 3 },
+] as const;
+
+/**
+ * The graph group's comparisons, per order (a path may have run at fewer orders): each cohort path
+ * (the one cascading call and the per-table calls) against the ORM's own save/flush and against the
+ * raw per-table route, with the targets.
+ */
+export function graphComparisons(outcomes: CaseOutcome[], size: number): string[] {
+  const group = outcomes.filter((o) => o.workload === 'graph' && o.size === size);
+  const find = (key: string) => group.find((o) => o.path.key === key);
+  const raw = find('raw-sql');
+  const lines: string[] = [];
+  for (const { cohort, other, faster } of GRAPH_TARGETS) {
+    const orm = find(other);
+    for (const key of [cohort, `${cohort}-tables`]) {
+      const o = find(key);
+      if (!o) continue;
+      const name = `${o.path.label} [${key}]`;
+      if (!o.report.ok) {
+        lines.push(
+          `${name}: FAILED, no figure (targets: ≥ ${faster}× faster than ${other}, ≤ 2× ${raw ? 'raw-sql' : 'the raw route'})`,
+        );
+        continue;
+      }
+      const vsOrm =
+        orm?.report.ok === true
+          ? `${speed(perRow(orm) / perRow(o))} ${other} per order (${other} at ${fmt(ranAt(orm))} orders; target ≥ ${faster}×: ${perRow(orm) / perRow(o) >= faster ? 'met' : 'NOT met'})`
+          : `${other} not measured`;
+      const vsRaw =
+        raw?.report.ok === true
+          ? `${(perRow(o) / perRow(raw)).toFixed(2)}× raw-sql (target ≤ 2×: ${perRow(o) / perRow(raw) <= 2 ? 'met' : 'NOT met'})`
+          : 'raw-sql not measured';
+      lines.push(`${name}: ${vsOrm}; ${vsRaw}`);
+    }
+  }
+  return lines;
+}
 
 export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
   const out: string[] = [];
@@ -82,8 +137,8 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
   out.push('');
   out.push(
     `Measured ${info.date.slice(0, 16).replace('T', ' ')} UTC with \`pnpm bench\` (same as \`npm run bench\`: installs, builds, then runs ` +
-      '`examples/bench`). Reproduce with that command; `BENCH_SIZES=10000,100000`, `BENCH_RUNS=5`, `BENCH_ONLY=<regex over workload/path@rows>` ' +
-      'and `BENCH_STREAM_ROWS=1000000` narrow it down; `DATABASE_URL` picks the server (else an embedded PostgreSQL is started).',
+      '`examples/bench`). Reproduce with that command; `BENCH_SIZES=10000,100000`, `BENCH_RUNS=5`, `BENCH_ONLY=<regex over workload/path@rows>`, ' +
+      "`BENCH_STREAM_ROWS=1000000` and `BENCH_GRAPH_SLOW_ROWS=10000` (the orders the graph workload's TypeORM save() runs at) narrow it down; `DATABASE_URL` picks the server (else an embedded PostgreSQL is started).",
   );
   out.push('');
   out.push(`- Machine: ${info.nproc} CPUs (\`nproc\`; ${info.cpu}), ${info.memGB} GB RAM`);
@@ -122,6 +177,11 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       "created_at changed) plus as many new rows. (A serial `id` can't be the target: TypeORM never sends an increment key's value, and cohort follows it.) " +
       'Remove: the rows are seeded by COPY and loaded as entities (TypeORM `find`, MikroORM `em.find`; the raw path reads the ids), then every one is removed: ' +
       'cohort `bulkRemove`, TypeORM `remove(entities, { chunk: 10000 })`, MikroORM `em.remove(entities)` + `flush()`, raw `DELETE … WHERE id = ANY($1)`.',
+  );
+  out.push(
+    '- Graph (issue 22): orders, their order items and their links to stored tags, in four tables of their own (`orders`, `order_item` with an ' +
+      'indexed `order_id` foreign key, `tag` holding 50 rows, `order_tags` keyed by both columns), written by one call or transaction per run; ' +
+      'checked in every table, with keys on every order and item; its section says what each path does and the size each ran at.',
   );
   out.push(
     '- Every run is checked: row count, a sample of ~200 rows compared value by value (by key, or by the unique label where the path gives no key), ' +
@@ -175,6 +235,46 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       }
       out.push('');
     }
+  }
+
+  for (const size of info.sizes) {
+    const rows = outcomes.filter((o) => o.workload === 'graph' && o.size === size);
+    if (!rows.length) continue;
+    out.push(`## ${titles.graph}, ${fmt(size)} orders`);
+    out.push('');
+    out.push(
+      `${fmt(size)} orders, ${fmt(size * 3)} order items (one-to-many, each item's \`order_id\` referencing its order) and ${fmt(size * 2)} links ` +
+        'from the orders to 50 stored tags (many-to-many, `order_tags`), written in one call or transaction with hooks on (one listener and one subscriber ' +
+        'on Order and on OrderItem) and keys back on every order and item. "orders" is the size a path ran at: TypeORM\'s save() runs ' +
+        'at fewer orders (`BENCH_GRAPH_SLOW_ROWS`; in chunks of 5,000 orders saved one after another, so its time grows about linearly), and every ratio is taken per order. "× raw" divides by the raw per-table route of the same run ' +
+        '(one `INSERT … SELECT FROM unnest … RETURNING id` for the orders, one for the items, one for the junction rows). Lifecycle counts are per order ' +
+        '(4 = the order and its three items).',
+    );
+    out.push('');
+    out.push(
+      '| path | orders | median ms | ms per 1,000 orders | × raw (per order) | peak RSS MB | runs | keys | lifecycle |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const o of rows) {
+      const r = o.report;
+      if (!r.ok) {
+        out.push(
+          `| ${o.path.label} | ${fmt(ranAt(o))} | failed: ${(r.error ?? '').split('\n')[0]!.replace(/\|/g, '\\|')} | | | | | | |`,
+        );
+        continue;
+      }
+      out.push(
+        `| ${o.path.label} | ${fmt(ranAt(o))} | ${ms(r.medianMs)} | ${ms((r.medianMs / ranAt(o)) * 1000)} | ${ratio(o.ratioSql)} | ${Math.round(r.rssMB)} | ` +
+          `${o.spec.warmups}+${r.times.length} | ${r.keys ? `${Math.round(r.keys * 100)}%` : 'no'} | ${hooksSummary(r, ranAt(o), 'markdown')} |`,
+      );
+    }
+    out.push('');
+    out.push(
+      "Issue 22's targets (cohort ≥ 10× faster than TypeORM save(), ≥ 3× faster than MikroORM flush, ≤ 2× the raw per-table route):",
+    );
+    out.push('');
+    for (const line of graphComparisons(outcomes, size)) out.push(`- ${line}`);
+    out.push('');
   }
 
   const streams = outcomes.filter((o) => o.workload === 'stream');

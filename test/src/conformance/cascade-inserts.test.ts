@@ -1,0 +1,177 @@
+// New related entities written with the rows (issue 22, cascade inserts): a many-to-one to a new
+// entity is inserted before the rows, new items of a one-to-many after them — one statement per
+// table and batch, in the call's transaction — as the ORM's own save() / persist()+flush() writes
+// them. Compared with the ORM's own save on an identical schema: rows of every table, object state,
+// the hook log, statements per table; a failure anywhere leaves every table as it was.
+import { BulkDatabaseError, BulkValidationError, UnsupportedFeatureError } from '@cohort/core';
+import { expect, it } from 'vitest';
+import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
+
+const TABLES = ['shop', 'purchase_order', 'order_line', 'product'];
+const CREATE_EVENTS = ['beforeCreate', 'afterCreate', 'beforeInsert', 'afterInsert'];
+const SAME = { tables: TABLES, ignoreTransactionEvents: true, ignoreEvents: [...FLUSH_EVENTS, 'afterLoad'] };
+
+/** Sets an order's lines, each line referring to the order (a TypeORM array, a MikroORM collection). */
+function setLines(side: OrmUnderTest, order: any, lines: any[]): void {
+  for (const line of lines) line.order = order;
+  if (side.orm === 'mikro-orm') order.lines.set(lines);
+  else order.lines = lines;
+}
+
+/**
+ * Three orders: o0 and o1 at one new shop, o2 at none; o0 with two new lines sharing a new product,
+ * o1 with none, o2 with one line without product.
+ */
+function build(side: OrmUnderTest, skus = ['a1', 'a2', 'c1']): any[] {
+  const shop = side.create('Shop', { name: 'corner' });
+  const widget = side.create('Product', { name: 'widget' });
+  const orders = ['o0', 'o1', 'o2'].map((ref, i) => side.create('Order', { ref, shop: i < 2 ? shop : null }));
+  setLines(side, orders[0], [
+    side.create('OrderLine', { sku: skus[0], qty: 1, product: widget }),
+    side.create('OrderLine', { sku: skus[1], qty: 2, product: widget }),
+  ]);
+  setLines(side, orders[1], []);
+  setLines(side, orders[2], [side.create('OrderLine', { sku: skus[2], qty: 3, product: null })]);
+  return orders;
+}
+
+function linesOf(orders: any[]): any[] {
+  return orders.flatMap((order) => [...(order.lines ?? [])]);
+}
+
+/** Statements of the side's SQL log since `from` that insert into `table`. */
+function insertsInto(side: OrmUnderTest, table: string, from = 0): number {
+  return side.sql
+    .slice(from)
+    .filter((entry) => new RegExp(`^\\s*(insert into|copy)\\s+("?[\\w$]+"?\\.)?"?${table}"?[\\s(]`, 'i').test(entry.sql)).length;
+}
+
+/** After the call, a following flush / save of the same objects writes nothing. */
+async function expectClean(side: OrmUnderTest, orders: any[]): Promise<void> {
+  const from = side.sql.length;
+  if (side.orm === 'mikro-orm') await (side.native.em as any).flush();
+  else await side.ormSave(orders);
+  const writes = side.sql.slice(from).filter((entry) => /^\s*(insert|update|delete|copy)\b/i.test(entry.sql));
+  expect(writes.map((entry) => entry.sql)).toEqual([]);
+}
+
+/** TypeORM does not write them yet: the call is refused before anything is written (issue 22). */
+async function refusedByTypeorm(side: OrmUnderTest): Promise<boolean> {
+  if (side.orm !== 'typeorm') return false;
+  await expect(side.bulkInsert(build(side))).rejects.toBeInstanceOf(UnsupportedFeatureError);
+  for (const table of TABLES) expect(await side.rows(table), table).toEqual([]);
+  return true;
+}
+
+describeConformance('cascade inserts of new related entities', ({ subject, reference }) => {
+  for (const call of ['bulkInsert', 'bulkSave'] as const) {
+    it(`${call}: new shop before, new lines (and their new product) after, one INSERT per table`, async () => {
+      if (await refusedByTypeorm(subject())) return;
+      const ref = reference();
+      const refOrders = build(ref);
+      await ref.ormSave(refOrders);
+
+      const sub = subject();
+      const subOrders = build(sub);
+      const from = sub.sql.length;
+      const result = await sub[call](subOrders);
+      expect(result).toMatchObject({ inserted: 3, batches: 1 });
+      expect(result.byEntity).toEqual({
+        Order: { inserted: 3, updated: 0 },
+        Shop: { inserted: 1, updated: 0 },
+        Product: { inserted: 1, updated: 0 },
+        OrderLine: { inserted: 3, updated: 0 },
+      });
+      for (const table of TABLES) expect(insertsInto(sub, table, from), `inserts into ${table}`).toBe(1);
+      await expectSameOutcome(ref, sub, {
+        ...SAME,
+        entitiesRef: [...refOrders, ...linesOf(refOrders), refOrders[0].shop, linesOf(refOrders)[0].product],
+        entitiesSub: [...subOrders, ...linesOf(subOrders), subOrders[0].shop, linesOf(subOrders)[0].product],
+      });
+      await expectClean(sub, subOrders);
+    });
+  }
+
+  it('in batches: one INSERT per table and batch; a related entity shared across batches is inserted once', async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const ref = reference();
+    const refOrders = build(ref);
+    await ref.ormSave(refOrders);
+
+    const sub = subject();
+    const subOrders = build(sub);
+    const from = sub.sql.length;
+    const result = await sub.bulkInsert(subOrders, { batchSize: 2 });
+    expect(result).toMatchObject({ inserted: 3, batches: 2 });
+    expect(result.byEntity).toMatchObject({ Shop: { inserted: 1 }, Product: { inserted: 1 }, OrderLine: { inserted: 3 } });
+    // Batch 1 (o0, o1): the shop, the product, the orders, o0's lines; batch 2 (o2): the order, its line.
+    expect(TABLES.map((table) => insertsInto(sub, table, from))).toEqual([1, 2, 2, 1]);
+    // Per batch and class the hooks run as for one flush of that batch's graph (docs/differences.md).
+    await expectSameOutcome(ref, sub, {
+      ...SAME,
+      ignoreEvents: [...SAME.ignoreEvents, ...CREATE_EVENTS],
+      entitiesRef: [...refOrders, ...linesOf(refOrders)],
+      entitiesSub: [...subOrders, ...linesOf(subOrders)],
+    });
+    await expectClean(sub, subOrders);
+  });
+
+  it('a constraint violation at a line of row 2: every table unchanged, the error names OrderLine via Order.lines and row 2', async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const ref = reference();
+    // o2's line repeats o0's first sku: order_line_sku_unique.
+    const refOrders = build(ref, ['a1', 'a2', 'a1']);
+    await expect(ref.ormSave(refOrders)).rejects.toThrow();
+    const sub = subject();
+    const subOrders = build(sub, ['a1', 'a2', 'a1']);
+    const error = await sub.bulkInsert(subOrders).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BulkDatabaseError);
+    expect(error).toMatchObject({
+      index: 2,
+      relation: { entityName: 'Order', property: 'lines', target: 'OrderLine' },
+      constraint: 'order_line_sku_unique',
+    });
+    expect((error as Error).message).toContain('OrderLine reached through Order.lines');
+    for (const table of TABLES) expect(await sub.rows(table), table).toEqual(await ref.rows(table));
+    for (const table of TABLES) expect(await sub.rows(table), table).toEqual([]);
+    // The objects as the ORM's failed save leaves them (MikroORM: the keys of what it inserted before the failure).
+    const state = (side: OrmUnderTest, orders: any[]) => [...orders, ...linesOf(orders)].map((e) => side.objectState(e));
+    expect(state(sub, subOrders)).toEqual(state(ref, refOrders));
+  });
+
+  it('an invalid line of row 2: BulkValidationError naming the row and Order.lines, nothing written', async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const sub = subject();
+    const orders = build(sub);
+    linesOf(orders)[2].qty = 'three';
+    const error = await sub.bulkSave(orders).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect(error).toMatchObject({
+      index: 2,
+      relation: { entityName: 'Order', property: 'lines', target: 'OrderLine' },
+      failures: [{ index: 2, property: 'qty' }],
+    });
+    expect((error as Error).message).toContain('OrderLine reached through Order.lines');
+    for (const table of TABLES) expect(await sub.rows(table), table).toEqual([]);
+  });
+
+  it("options that may leave a row unwritten while its related entities are written are refused: onInvalid: 'skip', onConflict", async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const sub = subject();
+    for (const options of [{ onInvalid: 'skip' as const }, { onConflict: 'ignore' as const }]) {
+      const error = await sub.bulkInsert(build(sub), options).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'cascade insert', index: 0 });
+    }
+    for (const table of TABLES) expect(await sub.rows(table), table).toEqual([]);
+  });
+});

@@ -91,11 +91,11 @@ export class MikroOrmCascades {
       const index = batch.indices[position] as number;
       visit(entity, { index, entityName: rootMeta.className, property: '' });
     });
-    for (const entity of batch.entities) this.graph.add(entity);
     if (reached.size === 0) return undefined;
 
     const order = commitOrder(rootMeta, persisted, this.metaOf);
     if (!order || !dependenciesHold(order, [...rows, ...reached.keys()], metaOf)) return undefined;
+    for (const entity of rows) this.graph.add(entity);
     for (const entity of reached.keys()) this.graph.add(entity);
     const groups: CascadeGroup[] = [];
     const rootAt = order.indexOf(rootMeta);

@@ -3,9 +3,10 @@
 // table and batch, in the call's transaction — as the ORM's own save() / persist()+flush() writes
 // them. Compared with the ORM's own save on an identical schema: rows of every table, object state,
 // the hook log, statements per table; a failure anywhere leaves every table as it was.
-import { BulkDatabaseError, BulkValidationError, UnsupportedFeatureError } from '@cohort/core';
-import { expect, it } from 'vitest';
+import { BulkDatabaseError, BulkHookError, BulkValidationError, UnsupportedFeatureError } from '@cohort/core';
+import { beforeAll, expect, it } from 'vitest';
 import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
+import { FaultHooks } from '../harness/fault-hooks.js';
 
 const TABLES = ['shop', 'purchase_order', 'order_line', 'product'];
 const CREATE_EVENTS = ['beforeCreate', 'afterCreate', 'beforeInsert', 'afterInsert'];
@@ -76,7 +77,19 @@ async function refusedByTypeorm(side: OrmUnderTest): Promise<boolean> {
   return true;
 }
 
+/** Whether the side's EntityManager manages the entity (MikroORM's identity map; TypeORM has none). */
+function managed(side: OrmUnderTest, entity: object): boolean {
+  const uow = (side.native.em as any).getUnitOfWork();
+  return [...uow.getIdentityMap().values()].includes(entity);
+}
+
 describeConformance('cascade inserts of new related entities', ({ subject, reference }) => {
+  let faults: FaultHooks;
+  beforeAll(() => {
+    // Batch subscriber methods on OrderLine, per-entity hooks on every class; idle until armed.
+    faults = new FaultHooks(subject(), 'order_line');
+  });
+
   for (const call of ['bulkInsert', 'bulkSave'] as const) {
     it(`${call}: new shop before, new lines (and their new product) after, one INSERT per table`, async () => {
       if (await refusedByTypeorm(subject())) return;
@@ -101,9 +114,75 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
         entitiesRef: graphState(refOrders),
         entitiesSub: graphState(subOrders),
       });
+      // Every written entity is managed, as after flush.
+      const graph = [...subOrders, ...linesOf(subOrders), subOrders[0].shop, linesOf(subOrders)[0].product];
+      expect(graph.filter((entity) => !managed(sub, entity))).toEqual([]);
       await expectClean(sub, subOrders);
     });
   }
+
+  it('a hook throwing at a line of row 2: BulkHookError naming the row and Order.lines, nothing written, nothing managed', async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const sub = subject();
+    const orders = build(sub);
+    const fault = {
+      when: (c: { point: string; entity?: Record<string, unknown> }) => c.point === 'beforeInsert' && c.entity?.sku === 'c1',
+      act: () => {
+        throw new Error('injected at c1');
+      },
+    };
+    const error = await faults
+      .with(fault, () => sub.bulkInsert(orders))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property: 'lines', target: 'OrderLine' } });
+    for (const table of TABLES) expect(await sub.rows(table), table).toEqual([]);
+    const graph = [...orders, ...linesOf(orders), orders[0].shop, linesOf(orders)[0].product];
+    expect(graph.filter((entity) => managed(sub, entity))).toEqual([]);
+  });
+
+  it("batch subscribers get each class's batch once per cohort batch", async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const sub = subject();
+    const seen: string[] = [];
+    const fault = {
+      when: (c: { point: string; batch?: number }) => {
+        if (c.point.includes('Bulk')) seen.push(`${c.point} ${c.batch}`);
+        return false;
+      },
+      act: () => undefined,
+    };
+    await faults.with(fault, () => sub.bulkInsert(build(sub), { batchSize: 2, pipeline: false }));
+    expect(seen).toEqual(['beforeBulkInsert 0', 'afterBulkInsert 0', 'beforeBulkInsert 1', 'afterBulkInsert 1']);
+    expect(await sub.query('SELECT count(*)::int AS n FROM order_line')).toEqual([{ n: 3 }]);
+  });
+
+  it('bulkSave of a changed stored order with new ones: every class inserted first, then the UPDATE, as flush', async () => {
+    if (await refusedByTypeorm(subject())) return;
+    const sides = [reference(), subject()];
+    const graphs: any[][] = [];
+    for (const side of sides) {
+      const stored = side.create('Order', { ref: 'old', shop: null });
+      await side.ormSave([stored]);
+      side.resetLogs();
+      stored.ref = 'old!';
+      graphs.push([stored, ...build(side)]);
+    }
+    const [ref, sub] = sides as [OrmUnderTest, OrmUnderTest];
+    await ref.ormSave(graphs[0] as any[]);
+    const result = await sub.bulkSave(graphs[1] as any[]);
+    expect(result).toMatchObject({ inserted: 3, updated: 1 });
+    expect(result.byEntity).toMatchObject({ Order: { inserted: 3, updated: 1 }, OrderLine: { inserted: 3 } });
+    await expectSameOutcome(ref, sub, {
+      ...SAME,
+      entitiesRef: graphState((graphs[0] as any[]).slice(1)),
+      entitiesSub: graphState((graphs[1] as any[]).slice(1)),
+    });
+    await expectClean(sub, graphs[1] as any[]);
+  });
 
   it('in batches: one INSERT per table and batch; a related entity shared across batches is inserted once', async () => {
     if (await refusedByTypeorm(subject())) return;

@@ -255,7 +255,7 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
   const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
   const access = writesGraph(operation)
-    ? relatedWriters(manager, meta, schema, entity, context, options.hooks !== false)
+    ? relatedWriters(manager, meta, schema, entity, context, options.hooks !== false, entities)
     : mikroOrmEntityAccess(entity, meta, context);
   return {
     model: entity.model,
@@ -285,21 +285,28 @@ function relatedWriters(
   entity: MikroOrmEntity,
   context: MikroOrmWriteContext,
   hooks: boolean,
+  input: unknown,
 ): EntityAccess<object> {
   if (!MikroOrmCascades.needed(meta)) return mikroOrmEntityAccess(entity, meta, context);
   const writers = new Map<EntityMetadata<object>, RelatedWriter>();
-  const cascades: MikroOrmCascades = new MikroOrmCascades(manager.getMetadata(), meta, hooks, (related) => {
-    let writer = writers.get(related);
-    if (!writer) {
-      const own = related.root.schema && related.root.schema !== '*' ? related.root.schema : schema;
-      const model = readMikroOrmEntity(related, { platform: manager.getPlatform(), schema: own });
-      const relatedContext = new MikroOrmWriteContext(manager, related, own, context.managed, 'insert', context.undo);
-      const access = mikroOrmEntityAccess(model, related, relatedContext, { of: cascades, root: false });
-      writer = { entity: model, access, context: relatedContext };
-      writers.set(related, writer);
-    }
-    return writer;
-  });
+  const cascades: MikroOrmCascades = new MikroOrmCascades(
+    manager.getMetadata(),
+    meta,
+    hooks,
+    (related) => {
+      let writer = writers.get(related);
+      if (!writer) {
+        const own = related.root.schema && related.root.schema !== '*' ? related.root.schema : schema;
+        const model = readMikroOrmEntity(related, { platform: manager.getPlatform(), schema: own });
+        const relatedContext = new MikroOrmWriteContext(manager, related, own, context.managed, 'insert', context.undo);
+        const access = mikroOrmEntityAccess(model, related, relatedContext, { of: cascades, root: false });
+        writer = { entity: model, access, context: relatedContext };
+        writers.set(related, writer);
+      }
+      return writer;
+    },
+    input,
+  );
   const access = mikroOrmEntityAccess(entity, meta, context, { of: cascades, root: true });
   writers.set(meta, { entity, access, context });
   writers.set(meta.root, { entity, access, context });

@@ -57,7 +57,12 @@ export class MikroOrmCascades {
     private readonly meta: EntityMetadata<AnyEntity>,
     private readonly hooks: boolean,
     private readonly writerOf: (meta: EntityMetadata<AnyEntity>) => RelatedWriter,
-  ) {}
+    input?: unknown,
+  ) {
+    // Every row of an array is written by the call, in its batch: a one-to-many item that is a row
+    // of a later batch (a new shop's orders) is written there, once the holder has its key.
+    if (Array.isArray(input)) for (const row of input) if (typeof row === 'object' && row !== null) this.graph.add(row);
+  }
 
   /** Whether the class has a relation through which flush could insert a new entity. */
   static needed(meta: EntityMetadata<AnyEntity>): boolean {

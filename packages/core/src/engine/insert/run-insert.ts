@@ -41,6 +41,9 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
+    // A batch whose related entities go in after its statement is finished before the next one is
+    // prepared: the next one could reach one of them, which must have its key by then.
+    waitFor: (_next, inFlight) => related.get(inFlight.number)?.groups.some((g) => g.side === 'after') ?? false,
     async prepare(batch, target, result) {
       const context = { model, options, target, result };
       refuseFrozenRows(model, batch, 'insert');

@@ -42,11 +42,14 @@ export function typeormTransaction<E extends ObjectLiteral>(
   metadata: EntityMetadata,
   hooks: boolean,
   data?: unknown,
+  /** Told the query runner the work runs on (for the lifecycle of related classes the call inserts). */
+  bind?: (qr: QueryRunner) => void,
 ): TransactionRunner<E> {
   return async (fn) => {
     const existing = manager.queryRunner;
     const inTransaction = existing?.isTransactionActive === true;
     const qr = existing ?? manager.connection.createQueryRunner();
+    bind?.(qr);
     // As save(): set for the call (before the transaction starts, so its events see it too), then put back.
     const previous = qr.data;
     if (data) qr.data = data;

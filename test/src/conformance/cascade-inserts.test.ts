@@ -60,21 +60,39 @@ function insertsInto(side: OrmUnderTest, table: string, from = 0): number {
     .filter((entry) => new RegExp(`^\\s*(insert into|copy)\\s+("?[\\w$]+"?\\.)?"?${table}"?[\\s(]`, 'i').test(entry.sql)).length;
 }
 
-/** After the call, a following flush / save of the same objects writes nothing. */
-async function expectClean(side: OrmUnderTest, orders: any[]): Promise<void> {
+/** What a following flush (MikroORM) or save() of the same objects (TypeORM) writes, schema names left out. */
+async function followingWrites(side: OrmUnderTest, orders: any[]): Promise<string[]> {
   const from = side.sql.length;
   if (side.orm === 'mikro-orm') await (side.native.em as any).flush();
   else await side.ormSave(orders);
-  const writes = side.sql.slice(from).filter((entry) => /^\s*(insert|update|delete|copy)\b/i.test(entry.sql));
-  expect(writes.map((entry) => entry.sql)).toEqual([]);
+  return side.sql
+    .slice(from)
+    .filter((entry) => /^\s*(insert|update|delete|copy)\b/i.test(entry.sql))
+    .map((entry) => `${entry.sql.replaceAll(`"${side.schema}".`, '')} ${JSON.stringify(entry.params)}`);
 }
 
-/** TypeORM does not write them yet: the call is refused before anything is written (issue 22). */
-async function refusedByTypeorm(side: OrmUnderTest): Promise<boolean> {
-  if (side.orm !== 'typeorm') return false;
-  await expect(side.bulkInsert(build(side))).rejects.toBeInstanceOf(UnsupportedFeatureError);
-  for (const table of TABLES) expect(await side.rows(table), table).toEqual([]);
-  return true;
+/**
+ * After the call the objects are clean: a following flush sends nothing (MikroORM); a following
+ * save() of the roots writes what it writes after save() itself (TypeORM: it sets a null many-to-one
+ * again, `shop_id = NULL` of o2, after its own save too).
+ */
+async function expectClean(side: OrmUnderTest, orders: any[], ref: OrmUnderTest, refOrders: any[]): Promise<void> {
+  const writes = await followingWrites(side, orders);
+  if (side.orm === 'mikro-orm') expect(writes).toEqual([]);
+  else expect(writes).toEqual(await followingWrites(ref, refOrders));
+}
+
+/** The entity events of the side's hook log, as `event Class key`. */
+function entityEvents(side: OrmUnderTest): string[] {
+  return side.hooks.filter((h) => h.entity !== null && h.event !== 'afterLoad').map((h) => `${h.event} ${h.entity} ${h.key}`);
+}
+
+/** Per class in turn: its before events, then its after events. */
+function classes(before: string, after: string, groups: string[][]): string[] {
+  return groups.flatMap(([entity, ...keys]) => [
+    ...keys.map((k) => `${before} ${entity} ${k}`),
+    ...keys.map((k) => `${after} ${entity} ${k}`),
+  ]);
 }
 
 /** Whether the side's EntityManager manages the entity (MikroORM's identity map; TypeORM has none). */
@@ -92,7 +110,6 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
 
   for (const call of ['bulkInsert', 'bulkSave'] as const) {
     it(`${call}: new shop before, new lines (and their new product) after, one INSERT per table`, async () => {
-      if (await refusedByTypeorm(subject())) return;
       const ref = reference();
       const refOrders = build(ref);
       await ref.ormSave(refOrders);
@@ -111,18 +128,57 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
       for (const table of TABLES) expect(insertsInto(sub, table, from), `inserts into ${table}`).toBe(1);
       await expectSameOutcome(ref, sub, {
         ...SAME,
+        // TypeORM's save() orders its events otherwise (pinned below; docs/differences.md).
+        ignoreEvents: sub.orm === 'typeorm' ? [...SAME.ignoreEvents, ...CREATE_EVENTS, 'afterUpdate'] : SAME.ignoreEvents,
         entitiesRef: graphState(refOrders),
         entitiesSub: graphState(subOrders),
       });
-      // Every written entity is managed, as after flush.
-      const graph = [...subOrders, ...linesOf(subOrders), subOrders[0].shop, linesOf(subOrders)[0].product];
-      expect(graph.filter((entity) => !managed(sub, entity))).toEqual([]);
-      await expectClean(sub, subOrders);
+      if (sub.orm === 'typeorm') {
+        expect(entityEvents(sub)).toEqual(
+          classes('beforeInsert', 'afterInsert', [
+            ['Shop', 'corner'],
+            ['Order', 'o0', 'o1', 'o2'],
+            ['Product', 'widget'],
+            ['OrderLine', 'a1', 'a2', 'c1'],
+          ]),
+        );
+        // save(): every before-insert event first (subjects in the order it found them: the rows, then
+        // what their relations cascade to, depth first), the INSERTs with the non-nullable references
+        // first (order, line, product, shop), an UPDATE per row for a nullable foreign key to an entity
+        // inserted later, then the after-insert events in insert order and the UPDATEs' after-update ones.
+        expect(entityEvents(ref)).toEqual([
+          ...[
+            'Order o0',
+            'Order o1',
+            'Order o2',
+            'Shop corner',
+            'OrderLine a1',
+            'Product widget',
+            'OrderLine a2',
+            'OrderLine c1',
+          ].map((e) => `beforeInsert ${e}`),
+          ...[
+            'Order o0',
+            'Order o1',
+            'Order o2',
+            'OrderLine a1',
+            'OrderLine a2',
+            'OrderLine c1',
+            'Product widget',
+            'Shop corner',
+          ].map((e) => `afterInsert ${e}`),
+          ...['Order o0', 'Order o1', 'OrderLine a1', 'OrderLine a2'].map((e) => `afterUpdate ${e}`),
+        ]);
+      } else {
+        // Every written entity is managed, as after flush.
+        const graph = [...subOrders, ...linesOf(subOrders), subOrders[0].shop, linesOf(subOrders)[0].product];
+        expect(graph.filter((entity) => !managed(sub, entity))).toEqual([]);
+      }
+      await expectClean(sub, subOrders, ref, refOrders);
     });
   }
 
   it('a hook throwing at a line of row 2: BulkHookError naming the row and Order.lines, nothing written, nothing managed', async () => {
-    if (await refusedByTypeorm(subject())) return;
     const sub = subject();
     const orders = build(sub);
     const fault = {
@@ -140,12 +196,13 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     expect(error).toBeInstanceOf(BulkHookError);
     expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property: 'lines', target: 'OrderLine' } });
     for (const table of TABLES) expect(await sub.rows(table), table).toEqual([]);
-    const graph = [...orders, ...linesOf(orders), orders[0].shop, linesOf(orders)[0].product];
-    expect(graph.filter((entity) => managed(sub, entity))).toEqual([]);
+    if (sub.orm === 'mikro-orm') {
+      const graph = [...orders, ...linesOf(orders), orders[0].shop, linesOf(orders)[0].product];
+      expect(graph.filter((entity) => managed(sub, entity))).toEqual([]);
+    }
   });
 
   it("batch subscribers get each class's batch once per cohort batch", async () => {
-    if (await refusedByTypeorm(subject())) return;
     const sub = subject();
     const seen: string[] = [];
     const fault = {
@@ -162,7 +219,6 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
   });
 
   it('bulkSave of a changed stored order with new ones: every class inserted first, then the UPDATE, as flush', async () => {
-    if (await refusedByTypeorm(subject())) return;
     const sides = [reference(), subject()];
     const graphs: any[][] = [];
     for (const side of sides) {
@@ -179,14 +235,15 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     expect(result.byEntity).toMatchObject({ Order: { inserted: 3, updated: 1 }, OrderLine: { inserted: 3 } });
     await expectSameOutcome(ref, sub, {
       ...SAME,
+      // TypeORM's save() orders its insert events otherwise (pinned in the first scenario).
+      ignoreEvents: sub.orm === 'typeorm' ? [...SAME.ignoreEvents, ...CREATE_EVENTS, 'afterUpdate'] : SAME.ignoreEvents,
       entitiesRef: graphState((graphs[0] as any[]).slice(1)),
       entitiesSub: graphState((graphs[1] as any[]).slice(1)),
     });
-    await expectClean(sub, graphs[1] as any[]);
+    await expectClean(sub, graphs[1] as any[], ref, graphs[0] as any[]);
   });
 
   it('in batches: one INSERT per table and batch; a related entity shared across batches is inserted once', async () => {
-    if (await refusedByTypeorm(subject())) return;
     const ref = reference();
     const refOrders = build(ref);
     await ref.ormSave(refOrders);
@@ -196,47 +253,52 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     const from = sub.sql.length;
     const result = await sub.bulkInsert(subOrders, { batchSize: 2, pipeline: false });
     expect(result).toMatchObject({ inserted: 3, batches: 2 });
-    // Per batch, class after class as flush runs them (flush runs all rows at once: docs/differences.md).
-    const created = (side: OrmUnderTest) =>
-      side.hooks.filter((h) => CREATE_EVENTS.includes(h.event)).map((h) => `${h.event} ${h.entity} ${h.key}`);
-    const classes = (batch: string[][]) =>
-      batch.flatMap(([entity, ...keys]) => [
-        ...keys.map((k) => `beforeCreate ${entity} ${k}`),
-        ...keys.map((k) => `afterCreate ${entity} ${k}`),
-      ]);
-    expect(created(sub)).toEqual(
-      classes([
-        ['Product', 'widget'],
-        ['Shop', 'corner'],
-        ['Order', 'o0', 'o1'],
-        ['OrderLine', 'a1', 'a2'],
-        ['Order', 'o2'],
-        ['OrderLine', 'c1'],
-      ]),
-    );
-    expect(created(ref)).toEqual(
-      classes([
-        ['Product', 'widget'],
-        ['Shop', 'corner'],
-        ['Order', 'o0', 'o1', 'o2'],
-        ['OrderLine', 'a1', 'a2', 'c1'],
-      ]),
-    );
+    // Per batch, class after class (flush and save() take all rows at once: docs/differences.md).
+    if (sub.orm === 'mikro-orm') {
+      expect(entityEvents(sub)).toEqual(
+        classes('beforeCreate', 'afterCreate', [
+          ['Product', 'widget'],
+          ['Shop', 'corner'],
+          ['Order', 'o0', 'o1'],
+          ['OrderLine', 'a1', 'a2'],
+          ['Order', 'o2'],
+          ['OrderLine', 'c1'],
+        ]),
+      );
+      expect(entityEvents(ref)).toEqual(
+        classes('beforeCreate', 'afterCreate', [
+          ['Product', 'widget'],
+          ['Shop', 'corner'],
+          ['Order', 'o0', 'o1', 'o2'],
+          ['OrderLine', 'a1', 'a2', 'c1'],
+        ]),
+      );
+    } else {
+      expect(entityEvents(sub)).toEqual(
+        classes('beforeInsert', 'afterInsert', [
+          ['Shop', 'corner'],
+          ['Order', 'o0', 'o1'],
+          ['Product', 'widget'],
+          ['OrderLine', 'a1', 'a2'],
+          ['Order', 'o2'],
+          ['OrderLine', 'c1'],
+        ]),
+      );
+    }
     expect(result.byEntity).toMatchObject({ Shop: { inserted: 1 }, Product: { inserted: 1 }, OrderLine: { inserted: 3 } });
     // Batch 1 (o0, o1): the shop, the product, the orders, o0's lines; batch 2 (o2): the order, its line.
     expect(TABLES.map((table) => insertsInto(sub, table, from))).toEqual([1, 2, 2, 1]);
     // Per batch and class the hooks run as for one flush of that batch's graph (docs/differences.md).
     await expectSameOutcome(ref, sub, {
       ...SAME,
-      ignoreEvents: [...SAME.ignoreEvents, ...CREATE_EVENTS],
+      ignoreEvents: [...SAME.ignoreEvents, ...CREATE_EVENTS, 'afterUpdate'],
       entitiesRef: graphState(refOrders),
       entitiesSub: graphState(subOrders),
     });
-    await expectClean(sub, subOrders);
+    await expectClean(sub, subOrders, ref, refOrders);
   });
 
   it("one order per batch: the new shop's collection holds an order of a later batch, which links to it there", async () => {
-    if (await refusedByTypeorm(subject())) return;
     const ref = reference();
     const refOrders = build(ref);
     await ref.ormSave(refOrders);
@@ -246,11 +308,10 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     expect(result).toMatchObject({ inserted: 3, batches: 3, byEntity: { Shop: { inserted: 1 }, OrderLine: { inserted: 3 } } });
     for (const table of TABLES) expect(await sub.rows(table), table).toEqual(await ref.rows(table));
     expect(graphState(subOrders)).toEqual(graphState(refOrders));
-    await expectClean(sub, subOrders);
+    await expectClean(sub, subOrders, ref, refOrders);
   });
 
   it('a constraint violation at a line of row 2: every table unchanged, the error names OrderLine via Order.lines and row 2', async () => {
-    if (await refusedByTypeorm(subject())) return;
     const ref = reference();
     // o2's line repeats o0's first sku: order_line_sku_unique.
     const refOrders = build(ref, ['a1', 'a2', 'a1']);
@@ -271,11 +332,16 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     for (const table of TABLES) expect(await sub.rows(table), table).toEqual(await ref.rows(table));
     for (const table of TABLES) expect(await sub.rows(table), table).toEqual([]);
     // The objects as the ORM's failed save leaves them (MikroORM: the keys of what it inserted before the failure).
-    expect(graphState(subOrders)).toEqual(graphState(refOrders));
+    if (sub.orm === 'mikro-orm') expect(graphState(subOrders)).toEqual(graphState(refOrders));
+    else {
+      // save() puts keys on the objects after its last statement: a failed one leaves none. cohort
+      // leaves the keys of what its statements wrote before the failure (docs/differences.md).
+      expect(graphState(refOrders).filter((e: any) => e.id !== undefined)).toEqual([]);
+      expect(graphState(subOrders).map((e: any) => e.id)).toEqual([1, 2, 3, undefined, undefined, undefined, 1, 1]);
+    }
   });
 
   it('an invalid line of row 2: BulkValidationError naming the row and Order.lines, nothing written', async () => {
-    if (await refusedByTypeorm(subject())) return;
     const sub = subject();
     const orders = build(sub);
     linesOf(orders)[2].qty = 'three';
@@ -294,7 +360,6 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
   });
 
   it("options that may leave a row unwritten while its related entities are written are refused: onInvalid: 'skip', onConflict", async () => {
-    if (await refusedByTypeorm(subject())) return;
     const sub = subject();
     for (const options of [{ onInvalid: 'skip' as const }, { onConflict: 'ignore' as const }]) {
       const error = await sub.bulkInsert(build(sub), options).then(

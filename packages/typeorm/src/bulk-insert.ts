@@ -16,6 +16,7 @@ import {
   type TransactionRunner,
 } from '@cohort/core/adapter';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, type QueryRunner, Repository } from 'typeorm';
+import type { SnapshotWrites } from './entity-snapshots.js';
 import { TypeormCascades } from './typeorm-cascades.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
@@ -194,8 +195,9 @@ function jobFor<E, O extends { hooks?: boolean }>(
       ? upsertAccess
       : access;
   const bind = cascades
-    ? (qr: QueryRunner) => {
+    ? (qr: QueryRunner, writes: SnapshotWrites | undefined) => {
         cascades.queryRunner = qr;
+        cascades.writes = writes;
       }
     : undefined;
   return {

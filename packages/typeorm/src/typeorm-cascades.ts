@@ -2,6 +2,7 @@ import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHoo
 import { NO_HOOKS } from '@cohort/core/adapter';
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner, RelationMetadata } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
+import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
 import { relatedKey } from './related-keys.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
@@ -36,6 +37,8 @@ export class TypeormCascades {
   readonly graph: EntityGraph & { add(entity: object): void } = new WeakSet<object>();
   /** The query runner of the call's transaction (set by the transaction runner). */
   queryRunner: QueryRunner | undefined;
+  /** The transaction's snapshot bookkeeping (trackEntityChanges), as for the rows. */
+  writes: SnapshotWrites | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -97,6 +100,7 @@ export class TypeormCascades {
       const first = entities[0] && reached.get(entities[0]);
       if (!first) continue;
       const queryRunner = this.queryRunner;
+      const writes = this.writes;
       const hooks: LifecycleHooks<ObjectLiteral> =
         this.hooks && queryRunner ? new TypeormLifecycle<ObjectLiteral>(queryRunner, meta) : NO_HOOKS;
       groups.push({
@@ -108,7 +112,11 @@ export class TypeormCascades {
         hooks: hooks as LifecycleHooks<unknown>,
         entities,
         indices: entities.map((entity) => (reached.get(entity) as Reached).index),
-        batchStarted: (group) => assertEntityRows(meta, group as InputBatch<ObjectLiteral>),
+        batchStarted: (group) => {
+          assertEntityRows(meta, group as InputBatch<ObjectLiteral>);
+          if (writes) markWriter(group.entities as object[], writes);
+        },
+        batchDone: writes ? (group) => markWriter(group.entities as object[], undefined) : undefined,
       });
     }
     return { groups };

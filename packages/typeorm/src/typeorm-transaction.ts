@@ -42,20 +42,24 @@ export function typeormTransaction<E extends ObjectLiteral>(
   metadata: EntityMetadata,
   hooks: boolean,
   data?: unknown,
-  /** Told the query runner the work runs on (for the lifecycle of related classes the call inserts). */
-  bind?: (qr: QueryRunner) => void,
+  /**
+   * Told the query runner the work runs on and its snapshot bookkeeping (for the related classes the
+   * call inserts: their lifecycle, and snapshots undone with the transaction).
+   */
+  bind?: (qr: QueryRunner, writes: SnapshotWrites | undefined) => void,
 ): TransactionRunner<E> {
   return async (fn) => {
     const existing = manager.queryRunner;
     const inTransaction = existing?.isTransactionActive === true;
     const qr = existing ?? manager.connection.createQueryRunner();
-    bind?.(qr);
     // As save(): set for the call (before the transaction starts, so its events see it too), then put back.
     const previous = qr.data;
     if (data) qr.data = data;
     const removedKeys = new RemovedKeys(metadata);
-    const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) =>
-      writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
+    const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) => {
+      bind?.(qr, writes);
+      return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
+    };
     try {
       return inTransaction
         ? await inCallerTransaction(qr, removedKeys, targetFor, fn)

@@ -22,6 +22,7 @@ export type {
   BulkProgress,
   BulkResult,
   DuplicateKeys,
+  EntityCounts,
   InsertOptions,
   OnConflict,
   RemoveOptions,
@@ -33,7 +34,7 @@ export type {
   UpsertOptions,
 } from './engine/options/bulk-options.js';
 export { DEFAULT_BATCH_SIZE } from './engine/options/bulk-options.js';
-export type { FailureLocation, ValidationFailure } from './errors/bulk-write-error.js';
+export type { FailureLocation, GraphLocation, ValidationFailure } from './errors/bulk-write-error.js';
 export {
   BulkHookError,
   BulkValidationError,

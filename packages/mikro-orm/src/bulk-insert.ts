@@ -14,8 +14,9 @@ import {
   type TransactionRunner,
 } from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type EntityName, ReferenceKind } from '@mikro-orm/core';
+import { MikroOrmCascades, type RelatedWriter } from './mikro-orm-cascades.js';
 import { mikroOrmEntityAccess } from './mikro-orm-entity-access.js';
-import { readMikroOrmEntity } from './mikro-orm-model-reader.js';
+import { type MikroOrmEntity, readMikroOrmEntity } from './mikro-orm-model-reader.js';
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
 import { refuseCascadingRemove } from './mikro-orm-removals.js';
 import { mikroOrmTransaction } from './mikro-orm-transaction.js';
@@ -253,7 +254,9 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities, operation);
   const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
   const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
-  const access = mikroOrmEntityAccess(entity, meta, context);
+  const access = writesGraph(operation)
+    ? relatedWriters(manager, meta, schema, entity, context, options.hooks !== false, entities)
+    : mikroOrmEntityAccess(entity, meta, context);
   return {
     model: entity.model,
     // A remove reads keys and versions from flush's snapshot of the entity, and changes nothing of it.
@@ -263,4 +266,49 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
     options,
     transaction: transaction as TransactionRunner<E>,
   };
+}
+
+/** Inserts (and a save's new rows) write the new related entities flush would insert with them. */
+function writesGraph(operation: BulkOperation): boolean {
+  return operation === 'bulkInsert' || operation === 'bulkSave';
+}
+
+/**
+ * The access of a call that inserts new related entities with its rows (mikro-orm-cascades.ts): per
+ * related class, made when first needed, its model, a write context sharing the call's undo log
+ * (a rolled-back call unregisters them all) and managed as the call's rows are.
+ */
+function relatedWriters(
+  manager: EntityManager,
+  meta: EntityMetadata<object>,
+  schema: string | undefined,
+  entity: MikroOrmEntity,
+  context: MikroOrmWriteContext,
+  hooks: boolean,
+  input: unknown,
+): EntityAccess<object> {
+  if (!MikroOrmCascades.needed(meta)) return mikroOrmEntityAccess(entity, meta, context);
+  const writers = new Map<EntityMetadata<object>, RelatedWriter>();
+  const cascades: MikroOrmCascades = new MikroOrmCascades(
+    manager.getMetadata(),
+    meta,
+    hooks,
+    (related) => {
+      let writer = writers.get(related);
+      if (!writer) {
+        const own = related.root.schema && related.root.schema !== '*' ? related.root.schema : schema;
+        const model = readMikroOrmEntity(related, { platform: manager.getPlatform(), schema: own });
+        const relatedContext = new MikroOrmWriteContext(manager, related, own, context.managed, 'insert', context.undo);
+        const access = mikroOrmEntityAccess(model, related, relatedContext, { of: cascades, root: false });
+        writer = { entity: model, access, context: relatedContext };
+        writers.set(related, writer);
+      }
+      return writer;
+    },
+    input,
+  );
+  const access = mikroOrmEntityAccess(entity, meta, context, { of: cascades, root: true });
+  writers.set(meta, { entity, access, context });
+  writers.set(meta.root, { entity, access, context });
+  return access;
 }

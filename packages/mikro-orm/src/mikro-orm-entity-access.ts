@@ -1,5 +1,6 @@
-import type { ColumnModel, EntityAccess } from '@cohort/core/adapter';
+import type { ColumnModel, EntityAccess, InputBatch } from '@cohort/core/adapter';
 import type { AnyEntity, EntityMetadata } from '@mikro-orm/core';
+import type { MikroOrmCascades } from './mikro-orm-cascades.js';
 import { mikroOrmLinkFinder } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
@@ -15,6 +16,7 @@ export function mikroOrmEntityAccess<E extends object>(
   entity: MikroOrmEntity,
   meta: EntityMetadata<E>,
   context: MikroOrmWriteContext,
+  cascades?: { readonly of: MikroOrmCascades; readonly root: boolean },
 ): EntityAccess<E> {
   const reader = (column: ColumnModel) => {
     const read = entity.readers.get(column);
@@ -23,6 +25,8 @@ export function mikroOrmEntityAccess<E extends object>(
   };
   const relations = mikroOrmRelationFinder(meta);
   const links = mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step));
+  const finder = context.managed ? relations : unmanagedRowsFinder(meta as EntityMetadata<AnyEntity>, relations, links);
+  const graph = cascades?.of.graph;
   return {
     reader,
     // Collected per row and hydrated at once in finishInsert, as flush maps its RETURNING row.
@@ -30,7 +34,8 @@ export function mikroOrmEntityAccess<E extends object>(
     prepare: (row) => context.prepare(row),
     finishInsert: (row, upserted) => context.finishInsert(row, upserted),
     insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
-    unwrittenRelation: context.managed ? relations : unmanagedRowsFinder(meta as EntityMetadata<AnyEntity>, relations, links),
+    unwrittenRelation: finder && graph ? (row, write) => finder(row, write, graph) : finder,
     links,
+    cascades: cascades?.root ? (batch) => cascades.of.find(batch as InputBatch<AnyEntity>) : undefined,
   };
 }

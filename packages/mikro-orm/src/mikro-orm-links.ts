@@ -190,7 +190,7 @@ export function mikroOrmLinkFinder(
  * sets a snapshot only from the items: they are made the old snapshot's for a moment, without touching
  * the other side (whose collections are still clean then, so the snapshot propagates nowhere).
  */
-function takeSnapshot(collection: CollectionState): () => void {
+export function takeSnapshot(collection: CollectionState): () => void {
   const before = collection.getSnapshot();
   const dirty = collection.isDirty();
   collection.takeSnapshot();

@@ -6,10 +6,20 @@ import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
 
-/** Finds the first relation of a row that flush would write and cohort does not (EntityAccess.unwrittenRelation). */
-export type RelationFinder = (entity: AnyEntity, write: RelationWrite) => UnwrittenRelation | undefined;
+/**
+ * Finds the first relation of a row that flush would write and cohort does not
+ * (EntityAccess.unwrittenRelation). `graph`: the entities the call inserts (its rows and the new
+ * related entities it inserts with them, mikro-orm-cascades.ts): a one-to-many item among them that
+ * refers to the row is written by its own insert.
+ */
+export type RelationFinder = (entity: AnyEntity, write: RelationWrite, graph?: EntityGraph) => UnwrittenRelation | undefined;
 
-type RelationCheck = (entity: AnyEntity, write: RelationWrite) => UnwrittenRelation | undefined;
+/** Entities a call inserts. */
+export interface EntityGraph {
+  has(entity: object): boolean;
+}
+
+type RelationCheck = (entity: AnyEntity, write: RelationWrite, graph?: EntityGraph) => UnwrittenRelation | undefined;
 
 const finders = new WeakMap<EntityMetadata<AnyEntity>, RelationFinder | null>();
 
@@ -31,9 +41,9 @@ const finders = new WeakMap<EntityMetadata<AnyEntity>, RelationFinder | null>();
 export function mikroOrmRelationFinder(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
   // Single-table inheritance: the root holds every class's properties; a row is checked with its own class's.
   if (!meta.root.props.some(isChecked)) return undefined;
-  return (entity, write) => {
+  return (entity, write, graph) => {
     const own = prototypeMeta(entity) ?? meta;
-    const found = finderOf(own)?.(entity, write);
+    const found = finderOf(own)?.(entity, write, graph);
     return found && own.className !== meta.className ? { ...found, entityName: own.className } : found;
   };
 }
@@ -45,9 +55,9 @@ function finderOf(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
     finder =
       checks.length === 0
         ? null
-        : (entity, write) => {
+        : (entity, write, graph) => {
             for (const check of checks) {
-              const found = check(entity, write);
+              const found = check(entity, write, graph);
               if (found) return found;
             }
             return undefined;
@@ -107,7 +117,16 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
         }
       : found;
   const links = writesLinks(prop);
-  return (entity, write) => {
+  // A new one-to-many item the call inserts, referring to the row: its own insert writes the link.
+  const mappedBy = prop.kind === ReferenceKind.ONE_TO_MANY ? prop.mappedBy : undefined;
+  const insertedWith = (entity: AnyEntity, graph: EntityGraph | undefined) => (item: unknown) =>
+    graph !== undefined &&
+    mappedBy !== undefined &&
+    typeof item === 'object' &&
+    item !== null &&
+    graph.has(item) &&
+    Reference.unwrapReference((item as Record<string, unknown>)[mappedBy] as object) === entity;
+  return (entity, write, graph) => {
     if (write === 'upsert') return undefined;
     const value = (entity as Record<string, unknown>)[prop.name];
     // Links of an initialized collection to stored entities are written (mikro-orm-links.ts): new items are refused.
@@ -128,10 +147,15 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     const items = collection.getItems(false);
     const snapshot = collection.getSnapshot();
     // Replaced before it was loaded (set, removeAll): flush rewrites what is stored.
-    if (snapshot === undefined) return items.length > 0 ? added(items) : write === 'update' ? linked : undefined;
+    const written = insertedWith(entity, graph);
+    if (snapshot === undefined) {
+      const left = items.filter((item) => !written(item));
+      if (left.length > 0) return added(left);
+      return items.length === 0 && write === 'update' ? linked : undefined;
+    }
     const before = new Set(snapshot);
     const now = new Set(items);
-    const more = items.filter((item) => !before.has(item));
+    const more = items.filter((item) => !before.has(item) && !written(item));
     if (more.length > 0) return added(more);
     for (const item of snapshot) if (!now.has(item)) return linked;
     return undefined;

@@ -22,8 +22,8 @@ export function unmanagedRowsFinder(
 ): RelationFinder | undefined {
   const held = meta.root.props.filter(heldByInverseCollection);
   if (held.length === 0 && !links) return relations;
-  return (entity, write) => {
-    const refused = relations?.(entity, write);
+  return (entity, write, graph) => {
+    const refused = relations?.(entity, write, graph);
     if (refused) return refused;
     for (const prop of held) {
       const parent = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);

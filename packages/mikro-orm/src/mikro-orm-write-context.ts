@@ -19,8 +19,6 @@ export type WriteKind = 'insert' | 'update' | 'save' | 'upsert';
  * exactly as flush does — and undoes that registration when the call's transaction rolls back.
  */
 export class MikroOrmWriteContext {
-  // What to put back, newest last, when the transaction that wrote the entities rolls back.
-  private readonly undo = new UndoLog();
   // Rows of the call whose UPDATE hooks ran so far.
   private updates = 0;
   // What the call knows of each entity of its batches in flight (dropped when a batch is done).
@@ -37,6 +35,11 @@ export class MikroOrmWriteContext {
     /** The written entities are managed afterwards (`managed` option; a stream's default is false). */
     readonly managed: boolean,
     readonly kind: WriteKind = 'insert',
+    /**
+     * What to put back, newest last, when the transaction that wrote the entities rolls back (shared
+     * with the contexts of the related classes the call inserts with its rows).
+     */
+    readonly undo: UndoLog = new UndoLog(),
   ) {
     this.entries = new UnitOfWorkEntries(em, this.undo);
     this.finisher = new WriteFinisher(em, schema, managed, this.entries, this.undo);

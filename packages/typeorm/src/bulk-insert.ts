@@ -15,7 +15,9 @@ import {
   runSoftRemove,
   type TransactionRunner,
 } from '@cohort/core/adapter';
-import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, Repository } from 'typeorm';
+import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, type QueryRunner, Repository } from 'typeorm';
+import type { SnapshotWrites } from './entity-snapshots.js';
+import { TypeormCascades } from './typeorm-cascades.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
 import { refuseCascadingRemove, softRemoveColumn } from './typeorm-remove-guard.js';
@@ -174,6 +176,7 @@ function jobFor<E, O extends { hooks?: boolean }>(
   entity: unknown,
   given: unknown,
   operation: BulkOperation,
+  entities?: unknown,
 ): BulkJob<E, O> {
   const manager = managerOf(target);
   const metadata = manager.connection.getMetadata(entity as EntityTarget<ObjectLiteral>);
@@ -181,10 +184,32 @@ function jobFor<E, O extends { hooks?: boolean }>(
   const { model, access, upsertAccess } = readTypeormEntity<ObjectLiteral>(manager.connection, metadata);
   const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
   const { options, data } = typeormCallOptions<O>(operation, given, model, inCallerTransaction);
+  // Inserts (and a save's new rows) write the new related entities save() would insert with them.
+  const cascades =
+    (operation === 'bulkInsert' || operation === 'bulkSave') && TypeormCascades.needed(metadata)
+      ? new TypeormCascades(manager.connection, metadata, options.hooks !== false, entities)
+      : undefined;
+  const written: EntityAccess<ObjectLiteral> = cascades
+    ? { ...cascades.withGraph(access), cascades: (batch) => cascades.find(batch) }
+    : operation === 'bulkUpsert'
+      ? upsertAccess
+      : access;
+  const bind = cascades
+    ? (qr: QueryRunner, writes: SnapshotWrites | undefined) => {
+        cascades.queryRunner = qr;
+        cascades.writes = writes;
+      }
+    : undefined;
   return {
     model,
-    access: (operation === 'bulkUpsert' ? upsertAccess : access) as EntityAccess<E>,
+    access: written as EntityAccess<E>,
     options,
-    transaction: typeormTransaction<E & ObjectLiteral>(manager, metadata, options.hooks !== false, data) as TransactionRunner<E>,
+    transaction: typeormTransaction<E & ObjectLiteral>(
+      manager,
+      metadata,
+      options.hooks !== false,
+      data,
+      bind,
+    ) as TransactionRunner<E>,
   };
 }

@@ -1,15 +1,26 @@
 import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
+import type { EntityGraph } from './typeorm-cascades.js';
 import { typeormLinks } from './typeorm-links.js';
 
-/** Finds the first relation of a row that save() would write and cohort does not (EntityAccess.unwrittenRelation). */
-export type RelationFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
+/**
+ * Finds the first relation of a row that save() would write and cohort does not
+ * (EntityAccess.unwrittenRelation). `graph`: the entities the call inserts (typeorm-cascades.ts): a
+ * new one-to-many item among them that refers to the row is written by its own insert.
+ */
+export type RelationFinder = (
+  entity: ObjectLiteral,
+  write: RelationWrite,
+  stored?: unknown,
+  graph?: EntityGraph,
+) => UnwrittenRelation | undefined;
 
 type RelationCheck = (
   entity: ObjectLiteral,
   write: RelationWrite,
   stored: ObjectLiteral | undefined,
+  graph?: EntityGraph,
 ) => UnwrittenRelation | undefined;
 
 const finders = new WeakMap<EntityMetadata, RelationFinder | null>();
@@ -44,10 +55,10 @@ function buildFinder(metadata: EntityMetadata): RelationFinder | undefined {
   // Single-table inheritance: a row is checked with its own class's relations.
   const byClass = new Map<EntityMetadata, RelationFinder | undefined>(children.map((child) => [child, finderOf(child)]));
   if (!own && [...byClass.values()].every((finder) => finder === undefined)) return undefined;
-  return (entity, write, stored) => {
+  return (entity, write, stored, graph) => {
     const actual = metadata.findInheritanceMetadata(entity);
-    if (actual === metadata) return own?.(entity, write, stored);
-    const found = byClass.get(actual)?.(entity, write, stored);
+    if (actual === metadata) return own?.(entity, write, stored, graph);
+    const found = byClass.get(actual)?.(entity, write, stored, graph);
     return found && { ...found, entityName: actual.name };
   };
 }
@@ -55,9 +66,9 @@ function buildFinder(metadata: EntityMetadata): RelationFinder | undefined {
 function finderOf(metadata: EntityMetadata): RelationFinder | undefined {
   const checks = checksOf(metadata);
   if (checks.length === 0) return undefined;
-  return (entity, write, stored) => {
+  return (entity, write, stored, graph) => {
     for (const check of checks) {
-      const found = check(entity, write, stored as ObjectLiteral | undefined);
+      const found = check(entity, write, stored as ObjectLiteral | undefined, graph);
       if (found) return found;
     }
     return undefined;
@@ -124,7 +135,16 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       return undefined;
     };
   }
-  return (entity, write, stored) => {
+  // A new item the call inserts, referring to the row: its own insert writes the link.
+  const inverse = relation.isOneToMany ? relation.inverseRelation : undefined;
+  const insertedWith = (entity: ObjectLiteral, item: unknown, graph: EntityGraph | undefined) =>
+    graph !== undefined &&
+    inverse !== undefined &&
+    typeof item === 'object' &&
+    item !== null &&
+    graph.has(item) &&
+    inverse.getEntityValue(item as ObjectLiteral) === entity;
+  return (entity, write, stored, graph) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);
     if (value === undefined || (value !== null && !Array.isArray(value))) return undefined;
@@ -135,7 +155,7 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     for (const item of items) {
       const key = keyOf(item);
       if (key === undefined) {
-        if (newOnes) return newOnes;
+        if (newOnes && !insertedWith(entity, item, graph)) return newOnes;
         continue;
       }
       if (!before.has(key)) return linked;

@@ -42,6 +42,11 @@ export function typeormTransaction<E extends ObjectLiteral>(
   metadata: EntityMetadata,
   hooks: boolean,
   data?: unknown,
+  /**
+   * Told the query runner the work runs on and its snapshot bookkeeping (for the related classes the
+   * call inserts: their lifecycle, and snapshots undone with the transaction).
+   */
+  bind?: (qr: QueryRunner, writes: SnapshotWrites | undefined) => void,
 ): TransactionRunner<E> {
   return async (fn) => {
     const existing = manager.queryRunner;
@@ -51,8 +56,10 @@ export function typeormTransaction<E extends ObjectLiteral>(
     const previous = qr.data;
     if (data) qr.data = data;
     const removedKeys = new RemovedKeys(metadata);
-    const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) =>
-      writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
+    const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) => {
+      bind?.(qr, writes);
+      return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
+    };
     try {
       return inTransaction
         ? await inCallerTransaction(qr, removedKeys, targetFor, fn)

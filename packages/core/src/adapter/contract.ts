@@ -258,6 +258,44 @@ export interface EntityAccess<E> {
    * after its hooks).
    */
   readonly linksBeforeHooks?: boolean;
+  /**
+   * The new related entities the ORM's own save would insert with the rows of a batch (cascade):
+   * asked once per batch of an insert (and of a save's new rows), before its before-hooks, so that
+   * {@link unwrittenRelation} lets through the relations they are reached by. Leave it out when the
+   * entity has no relation that cascades inserts.
+   */
+  cascades?(batch: InputBatch<E>): CascadeWrite | undefined;
+}
+
+/**
+ * The new related entities of a batch, grouped by class in the order the ORM's save inserts them:
+ * the groups `before` the batch's own statement (entities the rows refer to) and `after` it
+ * (entities that refer to the rows). The engine inserts each group with the ordinary insert phases
+ * of its class (before-hooks, validation, one statement, values back, after-hooks), in the call's
+ * transaction.
+ */
+export interface CascadeWrite {
+  readonly groups: readonly CascadeGroup[];
+  /** Called once every group of the batch is written: leave the relations clean, as the ORM's save leaves them. */
+  written?(): void;
+}
+
+/** The new entities of one class a batch's rows reach, and how to write them. */
+export interface CascadeGroup {
+  readonly side: 'before' | 'after';
+  /** The relation they are first reached through, for errors (`Order.lines`). */
+  readonly entityName: string;
+  readonly property: string;
+  readonly model: EntityModel;
+  readonly access: EntityAccess<unknown>;
+  /** The lifecycle of their class, on the call's transaction. */
+  readonly hooks: LifecycleHooks<unknown>;
+  readonly entities: readonly unknown[];
+  /** For each entity, the index of the input row it was reached from. */
+  readonly indices: readonly number[];
+  /** As {@link WriteTarget.batchStarted} and `batchDone`, for the group's batch. */
+  batchStarted?(batch: InputBatch<unknown>): void;
+  batchDone?(batch: InputBatch<unknown>): void;
 }
 
 /**

@@ -50,6 +50,8 @@ export type { VersionStep } from '../sql/version-step.js';
 export { checkColumnValue } from '../validate/column-rules.js';
 export type {
   BulkJob,
+  CascadeGroup,
+  CascadeWrite,
   ChangeTracker,
   CopyCapableClient,
   EntityAccess,

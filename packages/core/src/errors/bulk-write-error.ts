@@ -8,6 +8,16 @@ export interface FailureLocation<E = unknown> {
 }
 
 /**
+ * Where in an entity graph a failure happened: at a related entity the call inserted with the row
+ * (cascade), reached through `entityName.property`, of class `target`.
+ */
+export interface GraphLocation {
+  readonly entityName: string;
+  readonly property: string;
+  readonly target: string;
+}
+
+/**
  * Base class of every error cohort throws. Catch this to handle any bulk-write failure.
  * When the database raised it, the PostgreSQL error is kept as `cause`.
  */
@@ -16,6 +26,11 @@ export class BulkWriteError<E = unknown> extends Error {
   readonly batch?: number;
   readonly index?: number;
   readonly entity?: E;
+  /**
+   * Set when the failure is at a related entity the call was inserting with the row (`entity` is
+   * then that entity, `index` the input row it was reached from).
+   */
+  declare readonly relation?: GraphLocation;
 
   constructor(message: string, location: FailureLocation<E> = {}, options?: { cause?: unknown }) {
     super(message, options);

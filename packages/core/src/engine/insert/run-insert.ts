@@ -1,4 +1,4 @@
-import type { BulkJob, LinkHookBatch } from '../../adapter/contract.js';
+import type { BulkJob, CascadeWrite, LinkHookBatch } from '../../adapter/contract.js';
 import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { RowOrder } from '../batches/key-order.js';
 import { runBatches } from '../batches/run-batches.js';
@@ -10,6 +10,7 @@ import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/l
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
+import { cascadesOf, insertCascades, withOwnCounts } from './cascade-inserts.js';
 import { applyRows } from './insert-apply.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase } from './insert-phases.js';
 import { type PlannedRows, planRows } from './insert-plan.js';
@@ -22,8 +23,10 @@ export type InsertJob<E> = BulkJob<E, InsertOptions>;
  * Inserts `input` batch by batch. Per batch (SPEC §3): before-hooks → validation → one statement →
  * generated values back onto the objects → after-hooks for the rows written.
  */
-export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, insertStages(bindModel(job.model, job.access), job.options));
+export async function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  const model = bindModel(job.model, job.access);
+  const result = await runBatches(input, job.options, job.transaction, insertStages(model, job.options));
+  return withOwnCounts(result, model.name);
 }
 
 /**
@@ -33,9 +36,14 @@ export function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterab
 export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
   // Links the ORM works out before its before-hooks, by batch number, until the batch is written.
   const early = new Map<number, BatchLinks<E>>();
+  // New related entities of a batch (cascade), from its before-hooks until it is written.
+  const related = new Map<number, CascadeWrite>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
+    // A batch whose related entities go in after its statement is finished before the next one is
+    // prepared: the next one could reach one of them, which must have its key by then.
+    waitFor: (_next, inFlight) => related.get(inFlight.number)?.groups.some((g) => g.side === 'after') ?? false,
     async prepare(batch, target, result) {
       const context = { model, options, target, result };
       refuseFrozenRows(model, batch, 'insert');
@@ -43,6 +51,10 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
       const write = relationWriteOf(model, options);
       const found = write === 'insert' && model.linksBeforeHooks ? collectLinks(model, batch, 'insert') : undefined;
       if (found) early.set(batch.number, found);
+      // The ORM's save finds the whole graph first; the entities the rows refer to go in before them.
+      const cascade = write === 'insert' ? cascadesOf(model, batch, options) : undefined;
+      if (cascade) related.set(batch.number, cascade);
+      await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
       await beforeInsertPhase(context, batch);
       refuseUnwrittenRelations(model, batch, write);
       await refuseChangedRelations(model, batch, write, target);
@@ -69,9 +81,18 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
       }
       await afterInsertPhase(context, written);
       await afterLinks(target, links, options);
+      // Then the new entities that refer to the rows, which now have their keys.
+      const cascade = related.get(number);
+      related.delete(number);
+      await insertCascades(cascade, 'after', number, context, insertStagesOf);
+      cascade?.written?.();
     },
   };
 }
+
+/** {@link insertStages} for the related entities of a batch. */
+export const insertStagesOf = <N>(model: BoundModel<N>, options: InsertOptions) =>
+  insertStages(model, options) as StagedWork<N, unknown, unknown>;
 
 /**
  * The order an upsert (or an insert that ignores conflicts on a target) locks rows in: its

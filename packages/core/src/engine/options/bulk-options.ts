@@ -180,6 +180,17 @@ export interface BulkResult<E> {
   /** Statements sent for the data (inserts, updates, look-ups), excluding transaction control. */
   statements: number;
   ms: number;
+  /**
+   * Rows written per entity class, when the call inserted related entities with its rows (cascade):
+   * the given class's (as `inserted`/`updated` above) and each related class's.
+   */
+  byEntity?: Record<string, EntityCounts>;
+}
+
+/** What a call wrote of one entity class. */
+export interface EntityCounts {
+  inserted: number;
+  updated: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 10_000;

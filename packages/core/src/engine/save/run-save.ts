@@ -3,7 +3,9 @@ import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
 import { runBatches } from '../batches/run-batches.js';
+import { cascadesOf, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
+import { insertStagesOf } from '../insert/run-insert.js';
 import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
@@ -20,12 +22,13 @@ export type SaveJob<E> = BulkJob<E, SaveOptions>;
  * from existing; before-insert hooks for the new, before-update hooks for the changed; validation of
  * both; one INSERT and one UPDATE; after-insert then after-update hooks.
  */
-export function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+export async function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
   const { options } = job;
   const model = bindModel(job.model, job.access);
-  return runBatches(input, options, job.transaction, (batch, target, result) =>
+  const result = await runBatches(input, options, job.transaction, (batch, target, result) =>
     saveBatch({ model, options, target, result }, batch),
   );
+  return withOwnCounts(result, model.name);
 }
 
 type SaveContext<E> = BatchContext<E, SaveOptions>;
@@ -66,6 +69,9 @@ async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Prom
 async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
   const { model, target } = context;
   const { batch, fresh, existing, states, plan } = parts;
+  // New related entities of the new rows (cascade): those they refer to go in first.
+  const cascade = cascadesOf(model, fresh, context.options);
+  await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   // Both parts are checked before either is written.
   refuseUnwrittenRelations(model, fresh, 'insert');
@@ -77,6 +83,9 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
   const written = await writeInsertPhase(context, validNew, preparedNew);
   await afterInsertPhase(context, written);
+  // Flush commits every class's inserts before any update.
+  await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  cascade?.written?.();
   await beforeUpdatePhase(context, plan);
   const preparedChanged = prepareRows(model, plan.changed.entities);
   const validChanged = await validateUpdatePhase(context, plan.changed, preparedChanged);
@@ -94,6 +103,8 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const early = model.linksBeforeHooks
     ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states) }
     : undefined;
+  const cascade = cascadesOf(model, fresh, context.options);
+  await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   // Events grouped as that ORM's save groups them: inserts (rows, then links), updates, link removes.
   const joined = early && joinLinks(early.fresh, early.stored);
@@ -117,6 +128,8 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   if (early) await afterLinks(target, links, context.options, 'added');
   await afterUpdatePhase(context, validChanged);
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
+  await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  cascade?.written?.();
 }
 
 /** The many-to-many links of a save's new rows and of its stored ones, after both statements (rows skipped as invalid write none). */

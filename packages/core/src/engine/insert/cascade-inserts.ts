@@ -1,0 +1,107 @@
+// New related entities inserted with a batch's rows (cascade), as the ORM's own save inserts them:
+// per class, one group with the ordinary insert phases of that class — its before-hooks, validation,
+// one statement, values back, after-hooks — before the batch's own statement (the entities the rows
+// refer to) or after it (the entities that refer to the rows), in the call's transaction.
+import type { CascadeGroup, CascadeWrite, InputBatch, WriteTarget } from '../../adapter/contract.js';
+import { BulkWriteError, type GraphLocation } from '../../errors/bulk-write-error.js';
+import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
+import { type BoundModel, bindModel } from '../../model/bound-model.js';
+import type { StagedWork } from '../batches/staged-work.js';
+import { emptyResult, type InsertOptions, type RunningResult } from '../options/bulk-options.js';
+import { resolveConflict } from '../upsert/conflict-plan.js';
+
+/** An insert's staged work for a model (run-insert's insertStages, handed in to keep imports one-way). */
+export type InsertStagesOf = <N>(model: BoundModel<N>, options: InsertOptions) => StagedWork<N, unknown, unknown>;
+
+/**
+ * The related entities the rows of `batch` bring to insert with them (see `EntityAccess.cascades`),
+ * or undefined. Refused (before anything of the batch runs) with options that would leave some rows
+ * unwritten while their related entities are: `onInvalid: 'skip'` and `onConflict`.
+ */
+export function cascadesOf<E>(model: BoundModel<E>, batch: InputBatch<E>, options: InsertOptions): CascadeWrite | undefined {
+  if (!model.cascades || batch.entities.length === 0) return undefined;
+  const found = model.cascades(batch);
+  const first = found?.groups[0];
+  if (!found || !first) return undefined;
+  const option =
+    options.onInvalid === 'skip'
+      ? "onInvalid: 'skip'"
+      : resolveConflict(model, options.onConflict).kind !== 'error'
+        ? 'onConflict'
+        : undefined;
+  if (option) {
+    const position = batch.indices.indexOf(first.indices[0] as number);
+    throw new UnsupportedFeatureError(
+      'cascade insert',
+      `${first.entityName}.${first.property} at row ${first.indices[0]} holds new ${first.model.name} entities that the ORM's own save would insert with the row; cohort inserts them, but not with ${option}, which may leave the row unwritten. Nothing was written: leave ${option} out, or write the related entities first.`,
+      {
+        option,
+        entityName: first.entityName,
+        property: first.property,
+        index: first.indices[0],
+        entity: batch.entities[Math.max(position, 0)],
+        batch: batch.number,
+      },
+    );
+  }
+  return found;
+}
+
+/**
+ * Inserts the groups of one side, in order, each with its class's own insert phases on the batch's
+ * session. Their outcomes count in `result.byEntity`; a failure names the input row the entity was
+ * reached from and the relation (`error.relation`), and fails the call (its transaction rolls back).
+ */
+export async function insertCascades<E>(
+  found: CascadeWrite | undefined,
+  side: CascadeGroup['side'],
+  number: number,
+  call: { readonly target: WriteTarget<E>; readonly result: RunningResult<E>; readonly options: InsertOptions },
+  stagesOf: InsertStagesOf,
+): Promise<void> {
+  if (!found) return;
+  const { target, result, options } = call;
+  for (const group of found.groups) {
+    if (group.side !== side || group.entities.length === 0) continue;
+    const model = bindModel(group.model, group.access);
+    const own: WriteTarget<unknown> = {
+      session: target.session,
+      hooks: group.hooks,
+      inCallerTransaction: target.inCallerTransaction,
+    };
+    const batch: InputBatch<unknown> = { number, entities: [...group.entities], indices: [...group.indices] };
+    const counts = emptyResult<unknown>();
+    // Plain inserts: the options that tell how to write (strategy, hooks, validation) carry over.
+    const work = stagesOf(model, { ...options, onConflict: undefined, onInvalid: 'error' });
+    group.batchStarted?.(batch);
+    try {
+      const prepared = await work.prepare(batch, own, counts);
+      await work.finish(await work.send(prepared, own), own, counts);
+    } catch (error) {
+      throw located(error, { entityName: group.entityName, property: group.property, target: group.model.name });
+    } finally {
+      group.batchDone?.(batch);
+    }
+    result.byEntity ??= {};
+    const entry = result.byEntity[group.model.name] ?? { inserted: 0, updated: 0 };
+    entry.inserted += counts.inserted;
+    result.byEntity[group.model.name] = entry;
+  }
+}
+
+/** The error of a related entity, naming the relation it was reached through (the innermost one). */
+function located(error: unknown, relation: GraphLocation): unknown {
+  if (!(error instanceof BulkWriteError) || error.relation) return error;
+  Object.defineProperty(error, 'relation', { value: relation, enumerable: true, configurable: true });
+  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (inserted with the row): ${error.message}`;
+  return error;
+}
+
+/** The given class's counts next to the related classes', once the call inserted related entities. */
+export function withOwnCounts<R extends { byEntity?: Record<string, { inserted: number; updated: number }> }>(
+  result: R & { inserted: number; updated: number },
+  name: string,
+): R {
+  if (result.byEntity) result.byEntity = { [name]: { inserted: result.inserted, updated: result.updated }, ...result.byEntity };
+  return result;
+}

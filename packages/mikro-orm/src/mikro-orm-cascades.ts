@@ -1,0 +1,255 @@
+import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
+import { NO_HOOKS } from '@cohort/core/adapter';
+import {
+  Cascade,
+  CommitOrderCalculator,
+  type EntityMetadata,
+  type EntityProperty,
+  type MetadataStorage,
+  Reference,
+  ReferenceKind,
+  Utils,
+} from '@mikro-orm/core';
+import { collectionState, entityInternals, prototypeMeta } from './mikro-orm-internals.js';
+import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
+import { takeSnapshot } from './mikro-orm-links.js';
+import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
+import type { EntityGraph } from './mikro-orm-relation-finder.js';
+import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+
+type AnyEntity = object;
+
+const KEYED_BY_ID = Number(Utils.getORMVersion().split('.')[0]) >= 7;
+
+/** How the call writes entities of another class: its model, access and write context, made once per class. */
+export interface RelatedWriter {
+  readonly entity: MikroOrmEntity;
+  readonly access: EntityAccess<AnyEntity>;
+  readonly context: MikroOrmWriteContext;
+}
+
+/** Where a new related entity was first reached: the input row, the relation. */
+interface Reached {
+  readonly index: number;
+  readonly entityName: string;
+  readonly property: string;
+}
+
+/**
+ * The new related entities a flush of a batch's rows would insert with them (EntityAccess.cascades),
+ * found as flush finds them: `em.persist()` cascades through every relation with `Cascade.PERSIST`
+ * (MikroORM's default) — a many-to-one or owning one-to-one to an entity without a key, a one-to-many
+ * collection's new items — and the change-set computation follows every to-one to a new entity,
+ * whatever its cascade. The classes are ordered with flush's own CommitOrderCalculator (from the
+ * order flush computes their change sets in), and split around the rows' class: the groups before
+ * it are inserted before the batch's statement, the ones after it after. What this does not write
+ * is left to the relation finder, which refuses it: items of a many-to-many or an array given for a
+ * collection, an inverse one-to-one, a one-to-many item that does not refer to its holder, new
+ * entities of the rows' own class (a tree in the batch), and graphs whose classes the commit order
+ * cannot put in dependency order.
+ */
+export class MikroOrmCascades {
+  /** The entities the call inserts: its rows and the related entities found with them. */
+  readonly graph: EntityGraph & { add(entity: AnyEntity): void } = new WeakSet<AnyEntity>();
+
+  constructor(
+    private readonly metadata: MetadataStorage,
+    private readonly meta: EntityMetadata<AnyEntity>,
+    private readonly hooks: boolean,
+    private readonly writerOf: (meta: EntityMetadata<AnyEntity>) => RelatedWriter,
+    input?: unknown,
+  ) {
+    // Every row of an array is written by the call, in its batch: a one-to-many item that is a row
+    // of a later batch (a new shop's orders) is written there, once the holder has its key.
+    if (Array.isArray(input)) for (const row of input) if (typeof row === 'object' && row !== null) this.graph.add(row);
+  }
+
+  /** Whether the class has a relation through which flush could insert a new entity. */
+  static needed(meta: EntityMetadata<AnyEntity>): boolean {
+    return meta.root.props.some((prop) => toOneOwner(prop) || cascadedCollection(prop));
+  }
+
+  private readonly metaOf = (entity: AnyEntity) => metaIn(this.metadata, entity);
+
+  find(batch: InputBatch<AnyEntity>): CascadeWrite | undefined {
+    const metaOf = this.metaOf;
+    const rows = new Set(batch.entities);
+    const rootMeta = this.meta.root;
+    const reached = new Map<AnyEntity, Reached>();
+    // Flush's persist stack: the rows, each followed by what it cascades to (depth first).
+    const persisted: AnyEntity[] = [];
+    const visit = (entity: AnyEntity, from: Reached | undefined) => {
+      persisted.push(entity);
+      const meta = metaOf(entity);
+      for (const prop of meta.relations) {
+        for (const target of cascadeTargets(entity, prop)) {
+          if (rows.has(target) || reached.has(target)) continue;
+          // A new entity of the rows' own class (a tree) is left to the finder, which refuses it.
+          if (metaOf(target).root === rootMeta) continue;
+          const at: Reached = { index: from?.index ?? 0, entityName: meta.className, property: prop.name };
+          reached.set(target, at);
+          visit(target, at);
+        }
+      }
+    };
+    batch.entities.forEach((entity, position) => {
+      const index = batch.indices[position] as number;
+      visit(entity, { index, entityName: rootMeta.className, property: '' });
+    });
+    if (reached.size === 0) return undefined;
+
+    const order = commitOrder(rootMeta, persisted, this.metaOf);
+    if (!order || !dependenciesHold(order, [...rows, ...reached.keys()], metaOf)) return undefined;
+    for (const entity of rows) this.graph.add(entity);
+    for (const entity of reached.keys()) this.graph.add(entity);
+    const groups: CascadeGroup[] = [];
+    const rootAt = order.indexOf(rootMeta);
+    for (const [position, meta] of order.entries()) {
+      if (meta === rootMeta) continue;
+      const entities = [...reached.keys()].filter((entity) => metaOf(entity).root === meta);
+      if (entities.length === 0) continue;
+      const first = reached.get(entities[0] as AnyEntity) as Reached;
+      const writer = this.writerOf(meta);
+      const hooks: LifecycleHooks<AnyEntity> = this.hooks ? new MikroOrmLifecycle(writer.context, meta) : NO_HOOKS;
+      groups.push({
+        side: position < rootAt ? 'before' : 'after',
+        entityName: first.entityName,
+        property: first.property,
+        model: writer.entity.model,
+        access: writer.access as EntityAccess<unknown>,
+        hooks: hooks as LifecycleHooks<unknown>,
+        entities,
+        indices: entities.map((entity) => (reached.get(entity) as Reached).index),
+        batchStarted: (group) => writer.context.adopt(group as InputBatch<AnyEntity>),
+        batchDone: (group) => writer.context.release(group.entities as AnyEntity[]),
+      });
+    }
+    const written = [...rows, ...reached.keys()];
+    const context = this.writerOf(this.meta).context;
+    return {
+      groups,
+      // Flush snapshots the collections of every entity it wrote: a next flush finds them clean.
+      written: () => {
+        if (!context.managed) return;
+        for (const entity of written) {
+          for (const prop of metaOf(entity).relations) {
+            if (prop.kind !== ReferenceKind.ONE_TO_MANY) continue;
+            const value = (entity as Record<string, unknown>)[prop.name];
+            if (Utils.isCollection(value) && collectionState(value).isInitialized()) {
+              context.undoOnRollBack(takeSnapshot(collectionState(value)));
+            }
+          }
+        }
+      },
+    };
+  }
+}
+
+/**
+ * An entity's metadata in the call's EntityManager (the prototype's may be another MikroORM
+ * instance's, when several map the same classes): found by the class name.
+ */
+function metaIn(metadata: MetadataStorage, entity: AnyEntity): EntityMetadata<AnyEntity> {
+  const found = metadata.find((entity as { constructor: new () => AnyEntity }).constructor);
+  return found ?? prototypeMeta(entity) ?? entityInternals(entity).__meta;
+}
+
+function toOneOwner(prop: EntityProperty<AnyEntity>): boolean {
+  return (
+    prop.persist !== false &&
+    !prop.mapToPk &&
+    (prop.kind === ReferenceKind.MANY_TO_ONE || (prop.kind === ReferenceKind.ONE_TO_ONE && prop.owner === true))
+  );
+}
+
+function cascadedCollection(prop: EntityProperty<AnyEntity>): boolean {
+  return (
+    prop.kind === ReferenceKind.ONE_TO_MANY &&
+    prop.persist !== false &&
+    typeof prop.mappedBy === 'string' &&
+    (prop.cascade?.includes(Cascade.PERSIST) || prop.cascade?.includes(Cascade.ALL)) === true
+  );
+}
+
+/** The new entities flush inserts with `entity` through `prop`. */
+function cascadeTargets(entity: AnyEntity, prop: EntityProperty<AnyEntity>): AnyEntity[] {
+  const value = (entity as Record<string, unknown>)[prop.name];
+  if (value == null || prop.embedded) return [];
+  if (toOneOwner(prop)) {
+    const target = Reference.unwrapReference(value as object);
+    return Utils.isEntity(target) && isNew(target) ? [target] : [];
+  }
+  if (!cascadedCollection(prop) || !Utils.isCollection(value) || !collectionState(value).isInitialized()) return [];
+  const mappedBy = prop.mappedBy;
+  // Only items whose own reference is the holder: their insert writes the link.
+  return collectionState(value)
+    .getItems(false)
+    .filter(
+      (item): item is AnyEntity =>
+        Utils.isEntity(item) &&
+        isNew(item) &&
+        Reference.unwrapReference((item as Record<string, unknown>)[mappedBy] as object) === entity,
+    );
+}
+
+function isNew(entity: AnyEntity): boolean {
+  return !entityInternals(entity).hasPrimaryKey();
+}
+
+/**
+ * The classes in flush's commit order: the nodes in the order flush computes change sets (its persist
+ * stack, each entity after the new entities its to-one references reach), sorted by MikroORM's
+ * CommitOrderCalculator (the metadata's to-one owners).
+ */
+function commitOrder(
+  rootMeta: EntityMetadata<AnyEntity>,
+  persisted: readonly AnyEntity[],
+  metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
+): EntityMetadata<AnyEntity>[] | undefined {
+  const classes: EntityMetadata<AnyEntity>[] = [];
+  const seen = new Set<AnyEntity>();
+  const computed = (entity: AnyEntity) => {
+    if (seen.has(entity)) return;
+    seen.add(entity);
+    const meta = metaOf(entity);
+    for (const prop of meta.relations) {
+      if (!toOneOwner(prop)) continue;
+      const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
+      if (target != null && Utils.isEntity(target) && isNew(target)) computed(target);
+    }
+    if (!classes.includes(meta.root)) classes.push(meta.root);
+  };
+  for (const entity of persisted) computed(entity);
+  if (!classes.includes(rootMeta)) return undefined;
+  // MikroORM 7 keys nodes by the metadata's `_id`, 6 by the class name.
+  const idOf = (meta: EntityMetadata<AnyEntity>): string | number =>
+    KEYED_BY_ID ? (meta as unknown as { _id: number })._id : meta.className;
+  const byId = new Map(classes.map((meta) => [idOf(meta), meta]));
+  const calc = new CommitOrderCalculator() as unknown as {
+    addNode(id: string | number): void;
+    discoverProperty(prop: EntityProperty<AnyEntity>, id: string | number): void;
+    sort(): (string | number)[];
+  };
+  for (const meta of classes) calc.addNode(idOf(meta));
+  for (const meta of classes) for (const prop of meta.props) calc.discoverProperty(prop, idOf(meta));
+  return calc.sort().map((id) => byId.get(id) as EntityMetadata<AnyEntity>);
+}
+
+/** Every new entity a written entity refers to comes earlier in `order`. */
+function dependenciesHold(
+  order: readonly EntityMetadata<AnyEntity>[],
+  written: readonly AnyEntity[],
+  metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
+): boolean {
+  const at = new Map(order.map((meta, position) => [meta, position]));
+  for (const entity of written) {
+    const meta = metaOf(entity);
+    for (const prop of meta.relations) {
+      if (!toOneOwner(prop)) continue;
+      const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
+      if (target == null || !Utils.isEntity(target) || !isNew(target)) continue;
+      if ((at.get(metaOf(target).root) ?? -1) >= (at.get(meta.root) ?? -1)) return false;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,170 @@
+import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
+import { NO_HOOKS } from '@cohort/core/adapter';
+import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner, RelationMetadata } from 'typeorm';
+import { assertEntityRows } from './assert-entity-row.js';
+import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
+import { relatedKey } from './related-keys.js';
+import { TypeormLifecycle } from './typeorm-lifecycle.js';
+import { readTypeormEntity } from './typeorm-model-reader.js';
+import type { RelationFinder } from './typeorm-relation-finder.js';
+
+/** Where a new related entity was first reached: the input row, the relation. */
+interface Reached {
+  readonly index: number;
+  readonly entityName: string;
+  readonly property: string;
+}
+
+/** Entities a call inserts: its rows and the related entities found with them. */
+export interface EntityGraph {
+  has(entity: object): boolean;
+}
+
+/**
+ * The new related entities save() would insert with a batch's rows (EntityAccess.cascades), through
+ * relations that cascade inserts (CascadesSubjectBuilder follows `cascade: true` / `['insert']`): the
+ * target of a many-to-one or owning one-to-one without a key, and the new items of a one-to-many
+ * whose own reference is the row — recursively. Grouped by class, each object once, classes in
+ * dependency order (parents first); the classes before the rows' class are inserted before the
+ * batch's statement, the others after it. save() itself inserts in SubjectTopologicalSorter's order,
+ * the tables with non-nullable references first, and sets a nullable foreign key to an entity
+ * inserted later with one UPDATE per row (with its update events); cohort inserts the parents first
+ * and sends no UPDATE (docs/differences.md). What this does not write is left to the relation
+ * finder, which refuses it: relations without cascade, one-to-many items that do not refer to the
+ * row, many-to-many and inverse one-to-one items, new entities of the rows' own class, cycles.
+ */
+export class TypeormCascades {
+  readonly graph: EntityGraph & { add(entity: object): void } = new WeakSet<object>();
+  /** The query runner of the call's transaction (set by the transaction runner). */
+  queryRunner: QueryRunner | undefined;
+  /** The transaction's snapshot bookkeeping (trackEntityChanges), as for the rows. */
+  writes: SnapshotWrites | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metadata: EntityMetadata,
+    private readonly hooks: boolean,
+    input?: unknown,
+  ) {
+    // Every row of an array is written by the call, in its batch.
+    if (Array.isArray(input)) for (const row of input) if (typeof row === 'object' && row !== null) this.graph.add(row);
+  }
+
+  /** Whether the class has a relation through which save() could insert a new entity. */
+  static needed(metadata: EntityMetadata): boolean {
+    return [metadata, ...metadata.childEntityMetadatas].some((m) => m.relations.some((r) => cascaded(r) !== undefined));
+  }
+
+  find(batch: InputBatch<ObjectLiteral>): CascadeWrite | undefined {
+    const rootMeta = this.metadata;
+    const rows = new Set<object>(batch.entities);
+    const reached = new Map<object, Reached & { meta: EntityMetadata }>();
+    // Class-level dependencies found on the instances: parent class → dependent class.
+    const edges: [EntityMetadata, EntityMetadata][] = [];
+    const seen: EntityMetadata[] = [rootMeta];
+    const visit = (entity: ObjectLiteral, meta: EntityMetadata, index: number) => {
+      const own = meta.findInheritanceMetadata(entity);
+      for (const relation of own.relations) {
+        const side = cascaded(relation);
+        if (!side) continue;
+        const target = relation.inverseEntityMetadata;
+        const keyOf = relatedKey(target);
+        const value = relation.getEntityValue(entity);
+        const items: unknown[] = side === 'before' ? [value] : Array.isArray(value) ? value : [];
+        for (const item of items) {
+          if (item === null || typeof item !== 'object' || keyOf(item) !== undefined) continue;
+          if (side === 'after' && relation.inverseRelation?.getEntityValue(item as ObjectLiteral) !== entity) continue;
+          edges.push(side === 'before' ? [target, meta] : [meta, target]);
+          if (rows.has(item) || reached.has(item)) continue;
+          // A new entity of the rows' own table (a tree) is left to the finder, which refuses it.
+          if (target.tablePath === rootMeta.tablePath) continue;
+          reached.set(item, { index, entityName: own.name, property: relation.propertyPath, meta: target });
+          if (!seen.includes(target)) seen.push(target);
+          visit(item as ObjectLiteral, target, index);
+        }
+      }
+    };
+    batch.entities.forEach((entity, position) => {
+      visit(entity, rootMeta, batch.indices[position] as number);
+    });
+    if (reached.size === 0) return undefined;
+    const order = dependencyOrder(seen, edges);
+    if (!order) return undefined;
+    for (const entity of rows) this.graph.add(entity);
+    for (const entity of reached.keys()) this.graph.add(entity);
+    const rootAt = order.indexOf(rootMeta);
+    const groups: CascadeGroup[] = [];
+    for (const [position, meta] of order.entries()) {
+      if (meta === rootMeta) continue;
+      const entities = [...reached].filter(([, at]) => at.meta === meta).map(([entity]) => entity);
+      const first = entities[0] && reached.get(entities[0]);
+      if (!first) continue;
+      const queryRunner = this.queryRunner;
+      const writes = this.writes;
+      const hooks: LifecycleHooks<ObjectLiteral> =
+        this.hooks && queryRunner ? new TypeormLifecycle<ObjectLiteral>(queryRunner, meta) : NO_HOOKS;
+      groups.push({
+        side: position < rootAt ? 'before' : 'after',
+        entityName: first.entityName,
+        property: first.property,
+        model: readTypeormEntity(this.dataSource, meta).model,
+        access: this.accessOf(meta) as EntityAccess<unknown>,
+        hooks: hooks as LifecycleHooks<unknown>,
+        entities,
+        indices: entities.map((entity) => (reached.get(entity) as Reached).index),
+        batchStarted: (group) => {
+          assertEntityRows(meta, group as InputBatch<ObjectLiteral>);
+          if (writes) markWriter(group.entities as object[], writes);
+        },
+        batchDone: writes ? (group) => markWriter(group.entities as object[], undefined) : undefined,
+      });
+    }
+    return { groups };
+  }
+
+  private readonly accesses = new Map<EntityMetadata, EntityAccess<ObjectLiteral>>();
+
+  /** A related class's access: its own, with the relation finder aware of the call's graph. */
+  private accessOf(meta: EntityMetadata): EntityAccess<ObjectLiteral> {
+    let access = this.accesses.get(meta);
+    if (!access) {
+      access = this.withGraph(readTypeormEntity<ObjectLiteral>(this.dataSource, meta).access);
+      this.accesses.set(meta, access);
+    }
+    return access;
+  }
+
+  /** An access whose relation finder lets through the one-to-many items the call inserts. */
+  withGraph(access: EntityAccess<ObjectLiteral>): EntityAccess<ObjectLiteral> {
+    const finder = access.unwrittenRelation as RelationFinder | undefined;
+    if (!finder) return access;
+    const graph = this.graph;
+    return { ...access, unwrittenRelation: (entity, write, stored) => finder(entity, write, stored, graph) };
+  }
+}
+
+/** Which side of the holder's statement save() inserts a new entity reached through the relation on. */
+function cascaded(relation: RelationMetadata): 'before' | 'after' | undefined {
+  if (!relation.isCascadeInsert || relation.persistenceEnabled === false) return undefined;
+  if (relation.isManyToOne || relation.isOneToOneOwner) return 'before';
+  if (relation.isOneToMany && relation.inverseRelation) return 'after';
+  return undefined;
+}
+
+/** The classes with every parent before its dependents (first seen first among free ones), or undefined for a cycle. */
+function dependencyOrder(
+  classes: readonly EntityMetadata[],
+  edges: readonly [EntityMetadata, EntityMetadata][],
+): EntityMetadata[] | undefined {
+  const parents = new Map(classes.map((meta) => [meta, new Set<EntityMetadata>()]));
+  for (const [parent, child] of edges) if (parent !== child) parents.get(child)?.add(parent);
+  for (const [parent, child] of edges) if (parent === child) return undefined;
+  const order: EntityMetadata[] = [];
+  const left = [...classes];
+  while (left.length > 0) {
+    const free = left.findIndex((meta) => [...(parents.get(meta) ?? [])].every((p) => order.includes(p) || !left.includes(p)));
+    if (free < 0) return undefined;
+    order.push(left.splice(free, 1)[0] as EntityMetadata);
+  }
+  return order;
+}

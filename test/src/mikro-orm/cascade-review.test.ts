@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 // Cascade inserts (issue 22), MikroORM, reviewed against em.persist() + em.flush() on equal inputs in
 // two schemas: rows of every table, keys and foreign keys on the objects, the unit of work, the
 // entity events, and what a following flush sends — for graphs the conformance file does not build
@@ -91,6 +92,12 @@ class Purchase {
   )
   drafts = new Collection<Draft>(this);
   @OneToOne(() => Label, { owner: true, nullable: true }) label?: Label | null;
+  @ManyToOne(() => Voucher, { nullable: true }) voucher?: Voucher | null;
+  @OneToMany(
+    () => Stamp,
+    (stamp) => stamp.purchase,
+  )
+  stamps = new Collection<Stamp>(this);
   @OneToOne(
     () => Invoice,
     (invoice) => invoice.purchase,
@@ -150,7 +157,36 @@ class Player {
   @ManyToOne(() => Club, { nullable: true }) club?: Club | null;
 }
 
-const ENTITIES = [Address, Customer, Card, Product, Label, Purchase, Line, Note, Draft, Invoice, Category, Club, Player];
+@Entity({ tableName: 'voucher' })
+class Voucher {
+  @PrimaryKey({ type: 'uuid' }) id: string = randomUUID();
+  @Property({ type: 'string', length: 20 }) code!: string;
+}
+
+@Entity({ tableName: 'stamp' })
+class Stamp {
+  @PrimaryKey({ type: 'uuid' }) id: string = randomUUID();
+  @Property({ type: 'string', length: 20 }) mark!: string;
+  @ManyToOne(() => Purchase) purchase!: Purchase;
+}
+
+const ENTITIES = [
+  Voucher,
+  Stamp,
+  Address,
+  Customer,
+  Card,
+  Product,
+  Label,
+  Purchase,
+  Line,
+  Note,
+  Draft,
+  Invoice,
+  Category,
+  Club,
+  Player,
+];
 const TABLES = [
   'address',
   'customer',
@@ -165,6 +201,8 @@ const TABLES = [
   'category',
   'club',
   'player',
+  'voucher',
+  'stamp',
 ];
 type Named = { ref?: string; sku?: string; name?: string; city?: string; text?: string; no?: string };
 const labelOf = (e: object) => {
@@ -755,4 +793,23 @@ describe('more graphs', () => {
       expect(await everything(subject)).toEqual(before);
     });
   }
+});
+
+describe('client-set keys', () => {
+  it('a new one-to-many item whose key is set on creation (uuid): flush inserts it; refused naming Purchase.stamps', async () => {
+    const build = () => {
+      const rows = [purchase('p0'), purchase('p1')];
+      const stamp = make(Stamp, { mark: 's', purchase: rows[1] as Purchase });
+      (rows[1] as Purchase).stamps.add(stamp);
+      return rows;
+    };
+    const refEm = reference.orm.em.fork() as EntityManager;
+    refEm.persist(build());
+    await refEm.flush();
+    expect((await reference.rows('stamp', 'mark')).map((r) => r.purchase_id)).toEqual([2]);
+    const error = await failure(insert()(subject.orm.em.fork() as EntityManager, build()));
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ entityName: 'Purchase', property: 'stamps', index: 1 });
+    for (const table of TABLES) expect(await subject.rows(table, 'id'), table).toEqual([]);
+  });
 });

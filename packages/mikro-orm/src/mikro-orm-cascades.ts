@@ -78,23 +78,27 @@ export class MikroOrmCascades {
     const reached = new Map<AnyEntity, Reached>();
     // Flush's persist stack: the rows, each followed by what it cascades to (depth first).
     const persisted: AnyEntity[] = [];
-    const visit = (entity: AnyEntity, from: Reached | undefined) => {
+    // `persisting`: reached through relations that cascade persist (the rows themselves too). Flush's
+    // persist follows those only; its change-set computation follows every to-one to a new entity
+    // (findNewEntities) but no collection of an entity reached that way.
+    const visit = (entity: AnyEntity, from: Reached | undefined, persisting: boolean) => {
       persisted.push(entity);
       const meta = metaOf(entity);
       for (const prop of meta.relations) {
-        for (const target of cascadeTargets(entity, prop)) {
+        const cascading = persisting && cascadesPersist(prop);
+        for (const target of cascadeTargets(entity, prop, persisting)) {
           if (rows.has(target) || reached.has(target)) continue;
           // A new entity of the rows' own class (a tree) is left to the finder, which refuses it.
           if (metaOf(target).root === rootMeta) continue;
           const at: Reached = { index: from?.index ?? 0, entityName: meta.className, property: prop.name };
           reached.set(target, at);
-          visit(target, at);
+          visit(target, at, cascading);
         }
       }
     };
     batch.entities.forEach((entity, position) => {
       const index = batch.indices[position] as number;
-      visit(entity, { index, entityName: rootMeta.className, property: '' });
+      visit(entity, { index, entityName: rootMeta.className, property: '' }, true);
     });
     if (reached.size === 0) return undefined;
 
@@ -162,24 +166,32 @@ function toOneOwner(prop: EntityProperty<AnyEntity>): boolean {
   );
 }
 
+function cascadesPersist(prop: EntityProperty<AnyEntity>): boolean {
+  return (prop.cascade?.includes(Cascade.PERSIST) || prop.cascade?.includes(Cascade.ALL)) === true;
+}
+
 function cascadedCollection(prop: EntityProperty<AnyEntity>): boolean {
   return (
     prop.kind === ReferenceKind.ONE_TO_MANY &&
     prop.persist !== false &&
     typeof prop.mappedBy === 'string' &&
-    (prop.cascade?.includes(Cascade.PERSIST) || prop.cascade?.includes(Cascade.ALL)) === true
+    cascadesPersist(prop)
   );
 }
 
-/** The new entities flush inserts with `entity` through `prop`. */
-function cascadeTargets(entity: AnyEntity, prop: EntityProperty<AnyEntity>): AnyEntity[] {
+/**
+ * The new entities flush inserts with `entity` through `prop`: a to-one's new target always; a
+ * collection's new items only when `entity` was reached through relations that cascade persist.
+ */
+function cascadeTargets(entity: AnyEntity, prop: EntityProperty<AnyEntity>, persisting: boolean): AnyEntity[] {
   const value = (entity as Record<string, unknown>)[prop.name];
   if (value == null || prop.embedded) return [];
   if (toOneOwner(prop)) {
     const target = Reference.unwrapReference(value as object);
     return Utils.isEntity(target) && isNew(target) ? [target] : [];
   }
-  if (!cascadedCollection(prop) || !Utils.isCollection(value) || !collectionState(value).isInitialized()) return [];
+  if (!persisting || !cascadedCollection(prop) || !Utils.isCollection(value) || !collectionState(value).isInitialized())
+    return [];
   const mappedBy = prop.mappedBy;
   // Only items whose own reference is the holder: their insert writes the link.
   return collectionState(value)

@@ -530,6 +530,27 @@ describe('cascade options on the graph', () => {
     };
     await differential(build, insert());
   });
+
+  it('a many-to-one with cascade: [] to a new customer holding new cards: flush inserts the customer, not its cards; cohort refuses Customer.cards', async () => {
+    const build = () => {
+      const payer = make(Customer, { name: 'payer' });
+      const card = make(Card, { no: 'c1', customer: payer });
+      payer.cards.add(card);
+      return { rows: [purchase('p0', { payer })], card };
+    };
+    const refEm = reference.orm.em.fork() as EntityManager;
+    const ref = build();
+    refEm.persist(ref.rows);
+    await refEm.flush();
+    expect(await reference.rows('customer')).toHaveLength(1);
+    // Flush's persist stops at the relation without cascade: the card is not in that flush.
+    expect(await reference.rows('card')).toEqual([]);
+    expect(ref.card.id).toBeUndefined();
+    const error = await failure(insert()(subject.orm.em.fork() as EntityManager, build().rows));
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Customer', property: 'cards', index: 0 });
+    for (const table of TABLES) expect(await subject.rows(table), table).toEqual([]);
+  });
 });
 
 describe('self-reference', () => {
@@ -771,14 +792,23 @@ describe('more graphs', () => {
     for (const table of TABLES) expect(await subject.rows(table), table).toEqual([]);
   });
 
-  for (const variant of ['alone', 'in an earlier batch than the new row'] as const) {
+  const variants = [
+    { variant: 'alone', batchSize: 1, loadedFirst: true },
+    { variant: 'in an earlier batch than the new row', batchSize: 1, loadedFirst: true },
+    // The new row's cascade inserts the customer in the batch: the loaded row was diffed before that.
+    { variant: 'in the same batch as the new row, before it', batchSize: 10, loadedFirst: true },
+    { variant: 'in the same batch as the new row, after it', batchSize: 10, loadedFirst: false },
+  ] as const;
+  for (const { variant, batchSize, loadedFirst } of variants) {
     it(`bulkSave: a loaded purchase set to a new customer (${variant}): flush inserts it and updates the FK; refused at the row`, async () => {
       const build = async (side: OwnSide, em: EntityManager) => {
         await side.orm.em.fork().persist(purchase('stored')).flush();
         const loaded = await em.findOneOrFail(Purchase, { ref: 'stored' });
         const customer = make(Customer, { name: 'both' });
         loaded.customer = customer;
-        return variant === 'alone' ? [loaded] : [loaded, purchase('fresh', { customer })];
+        if (variant === 'alone') return [loaded];
+        const fresh = purchase('fresh', { customer });
+        return loadedFirst ? [loaded, fresh] : [fresh, loaded];
       };
       const refEm = reference.orm.em.fork() as EntityManager;
       refEm.persist(await build(reference, refEm));
@@ -787,9 +817,14 @@ describe('more graphs', () => {
       const subEm = subject.orm.em.fork() as EntityManager;
       const rows = await build(subject, subEm);
       const before = await everything(subject);
-      const error = await failure(bulkSave(subEm, Purchase, rows, withForcedStrategy({ batchSize: 1 })));
+      const error = await failure(bulkSave(subEm, Purchase, rows, withForcedStrategy({ batchSize })));
       expect(error).toBeInstanceOf(UnsupportedFeatureError);
-      expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'Purchase', property: 'customer', index: 0 });
+      expect(error).toMatchObject({
+        feature: 'unsaved reference',
+        entityName: 'Purchase',
+        property: 'customer',
+        index: loadedFirst ? 0 : 1,
+      });
       expect(await everything(subject)).toEqual(before);
     });
   }

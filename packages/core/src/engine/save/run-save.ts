@@ -71,6 +71,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const { batch, fresh, existing, states, plan } = parts;
   // New related entities of the new rows (cascade): those they refer to go in first.
   const cascade = cascadesOf(model, fresh, context.options);
+  refuseStoredRowsReachingCascades(model, existing, states, cascade);
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   // Both parts are checked before either is written.
@@ -104,6 +105,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
     ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states) }
     : undefined;
   const cascade = cascadesOf(model, fresh, context.options);
+  refuseStoredRowsReachingCascades(model, existing, states, cascade);
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   // Events grouped as that ORM's save groups them: inserts (rows, then links), updates, link removes.
@@ -130,6 +132,20 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
   await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
   cascade?.written?.();
+}
+
+/**
+ * A stored row of the batch referring to a new entity that the new rows' cascade is about to insert
+ * was diffed while that entity had no key: refused as such a reference is when no new row brings the
+ * entity (`unsaved reference`), before anything is inserted, instead of leaving its change unwritten.
+ */
+function refuseStoredRowsReachingCascades<E>(
+  model: SaveContext<E>['model'],
+  existing: InputBatch<E>,
+  states: Parameters<typeof refuseUnwrittenRelations<E>>[3],
+  cascade: ReturnType<typeof cascadesOf<E>>,
+): void {
+  if (cascade && existing.entities.length > 0) refuseUnwrittenRelations(model, existing, 'update', states);
 }
 
 /** The many-to-many links of a save's new rows and of its stored ones, after both statements (rows skipped as invalid write none). */

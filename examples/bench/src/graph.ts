@@ -243,8 +243,8 @@ const typeormGraphEntities = () => import('./graph-typeorm-entities.js');
 
 /**
  * The orders (with their two stored tags) and the items of a TypeORM path; `linked`: each order's
- * `items` holds its three items (the graph save() and a cascading cohort call follow), else the items
- * stand alone and the path links them itself.
+ * `items` holds its three items and each item refers to its order (the graph save() and a cascading
+ * cohort call follow), else the items stand alone and the path links them itself.
  */
 async function typeormGraph(session: CaseSession, n: number, tag: string, linked: boolean) {
   const { TypeormOrder, TypeormOrderItem, TypeormTag } = await typeormGraphEntities();
@@ -256,7 +256,12 @@ async function typeormGraph(session: CaseSession, n: number, tag: string, linked
   const orders: TypeormOrder[] = Array.from({ length: n }, (_, i) => {
     const order = Object.assign(new TypeormOrder(), orderValues(i, tag));
     order.tags = tagPositions(i).map((p) => tags[p]!);
-    if (linked) order.items = items.slice(i * ITEMS_PER_ORDER, (i + 1) * ITEMS_PER_ORDER);
+    if (linked) {
+      order.items = items.slice(i * ITEMS_PER_ORDER, (i + 1) * ITEMS_PER_ORDER);
+      // Both sides set, as a MikroORM collection's add() sets them: cohort writes the items' foreign
+      // key from their own reference (an item without it is refused; save() would take it from the order).
+      for (const item of order.items) item.order = order;
+    }
     return order;
   });
   return { ds, TypeormOrder, TypeormOrderItem, orders, items, objects: { orders, items, tagIds: tags.map((t) => t.id) } };

@@ -79,8 +79,9 @@ export const TYPED_PARAMETERS: ReadonlySet<string> = new Set([
   'jsonb',
 ]);
 
-// Read once per model: types and defaults do not change under a running application.
-const cache = new WeakMap<object, Promise<TableCatalog>>();
+// Read once per model: types and defaults do not change under a running application. Each entry
+// remembers the session that reads it, for the calls that find it still loading.
+const cache = new WeakMap<object, { readonly session: SqlSession; readonly catalog: Promise<TableCatalog> }>();
 
 // Casts use the type without its modifier; for char(n) and bit(n) that would mean length 1, so
 // those are cast to their unbounded forms and the column's own assignment cast checks the length.
@@ -116,13 +117,23 @@ export function readTableCatalog(
   model: EntityModel | BoundModel<never> | JunctionTable,
 ): Promise<TableCatalog> {
   const key = ('source' in model ? model.source : undefined) ?? model;
-  let entry = cache.get(key);
+  const entry = cache.get(key);
   if (!entry) {
-    entry = loadCatalog(session, qualifiedTable(key.table, key.schema));
-    cache.set(key, entry);
-    entry.catch(() => cache.delete(key));
+    const catalog = loadCatalog(session, qualifiedTable(key.table, key.schema));
+    const own = { session, catalog };
+    cache.set(key, own);
+    catalog.catch(() => {
+      if (cache.get(key) === own) cache.delete(key);
+    });
+    return catalog;
   }
-  return entry;
+  if (entry.session === session) return entry.catalog;
+  // Being read on another call's session: when that read fails (that call failed and its
+  // transaction ended under it), this call reads the catalog on its own session.
+  return entry.catalog.catch(() => {
+    if (cache.get(key) === entry) cache.delete(key);
+    return readTableCatalog(session, model);
+  });
 }
 
 async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<TableCatalog> {

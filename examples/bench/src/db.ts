@@ -169,12 +169,17 @@ async function mikroGraph() {
   return { entities: [m.MikroOrder, m.MikroOrderItem, m.MikroTag], subscribers: m.mikroGraphSubscribers() };
 }
 
+/** One row as a COPY text line. */
+export function copyLine(r: Row): string {
+  return `${r.qty}\t${copyText(r.label)}\t${r.createdAt.toISOString()}\n`;
+}
+
 /** COPY text lines, joined into ~1,000-row strings. */
 export function* copyLines(rows: Iterable<Row>): Generator<string> {
   let buffer = '';
   let inBuffer = 0;
   for (const r of rows) {
-    buffer += `${r.qty}\t${copyText(r.label)}\t${r.createdAt.toISOString()}\n`;
+    buffer += copyLine(r);
     if (++inBuffer === 1000) {
       yield buffer;
       buffer = '';

@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { changeRow, chunks, copyText, type Row, rowValues } from './data.js';
-import { type CaseSession, copyBinary, copyLines } from './db.js';
+import { changeRow, chunks, type Row, rowValues } from './data.js';
+import { type CaseSession, copyBinary, copyLine, copyLines } from './db.js';
 import { graphPaths } from './graph.js';
 import type { HookCounts } from './hooks.js';
 import type { MikroSeed } from './mikro-entities.js';
@@ -961,7 +961,7 @@ async function* copyLinesOf(rows: AsyncIterable<Row>): AsyncGenerator<string> {
   let buffer = '';
   let inBuffer = 0;
   for await (const r of rows) {
-    buffer += `${r.qty}\t${copyText(r.label)}\t${r.createdAt.toISOString()}\n`;
+    buffer += copyLine(r);
     if (++inBuffer === 1000) {
       yield buffer;
       buffer = '';

@@ -1,5 +1,5 @@
 import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
-import { NO_HOOKS } from '@cohort/core/adapter';
+import { InsertedEntities, NO_HOOKS } from '@cohort/core/adapter';
 import {
   Cascade,
   CommitOrderCalculator,
@@ -14,7 +14,6 @@ import { collectionState, entityInternals, prototypeMeta } from './mikro-orm-int
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { takeSnapshot } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
-import type { EntityGraph } from './mikro-orm-relation-finder.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 type AnyEntity = object;
@@ -50,7 +49,7 @@ interface Reached {
  */
 export class MikroOrmCascades {
   /** The entities the call inserts: its rows and the related entities found with them. */
-  readonly graph: EntityGraph & { add(entity: AnyEntity): void } = new WeakSet<AnyEntity>();
+  readonly graph: InsertedEntities;
 
   constructor(
     private readonly metadata: MetadataStorage,
@@ -59,9 +58,7 @@ export class MikroOrmCascades {
     private readonly writerOf: (meta: EntityMetadata<AnyEntity>) => RelatedWriter,
     input?: unknown,
   ) {
-    // Every row of an array is written by the call, in its batch: a one-to-many item that is a row
-    // of a later batch (a new shop's orders) is written there, once the holder has its key.
-    if (Array.isArray(input)) for (const row of input) if (typeof row === 'object' && row !== null) this.graph.add(row);
+    this.graph = new InsertedEntities(input);
   }
 
   /** Whether the class has a relation through which flush could insert a new entity. */

@@ -1,4 +1,4 @@
-import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
+import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
@@ -13,11 +13,6 @@ type AnyEntity = any;
  * refers to the row is written by its own insert.
  */
 export type RelationFinder = (entity: AnyEntity, write: RelationWrite, graph?: EntityGraph) => UnwrittenRelation | undefined;
-
-/** Entities a call inserts. */
-export interface EntityGraph {
-  has(entity: object): boolean;
-}
 
 type RelationCheck = (entity: AnyEntity, write: RelationWrite, graph?: EntityGraph) => UnwrittenRelation | undefined;
 

@@ -1,5 +1,5 @@
 import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
-import { NO_HOOKS } from '@cohort/core/adapter';
+import { InsertedEntities, NO_HOOKS } from '@cohort/core/adapter';
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner, RelationMetadata } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
 import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
@@ -13,11 +13,6 @@ interface Reached {
   readonly index: number;
   readonly entityName: string;
   readonly property: string;
-}
-
-/** Entities a call inserts: its rows and the related entities found with them. */
-export interface EntityGraph {
-  has(entity: object): boolean;
 }
 
 /**
@@ -34,7 +29,7 @@ export interface EntityGraph {
  * row, many-to-many and inverse one-to-one items, new entities of the rows' own class, cycles.
  */
 export class TypeormCascades {
-  readonly graph: EntityGraph & { add(entity: object): void } = new WeakSet<object>();
+  readonly graph: InsertedEntities;
   /** The query runner of the call's transaction (set by the transaction runner). */
   queryRunner: QueryRunner | undefined;
   /** The transaction's snapshot bookkeeping (trackEntityChanges), as for the rows. */
@@ -46,8 +41,7 @@ export class TypeormCascades {
     private readonly hooks: boolean,
     input?: unknown,
   ) {
-    // Every row of an array is written by the call, in its batch.
-    if (Array.isArray(input)) for (const row of input) if (typeof row === 'object' && row !== null) this.graph.add(row);
+    this.graph = new InsertedEntities(input);
   }
 
   /** Whether the class has a relation through which save() could insert a new entity. */

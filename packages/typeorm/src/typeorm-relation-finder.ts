@@ -1,7 +1,6 @@
-import type { RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
+import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
-import type { EntityGraph } from './typeorm-cascades.js';
 import { typeormLinks } from './typeorm-links.js';
 
 /**

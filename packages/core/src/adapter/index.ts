@@ -12,6 +12,7 @@
  */
 
 export { bulkEventOf, bulkSubscriberMethod } from '../engine/bulk-subscriber.js';
+export { type EntityGraph, InsertedEntities } from '../engine/insert/inserted-entities.js';
 export { runInsert } from '../engine/insert/run-insert.js';
 export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/lifecycle.js';
 export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from '../engine/options/check-options.js';

@@ -1,4 +1,4 @@
-import type { BulkJob, InputBatch, LinkHookBatch } from '../../adapter/contract.js';
+import type { BulkJob, CascadeWrite, InputBatch, LinkHookBatch } from '../../adapter/contract.js';
 import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
@@ -71,7 +71,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const { batch, fresh, existing, states, plan } = parts;
   // New related entities of the new rows (cascade): those they refer to go in first.
   const cascade = cascadesOf(model, fresh, context.options);
-  refuseStoredRowsReachingCascades(model, existing, states, cascade);
+  refuseStoredRowsReachingCascades(model, parts, cascade);
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   // Both parts are checked before either is written.
@@ -105,7 +105,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
     ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states) }
     : undefined;
   const cascade = cascadesOf(model, fresh, context.options);
-  refuseStoredRowsReachingCascades(model, existing, states, cascade);
+  refuseStoredRowsReachingCascades(model, parts, cascade);
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   // Events grouped as that ORM's save groups them: inserts (rows, then links), updates, link removes.
@@ -141,9 +141,8 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
  */
 function refuseStoredRowsReachingCascades<E>(
   model: SaveContext<E>['model'],
-  existing: InputBatch<E>,
-  states: Parameters<typeof refuseUnwrittenRelations<E>>[3],
-  cascade: ReturnType<typeof cascadesOf<E>>,
+  { existing, states }: SaveParts<E>,
+  cascade: CascadeWrite | undefined,
 ): void {
   if (cascade && existing.entities.length > 0) refuseUnwrittenRelations(model, existing, 'update', states);
 }

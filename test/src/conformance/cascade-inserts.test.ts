@@ -243,6 +243,34 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     await expectClean(sub, graphs[1] as any[], ref, graphs[0] as any[]);
   });
 
+  for (const storedFirst of [true, false]) {
+    it(`bulkSave: a stored order set to a new shop that a new order of the batch also brings (${storedFirst ? 'stored row first' : 'new row first'}): the ORM's save inserts the shop and sets both keys; refused at the stored row, nothing written`, async () => {
+      const sides = [reference(), subject()];
+      const inputs: any[][] = [];
+      for (const side of sides) {
+        const stored = side.create('Order', { ref: 'old', shop: null });
+        await side.ormSave([stored]);
+        const shop = side.create('Shop', { name: 'both' });
+        stored.shop = shop;
+        const fresh = side.create('Order', { ref: 'new', shop });
+        inputs.push(storedFirst ? [stored, fresh] : [fresh, stored]);
+      }
+      const [ref, sub] = sides as [OrmUnderTest, OrmUnderTest];
+      await ref.ormSave(inputs[0] as any[]);
+      const shopIds = (await ref.rows('purchase_order')).map((r: any) => r.shop_id);
+      expect(shopIds).toHaveLength(2);
+      expect(shopIds.every((id: unknown) => id !== null && id === shopIds[0])).toBe(true);
+      const before = await Promise.all(TABLES.map((table) => sub.rows(table)));
+      const error = await sub.bulkSave(inputs[1] as any[]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'unsaved reference', property: 'shop', index: storedFirst ? 0 : 1 });
+      expect(await Promise.all(TABLES.map((table) => sub.rows(table)))).toEqual(before);
+    });
+  }
+
   it('in batches: one INSERT per table and batch; a related entity shared across batches is inserted once', async () => {
     const ref = reference();
     const refOrders = build(ref);

@@ -3,6 +3,7 @@
 // ['update'], none), a client-set key, a uuid key, generated columns, an embedded, hooks and
 // single-table inheritance. Hooks record into the upstream-pair journal.
 import {
+  AfterInsert,
   BeforeInsert,
   ChildEntity,
   Column,
@@ -35,7 +36,8 @@ export class TrCountry {
 export class TrPublisher {
   @PrimaryGeneratedColumn() id!: number;
   @Column({ type: 'varchar', length: 40 }) name!: string;
-  @Column({ type: 'varchar', length: 40, nullable: true }) slug?: string | null;
+  /** Set by the beforeInsert hook; referenced by TrPost.brand. */
+  @Column({ type: 'varchar', length: 40, nullable: true, unique: true }) slug?: string | null;
   @Column(() => TrContact) contact!: TrContact;
   @VersionColumn() version!: number;
   @CreateDateColumn() created!: Date;
@@ -72,6 +74,11 @@ export class TrAuthor {
   @BeforeInsert() logInsert(): void {
     journal.record('beforeInsert', { author: this.name });
   }
+
+  /** An author "h…" stamps its books once it has its key (a code derived from a generated key). */
+  @AfterInsert() stampBooks(): void {
+    if (this.name.startsWith('h')) for (const book of this.books ?? []) book.title = `${book.title}#${this.id}`;
+  }
 }
 
 @Entity('tr_book')
@@ -104,6 +111,8 @@ export class TrMedia {
 @ChildEntity('photo')
 export class TrPhoto extends TrMedia {
   @Column({ type: 'varchar', length: 40, nullable: true }) lens?: string | null;
+  /** A relation of the child class only. */
+  @ManyToOne(() => TrAuthor, { nullable: true, cascade: true }) credit?: TrAuthor | null;
 
   @BeforeInsert() setLens(): void {
     journal.record('beforeInsert', { photo: this.url });
@@ -136,6 +145,21 @@ export class TrPost {
     { cascade: ['insert'] },
   )
   comments?: TrComment[];
+  /** Refers to a column other than the key, which the target's beforeInsert sets. */
+  @ManyToOne(() => TrPublisher, { nullable: true, cascade: true })
+  @JoinColumn({ name: 'brand_slug', referencedColumnName: 'slug' })
+  brand?: TrPublisher | null;
+  /** The foreign key as a property of its own next to the relation (a common pattern). */
+  @Column({ type: 'integer', nullable: true }) editorId?: number | null;
+  @ManyToOne(() => TrAuthor, { nullable: true, cascade: true })
+  @JoinColumn({ name: 'editorId' })
+  editor?: TrAuthor | null;
+  @OneToMany(
+    () => TrReply,
+    (reply) => reply.post,
+    { cascade: true },
+  )
+  replies?: TrReply[];
   @OneToMany(
     () => TrNote,
     (note) => note.post,
@@ -181,7 +205,42 @@ export class TrNote {
   post?: TrPost | null;
 }
 
+/** A lazy relation (a class of its own: reading it unset loads it). */
+@Entity('tr_flyer')
+export class TrFlyer {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) title!: string;
+  @ManyToOne(() => TrPublisher, { nullable: true, cascade: true, lazy: true }) sponsor!: Promise<TrPublisher | null>;
+}
+
+/** A one-to-many item whose foreign key is a non-null property of its own next to the relation. */
+@Entity('tr_reply')
+export class TrReply {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) body!: string;
+  @Column({ type: 'integer' }) postId!: number;
+  @ManyToOne(
+    () => TrPost,
+    (post) => post.replies,
+  )
+  @JoinColumn({ name: 'postId' })
+  post!: TrPost;
+}
+
+/** Keyed by its author's key (a primary key that is a foreign key), the author cascaded. */
+@Entity('tr_profile')
+export class TrProfile {
+  @PrimaryColumn({ type: 'integer' }) authorId!: number;
+  @Column({ type: 'varchar', length: 40 }) bio!: string;
+  @OneToOne(() => TrAuthor, { cascade: true })
+  @JoinColumn({ name: 'authorId' })
+  author!: TrAuthor;
+}
+
 export const REVIEW_ENTITIES = [
+  TrFlyer,
+  TrReply,
+  TrProfile,
   TrCountry,
   TrPublisher,
   TrAgent,
@@ -195,6 +254,9 @@ export const REVIEW_ENTITIES = [
   TrNote,
 ];
 export const REVIEW_TABLES = [
+  'tr_flyer',
+  'tr_reply',
+  'tr_profile',
   'tr_country',
   'tr_publisher',
   'tr_agent',

@@ -223,33 +223,95 @@ describe('parity: new graphs save() inserts through cascade true and [insert]', 
   });
 });
 
-describe('stored related entities holding new ones (save() walks into them)', () => {
-  it('a stored coauthor (cascade true) set to a new publisher: save() inserts it and updates the author; refused (cascade update), nothing written', async () => {
-    const side = pair.subject();
-    const old = await storedAuthor(side.dataSource, 'old');
+/**
+ * save() writes the graph `build` makes (the reference side shows it); the cohort call refuses it with
+ * `UnsupportedFeatureError` (`refusal`) and leaves every table as it was.
+ */
+async function expectRefused(
+  build: (ds: DataSource) => Promise<object[]>,
+  call: Call,
+  refusal: { feature: string; entityName: string; property: string; index: number },
+  saveWrites: (rows: Record<string, unknown[]>) => void,
+) {
+  const ref = pair.reference();
+  await write(ref, await build(ref.dataSource), call);
+  saveWrites(await tablesOf(ref));
+  const side = pair.subject();
+  const roots = await build(side.dataSource);
+  const before = await tablesOf(side);
+  const error = await failure(write(side, roots, call));
+  expect(error).toBeInstanceOf(UnsupportedFeatureError);
+  expect(error).toMatchObject(refusal);
+  expect(await tablesOf(side)).toEqual(before);
+}
+
+describe('stored related entities holding new ones (save() walks into them): refused, nothing written', () => {
+  const storedAuthorWithNewPublisher = (relation: 'author' | 'coauthor') => async (ds: DataSource) => {
+    const old = await storedAuthor(ds, 'old');
     old.publisher = publisher('np');
-    const before = await tablesOf(side);
-    const error = await failure(bulkInsert(side.dataSource, TrPost, [make(TrPost, { title: 'p0', coauthor: old })], opts()));
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ feature: 'cascade update', entityName: 'TrPost', property: 'coauthor', index: 0 });
-    expect(await tablesOf(side)).toEqual(before);
-    expect(old.publisher?.id).toBeUndefined();
-  });
+    return [make(TrPost, { title: 'p0', [relation]: old })];
+  };
+  for (const call of ['bulkInsert', 'bulkSave'] as const) {
+    it(`${call}: a stored coauthor (cascade true) set to a new publisher: save() inserts it and sets the author's key`, async () => {
+      await expectRefused(
+        storedAuthorWithNewPublisher('coauthor'),
+        call,
+        { feature: 'cascade insert', entityName: 'TrPost', property: 'coauthor.publisher', index: 0 },
+        (rows) => {
+          expect(rows.tr_publisher).toMatchObject([{ id: 1, name: 'np' }]);
+          expect(rows.tr_author).toMatchObject([{ name: 'old', publisherId: 1 }]);
+        },
+      );
+    });
 
-  it("DIVERGENCE: a stored author (cascade ['insert']) set to a new publisher: save() inserts the publisher", async () => {
+    it(`${call}: a stored author (cascade ['insert']) set to a new publisher: save() inserts it, the author's key unchanged`, async () => {
+      await expectRefused(
+        storedAuthorWithNewPublisher('author'),
+        call,
+        { feature: 'cascade insert', entityName: 'TrPost', property: 'author.publisher', index: 0 },
+        (rows) => {
+          expect(rows.tr_publisher).toMatchObject([{ id: 1, name: 'np' }]);
+          expect(rows.tr_author).toMatchObject([{ name: 'old', publisherId: null }]);
+        },
+      );
+    });
+
+    it(`${call}: a stored coauthor's loaded books given a new book (book.author set): save() inserts the book`, async () => {
+      await expectRefused(
+        async (ds) => {
+          const old = await storedAuthor(ds, 'old', { books: true });
+          old.books?.push(make(TrBook, { title: 'nb', author: old }));
+          return [make(TrPost, { title: 'p0' }), make(TrPost, { title: 'p1', coauthor: old })];
+        },
+        call,
+        { feature: 'cascade insert', entityName: 'TrPost', property: 'coauthor.books', index: 1 },
+        (rows) => expect(rows.tr_book).toMatchObject([{ title: 'nb', authorId: 1 }]),
+      );
+    });
+  }
+
+  it('a new author holding a stored agent (no cascade) holding a new publisher: not walked by save(), not refused', async () => {
     await expectSameAsSave(async (ds) => {
-      const old = await storedAuthor(ds, 'old');
-      old.publisher = publisher('np');
-      return [make(TrPost, { title: 'p0', author: old })];
+      await ds.manager.save(make(TrAgent, { name: 'ag' }));
+      const agent = await ds.getRepository(TrAgent).findOneByOrFail({ name: 'ag' });
+      agent.publisher = publisher('hidden');
+      return [make(TrPost, { title: 'p0', coauthor: make(TrAuthor, { name: 'ann', agent }) })];
     }, 'bulkInsert');
   });
 
-  it("DIVERGENCE: a stored coauthor's loaded books given a new book (book.author set): save() inserts the book", async () => {
-    await expectSameAsSave(async (ds) => {
-      const old = await storedAuthor(ds, 'old', { books: true });
-      old.books?.push(make(TrBook, { title: 'nb', author: old }));
-      return [make(TrPost, { title: 'p0', coauthor: old })];
-    }, 'bulkInsert');
+  it('a new comment by a stored author (cascade true) set to a new publisher: refused at the post (the changed author), nothing written', async () => {
+    await expectRefused(
+      async (ds) => {
+        const old = await storedAuthor(ds, 'old');
+        old.publisher = publisher('np');
+        const post = make(TrPost, { title: 'p0' });
+        post.comments = [make(TrComment, { body: 'k0', post, by: old })];
+        return [post];
+      },
+      'bulkInsert',
+      { feature: 'cascade update', entityName: 'TrPost', property: 'comments.by', index: 0 },
+      (rows) => expect(rows.tr_publisher).toMatchObject([{ name: 'np' }]),
+    );
   });
 });
 

@@ -64,6 +64,8 @@ export class TrAuthor {
   @ManyToOne(() => TrCountry, { nullable: true, cascade: ['insert'] }) country?: TrCountry | null;
   /** No cascade. */
   @ManyToOne(() => TrAgent, { nullable: true }) agent?: TrAgent | null;
+  /** A tree of the related class, cascading inserts. */
+  @ManyToOne(() => TrAuthor, { nullable: true, cascade: ['insert'] }) mentor?: TrAuthor | null;
   @OneToMany(
     () => TrBook,
     (book) => book.author,

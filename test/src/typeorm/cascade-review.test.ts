@@ -359,6 +359,17 @@ describe('hooks that change another entity of the graph (save() fires every befo
   }
 });
 
+describe('a tree of a related class', () => {
+  it('DIVERGENCE (loud): a new author whose new mentor is an author too: save() inserts both, cohort refuses the row', async () => {
+    await expectSameAsSave(
+      async () => [
+        make(TrPost, { title: 'p0', author: make(TrAuthor, { name: 'ann', mentor: make(TrAuthor, { name: 'old' }) }) }),
+      ],
+      'bulkInsert',
+    );
+  });
+});
+
 describe('foreign keys that are properties of their own, keys that are foreign keys', () => {
   for (const call of ['bulkInsert', 'bulkSave'] as const) {
     it(`${call}: a new editor through a relation whose join column is also the editorId property`, async () => {

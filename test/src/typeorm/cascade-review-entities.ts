@@ -10,6 +10,8 @@ import {
   CreateDateColumn,
   Entity,
   JoinColumn,
+  JoinTable,
+  ManyToMany,
   ManyToOne,
   OneToMany,
   OneToOne,
@@ -64,6 +66,10 @@ export class TrAuthor {
   @ManyToOne(() => TrCountry, { nullable: true, cascade: ['insert'] }) country?: TrCountry | null;
   /** No cascade. */
   @ManyToOne(() => TrAgent, { nullable: true }) agent?: TrAgent | null;
+  /** Many-to-many links of a related entity (junction tr_author_tags). */
+  @ManyToMany(() => TrTag)
+  @JoinTable({ name: 'tr_author_tags' })
+  tags?: TrTag[];
   /** A tree of the related class, cascading inserts. */
   @ManyToOne(() => TrAuthor, { nullable: true, cascade: ['insert'] }) mentor?: TrAuthor | null;
   @OneToMany(
@@ -207,6 +213,12 @@ export class TrNote {
   post?: TrPost | null;
 }
 
+@Entity('tr_tag')
+export class TrTag {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+}
+
 /** A lazy relation (a class of its own: reading it unset loads it). */
 @Entity('tr_flyer')
 export class TrFlyer {
@@ -240,6 +252,7 @@ export class TrProfile {
 }
 
 export const REVIEW_ENTITIES = [
+  TrTag,
   TrFlyer,
   TrReply,
   TrProfile,
@@ -256,6 +269,8 @@ export const REVIEW_ENTITIES = [
   TrNote,
 ];
 export const REVIEW_TABLES = [
+  'tr_tag',
+  'tr_author_tags',
   'tr_flyer',
   'tr_reply',
   'tr_profile',

@@ -35,6 +35,7 @@ import {
   TrProfile,
   TrPublisher,
   TrReply,
+  TrTag,
 } from './cascade-review-entities.js';
 
 /** Statements the sides send while `capturing` (the following save()). */
@@ -56,7 +57,8 @@ const opts = <O extends object>(options?: O): O => ({ ...(strategy && { strategy
 const make = <T extends object>(cls: new () => T, data: Partial<T>): T => Object.assign(new cls(), data);
 const publisher = (name: string) => make(TrPublisher, { name, contact: { email: `${name}@x` } });
 
-const TABLES = REVIEW_TABLES.map((table) => (table === 'tr_cover' ? { table, orderBy: 'image' } : table));
+const ORDER: Record<string, string> = { tr_cover: 'image', tr_author_tags: '1, 2' };
+const TABLES = REVIEW_TABLES.map((table) => (ORDER[table] ? { table, orderBy: ORDER[table] } : table));
 const MASK = ['created', 'coverId', 'cover_id'];
 type Call = 'bulkInsert' | 'bulkSave';
 
@@ -77,7 +79,7 @@ function graphOf(roots: readonly object[]): object[] {
 /** Every table's rows, as the sides compare them. */
 async function tablesOf(side: TypeormSide): Promise<Record<string, unknown[]>> {
   const all: Record<string, unknown[]> = {};
-  for (const table of REVIEW_TABLES) all[table] = await rowsOf(side, table, table === 'tr_cover' ? 'image' : '1');
+  for (const table of REVIEW_TABLES) all[table] = await rowsOf(side, table, ORDER[table] ?? '1');
   return all;
 }
 
@@ -355,6 +357,28 @@ describe('hooks that change another entity of the graph (save() fires every befo
         post.comments = [make(TrComment, { body: 'h0', post })];
         return [post];
       }, call);
+    });
+  }
+});
+
+describe('many-to-many links of related entities', () => {
+  for (const [call, batchSize] of [
+    ['bulkInsert', undefined],
+    ['bulkSave', undefined],
+    ['bulkInsert', 1],
+  ] as const) {
+    it(`${call}${batchSize ? ', one row per batch' : ''}: new authors (one shared by two rows) linked to stored tags: their junction rows, as save()`, async () => {
+      await expectSameAsSave(
+        async (ds) => {
+          await ds.manager.save([make(TrTag, { name: 'red' }), make(TrTag, { name: 'blue' })]);
+          const [red, blue] = await ds.getRepository(TrTag).find({ order: { id: 'ASC' } });
+          const ann = make(TrAuthor, { name: 'ann', tags: [red as TrTag, blue as TrTag] });
+          const bob = make(TrAuthor, { name: 'bob', tags: [blue as TrTag] });
+          return [make(TrPost, { title: 'p0', author: ann }), make(TrPost, { title: 'p1', coauthor: ann, author: bob })];
+        },
+        call,
+        batchSize ? { batchSize } : {},
+      );
     });
   }
 });

@@ -82,6 +82,8 @@ function checksOf(metadata: EntityMetadata): RelationCheck[] {
     else if (relation.isOneToOneNotOwner) checks.push(inverseOneCheck(metadata, relation));
     else checks.push(referenceCheck(relation));
   }
+  const behindStored = storedHoldingNewCheck(metadata);
+  if (behindStored) checks.push(behindStored);
   return checks;
 }
 
@@ -185,4 +187,82 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     if (key === undefined) return newOne;
     return key === before ? undefined : linked;
   };
+}
+
+/** Whether save() walks the relation (CascadesSubjectBuilder follows those cascading inserts or updates). */
+function walked(relation: RelationMetadata): boolean {
+  return (relation.isCascadeInsert || relation.isCascadeUpdate) && relation.persistenceEnabled !== false;
+}
+
+function itemsOf(relation: RelationMetadata, entity: ObjectLiteral): ObjectLiteral[] {
+  const value = relation.getEntityValue(entity);
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  return items.filter((item): item is ObjectLiteral => item !== null && typeof item === 'object');
+}
+
+/** Per call (its graph), the stored entities already walked and found holding no new entity. */
+const walkedClean = new WeakMap<EntityGraph, WeakSet<object>>();
+
+/**
+ * A stored related entity (one with a key) reached through relations that cascade, holding a new
+ * entity that save() would insert: CascadesSubjectBuilder walks into stored entities too and inserts
+ * the new ones it reaches there through relations that cascade inserts (`post.author.publisher`, a
+ * new book in a loaded `author.books`). cohort inserts only new entities reached through new ones
+ * (typeorm-cascades.ts), so such a row is refused rather than written without them. Entities of the
+ * call's graph (rows, entities it inserts) are written by the call and not walked.
+ */
+function storedHoldingNewCheck(metadata: EntityMetadata): RelationCheck | undefined {
+  const relations = metadata.relations.filter(walked);
+  if (relations.length === 0) return undefined;
+  return (entity, write, _stored, graph) => {
+    if (write === 'upsert') return undefined;
+    const clean = graph && (walkedClean.get(graph) ?? new WeakSet<object>());
+    if (graph && clean) walkedClean.set(graph, clean);
+    for (const relation of relations) {
+      const target = relation.inverseEntityMetadata;
+      const keyOf = relatedKey(target);
+      for (const item of itemsOf(relation, entity)) {
+        if (keyOf(item) === undefined || graph?.has(item) || clean?.has(item)) continue;
+        const found = newBehind(item, target.findInheritanceMetadata(item), graph, new Set([entity]));
+        if (!found) {
+          clean?.add(item);
+          continue;
+        }
+        return {
+          kind: 'cascade insert',
+          property: `${relation.propertyPath}.${found.path}`,
+          target: found.target,
+          advice: `insert the new ${found.target} entities held by the stored ${target.name} first (and set its reference), or use the ORM's own save for these rows`,
+        };
+      }
+    }
+    return undefined;
+  };
+}
+
+/** The first new entity reachable from a stored one as save() walks it, as a path and class. */
+function newBehind(
+  entity: ObjectLiteral,
+  metadata: EntityMetadata,
+  graph: EntityGraph | undefined,
+  visited: Set<object>,
+): { path: string; target: string } | undefined {
+  visited.add(entity);
+  for (const relation of metadata.relations) {
+    if (!walked(relation)) continue;
+    const target = relation.inverseEntityMetadata;
+    const keyOf = relatedKey(target);
+    for (const item of itemsOf(relation, entity)) {
+      if (visited.has(item) || graph?.has(item)) continue;
+      const own = target.findInheritanceMetadata(item);
+      // A new entity behind a relation that cascades updates only is not inserted by save() either.
+      if (keyOf(item) === undefined) {
+        if (relation.isCascadeInsert) return { path: relation.propertyPath, target: own.name };
+        continue;
+      }
+      const deeper = newBehind(item, own, graph, visited);
+      if (deeper) return { path: `${relation.propertyPath}.${deeper.path}`, target: deeper.target };
+    }
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@ import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner, RelationMe
 import { assertEntityRows } from './assert-entity-row.js';
 import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
 import { relatedKey } from './related-keys.js';
+import { noteInsertedRelated } from './typeorm-cascade-changes.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import type { RelationFinder } from './typeorm-relation-finder.js';
@@ -139,7 +140,11 @@ export class TypeormCascades {
         const rollBack = this.rollBackOf.get(entity);
         if (!rollBack) return;
         this.rollBackOf.delete(entity);
-        rollBack.undoOnRollBack(valuesOf(meta.findInheritanceMetadata(entity), entity));
+        const putBack = valuesOf(meta.findInheritanceMetadata(entity), entity);
+        rollBack.undoOnRollBack(() => {
+          putBack();
+          noteInsertedRelated(entity, false);
+        });
       };
       access = {
         ...own,
@@ -153,6 +158,7 @@ export class TypeormCascades {
         finishInsert: (entity, upserted) => {
           keep(entity);
           own.finishInsert?.(entity, upserted);
+          noteInsertedRelated(entity, true);
         },
       };
       this.accesses.set(meta, access);

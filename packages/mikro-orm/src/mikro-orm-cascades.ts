@@ -15,6 +15,7 @@ import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { takeSnapshot } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import { wasWritten } from './written-entities.js';
 
 type AnyEntity = object;
 
@@ -72,13 +73,14 @@ export class MikroOrmCascades {
     const metaOf = this.metaOf;
     const rootMeta = this.meta.root;
     // Flush inserts what it reaches without a snapshot (ChangeSetComputer: no `__originalEntityData`
-    // is a CREATE), a key set when it was made (`id = randomUUID()`) or by hand included; what an
-    // earlier batch of the call inserted (unmanaged with `managed: false`) is written already. Keyed
-    // entities of the rows' own class are left as before (a tree is the relation finder's).
+    // is a CREATE), a key set when it was made (`id = randomUUID()`) or by hand included; what a
+    // cohort call wrote (unmanaged with `managed: false`: no snapshot) has its row and is linked, where
+    // flush would insert it again. Keyed entities of the rows' own class are left as before (a tree
+    // is the relation finder's).
     const graph = this.graph;
     const isNew = (entity: AnyEntity) =>
       !entityInternals(entity).hasPrimaryKey() ||
-      (originalEntityData(entity) === undefined && !graph.has(entity) && metaOf(entity).root !== rootMeta);
+      (originalEntityData(entity) === undefined && !graph.has(entity) && !wasWritten(entity) && metaOf(entity).root !== rootMeta);
     const rows = new Set(batch.entities);
     const reached = new Map<AnyEntity, Reached>();
     // Flush's persist stack: the rows, each followed by what it cascades to (depth first).

@@ -884,6 +884,24 @@ describe('client-set keys', () => {
     await differential(build, insert({ batchSize: 1 }));
   });
 
+  it('customers a cohort call wrote with managed: false (no snapshot) are linked by a later call, not inserted again', async () => {
+    const customers = (side: string) => ['a', 'b'].map((name) => make(Customer, { name: `${side}${name}` }));
+    const refEm = reference.orm.em.fork() as EntityManager;
+    const refCustomers = customers('');
+    await refEm.persist(refCustomers).flush();
+    await refEm.persist(refCustomers.map((customer, i) => purchase(`p${i}`, { customer }))).flush();
+    const subEm = subject.orm.em.fork() as EntityManager;
+    const subCustomers = customers('');
+    await bulkInsert(subEm, Customer, subCustomers, withForcedStrategy({ managed: false }));
+    expect(unitOfWorkState(subEm, subCustomers).filter((u) => u.managed || u.snapshot)).toEqual([]);
+    const result = await insert()(
+      subEm,
+      subCustomers.map((customer, i) => purchase(`p${i}`, { customer })),
+    );
+    expect(result).not.toHaveProperty('byEntity');
+    expect(await everything(subject)).toEqual(await everything(reference));
+  });
+
   it('a reference (em.getReference) and a loaded customer are stored: only the foreign keys are written, as flush', async () => {
     const build = async (side: OwnSide, em: EntityManager) => {
       await side.orm.em

@@ -10,11 +10,12 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
-import { collectionState, entityInternals, prototypeMeta } from './mikro-orm-internals.js';
+import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { takeSnapshot } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import { wasWritten } from './written-entities.js';
 
 type AnyEntity = object;
 
@@ -70,8 +71,17 @@ export class MikroOrmCascades {
 
   find(batch: InputBatch<AnyEntity>): CascadeWrite | undefined {
     const metaOf = this.metaOf;
-    const rows = new Set(batch.entities);
     const rootMeta = this.meta.root;
+    // Flush inserts what it reaches without a snapshot (ChangeSetComputer: no `__originalEntityData`
+    // is a CREATE), a key set when it was made (`id = randomUUID()`) or by hand included; what a
+    // cohort call wrote (unmanaged with `managed: false`: no snapshot) has its row and is linked, where
+    // flush would insert it again. Keyed entities of the rows' own class are left as before (a tree
+    // is the relation finder's).
+    const graph = this.graph;
+    const isNew = (entity: AnyEntity) =>
+      !entityInternals(entity).hasPrimaryKey() ||
+      (originalEntityData(entity) === undefined && !graph.has(entity) && !wasWritten(entity) && metaOf(entity).root !== rootMeta);
+    const rows = new Set(batch.entities);
     const reached = new Map<AnyEntity, Reached>();
     // Flush's persist stack: the rows, each followed by what it cascades to (depth first).
     const persisted: AnyEntity[] = [];
@@ -83,7 +93,7 @@ export class MikroOrmCascades {
       const meta = metaOf(entity);
       for (const prop of meta.relations) {
         const cascading = persisting && cascadesPersist(prop);
-        for (const target of cascadeTargets(entity, prop, persisting)) {
+        for (const target of cascadeTargets(entity, prop, persisting, isNew)) {
           if (rows.has(target) || reached.has(target)) continue;
           // A new entity of the rows' own class (a tree) is left to the finder, which refuses it.
           if (metaOf(target).root === rootMeta) continue;
@@ -99,8 +109,8 @@ export class MikroOrmCascades {
     });
     if (reached.size === 0) return undefined;
 
-    const order = commitOrder(rootMeta, persisted, this.metaOf);
-    if (!order || !dependenciesHold(order, [...rows, ...reached.keys()], metaOf)) return undefined;
+    const order = commitOrder(rootMeta, persisted, this.metaOf, isNew);
+    if (!order || !dependenciesHold(order, [...rows, ...reached.keys()], metaOf, isNew)) return undefined;
     for (const entity of rows) this.graph.add(entity);
     for (const entity of reached.keys()) this.graph.add(entity);
     const groups: CascadeGroup[] = [];
@@ -180,7 +190,12 @@ function cascadedCollection(prop: EntityProperty<AnyEntity>): boolean {
  * The new entities flush inserts with `entity` through `prop`: a to-one's new target always; a
  * collection's new items only when `entity` was reached through relations that cascade persist.
  */
-function cascadeTargets(entity: AnyEntity, prop: EntityProperty<AnyEntity>, persisting: boolean): AnyEntity[] {
+function cascadeTargets(
+  entity: AnyEntity,
+  prop: EntityProperty<AnyEntity>,
+  persisting: boolean,
+  isNew: (entity: AnyEntity) => boolean,
+): AnyEntity[] {
   const value = (entity as Record<string, unknown>)[prop.name];
   if (value == null || prop.embedded) return [];
   if (toOneOwner(prop)) {
@@ -201,10 +216,6 @@ function cascadeTargets(entity: AnyEntity, prop: EntityProperty<AnyEntity>, pers
     );
 }
 
-function isNew(entity: AnyEntity): boolean {
-  return !entityInternals(entity).hasPrimaryKey();
-}
-
 /**
  * The classes in flush's commit order: the nodes in the order flush computes change sets (its persist
  * stack, each entity after the new entities its to-one references reach), sorted by MikroORM's
@@ -214,6 +225,7 @@ function commitOrder(
   rootMeta: EntityMetadata<AnyEntity>,
   persisted: readonly AnyEntity[],
   metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
+  isNew: (entity: AnyEntity) => boolean,
 ): EntityMetadata<AnyEntity>[] | undefined {
   const classes: EntityMetadata<AnyEntity>[] = [];
   const seen = new Set<AnyEntity>();
@@ -249,6 +261,7 @@ function dependenciesHold(
   order: readonly EntityMetadata<AnyEntity>[],
   written: readonly AnyEntity[],
   metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
+  isNew: (entity: AnyEntity) => boolean,
 ): boolean {
   const at = new Map(order.map((meta, position) => [meta, position]));
   for (const entity of written) {

@@ -6,6 +6,7 @@ import { prepareEntity } from './prepare-entity.js';
 import type { RowState } from './row-states.js';
 import type { UndoLog } from './undo-log.js';
 import type { UnitOfWorkEntries } from './unit-of-work-entries.js';
+import { noteWritten } from './written-entities.js';
 
 type AnyEntity = object;
 
@@ -51,6 +52,7 @@ export class WriteFinisher {
       for (const field of prop.fieldNames) if (field in row) generated[field] = row[field];
     }
     const em = this.em;
+    noteWritten(entity, this.undo);
     const mapped = applyReturnedRow(em, meta, entity, generated);
     syncIdentifier(entity);
     wrapped.__schema = this.schema;
@@ -81,6 +83,7 @@ export class WriteFinisher {
    */
   updated(meta: EntityMetadata<AnyEntity>, entity: AnyEntity, state: RowState): void {
     const wrapped = entityInternals(entity);
+    noteWritten(entity, this.undo);
     const row = state.row;
     const sent = state.sent;
     state.row = undefined;

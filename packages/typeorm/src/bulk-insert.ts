@@ -21,6 +21,7 @@ import { TypeormCascades } from './typeorm-cascades.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
 import { refuseCascadingRemove, softRemoveColumn } from './typeorm-remove-guard.js';
+import type { RemovedKeys } from './typeorm-removed-keys.js';
 import { typeormTransaction } from './typeorm-transaction.js';
 
 /** Options of the TypeORM adapter's bulkInsert: cohort's, and save()'s own names (docs/guide.md, Options). */
@@ -195,9 +196,10 @@ function jobFor<E, O extends { hooks?: boolean }>(
       ? upsertAccess
       : access;
   const bind = cascades
-    ? (qr: QueryRunner, writes: SnapshotWrites | undefined) => {
+    ? (qr: QueryRunner, writes: SnapshotWrites | undefined, rollBack: RemovedKeys) => {
         cascades.queryRunner = qr;
         cascades.writes = writes;
+        cascades.rollBack = rollBack;
       }
     : undefined;
   return {

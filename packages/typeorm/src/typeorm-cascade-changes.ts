@@ -3,15 +3,31 @@ import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
 import { saveDiffOf } from './typeorm-internals.js';
 
-/** A stored related entity save() would update with a row: reached from the row at `position` by `path`. */
+/**
+ * A related entity with a key, reached from the row at `position` by `path`: save() updates it with
+ * the row when it changed (`updates`: reached through a relation that cascades updates), and inserts
+ * it when its row does not exist (`inserts`: through one that cascades inserts).
+ */
 interface Reached {
   readonly position: number;
   readonly path: string;
   readonly entity: ObjectLiteral;
   readonly metadata: EntityMetadata;
+  updates: boolean;
+  inserts: boolean;
 }
 
 const cascading = new WeakMap<EntityMetadata, boolean>();
+
+// Related entities cohort inserted with rows (typeorm-cascades.ts), while their transaction stands:
+// their rows exist, no look-up needed (this call's new shops, when the rows are checked).
+const insertedRelated = new WeakSet<object>();
+
+/** Notes a related entity the call inserted (`true`), or one whose insert rolled back (`false`). */
+export function noteInsertedRelated(entity: object, inserted: boolean): void {
+  if (inserted) insertedRelated.add(entity);
+  else insertedRelated.delete(entity);
+}
 
 /** Whether save() cascades through a relation of the class or of another class of its table. */
 function cascades(metadata: EntityMetadata): boolean {
@@ -33,7 +49,10 @@ function cascades(metadata: EntityMetadata): boolean {
  * (SubjectChangedColumnsComputer), against the entity's snapshot when trackEntityChanges took one
  * (as the rows' own diff), otherwise against its row, loaded like save() loads it: one query per
  * related class and batch, only for batches that reach such entities. Entities of the batch are
- * written by the call and not looked at; an entity whose row is gone is left alone.
+ * written by the call and not looked at. One with a key whose row does not exist, reached through a
+ * relation that cascades inserts, save() inserts (SubjectDatabaseEntityLoader finds no row): cohort
+ * inserts only related entities without a key, and refuses such a row (`cascade insert`) rather than
+ * write a foreign key to no row. With a snapshot (trackEntityChanges) the entity was loaded: stored.
  */
 export async function findChangedRelation(
   queryRunner: QueryRunner,
@@ -44,8 +63,10 @@ export async function findChangedRelation(
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
   if (reached.length === 0) return undefined;
-  const changed = (r: Reached, stored: ObjectLiteral): boolean => saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
+  const changed = (r: Reached, stored: ObjectLiteral): boolean =>
+    r.updates && saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
   let first: Reached | undefined;
+  let missing: Reached | undefined;
   const toLoad = new Map<EntityMetadata, Reached[]>();
   for (const r of reached) {
     const snapshot = snapshotOf(r.entity);
@@ -75,8 +96,10 @@ export async function findChangedRelation(
     for (const r of wanted) {
       const row = rows.get(keyText(md, r.entity));
       if (row && changed(r, row) && (!first || r.position < first.position)) first = r;
+      if (!row && r.inserts && (!missing || r.position < missing.position)) missing = r;
     }
   }
+  if (missing && (!first || missing.position <= first.position)) return missingRow(metadata, entities, missing);
   if (!first) return undefined;
   const own = metadata.findInheritanceMetadata(entities[first.position] as ObjectLiteral);
   return {
@@ -90,7 +113,7 @@ export async function findChangedRelation(
   };
 }
 
-/** The stored entities (with a key) reached through relations that cascade updates, each once. */
+/** The entities with a key reached through relations that cascade inserts or updates, each once. */
 function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[]): Reached[] {
   const inBatch = new Set<object>(entities);
   const visited = new Set<object>();
@@ -104,8 +127,18 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
       for (const item of Array.isArray(value) ? value : [value]) {
         if (item === null || typeof item !== 'object' || inBatch.has(item)) continue;
         const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
-        if (relation.isCascadeUpdate && !reached.has(item) && target.hasAllPrimaryKeys(item)) {
-          reached.set(item, { position, path: at, entity: item, metadata: target });
+        if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
+          const found = reached.get(item) ?? {
+            position,
+            path: at,
+            entity: item,
+            metadata: target,
+            updates: false,
+            inserts: false,
+          };
+          found.updates ||= relation.isCascadeUpdate;
+          found.inserts ||= relation.isCascadeInsert;
+          reached.set(item, found);
         }
         if (visited.has(item)) continue;
         visited.add(item);
@@ -122,4 +155,24 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
 /** An entity's key as text, to match loaded rows with the entities they were loaded for. */
 function keyText(md: EntityMetadata, entity: ObjectLiteral): string {
   return JSON.stringify(md.primaryColumns.map((c) => String(c.getEntityValue(entity))));
+}
+
+/** The refusal of a row reaching a related entity with a key and no row, which save() would insert. */
+function missingRow(
+  metadata: EntityMetadata,
+  entities: readonly ObjectLiteral[],
+  missing: Reached,
+): { position: number; found: UnwrittenRelation } {
+  const own = metadata.findInheritanceMetadata(entities[missing.position] as ObjectLiteral);
+  const target = missing.metadata.name;
+  return {
+    position: missing.position,
+    found: {
+      kind: 'cascade insert',
+      property: missing.path,
+      target,
+      ...(own !== metadata && { entityName: own.name }),
+      advice: `the ${target} has a key (${keyText(missing.metadata, missing.entity)}) but no row: save() looks it up and inserts it, cohort inserts a related entity only when it has no key — insert the ${target} entities first (a bulk call of their own), or leave their keys unset`,
+    },
+  };
 }

@@ -4,9 +4,11 @@ import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner, RelationMe
 import { assertEntityRows } from './assert-entity-row.js';
 import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
 import { relatedKey } from './related-keys.js';
+import { noteInsertedRelated } from './typeorm-cascade-changes.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import type { RelationFinder } from './typeorm-relation-finder.js';
+import type { RemovedKeys } from './typeorm-removed-keys.js';
 
 /** Where a new related entity was first reached: the input row, the relation. */
 interface Reached {
@@ -34,6 +36,10 @@ export class TypeormCascades {
   queryRunner: QueryRunner | undefined;
   /** The transaction's snapshot bookkeeping (trackEntityChanges), as for the rows. */
   writes: SnapshotWrites | undefined;
+  /** What the transaction's rollback undoes (set by the transaction runner). */
+  rollBack: RemovedKeys | undefined;
+  // Per related entity of a batch in flight: the rollback that puts back what cohort puts on it.
+  private readonly rollBackOf = new WeakMap<object, RemovedKeys>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -95,6 +101,7 @@ export class TypeormCascades {
       if (!first) continue;
       const queryRunner = this.queryRunner;
       const writes = this.writes;
+      const rollBack = this.rollBack;
       const hooks: LifecycleHooks<ObjectLiteral> =
         this.hooks && queryRunner ? new TypeormLifecycle<ObjectLiteral>(queryRunner, meta) : NO_HOOKS;
       groups.push({
@@ -109,6 +116,7 @@ export class TypeormCascades {
         batchStarted: (group) => {
           assertEntityRows(meta, group as InputBatch<ObjectLiteral>);
           if (writes) markWriter(group.entities as object[], writes);
+          if (rollBack) for (const entity of group.entities as object[]) this.rollBackOf.set(entity, rollBack);
         },
         batchDone: writes ? (group) => markWriter(group.entities as object[], undefined) : undefined,
       });
@@ -118,11 +126,41 @@ export class TypeormCascades {
 
   private readonly accesses = new Map<EntityMetadata, EntityAccess<ObjectLiteral>>();
 
-  /** A related class's access: its own, with the relation finder aware of the call's graph. */
+  /**
+   * A related class's access: its own, with the relation finder aware of the call's graph, and the
+   * values it puts on an entity after its statement (keys, defaults, nulls) undone if the call's
+   * transaction rolls back: save() puts them on its objects after its last statement only, so a
+   * failed save() leaves them as they were and the same objects can be saved again.
+   */
   private accessOf(meta: EntityMetadata): EntityAccess<ObjectLiteral> {
     let access = this.accesses.get(meta);
     if (!access) {
-      access = this.withGraph(readTypeormEntity<ObjectLiteral>(this.dataSource, meta).access);
+      const own = this.withGraph(readTypeormEntity<ObjectLiteral>(this.dataSource, meta).access);
+      const keep = (entity: ObjectLiteral) => {
+        const rollBack = this.rollBackOf.get(entity);
+        if (!rollBack) return;
+        this.rollBackOf.delete(entity);
+        const putBack = valuesOf(meta.findInheritanceMetadata(entity), entity);
+        rollBack.undoOnRollBack(() => {
+          putBack();
+          noteInsertedRelated(entity, false);
+        });
+      };
+      access = {
+        ...own,
+        writer: (column) => {
+          const write = own.writer(column);
+          return (entity, value) => {
+            keep(entity);
+            write(entity, value);
+          };
+        },
+        finishInsert: (entity, upserted) => {
+          keep(entity);
+          own.finishInsert?.(entity, upserted);
+          noteInsertedRelated(entity, true);
+        },
+      };
       this.accesses.set(meta, access);
     }
     return access;
@@ -161,4 +199,15 @@ function dependencyOrder(
     order.push(left.splice(free, 1)[0] as EntityMetadata);
   }
   return order;
+}
+
+/** Puts back the values the entity's own columns hold now (not its relations, which cohort does not change). */
+function valuesOf(meta: EntityMetadata, entity: ObjectLiteral): () => void {
+  const columns = meta.columns.filter((column) => !column.relationMetadata && !column.isVirtual);
+  const values = columns.map((column) => column.getEntityValue(entity));
+  return () => {
+    columns.forEach((column, i) => {
+      if (column.getEntityValue(entity) !== values[i]) column.setEntityValue(entity, values[i]);
+    });
+  };
 }

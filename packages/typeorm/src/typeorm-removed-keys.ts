@@ -3,7 +3,8 @@ import type { EntityMetadata, ObjectLiteral } from 'typeorm';
 /**
  * Leaves removed entities as TypeORM's remove() leaves them — every primary-key property set to
  * undefined — and puts the keys back if the transaction that removed them rolls back (remove()
- * unsets them only once its statements ran; a failed bulk call removed nothing).
+ * unsets them only once its statements ran; a failed bulk call removed nothing). Other changes to
+ * objects that a rollback undoes are recorded here too (the values put on cascaded entities).
  */
 export class RemovedKeys {
   private readonly undo: (() => void)[] = [];
@@ -20,6 +21,11 @@ export class RemovedKeys {
         column.setEntityValue(entity, values[i]);
       });
     });
+  }
+
+  /** Records how to undo another change to an object, should the transaction roll back. */
+  undoOnRollBack(step: () => void): void {
+    this.undo.push(step);
   }
 
   /** Puts back every key unset so far, newest first. */

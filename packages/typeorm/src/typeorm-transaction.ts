@@ -46,7 +46,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
    * Told the query runner the work runs on and its snapshot bookkeeping (for the related classes the
    * call inserts: their lifecycle, and snapshots undone with the transaction).
    */
-  bind?: (qr: QueryRunner, writes: SnapshotWrites | undefined) => void,
+  bind?: (qr: QueryRunner, writes: SnapshotWrites | undefined, rollBack: RemovedKeys) => void,
 ): TransactionRunner<E> {
   return async (fn) => {
     const existing = manager.queryRunner;
@@ -57,7 +57,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
     if (data) qr.data = data;
     const removedKeys = new RemovedKeys(metadata);
     const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) => {
-      bind?.(qr, writes);
+      bind?.(qr, writes, removedKeys);
       return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
     };
     try {

@@ -13,6 +13,7 @@ import {
   bulkInsert,
   bulkSave,
   PartialImportError,
+  UniqueViolationError,
   UnsupportedFeatureError,
 } from '@cohort/mikro-orm';
 import { Collection } from '@mikro-orm/core';
@@ -831,20 +832,107 @@ describe('more graphs', () => {
 });
 
 describe('client-set keys', () => {
-  it('a new one-to-many item whose key is set on creation (uuid): flush inserts it; refused naming Purchase.stamps', async () => {
+  // Flush inserts every entity it reaches that has no snapshot (`__originalEntityData`), a key or not.
+  const uuid = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+
+  for (const [name, call] of [
+    ['bulkInsert', insert],
+    ['bulkSave', save],
+  ] as const) {
+    it(`${name}: a new one-to-many item and a new to-one whose keys are set when made (uuid): inserted as flush`, async () => {
+      const build = () => {
+        const rows = [purchase('p0', { voucher: make(Voucher, { id: uuid(1), code: 'v0' }) }), purchase('p1')];
+        const stamp = make(Stamp, { id: uuid(2), mark: 's', purchase: rows[1] as Purchase });
+        (rows[1] as Purchase).stamps.add(stamp);
+        return { rows, entities: [...rows, rows[0]?.voucher as Voucher, stamp] };
+      };
+      const { result } = await differential(build, call());
+      expect(result).toMatchObject({ inserted: 2, byEntity: { Voucher: { inserted: 1 }, Stamp: { inserted: 1 } } });
+    });
+  }
+
+  it('keys made by the property initializer (randomUUID): the stamp and the voucher are inserted, as flush', async () => {
     const build = () => {
-      const rows = [purchase('p0'), purchase('p1')];
-      const stamp = make(Stamp, { mark: 's', purchase: rows[1] as Purchase });
-      (rows[1] as Purchase).stamps.add(stamp);
+      const rows = [purchase('p0', { voucher: make(Voucher, { code: 'v0' }) }), purchase('p1')];
+      (rows[1] as Purchase).stamps.add(make(Stamp, { mark: 's', purchase: rows[1] as Purchase }));
       return rows;
     };
     const refEm = reference.orm.em.fork() as EntityManager;
     refEm.persist(build());
     await refEm.flush();
-    expect((await reference.rows('stamp', 'mark')).map((r) => r.purchase_id)).toEqual([2]);
-    const error = await failure(insert()(subject.orm.em.fork() as EntityManager, build()));
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ entityName: 'Purchase', property: 'stamps', index: 1 });
-    for (const table of TABLES) expect(await subject.rows(table, 'id'), table).toEqual([]);
+    const subEm = subject.orm.em.fork() as EntityManager;
+    const rows = build();
+    await insert()(subEm, rows);
+    for (const [table, label] of [
+      ['stamp', 'mark'],
+      ['voucher', 'code'],
+    ] as const) {
+      const plain = async (side: OwnSide) => (await side.rows(table, label)).map(({ id: _, ...rest }) => rest);
+      expect(await plain(subject), table).toEqual(await plain(reference));
+    }
+    expect((await subject.rows('stamp', 'mark')).map((r) => r.id)).toEqual([rows[1]?.stamps[0]?.id]);
+    expect((await subject.rows('purchase')).map((r) => r.voucher_id)).toEqual([rows[0]?.voucher?.id, null]);
+    expect(await nextFlush(subject, subEm)).toEqual([]);
+  });
+
+  it('a new customer whose serial key is set by hand: inserted with that key, as flush', async () => {
+    const build = () => {
+      const customer = make(Customer, { id: 7, name: 'hand' });
+      const rows = [purchase('p0', { customer }), purchase('p1', { customer })];
+      return { rows, entities: [...rows, customer] };
+    };
+    await differential(build, insert({ batchSize: 1 }));
+  });
+
+  it('customers a cohort call wrote with managed: false (no snapshot) are linked by a later call, not inserted again', async () => {
+    const customers = (side: string) => ['a', 'b'].map((name) => make(Customer, { name: `${side}${name}` }));
+    const refEm = reference.orm.em.fork() as EntityManager;
+    const refCustomers = customers('');
+    await refEm.persist(refCustomers).flush();
+    await refEm.persist(refCustomers.map((customer, i) => purchase(`p${i}`, { customer }))).flush();
+    const subEm = subject.orm.em.fork() as EntityManager;
+    const subCustomers = customers('');
+    await bulkInsert(subEm, Customer, subCustomers, withForcedStrategy({ managed: false }));
+    expect(unitOfWorkState(subEm, subCustomers).filter((u) => u.managed || u.snapshot)).toEqual([]);
+    const result = await insert()(
+      subEm,
+      subCustomers.map((customer, i) => purchase(`p${i}`, { customer })),
+    );
+    expect(result).not.toHaveProperty('byEntity');
+    expect(await everything(subject)).toEqual(await everything(reference));
+  });
+
+  it('a reference (em.getReference) and a loaded customer are stored: only the foreign keys are written, as flush', async () => {
+    const build = async (side: OwnSide, em: EntityManager) => {
+      await side.orm.em
+        .fork()
+        .persist([make(Customer, { name: 'one' }), make(Customer, { name: 'two' })])
+        .flush();
+      const loaded = await em.findOneOrFail(Customer, { name: 'two' });
+      const rows = [purchase('p0', { customer: em.getReference(Customer, 1) }), purchase('p1', { customer: loaded })];
+      return { rows, entities: [...rows, loaded] };
+    };
+    await differential(build, insert());
+  });
+
+  it("an unmanaged customer whose key names a stored row: flush fails (unique); cohort's UniqueViolationError names Purchase.customer", async () => {
+    const build = async (side: OwnSide) => {
+      await side.orm.em
+        .fork()
+        .persist(make(Customer, { name: 'kept' }))
+        .flush();
+      return [purchase('p0'), purchase('p1', { customer: make(Customer, { id: 1, name: 'other' }) })];
+    };
+    const refEm = reference.orm.em.fork() as EntityManager;
+    refEm.persist(await build(reference));
+    expect(await failure(refEm.flush())).toBeInstanceOf(Error);
+    const subEm = subject.orm.em.fork() as EntityManager;
+    const rows = await build(subject);
+    const before = await everything(subject);
+    const error = await failure(insert()(subEm, rows));
+    expect(error).toBeInstanceOf(UniqueViolationError);
+    expect(error).toMatchObject({ index: 1, relation: { entityName: 'Purchase', property: 'customer', target: 'Customer' } });
+    expect(await everything(subject)).toEqual(before);
+    expect(await everything(subject)).toEqual(await everything(reference));
   });
 });

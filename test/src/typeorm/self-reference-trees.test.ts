@@ -1,9 +1,10 @@
 // TypeORM trees in one call, beyond the conformance fixture (test/src/conformance/self-referencing-trees.test.ts):
 // with trackEntityChanges(dataSource, { reload: false }) the rows' snapshots hold the parents' keys the
 // follow-up UPDATE wrote, so a following bulkSave finds them unchanged. (A NOT NULL self-reference TypeORM
-// itself refuses when it builds its metadata: CircularRelationsError.)
+// itself refuses when it builds its metadata: CircularRelationsError.) A stream links a parent in the
+// same batch; a later one it cannot know of when the row is written, and refuses.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkInsert, bulkSave, trackEntityChanges } from '@cohort/typeorm';
+import { bulkInsert, bulkSave, trackEntityChanges, UnsupportedFeatureError } from '@cohort/typeorm';
 import { Column, DataSource, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -51,5 +52,34 @@ describe('trees with trackEntityChanges({ reload: false })', () => {
     // Every row carries a snapshot that stands in for it: no look-up; the linked rows are unchanged.
     // The root is written again, as save() writes a null many-to-one again after its own save.
     expect(again).toMatchObject({ inserted: 0, updated: 1, outcomes: ['unchanged', 'unchanged', 'updated'], statements: 1 });
+  });
+});
+
+describe('a stream', () => {
+  async function* streamOf(rows: TreeNode[]) {
+    for (const row of rows) yield row;
+  }
+
+  it('links a parent in the same batch; one in a later batch is unknown when the row is written: refused', async () => {
+    const table = ds.getMetadata(TreeNode).tablePath;
+    await ds.query(`TRUNCATE ${table} RESTART IDENTITY`);
+    const parent = node('parent', null);
+    expect(await bulkInsert(ds.manager, TreeNode, streamOf([node('child', parent), parent]))).toMatchObject({ inserted: 2 });
+    expect(
+      await ds.query(
+        `SELECT c.name, p.name AS parent FROM ${table} c LEFT JOIN ${table} p ON p.id = c.parent_id ORDER BY c.name`,
+      ),
+    ).toEqual([
+      { name: 'child', parent: 'parent' },
+      { name: 'parent', parent: null },
+    ]);
+    await ds.query(`TRUNCATE ${table} RESTART IDENTITY`);
+    const later = node('later', null);
+    const error = await bulkInsert(ds.manager, TreeNode, streamOf([node('child', later), later]), { batchSize: 1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'TreeNode', property: 'parent', index: 0 });
+    expect(await ds.query(`SELECT * FROM ${table}`)).toEqual([]);
   });
 });

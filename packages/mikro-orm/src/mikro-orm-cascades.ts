@@ -95,7 +95,8 @@ export class MikroOrmCascades {
         const cascading = persisting && cascadesPersist(prop);
         for (const target of cascadeTargets(entity, prop, persisting, isNew)) {
           if (rows.has(target) || reached.has(target)) continue;
-          // A new entity of the rows' own class (a tree) is left to the finder, which refuses it.
+          // A new entity of the rows' own class (a tree) is left to the engine, which links a parent
+          // among the call's rows (mikro-orm-self-references.ts), or to the finder, which refuses it.
           if (metaOf(target).root === rootMeta) continue;
           const at: Reached = { index: from?.index ?? 0, entityName: meta.className, property: prop.name };
           reached.set(target, at);
@@ -270,6 +271,8 @@ function dependenciesHold(
       if (!toOneOwner(prop)) continue;
       const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
       if (target == null || !Utils.isEntity(target) || !isNew(target)) continue;
+      // A new parent of the own table is linked by the engine's follow-up UPDATE (a tree).
+      if (metaOf(target).root === meta.root) continue;
       if ((at.get(metaOf(target).root) ?? -1) >= (at.get(meta.root) ?? -1)) return false;
     }
   }

@@ -4,6 +4,7 @@ import type { MikroOrmCascades } from './mikro-orm-cascades.js';
 import { mikroOrmLinkFinder } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
+import { mikroOrmSelfReferences } from './mikro-orm-self-references.js';
 import { unmanagedRowsFinder } from './mikro-orm-unmanaged-rows.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
@@ -36,6 +37,7 @@ export function mikroOrmEntityAccess<E extends object>(
     insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
     unwrittenRelation: finder && graph ? (row, write) => finder(row, write, graph) : finder,
     links,
+    selfReferences: mikroOrmSelfReferences(meta as EntityMetadata<AnyEntity>),
     cascades: cascades?.root ? (batch) => cascades.of.find(batch as InputBatch<AnyEntity>) : undefined,
   };
 }

@@ -2,6 +2,7 @@ import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
+import { refersToOwnTable } from './mikro-orm-self-references.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -46,7 +47,7 @@ export function mikroOrmRelationFinder(meta: EntityMetadata<AnyEntity>): Relatio
 function finderOf(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
   let finder = finders.get(meta);
   if (finder === undefined) {
-    const checks = meta.props.filter(isChecked).map(checkOf);
+    const checks = meta.props.filter(isChecked).map((prop) => checkOf(meta, prop));
     finder =
       checks.length === 0
         ? null
@@ -75,10 +76,14 @@ function isChecked(prop: EntityProperty<AnyEntity>): boolean {
   }
 }
 
-function checkOf(prop: EntityProperty<AnyEntity>): RelationCheck {
+function checkOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
   if (prop.kind === ReferenceKind.ONE_TO_MANY || prop.kind === ReferenceKind.MANY_TO_MANY) return collectionCheck(prop);
   if (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner) return inverseOneCheck(prop);
-  return referenceCheck(prop);
+  const check = referenceCheck(prop);
+  // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts).
+  return refersToOwnTable(meta, prop) && !prop.mapToPk
+    ? (entity, write) => (write === 'insert' ? undefined : check(entity, write))
+    : check;
 }
 
 /** An owning to-one pointing at an entity without a primary key. */

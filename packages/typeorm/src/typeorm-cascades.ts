@@ -74,10 +74,11 @@ export class TypeormCascades {
         for (const item of items) {
           if (item === null || typeof item !== 'object' || keyOf(item) !== undefined) continue;
           if (side === 'after' && relation.inverseRelation?.getEntityValue(item as ObjectLiteral) !== entity) continue;
+          // A new entity of the rows' own table (a tree) is left to the engine (a parent among the
+          // rows, typeorm-self-references.ts) or to the finder, which refuses it.
+          if (target.tablePath === rootMeta.tablePath) continue;
           edges.push(side === 'before' ? [target, meta] : [meta, target]);
           if (rows.has(item) || reached.has(item)) continue;
-          // A new entity of the rows' own table (a tree) is left to the finder, which refuses it.
-          if (target.tablePath === rootMeta.tablePath) continue;
           reached.set(item, { index, entityName: own.name, property: relation.propertyPath, meta: target });
           if (!seen.includes(target)) seen.push(target);
           visit(item as ObjectLiteral, target, index);

@@ -8,6 +8,7 @@ import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import type { ColumnMetadata } from './typeorm-internals.js';
 import { typeormLinkFinder } from './typeorm-links.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
+import { refersToOwnTable, typeormSelfReferences } from './typeorm-self-references.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -166,9 +167,7 @@ function buildEntity(dataSource: DataSource, metadata: EntityMetadata): TypeormE
     returningOnUpdate,
     uniques,
     // A join column to the entity's own table (a tree's parent): see EntityModel.refersToItself.
-    refersToItself: metadata.relations.some(
-      (r) => r.joinColumns.length > 0 && r.inverseEntityMetadata.tablePath === metadata.tablePath,
-    ),
+    refersToItself: metadata.relations.some((r) => refersToOwnTable(metadata, r)),
   };
   const upsertAccess = entityAccess(dataSource, metadata, accessors);
   // Transformer columns are read through a per-row TransformedValues (see there).
@@ -193,6 +192,7 @@ function entityAccess(dataSource: DataSource, metadata: EntityMetadata, accessor
     reader: (column) => accessor(column).read,
     writer: (column) => accessor(column).write,
     unwrittenRelation: typeormRelationFinder(metadata),
+    selfReferences: typeormSelfReferences(metadata),
     // After its links are written, a row's snapshot holds them (its next diff starts from there).
     links: typeormLinkFinder(metadata, (entity) => takeSnapshot(dataSource, entity)),
     // save() builds its junction subjects before its before-hooks: a link a hook adds is not written.

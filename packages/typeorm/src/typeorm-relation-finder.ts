@@ -2,6 +2,7 @@ import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
 import { typeormLinks } from './typeorm-links.js';
+import { refersToOwnTable } from './typeorm-self-references.js';
 
 /**
  * Finds the first relation of a row that save() would write and cohort does not
@@ -80,7 +81,7 @@ function checksOf(metadata: EntityMetadata): RelationCheck[] {
     if (relation.persistenceEnabled === false) continue;
     if (relation.isOneToMany || relation.isManyToMany) checks.push(collectionCheck(metadata, relation));
     else if (relation.isOneToOneNotOwner) checks.push(inverseOneCheck(metadata, relation));
-    else checks.push(referenceCheck(relation));
+    else checks.push(referenceCheck(relation, refersToOwnTable(metadata, relation)));
   }
   const behindStored = storedHoldingNewCheck(metadata);
   if (behindStored) checks.push(behindStored);
@@ -88,14 +89,16 @@ function checksOf(metadata: EntityMetadata): RelationCheck[] {
 }
 
 /** A join column pointing at an entity whose referenced value is missing: cohort would write NULL. */
-function referenceCheck(relation: RelationMetadata): RelationCheck {
+function referenceCheck(relation: RelationMetadata, ownTable: boolean): RelationCheck {
   const found: UnwrittenRelation = {
     kind: 'unsaved reference',
     property: relation.propertyPath,
     target: relation.inverseEntityMetadata.name,
   };
   const referenced = relation.joinColumns.map((c) => c.referencedColumn);
-  return (entity) => {
+  return (entity, write) => {
+    // A new parent of the own table is the engine's to link on insert (typeorm-self-references.ts).
+    if (ownTable && write === 'insert') return undefined;
     const value = relation.getEntityValue(entity);
     if (value === null || typeof value !== 'object') return undefined;
     for (const column of referenced) if (column && column.getEntityValue(value) == null) return found;

@@ -556,22 +556,39 @@ describe('cascade options on the graph', () => {
 
 describe('self-reference', () => {
   for (const order of ['parent first', 'parent later'] as const) {
-    it(`a category whose parent is a new category of the same input (${order}): refused naming Category.parent`, async () => {
+    it(`a category whose parent is a new category of the same input (${order}): linked as flush links it`, async () => {
       const build = () => {
         const parent = make(Category, { name: 'root' });
         const child = make(Category, { name: 'leaf', parent });
         return order === 'parent first' ? [parent, child] : [child, parent];
       };
+      const tree = async (side: OwnSide) => {
+        const rows = await side.rows('category');
+        const names = new Map(rows.map((r) => [r.id, r.name]));
+        return rows
+          .map((r) => ({ name: r.name, parent: names.get(r.parent_id) ?? null }))
+          .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      };
       const refEm = reference.orm.em.fork() as EntityManager;
       refEm.persist(build());
       await refEm.flush();
       expect((await reference.rows('category')).map((r) => r.parent_id)).toContain(1);
-      const error = await failure(bulkInsert(subject.orm.em.fork() as EntityManager, Category, build(), withForcedStrategy()));
-      expect(error).toBeInstanceOf(UnsupportedFeatureError);
-      expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'Category', property: 'parent' });
-      expect(await subject.rows('category')).toEqual([]);
+      await bulkInsert(subject.orm.em.fork() as EntityManager, Category, build(), withForcedStrategy());
+      expect(await tree(subject)).toEqual(await tree(reference));
+      expect(await tree(subject)).toEqual([
+        { name: 'leaf', parent: 'root' },
+        { name: 'root', parent: null },
+      ]);
     });
   }
+
+  it('a new parent that is not in the input (flush would insert it): refused naming Category.parent', async () => {
+    const child = make(Category, { name: 'leaf', parent: make(Category, { name: 'root' }) });
+    const error = await failure(bulkInsert(subject.orm.em.fork() as EntityManager, Category, [child], withForcedStrategy()));
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'Category', property: 'parent', index: 0 });
+    expect(await subject.rows('category')).toEqual([]);
+  });
 });
 
 describe('failures at a related entity', () => {

@@ -265,6 +265,31 @@ export interface EntityAccess<E> {
    * entity has no relation that cascades inserts.
    */
   cascades?(batch: InputBatch<E>): CascadeWrite | undefined;
+  /**
+   * The row's to-one references to new entities (no key yet) of its own table: a tree's parent in
+   * the same call. An insert writes NULL in their join columns and, once the parents have their keys,
+   * one follow-up UPDATE per batch (insert-self-references.ts). {@link unwrittenRelation} lets these
+   * through when the write is an insert. Leave it out when the entity has no such relation.
+   */
+  selfReferences?(entity: E): readonly SelfReference[] | undefined;
+}
+
+/** A row's reference to a new entity of its own table (see {@link EntityAccess.selfReferences}). */
+export interface SelfReference {
+  /** The relation's property on the row's entity. */
+  readonly property: string;
+  /** The row's own class, when it is not the model's (single-table inheritance). */
+  readonly entityName?: string;
+  /** The referred entity, without a key yet. */
+  readonly target: object;
+  /** The relation's join columns (in the model's columns). */
+  readonly columns: readonly string[];
+  /** The key columns of the target each join column takes its value from, in `columns` order. */
+  readonly referenced: readonly string[];
+  /** Called once the follow-up UPDATE wrote the join columns: the row's snapshot holds them now. */
+  written?(): void;
+  /** Whether the join columns take NULL: a NOT NULL one cannot wait for its parent's key. */
+  readonly nullable: boolean;
 }
 
 /**

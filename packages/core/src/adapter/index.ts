@@ -63,6 +63,7 @@ export type {
   LinkRow,
   RowChange,
   RowLinks,
+  SelfReference,
   SqlSession,
   TransactionRunner,
   UpdateHookBatch,

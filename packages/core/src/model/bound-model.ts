@@ -1,4 +1,4 @@
-import type { CascadeWrite, EntityAccess, InputBatch, RowLinks } from '../adapter/contract.js';
+import type { CascadeWrite, EntityAccess, InputBatch, RowLinks, SelfReference } from '../adapter/contract.js';
 import type { ColumnModel, EntityModel, RelationWrite, UnwrittenRelation } from './entity-model.js';
 
 /** A column as the engine uses it within one call: its data and the call's reader and writer. */
@@ -30,6 +30,7 @@ export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningO
   /** The ORM's save works out a row's links before its before-hooks run (see EntityAccess.linksBeforeHooks). */
   readonly linksBeforeHooks?: boolean;
   readonly cascades?: (batch: InputBatch<E>) => CascadeWrite | undefined;
+  readonly selfReferences?: (entity: E) => readonly SelfReference[] | undefined;
 }
 
 /** Joins a model with a call's access: every column gets the access's reader and writer, asked once. */
@@ -56,5 +57,6 @@ export function bindModel<E>(model: EntityModel, access: EntityAccess<E>): Bound
     links: access.links?.bind(access),
     linksBeforeHooks: access.linksBeforeHooks,
     cascades: access.cascades?.bind(access),
+    selfReferences: access.selfReferences?.bind(access),
   };
 }

@@ -14,6 +14,7 @@ import { cascadesOf, insertCascades, withOwnCounts } from './cascade-inserts.js'
 import { applyRows } from './insert-apply.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase } from './insert-phases.js';
 import { type PlannedRows, planRows } from './insert-plan.js';
+import { SelfReferenceWrites } from './insert-self-references.js';
 import { type SentRows, sendRows } from './insert-send.js';
 
 /** Everything the engine needs to insert entities of one model. */
@@ -25,7 +26,7 @@ export type InsertJob<E> = BulkJob<E, InsertOptions>;
  */
 export async function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
   const model = bindModel(job.model, job.access);
-  const result = await runBatches(input, job.options, job.transaction, insertStages(model, job.options));
+  const result = await runBatches(input, job.options, job.transaction, insertStages(model, job.options, input));
   return withOwnCounts(result, model.name);
 }
 
@@ -33,11 +34,17 @@ export async function runInsert<E>(job: InsertJob<E>, input: Iterable<E> | Async
  * An insert's batch work in stages (see {@link StagedWork}): before-hooks, validation and the
  * statement's values; the statement; values back, outcomes, after-hooks.
  */
-export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): StagedWork<E, PlannedRows<E>, SentRows<E>> {
+export function insertStages<E>(
+  model: BoundModel<E>,
+  options: InsertOptions,
+  input?: unknown,
+): StagedWork<E, PlannedRows<E>, SentRows<E>> {
   // Links the ORM works out before its before-hooks, by batch number, until the batch is written.
   const early = new Map<number, BatchLinks<E>>();
   // New related entities of a batch (cascade), from its before-hooks until it is written.
   const related = new Map<number, CascadeWrite>();
+  // Rows whose parent is a new entity of their own table (a tree), until its key is written.
+  const selfReferences = new SelfReferenceWrites(model, options, input);
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
@@ -56,6 +63,7 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
       if (cascade) related.set(batch.number, cascade);
       await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
       await beforeInsertPhase(context, batch);
+      if (write === 'insert') selfReferences.collect(batch);
       refuseUnwrittenRelations(model, batch, write);
       await refuseChangedRelations(model, batch, write, target);
       const prepared = prepareRows(model, batch.entities);
@@ -66,6 +74,8 @@ export function insertStages<E>(model: BoundModel<E>, options: InsertOptions): S
     async finish(sent, target, result) {
       const context = { model, options, target, result };
       const written = applyRows(context, sent);
+      // The keys are on the objects: the rows waiting for these parents get their join columns.
+      await selfReferences.write(target, sent.planned.rows.number);
       // An upsert writes the rows' own columns only; an insert, their many-to-many links too.
       const write = relationWriteOf(model, options);
       const number = sent.planned.rows.number;

@@ -5,6 +5,7 @@ import type { BatchContext } from '../batches/batch-context.js';
 import { runBatches } from '../batches/run-batches.js';
 import { cascadesOf, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
+import { SelfReferenceWrites } from '../insert/insert-self-references.js';
 import { insertStagesOf } from '../insert/run-insert.js';
 import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
@@ -25,13 +26,15 @@ export type SaveJob<E> = BulkJob<E, SaveOptions>;
 export async function runSave<E>(job: SaveJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
   const { options } = job;
   const model = bindModel(job.model, job.access);
+  // New rows whose parent is a new row of the same call (a tree), until its key is written.
+  const selfReferences = new SelfReferenceWrites(model, options, input);
   const result = await runBatches(input, options, job.transaction, (batch, target, result) =>
-    saveBatch({ model, options, target, result }, batch),
+    saveBatch({ model, options, target, result, selfReferences }, batch),
   );
   return withOwnCounts(result, model.name);
 }
 
-type SaveContext<E> = BatchContext<E, SaveOptions>;
+type SaveContext<E> = BatchContext<E, SaveOptions> & { readonly selfReferences: SelfReferenceWrites<E> };
 
 /** A save's batch split by the look-up: the new rows, and the existing ones with their stored state. */
 interface SaveParts<E> {
@@ -74,6 +77,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   refuseStoredRowsReachingCascades(model, parts, cascade);
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
+  context.selfReferences.collect(fresh);
   // Both parts are checked before either is written.
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
@@ -83,6 +87,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
   const written = await writeInsertPhase(context, validNew, preparedNew);
+  await context.selfReferences.write(target, batch.number);
   await afterInsertPhase(context, written);
   // Flush commits every class's inserts before any update.
   await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
@@ -113,6 +118,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   await beforeLinks(target, joined, context.options, 'added');
   await beforeUpdatePhase(context, plan);
   await beforeLinks(target, joined, context.options, 'removed');
+  context.selfReferences.collect(fresh);
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
@@ -123,6 +129,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
   const written = await writeInsertPhase(context, validNew, prepared);
+  await context.selfReferences.write(target, batch.number);
   await writeUpdatePhase(context, validChanged, prepared);
   const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
   const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);

@@ -1,0 +1,46 @@
+import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+import { quoteIdent } from './identifier.js';
+import { type CompiledQuery, missingColumn } from './insert-statement.js';
+import { UnnestArguments } from './unnest-arguments.js';
+
+/** A follow-up UPDATE of foreign keys, as data: the rows are matched by `keys`, `set` is written. */
+export interface ReferenceUpdate {
+  readonly table: TableCatalog;
+  /** The primary-key columns that find each row. */
+  readonly keys: readonly string[];
+  /** The foreign-key columns written. */
+  readonly set: readonly string[];
+}
+
+/**
+ * Compiles one UPDATE of the foreign keys of many rows (a tree's parents, known once the batch's
+ * INSERT returned their keys): `values[c][r]` is the text of column c (keys, then set) of row r.
+ *
+ * @example
+ * ```ts
+ * compileReferenceUpdate({ table, keys: ['id'], set: ['parent_id'] }, [['1', '2'], ['2', null]]);
+ * // UPDATE "s"."category" AS t SET "parent_id" = u."parent_id" FROM unnest($1::integer[], $2::integer[]) AS u("id", "parent_id") WHERE t."id" = u."id"
+ * ```
+ */
+export function compileReferenceUpdate(stmt: ReferenceUpdate, values: readonly (readonly (string | null)[])[]): CompiledQuery {
+  const args = new UnnestArguments();
+  const select: string[] = [];
+  [...stmt.keys, ...stmt.set].forEach((name, c) => {
+    const column = catalogColumn(stmt.table, name);
+    args.add(values[c], column.paramType ?? 'text', name);
+    const value = `u.${quoteIdent(name)}`;
+    select.push(column.paramType ? value : `${value}::${column.castType}`);
+  });
+  const set = stmt.set.map((name, c) => `${quoteIdent(name)} = ${select[stmt.keys.length + c]}`);
+  const match = stmt.keys.map((name, c) => `t.${quoteIdent(name)} = ${select[c]}`);
+  const sql =
+    `UPDATE ${stmt.table.qualifiedName} AS t SET ${set.join(', ')} ` +
+    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')}) WHERE ${match.join(' AND ')}`;
+  return { sql, parameters: args.parameters };
+}
+
+function catalogColumn(table: TableCatalog, name: string): CatalogColumn {
+  const column = table.columns.get(name);
+  if (!column) throw missingColumn(name, table.qualifiedName);
+  return column;
+}

@@ -120,7 +120,7 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       ...linked,
       advice: `load these rows with their ${relation.propertyPath} relation (its stored links), or use the ORM's own save`,
     };
-    return (entity, write, stored) => {
+    return (entity, write, stored, graph) => {
       if (write === 'upsert') return undefined;
       const value = relation.getEntityValue(entity);
       if (value !== null && !Array.isArray(value)) return undefined;
@@ -130,7 +130,8 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       // those save() removes.
       if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return unknownLinks;
       if (!newOnes || value === null) return undefined;
-      for (const item of value) if (keyOf(item) === undefined) return newOnes;
+      // New items the call inserts (typeorm-cascades.ts) are linked once they have their keys.
+      for (const item of value) if (keyOf(item) === undefined && !graph?.has(item)) return newOnes;
       return undefined;
     };
   }
@@ -175,14 +176,16 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       ? linked
       : undefined;
   const keyOf = relatedKey(target);
-  return (entity, write, stored) => {
+  const inverse = relation.inverseRelation;
+  return (entity, write, stored, graph) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);
     if (value === undefined) return undefined;
     const before = write === 'update' && stored ? keyOf(relation.getEntityValue(stored)) : undefined;
     if (value === null) return before === undefined ? undefined : linked;
     const key = keyOf(value);
-    if (key === undefined) return newOne;
+    // A new target the call inserts after the row, referring to it: its own insert writes the link.
+    if (key === undefined) return graph?.has(value) && inverse?.getEntityValue(value) === entity ? undefined : newOne;
     return key === before ? undefined : linked;
   };
 }

@@ -130,7 +130,9 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (changes) {
         // New items of another class the call inserts (mikro-orm-cascades.ts) are linked once both
         // sides have keys, from the side inserted last (mikro-orm-links.ts).
-        const later = (item: unknown) => isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
+        // A stored row's new items are not cascaded: refused.
+        const later = (item: unknown) =>
+          write === 'insert' && isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
         for (const item of changes.added) if (isUnsaved(item) && !later(item)) return inserted;
         if (changes.removed.length === 0 && changes.added.every(later)) return undefined;
         // Writing them would leave a change of the other side unwritten (see otherSides).
@@ -177,7 +179,7 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
     if (isUnsaved(target)) {
       const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
-      return graph?.has(target) && own === entity ? undefined : inserted;
+      return write === 'insert' && graph?.has(target) && own === entity ? undefined : inserted;
     }
     if (write === 'insert') return linked;
     const stored = originalEntityData(target);

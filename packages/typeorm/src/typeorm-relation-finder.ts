@@ -130,8 +130,10 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       // those save() removes.
       if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return unknownLinks;
       if (!newOnes || value === null) return undefined;
-      // New items the call inserts (typeorm-cascades.ts) are linked once they have their keys.
-      for (const item of value) if (keyOf(item) === undefined && !graph?.has(item)) return newOnes;
+      // New items the call inserts with a new row (typeorm-cascades.ts) are linked once they have
+      // their keys; a stored row's are not written (its new items are not cascaded).
+      const inserted = write === 'insert' ? graph : undefined;
+      for (const item of value) if (keyOf(item) === undefined && !inserted?.has(item)) return newOnes;
       return undefined;
     };
   }
@@ -185,7 +187,8 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     if (value === null) return before === undefined ? undefined : linked;
     const key = keyOf(value);
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
-    if (key === undefined) return graph?.has(value) && inverse?.getEntityValue(value) === entity ? undefined : newOne;
+    if (key === undefined)
+      return write === 'insert' && graph?.has(value) && inverse?.getEntityValue(value) === entity ? undefined : newOne;
     return key === before ? undefined : linked;
   };
 }

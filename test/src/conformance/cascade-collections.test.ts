@@ -125,6 +125,50 @@ describeConformance('cascade inserts of many-to-many items and inverse one-to-on
     });
   }
 
+  it('one order per batch: a new label shared by batches is inserted once, with the first, and linked by the others', async () => {
+    const ref = reference();
+    const refOrders = await build(ref);
+    await ref.ormSave(refOrders);
+    const sub = subject();
+    const subOrders = await build(sub);
+    const result = await sub.bulkInsert(subOrders, { batchSize: 1 });
+    expect(result).toMatchObject({ inserted: 3, batches: 3, byEntity: { Label: { inserted: 2 }, Invoice: { inserted: 2 } } });
+    for (const table of TABLES) {
+      const [name, order] = typeof table === 'string' ? [table, undefined] : [table.table, table.orderBy];
+      expect(await sub.rows(name, order), name).toEqual(await ref.rows(name, order));
+    }
+    expect(graphState(subOrders)).toEqual(graphState(refOrders));
+    expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
+  });
+
+  it('bulkSave: a stored order given a new label that a new order also holds: the ORM inserts and links it; refused at the stored row, nothing written', async () => {
+    const sides = [reference(), subject()];
+    const inputs: any[][] = [];
+    for (const side of sides) {
+      const stored = side.create('Order', { ref: 'old', shop: null });
+      await side.ormSave([stored]);
+      const label = side.create('Label', { name: 'both' });
+      const fresh = side.create('Order', { ref: 'new', shop: null });
+      setLabels(side, stored, [label]);
+      setLabels(side, fresh, [label]);
+      inputs.push([fresh, stored]);
+    }
+    const [ref, sub] = sides as [OrmUnderTest, OrmUnderTest];
+    await ref.ormSave(inputs[0] as any[]);
+    expect(await ref.rows('order_label', 'order_id')).toEqual([
+      { order_id: 1, label_id: 1 },
+      { order_id: 2, label_id: 1 },
+    ]);
+    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
+    const error = await sub.bulkSave(inputs[1] as any[]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', property: 'labels', index: 1 });
+    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
   it('the inverse side: a label whose `orders` holds a new order and a stored one', async () => {
     const sides = [reference(), subject()];
     const graphs: any[][] = [];

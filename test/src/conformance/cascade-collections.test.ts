@@ -4,7 +4,7 @@
 // key). Compared with the ORM's own save() / persist()+flush(): rows of every table, junction rows
 // included, object keys, the hook log, what a following save writes; a failure leaves every table
 // as it was.
-import { BulkHookError, UnsupportedFeatureError } from '@cohort/core';
+import { BulkHookError, BulkValidationError, UnsupportedFeatureError } from '@cohort/core';
 import { beforeAll, expect, it } from 'vitest';
 import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
 import { FaultHooks } from '../harness/fault-hooks.js';
@@ -192,29 +192,34 @@ describeConformance('cascade inserts of many-to-many items and inverse one-to-on
     expect(await followingWrites(sub, [subGraph[0]])).toEqual(await followingWrites(ref, [refGraph[0]]));
   });
 
-  it('a hook throwing at a new label of row 2: BulkHookError naming Order.labels and the row, every table unchanged', async () => {
-    const sub = subject();
-    const orders = await build(sub);
-    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
-    const fault = {
-      when: (c: { point: string; entity?: Record<string, unknown> }) =>
-        (c.point === 'beforeInsert' || c.point === 'beforeCreate') && c.entity?.name === 'blue',
-      act: () => {
-        throw new Error('injected at blue');
-      },
-    };
-    const error = await faults
-      .with(fault, () => sub.bulkInsert(orders))
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(error).toBeInstanceOf(BulkHookError);
-    expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property: 'labels', target: 'Label' } });
-    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
-  });
+  for (const [key, value, property, target] of [
+    ['name', 'blue', 'labels', 'Label'],
+    ['number', 'i2', 'invoice', 'Invoice'],
+  ] as const) {
+    it(`a hook throwing at the new ${target} ${value} of row 2: BulkHookError naming Order.${property} and the row, every table unchanged`, async () => {
+      const sub = subject();
+      const orders = await build(sub);
+      const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
+      const fault = {
+        when: (c: { point: string; entity?: Record<string, unknown> }) =>
+          (c.point === 'beforeInsert' || c.point === 'beforeCreate') && c.entity?.[key] === value,
+        act: () => {
+          throw new Error(`injected at ${value}`);
+        },
+      };
+      const error = await faults
+        .with(fault, () => sub.bulkInsert(orders))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(BulkHookError);
+      expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property, target } });
+      expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+    });
+  }
 
-  it('a label too long for its column: the ORM fails, cohort fails naming Order.labels, every table unchanged', async () => {
+  it('a label too long for its column: the ORM fails, cohort refuses it (BulkValidationError naming Order.labels), every table unchanged', async () => {
     const ref = reference();
     const refOrders = await build(ref, 'x'.repeat(30));
     const refBefore = await Promise.all(TABLE_NAMES.map((table) => ref.rows(table)));
@@ -227,7 +232,13 @@ describeConformance('cascade inserts of many-to-many items and inverse one-to-on
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property: 'labels', target: 'Label' } });
+    // cohort's validation finds it before any statement: a BulkValidationError (the ORMs: the database's error).
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect(error).toMatchObject({
+      index: 2,
+      relation: { entityName: 'Order', property: 'labels', target: 'Label' },
+      failures: [{ index: 2, property: 'name' }],
+    });
     expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
   });
 

@@ -131,8 +131,8 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return unknownLinks;
       if (!newOnes || value === null) return undefined;
       // New items the call inserts with a new row (typeorm-cascades.ts) are linked once they have
-      // their keys; a stored row's are not written (its new items are not cascaded).
-      const inserted = write === 'insert' ? graph : undefined;
+      // their keys; a stored row's, and new rows of the row's own table, are not cascaded: refused.
+      const inserted = write === 'insert' && target.tablePath !== metadata.tablePath ? graph : undefined;
       for (const item of value) if (keyOf(item) === undefined && !inserted?.has(item)) return newOnes;
       return undefined;
     };
@@ -179,6 +179,8 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       : undefined;
   const keyOf = relatedKey(target);
   const inverse = relation.inverseRelation;
+  // A new entity of the row's own table is not cascaded (typeorm-cascades.ts): refused.
+  const crossTable = target.tablePath !== metadata.tablePath;
   return (entity, write, stored, graph) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);
@@ -188,7 +190,9 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     const key = keyOf(value);
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
     if (key === undefined)
-      return write === 'insert' && graph?.has(value) && inverse?.getEntityValue(value) === entity ? undefined : newOne;
+      return write === 'insert' && crossTable && graph?.has(value) && inverse?.getEntityValue(value) === entity
+        ? undefined
+        : newOne;
     return key === before ? undefined : linked;
   };
 }

@@ -12,6 +12,7 @@ import {
 } from '@mikro-orm/core';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
+import { cascadedLinksOrInverse, linkedTargets } from './mikro-orm-linked-cascades.js';
 import { takeSnapshot } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
@@ -39,12 +40,14 @@ interface Reached {
  * The new related entities a flush of a batch's rows would insert with them (EntityAccess.cascades),
  * found as flush finds them: `em.persist()` cascades through every relation with `Cascade.PERSIST`
  * (MikroORM's default) — a many-to-one or owning one-to-one to an entity without a key, a one-to-many
- * collection's new items — and the change-set computation follows every to-one to a new entity,
+ * collection's new items, a many-to-many collection's new items (whose classes go in before the rows,
+ * so that the links written after the rows' statement read their keys), the new target of an inverse
+ * one-to-one — and the change-set computation follows every to-one to a new entity,
  * whatever its cascade. The classes are ordered with flush's own CommitOrderCalculator (from the
  * order flush computes their change sets in), and split around the rows' class: the groups before
  * it are inserted before the batch's statement, the ones after it after. What this does not write
- * is left to the relation finder, which refuses it: items of a many-to-many or an array given for a
- * collection, an inverse one-to-one, a one-to-many item that does not refer to its holder, new
+ * is left to the relation finder, which refuses it: an array given for a collection, a one-to-many
+ * item or inverse one-to-one target that does not refer to its holder, new
  * entities of the rows' own class (a tree in the batch), and graphs whose classes the commit order
  * cannot put in dependency order.
  */
@@ -64,7 +67,7 @@ export class MikroOrmCascades {
 
   /** Whether the class has a relation through which flush could insert a new entity. */
   static needed(meta: EntityMetadata<AnyEntity>): boolean {
-    return meta.root.props.some((prop) => toOneOwner(prop) || cascadedCollection(prop));
+    return meta.root.props.some((prop) => toOneOwner(prop) || cascadedCollection(prop) || cascadedLinksOrInverse(prop));
   }
 
   private readonly metaOf = (entity: AnyEntity) => metaIn(this.metadata, entity);
@@ -83,6 +86,8 @@ export class MikroOrmCascades {
       (originalEntityData(entity) === undefined && !graph.has(entity) && !wasWritten(entity) && metaOf(entity).root !== rootMeta);
     const rows = new Set(batch.entities);
     const reached = new Map<AnyEntity, Reached>();
+    // The classes of new many-to-many items: inserted before the rows, whose links read their keys.
+    const linkedClasses = new Set<EntityMetadata<AnyEntity>>();
     // Flush's persist stack: the rows, each followed by what it cascades to (depth first).
     const persisted: AnyEntity[] = [];
     // `persisting`: reached through relations that cascade persist (the rows themselves too). Flush's
@@ -100,6 +105,7 @@ export class MikroOrmCascades {
           if (metaOf(target).root === rootMeta) continue;
           const at: Reached = { index: from?.index ?? 0, entityName: meta.className, property: prop.name };
           reached.set(target, at);
+          if (prop.kind === ReferenceKind.MANY_TO_MANY) linkedClasses.add(metaOf(target).root);
           visit(target, at, cascading);
         }
       }
@@ -110,12 +116,23 @@ export class MikroOrmCascades {
     });
     if (reached.size === 0) return undefined;
 
-    const order = commitOrder(rootMeta, persisted, this.metaOf, isNew);
-    if (!order || !dependenciesHold(order, [...rows, ...reached.keys()], metaOf, isNew)) return undefined;
+    const commit = commitOrder(rootMeta, persisted, this.metaOf, isNew);
+    if (!commit) return undefined;
+    // Flush inserts many-to-many items in commit order (after the rows, when they do not depend on
+    // each other) and the pivot rows last; cohort writes the rows' links right after their statement,
+    // so their items' classes move before the rows (refused below if that breaks a dependency).
+    const rootAt = commit.indexOf(rootMeta);
+    const early = (meta: EntityMetadata<AnyEntity>, at: number) => at < rootAt || linkedClasses.has(meta);
+    const order = [
+      ...commit.filter((meta, at) => meta !== rootMeta && early(meta, at)),
+      rootMeta,
+      ...commit.filter((meta, at) => meta !== rootMeta && !early(meta, at)),
+    ];
+    if (!dependenciesHold(order, [...rows, ...reached.keys()], metaOf, isNew)) return undefined;
     for (const entity of rows) this.graph.add(entity);
     for (const entity of reached.keys()) this.graph.add(entity);
     const groups: CascadeGroup[] = [];
-    const rootAt = order.indexOf(rootMeta);
+    const rowsAt = order.indexOf(rootMeta);
     for (const [position, meta] of order.entries()) {
       if (meta === rootMeta) continue;
       const entities = [...reached.keys()].filter((entity) => metaOf(entity).root === meta);
@@ -124,7 +141,7 @@ export class MikroOrmCascades {
       const writer = this.writerOf(meta);
       const hooks: LifecycleHooks<AnyEntity> = this.hooks ? new MikroOrmLifecycle(writer.context, meta) : NO_HOOKS;
       groups.push({
-        side: position < rootAt ? 'before' : 'after',
+        side: position < rowsAt ? 'before' : 'after',
         entityName: first.entityName,
         property: first.property,
         model: writer.entity.model,
@@ -174,7 +191,7 @@ function toOneOwner(prop: EntityProperty<AnyEntity>): boolean {
   );
 }
 
-function cascadesPersist(prop: EntityProperty<AnyEntity>): boolean {
+export function cascadesPersist(prop: EntityProperty<AnyEntity>): boolean {
   return (prop.cascade?.includes(Cascade.PERSIST) || prop.cascade?.includes(Cascade.ALL)) === true;
 }
 
@@ -203,8 +220,9 @@ function cascadeTargets(
     const target = Reference.unwrapReference(value as object);
     return Utils.isEntity(target) && isNew(target) ? [target] : [];
   }
-  if (!persisting || !cascadedCollection(prop) || !Utils.isCollection(value) || !collectionState(value).isInitialized())
-    return [];
+  if (!persisting) return [];
+  if (cascadedLinksOrInverse(prop)) return linkedTargets(entity, prop, isNew);
+  if (!cascadedCollection(prop) || !Utils.isCollection(value) || !collectionState(value).isInitialized()) return [];
   const mappedBy = prop.mappedBy;
   // Only items whose own reference is the holder: their insert writes the link.
   return collectionState(value)

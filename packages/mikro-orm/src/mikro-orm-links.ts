@@ -165,7 +165,7 @@ export function mikroOrmLinkFinder(
         target: prop.targetMeta?.className ?? prop.type,
         entityName,
         junction: junctionOf(owningProp(prop) as EntityProperty<AnyEntity>, schema),
-        added: () => changes.added.map(tuple),
+        added: () => changes.added.filter((item) => !linkedLater(item, prop, entity)).map(tuple),
         removed: () => changes.removed.map(tuple),
         // As flush after syncing the collections: their items become their snapshots. The order
         // keeps snapshots from propagating beyond the collections of the links written.
@@ -209,6 +209,18 @@ export function takeSnapshot(collection: CollectionState): () => void {
     for (const item of items) if (!then.has(item)) collection.addWithoutPropagation(item);
     collection.setDirty(dirty);
   };
+}
+
+/**
+ * Whether a link to `item` is left to `item`'s own write: a new entity the call inserts after this
+ * one (cascade), whose other-side collection holds the link too — it writes the link once both have
+ * keys. Without such a collection the link is sent as it is (a missing key fails the call loudly).
+ */
+function linkedLater(item: unknown, prop: EntityProperty<AnyEntity>, entity: AnyEntity): boolean {
+  if (entityInternals(item as object).hasPrimaryKey()) return false;
+  const other = otherSide(prop);
+  const mirror = other ? stateOf((item as Record<string, unknown>)[other]) : undefined;
+  return mirror?.getItems(false).includes(entity) === true;
 }
 
 /** An entity's primary-key values as flush writes them to a pivot table. */

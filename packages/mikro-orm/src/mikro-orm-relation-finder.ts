@@ -133,7 +133,13 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     if (links && Utils.isCollection(value) && collectionState(value).isInitialized()) {
       const changes = collectionChanges(value);
       if (changes) {
-        for (const item of changes.added) if (isUnsaved(item)) return inserted;
+        // New items of another class the call inserts (mikro-orm-cascades.ts) are linked once both
+        // sides have keys, from the side inserted last (mikro-orm-links.ts).
+        // A stored row's new items are not cascaded: refused.
+        const later = (item: unknown) =>
+          write === 'insert' && isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
+        for (const item of changes.added) if (isUnsaved(item) && !later(item)) return inserted;
+        if (changes.removed.length === 0 && changes.added.every(later)) return undefined;
         // Writing them would leave a change of the other side unwritten (see otherSides).
         return otherSides(prop, entity, changes) ? undefined : linked;
       }
@@ -171,16 +177,25 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
   };
   const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
   const owning = prop.mappedBy;
-  return (entity, write) => {
+  return (entity, write, graph) => {
     if (write === 'upsert') return undefined;
     const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
     if (target == null || !Utils.isEntity(target)) return undefined;
-    if (isUnsaved(target)) return inserted;
+    // A new target the call inserts after the row, referring to it: its own insert writes the link.
+    if (isUnsaved(target)) {
+      const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
+      return write === 'insert' && graph?.has(target) && own === entity ? undefined : inserted;
+    }
     if (write === 'insert') return linked;
     const stored = originalEntityData(target);
     if (!stored || !owning) return linked;
     return Utils.equals(stored[owning], entityInternals(entity).getPrimaryKey()) ? undefined : linked;
   };
+}
+
+/** The root class of an entity's hierarchy (single-table inheritance). */
+function rootOf(entity: unknown): unknown {
+  return (prototypeMeta(entity as object) ?? entityInternals(entity as object).__meta)?.root;
 }
 
 /** An entity (or reference to one) without a primary key: flush would insert it. */

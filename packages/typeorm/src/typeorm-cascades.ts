@@ -6,6 +6,7 @@ import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
 import { relatedKey } from './related-keys.js';
 import { noteInsertedRelated } from './typeorm-cascade-changes.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
+import { typeormLinks } from './typeorm-links.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import type { RelationFinder } from './typeorm-relation-finder.js';
 import type { RemovedKeys } from './typeorm-removed-keys.js';
@@ -20,15 +21,18 @@ interface Reached {
 /**
  * The new related entities save() would insert with a batch's rows (EntityAccess.cascades), through
  * relations that cascade inserts (CascadesSubjectBuilder follows `cascade: true` / `['insert']`): the
- * target of a many-to-one or owning one-to-one without a key, and the new items of a one-to-many
- * whose own reference is the row — recursively. Grouped by class, each object once, classes in
+ * target of a many-to-one or owning one-to-one without a key, the new items of a many-to-many
+ * (before the row: its links read their keys), the new items of a one-to-many and the new target of
+ * an inverse one-to-one whose own reference is the row (after it) — recursively. Grouped by class, each object once, classes in
  * dependency order (parents first); the classes before the rows' class are inserted before the
  * batch's statement, the others after it. save() itself inserts in SubjectTopologicalSorter's order,
  * the tables with non-nullable references first, and sets a nullable foreign key to an entity
  * inserted later with one UPDATE per row (with its update events); cohort inserts the parents first
  * and sends no UPDATE (docs/differences.md). What this does not write is left to the relation
- * finder, which refuses it: relations without cascade, one-to-many items that do not refer to the
- * row, many-to-many and inverse one-to-one items, new entities of the rows' own class, cycles.
+ * finder, which refuses it: relations without cascade, one-to-many items and inverse one-to-one
+ * targets that do not refer to the row (save() writes their foreign key without setting their
+ * reference), many-to-many relations whose links cohort does not write, new entities of the rows'
+ * own class, cycles.
  */
 export class TypeormCascades {
   readonly graph: InsertedEntities;
@@ -70,9 +74,10 @@ export class TypeormCascades {
         const target = relation.inverseEntityMetadata;
         const keyOf = relatedKey(target);
         const value = relation.getEntityValue(entity);
-        const items: unknown[] = side === 'before' ? [value] : Array.isArray(value) ? value : [];
+        const items: unknown[] = relation.isOneToMany || relation.isManyToMany ? (Array.isArray(value) ? value : []) : [value];
         for (const item of items) {
           if (item === null || typeof item !== 'object' || keyOf(item) !== undefined) continue;
+          // Items that refer to the holder (one-to-many, inverse one-to-one): only those whose own reference is it.
           if (side === 'after' && relation.inverseRelation?.getEntityValue(item as ObjectLiteral) !== entity) continue;
           // A new entity of the rows' own table (a tree) is left to the engine (a parent among the
           // rows, typeorm-self-references.ts) or to the finder, which refuses it.
@@ -180,7 +185,9 @@ export class TypeormCascades {
 function cascaded(relation: RelationMetadata): 'before' | 'after' | undefined {
   if (!relation.isCascadeInsert || relation.persistenceEnabled === false) return undefined;
   if (relation.isManyToOne || relation.isOneToOneOwner) return 'before';
-  if (relation.isOneToMany && relation.inverseRelation) return 'after';
+  // Many-to-many items go in before the holder's statement: the links, written after it, read their keys.
+  if (relation.isManyToMany) return typeormLinks(relation) ? 'before' : undefined;
+  if ((relation.isOneToMany || relation.isOneToOneNotOwner) && relation.inverseRelation) return 'after';
   return undefined;
 }
 

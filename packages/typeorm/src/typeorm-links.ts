@@ -87,8 +87,9 @@ function referenced(columns: readonly ColumnMetadata[], entity: EntityMetadata):
  * The link finder of an entity class; undefined when no class of its table has a many-to-many
  * relation cohort writes. As save()'s ManyToManySubjectBuilder: the related entities with a key that
  * are not among the row's stored relation ids (none for a new row) are linked, the stored ones no
- * longer held are unlinked (a `null` relation unlinks all, an `undefined` one is not looked at), and
- * related entities without a key are left alone (the relation finder refuses those save() would insert).
+ * longer held are unlinked (a `null` relation unlinks all, an `undefined` one is not looked at);
+ * related entities without a key are linked when the relation cascades inserts (the call inserts
+ * them before the links are written, or the relation finder refuses them) and left alone otherwise.
  * `written` is called for each row whose links were written.
  */
 export function typeormLinkFinder(metadata: EntityMetadata, written?: (entity: ObjectLiteral) => void): LinkFinder | undefined {
@@ -126,7 +127,11 @@ function rowLinks(links: RelationLinks, entity: ObjectLiteral, stored: ObjectLit
   const added: unknown[] = [];
   for (const item of (value ?? []) as unknown[]) {
     const key = keyOf(item);
-    if (key === undefined) continue;
+    if (key === undefined) {
+      // A new item save() inserts (cascade): the call inserts it before the links read its key.
+      if (relation.isCascadeInsert && item !== null && typeof item === 'object') added.push(item);
+      continue;
+    }
     held.add(key);
     if (!before.has(key)) added.push(item);
   }

@@ -125,7 +125,7 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       ...linked,
       advice: `load these rows with their ${relation.propertyPath} relation (its stored links), or use the ORM's own save`,
     };
-    return (entity, write, stored) => {
+    return (entity, write, stored, graph) => {
       if (write === 'upsert') return undefined;
       const value = relation.getEntityValue(entity);
       if (value !== null && !Array.isArray(value)) return undefined;
@@ -135,7 +135,10 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       // those save() removes.
       if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return unknownLinks;
       if (!newOnes || value === null) return undefined;
-      for (const item of value) if (keyOf(item) === undefined) return newOnes;
+      // New items the call inserts with a new row (typeorm-cascades.ts) are linked once they have
+      // their keys; a stored row's, and new rows of the row's own table, are not cascaded: refused.
+      const inserted = write === 'insert' && target.tablePath !== metadata.tablePath ? graph : undefined;
+      for (const item of value) if (keyOf(item) === undefined && !inserted?.has(item)) return newOnes;
       return undefined;
     };
   }
@@ -180,14 +183,21 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       ? linked
       : undefined;
   const keyOf = relatedKey(target);
-  return (entity, write, stored) => {
+  const inverse = relation.inverseRelation;
+  // A new entity of the row's own table is not cascaded (typeorm-cascades.ts): refused.
+  const crossTable = target.tablePath !== metadata.tablePath;
+  return (entity, write, stored, graph) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);
     if (value === undefined) return undefined;
     const before = write === 'update' && stored ? keyOf(relation.getEntityValue(stored)) : undefined;
     if (value === null) return before === undefined ? undefined : linked;
     const key = keyOf(value);
-    if (key === undefined) return newOne;
+    // A new target the call inserts after the row, referring to it: its own insert writes the link.
+    if (key === undefined)
+      return write === 'insert' && crossTable && graph?.has(value) && inverse?.getEntityValue(value) === entity
+        ? undefined
+        : newOne;
     return key === before ? undefined : linked;
   };
 }

@@ -6,7 +6,12 @@ import type { BoundModel } from '../../model/bound-model.js';
 import type { JunctionTable, RelationWrite } from '../../model/entity-model.js';
 import { readTableCatalog } from '../../model/table-catalog.js';
 import { qualifiedTable } from '../../sql/identifier.js';
-import { compileJunctionDelete, compileJunctionInsert, type JunctionStatement } from '../../sql/junction-statement.js';
+import {
+  compileForeignKeyUpdate,
+  compileJunctionDelete,
+  compileJunctionInsert,
+  type JunctionStatement,
+} from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
@@ -85,7 +90,18 @@ export async function writeLinks<E>(
   if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
   for (const { junction, added, removed } of work.values()) {
-    const stmt: JunctionStatement = { table: await readTableCatalog(session, junction), columns: junction.columns };
+    const table = await readTableCatalog(session, junction);
+    const stmt: JunctionStatement = { table, columns: junction.columns, foreignKey: junction.foreignKey };
+    if (junction.foreignKey) {
+      // A one-to-many's items: one UPDATE clears the removed ones' foreign key and sets the added ones'.
+      // An item moved from one row to another of the batch is set once, to the row that holds it now.
+      const keys = junction.foreignKey.keyColumns;
+      const keyOf = (link: LinkRow<E>) => JSON.stringify(link.values.slice(0, keys).map((value) => toPgText(value)));
+      const moved = new Set(added.map(keyOf));
+      const items = [...removed.filter((link) => !moved.has(keyOf(link))), ...added];
+      if (items.length > 0) await send(model, session, stmt, items, compileForeignKeyUpdate, links.number);
+      continue;
+    }
     if (removed.length > 0) await send(model, session, stmt, removed, compileJunctionDelete, links.number);
     if (added.length > 0) await send(model, session, stmt, added, compileJunctionInsert, links.number);
   }
@@ -169,7 +185,8 @@ function linkError<E>(
   if (!(converted instanceof BulkDatabaseError)) return converted;
   const link = links.find((l) => l.index === converted.index && l.entity === converted.entity) ?? links[0];
   const relation = link ? `${link.links.entityName ?? model.name}.${link.links.property}` : model.name;
-  const message = `${relation} (links to ${link?.links.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
+  const what = stmt.foreignKey ? 'sets the foreign key of' : 'links to';
+  const message = `${relation} (${what} ${link?.links.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
   const Kind = converted.constructor as new (...args: ConstructorParameters<typeof BulkDatabaseError<E>>) => BulkDatabaseError<E>;
   return new Kind(
     message,

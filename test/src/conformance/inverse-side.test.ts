@@ -72,6 +72,13 @@ async function expectClean(side: OrmUnderTest, rows: any[]): Promise<void> {
   for (const table of TABLES) expect(writesTo(side, table, from), `${table} writes after the call`).toEqual([]);
 }
 
+/** A shop as plain data (its collection by the orders' keys): MikroORM 6's collections do not compare as objects. */
+const shopState = (side: OrmUnderTest, shops: any[]) =>
+  shops.map((shop) => {
+    const orders = side.orm === 'mikro-orm' ? shop.orders.getItems() : (shop.orders ?? []);
+    return { id: shop.id, name: shop.name, orders: orders.map((o: any) => o.id).sort() };
+  });
+
 const orderState = (orders: any[]) =>
   orders.map((o) => ({ id: o.id, ref: o.ref, shop: o.shop === undefined ? 'unset' : (o.shop?.id ?? null) }));
 
@@ -100,8 +107,8 @@ describeConformance('the inverse side of a one-to-many, stored items', ({ subjec
       await thenFlush(sub);
       await expectSameOutcome(ref, sub, {
         ...SAME,
-        entitiesRef: refLoaded.shops,
-        entitiesSub: subLoaded.shops,
+        entitiesRef: shopState(ref, refLoaded.shops),
+        entitiesSub: shopState(sub, subLoaded.shops),
       });
       expect(orderState(subLoaded.orders)).toEqual(orderState(refLoaded.orders));
       expect(await sub.rows('purchase_order')).toEqual([
@@ -132,7 +139,11 @@ describeConformance('the inverse side of a one-to-many, stored items', ({ subjec
       const subBuilt = await build(sub);
       expect(await sub[call]([subBuilt.shop])).toMatchObject({ inserted: 1 });
       await thenFlush(sub);
-      await expectSameOutcome(ref, sub, { ...SAME, entitiesRef: [refBuilt.shop], entitiesSub: [subBuilt.shop] });
+      await expectSameOutcome(ref, sub, {
+        ...SAME,
+        entitiesRef: shopState(ref, [refBuilt.shop]),
+        entitiesSub: shopState(sub, [subBuilt.shop]),
+      });
       expect(orderState(subBuilt.orders)).toEqual(orderState(refBuilt.orders));
       expect((await sub.rows('purchase_order')).map((r) => r.shop_id)).toEqual([3, null, 3, 2]);
       await expectClean(sub, [subBuilt.shop]);

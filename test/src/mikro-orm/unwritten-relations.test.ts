@@ -70,12 +70,32 @@ class Product {
   @ManyToMany(() => Tag) tags = new Collection<Tag>(this);
 }
 
-const TABLES = ['customer', 'orders', 'order_item', 'card', 'tag', 'product', 'product_tags'];
+/** A one-to-many with orphanRemoval: flush deletes an item removed from it. */
+@Entity({ tableName: 'basket' })
+class Basket {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 40 }) name!: string;
+  @OneToMany(
+    () => Fruit,
+    (fruit) => fruit.basket,
+    { orphanRemoval: true },
+  )
+  fruits = new Collection<Fruit>(this);
+}
+
+@Entity({ tableName: 'fruit' })
+class Fruit {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 40 }) name!: string;
+  @ManyToOne(() => Basket, { nullable: true }) basket?: Basket | null;
+}
+
+const TABLES = ['customer', 'orders', 'order_item', 'card', 'tag', 'product', 'product_tags', 'basket', 'fruit'];
 
 let own: OwnMikroOrm | undefined;
 let schema: string;
 beforeAll(async () => {
-  own = await ownMikroOrm('mrel', { entities: [Customer, Order, OrderItem, Card, Tag, Product] });
+  own = await ownMikroOrm('mrel', { entities: [Customer, Order, OrderItem, Card, Tag, Product, Basket, Fruit] });
   schema = own.schema;
 });
 afterAll(async () => {
@@ -282,6 +302,35 @@ describe('what flush writes through a collection is refused, nothing written', (
       { sku: 'a', order_id: 1 },
       { sku: 'b', order_id: null },
     ]);
+  });
+
+  it('orphanRemoval: an item removed is deleted by the flush after the call, as by persist + flush', async () => {
+    const seed = async () => {
+      const basket = make(Basket, { name: 'b0' });
+      for (const name of ['apple', 'pear']) basket.fruits.add(make(Fruit, { name }));
+      await flushed([basket]);
+    };
+    const change = async (em: EntityManager) => {
+      const basket = await em.findOneOrFail(Basket, { name: 'b0' }, { populate: ['fruits'] });
+      basket.name = 'b1';
+      basket.fruits.remove(basket.fruits.getItems().find((f) => f.name === 'pear') as Fruit);
+      return basket;
+    };
+    await seed();
+    const theirs = fork();
+    await change(theirs);
+    await theirs.flush();
+    const after = await everything();
+    expect(after.fruit).toHaveLength(1);
+
+    await fork().execute(`truncate "${schema}"."basket", "${schema}"."fruit" restart identity cascade`);
+    await seed();
+    const em = fork();
+    const basket = await change(em);
+    await bulkSave(em, Basket, [basket]);
+    expect(await query('select name from $s.fruit order by id')).toEqual([{ name: 'apple' }, { name: 'pear' }]);
+    await em.flush();
+    expect(await everything()).toEqual(after);
   });
 
   it('managed: false: items added to a one-to-many are refused (the next flush would reach the unmanaged row through them)', async () => {

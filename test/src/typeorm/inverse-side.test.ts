@@ -6,7 +6,7 @@
 // gives subscribers beforeUpdate / afterUpdate per item with `entity` undefined, which cohort does
 // not (docs/differences.md), pinned here.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkSave, UnsupportedFeatureError } from '@cohort/typeorm';
+import { bulkSave, UniqueViolationError, UnsupportedFeatureError } from '@cohort/typeorm';
 import {
   Column,
   DataSource,
@@ -15,6 +15,7 @@ import {
   ManyToOne,
   OneToMany,
   PrimaryGeneratedColumn,
+  Unique,
   UpdateDateColumn,
   VersionColumn,
 } from 'typeorm';
@@ -43,6 +44,7 @@ class Holder {
 
 /** Nullable key, update date and version: save()'s UPDATE sets the one and increments the other. */
 @Entity('item')
+@Unique('item_sku_per_holder', ['holder', 'sku'])
 class Item {
   @PrimaryGeneratedColumn() id!: number;
   @Column({ type: 'varchar', length: 40 }) sku!: string;
@@ -182,5 +184,21 @@ describe('the inverse side of a one-to-many, TypeORM', () => {
     expect(error).toMatchObject({ feature: 'inverse side', entityName: 'Holder', property: 'owned', index: 0 });
     expect((error as Error).message).toMatch(/orphanedRowAction 'delete'/);
     expect(await ds.query('SELECT count(*)::int AS n FROM owned WHERE "holderId" = 1')).toEqual([{ n: 2 }]);
+  });
+
+  it('a failing UPDATE of the items names the class, relation and row; every table is left as it was', async () => {
+    await seed();
+    // i1 is at h0 already with sku 'i1': a second 'i1' there violates item_sku_per_holder.
+    const [dup] = await ds.manager.save([make(Item, { sku: 'i1', holder: null })]);
+    const before = { holders: await ds.query('SELECT * FROM holder'), items: await itemRows() };
+    const [h0] = await load();
+    (h0 as Holder).items = [...((h0 as Holder).items ?? []), dup as Item];
+    const rows = [make(Holder, { name: 'h1', items: [] }), h0 as Holder];
+    const error = await bulkSave(ds, Holder, rows).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UniqueViolationError);
+    expect(error).toMatchObject({ index: 1 });
+    expect((error as Error).message).toMatch(/Holder\.items \(sets the foreign key of Item in/);
+    expect(await ds.query('SELECT * FROM holder')).toEqual(before.holders);
+    expect(await itemRows()).toEqual(before.items);
   });
 });

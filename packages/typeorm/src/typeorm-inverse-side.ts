@@ -17,13 +17,20 @@ export interface InverseSide {
 }
 
 const sides = new WeakMap<RelationMetadata, InverseSide | null>();
+// The items' metadata, for the events save() broadcasts per item it updates.
+const itemMetadata = new WeakMap<JunctionTable, EntityMetadata>();
+
+/** The metadata of the items' table of a one-to-many cohort writes (undefined for another object). */
+export function itemMetadataOf(table: JunctionTable): EntityMetadata | undefined {
+  return itemMetadata.get(table);
+}
 
 /**
  * How cohort writes a one-to-many's inverse side (OneToManySubjectBuilder): for a stored item whose
  * key is not among the row's stored relation ids, save() sends an UPDATE of its foreign key to the
  * row — a subject without an entity, so the item object is left as it is, its update date and version
  * change as in any UPDATE, and subscribers get beforeUpdate/afterUpdate with `entity` undefined
- * (cohort fires none: docs/differences.md) — and for a stored item no longer held it applies the
+ * (so does cohort: typeorm-lifecycle.ts) — and for a stored item no longer held it applies the
  * `orphanedRowAction` of the items' relation. Undefined when cohort does not write it (the relation
  * finder refuses as `inverse side`): a relation that cascades updates (save() then updates each item
  * object as a whole, with its hooks), a lazy one, one to the row's own table, keys or referenced
@@ -65,14 +72,16 @@ function sideOf(relation: RelationMetadata): InverseSide | undefined {
   if (joinColumns.some((c) => itemKey.includes(c))) return undefined;
   const now = item.updateDateColumn ? [item.updateDateColumn.databaseName] : undefined;
   const increment = item.versionColumn ? [item.versionColumn.databaseName] : undefined;
+  const table: JunctionTable = {
+    schema: item.schema,
+    table: item.tableName,
+    columns: [...itemKey, ...joinColumns].map((c) => c.databaseName),
+    foreignKey: { keyColumns: itemKey.length, now, increment },
+  };
+  itemMetadata.set(table, item);
   return {
     relation,
-    table: {
-      schema: item.schema,
-      table: item.tableName,
-      columns: [...itemKey, ...joinColumns].map((c) => c.databaseName),
-      foreignKey: { keyColumns: itemKey.length, now, increment },
-    },
+    table,
     itemKey,
     referenced,
     keyOf: relatedKey(item),

@@ -3,10 +3,9 @@
 // increments its version, as cohort's; the orphaned row action of the items' relation decides what
 // happens to an item removed (`nullify` written, `disable` left alone as save() leaves it, `delete`,
 // `soft-delete` and `nullify` of a non-nullable key — save() deletes the item — refused); and save()
-// gives subscribers beforeUpdate / afterUpdate per item with `entity` undefined, which cohort does
-// not (docs/differences.md), pinned here.
+// gives subscribers beforeUpdate / afterUpdate per item with `entity` undefined, as cohort does.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkSave, UniqueViolationError, UnsupportedFeatureError } from '@cohort/typeorm';
+import { bulkInsert, bulkSave, bulkUpdate, UniqueViolationError, UnsupportedFeatureError } from '@cohort/typeorm';
 import {
   Column,
   DataSource,
@@ -127,22 +126,26 @@ const itemRows = () =>
   ds.query('SELECT id, sku, "holderId", version, "updatedAt" > now() - interval \'1 minute\' AS recent FROM item ORDER BY id');
 
 describe('the inverse side of a one-to-many, TypeORM', () => {
-  it("items added and removed: the foreign key, update date and version as save()'s UPDATE; subscribers get save()'s entity-less events only from save()", async () => {
+  it("items added and removed: the foreign key, update date and version as save()'s UPDATE; subscribers get save()'s entity-less events", async () => {
     await seed();
     await ds.query(`UPDATE item SET "updatedAt" = '2000-01-01'`);
     const change = async () => {
       const [h0] = await load();
       const i2 = await ds.getRepository(Item).findOneByOrFail({ sku: 'i2' });
       (h0 as Holder).items = [...((h0 as Holder).items ?? []).filter((i) => i.sku !== 'i1'), i2];
-      return h0 as Holder;
+      (h0 as Holder).name = 'renamed';
+      return [h0 as Holder, make(Holder, { name: 'new', items: [] })];
     };
     await ds.manager.save(await change());
     const theirs = await itemRows();
     const theirEvents = [...events];
     expect(theirs.map((r: { holderId: number | null }) => r.holderId)).toEqual([1, null, 1]);
+    // Grouped as save() groups them: the holder's own update events, then the items' (no entity).
     expect(theirEvents).toEqual([
+      'beforeUpdate Holder entity',
       'beforeUpdate Item no entity',
       'beforeUpdate Item no entity',
+      'afterUpdate Holder entity',
       'afterUpdate Item no entity',
       'afterUpdate Item no entity',
     ]);
@@ -150,10 +153,32 @@ describe('the inverse side of a one-to-many, TypeORM', () => {
     await ds.query('TRUNCATE holder, item, kept, owned RESTART IDENTITY CASCADE');
     await seed();
     await ds.query(`UPDATE item SET "updatedAt" = '2000-01-01'`);
-    await bulkSave(ds, Holder, [await change()]);
+    await bulkSave(ds, Holder, await change());
     expect(await itemRows()).toEqual(theirs);
-    // The difference: cohort fires no event for the items' UPDATE (docs/differences.md).
-    expect(events).toEqual([]);
+    expect(events).toEqual(theirEvents);
+  });
+
+  it('bulkInsert (a new holder) and bulkUpdate: the items and their events as save() writes them', async () => {
+    const run = async (write: (rows: Holder[]) => Promise<unknown>, stored: boolean) => {
+      await ds.query('TRUNCATE holder, item, kept, owned RESTART IDENTITY CASCADE');
+      await seed();
+      const i2 = await ds.getRepository(Item).findOneByOrFail({ sku: 'i2' });
+      let rows: Holder[];
+      if (stored) {
+        const [h0] = await load();
+        (h0 as Holder).items = [i2];
+        rows = [h0 as Holder];
+      } else rows = [make(Holder, { name: 'h9', items: [i2] })];
+      events.length = 0;
+      await write(rows);
+      return { rows: await ds.query('SELECT id, sku, "holderId", version FROM item ORDER BY id'), events: [...events] };
+    };
+    for (const stored of [false, true]) {
+      const theirs = await run((rows) => ds.manager.save(rows), stored);
+      const mine = await run((rows) => (stored ? bulkUpdate(ds, Holder, rows) : bulkInsert(ds, Holder, rows)), stored);
+      expect(mine).toEqual(theirs);
+      expect(mine.events.filter((e) => e.includes('Item'))).toHaveLength(stored ? 6 : 2);
+    }
   });
 
   it("orphanedRowAction 'disable': an item removed is left linked, as save() leaves it", async () => {

@@ -65,7 +65,7 @@ export async function writeLinks<E>(
 ): Promise<LinkHookBatch<E> | undefined> {
   if (!links) return undefined;
   const work = new Map<string, JunctionWork<E>>();
-  const all: LinkHookBatch<E> = { number: links.number, added: [], removed: [] };
+  const all = { number: links.number, added: [] as LinkRow<E>[], removed: [] as LinkRow<E>[], items: [] as LinkRow<E>[] };
   const done: RowLinks[] = [];
   for (const { entity, index, links: rowLinks } of links.rows) {
     if (keep && !keep(index)) continue;
@@ -77,16 +77,20 @@ export async function writeLinks<E>(
         entry = { junction, added: [], removed: [] };
         work.set(key, entry);
       }
-      for (const values of owner.removed()) entry.removed.push({ links: owner, values, entity, index });
-      for (const values of owner.added()) entry.added.push({ links: owner, values, entity, index });
+      const added = owner.added().map((values) => ({ links: owner, values, entity, index }));
+      const removed = owner.removed().map((values) => ({ links: owner, values, entity, index }));
+      entry.removed.push(...removed);
+      entry.added.push(...added);
+      if (junction.foreignKey) all.items.push(...added, ...removed);
       done.push(owner);
     }
   }
   for (const entry of work.values()) {
-    (all.added as LinkRow<E>[]).push(...entry.added);
-    (all.removed as LinkRow<E>[]).push(...entry.removed);
+    if (entry.junction.foreignKey) continue;
+    all.added.push(...entry.added);
+    all.removed.push(...entry.removed);
   }
-  if (all.added.length === 0 && all.removed.length === 0) return undefined;
+  if (all.added.length === 0 && all.removed.length === 0 && all.items.length === 0) return undefined;
   if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
   for (const { junction, added, removed } of work.values()) {
@@ -123,14 +127,22 @@ export async function beforeLinks<E>(
 ): Promise<void> {
   if (!links || options.hooks === false || !target.hooks.beforeLinks) return;
   const rows: LinkRow<E>[] = [];
+  // One-to-many items' updates go with the removed links: update events come before remove events.
+  const items: LinkRow<E>[] = [];
   for (const { entity, index, links: rowLinks } of links.rows) {
-    for (const owner of rowLinks) for (const values of owner[kind]()) rows.push({ links: owner, values, entity, index });
+    for (const owner of rowLinks) {
+      if (owner.junction.foreignKey) {
+        if (kind === 'added') continue;
+        for (const values of [...owner.added(), ...owner.removed()]) items.push({ links: owner, values, entity, index });
+      } else for (const values of owner[kind]()) rows.push({ links: owner, values, entity, index });
+    }
   }
-  if (rows.length === 0) return;
+  if (rows.length === 0 && items.length === 0) return;
   await target.hooks.beforeLinks({
     number: links.number,
     added: kind === 'added' ? rows : [],
     removed: kind === 'removed' ? rows : [],
+    items,
   });
 }
 
@@ -145,8 +157,9 @@ export async function afterLinks<E>(
   kind?: 'added' | 'removed',
 ): Promise<void> {
   if (!written || options.hooks === false || !target.hooks.afterLinks) return;
-  const part = kind === 'added' ? { ...written, removed: [] } : kind === 'removed' ? { ...written, added: [] } : written;
-  if (part.added.length > 0 || part.removed.length > 0) await target.hooks.afterLinks(part);
+  const part =
+    kind === 'added' ? { ...written, removed: [], items: [] } : kind === 'removed' ? { ...written, added: [] } : written;
+  if (part.added.length > 0 || part.removed.length > 0 || (part.items?.length ?? 0) > 0) await target.hooks.afterLinks(part);
 }
 
 async function send<E>(

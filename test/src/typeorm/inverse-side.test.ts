@@ -5,7 +5,14 @@
 // `soft-delete` and `nullify` of a non-nullable key — save() deletes the item — refused); and save()
 // gives subscribers beforeUpdate / afterUpdate per item with `entity` undefined, as cohort does.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkInsert, bulkSave, bulkUpdate, UniqueViolationError, UnsupportedFeatureError } from '@cohort/typeorm';
+import {
+  bulkInsert,
+  bulkSave,
+  bulkUpdate,
+  trackEntityChanges,
+  UniqueViolationError,
+  UnsupportedFeatureError,
+} from '@cohort/typeorm';
 import {
   Column,
   DataSource,
@@ -225,5 +232,27 @@ describe('the inverse side of a one-to-many, TypeORM', () => {
     expect((error as Error).message).toMatch(/Holder\.items \(sets the foreign key of Item in/);
     expect(await ds.query('SELECT * FROM holder')).toEqual(before.holders);
     expect(await itemRows()).toEqual(before.items);
+  });
+});
+
+describe('trackEntityChanges with reload: false', () => {
+  it('items set on a holder loaded without its relation are refused (its snapshot knows none of the stored items save() diffs against)', async () => {
+    const tracked = new DataSource({ ...ds.options, synchronize: false } as typeof ds.options);
+    await tracked.initialize();
+    try {
+      trackEntityChanges(tracked, { reload: false });
+      await seed();
+      const h0 = await tracked.getRepository(Holder).findOneByOrFail({ name: 'h0' });
+      const i2 = await tracked.getRepository(Item).findOneByOrFail({ sku: 'i2' });
+      h0.items = [i2];
+      const before = await itemRows();
+      const error = await bulkSave(tracked, Holder, [h0]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'inverse side', entityName: 'Holder', property: 'items', index: 0 });
+      expect((error as Error).message).toMatch(/load these rows with their items relation/);
+      expect(await itemRows()).toEqual(before);
+    } finally {
+      await tracked.destroy();
+    }
   });
 });

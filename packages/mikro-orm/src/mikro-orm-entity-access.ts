@@ -35,7 +35,8 @@ export function mikroOrmEntityAccess<E extends object>(
     prepare: (row) => context.prepare(row),
     finishInsert: (row, upserted) => context.finishInsert(row, upserted),
     insertOnly: entity.hasOnCreate ? (row) => context.insertOnly(row) : undefined,
-    unwrittenRelation: finder && graph ? (row, write) => finder(row, write, graph) : finder,
+    // The engine passes an update's stored row as the third argument: the finder takes the call's graph there.
+    unwrittenRelation: finder && ((row, write) => finder(row, write, graph, context.em)),
     links,
     selfReferences: mikroOrmSelfReferences(meta as EntityMetadata<AnyEntity>),
     cascades: cascades?.root ? (batch) => cascades.of.find(batch as InputBatch<AnyEntity>) : undefined,

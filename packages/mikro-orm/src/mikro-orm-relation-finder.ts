@@ -1,6 +1,6 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
-import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
+import { type EntityManager, type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
+import { collectionState, entityInternals, identityMapEntry, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
 import { refersToOwnTable } from './mikro-orm-self-references.js';
 
@@ -13,9 +13,19 @@ type AnyEntity = any;
  * related entities it inserts with them, mikro-orm-cascades.ts): a one-to-many item among them that
  * refers to the row is written by its own insert.
  */
-export type RelationFinder = (entity: AnyEntity, write: RelationWrite, graph?: EntityGraph) => UnwrittenRelation | undefined;
+export type RelationFinder = (
+  entity: AnyEntity,
+  write: RelationWrite,
+  graph?: EntityGraph,
+  em?: EntityManager,
+) => UnwrittenRelation | undefined;
 
-type RelationCheck = (entity: AnyEntity, write: RelationWrite, graph?: EntityGraph) => UnwrittenRelation | undefined;
+type RelationCheck = (
+  entity: AnyEntity,
+  write: RelationWrite,
+  graph?: EntityGraph,
+  em?: EntityManager,
+) => UnwrittenRelation | undefined;
 
 const finders = new WeakMap<EntityMetadata<AnyEntity>, RelationFinder | null>();
 
@@ -37,9 +47,9 @@ const finders = new WeakMap<EntityMetadata<AnyEntity>, RelationFinder | null>();
 export function mikroOrmRelationFinder(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
   // Single-table inheritance: the root holds every class's properties; a row is checked with its own class's.
   if (!meta.root.props.some(isChecked)) return undefined;
-  return (entity, write, graph) => {
+  return (entity, write, graph, em) => {
     const own = prototypeMeta(entity) ?? meta;
-    const found = finderOf(own)?.(entity, write, graph);
+    const found = finderOf(own)?.(entity, write, graph, em);
     return found && own.className !== meta.className ? { ...found, entityName: own.className } : found;
   };
 }
@@ -51,9 +61,9 @@ function finderOf(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
     finder =
       checks.length === 0
         ? null
-        : (entity, write, graph) => {
+        : (entity, write, graph, em) => {
             for (const check of checks) {
-              const found = check(entity, write, graph);
+              const found = check(entity, write, graph, em);
               if (found) return found;
             }
             return undefined;
@@ -126,7 +136,8 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     item !== null &&
     graph.has(item) &&
     Reference.unwrapReference((item as Record<string, unknown>)[mappedBy] as object) === entity;
-  return (entity, write, graph) => {
+  const pending = mappedBy !== undefined ? pendingItem(prop, mappedBy) : undefined;
+  return (entity, write, graph, em) => {
     if (write === 'upsert') return undefined;
     const value = (entity as Record<string, unknown>)[prop.name];
     // Links of an initialized collection to stored entities are written (mikro-orm-links.ts): new items are refused.
@@ -154,17 +165,40 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     const snapshot = collection.getSnapshot();
     // Replaced before it was loaded (set, removeAll): flush rewrites what is stored.
     const written = insertedWith(entity, graph);
+    // Stored managed items whose change is pending in the unit of work: the next flush writes them.
+    const pendingAdd = (item: unknown) => pending?.(em, entity, item, true) === true;
     if (snapshot === undefined) {
       const left = items.filter((item) => !written(item));
-      if (left.length > 0) return added(left);
+      if (left.length > 0) return write === 'insert' && left.every(pendingAdd) ? undefined : added(left);
       return items.length === 0 && write === 'update' ? linked : undefined;
     }
     const before = new Set(snapshot);
     const now = new Set(items);
     const more = items.filter((item) => !before.has(item) && !written(item));
-    if (more.length > 0) return added(more);
-    for (const item of snapshot) if (!now.has(item)) return linked;
+    if (more.length > 0 && !more.every(pendingAdd)) return added(more);
+    for (const item of snapshot) if (!now.has(item) && !pending?.(em, entity, item, false)) return linked;
     return undefined;
+  };
+}
+
+/**
+ * Whether an item added to (`added`) or removed from a one-to-many is a change flush writes as the
+ * item's own: adding it to the collection set its reference to the row (`order.shop = shop`),
+ * removing it cleared it (or, with `orphanRemoval`, scheduled its removal), so the item is a changed
+ * managed entity, and a bulk call — which leaves the other managed entities' changes pending for
+ * the next flush (docs/guide.md, "Changed related entities") — need not write it: the call and that
+ * flush leave what persist + flush leaves. An item that is not managed, has no key, or whose
+ * reference does not agree with the collection is refused as before.
+ */
+function pendingItem(prop: EntityProperty<AnyEntity>, mappedBy: string) {
+  return (em: EntityManager | undefined, entity: AnyEntity, item: unknown, added: boolean): boolean => {
+    if (em === undefined || item == null || typeof item !== 'object' || !Utils.isEntity(item)) return false;
+    const internals = entityInternals(item);
+    // Managed by the call's EntityManager: the flush that follows the call is that one's.
+    if (!internals.__managed || !internals.hasPrimaryKey() || identityMapEntry(em, item) !== item) return false;
+    const holder = Reference.unwrapReference((item as Record<string, unknown>)[mappedBy] as object);
+    if (added) return holder === entity;
+    return holder !== entity || (prop.orphanRemoval === true && entityInternals(entity).__managed === true);
   };
 }
 

@@ -1,4 +1,4 @@
-import type { UnwrittenRelation } from '@cohort/core/adapter';
+import type { EntityGraph, UnwrittenRelation } from '@cohort/core/adapter';
 import { type AnyEntity, type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionState, entityInternals } from './mikro-orm-internals.js';
 import type { LinkFinder } from './mikro-orm-links.js';
@@ -21,10 +21,14 @@ export function unmanagedRowsFinder(
   links: LinkFinder | undefined,
 ): RelationFinder | undefined {
   const held = meta.root.props.filter(heldByInverseCollection);
-  if (held.length === 0 && !links) return relations;
-  return (entity, write, graph) => {
-    const refused = relations?.(entity, write, graph);
+  const inverse = meta.root.props.filter((prop) => prop.kind === ReferenceKind.ONE_TO_MANY);
+  if (held.length === 0 && inverse.length === 0 && !links) return relations;
+  return (entity, write, graph, em) => {
+    const refused = relations?.(entity, write, graph, em);
     if (refused) return refused;
+    // Items added to or removed from a one-to-many are left for the next flush, which would reach
+    // the unmanaged row through their reference to it (mikro-orm-relation-finder.ts, pendingItem).
+    for (const prop of inverse) if (changedItems(entity, prop, graph)) return refusal('inverse side', prop, meta, false);
     for (const prop of held) {
       const parent = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
       if (parent == null || !Utils.isEntity(parent) || !entityInternals(parent).__managed) continue;
@@ -54,12 +58,27 @@ function refusal(
   kind: UnwrittenRelation['kind'],
   prop: EntityProperty<AnyEntity>,
   meta: EntityMetadata<AnyEntity>,
+  heldBy = true,
 ): UnwrittenRelation {
+  const target = prop.targetMeta?.className ?? prop.type;
   return {
     kind,
     property: prop.name,
-    target: prop.targetMeta?.className ?? prop.type,
+    target,
     entityName: meta.className,
-    advice: `${MANAGED_TRUE}, or write without ${prop.targetMeta?.className ?? prop.type}.${prop.inversedBy} loaded`,
+    advice: heldBy
+      ? `${MANAGED_TRUE}, or write without ${target}.${prop.inversedBy} loaded`
+      : `${MANAGED_TRUE}: the ${target} entities added or removed refer to the row and are left for the next flush`,
   };
+}
+
+/** Whether a one-to-many collection of the row holds items other than its snapshot's (not counting items the call inserts). */
+function changedItems(entity: AnyEntity, prop: EntityProperty<AnyEntity>, graph: EntityGraph | undefined): boolean {
+  const value = (entity as Record<string, unknown>)[prop.name];
+  if (!Utils.isCollection(value)) return false;
+  const collection = collectionState(value);
+  if (!collection.isInitialized() || !collection.isDirty()) return false;
+  const items = collection.getItems(false).filter((item) => !graph?.has(item as object));
+  const snapshot = collection.getSnapshot() ?? [];
+  return items.some((item) => !snapshot.includes(item)) || snapshot.some((item) => !items.includes(item));
 }

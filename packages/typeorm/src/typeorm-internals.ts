@@ -100,8 +100,18 @@ export interface EntityBroadcaster {
     entity: ObjectLiteral | undefined,
     identifier?: ObjectLiteral,
   ): void;
-  beforeUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
-  afterUpdate(result: BroadcastResult, metadata: EntityMetadata, entity: ObjectLiteral, change: UpdateEventChange): void;
+  beforeUpdate(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral | undefined,
+    change: UpdateEventChange,
+  ): void;
+  afterUpdate(
+    result: BroadcastResult,
+    metadata: EntityMetadata,
+    entity: ObjectLiteral | undefined,
+    change: UpdateEventChange,
+  ): void;
   /** As save()'s remove: `databaseEntity` is the loaded row (undefined when none), `identifier` the entity's key map (`entityId`). */
   beforeRemove: RemoveBroadcast;
   afterRemove: RemoveBroadcast;

@@ -20,6 +20,7 @@ import {
   newBroadcastResult,
   type UpdateEventChange,
 } from './typeorm-internals.js';
+import { itemMetadataOf } from './typeorm-inverse-side.js';
 import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
@@ -119,17 +120,19 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
    */
   async beforeLinks(links: LinkHookBatch<E>) {
     await this.dispatchLinks('beforeInsert', links.number, links.added);
+    await this.dispatchLinks('beforeUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('beforeRemove', links.number, links.removed);
   }
 
   /** After the batch's after-hooks: afterInsert / afterRemove per junction row, with its key map (`entityId`). */
   async afterLinks(links: LinkHookBatch<E>) {
     await this.dispatchLinks('afterInsert', links.number, links.added);
+    await this.dispatchLinks('afterUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('afterRemove', links.number, links.removed);
   }
 
   private async dispatchLinks(
-    event: 'beforeInsert' | 'afterInsert' | 'beforeRemove' | 'afterRemove',
+    event: 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeRemove' | 'afterRemove',
     number: number,
     rows: readonly LinkRow<E>[],
   ): Promise<void> {
@@ -144,9 +147,17 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       batch,
       (_, position) => {
         const row = rows[position] as LinkRow<E>;
+        const result = newBroadcastResult();
+        if (event === 'beforeUpdate' || event === 'afterUpdate') {
+          // A one-to-many item's foreign key: save() updates it as a subject without an entity,
+          // loaded after its database entities, so with no change described either.
+          const items = itemMetadataOf(row.links.junction);
+          if (!items) return undefined;
+          broadcaster[event](result, items, undefined, { updatedColumns: [], updatedRelations: [] });
+          return result.promises.length > 0 ? result.wait() : undefined;
+        }
         const metadata = junctionMetadataOf(row.links.junction);
         if (!metadata) return undefined;
-        const result = newBroadcastResult();
         if (event === 'beforeInsert') broadcaster.beforeInsert(result, metadata, undefined);
         else {
           const identifier = junctionIdentifier(metadata, row.values);

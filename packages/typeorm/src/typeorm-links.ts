@@ -2,6 +2,7 @@ import type { JunctionTable, RelationWrite, RowLinks } from '@cohort/core/adapte
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey } from './related-keys.js';
 import type { ColumnMetadata } from './typeorm-internals.js';
+import { type InverseSide, inverseSideLinks, inverseSidesOf } from './typeorm-inverse-side.js';
 
 /** The many-to-many links save() would add and remove for a row (EntityAccess.links). */
 export type LinkFinder = (entity: ObjectLiteral, write: RelationWrite, stored?: unknown) => readonly RowLinks[] | undefined;
@@ -96,16 +97,28 @@ export function typeormLinkFinder(metadata: EntityMetadata, written?: (entity: O
   const relationsOf = (m: EntityMetadata) =>
     m.manyToManyRelations.filter((r) => r.persistenceEnabled !== false).flatMap((r) => typeormLinks(r) ?? []);
   const byClass = new Map<EntityMetadata, RelationLinks[]>();
-  for (const m of [metadata, ...metadata.childEntityMetadatas]) byClass.set(m, relationsOf(m));
-  if ([...byClass.values()].every((list) => list.length === 0)) return undefined;
+  // One-to-many items whose foreign key save() sets or clears are written the same way (typeorm-inverse-side.ts).
+  const sidesByClass = new Map<EntityMetadata, InverseSide[]>();
+  for (const m of [metadata, ...metadata.childEntityMetadatas]) {
+    byClass.set(m, relationsOf(m));
+    sidesByClass.set(m, inverseSidesOf(m));
+  }
+  const none = (lists: Iterable<unknown[]>) => [...lists].every((list) => list.length === 0);
+  if (none(byClass.values()) && none(sidesByClass.values())) return undefined;
   return (entity, write, stored) => {
     if (write === 'upsert') return undefined;
     const actual = metadata.findInheritanceMetadata(entity);
     const entityName = actual === metadata ? undefined : actual.name;
+    const before = write === 'update' ? (stored as ObjectLiteral | undefined) : undefined;
     const found: RowLinks[] = [];
+    const done = written && (() => written(entity));
     for (const links of byClass.get(actual) ?? relationsOf(actual)) {
-      const change = rowLinks(links, entity, write === 'update' ? (stored as ObjectLiteral | undefined) : undefined);
-      if (change) found.push({ ...change, entityName, written: written && (() => written(entity)) });
+      const change = rowLinks(links, entity, before);
+      if (change) found.push({ ...change, entityName, written: done });
+    }
+    for (const side of sidesByClass.get(actual) ?? inverseSidesOf(actual)) {
+      const change = inverseSideLinks(side, entity, before);
+      if (change) found.push({ ...change, entityName, written: done });
     }
     return found;
   };

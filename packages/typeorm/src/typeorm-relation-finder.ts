@@ -1,6 +1,7 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
+import { orphanedRowAction, typeormInverseSide, writesOrphans } from './typeorm-inverse-side.js';
 import { typeormLinks } from './typeorm-links.js';
 import { refersToOwnTable } from './typeorm-self-references.js';
 
@@ -151,6 +152,21 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     item !== null &&
     graph.has(item) &&
     inverse.getEntityValue(item as ObjectLiteral) === entity;
+  // Stored items added or removed are written by cohort (typeorm-inverse-side.ts) where it can.
+  const side = typeormInverseSide(relation);
+  const orphaned: UnwrittenRelation | undefined =
+    side && !writesOrphans(relation)
+      ? {
+          ...linked,
+          advice: `its items' relation has orphanedRowAction '${orphanedRowAction(relation)}'${orphanedRowAction(relation) === 'nullify' ? ' on a non-nullable foreign key (save() deletes the item)' : ''}, which cohort does not write: remove or delete those items yourself, or use the ORM's own save`,
+        }
+      : undefined;
+  const unknownItems: UnwrittenRelation = {
+    ...linked,
+    advice: `load these rows with their ${relation.propertyPath} relation (its stored items), or use the ORM's own save`,
+  };
+  const added = side ? undefined : linked;
+  const removed = side ? orphaned : linked;
   return (entity, write, stored, graph) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);
@@ -158,6 +174,8 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     const items: unknown[] = value ?? [];
     const before = storedKeys(relation, keyOf, write === 'update' ? stored : undefined);
     if (items.length === 0 && before.size === 0) return undefined;
+    // As for many-to-many links: a snapshot without the relation knows none of the stored items.
+    if (side && write === 'update' && stored && relation.getEntityValue(stored) === undefined) return unknownItems;
     const held = new Set<string>();
     for (const item of items) {
       const key = keyOf(item);
@@ -165,10 +183,10 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
         if (newOnes && !insertedWith(entity, item, graph)) return newOnes;
         continue;
       }
-      if (!before.has(key)) return linked;
+      if (added && !before.has(key)) return added;
       held.add(key);
     }
-    if (unlinks) for (const key of before) if (!held.has(key)) return linked;
+    if (unlinks && removed) for (const key of before) if (!held.has(key)) return removed;
     return undefined;
   };
 }

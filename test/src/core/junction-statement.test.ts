@@ -3,7 +3,11 @@
 // parameters where the column's type allows, text cast in SQL otherwise.
 import { describe, expect, it } from 'vitest';
 import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
-import { compileJunctionDelete, compileJunctionInsert } from '../../../packages/core/src/sql/junction-statement.js';
+import {
+  compileForeignKeyUpdate,
+  compileJunctionDelete,
+  compileJunctionInsert,
+} from '../../../packages/core/src/sql/junction-statement.js';
 
 const column = (name: string, castType: string, paramType?: string) =>
   [name, { name, castType, paramType, defaultExpr: null, identityAlways: false }] as const;
@@ -62,5 +66,29 @@ describe('compileJunctionDelete', () => {
   it('text columns are cast where they are compared', () => {
     const { sql } = compileJunctionDelete({ table, columns: ['code', 'tag_id'] }, [['ab'], ['2']]);
     expect(sql).toContain('WHERE j."code" = u."code"::bpchar AND j."tag_id" = u."tag_id"');
+  });
+});
+
+describe('compileForeignKeyUpdate', () => {
+  it("one UPDATE … FROM unnest(…) setting each item's foreign key by its key, NULLs included", () => {
+    const foreignKey = { keyColumns: 1 };
+    const { sql, parameters } = compileForeignKeyUpdate({ table, columns: ['post_id', 'tag_id'], foreignKey }, [
+      ['1', '2'],
+      ['7', null],
+    ]);
+    expect(sql).toBe(
+      'UPDATE "s"."post_tag" AS j SET "tag_id" = u."tag_id" FROM unnest($1::integer[], $2::integer[]) AS u("post_id", "tag_id") ' +
+        'WHERE j."post_id" = u."post_id"',
+    );
+    expect(parameters).toEqual([
+      ['1', '2'],
+      ['7', null],
+    ]);
+  });
+
+  it("update-date and version columns change as in the ORM's UPDATE", () => {
+    const foreignKey = { keyColumns: 1, now: ['code'], increment: ['tag_id'] };
+    const { sql } = compileForeignKeyUpdate({ table, columns: ['post_id', 'tag_id'], foreignKey }, [['1'], ['2']]);
+    expect(sql).toContain('SET "tag_id" = u."tag_id", "code" = CURRENT_TIMESTAMP, "tag_id" = j."tag_id" + 1 FROM');
   });
 });

@@ -115,6 +115,12 @@ export interface LinkHookBatch<E> {
   readonly number: number;
   readonly added: readonly LinkRow<E>[];
   readonly removed: readonly LinkRow<E>[];
+  /**
+   * One-to-many items whose foreign key the batch sets or clears (`JunctionTable.foreignKey`), in
+   * row order, each row's set ones then its cleared ones: updates of their own table, whose events
+   * come between the links added and the links removed (TypeORM's save() groups them so).
+   */
+  readonly items?: readonly LinkRow<E>[];
 }
 
 /** One junction row a batch inserts or deletes: its values, the relation, and the input row it belongs to. */

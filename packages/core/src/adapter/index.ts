@@ -30,6 +30,7 @@ export type {
   ColumnModel,
   ColumnRole,
   EntityModel,
+  ForeignKeyUpdate,
   GenerationStrategy,
   JunctionTable,
   RelationWrite,

@@ -107,6 +107,22 @@ export interface JunctionTable {
   readonly table: string;
   /** Its columns, in the order of a link's values: the owning side's join columns, then the inverse side's. */
   readonly columns: readonly string[];
+  /**
+   * Set when the "links" are not junction rows but a one-to-many's child rows whose foreign key the
+   * write sets (an item added) or clears (an item removed, written as NULL): `columns` are then the
+   * child's primary key, then its foreign-key columns, and both kinds are sent as one UPDATE.
+   */
+  readonly foreignKey?: ForeignKeyUpdate;
+}
+
+/** How the ORM's save updates a one-to-many item's foreign key (the inverse side of the relation). */
+export interface ForeignKeyUpdate {
+  /** How many of the table's `columns`, first, are the child's primary key (the others are set). */
+  readonly keyColumns: number;
+  /** Columns the ORM's UPDATE sets to the current time (update dates). */
+  readonly now?: readonly string[];
+  /** Columns the ORM's UPDATE increments (versions). */
+  readonly increment?: readonly string[];
 }
 
 /** One entity's table, as the engine sees it. */

@@ -1,3 +1,4 @@
+import type { ForeignKeyUpdate } from '../model/entity-model.js';
 import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 import { type CompiledQuery, missingColumn } from './insert-statement.js';
@@ -8,6 +9,8 @@ export interface JunctionStatement {
   readonly table: TableCatalog;
   /** The junction's columns, in the order of each link's values. */
   readonly columns: readonly string[];
+  /** A one-to-many's child table whose foreign key is set or cleared (see {@link compileForeignKeyUpdate}). */
+  readonly foreignKey?: ForeignKeyUpdate;
 }
 
 /**
@@ -47,6 +50,30 @@ export function compileJunctionDelete(stmt: JunctionStatement, values: readonly 
   const sql =
     `DELETE FROM ${stmt.table.qualifiedName} AS j USING unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')}) ` +
     `WHERE ${match.join(' AND ')}`;
+  return { sql, parameters: args.parameters };
+}
+
+/**
+ * Compiles the foreign keys of a one-to-many's items to set (or clear: NULL values) to `UPDATE t AS j
+ * SET fk = u.fk FROM unnest($1::t[], $2::t[]) AS u(id, fk) WHERE j.id = u.id`: one statement for every
+ * item of the batch. Update-date and version columns change as in the ORM's own UPDATE of the item.
+ *
+ * @example
+ * ```ts
+ * compileForeignKeyUpdate({ table, columns: ['id', 'shop_id'], foreignKey: { keyColumns: 1 } }, [['4'], ['1']]);
+ * // UPDATE "purchase_order" AS j SET "shop_id" = u."shop_id" FROM unnest($1::integer[], $2::integer[]) AS u("id", "shop_id") WHERE j."id" = u."id"
+ * ```
+ */
+export function compileForeignKeyUpdate(stmt: JunctionStatement, values: readonly (readonly (string | null)[])[]): CompiledQuery {
+  const { args, select } = rowSource(stmt, values);
+  const keys = stmt.foreignKey?.keyColumns ?? 0;
+  const set = stmt.columns.slice(keys).map((name, c) => `${quoteIdent(name)} = ${select[keys + c]}`);
+  for (const name of stmt.foreignKey?.now ?? []) set.push(`${quoteIdent(name)} = CURRENT_TIMESTAMP`);
+  for (const name of stmt.foreignKey?.increment ?? []) set.push(`${quoteIdent(name)} = j.${quoteIdent(name)} + 1`);
+  const match = stmt.columns.slice(0, keys).map((name, c) => `j.${quoteIdent(name)} = ${select[c]}`);
+  const sql =
+    `UPDATE ${stmt.table.qualifiedName} AS j SET ${set.join(', ')} ` +
+    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')}) WHERE ${match.join(' AND ')}`;
   return { sql, parameters: args.parameters };
 }
 

@@ -6,7 +6,12 @@ import type { BoundModel } from '../../model/bound-model.js';
 import type { JunctionTable, RelationWrite } from '../../model/entity-model.js';
 import { readTableCatalog } from '../../model/table-catalog.js';
 import { qualifiedTable } from '../../sql/identifier.js';
-import { compileJunctionDelete, compileJunctionInsert, type JunctionStatement } from '../../sql/junction-statement.js';
+import {
+  compileForeignKeyUpdate,
+  compileJunctionDelete,
+  compileJunctionInsert,
+  type JunctionStatement,
+} from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
@@ -60,7 +65,7 @@ export async function writeLinks<E>(
 ): Promise<LinkHookBatch<E> | undefined> {
   if (!links) return undefined;
   const work = new Map<string, JunctionWork<E>>();
-  const all: LinkHookBatch<E> = { number: links.number, added: [], removed: [] };
+  const all = { number: links.number, added: [] as LinkRow<E>[], removed: [] as LinkRow<E>[], items: [] as LinkRow<E>[] };
   const done: RowLinks[] = [];
   for (const { entity, index, links: rowLinks } of links.rows) {
     if (keep && !keep(index)) continue;
@@ -72,20 +77,35 @@ export async function writeLinks<E>(
         entry = { junction, added: [], removed: [] };
         work.set(key, entry);
       }
-      for (const values of owner.removed()) entry.removed.push({ links: owner, values, entity, index });
-      for (const values of owner.added()) entry.added.push({ links: owner, values, entity, index });
+      const added = owner.added().map((values) => ({ links: owner, values, entity, index }));
+      const removed = owner.removed().map((values) => ({ links: owner, values, entity, index }));
+      entry.removed.push(...removed);
+      entry.added.push(...added);
+      if (junction.foreignKey) all.items.push(...added, ...removed);
       done.push(owner);
     }
   }
   for (const entry of work.values()) {
-    (all.added as LinkRow<E>[]).push(...entry.added);
-    (all.removed as LinkRow<E>[]).push(...entry.removed);
+    if (entry.junction.foreignKey) continue;
+    all.added.push(...entry.added);
+    all.removed.push(...entry.removed);
   }
-  if (all.added.length === 0 && all.removed.length === 0) return undefined;
+  if (all.added.length === 0 && all.removed.length === 0 && all.items.length === 0) return undefined;
   if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
   for (const { junction, added, removed } of work.values()) {
-    const stmt: JunctionStatement = { table: await readTableCatalog(session, junction), columns: junction.columns };
+    const table = await readTableCatalog(session, junction);
+    const stmt: JunctionStatement = { table, columns: junction.columns, foreignKey: junction.foreignKey };
+    if (junction.foreignKey) {
+      // A one-to-many's items: one UPDATE clears the removed ones' foreign key and sets the added ones'.
+      // An item moved from one row to another of the batch is set once, to the row that holds it now.
+      const keys = junction.foreignKey.keyColumns;
+      const keyOf = (link: LinkRow<E>) => JSON.stringify(link.values.slice(0, keys).map((value) => toPgText(value)));
+      const moved = new Set(added.map(keyOf));
+      const items = [...removed.filter((link) => !moved.has(keyOf(link))), ...added];
+      if (items.length > 0) await send(model, session, stmt, items, compileForeignKeyUpdate, links.number);
+      continue;
+    }
     if (removed.length > 0) await send(model, session, stmt, removed, compileJunctionDelete, links.number);
     if (added.length > 0) await send(model, session, stmt, added, compileJunctionInsert, links.number);
   }
@@ -107,14 +127,22 @@ export async function beforeLinks<E>(
 ): Promise<void> {
   if (!links || options.hooks === false || !target.hooks.beforeLinks) return;
   const rows: LinkRow<E>[] = [];
+  // One-to-many items' updates go with the removed links: update events come before remove events.
+  const items: LinkRow<E>[] = [];
   for (const { entity, index, links: rowLinks } of links.rows) {
-    for (const owner of rowLinks) for (const values of owner[kind]()) rows.push({ links: owner, values, entity, index });
+    for (const owner of rowLinks) {
+      if (owner.junction.foreignKey) {
+        if (kind === 'added') continue;
+        for (const values of [...owner.added(), ...owner.removed()]) items.push({ links: owner, values, entity, index });
+      } else for (const values of owner[kind]()) rows.push({ links: owner, values, entity, index });
+    }
   }
-  if (rows.length === 0) return;
+  if (rows.length === 0 && items.length === 0) return;
   await target.hooks.beforeLinks({
     number: links.number,
     added: kind === 'added' ? rows : [],
     removed: kind === 'removed' ? rows : [],
+    items,
   });
 }
 
@@ -129,8 +157,9 @@ export async function afterLinks<E>(
   kind?: 'added' | 'removed',
 ): Promise<void> {
   if (!written || options.hooks === false || !target.hooks.afterLinks) return;
-  const part = kind === 'added' ? { ...written, removed: [] } : kind === 'removed' ? { ...written, added: [] } : written;
-  if (part.added.length > 0 || part.removed.length > 0) await target.hooks.afterLinks(part);
+  const part =
+    kind === 'added' ? { ...written, removed: [], items: [] } : kind === 'removed' ? { ...written, added: [] } : written;
+  if (part.added.length > 0 || part.removed.length > 0 || (part.items?.length ?? 0) > 0) await target.hooks.afterLinks(part);
 }
 
 async function send<E>(
@@ -169,7 +198,8 @@ function linkError<E>(
   if (!(converted instanceof BulkDatabaseError)) return converted;
   const link = links.find((l) => l.index === converted.index && l.entity === converted.entity) ?? links[0];
   const relation = link ? `${link.links.entityName ?? model.name}.${link.links.property}` : model.name;
-  const message = `${relation} (links to ${link?.links.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
+  const what = stmt.foreignKey ? 'sets the foreign key of' : 'links to';
+  const message = `${relation} (${what} ${link?.links.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
   const Kind = converted.constructor as new (...args: ConstructorParameters<typeof BulkDatabaseError<E>>) => BulkDatabaseError<E>;
   return new Kind(
     message,

@@ -127,7 +127,8 @@ export class TypeormCascades {
         batchDone: writes ? (group) => markWriter(group.entities as object[], undefined) : undefined,
       });
     }
-    return { groups };
+    // save() fires every beforeInsert of the graph before its first INSERT, every afterInsert after its last.
+    return { groups, hookOrder: 'graph' };
   }
 
   private readonly accesses = new Map<EntityMetadata, EntityAccess<ObjectLiteral>>();
@@ -191,14 +192,15 @@ function cascaded(relation: RelationMetadata): 'before' | 'after' | undefined {
   return undefined;
 }
 
-/** The classes with every parent before its dependents (first seen first among free ones), or undefined for a cycle. */
+/** The classes with every parent before its dependents (first seen first among free ones), or undefined for a cycle between classes. */
 function dependencyOrder(
   classes: readonly EntityMetadata[],
   edges: readonly [EntityMetadata, EntityMetadata][],
 ): EntityMetadata[] | undefined {
   const parents = new Map(classes.map((meta) => [meta, new Set<EntityMetadata>()]));
+  // A class referring to itself (a related tree: `author.mentor`) is one group, whose insert links
+  // a parent among its entities with the follow-up UPDATE of a tree (insert-self-references.ts).
   for (const [parent, child] of edges) if (parent !== child) parents.get(child)?.add(parent);
-  for (const [parent, child] of edges) if (parent === child) return undefined;
   const order: EntityMetadata[] = [];
   const left = [...classes];
   while (left.length > 0) {

@@ -267,6 +267,8 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
       if (column.isDiscriminator) return metadata.findInheritanceMetadata(entity).discriminatorValue;
       // An update that detaches the relation writes NULL, though the join column's property holds the old key.
       if (column.relationMetadata && isDetached(entity, column)) return null;
+      // A lazy relation never assigned is not loaded, as save() leaves it: its getter would load it.
+      if (column.relationMetadata?.isLazy && !lazyHolds(entity, column)) return undefined;
       if (column.transformer && prepared instanceof TransformedValues) return prepared.read(column, entity, persistent);
       return persistent(column.getEntityValue(entity));
     },
@@ -274,6 +276,18 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
       column.setEntityValue(entity, driver.prepareHydratedValue(value, column));
     },
   };
+}
+
+/**
+ * Whether the lazy relation of a join column holds a value the application assigned (TypeORM keeps
+ * it in `__property__`; the property's getter would query the related row otherwise).
+ */
+function lazyHolds(entity: ObjectLiteral, column: ColumnMetadata): boolean {
+  const relation = column.relationMetadata as NonNullable<ColumnMetadata['relationMetadata']>;
+  const holder = relation.embeddedMetadata
+    ? relation.embeddedMetadata.parentPropertyNames.reduce<ObjectLiteral | undefined>((o, name) => o?.[name], entity)
+    : entity;
+  return holder?.[`__${relation.propertyName}__`] !== undefined;
 }
 
 /**

@@ -307,6 +307,14 @@ export interface SelfReference {
  */
 export interface CascadeWrite {
   readonly groups: readonly CascadeGroup[];
+  /**
+   * When the hooks run: `'class'` (the default) — each class's before-hooks, statement and
+   * after-hooks in turn (MikroORM's flush); `'graph'` — every before-hook of the batch's graph (the
+   * rows' first) before its first statement and every after-hook after its last (TypeORM's save()),
+   * so a hook changing another entity of the graph is written, and an after-hook changes nothing
+   * written.
+   */
+  readonly hookOrder?: 'class' | 'graph';
   /** Called once every group of the batch is written: leave the relations clean, as the ORM's save leaves them. */
   written?(): void;
 }

@@ -71,8 +71,10 @@ export async function insertCascades<E>(
     };
     const batch: InputBatch<unknown> = { number, entities: [...group.entities], indices: [...group.indices] };
     const counts = emptyResult<unknown>();
-    // Plain inserts: the options that tell how to write (strategy, hooks, validation) carry over.
-    const work = stagesOf(model, { ...options, onConflict: undefined, onInvalid: 'error' });
+    // Plain inserts: the options that tell how to write (strategy, hooks, validation) carry over;
+    // in the graph's hook order, cascadeHooks runs the hooks around every statement of the batch.
+    const hooks = found.hookOrder === 'graph' ? false : options.hooks;
+    const work = stagesOf(model, { ...options, hooks, onConflict: undefined, onInvalid: 'error' });
     group.batchStarted?.(batch);
     try {
       const prepared = await work.prepare(batch, own, counts);
@@ -86,6 +88,32 @@ export async function insertCascades<E>(
     const entry = result.byEntity[group.model.name] ?? { inserted: 0, updated: 0 };
     entry.inserted += counts.inserted;
     result.byEntity[group.model.name] = entry;
+  }
+}
+
+/**
+ * With the graph's hook order (`CascadeWrite.hookOrder`), the before- or after-hooks of every
+ * related class of the batch (or of one `side`), in group order: the before-hooks after the rows'
+ * own and before the first statement, the after-hooks after the last statement. A cascade insert is a plain insert, so
+ * every entity of a group is inserted and gets its after-hooks.
+ */
+export async function cascadeHooks(
+  found: CascadeWrite | undefined,
+  when: 'before' | 'after',
+  number: number,
+  options: InsertOptions,
+  side?: CascadeGroup['side'],
+): Promise<void> {
+  if (found?.hookOrder !== 'graph' || options.hooks === false) return;
+  for (const group of found.groups) {
+    if (group.entities.length === 0 || (side && group.side !== side)) continue;
+    const batch: InputBatch<unknown> = { number, entities: [...group.entities], indices: [...group.indices] };
+    try {
+      if (when === 'before') await group.hooks.beforeInsert(batch);
+      else await group.hooks.afterInsert(batch);
+    } catch (error) {
+      throw located(error, { entityName: group.entityName, property: group.property, target: group.model.name });
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/l
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
-import { cascadesOf, insertCascades, withOwnCounts } from './cascade-inserts.js';
+import { cascadeHooks, cascadesOf, insertCascades, withOwnCounts } from './cascade-inserts.js';
 import { applyRows } from './insert-apply.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase } from './insert-phases.js';
 import { type PlannedRows, planRows } from './insert-plan.js';
@@ -61,11 +61,21 @@ export function insertStages<E>(
       // The ORM's save finds the whole graph first; the entities the rows refer to go in before them.
       const cascade = write === 'insert' ? cascadesOf(model, batch, options) : undefined;
       if (cascade) related.set(batch.number, cascade);
-      await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
-      await beforeInsertPhase(context, batch);
+      const graphHooks = cascade?.hookOrder === 'graph';
+      if (graphHooks) {
+        // TypeORM's save(): every before-hook of the graph, the rows' first, then the statements —
+        // after the look at the stored entities the graph reaches (a new related entity's too).
+        await beforeInsertPhase(context, batch);
+        await cascadeHooks(cascade, 'before', batch.number, options);
+        await refuseChangedRelations(model, batch, write, target);
+        await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+      } else {
+        await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+        await beforeInsertPhase(context, batch);
+      }
       if (write === 'insert') selfReferences.collect(batch);
       refuseUnwrittenRelations(model, batch, write);
-      await refuseChangedRelations(model, batch, write, target);
+      if (!graphHooks) await refuseChangedRelations(model, batch, write, target);
       const prepared = prepareRows(model, batch.entities);
       const valid = await validateInsertPhase(context, batch, prepared);
       return planRows(context, { ...valid, drawn }, prepared);
@@ -89,12 +99,21 @@ export function insertStages<E>(
       } else if (write === 'insert') {
         links = await writeLinks(model, target, collectLinks(model, written.inserted, 'insert'), options);
       }
-      await afterInsertPhase(context, written);
-      await afterLinks(target, links, options);
-      // Then the new entities that refer to the rows, which now have their keys.
       const cascade = related.get(number);
       related.delete(number);
-      await insertCascades(cascade, 'after', number, context, insertStagesOf);
+      if (cascade?.hookOrder === 'graph') {
+        // TypeORM's save(): every statement of the graph, then every after-hook.
+        await insertCascades(cascade, 'after', number, context, insertStagesOf);
+        await cascadeHooks(cascade, 'after', number, options, 'before');
+        await afterInsertPhase(context, written);
+        await afterLinks(target, links, options);
+        await cascadeHooks(cascade, 'after', number, options, 'after');
+      } else {
+        await afterInsertPhase(context, written);
+        await afterLinks(target, links, options);
+        // Then the new entities that refer to the rows, which now have their keys.
+        await insertCascades(cascade, 'after', number, context, insertStagesOf);
+      }
       cascade?.written?.();
     },
   };

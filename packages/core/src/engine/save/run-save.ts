@@ -3,7 +3,7 @@ import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
 import { runBatches } from '../batches/run-batches.js';
-import { cascadesOf, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
+import { cascadeHooks, cascadesOf, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
 import { SelfReferenceWrites } from '../insert/insert-self-references.js';
 import { insertStagesOf } from '../insert/run-insert.js';
@@ -111,18 +111,27 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
     : undefined;
   const cascade = cascadesOf(model, fresh, context.options);
   refuseStoredRowsReachingCascades(model, parts, cascade);
-  await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+  // TypeORM's save() runs every before-hook of the graph before its first statement.
+  const graphHooks = cascade?.hookOrder === 'graph';
+  if (!graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
+  await cascadeHooks(cascade, 'before', batch.number, context.options);
   // Events grouped as that ORM's save groups them: inserts (rows, then links), updates, link removes.
   const joined = early && joinLinks(early.fresh, early.stored);
   await beforeLinks(target, joined, context.options, 'added');
   await beforeUpdatePhase(context, plan);
   await beforeLinks(target, joined, context.options, 'removed');
+  // The whole batch at once: a related entity that is a row of the batch is written by the call.
+  // With the graph's hook order, before the related entities go in: the look reaches a new related
+  // entity's own related ones.
+  if (graphHooks) {
+    await refuseChangedRelations(model, batch, 'update', target);
+    await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+  }
   context.selfReferences.collect(fresh);
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
-  // The whole batch at once: a related entity that is a row of the batch is written by the call.
-  await refuseChangedRelations(model, batch, 'update', target);
+  if (!graphHooks) await refuseChangedRelations(model, batch, 'update', target);
 
   const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states);
 
@@ -133,11 +142,15 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   await writeUpdatePhase(context, validChanged, prepared);
   const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
   const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);
+  // TypeORM's save() runs every after-hook of the graph after its last statement, inserts first.
+  if (graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  await cascadeHooks(cascade, 'after', batch.number, context.options, 'before');
   await afterInsertPhase(context, written);
   if (early) await afterLinks(target, links, context.options, 'added');
+  await cascadeHooks(cascade, 'after', batch.number, context.options, 'after');
   await afterUpdatePhase(context, validChanged);
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
-  await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  if (!graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
   cascade?.written?.();
 }
 

@@ -259,7 +259,7 @@ async function typeormGraph(session: CaseSession, n: number, tag: string, linked
     if (linked) {
       order.items = items.slice(i * ITEMS_PER_ORDER, (i + 1) * ITEMS_PER_ORDER);
       // Both sides set, as a MikroORM collection's add() sets them: cohort writes the items' foreign
-      // key from their own reference (an item without it is refused; save() would take it from the order).
+      // key from their own reference (an item without it takes the order's key, as in save()).
       for (const item of order.items) item.order = order;
     }
     return order;

@@ -5,6 +5,7 @@ import { assertEntityRows } from './assert-entity-row.js';
 import { markWriter, type SnapshotWrites } from './entity-snapshots.js';
 import { relatedKey } from './related-keys.js';
 import { noteInsertedRelated } from './typeorm-cascade-changes.js';
+import { holdItem, releaseItem } from './typeorm-held-items.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 import { typeormLinks } from './typeorm-links.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
@@ -77,8 +78,14 @@ export class TypeormCascades {
         const items: unknown[] = relation.isOneToMany || relation.isManyToMany ? (Array.isArray(value) ? value : []) : [value];
         for (const item of items) {
           if (item === null || typeof item !== 'object' || keyOf(item) !== undefined) continue;
-          // Items that refer to the holder (one-to-many, inverse one-to-one): only those whose own reference is it.
-          if (side === 'after' && relation.inverseRelation?.getEntityValue(item as ObjectLiteral) !== entity) continue;
+          // Items that refer to the holder (one-to-many, inverse one-to-one): those whose own reference
+          // is it, and, as save(), those whose own reference is unset: they take the holder's key.
+          if (side === 'after') {
+            const inverse = relation.inverseRelation as RelationMetadata;
+            const own = inverse.getEntityValue(item as ObjectLiteral);
+            if (own === undefined && !rows.has(item) && !reached.has(item)) holdItem(item as ObjectLiteral, inverse, entity);
+            else if (own !== entity) continue;
+          }
           // A new entity of the rows' own table (a tree) is left to the engine (a parent among the
           // rows, typeorm-self-references.ts) or to the finder, which refuses it.
           if (target.tablePath === rootMeta.tablePath) continue;
@@ -124,7 +131,10 @@ export class TypeormCascades {
           if (writes) markWriter(group.entities as object[], writes);
           if (rollBack) for (const entity of group.entities as object[]) this.rollBackOf.set(entity, rollBack);
         },
-        batchDone: writes ? (group) => markWriter(group.entities as object[], undefined) : undefined,
+        batchDone: (group) => {
+          if (writes) markWriter(group.entities as object[], undefined);
+          for (const entity of group.entities as object[]) releaseItem(entity);
+        },
       });
     }
     // save() fires every beforeInsert of the graph before its first INSERT, every afterInsert after its last.

@@ -5,6 +5,7 @@ import { noteSent, takeSnapshot } from './entity-snapshots.js';
 import { isDetached, relationsWithPropertyJoinColumns, setJoinColumnProperties } from './relation-id-columns.js';
 import { TransformedValues } from './transformed-values.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
+import { heldBy } from './typeorm-held-items.js';
 import type { ColumnMetadata } from './typeorm-internals.js';
 import { typeormLinkFinder } from './typeorm-links.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
@@ -270,7 +271,11 @@ function columnModel(dataSource: DataSource, metadata: EntityMetadata, column: C
       // A lazy relation never assigned is not loaded, as save() leaves it: its getter would load it.
       if (column.relationMetadata?.isLazy && !lazyHolds(entity, column)) return undefined;
       if (column.transformer && prepared instanceof TransformedValues) return prepared.read(column, entity, persistent);
-      return persistent(column.getEntityValue(entity));
+      const value = column.getEntityValue(entity);
+      // A new item inserted with its holder, its own reference unset: the holder's key, as save().
+      const holder = value === undefined && column.relationMetadata ? heldBy(entity, column.relationMetadata) : undefined;
+      if (holder && column.referencedColumn) return persistent(column.referencedColumn.getEntityValue(holder));
+      return persistent(value);
     },
     write(entity, value) {
       column.setEntityValue(entity, driver.prepareHydratedValue(value, column));

@@ -1,6 +1,7 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
+import { heldBy } from './typeorm-held-items.js';
 import { orphanedRowAction, typeormInverseSide, writesOrphans } from './typeorm-inverse-side.js';
 import { typeormLinks } from './typeorm-links.js';
 import { refersToOwnTable } from './typeorm-self-references.js';
@@ -151,7 +152,7 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     typeof item === 'object' &&
     item !== null &&
     graph.has(item) &&
-    inverse.getEntityValue(item as ObjectLiteral) === entity;
+    (inverse.getEntityValue(item as ObjectLiteral) === entity || heldBy(item as ObjectLiteral, inverse) === entity);
   // Stored items added or removed are written by cohort (typeorm-inverse-side.ts) where it can.
   const side = typeormInverseSide(relation);
   const orphaned: UnwrittenRelation | undefined =
@@ -213,7 +214,11 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     const key = keyOf(value);
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
     if (key === undefined)
-      return write === 'insert' && crossTable && graph?.has(value) && inverse?.getEntityValue(value) === entity
+      return write === 'insert' &&
+        crossTable &&
+        graph?.has(value) &&
+        inverse &&
+        (inverse.getEntityValue(value) === entity || heldBy(value, inverse) === entity)
         ? undefined
         : newOne;
     return key === before ? undefined : linked;

@@ -366,6 +366,30 @@ describe('hooks that change another entity of the graph (save() fires every befo
   }
 });
 
+describe("new items whose own reference is unset (save() takes the holder's key, leaves the reference unset)", () => {
+  for (const [call, batchSize] of [
+    ['bulkInsert', undefined],
+    ['bulkSave', undefined],
+    ['bulkInsert', 1],
+  ] as const) {
+    it(`${call}${batchSize ? ', one row per batch' : ''}: new comments pushed without comment.post, and a new author's books without book.author`, async () => {
+      await expectSameAsSave(
+        async () => {
+          const p0 = make(TrPost, { title: 'p0' });
+          p0.comments = [make(TrComment, { body: 'k0' }), make(TrComment, { body: 'k1' })];
+          const author = make(TrAuthor, { name: 'hal' });
+          author.books = [make(TrBook, { title: 'b0' })];
+          const p1 = make(TrPost, { title: 'p1', author });
+          p1.comments = [make(TrComment, { body: 'k2' })];
+          return [p0, p1];
+        },
+        call,
+        batchSize ? { batchSize } : {},
+      );
+    });
+  }
+});
+
 describe('many-to-many links of related entities', () => {
   for (const [call, batchSize] of [
     ['bulkInsert', undefined],

@@ -1,10 +1,10 @@
-import type { ColumnModel, EntityAccess, InputBatch } from '@cohort/core/adapter';
+import type { ColumnModel, EntityAccess, InputBatch, TreeUpdate } from '@cohort/core/adapter';
 import type { AnyEntity, EntityMetadata } from '@mikro-orm/core';
 import type { MikroOrmCascades } from './mikro-orm-cascades.js';
 import { mikroOrmLinkFinder } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
-import { mikroOrmSelfReferences } from './mikro-orm-self-references.js';
+import { mikroOrmSelfReferences, mikroOrmTreeUpdate } from './mikro-orm-self-references.js';
 import { unmanagedRowsFinder } from './mikro-orm-unmanaged-rows.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
@@ -39,6 +39,7 @@ export function mikroOrmEntityAccess<E extends object>(
     unwrittenRelation: finder && ((row, write) => finder(row, write, graph, context.em)),
     links,
     selfReferences: mikroOrmSelfReferences(meta as EntityMetadata<AnyEntity>),
+    treeUpdate: mikroOrmTreeUpdate(meta as EntityMetadata<AnyEntity>, () => context.em) as TreeUpdate<E> | undefined,
     cascades: cascades?.root ? (batch) => cascades.of.find(batch as InputBatch<AnyEntity>) : undefined,
   };
 }

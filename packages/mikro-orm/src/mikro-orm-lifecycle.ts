@@ -21,6 +21,7 @@ import {
   EventType,
 } from '@mikro-orm/core';
 import { subscribedEntityKey } from './mikro-orm-internals.js';
+import { isTreeUpdate } from './mikro-orm-self-references.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 
 /**
@@ -99,7 +100,8 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
   }
 
   beforeUpdate(batch: UpdateHookBatch<E>): Promise<void> {
-    this.context.noteUpdates(batch.entities);
+    // A tree's follow-up UPDATE is not one of the call's updates (flush sends it apart, row by row).
+    if (!isTreeUpdate(batch.changes)) this.context.noteUpdates(batch.entities);
     return this.dispatch(EventType.beforeUpdate, 'beforeUpdate', batch, (entity, position) =>
       this.updateChangeSet(batch, entity, position),
     );

@@ -73,6 +73,17 @@ export function saveDiffOf(metadata: EntityMetadata, entity: ObjectLiteral, data
   };
 }
 
+/**
+ * The columns save()'s change detection lists for a new entity (a Subject to insert, no database
+ * entity): what its UpdateEvent carries as `updatedColumns` when save() updates the row again in the
+ * same call (a tree's parent set after the INSERT).
+ */
+export function insertDiffColumnsOf(metadata: EntityMetadata, entity: ObjectLiteral): ColumnMetadata[] {
+  const subject = new Subject({ metadata, entity, canBeInserted: true });
+  computer.compute([subject]);
+  return subject.diffColumns;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Entity events: TypeORM's Broadcaster and BroadcasterResult (typeorm 1.1.1, 0.3.20 and 0.3.31).
 

@@ -9,7 +9,7 @@ import { heldBy } from './typeorm-held-items.js';
 import type { ColumnMetadata } from './typeorm-internals.js';
 import { typeormLinkFinder } from './typeorm-links.js';
 import { typeormRelationFinder } from './typeorm-relation-finder.js';
-import { refersToOwnTable, typeormSelfReferences } from './typeorm-self-references.js';
+import { refersToOwnTable, typeormSelfReferences, typeormTreeUpdate } from './typeorm-self-references.js';
 
 /** TypeORM's normalized PostgreSQL type names → the engine's value kinds. */
 const KINDS: Record<string, ColumnKind> = {
@@ -194,6 +194,10 @@ function entityAccess(dataSource: DataSource, metadata: EntityMetadata, accessor
     writer: (column) => accessor(column).write,
     unwrittenRelation: typeormRelationFinder(metadata),
     selfReferences: typeormSelfReferences(metadata),
+    treeUpdate: typeormTreeUpdate(dataSource, metadata, (entity, name, value) => {
+      const column = [...accessors.keys()].find((c) => c.name === name);
+      if (column) accessor(column).write(entity, value);
+    }),
     // After its links are written, a row's snapshot holds them (its next diff starts from there).
     links: typeormLinkFinder(metadata, (entity) => takeSnapshot(dataSource, entity)),
     // save() builds its junction subjects before its before-hooks: a link a hook adds is not written.

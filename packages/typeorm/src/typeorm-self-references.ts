@@ -1,7 +1,11 @@
-import type { SelfReference } from '@cohort/core/adapter';
-import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
+import type { SelfReference, TreeUpdate } from '@cohort/core/adapter';
+import type { DataSource, EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
+import { takeSnapshot } from './entity-snapshots.js';
+import { type ColumnMetadata, insertDiffColumnsOf, type UpdateEventChange } from './typeorm-internals.js';
 
 const found = new WeakMap<EntityMetadata, ((entity: ObjectLiteral) => SelfReference[] | undefined) | null>();
+// A linked row's changed columns as save() found them for its insert (after its before-insert hooks).
+const insertedColumns = new WeakMap<ObjectLiteral, ColumnMetadata[]>();
 
 /**
  * The row's many-to-one and owning one-to-one references to new entities (no referenced key yet) of
@@ -38,7 +42,11 @@ function buildFinder(metadata: EntityMetadata): ((entity: ObjectLiteral) => Self
       const value = relation.getEntityValue(entity);
       if (value === null || typeof value !== 'object') continue;
       if (!relation.joinColumns.some((c) => c.referencedColumn?.getEntityValue(value) == null)) continue;
-      references ??= [];
+      if (!references) {
+        references = [];
+        // Taken now, after the before-insert hooks and before the INSERT puts its values on the object.
+        insertedColumns.set(entity, insertDiffColumnsOf(own, entity));
+      }
       references.push({
         property: relation.propertyPath,
         entityName: own === metadata ? undefined : own.name,
@@ -49,5 +57,44 @@ function buildFinder(metadata: EntityMetadata): ((entity: ObjectLiteral) => Self
       });
     }
     return references;
+  };
+}
+
+/**
+ * The update events of a tree's follow-up UPDATE as save() fires them (SubjectExecutor): the rows it
+ * updates after their INSERT become update subjects only then, after its before-events, so they get
+ * no beforeUpdate — only an afterUpdate per row (listeners and subscribers), after every afterInsert,
+ * whose UpdateEvent carries the entity, no `databaseEntity`, the insert subject's changed columns
+ * (`updatedColumns`: the columns the entity had set after its before-insert hooks) and no
+ * `updatedRelations`. save()'s UPDATE also moves the version on and sets the update dates (returned
+ * and put onto the object). Undefined for a class without such a relation.
+ */
+export function typeormTreeUpdate(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  write: (entity: ObjectLiteral, column: string, value: unknown) => void,
+): TreeUpdate<ObjectLiteral> | undefined {
+  if (!typeormSelfReferences(metadata)) return undefined;
+  return {
+    before: false,
+    change(entity, references) {
+      const own = metadata.findInheritanceMetadata(entity);
+      const properties = references.map((r) => r.property);
+      const native: UpdateEventChange = {
+        databaseEntity: undefined,
+        updatedColumns: insertedColumns.get(entity) ?? insertDiffColumnsOf(own, entity),
+        updatedRelations: [],
+      };
+      return {
+        properties,
+        before: Object.fromEntries(properties.map((p) => [p, null])),
+        columns: references.flatMap((r) => r.columns),
+        native,
+      };
+    },
+    written(entity, returned) {
+      for (const [column, value] of Object.entries(returned)) write(entity, column, value);
+      takeSnapshot(dataSource, entity);
+    },
   };
 }

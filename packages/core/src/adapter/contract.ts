@@ -278,6 +278,40 @@ export interface EntityAccess<E> {
    * through when the write is an insert. Leave it out when the entity has no such relation.
    */
   selfReferences?(entity: E): readonly SelfReference[] | undefined;
+  /**
+   * The update events of a tree's follow-up UPDATE, as the ORM's save fires them for its own one
+   * UPDATE per row: what each linked row's events carry, and whether before-update events run.
+   * Without it the UPDATE fires no event.
+   */
+  readonly treeUpdate?: TreeUpdate<E>;
+}
+
+/**
+ * How the ORM's save fires update events for the rows whose join columns it sets after their insert
+ * (see {@link EntityAccess.selfReferences}). The engine sends one UPDATE per batch for them that also
+ * moves their version column and update-date columns on, as the ORMs' own UPDATEs do.
+ */
+export interface TreeUpdate<E> {
+  /**
+   * The ORM runs before-update events for these rows and then writes what they changed (MikroORM's
+   * flush): the engine runs the whole update — before-events, UPDATE, after-events — after the
+   * batch's after-insert hooks (with {@link WriteTarget.insertsBeforeUpdates}) and asks
+   * {@link checkHooked}. Otherwise (TypeORM's save()) the UPDATE follows the INSERT and only the
+   * after-update events run, after the batch's after-insert hooks.
+   */
+  readonly before: boolean;
+  /** What the row's update events carry; `references`: its references written now. */
+  change(entity: E, references: readonly SelfReference[]): RowChange;
+  /**
+   * After the before-update events: throws (an UnsupportedFeatureError naming the row) when a hook
+   * changed what the follow-up UPDATE does not write.
+   */
+  checkHooked?(entity: E, change: RowChange, index: number, batch: number): void;
+  /**
+   * The UPDATE wrote the row: `returned` holds its new version and update dates (column name →
+   * value as the driver parsed it), to put onto the object (and the ORM's snapshot of it).
+   */
+  written(entity: E, returned: Readonly<Record<string, unknown>>, change: RowChange): void;
 }
 
 /** A row's reference to a new entity of its own table (see {@link EntityAccess.selfReferences}). */

@@ -67,6 +67,7 @@ export type {
   SelfReference,
   SqlSession,
   TransactionRunner,
+  TreeUpdate,
   UpdateHookBatch,
   UpsertHookBatch,
   WriteTarget,

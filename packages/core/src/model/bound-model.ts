@@ -1,4 +1,4 @@
-import type { CascadeWrite, EntityAccess, InputBatch, RowLinks, SelfReference } from '../adapter/contract.js';
+import type { CascadeWrite, EntityAccess, InputBatch, RowLinks, SelfReference, TreeUpdate } from '../adapter/contract.js';
 import type { ColumnModel, EntityModel, RelationWrite, UnwrittenRelation } from './entity-model.js';
 
 /** A column as the engine uses it within one call: its data and the call's reader and writer. */
@@ -31,6 +31,7 @@ export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningO
   readonly linksBeforeHooks?: boolean;
   readonly cascades?: (batch: InputBatch<E>) => CascadeWrite | undefined;
   readonly selfReferences?: (entity: E) => readonly SelfReference[] | undefined;
+  readonly treeUpdate?: TreeUpdate<E>;
 }
 
 /** Joins a model with a call's access: every column gets the access's reader and writer, asked once. */
@@ -58,5 +59,6 @@ export function bindModel<E>(model: EntityModel, access: EntityAccess<E>): Bound
     linksBeforeHooks: access.linksBeforeHooks,
     cascades: access.cascades?.bind(access),
     selfReferences: access.selfReferences?.bind(access),
+    treeUpdate: access.treeUpdate,
   };
 }

@@ -2,6 +2,10 @@ import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
 import { quoteIdent } from './identifier.js';
 import { type CompiledQuery, missingColumn } from './insert-statement.js';
 import { UnnestArguments } from './unnest-arguments.js';
+import { nextVersionSql, type VersionStep } from './version-step.js';
+
+/** The name the ordinal of each row of a reference UPDATE is returned under. */
+export const REFERENCE_ORDINAL = 'cohort_ordinal';
 
 /** A follow-up UPDATE of foreign keys, as data: the rows are matched by `keys`, `set` is written. */
 export interface ReferenceUpdate {
@@ -10,6 +14,16 @@ export interface ReferenceUpdate {
   readonly keys: readonly string[];
   /** The foreign-key columns written. */
   readonly set: readonly string[];
+  /** The version column, moved on as the ORMs' own UPDATE moves it. */
+  readonly version?: string;
+  readonly versionStep?: VersionStep;
+  /** Update-date columns set to the statement's time. */
+  readonly touch?: readonly string[];
+  /**
+   * Columns returned per row (as `r0`, `r1`…, with the row's 1-based position as
+   * {@link REFERENCE_ORDINAL}); none: the statement returns nothing.
+   */
+  readonly returning?: readonly string[];
 }
 
 /**
@@ -32,10 +46,19 @@ export function compileReferenceUpdate(stmt: ReferenceUpdate, values: readonly (
     select.push(column.paramType ? value : `${value}::${column.castType}`);
   });
   const set = stmt.set.map((name, c) => `${quoteIdent(name)} = ${select[stmt.keys.length + c]}`);
+  if (stmt.version) {
+    set.push(`${quoteIdent(stmt.version)} = ${nextVersionSql(stmt.versionStep, `t.${quoteIdent(stmt.version)}`)}`);
+  }
+  for (const name of stmt.touch ?? []) set.push(`${quoteIdent(name)} = CURRENT_TIMESTAMP`);
   const match = stmt.keys.map((name, c) => `t.${quoteIdent(name)} = ${select[c]}`);
+  const returning = stmt.returning ?? [];
+  const ordinal = returning.length > 0 ? ' WITH ORDINALITY' : '';
+  const aliases = returning.length > 0 ? [...args.aliases, quoteIdent(REFERENCE_ORDINAL)] : args.aliases;
+  const returned = returning.map((name, i) => `t.${quoteIdent(name)} AS ${quoteIdent(`r${i}`)}`);
   const sql =
     `UPDATE ${stmt.table.qualifiedName} AS t SET ${set.join(', ')} ` +
-    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')}) WHERE ${match.join(' AND ')}`;
+    `FROM unnest(${args.args.join(', ')})${ordinal} AS u(${aliases.join(', ')}) WHERE ${match.join(' AND ')}` +
+    (returning.length > 0 ? ` RETURNING u.${quoteIdent(REFERENCE_ORDINAL)}, ${returned.join(', ')}` : '');
   return { sql, parameters: args.parameters };
 }
 

@@ -2,8 +2,11 @@
 // or later in the input. Both ORMs' saves insert such rows with the join column NULL and set it once
 // the parent has its key (TypeORM: one UPDATE per row after its INSERT; MikroORM: its extra updates);
 // cohort does the same with one UPDATE per batch (and relation) for every row whose parent got its
-// key in that batch's statement: rows of the batch and rows of earlier batches still waiting.
-import type { InputBatch, SelfReference, WriteTarget } from '../../adapter/contract.js';
+// key in that batch's statement: rows of the batch and rows of earlier batches still waiting. Like
+// the ORMs' UPDATEs it moves the rows' version and update dates on, and it fires the update events
+// the ORM fires for them (issue 22): TypeORM an afterUpdate per row, MikroORM beforeUpdate and
+// afterUpdate, each as a batch (batch subscribers get beforeBulkUpdate / afterBulkUpdate).
+import type { InputBatch, RowChange, SelfReference, TreeUpdate, UpdateHookBatch, WriteTarget } from '../../adapter/contract.js';
 import type { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
 import { BulkUsageError, UnsupportedFeatureError } from '../../errors/usage-errors.js';
@@ -11,7 +14,8 @@ import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
 import { readTableCatalog } from '../../model/table-catalog.js';
 import { encodeColumn } from '../../sql/batch-values.js';
-import { compileReferenceUpdate } from '../../sql/reference-update.js';
+import { compileReferenceUpdate, REFERENCE_ORDINAL } from '../../sql/reference-update.js';
+import { versionStepOf } from '../../sql/version-step.js';
 import type { InsertOptions } from '../options/bulk-options.js';
 import { resolveConflict } from '../upsert/conflict-plan.js';
 import { InsertedEntities } from './inserted-entities.js';
@@ -30,6 +34,8 @@ interface Waiting<E> {
 export class SelfReferenceWrites<E> {
   readonly #waiting: Waiting<E>[] = [];
   readonly #input: InsertedEntities | undefined;
+  // Rows linked by a batch's UPDATE whose after-update events are still to run.
+  readonly #linked: UpdateHookBatch<E>[] = [];
 
   constructor(
     private readonly model: BoundModel<E>,
@@ -80,11 +86,14 @@ export class SelfReferenceWrites<E> {
 
   /**
    * After a batch's statement (its rows' keys are on the objects): the join columns of every waiting
-   * row whose parent has its key now, one UPDATE per relation's columns, in the call's transaction.
+   * row whose parent has its key now, in the call's transaction — one UPDATE for them (one per set of
+   * join columns, when rows wait on different relations), which moves their version and update dates
+   * on as the ORMs' own UPDATE does. With the adapter's {@link TreeUpdate} `before`, their
+   * before-update events run first (hooks allowing); the after-update events wait for {@link after}.
    */
-  async write(target: WriteTarget<E>, batchNumber: number): Promise<void> {
+  async write(target: WriteTarget<E>, batchNumber: number, hooks = true): Promise<void> {
     if (this.#waiting.length === 0) return;
-    const byColumns = new Map<string, Waiting<E>[]>();
+    const ready = new Map<E, Waiting<E>[]>();
     const still: Waiting<E>[] = [];
     for (const row of this.#waiting) {
       // The parent is a row of the same table: its key is read with the model's own key columns.
@@ -93,47 +102,112 @@ export class SelfReferenceWrites<E> {
         still.push(row);
         continue;
       }
-      const key = row.reference.columns.join('\u0000');
-      byColumns.set(key, [...(byColumns.get(key) ?? []), row]);
+      ready.set(row.entity, [...(ready.get(row.entity) ?? []), row]);
     }
     this.#waiting.splice(0, this.#waiting.length, ...still);
-    for (const rows of byColumns.values()) await this.#update(target, rows, batchNumber);
+    if (ready.size === 0) return;
+    const rows = [...ready.values()];
+    const tree = this.model.treeUpdate;
+    const linked: UpdateHookBatch<E> & { changes: RowChange[] } = {
+      number: batchNumber,
+      entities: rows.map((r) => (r[0] as Waiting<E>).entity),
+      indices: rows.map((r) => (r[0] as Waiting<E>).index),
+      changes: rows.map((r) => changeOf(tree, r)),
+    };
+    if (tree?.before && hooks && target.hooks.beforeUpdate) {
+      await target.hooks.beforeUpdate(linked);
+      linked.entities.forEach((entity, position) => {
+        tree.checkHooked?.(entity, linked.changes[position] as RowChange, linked.indices[position] as number, batchNumber);
+      });
+    }
+    // One statement per set of join columns: a row is in one of them, so its version moves once.
+    const byColumns = new Map<string, number[]>();
+    rows.forEach((r, position) => {
+      const key = r.flatMap((w) => w.reference.columns).join('\u0000');
+      byColumns.set(key, [...(byColumns.get(key) ?? []), position]);
+    });
+    for (const positions of byColumns.values()) {
+      await this.#update(
+        target,
+        positions.map((p) => rows[p] as Waiting<E>[]),
+        positions.map((p) => linked.changes[p] as RowChange),
+        batchNumber,
+      );
+    }
+    if (tree && hooks) this.#linked.push(linked);
   }
 
-  async #update(target: WriteTarget<E>, rows: readonly Waiting<E>[], batchNumber: number): Promise<void> {
+  /** The after-update events of the rows linked since the last call (after the batch's after-insert hooks). */
+  async after(target: WriteTarget<E>): Promise<void> {
+    const linked = this.#linked.splice(0);
+    for (const batch of linked) if (target.hooks.afterUpdate) await target.hooks.afterUpdate(batch);
+  }
+
+  async #update(
+    target: WriteTarget<E>,
+    rows: readonly (readonly Waiting<E>[])[],
+    changes: readonly RowChange[],
+    batchNumber: number,
+  ): Promise<void> {
     const keys = primaryColumns(this.model);
-    const first = (rows[0] as Waiting<E>).reference;
-    const set = this.#columns(first.columns);
-    const referenced = this.#columns(first.referenced);
+    const first = rows[0] as readonly Waiting<E>[];
+    const set = this.#columns(first.flatMap((w) => w.reference.columns));
+    const referenced = first.flatMap((w, i) => this.#columns(w.reference.referenced).map((column) => ({ column, reference: i })));
     const columns = [...keys, ...set];
     const values = [
       ...keys.map((column) =>
         encodeColumn(
           column as BoundColumn<never>,
-          rows.map((r) => column.read(r.entity)),
+          rows.map((r) => column.read((r[0] as Waiting<E>).entity)),
         ),
       ),
-      ...referenced.map((column) =>
+      ...referenced.map(({ column, reference }) =>
         encodeColumn(
           column as BoundColumn<never>,
-          rows.map((r) => column.read(r.reference.target as E)),
+          rows.map((r) => column.read((r[reference] as Waiting<E>).reference.target as E)),
         ),
       ),
     ];
     const table = await readTableCatalog(target.session, this.model);
-    const query = compileReferenceUpdate({ table, keys: keys.map((c) => c.name), set: set.map((c) => c.name) }, values);
+    const version = this.model.columns.find((c) => c.role === 'version');
+    const touch = this.model.columns.filter((c) => c.role === 'updateDate');
+    const tree = this.model.treeUpdate;
+    const returning = tree ? [...(version ? [version] : []), ...touch] : [];
+    const query = compileReferenceUpdate(
+      {
+        table,
+        keys: keys.map((c) => c.name),
+        set: set.map((c) => c.name),
+        version: version?.name,
+        versionStep: version ? versionStepOf(version) : undefined,
+        touch: touch.map((c) => c.name),
+        returning: returning.map((c) => c.name),
+      },
+      values,
+    );
+    let returned: Record<string, unknown>[];
     try {
-      await target.session.query(query.sql, query.parameters);
+      returned = await target.session.query(query.sql, query.parameters);
     } catch (error) {
       const located = {
         columns: columns.map((c) => c.name),
         values,
-        indices: rows.map((r) => r.index),
-        entities: rows.map((r) => r.entity),
+        indices: rows.map((r) => (r[0] as Waiting<E>).index),
+        entities: rows.map((r) => (r[0] as Waiting<E>).entity),
       };
       throw convertDatabaseError<E>(error, located, batchNumber) as BulkWriteError<E>;
     }
-    for (const row of rows) row.reference.written?.();
+    for (const row of rows) for (const waiting of row) waiting.reference.written?.();
+    if (!tree) return;
+    for (const row of returned) {
+      const position = Number(row[REFERENCE_ORDINAL]) - 1;
+      const values: Record<string, unknown> = {};
+      returning.forEach((column, i) => {
+        values[column.name] = row[`r${i}`];
+      });
+      const linked = (rows[position] as readonly Waiting<E>[])[0] as Waiting<E>;
+      tree.written(linked.entity, values, changes[position] as RowChange);
+    }
   }
 
   #columns(names: readonly string[]): BoundColumn<E>[] {
@@ -144,6 +218,18 @@ export class SelfReferenceWrites<E> {
       return column;
     });
   }
+}
+
+/** What a linked row's update events carry: the adapter's change, or its join columns. */
+function changeOf<E>(tree: TreeUpdate<E> | undefined, rows: readonly Waiting<E>[]): RowChange {
+  const references = rows.map((w) => w.reference);
+  if (tree) return tree.change((rows[0] as Waiting<E>).entity, references);
+  const properties = references.map((r) => r.property);
+  return {
+    properties,
+    before: Object.fromEntries(properties.map((p) => [p, null])),
+    columns: references.flatMap((r) => r.columns),
+  };
 }
 
 function refused<E>(

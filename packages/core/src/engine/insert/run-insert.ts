@@ -84,8 +84,11 @@ export function insertStages<E>(
     async finish(sent, target, result) {
       const context = { model, options, target, result };
       const written = applyRows(context, sent);
-      // The keys are on the objects: the rows waiting for these parents get their join columns.
-      await selfReferences.write(target, sent.planned.rows.number);
+      const hooks = options.hooks !== false;
+      // The keys are on the objects: the rows waiting for these parents get their join columns —
+      // right away as TypeORM's save(), or after the after-insert hooks as MikroORM's extra updates.
+      const late = model.treeUpdate?.before === true;
+      if (!late) await selfReferences.write(target, sent.planned.rows.number, hooks);
       // An upsert writes the rows' own columns only; an insert, their many-to-many links too.
       const write = relationWriteOf(model, options);
       const number = sent.planned.rows.number;
@@ -115,6 +118,9 @@ export function insertStages<E>(
         await insertCascades(cascade, 'after', number, context, insertStagesOf);
       }
       cascade?.written?.();
+      if (late) await selfReferences.write(target, number, hooks);
+      // The ORMs fire the update events of these UPDATEs after every insert event.
+      await selfReferences.after(target);
     },
   };
 }

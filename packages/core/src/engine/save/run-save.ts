@@ -87,7 +87,8 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
   const written = await writeInsertPhase(context, validNew, preparedNew);
-  await context.selfReferences.write(target, batch.number);
+  const late = model.treeUpdate?.before === true;
+  if (!late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
   await afterInsertPhase(context, written);
   // Flush commits every class's inserts before any update.
   await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
@@ -98,6 +99,9 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   await writeUpdatePhase(context, validChanged, preparedChanged);
   const links = await writeSaveLinks(context, collectLinks(model, written.inserted, 'insert'), storedLinks);
   await afterUpdatePhase(context, validChanged);
+  // Flush's extra updates (a tree's parents) follow its inserts and updates.
+  if (late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
+  await context.selfReferences.after(target);
   await afterLinks(target, links, context.options);
 }
 
@@ -138,7 +142,8 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
   const written = await writeInsertPhase(context, validNew, prepared);
-  await context.selfReferences.write(target, batch.number);
+  const late = model.treeUpdate?.before === true;
+  if (!late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
   await writeUpdatePhase(context, validChanged, prepared);
   const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
   const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);
@@ -152,6 +157,9 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
   if (!graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
   cascade?.written?.();
+  if (late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
+  // TypeORM's save() fires the update events of a tree's UPDATEs after its every insert event.
+  await context.selfReferences.after(target);
 }
 
 /**

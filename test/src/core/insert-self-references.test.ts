@@ -104,4 +104,17 @@ describe('compileReferenceUpdate', () => {
         'WHERE t."code" = u."code"::bpchar',
     );
   });
+
+  it("moves the version on and sets the update dates as the ORMs' own UPDATE does, returning them per row", () => {
+    const versioned: TableCatalog = {
+      ...table,
+      columns: new Map([...table.columns, column('version', 'integer', 'integer'), column('updated_at', 'timestamp')]),
+    };
+    const stmt = { table: versioned, keys: ['id'], set: ['parent_id'], version: 'version', touch: ['updated_at'] };
+    expect(compileReferenceUpdate({ ...stmt, returning: ['version', 'updated_at'] }, [['1'], ['2']]).sql).toBe(
+      'UPDATE "s"."category" AS t SET "parent_id" = u."parent_id", "version" = t."version" + 1, "updated_at" = CURRENT_TIMESTAMP ' +
+        'FROM unnest($1::integer[], $2::integer[]) WITH ORDINALITY AS u("id", "parent_id", "cohort_ordinal") WHERE t."id" = u."id" ' +
+        'RETURNING u."cohort_ordinal", t."version" AS "r0", t."updated_at" AS "r1"',
+    );
+  });
 });

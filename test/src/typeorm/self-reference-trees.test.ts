@@ -4,8 +4,31 @@
 // itself refuses when it builds its metadata: CircularRelationsError.) A stream links a parent in the
 // same batch; a later one it cannot know of when the row is written, and refuses.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkInsert, bulkSave, trackEntityChanges, UnsupportedFeatureError } from '@cohort/typeorm';
-import { Column, DataSource, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  bulkInsert,
+  bulkSave,
+  type TypeormBulkSubscriber,
+  type TypeormBulkUpdateEvent,
+  trackEntityChanges,
+  UnsupportedFeatureError,
+} from '@cohort/typeorm';
+import {
+  AfterInsert,
+  AfterUpdate,
+  BeforeInsert,
+  BeforeUpdate,
+  Column,
+  DataSource,
+  Entity,
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+  type UpdateEvent,
+  VersionColumn,
+} from 'typeorm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 @Entity('tree_node')
@@ -81,5 +104,132 @@ describe('a stream', () => {
     expect(error).toBeInstanceOf(UnsupportedFeatureError);
     expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'TreeNode', property: 'parent', index: 0 });
     expect(await ds.query(`SELECT * FROM ${table}`)).toEqual([]);
+  });
+});
+
+// Issue 22: save()'s UPDATE of a tree's parent moves the version on and sets the update date, and
+// save() fires an afterUpdate per linked row (listeners and subscribers; no beforeUpdate: the row
+// becomes an update subject only after its before-events), after every afterInsert, whose event
+// carries the entity, no databaseEntity, the insert's changed columns and no changed relations.
+// cohort's one UPDATE per batch does the same; a batch subscriber gets afterBulkUpdate once instead.
+const events: string[] = [];
+const bulkEvents: string[] = [];
+
+@Entity('versioned_node')
+class VersionedNode {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @Column({ type: 'varchar', length: 40, nullable: true }) note?: string | null;
+  @ManyToOne(() => VersionedNode, { nullable: true })
+  @JoinColumn({ name: 'parent_id' })
+  parent!: VersionedNode | null;
+  @VersionColumn() version!: number;
+  @UpdateDateColumn() updatedAt!: Date;
+  @BeforeInsert() beforeInsert() {
+    events.push(`listener beforeInsert ${this.name}`);
+  }
+  @AfterInsert() afterInsert() {
+    events.push(`listener afterInsert ${this.name} v${this.version}`);
+  }
+  @BeforeUpdate() beforeUpdate() {
+    events.push(`listener beforeUpdate ${this.name}`);
+  }
+  @AfterUpdate() afterUpdate() {
+    events.push(`listener afterUpdate ${this.name} v${this.version} parent ${this.parent?.name}`);
+  }
+}
+
+@EventSubscriber()
+class NodeEvents implements EntitySubscriberInterface<VersionedNode> {
+  listenTo() {
+    return VersionedNode;
+  }
+  beforeUpdate(e: UpdateEvent<VersionedNode>) {
+    events.push(`subscriber beforeUpdate ${e.entity?.name}`);
+  }
+  afterUpdate(e: UpdateEvent<VersionedNode>) {
+    const columns = e.updatedColumns.map((c) => c.propertyPath).join(',');
+    const relations = e.updatedRelations.map((r) => r.propertyPath).join(',');
+    events.push(`subscriber afterUpdate ${e.entity?.name} db ${e.databaseEntity} [${columns}] [${relations}]`);
+  }
+}
+
+@EventSubscriber()
+class NodeAudit implements EntitySubscriberInterface<VersionedNode>, TypeormBulkSubscriber<VersionedNode> {
+  listenTo() {
+    return VersionedNode;
+  }
+  afterUpdate() {
+    bulkEvents.push('per-entity afterUpdate');
+  }
+  afterBulkUpdate(e: TypeormBulkUpdateEvent<VersionedNode>) {
+    bulkEvents.push(
+      `afterBulkUpdate ${e.entities.map((n) => `${n.name}:${e.changes[e.entities.indexOf(n)]?.columns}`).join(' ')}`,
+    );
+  }
+}
+
+describe('the UPDATE of a tree, as save() sends it (issue 22)', () => {
+  let versioned: DataSource;
+  beforeAll(async () => {
+    const url = inject('databaseUrl');
+    const schema = await createSchema(url, 'tstreev');
+    const dropVersioned = schema.drop;
+    versioned = new DataSource({
+      type: 'postgres',
+      url,
+      schema: schema.name,
+      entities: [VersionedNode],
+      subscribers: [NodeEvents, NodeAudit],
+      synchronize: true,
+    });
+    await versioned.initialize();
+    return async () => {
+      await versioned.destroy();
+      await dropVersioned();
+    };
+  });
+
+  const table = () => versioned.getMetadata(VersionedNode).tablePath;
+  const build = () => {
+    const parent = Object.assign(new VersionedNode(), { name: 'parent', parent: null });
+    const child = Object.assign(new VersionedNode(), { name: 'child', parent });
+    const grand = Object.assign(new VersionedNode(), { name: 'grand', parent: child, note: null });
+    return [grand, child, parent];
+  };
+  const run = async (write: (rows: VersionedNode[]) => Promise<unknown>) => {
+    await versioned.query(`TRUNCATE ${table()} RESTART IDENTITY`);
+    events.length = 0;
+    bulkEvents.length = 0;
+    const rows = build();
+    await write(rows);
+    const stored = await versioned.query(
+      `SELECT name, version, parent_id, "updatedAt" = (SELECT min("updatedAt") FROM ${table()}) AS same_time FROM ${table()} ORDER BY id`,
+    );
+    const objects = rows.map((r) => ({ name: r.name, id: r.id, version: r.version, updatedAt: r.updatedAt instanceof Date }));
+    return { events: [...events], bulkEvents: [...bulkEvents], stored, objects };
+  };
+
+  it('version and update date move on, afterUpdate per row after the afterInserts, as save(); batch subscribers get afterBulkUpdate', async () => {
+    const own = await run((rows) => versioned.manager.save(rows));
+    const cohort = await run((rows) => bulkInsert(versioned.manager, VersionedNode, rows));
+    expect(cohort.stored).toEqual(own.stored);
+    expect(cohort.stored).toMatchObject([
+      { name: 'grand', version: 2, parent_id: 2 },
+      { name: 'child', version: 2, parent_id: 3 },
+      { name: 'parent', version: 1, parent_id: null },
+    ]);
+    expect(cohort.objects).toEqual(own.objects);
+    expect(cohort.events).toEqual(own.events);
+    expect(own.events.filter((e) => e.includes('beforeUpdate'))).toEqual([]);
+    expect(own.events.slice(-4)).toEqual([
+      'listener afterUpdate grand v2 parent child',
+      'subscriber afterUpdate grand db undefined [name,note] []',
+      'listener afterUpdate child v2 parent parent',
+      'subscriber afterUpdate child db undefined [name] []',
+    ]);
+    // save() calls every subscriber per entity; cohort calls a batch method once per batch instead.
+    expect(own.bulkEvents).toEqual(['per-entity afterUpdate', 'per-entity afterUpdate']);
+    expect(cohort.bulkEvents).toEqual(['afterBulkUpdate grand:parent_id child:parent_id']);
   });
 });

@@ -66,6 +66,11 @@ class Holder {
     (bare) => bare.holder,
   )
   bare?: Bare[];
+  @OneToMany(
+    () => Strict,
+    (strict) => strict.holder,
+  )
+  strict?: Strict[];
 }
 
 /** Nullable key, update date and version: save()'s UPDATE sets the one and increments the other. */
@@ -142,6 +147,13 @@ class Soft {
   }
 }
 
+/** The default `nullify` on a non-nullable key: save() deletes a removed item on TypeORM 1.x, fails on 0.3. */
+@Entity('strict')
+class Strict {
+  @PrimaryGeneratedColumn() id!: number;
+  @ManyToOne(() => Holder, { nullable: false }) holder!: Holder;
+}
+
 /** `orphanedRowAction: 'soft-delete'` without a delete date column: save() fails (MissingDeleteDateColumnError). */
 @Entity('bare')
 class Bare {
@@ -194,7 +206,7 @@ beforeAll(async () => {
     type: 'postgres',
     url,
     schema: schema.name,
-    entities: [Holder, Item, Kept, Owned, Part, Note, Soft, Bare],
+    entities: [Holder, Item, Kept, Owned, Part, Note, Soft, Bare, Strict],
     subscribers: [],
     synchronize: true,
     logging: ['query'],
@@ -213,7 +225,7 @@ beforeEach(async () => {
   events.length = 0;
 });
 
-const truncate = () => ds.query('TRUNCATE holder, item, kept, owned, part, note, soft, bare RESTART IDENTITY CASCADE');
+const truncate = () => ds.query('TRUNCATE holder, item, kept, owned, part, note, soft, bare, strict RESTART IDENTITY CASCADE');
 
 function make<T extends object>(cls: new () => T, data: Partial<T>): T {
   return Object.assign(new cls(), data);
@@ -325,6 +337,7 @@ async function seedOrphans(): Promise<void> {
   const owned = await ds.manager.save(at.map((holder, i) => make(Owned, { sku: `w${i}`, holder })));
   await ds.manager.save(at.map((holder, i) => make(Soft, { sku: `s${i}`, holder })));
   await ds.manager.save([make(Note, { owned: owned[2] }), make(Bare, { sku: 'b0', holder: h0 })]);
+  await ds.manager.save([make(Strict, { holder: h0 })]);
   await ds.query(`UPDATE soft SET "updatedAt" = '2000-01-01'`);
 }
 
@@ -340,6 +353,7 @@ async function orphanTables() {
     part: await ds.query('SELECT * FROM part ORDER BY id'),
     note: await ds.query('SELECT * FROM note ORDER BY id'),
     bare: await ds.query('SELECT * FROM bare ORDER BY id'),
+    strict: await ds.query('SELECT * FROM strict ORDER BY id'),
   };
 }
 
@@ -523,6 +537,18 @@ describe("orphanedRowAction 'delete' and 'soft-delete'", () => {
     expect(mine.error).toMatchObject({ index: 2 });
     expect(writes(mine.sent, 'owned', 'DELETE FROM')).toHaveLength(1);
     expect(mine.tables).toEqual(expected);
+  });
+
+  it("'nullify' on a non-nullable key stays refused (save() deletes the item on 1.x, fails on 0.3), naming the relation", async () => {
+    await seedOrphans();
+    const [h0] = await ds.getRepository(Holder).find({ relations: { strict: true }, order: { id: 'ASC' } });
+    (h0 as Holder).strict = [];
+    const before = await orphanTables();
+    const error = await bulkSave(ds, Holder, [h0 as Holder]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'inverse side', entityName: 'Holder', property: 'strict', index: 0 });
+    expect((error as Error).message).toMatch(/orphanedRowAction 'nullify' on a non-nullable foreign key/);
+    expect(await orphanTables()).toEqual(before);
   });
 
   it("'soft-delete' of items without a @DeleteDateColumn stays refused (save() fails), naming the relation, before anything is written", async () => {

@@ -30,6 +30,7 @@ import {
   type Logger,
   ManyToOne,
   OneToMany,
+  PrimaryColumn,
   PrimaryGeneratedColumn,
   Unique,
   UpdateDateColumn,
@@ -71,6 +72,11 @@ class Holder {
     (strict) => strict.holder,
   )
   strict?: Strict[];
+  @OneToMany(
+    () => Slot,
+    (slot) => slot.holder,
+  )
+  slots?: Slot[];
 }
 
 /** Nullable key, update date and version: save()'s UPDATE sets the one and increments the other. */
@@ -154,6 +160,14 @@ class Strict {
   @ManyToOne(() => Holder, { nullable: false }) holder!: Holder;
 }
 
+/** A composite key, `orphanedRowAction: 'delete'`: the remove events' `entityId` is the key map. */
+@Entity('slot')
+class Slot {
+  @PrimaryColumn({ type: 'integer' }) shelf!: number;
+  @PrimaryColumn({ type: 'integer' }) place!: number;
+  @ManyToOne(() => Holder, { nullable: true, orphanedRowAction: 'delete' }) holder?: Holder | null;
+}
+
 /** `orphanedRowAction: 'soft-delete'` without a delete date column: save() fails (MissingDeleteDateColumnError). */
 @Entity('bare')
 class Bare {
@@ -206,7 +220,7 @@ beforeAll(async () => {
     type: 'postgres',
     url,
     schema: schema.name,
-    entities: [Holder, Item, Kept, Owned, Part, Note, Soft, Bare, Strict],
+    entities: [Holder, Item, Kept, Owned, Part, Note, Soft, Bare, Strict, Slot],
     subscribers: [],
     synchronize: true,
     logging: ['query'],
@@ -225,7 +239,8 @@ beforeEach(async () => {
   events.length = 0;
 });
 
-const truncate = () => ds.query('TRUNCATE holder, item, kept, owned, part, note, soft, bare, strict RESTART IDENTITY CASCADE');
+const truncate = () =>
+  ds.query('TRUNCATE holder, item, kept, owned, part, note, soft, bare, strict, slot RESTART IDENTITY CASCADE');
 
 function make<T extends object>(cls: new () => T, data: Partial<T>): T {
   return Object.assign(new cls(), data);
@@ -537,6 +552,30 @@ describe("orphanedRowAction 'delete' and 'soft-delete'", () => {
     expect(mine.error).toMatchObject({ index: 2 });
     expect(writes(mine.sent, 'owned', 'DELETE FROM')).toHaveLength(1);
     expect(mine.tables).toEqual(expected);
+  });
+
+  it('a composite key: one DELETE matched on both columns, the events with the key map, as save()', async () => {
+    const run = async (write: (rows: Holder[]) => Promise<unknown>) => {
+      await truncate();
+      const [h0, h1] = await ds.manager.save([make(Holder, { name: 'h0' }), make(Holder, { name: 'h1' })]);
+      const at = [h0, h0, h1, h1];
+      await ds.manager.save(at.map((holder, i) => make(Slot, { shelf: 1 + (i % 2), place: i, holder })));
+      const holders = await ds.getRepository(Holder).find({ relations: { slots: true }, order: { id: 'ASC' } });
+      for (const h of holders) h.slots = (h.slots ?? []).filter((slot) => slot.place % 2 === 0);
+      events.length = 0;
+      sql.length = 0;
+      await write(holders);
+      const sent = writes(sql, 'slot', 'DELETE FROM');
+      return { slots: await ds.query('SELECT * FROM slot ORDER BY place'), events: [...events], objects: asData(holders), sent };
+    };
+    const theirs = await run((rows) => ds.manager.save(rows));
+    const mine = await run((rows) => bulkSave(ds, Holder, rows));
+    expect(mine.slots).toEqual(theirs.slots);
+    expect(mine.slots.map((r: { place: number }) => r.place)).toEqual([0, 2]);
+    expect(mine.events).toEqual(theirs.events);
+    expect(mine.events).toContain('afterRemove Slot no entity, no row, id {"shelf":2,"place":3}');
+    expect(mine.objects).toEqual(theirs.objects);
+    expect(mine.sent).toHaveLength(1);
   });
 
   it("'nullify' on a non-nullable key stays refused (save() deletes the item on 1.x, fails on 0.3), naming the relation", async () => {

@@ -1,4 +1,4 @@
-import type { JunctionTable, RowLinks } from '@cohort/core/adapter';
+import type { JunctionTable, OrphanRemoval, RowLinks } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
 import type { ColumnMetadata } from './typeorm-internals.js';
@@ -12,13 +12,25 @@ export interface InverseSide {
   /** The row's columns the items' foreign key references, in its order. */
   readonly referenced: readonly ColumnMetadata[];
   readonly keyOf: (item: unknown) => string | undefined;
-  /** Stored items no longer held get their foreign key cleared (`nullify`); `disable`: left alone. */
-  readonly orphans: 'nullify' | 'disable';
+  /**
+   * Stored items no longer held get their foreign key cleared (`nullify`), are deleted or
+   * soft-deleted (`delete`, `soft-delete`: `table.foreignKey.orphans`), or are left alone (`disable`).
+   */
+  readonly orphans: 'nullify' | 'disable' | OrphanRemoval['action'];
 }
 
 const sides = new WeakMap<RelationMetadata, InverseSide | null>();
 // The items' metadata, for the events save() broadcasts per item it updates.
 const itemMetadata = new WeakMap<JunctionTable, EntityMetadata>();
+
+/** An item's key map from its values (its primary key first), as save() hands it to an orphan's events (`entityId`). */
+export function itemIdentifier(metadata: EntityMetadata, values: readonly unknown[]): ObjectLiteral | undefined {
+  const row: ObjectLiteral = {};
+  metadata.primaryColumns.forEach((column, i) => {
+    column.setEntityValue(row, values[i]);
+  });
+  return metadata.getEntityIdMap(row);
+}
 
 /** The metadata of the items' table of a one-to-many cohort writes (undefined for another object). */
 export function itemMetadataOf(table: JunctionTable): EntityMetadata | undefined {
@@ -31,12 +43,18 @@ export function itemMetadataOf(table: JunctionTable): EntityMetadata | undefined
  * row — a subject without an entity, so the item object is left as it is, its update date and version
  * change as in any UPDATE, and subscribers get beforeUpdate/afterUpdate with `entity` undefined
  * (so does cohort: typeorm-lifecycle.ts) — and for a stored item no longer held it applies the
- * `orphanedRowAction` of the items' relation. Undefined when cohort does not write it (the relation
- * finder refuses as `inverse side`): a relation that cascades updates (save() then updates each item
- * object as a whole, with its hooks), a lazy one, one to the row's own table, keys or referenced
- * columns that are not plain columns. `orphans` is undefined when the removal is not written: the
- * orphaned row action `delete`, `soft-delete`, or `nullify` of a non-nullable foreign key (save()
- * deletes the item).
+ * `orphanedRowAction` of the items' relation: `nullify` clears its foreign key in the same UPDATE,
+ * `delete` deletes its row and `soft-delete` soft-deletes it (a subject without an entity too: no
+ * listener runs, subscribers get beforeRemove / beforeSoftRemove with `entity` and `databaseEntity`
+ * undefined and the item's key as `entityId`, no version check, the item's own cascades are not
+ * followed — the database's ON DELETE rules apply — and the item object is left as it is).
+ * Undefined when cohort does not write it (the relation finder refuses as `inverse side`): a
+ * relation that cascades updates (save() then updates each item object as a whole, with its hooks),
+ * a lazy one, one to the row's own table, keys or referenced columns that are not plain columns.
+ * The removals of the relation's items are refused ({@link writesOrphans}) for `nullify` of a
+ * non-nullable foreign key (save() deletes the item on TypeORM 1.x, fails on 0.3), `soft-delete` of
+ * items without a `@DeleteDateColumn` (save() fails) and `delete` of a nested-set or closure tree's
+ * items (save() maintains the tree's own rows).
  */
 export function typeormInverseSide(relation: RelationMetadata): InverseSide | undefined {
   let found = sides.get(relation);
@@ -52,11 +70,23 @@ export function orphanedRowAction(relation: RelationMetadata): string {
   return relation.inverseRelation?.orphanedRowAction ?? 'nullify';
 }
 
+/** Why cohort does not write the removals of the relation's items (see {@link typeormInverseSide}); undefined when it does. */
+export function unwrittenOrphans(relation: RelationMetadata): string | undefined {
+  const action = orphanedRowAction(relation);
+  const item = relation.inverseEntityMetadata;
+  const named = `its items' relation has orphanedRowAction '${action}'`;
+  if (action === 'nullify' && !(relation.inverseRelation?.joinColumns.every((c) => c.isNullable) ?? false))
+    return `${named} on a non-nullable foreign key (save() deletes the item on TypeORM 1.x and fails on 0.3)`;
+  if (action === 'soft-delete' && !item.deleteDateColumn)
+    return `${named} and ${item.name} has no @DeleteDateColumn() (save() fails with MissingDeleteDateColumnError)`;
+  if (action === 'delete' && (item.treeType === 'nested-set' || item.treeType === 'closure-table'))
+    return `${named} and ${item.name} is a ${item.treeType} tree, whose own rows save() maintains when it deletes one`;
+  return undefined;
+}
+
 /** Whether cohort writes the removals of the relation's items (see {@link typeormInverseSide}). */
 export function writesOrphans(relation: RelationMetadata): boolean {
-  const action = orphanedRowAction(relation);
-  if (action === 'disable') return true;
-  return action === 'nullify' && (relation.inverseRelation?.joinColumns.every((c) => c.isNullable) ?? false);
+  return unwrittenOrphans(relation) === undefined;
 }
 
 function sideOf(relation: RelationMetadata): InverseSide | undefined {
@@ -72,11 +102,12 @@ function sideOf(relation: RelationMetadata): InverseSide | undefined {
   if (joinColumns.some((c) => itemKey.includes(c))) return undefined;
   const now = item.updateDateColumn ? [item.updateDateColumn.databaseName] : undefined;
   const increment = item.versionColumn ? [item.versionColumn.databaseName] : undefined;
+  const orphans = orphanRemoval(relation, item);
   const table: JunctionTable = {
     schema: item.schema,
     table: item.tableName,
     columns: [...itemKey, ...joinColumns].map((c) => c.databaseName),
-    foreignKey: { keyColumns: itemKey.length, now, increment },
+    foreignKey: { keyColumns: itemKey.length, now, increment, ...(orphans ? { orphans } : {}) },
   };
   itemMetadata.set(table, item);
   return {
@@ -85,7 +116,24 @@ function sideOf(relation: RelationMetadata): InverseSide | undefined {
     itemKey,
     referenced,
     keyOf: relatedKey(item),
-    orphans: orphanedRowAction(relation) === 'disable' ? 'disable' : 'nullify',
+    orphans: orphans?.action ?? (orphanedRowAction(relation) === 'disable' ? 'disable' : 'nullify'),
+  };
+}
+
+/**
+ * The statement save() sends for the relation's orphaned items when it removes them
+ * (OneToManySubjectBuilder, SubjectExecutor): a DELETE by key, or SoftDeleteQueryBuilder's UPDATE
+ * of the delete date, version and update date.
+ */
+function orphanRemoval(relation: RelationMetadata, item: EntityMetadata): OrphanRemoval | undefined {
+  const action = orphanedRowAction(relation);
+  if (action === 'delete') return { action };
+  if (action !== 'soft-delete' || !item.deleteDateColumn) return undefined;
+  return {
+    action,
+    deleteDate: item.deleteDateColumn.databaseName,
+    updateDate: item.updateDateColumn?.databaseName,
+    version: item.versionColumn?.databaseName,
   };
 }
 

@@ -20,7 +20,7 @@ import {
   newBroadcastResult,
   type UpdateEventChange,
 } from './typeorm-internals.js';
-import { itemMetadataOf } from './typeorm-inverse-side.js';
+import { itemIdentifier, itemMetadataOf } from './typeorm-inverse-side.js';
 import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
@@ -116,30 +116,37 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
   /**
    * Before a batch's junction statements: as save() broadcasts a junction row it inserts or deletes
    * (a subject without an entity), every subscriber that admits the junction's class gets
-   * beforeInsert / beforeRemove per row, `entity` undefined and `metadata` the junction's.
+   * beforeInsert / beforeRemove per row, `entity` undefined and `metadata` the junction's. Grouped
+   * as save() groups its subjects: inserts, updates (one-to-many items), removes (the orphaned items
+   * deleted, then the junction rows), soft removes (the orphaned items soft-deleted).
    */
   async beforeLinks(links: LinkHookBatch<E>) {
+    const [deleted, softDeleted] = orphansByAction(links.orphans);
     await this.dispatchLinks('beforeInsert', links.number, links.added);
     await this.dispatchLinks('beforeUpdate', links.number, links.items ?? []);
+    await this.dispatchLinks('beforeRemove', links.number, deleted);
     await this.dispatchLinks('beforeRemove', links.number, links.removed);
+    await this.dispatchLinks('beforeSoftRemove', links.number, softDeleted);
   }
 
   /** After the batch's after-hooks: afterInsert / afterRemove per junction row, with its key map (`entityId`). */
   async afterLinks(links: LinkHookBatch<E>) {
+    const [deleted, softDeleted] = orphansByAction(links.orphans);
     await this.dispatchLinks('afterInsert', links.number, links.added);
     await this.dispatchLinks('afterUpdate', links.number, links.items ?? []);
+    await this.dispatchLinks('afterRemove', links.number, deleted);
     await this.dispatchLinks('afterRemove', links.number, links.removed);
+    await this.dispatchLinks('afterSoftRemove', links.number, softDeleted);
   }
 
-  private async dispatchLinks(
-    event: 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeRemove' | 'afterRemove',
-    number: number,
-    rows: readonly LinkRow<E>[],
-  ): Promise<void> {
+  private async dispatchLinks(event: EventName, number: number, rows: readonly LinkRow<E>[]): Promise<void> {
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     if (rows.length === 0 || !subscribers.some((s) => typeof s[event] === 'function')) return;
-    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows.
-    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
+    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows
+    // (soft removes have no batch methods).
+    const batchWise = new Set(
+      event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),
+    );
     const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
     const batch: HookBatch<E> = { number, entities: rows.map((row) => row.entity), indices: rows.map((row) => row.index) };
     await runForEach(
@@ -156,13 +163,21 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
           broadcaster[event](result, items, undefined, { updatedColumns: [], updatedRelations: [] });
           return result.promises.length > 0 ? result.wait() : undefined;
         }
+        const items = row.links.junction.foreignKey?.orphans && itemMetadataOf(row.links.junction);
+        if (items) {
+          // An orphaned item save() deletes or soft-deletes: a subject without an entity or a loaded
+          // row, known by its key (the event's `entityId`).
+          if (event !== 'beforeInsert' && event !== 'afterInsert')
+            broadcaster[event](result, items, undefined, undefined, itemIdentifier(items, row.values));
+          return result.promises.length > 0 ? result.wait() : undefined;
+        }
         const metadata = junctionMetadataOf(row.links.junction);
         if (!metadata) return undefined;
         if (event === 'beforeInsert') broadcaster.beforeInsert(result, metadata, undefined);
         else {
           const identifier = junctionIdentifier(metadata, row.values);
           if (event === 'afterInsert') broadcaster.afterInsert(result, metadata, undefined, identifier);
-          else broadcaster[event](result, metadata, undefined, undefined, identifier);
+          else broadcaster[event as RemoveEventName](result, metadata, undefined, undefined, identifier);
         }
         return result.promises.length > 0 ? result.wait() : undefined;
       },
@@ -279,6 +294,17 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       broadcaster[event](result, metadata, entity, row?.databaseEntity, row?.identifier);
     } else broadcaster[event](result, metadata, entity, updateChange(metadata, batch as UpdateHookBatch<E>, position));
   }
+}
+
+/** A batch's orphaned items, those deleted and those soft-deleted. */
+function orphansByAction<E>(orphans: readonly LinkRow<E>[] | undefined): [LinkRow<E>[], LinkRow<E>[]] {
+  const deleted: LinkRow<E>[] = [];
+  const softDeleted: LinkRow<E>[] = [];
+  for (const row of orphans ?? []) {
+    if (row.links.junction.foreignKey?.orphans?.action === 'soft-delete') softDeleted.push(row);
+    else deleted.push(row);
+  }
+  return [deleted, softDeleted];
 }
 
 /** What the UpdateEvent of the row at `position` carries. */

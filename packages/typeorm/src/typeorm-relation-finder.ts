@@ -2,7 +2,7 @@ import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
 import { heldBy } from './typeorm-held-items.js';
-import { orphanedRowAction, typeormInverseSide, writesOrphans } from './typeorm-inverse-side.js';
+import { typeormInverseSide, unwrittenOrphans } from './typeorm-inverse-side.js';
 import { typeormLinks } from './typeorm-links.js';
 import { refersToOwnTable } from './typeorm-self-references.js';
 
@@ -155,13 +155,13 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     (inverse.getEntityValue(item as ObjectLiteral) === entity || heldBy(item as ObjectLiteral, inverse) === entity);
   // Stored items added or removed are written by cohort (typeorm-inverse-side.ts) where it can.
   const side = typeormInverseSide(relation);
-  const orphaned: UnwrittenRelation | undefined =
-    side && !writesOrphans(relation)
-      ? {
-          ...linked,
-          advice: `its items' relation has orphanedRowAction '${orphanedRowAction(relation)}'${orphanedRowAction(relation) === 'nullify' ? ' on a non-nullable foreign key (save() deletes the item)' : ''}, which cohort does not write: remove or delete those items yourself, or use the ORM's own save`,
-        }
-      : undefined;
+  const why = side && unwrittenOrphans(relation);
+  const orphaned: UnwrittenRelation | undefined = why
+    ? {
+        ...linked,
+        advice: `${why}, which cohort does not write: remove or delete those items yourself, or use the ORM's own save`,
+      }
+    : undefined;
   const unknownItems: UnwrittenRelation = {
     ...linked,
     advice: `load these rows with their ${relation.propertyPath} relation (its stored items), or use the ORM's own save`,

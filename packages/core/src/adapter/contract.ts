@@ -121,6 +121,13 @@ export interface LinkHookBatch<E> {
    * come between the links added and the links removed (TypeORM's save() groups them so).
    */
   readonly items?: readonly LinkRow<E>[];
+  /**
+   * One-to-many items removed from their collection whose rows the batch deletes or soft-deletes
+   * (`ForeignKeyUpdate.orphans`), in row order: removes of their own table, whose events come after
+   * the items' updates and before the links removed (TypeORM's save() groups them so; its
+   * soft-removes come after every remove).
+   */
+  readonly orphans?: readonly LinkRow<E>[];
 }
 
 /** One junction row a batch inserts or deletes: its values, the relation, and the input row it belongs to. */

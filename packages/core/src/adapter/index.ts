@@ -33,6 +33,7 @@ export type {
   ForeignKeyUpdate,
   GenerationStrategy,
   JunctionTable,
+  OrphanRemoval,
   RelationWrite,
   UnwrittenRelation,
 } from '../model/entity-model.js';

@@ -123,7 +123,23 @@ export interface ForeignKeyUpdate {
   readonly now?: readonly string[];
   /** Columns the ORM's UPDATE increments (versions). */
   readonly increment?: readonly string[];
+  /**
+   * What becomes of an item removed from the collection when its foreign key is not cleared: its row
+   * is deleted, or soft-deleted (TypeORM's `orphanedRowAction: 'delete'` / `'soft-delete'`). One
+   * statement per batch and table, after the foreign-key updates; the removed items are then not in
+   * the UPDATE.
+   */
+  readonly orphans?: OrphanRemoval;
 }
+
+/**
+ * How the ORM's save removes a one-to-many's orphaned items: `delete` deletes their rows by primary
+ * key (no version check); `soft-delete` sets `deleteDate` (and `updateDate`) to the current time and
+ * increments `version`, on rows not soft-deleted yet.
+ */
+export type OrphanRemoval =
+  | { readonly action: 'delete' }
+  | { readonly action: 'soft-delete'; readonly deleteDate: string; readonly updateDate?: string; readonly version?: string };
 
 /** One entity's table, as the engine sees it. */
 export interface EntityModel {

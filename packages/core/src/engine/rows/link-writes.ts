@@ -3,9 +3,11 @@ import { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { BulkDatabaseError, type PgErrorFields } from '../../errors/database-errors.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
 import type { BoundModel } from '../../model/bound-model.js';
-import type { JunctionTable, RelationWrite } from '../../model/entity-model.js';
+import type { JunctionTable, OrphanRemoval, RelationWrite } from '../../model/entity-model.js';
 import { readTableCatalog } from '../../model/table-catalog.js';
+import { compileDelete } from '../../sql/delete-statement.js';
 import { qualifiedTable } from '../../sql/identifier.js';
+import type { CompiledQuery } from '../../sql/insert-statement.js';
 import {
   compileForeignKeyUpdate,
   compileJunctionDelete,
@@ -13,6 +15,7 @@ import {
   type JunctionStatement,
 } from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
+import { compileSoftDelete } from '../../sql/soft-delete-statement.js';
 
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
 export interface BatchLinks<E> {
@@ -47,10 +50,20 @@ interface JunctionWork<E> {
   readonly removed: LinkRow<E>[];
 }
 
+/** A one-to-many's orphaned items of a batch, in one child table: deleted or soft-deleted after every UPDATE. */
+interface OrphanWork<E> {
+  readonly stmt: JunctionStatement;
+  readonly orphans: OrphanRemoval;
+  readonly removed: readonly LinkRow<E>[];
+}
+
 /**
  * Writes the links of a batch after its own statements (a new row's key is known then): the
  * before-link hooks, then per junction table one DELETE of the removed links and one INSERT of the
- * added ones, in the call's transaction. A failure raises the typed database error naming the row,
+ * added ones, in the call's transaction; a one-to-many's items get one UPDATE of their foreign key
+ * per child table, then — when the orphaned ones are removed rather than cleared — one DELETE per
+ * child table, then one soft-delete UPDATE per child table (the order of the ORM's save: updates,
+ * removes, soft removes). A failure raises the typed database error naming the row,
  * the class and the relation; the call's transaction then rolls back, so that no table keeps
  * anything of it. Returns the links written, for {@link afterLinks}; rows `keep` refuses are left out.
  * `firedBefore`: the before-link hooks ran already ({@link beforeLinks}, grouped as the ORM groups them).
@@ -65,7 +78,13 @@ export async function writeLinks<E>(
 ): Promise<LinkHookBatch<E> | undefined> {
   if (!links) return undefined;
   const work = new Map<string, JunctionWork<E>>();
-  const all = { number: links.number, added: [] as LinkRow<E>[], removed: [] as LinkRow<E>[], items: [] as LinkRow<E>[] };
+  const all = {
+    number: links.number,
+    added: [] as LinkRow<E>[],
+    removed: [] as LinkRow<E>[],
+    items: [] as LinkRow<E>[],
+    orphans: [] as LinkRow<E>[],
+  };
   const done: RowLinks[] = [];
   for (const { entity, index, links: rowLinks } of links.rows) {
     if (keep && !keep(index)) continue;
@@ -81,7 +100,10 @@ export async function writeLinks<E>(
       const removed = owner.removed().map((values) => ({ links: owner, values, entity, index }));
       entry.removed.push(...removed);
       entry.added.push(...added);
-      if (junction.foreignKey) all.items.push(...added, ...removed);
+      if (junction.foreignKey?.orphans) {
+        all.items.push(...added);
+        all.orphans.push(...removed);
+      } else if (junction.foreignKey) all.items.push(...added, ...removed);
       done.push(owner);
     }
   }
@@ -90,24 +112,31 @@ export async function writeLinks<E>(
     all.added.push(...entry.added);
     all.removed.push(...entry.removed);
   }
-  if (all.added.length === 0 && all.removed.length === 0 && all.items.length === 0) return undefined;
+  if (all.added.length === 0 && all.removed.length === 0 && all.items.length === 0 && all.orphans.length === 0) return undefined;
   if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
+  const orphaned: OrphanWork<E>[] = [];
   for (const { junction, added, removed } of work.values()) {
     const table = await readTableCatalog(session, junction);
     const stmt: JunctionStatement = { table, columns: junction.columns, foreignKey: junction.foreignKey };
     if (junction.foreignKey) {
       // A one-to-many's items: one UPDATE clears the removed ones' foreign key and sets the added ones'.
       // An item moved from one row to another of the batch is set once, to the row that holds it now.
-      const keys = junction.foreignKey.keyColumns;
-      const keyOf = (link: LinkRow<E>) => JSON.stringify(link.values.slice(0, keys).map((value) => toPgText(value)));
-      const moved = new Set(added.map(keyOf));
-      const items = [...removed.filter((link) => !moved.has(keyOf(link))), ...added];
+      // Orphans removed rather than cleared are left to the statements below, even one moved to
+      // another row of the batch: the ORM's save updates it, then removes it.
+      const { orphans } = junction.foreignKey;
+      const moved = new Set(added.map((link) => itemKey(stmt, link)));
+      const cleared = orphans ? [] : removed.filter((link) => !moved.has(itemKey(stmt, link)));
+      const items = [...cleared, ...added];
       if (items.length > 0) await send(model, session, stmt, items, compileForeignKeyUpdate, links.number);
+      if (orphans && removed.length > 0) orphaned.push({ stmt, orphans, removed });
       continue;
     }
     if (removed.length > 0) await send(model, session, stmt, removed, compileJunctionDelete, links.number);
     if (added.length > 0) await send(model, session, stmt, added, compileJunctionInsert, links.number);
+  }
+  for (const action of ['delete', 'soft-delete'] as const) {
+    for (const work of orphaned) if (work.orphans.action === action) await removeOrphans(model, session, work, links.number);
   }
   for (const owner of done) owner.written?.();
   return all;
@@ -129,20 +158,27 @@ export async function beforeLinks<E>(
   const rows: LinkRow<E>[] = [];
   // One-to-many items' updates go with the removed links: update events come before remove events.
   const items: LinkRow<E>[] = [];
+  // Removed items whose rows are deleted or soft-deleted go with the removes, after the updates.
+  const orphans: LinkRow<E>[] = [];
   for (const { entity, index, links: rowLinks } of links.rows) {
     for (const owner of rowLinks) {
+      const row = (values: readonly unknown[]) => ({ links: owner, values, entity, index });
       if (owner.junction.foreignKey) {
         if (kind === 'added') continue;
-        for (const values of [...owner.added(), ...owner.removed()]) items.push({ links: owner, values, entity, index });
-      } else for (const values of owner[kind]()) rows.push({ links: owner, values, entity, index });
+        if (owner.junction.foreignKey.orphans) {
+          items.push(...owner.added().map(row));
+          orphans.push(...owner.removed().map(row));
+        } else items.push(...[...owner.added(), ...owner.removed()].map(row));
+      } else rows.push(...owner[kind]().map(row));
     }
   }
-  if (rows.length === 0 && items.length === 0) return;
+  if (rows.length === 0 && items.length === 0 && orphans.length === 0) return;
   await target.hooks.beforeLinks({
     number: links.number,
     added: kind === 'added' ? rows : [],
     removed: kind === 'removed' ? rows : [],
     items,
+    orphans,
   });
 }
 
@@ -158,8 +194,13 @@ export async function afterLinks<E>(
 ): Promise<void> {
   if (!written || options.hooks === false || !target.hooks.afterLinks) return;
   const part =
-    kind === 'added' ? { ...written, removed: [], items: [] } : kind === 'removed' ? { ...written, added: [] } : written;
-  if (part.added.length > 0 || part.removed.length > 0 || (part.items?.length ?? 0) > 0) await target.hooks.afterLinks(part);
+    kind === 'added'
+      ? { ...written, removed: [], items: [], orphans: [] }
+      : kind === 'removed'
+        ? { ...written, added: [] }
+        : written;
+  const any = part.added.length + part.removed.length + (part.items?.length ?? 0) + (part.orphans?.length ?? 0);
+  if (any > 0) await target.hooks.afterLinks(part);
 }
 
 async function send<E>(
@@ -175,7 +216,48 @@ async function send<E>(
   try {
     await session.query(query.sql, query.parameters);
   } catch (error) {
-    throw linkError(model, error, stmt, links, values, batchNumber);
+    throw linkError(model, error, stmt, links, values, batchNumber, stmt.foreignKey ? 'sets the foreign key of' : 'links to');
+  }
+}
+
+/** A one-to-many item's primary key as text (the first `keyColumns` of its values). */
+function itemKey<E>(stmt: JunctionStatement, link: LinkRow<E>): string {
+  const keys = stmt.foreignKey?.keyColumns ?? 0;
+  return JSON.stringify(link.values.slice(0, keys).map((value) => toPgText(value)));
+}
+
+/**
+ * Deletes (or soft-deletes) a batch's orphaned items of one child table with the statements of a
+ * remove (delete-statement.ts, soft-delete-statement.ts), matched by primary key alone, as the ORM's
+ * save matches them: no version check, and a row already gone (or soft-deleted) is no error. An item
+ * two rows of the batch name is sent once.
+ */
+async function removeOrphans<E>(
+  model: BoundModel<E>,
+  session: WriteTarget<E>['session'],
+  { stmt, orphans, removed }: OrphanWork<E>,
+  batchNumber: number,
+): Promise<void> {
+  const key = stmt.columns.slice(0, stmt.foreignKey?.keyColumns ?? 0);
+  const seen = new Set<string>();
+  const links = removed.filter((link) => {
+    const text = itemKey(stmt, link);
+    if (seen.has(text)) return false;
+    seen.add(text);
+    return true;
+  });
+  const keys = key.map((_, c) => links.map((link) => toPgText(link.values[c])));
+  let query: CompiledQuery;
+  if (orphans.action === 'delete') query = compileDelete({ table: stmt.table, key }, { keys });
+  else {
+    const { deleteDate, updateDate, version } = orphans;
+    query = compileSoftDelete({ table: stmt.table, key, deleteDate, updateDate, bumpVersion: version, returning: [] }, { keys });
+  }
+  try {
+    await session.query(query.sql, query.parameters);
+  } catch (error) {
+    const what = orphans.action === 'delete' ? 'deletes the orphaned' : 'soft-deletes the orphaned';
+    throw linkError(model, error, { ...stmt, columns: key }, links, keys, batchNumber, what);
   }
 }
 
@@ -187,6 +269,7 @@ function linkError<E>(
   links: readonly LinkRow<E>[],
   values: (string | null)[][],
   batchNumber: number,
+  what: string,
 ): BulkWriteError<E> {
   const located = {
     columns: [...stmt.columns],
@@ -198,7 +281,6 @@ function linkError<E>(
   if (!(converted instanceof BulkDatabaseError)) return converted;
   const link = links.find((l) => l.index === converted.index && l.entity === converted.entity) ?? links[0];
   const relation = link ? `${link.links.entityName ?? model.name}.${link.links.property}` : model.name;
-  const what = stmt.foreignKey ? 'sets the foreign key of' : 'links to';
   const message = `${relation} (${what} ${link?.links.target} in ${stmt.table.qualifiedName}): ${converted.message}`;
   const Kind = converted.constructor as new (...args: ConstructorParameters<typeof BulkDatabaseError<E>>) => BulkDatabaseError<E>;
   return new Kind(

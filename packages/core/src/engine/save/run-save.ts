@@ -188,9 +188,12 @@ async function writeSaveLinks<E>(
   return links && writeLinks(model, target, links, options, keep, firedBefore);
 }
 
-/** The links of a save's new rows and of its stored ones, as one batch's. */
+/**
+ * The links of a save's new rows and of its stored ones, as one batch's, in input order: the ORM's
+ * save builds the related subjects row by row (their events and statements come in that order).
+ */
 function joinLinks<E>(fresh: BatchLinks<E> | undefined, stored: BatchLinks<E> | undefined): BatchLinks<E> | undefined {
-  const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])];
+  const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])].sort((a, b) => a.index - b.index);
   if (rows.length === 0) return undefined;
   return { number: (fresh ?? stored)?.number ?? 0, rows };
 }

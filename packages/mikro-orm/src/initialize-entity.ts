@@ -1,8 +1,12 @@
 import { type EntityManager, type EntityMetadata, type EntityProperty, ReferenceKind, Utils } from '@mikro-orm/core';
-import { isRawFragment } from './mikro-orm-internals.js';
+import { isRawFragment, mikroOrmMajor } from './mikro-orm-internals.js';
 import { perClass } from './per-class.js';
 
 type AnyEntity = object;
+
+// MikroORM 7's ChangeSetComputer puts a property's JS `default` on a new entity before its hooks
+// run; 6 does not (the column's default fills it in, and RETURNING puts it back on the object).
+const ASSIGNS_DEFAULTS = mikroOrmMajor >= 7;
 
 /**
  * The properties `initialize` can change (an `onCreate`, a JS default that is not raw SQL nor a
@@ -12,7 +16,8 @@ const initializedProps = perClass((meta) =>
   meta.hydrateProps.filter(
     (prop) =>
       prop.onCreate !== undefined ||
-      (prop.default != null &&
+      (ASSIGNS_DEFAULTS &&
+        prop.default != null &&
         !isRawFragment(prop.default) &&
         prop.kind !== ReferenceKind.MANY_TO_ONE &&
         prop.kind !== ReferenceKind.ONE_TO_ONE) ||
@@ -25,7 +30,7 @@ function isToOne(prop: EntityProperty<AnyEntity>): boolean {
 }
 
 /**
- * `onCreate` for null/undefined values, else the JS `default` for undefined ones, recursing into
+ * `onCreate` for null/undefined values, else the JS `default` for undefined ones (MikroORM 7), recursing into
  * embeddables: what flush's ChangeSetComputer does for a new entity before any hook runs. Returns
  * the columns whose values `onCreate` made (undefined: none), for the insert only.
  */
@@ -51,6 +56,7 @@ function initializeProperty(em: EntityManager, entity: AnyEntity, prop: EntityPr
     target[prop.name] = prop.onCreate(entity, em);
     created = true;
   } else if (
+    ASSIGNS_DEFAULTS &&
     prop.default != null &&
     !isRawFragment(prop.default) &&
     prop.kind !== ReferenceKind.MANY_TO_ONE &&

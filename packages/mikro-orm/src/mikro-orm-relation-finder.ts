@@ -3,6 +3,7 @@ import { type EntityManager, type EntityMetadata, type EntityProperty, Reference
 import { collectionState, entityInternals, identityMapEntry, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
 import { refersToOwnTable } from './mikro-orm-self-references.js';
+import { wasWritten } from './written-entities.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -74,7 +75,9 @@ function finderOf(meta: EntityMetadata<AnyEntity>): RelationFinder | undefined {
 }
 
 function isChecked(prop: EntityProperty<AnyEntity>): boolean {
-  if (prop.persist === false) return false;
+  // A relation inside an object (JSON) or array embeddable is not a column of its own (persist:
+  // false), but flush writes its key into the JSON, and inserts a new target first.
+  if (prop.persist === false && !(prop.object && prop.embedded)) return false;
   switch (prop.kind) {
     case ReferenceKind.MANY_TO_ONE:
     case ReferenceKind.ONE_TO_ONE:
@@ -89,11 +92,36 @@ function isChecked(prop: EntityProperty<AnyEntity>): boolean {
 function checkOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
   if (prop.kind === ReferenceKind.ONE_TO_MANY || prop.kind === ReferenceKind.MANY_TO_MANY) return collectionCheck(prop);
   if (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner) return inverseOneCheck(prop);
+  // A new parent of the own table in an inline embeddable is linked as any (below).
+  if (prop.embedded && !refersToOwnTable(meta, prop)) return embeddedReferenceCheck(meta, prop);
   const check = referenceCheck(prop);
-  // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts).
-  return refersToOwnTable(meta, prop) && !prop.mapToPk
-    ? (entity, write) => (write === 'insert' ? undefined : check(entity, write))
-    : check;
+  if (!refersToOwnTable(meta, prop) || prop.mapToPk) return check;
+  // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts),
+  // but for a class with a version property: flush links it with its extra update, which increments
+  // the version (and fires update events), where cohort's follow-up UPDATE writes the join column only.
+  const versioned = meta.root.versionProperty ? versionedTreeCheck(meta, prop) : undefined;
+  return (entity, write, graph) => (write === 'insert' ? versioned?.(entity, graph) : check(entity, write));
+}
+
+/**
+ * A row of a class with a version property whose parent in its own table is inserted by the call:
+ * without a key yet, or written by an earlier batch of the call (flush, one flush for the whole
+ * graph, links it with an extra update all the same). Refused: the version flush writes would differ.
+ */
+function versionedTreeCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>) {
+  const found: UnwrittenRelation = {
+    kind: 'unsaved reference',
+    property: prop.name,
+    target: prop.targetMeta?.className ?? prop.type,
+    advice: `${meta.className} has a version property (${String(meta.root.versionProperty)}): flush links a new parent of the same table with an extra UPDATE that increments the version, which cohort does not reproduce — insert the parents first (an earlier call), or use the ORM's own flush`,
+  };
+  return (entity: AnyEntity, graph: EntityGraph | undefined): UnwrittenRelation | undefined => {
+    const value = embeddedValue(entity, prop);
+    if (value == null || typeof value !== 'object') return undefined;
+    const target = Reference.unwrapReference(value as object);
+    if (!Utils.isEntity(target)) return undefined;
+    return isUnsaved(target) || (graph?.has(target) === true && wasWritten(target)) ? found : undefined;
+  };
 }
 
 /** An owning to-one pointing at an entity without a primary key. */
@@ -104,6 +132,39 @@ function referenceCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     target: prop.targetMeta?.className ?? prop.type,
   };
   return (entity) => (isUnsaved(embeddedValue(entity, prop)) ? found : undefined);
+}
+
+/**
+ * A to-one inside an embeddable — inline, nested, object (JSON) or an array of them — pointing at an
+ * entity without a primary key: flush inserts it first and writes its key (cohort's cascade does not
+ * follow relations inside embeddables: refused, whatever the write).
+ */
+function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
+  const found: UnwrittenRelation = {
+    kind: 'unsaved reference',
+    property: pathOf(meta, prop).join('.'),
+    target: prop.targetMeta?.className ?? prop.type,
+  };
+  return (entity) => (embeddedValues(meta, entity, prop).some(isUnsaved) ? found : undefined);
+}
+
+/** The property names from the entity down to an embedded property (`origin.inner.country`). */
+function pathOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): string[] {
+  if (!prop.embedded) return [prop.name];
+  const [parent, child] = prop.embedded;
+  const holder = meta.properties[parent];
+  return holder ? [...pathOf(meta, holder), child] : [parent, child];
+}
+
+/** Every value of an embedded property on the entity: through nested embeddables and arrays of them. */
+function embeddedValues(meta: EntityMetadata<AnyEntity>, entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown[] {
+  if (!prop.embedded) return [(entity as Record<string, unknown>)[prop.name]];
+  const [parent, child] = prop.embedded;
+  const holder = meta.properties[parent];
+  if (!holder) return [];
+  return embeddedValues(meta, entity, holder)
+    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .map((value) => (value != null && typeof value === 'object' ? (value as Record<string, unknown>)[child] : undefined));
 }
 
 /** A one-to-many or many-to-many collection whose items changed since its snapshot. */

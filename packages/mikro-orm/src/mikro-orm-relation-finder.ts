@@ -96,31 +96,31 @@ function checkOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity
   if (prop.embedded && !refersToOwnTable(meta, prop)) return embeddedReferenceCheck(meta, prop);
   const check = referenceCheck(prop);
   if (!refersToOwnTable(meta, prop) || prop.mapToPk) return check;
-  // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts),
-  // but for a class with a version property: flush links it with its extra update, which increments
-  // the version (and fires update events), where cohort's follow-up UPDATE writes the join column only.
+  // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts:
+  // its follow-up UPDATE moves a version property on as flush's extra update does), but for a class
+  // with a version property whose parent an earlier batch of the call inserted (below).
   const versioned = meta.root.versionProperty ? versionedTreeCheck(meta, prop) : undefined;
   return (entity, write, graph) => (write === 'insert' ? versioned?.(entity, graph) : check(entity, write));
 }
 
 /**
- * A row of a class with a version property whose parent in its own table is inserted by the call:
- * without a key yet, or written by an earlier batch of the call (flush, one flush for the whole
- * graph, links it with an extra update all the same). Refused: the version flush writes would differ.
+ * A row of a class with a version property whose parent in its own table an earlier batch of the call
+ * wrote: cohort's INSERT writes the parent's key, where one flush for the whole graph links it with an
+ * extra update that increments the version (and fires update events). Refused: the version would differ.
  */
 function versionedTreeCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>) {
   const found: UnwrittenRelation = {
     kind: 'unsaved reference',
     property: prop.name,
     target: prop.targetMeta?.className ?? prop.type,
-    advice: `${meta.className} has a version property (${String(meta.root.versionProperty)}): flush links a new parent of the same table with an extra UPDATE that increments the version, which cohort does not reproduce — insert the parents first (an earlier call), or use the ORM's own flush`,
+    advice: `${meta.className} has a version property (${String(meta.root.versionProperty)}): flush links a new parent of the same table with an extra UPDATE that increments the version, which cohort does not reproduce for a parent an earlier batch of the call wrote — insert the parents first (an earlier call), use a larger batchSize, or use the ORM's own flush`,
   };
   return (entity: AnyEntity, graph: EntityGraph | undefined): UnwrittenRelation | undefined => {
     const value = embeddedValue(entity, prop);
     if (value == null || typeof value !== 'object') return undefined;
     const target = Reference.unwrapReference(value as object);
     if (!Utils.isEntity(target)) return undefined;
-    return isUnsaved(target) || (graph?.has(target) === true && wasWritten(target)) ? found : undefined;
+    return graph?.has(target) === true && wasWritten(target) ? found : undefined;
   };
 }
 

@@ -116,7 +116,11 @@ export class MikroOrmCascades {
     });
     if (reached.size === 0) return undefined;
 
-    const commit = commitOrder(rootMeta, persisted, this.metaOf, isNew);
+    // Flush computes change sets in its persist stack's order, where what was persisted before the
+    // call comes first (a new item added to a managed entity's collection is persisted then).
+    const stack = this.writerOf(this.meta).context.em.getUnitOfWork().getPersistStack();
+    const earlier = [...stack].filter((entity) => rows.has(entity) || reached.has(entity));
+    const commit = commitOrder(rootMeta, [...earlier, ...persisted], this.metaOf, isNew);
     if (!commit) return undefined;
     // Flush inserts many-to-many items in commit order (after the rows, when they do not depend on
     // each other) and the pivot rows last; cohort writes the rows' links right after their statement,

@@ -131,7 +131,14 @@ function referenceCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     property: prop.embedded ? prop.embedded.join('.') : prop.name,
     target: prop.targetMeta?.className ?? prop.type,
   };
-  return (entity) => (isUnsaved(embeddedValue(entity, prop)) ? found : undefined);
+  return (entity, write, graph) => {
+    const value = embeddedValue(entity, prop);
+    if (!isUnsaved(value)) return undefined;
+    // A stored row's new target that the call inserts before the row's UPDATE (mikro-orm-cascades.ts
+    // checks that every new to-one's class comes before its holder's), whose key the UPDATE then
+    // writes (issue 22).
+    return write === 'update' && graph?.has(Reference.unwrapReference(value as object)) ? undefined : found;
+  };
 }
 
 /**

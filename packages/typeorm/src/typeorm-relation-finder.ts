@@ -98,11 +98,16 @@ function referenceCheck(relation: RelationMetadata, ownTable: boolean): Relation
     target: relation.inverseEntityMetadata.name,
   };
   const referenced = relation.joinColumns.map((c) => c.referencedColumn);
-  return (entity, write) => {
+  const cascadesInsert = relation.isCascadeInsert && !ownTable;
+  return (entity, write, _stored, graph) => {
     // A new parent of the own table is the engine's to link on insert (typeorm-self-references.ts).
     if (ownTable && write === 'insert') return undefined;
     const value = relation.getEntityValue(entity);
     if (value === null || typeof value !== 'object') return undefined;
+    // A stored row's new target that the call inserts before the row's UPDATE (typeorm-cascades.ts
+    // follows the relation and puts its class before the row's), whose key the UPDATE then writes
+    // (issue 22). The graph holds the call's rows too: a new row of the own table is not one.
+    if (write === 'update' && cascadesInsert && graph?.has(value)) return undefined;
     for (const column of referenced) if (column && column.getEntityValue(value) == null) return found;
     return undefined;
   };

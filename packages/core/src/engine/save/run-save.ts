@@ -42,7 +42,8 @@ interface SaveParts<E> {
   readonly fresh: InputBatch<E>;
   readonly existing: InputBatch<E>;
   readonly states: unknown[];
-  readonly plan: ChangePlan<E>;
+  /** Diffs the stored rows (once; the rows without changes leave the batch as unchanged). */
+  readonly plan: () => ChangePlan<E>;
 }
 
 async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Promise<void> {
@@ -62,8 +63,8 @@ async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Prom
 
   refuseFrozenRows(model, fresh, 'insert');
   refuseFrozenRows(model, existing, 'update');
-  const plan = planChanges(context, existing, states, tracker);
-  const parts = { batch, fresh, existing, states, plan };
+  let plan: ChangePlan<E> | undefined;
+  const parts = { batch, fresh, existing, states, plan: () => (plan ??= planChanges(context, existing, states, tracker)) };
   if (target.insertsBeforeUpdates) await saveInsertsFirst(context, parts);
   else await saveTogether(context, parts);
 }
@@ -71,10 +72,14 @@ async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Prom
 /** As flush: the inserts run to completion, then the updates; each part validated on its own. */
 async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
   const { model, target } = context;
-  const { batch, fresh, existing, states, plan } = parts;
-  // New related entities of the new rows (cascade): those they refer to go in first.
-  const cascade = cascadesOf(model, fresh, context.options);
+  const { batch, fresh, existing, states } = parts;
+  // New related entities of the rows, new and stored (cascade): those they refer to go in first.
+  const cascade = cascadesOf(model, batch, context.options);
   refuseStoredRowsReachingCascades(model, parts, cascade);
+  // A stored row referring to a new related entity is diffed once that entity has its key, as
+  // flush's UPDATE reads it; without one, as before anything is written.
+  const late = cascade !== undefined && existing.entities.length > 0;
+  if (!late) parts.plan();
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   context.selfReferences.collect(fresh);
@@ -93,6 +98,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   // Flush commits every class's inserts before any update.
   await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
   cascade?.written?.();
+  const plan = parts.plan();
   await beforeUpdatePhase(context, plan);
   const preparedChanged = prepareRows(model, plan.changed.entities);
   const validChanged = await validateUpdatePhase(context, plan.changed, preparedChanged);
@@ -108,12 +114,15 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
 /** Before-hooks of both parts, validation of both, then the INSERT and the UPDATE, then the after-hooks. */
 async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
   const { model, target } = context;
-  const { batch, fresh, existing, states, plan } = parts;
+  const { batch, fresh, existing, states } = parts;
+  const plan = parts.plan();
   // The links as the ORM's save works them out: before the before-hooks, or after them.
   const early = model.linksBeforeHooks
     ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states) }
     : undefined;
-  const cascade = cascadesOf(model, fresh, context.options);
+  // New related entities of the rows, new and stored (cascade); a stored row's reference to one is
+  // diffed as changed (save()'s computer compares its missing key) and written once it has its key.
+  const cascade = cascadesOf(model, batch, context.options);
   refuseStoredRowsReachingCascades(model, parts, cascade);
   // TypeORM's save() runs every before-hook of the graph before its first statement.
   const graphHooks = cascade?.hookOrder === 'graph';
@@ -163,9 +172,8 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
 }
 
 /**
- * A stored row of the batch referring to a new entity that the new rows' cascade is about to insert
- * was diffed while that entity had no key: refused as such a reference is when no new row brings the
- * entity (`unsaved reference`), before anything is inserted, instead of leaving its change unwritten.
+ * The stored rows' relations the call does not write, refused before the related entities go in
+ * (the relation finders let through a reference to an entity the cascade inserts before the rows).
  */
 function refuseStoredRowsReachingCascades<E>(
   model: SaveContext<E>['model'],

@@ -78,8 +78,8 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   refuseStoredRowsReachingCascades(model, parts, cascade);
   // A stored row referring to a new related entity is diffed once that entity has its key, as
   // flush's UPDATE reads it; without one, as before anything is written.
-  const late = cascade !== undefined && existing.entities.length > 0;
-  if (!late) parts.plan();
+  const diffLate = cascade !== undefined && existing.entities.length > 0;
+  if (!diffLate) parts.plan();
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
   await beforeInsertPhase(context, fresh);
   context.selfReferences.collect(fresh);

@@ -124,7 +124,7 @@ export function walkCascades(
 
   // A new entity found through `step` of `holder`'s entity: walked unless known already or of the rows' own class.
   const reach = (target: AnyEntity, targetMeta: Meta, holder: Meta, step: Step, index: number, persisting: boolean): void => {
-    if (batch.has(target) || reached.has(target) || targetMeta.root === rootMeta) return;
+    if (targetMeta.root === rootMeta || reached.has(target) || batch.has(target)) return;
     reached.set(target, index);
     let group = byClass.get(targetMeta.root);
     if (!group) {

@@ -1,7 +1,6 @@
 import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
 import { InsertedEntities, NO_HOOKS } from '@cohort/core/adapter';
 import {
-  Cascade,
   CommitOrderCalculator,
   type EntityMetadata,
   type EntityProperty,
@@ -10,12 +9,14 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
+import { type CascadeWalk, cascadedCollection, toOneOwner, walkCascades } from './mikro-orm-cascade-walk.js';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
-import { cascadedLinksOrInverse, linkedTargets } from './mikro-orm-linked-cascades.js';
+import { cascadedLinksOrInverse } from './mikro-orm-linked-cascades.js';
 import { takeSnapshot } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import { perClass } from './per-class.js';
 import { wasWritten } from './written-entities.js';
 
 type AnyEntity = object;
@@ -27,13 +28,6 @@ export interface RelatedWriter {
   readonly entity: MikroOrmEntity;
   readonly access: EntityAccess<AnyEntity>;
   readonly context: MikroOrmWriteContext;
-}
-
-/** Where a new related entity was first reached: the input row, the relation. */
-interface Reached {
-  readonly index: number;
-  readonly entityName: string;
-  readonly property: string;
 }
 
 /**
@@ -84,95 +78,71 @@ export class MikroOrmCascades {
     const isNew = (entity: AnyEntity) =>
       !entityInternals(entity).hasPrimaryKey() ||
       (originalEntityData(entity) === undefined && !graph.has(entity) && !wasWritten(entity) && metaOf(entity).root !== rootMeta);
-    const rows = new Set(batch.entities);
-    const reached = new Map<AnyEntity, Reached>();
-    // The classes of new many-to-many items: inserted before the rows, whose links read their keys.
-    const linkedClasses = new Set<EntityMetadata<AnyEntity>>();
-    // Flush's persist stack: the rows, each followed by what it cascades to (depth first).
-    const persisted: AnyEntity[] = [];
-    // `persisting`: reached through relations that cascade persist (the rows themselves too). Flush's
-    // persist follows those only; its change-set computation follows every to-one to a new entity
-    // (findNewEntities) but no collection of an entity reached that way.
-    const visit = (entity: AnyEntity, from: Reached | undefined, persisting: boolean) => {
-      persisted.push(entity);
-      const meta = metaOf(entity);
-      for (const prop of meta.relations) {
-        const cascading = persisting && cascadesPersist(prop);
-        for (const target of cascadeTargets(entity, prop, persisting, isNew)) {
-          if (rows.has(target) || reached.has(target)) continue;
-          // A new entity of the rows' own class (a tree) is left to the engine, which links a parent
-          // among the call's rows (mikro-orm-self-references.ts), or to the finder, which refuses it.
-          if (metaOf(target).root === rootMeta) continue;
-          const at: Reached = { index: from?.index ?? 0, entityName: meta.className, property: prop.name };
-          reached.set(target, at);
-          if (prop.kind === ReferenceKind.MANY_TO_MANY) linkedClasses.add(metaOf(target).root);
-          visit(target, at, cascading);
-        }
-      }
-    };
-    batch.entities.forEach((entity, position) => {
-      const index = batch.indices[position] as number;
-      visit(entity, { index, entityName: rootMeta.className, property: '' }, true);
-    });
+    const walk = walkCascades(batch.entities, batch.indices, rootMeta, metaOf, isNew);
+    const { reached, byClass } = walk;
     if (reached.size === 0) return undefined;
 
     // Flush computes change sets in its persist stack's order, where what was persisted before the
     // call comes first (a new item added to a managed entity's collection is persisted then).
     const stack = this.writerOf(this.meta).context.em.getUnitOfWork().getPersistStack();
-    const earlier = [...stack].filter((entity) => rows.has(entity) || reached.has(entity));
-    const commit = commitOrder(rootMeta, [...earlier, ...persisted], this.metaOf, isNew);
+    let earlier: AnyEntity[] = [];
+    if (stack.size > 0) {
+      const rows = new Set<AnyEntity>(batch.entities);
+      earlier = [...stack].filter((entity) => rows.has(entity) || reached.has(entity));
+    }
+    const commit = commitOrder(rootMeta, walk, earlier, metaOf, isNew);
     if (!commit) return undefined;
     // Flush inserts many-to-many items in commit order (after the rows, when they do not depend on
     // each other) and the pivot rows last; cohort writes the rows' links right after their statement,
     // so their items' classes move before the rows (refused below if that breaks a dependency).
     const rootAt = commit.indexOf(rootMeta);
-    const early = (meta: EntityMetadata<AnyEntity>, at: number) => at < rootAt || linkedClasses.has(meta);
+    const early = (meta: EntityMetadata<AnyEntity>, at: number) => at < rootAt || walk.linkedClasses.has(meta);
     const order = [
       ...commit.filter((meta, at) => meta !== rootMeta && early(meta, at)),
       rootMeta,
       ...commit.filter((meta, at) => meta !== rootMeta && !early(meta, at)),
     ];
-    if (!dependenciesHold(order, [...rows, ...reached.keys()], metaOf, isNew)) return undefined;
+    if (!dependenciesHold(order, walk.dependencies)) return undefined;
+    const rows = new Set(batch.entities);
     for (const entity of rows) this.graph.add(entity);
     for (const entity of reached.keys()) this.graph.add(entity);
     const groups: CascadeGroup[] = [];
     const rowsAt = order.indexOf(rootMeta);
     for (const [position, meta] of order.entries()) {
       if (meta === rootMeta) continue;
-      const entities = [...reached.keys()].filter((entity) => metaOf(entity).root === meta);
-      if (entities.length === 0) continue;
-      const first = reached.get(entities[0] as AnyEntity) as Reached;
+      const found = byClass.get(meta);
+      if (!found) continue;
       const writer = this.writerOf(meta);
       const hooks: LifecycleHooks<AnyEntity> = this.hooks ? new MikroOrmLifecycle(writer.context, meta) : NO_HOOKS;
       groups.push({
         side: position < rowsAt ? 'before' : 'after',
-        entityName: first.entityName,
-        property: first.property,
+        entityName: found.entityName,
+        property: found.property,
         model: writer.entity.model,
         access: writer.access as EntityAccess<unknown>,
         hooks: hooks as LifecycleHooks<unknown>,
-        entities,
-        indices: entities.map((entity) => (reached.get(entity) as Reached).index),
+        entities: found.entities,
+        indices: found.indices,
         batchStarted: (group) => writer.context.adopt(group as InputBatch<AnyEntity>),
         batchDone: (group) => writer.context.release(group.entities as AnyEntity[]),
       });
     }
-    const written = [...rows, ...reached.keys()];
     const context = this.writerOf(this.meta).context;
     return {
       groups,
       // Flush snapshots the collections of every entity it wrote: a next flush finds them clean.
       written: () => {
         if (!context.managed) return;
-        for (const entity of written) {
-          for (const prop of metaOf(entity).relations) {
-            if (prop.kind !== ReferenceKind.ONE_TO_MANY) continue;
+        const snapshot = (entity: AnyEntity) => {
+          for (const prop of oneToManyOf(metaOf(entity))) {
             const value = (entity as Record<string, unknown>)[prop.name];
             if (Utils.isCollection(value) && collectionState(value).isInitialized()) {
               context.undoOnRollBack(takeSnapshot(collectionState(value)));
             }
           }
-        }
+        };
+        for (const entity of rows) snapshot(entity);
+        for (const entity of reached.keys()) snapshot(entity);
       },
     };
   }
@@ -187,57 +157,8 @@ function metaIn(metadata: MetadataStorage, entity: AnyEntity): EntityMetadata<An
   return found ?? prototypeMeta(entity) ?? entityInternals(entity).__meta;
 }
 
-function toOneOwner(prop: EntityProperty<AnyEntity>): boolean {
-  return (
-    prop.persist !== false &&
-    !prop.mapToPk &&
-    (prop.kind === ReferenceKind.MANY_TO_ONE || (prop.kind === ReferenceKind.ONE_TO_ONE && prop.owner === true))
-  );
-}
-
-export function cascadesPersist(prop: EntityProperty<AnyEntity>): boolean {
-  return (prop.cascade?.includes(Cascade.PERSIST) || prop.cascade?.includes(Cascade.ALL)) === true;
-}
-
-function cascadedCollection(prop: EntityProperty<AnyEntity>): boolean {
-  return (
-    prop.kind === ReferenceKind.ONE_TO_MANY &&
-    prop.persist !== false &&
-    typeof prop.mappedBy === 'string' &&
-    cascadesPersist(prop)
-  );
-}
-
-/**
- * The new entities flush inserts with `entity` through `prop`: a to-one's new target always; a
- * collection's new items only when `entity` was reached through relations that cascade persist.
- */
-function cascadeTargets(
-  entity: AnyEntity,
-  prop: EntityProperty<AnyEntity>,
-  persisting: boolean,
-  isNew: (entity: AnyEntity) => boolean,
-): AnyEntity[] {
-  const value = (entity as Record<string, unknown>)[prop.name];
-  if (value == null || prop.embedded) return [];
-  if (toOneOwner(prop)) {
-    const target = Reference.unwrapReference(value as object);
-    return Utils.isEntity(target) && isNew(target) ? [target] : [];
-  }
-  if (!persisting) return [];
-  if (cascadedLinksOrInverse(prop)) return linkedTargets(entity, prop, isNew);
-  if (!cascadedCollection(prop) || !Utils.isCollection(value) || !collectionState(value).isInitialized()) return [];
-  const mappedBy = prop.mappedBy;
-  // Only items whose own reference is the holder: their insert writes the link.
-  return collectionState(value)
-    .getItems(false)
-    .filter(
-      (item): item is AnyEntity =>
-        Utils.isEntity(item) &&
-        isNew(item) &&
-        Reference.unwrapReference((item as Record<string, unknown>)[mappedBy] as object) === entity,
-    );
-}
+/** A class's one-to-many collections (worked out once per class). */
+const oneToManyOf = perClass((meta) => meta.relations.filter((prop) => prop.kind === ReferenceKind.ONE_TO_MANY));
 
 /**
  * The classes in flush's commit order: the nodes in the order flush computes change sets (its persist
@@ -246,7 +167,8 @@ function cascadeTargets(
  */
 function commitOrder(
   rootMeta: EntityMetadata<AnyEntity>,
-  persisted: readonly AnyEntity[],
+  walk: CascadeWalk,
+  earlier: readonly AnyEntity[],
   metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
   isNew: (entity: AnyEntity) => boolean,
 ): EntityMetadata<AnyEntity>[] | undefined {
@@ -263,7 +185,16 @@ function commitOrder(
     }
     if (!classes.includes(meta.root)) classes.push(meta.root);
   };
-  for (const entity of persisted) computed(entity);
+  // When every new entity a to-one refers to was walked, each class this can find is a walked
+  // entity's: once all of those are in, the rest of the stack adds nothing.
+  const all = walk.unvisitedTargets ? Number.POSITIVE_INFINITY : walk.classes.size;
+  for (const entities of [earlier, walk.persisted]) {
+    for (const entity of entities) {
+      computed(entity);
+      if (classes.length >= all) break;
+    }
+    if (classes.length >= all) break;
+  }
   if (!classes.includes(rootMeta)) return undefined;
   // MikroORM 7 keys nodes by the metadata's `_id`, 6 by the class name.
   const idOf = (meta: EntityMetadata<AnyEntity>): string | number =>
@@ -279,24 +210,18 @@ function commitOrder(
   return calc.sort().map((id) => byId.get(id) as EntityMetadata<AnyEntity>);
 }
 
-/** Every new entity a written entity refers to comes earlier in `order`. */
+/**
+ * Every new entity a written entity refers to comes earlier in `order` (`dependencies`: per class,
+ * the classes of the new entities its entities refer to; a new parent of the own table is linked by
+ * the engine's follow-up UPDATE, a tree).
+ */
 function dependenciesHold(
   order: readonly EntityMetadata<AnyEntity>[],
-  written: readonly AnyEntity[],
-  metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
-  isNew: (entity: AnyEntity) => boolean,
+  dependencies: ReadonlyMap<EntityMetadata<AnyEntity>, ReadonlySet<EntityMetadata<AnyEntity>>>,
 ): boolean {
   const at = new Map(order.map((meta, position) => [meta, position]));
-  for (const entity of written) {
-    const meta = metaOf(entity);
-    for (const prop of meta.relations) {
-      if (!toOneOwner(prop)) continue;
-      const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
-      if (target == null || !Utils.isEntity(target) || !isNew(target)) continue;
-      // A new parent of the own table is linked by the engine's follow-up UPDATE (a tree).
-      if (metaOf(target).root === meta.root) continue;
-      if ((at.get(metaOf(target).root) ?? -1) >= (at.get(meta.root) ?? -1)) return false;
-    }
+  for (const [meta, targets] of dependencies) {
+    for (const target of targets) if ((at.get(target) ?? -1) >= (at.get(meta) ?? -1)) return false;
   }
   return true;
 }

@@ -1,8 +1,12 @@
-import { type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import { cascadesPersist } from './mikro-orm-cascades.js';
+import { Cascade, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionChanges, writesLinks } from './mikro-orm-links.js';
 
 type AnyEntity = object;
+
+/** Whether flush's persist follows the relation (`Cascade.PERSIST`, MikroORM's default, or `Cascade.ALL`). */
+export function cascadesPersist(prop: EntityProperty<AnyEntity>): boolean {
+  return (prop.cascade?.includes(Cascade.PERSIST) || prop.cascade?.includes(Cascade.ALL)) === true;
+}
 
 /**
  * A relation through which flush's persist inserts new entities that cohort inserts too, beyond the

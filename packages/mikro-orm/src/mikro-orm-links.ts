@@ -1,6 +1,7 @@
 import type { JunctionTable, RelationWrite, RowLinks } from '@cohort/core/adapter';
 import { type EntityMetadata, type EntityProperty, ReferenceKind, Utils } from '@mikro-orm/core';
 import { type CollectionState, collectionState, entityInternals, pivotEntityMeta, prototypeMeta } from './mikro-orm-internals.js';
+import { perClass } from './per-class.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -31,6 +32,9 @@ export function writesLinks(prop: EntityProperty<AnyEntity>): boolean {
 
 // Worked out once per property: rows ask for every property of their class.
 const writable = new WeakMap<EntityProperty<AnyEntity>, boolean>();
+
+/** A class's many-to-many properties whose links cohort writes. */
+const linkedProps = perClass((meta) => meta.props.filter(writesLinks));
 
 function linksWritable(prop: EntityProperty<AnyEntity>): boolean {
   if (prop.kind !== ReferenceKind.MANY_TO_MANY) return false;
@@ -75,6 +79,8 @@ export function collectionChanges(collection: unknown): CollectionChanges | unde
   const snapshot = state.getSnapshot();
   if (snapshot === undefined) return undefined;
   const items = state.getItems(false);
+  // A new entity's collection: nothing in its snapshot, every item added.
+  if (snapshot.length === 0) return items.length === 0 ? undefined : { added: items, removed: [] };
   const before = new Set(snapshot);
   const now = new Set(items);
   const added = items.filter((item) => !before.has(item));
@@ -103,8 +109,11 @@ export function otherSides(
   const other = otherSide(prop);
   const own = stateOf((entity as Record<string, unknown>)[prop.name]);
   if (!other || !own) return [];
-  const related = new Set([...own.getItems(false), ...changes.removed]);
   const found: CollectionState[] = [];
+  // The items held, then the ones removed: no item twice (a collection holds an item once, and a
+  // removed one is not held).
+  const held = own.getItems(false);
+  const related = changes.removed.length === 0 ? held : [...held, ...changes.removed];
   for (const item of related) {
     const collection = stateOf((item as Record<string, unknown>)[other]);
     if (!collection?.isDirty()) continue;
@@ -150,8 +159,7 @@ export function mikroOrmLinkFinder(
     const own = prototypeMeta(entity) ?? meta;
     const entityName = own.className === meta.className ? undefined : own.className;
     const found: RowLinks[] = [];
-    for (const prop of own.props) {
-      if (!writesLinks(prop)) continue;
+    for (const prop of linkedProps(own)) {
       const collection = (entity as Record<string, unknown>)[prop.name];
       const changes = collectionChanges(collection);
       if (!changes) continue;

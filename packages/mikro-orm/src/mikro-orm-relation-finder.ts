@@ -240,6 +240,11 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (left.length > 0) return write === 'insert' && left.every(pendingAdd) ? undefined : added(left);
       return items.length === 0 && write === 'update' ? linked : undefined;
     }
+    if (snapshot.length === 0) {
+      // A new row's collection: every item is added, none removed.
+      const more = items.filter((item) => !written(item));
+      return more.length > 0 && !more.every(pendingAdd) ? added(more) : undefined;
+    }
     const before = new Set(snapshot);
     const now = new Set(items);
     const more = items.filter((item) => !before.has(item) && !written(item));

@@ -1,4 +1,4 @@
-import type { EntityData, EntityManager } from '@mikro-orm/core';
+import type { EntityData, EntityManager, UnitOfWork } from '@mikro-orm/core';
 import { entityInternals, identityMapEntry, registerManaged, setOriginalEntityData } from './mikro-orm-internals.js';
 import { prepareEntity } from './prepare-entity.js';
 import type { UndoLog } from './undo-log.js';
@@ -41,12 +41,23 @@ export class UnitOfWorkEntries {
   register(entity: AnyEntity, data?: EntityData<AnyEntity>): void {
     const uow = this.em.getUnitOfWork();
     registerManaged(this.em, entity, data ?? prepareEntity(this.em, entity), { refresh: true });
-    this.undo.push(() => {
-      uow.unsetIdentity(entity);
-      const wrapped = entityInternals(entity);
-      wrapped.__managed = false;
-      setOriginalEntityData(entity, undefined);
-      wrapped.__em = undefined;
-    });
+    this.undo.push(this.unregisterFrom(uow), entity);
+  }
+
+  // The undo step of a registration, one per unit of work (not a closure per entity).
+  private unregister?: { readonly uow: UnitOfWork; readonly step: (entity: AnyEntity) => void };
+
+  private unregisterFrom(uow: UnitOfWork): (entity: AnyEntity) => void {
+    if (this.unregister?.uow !== uow) {
+      const step = (entity: AnyEntity) => {
+        uow.unsetIdentity(entity);
+        const wrapped = entityInternals(entity);
+        wrapped.__managed = false;
+        setOriginalEntityData(entity, undefined);
+        wrapped.__em = undefined;
+      };
+      this.unregister = { uow, step };
+    }
+    return this.unregister.step;
   }
 }

@@ -12,9 +12,11 @@ const written = new WeakSet<object>();
 export function noteWritten(entity: object, undo: UndoLog): void {
   if (written.has(entity)) return;
   written.add(entity);
-  undo.push(() => {
-    written.delete(entity);
-  });
+  undo.push(forget, entity);
+}
+
+function forget(entity: object): void {
+  written.delete(entity);
 }
 
 /** Whether a cohort call wrote the entity's row (see {@link noteWritten}). */

@@ -42,7 +42,8 @@ export class SelfReferenceWrites<E> {
     private readonly options: Pick<InsertOptions, 'onInvalid' | 'onConflict' | 'atomic'>,
     input?: unknown,
   ) {
-    this.#input = Array.isArray(input) ? new InsertedEntities(input) : undefined;
+    // Only a model with self-references asks which rows are the input's.
+    this.#input = model.selfReferences && Array.isArray(input) ? new InsertedEntities(input) : undefined;
   }
 
   /**

@@ -846,6 +846,93 @@ const mikroFlushRemove: PathDef = {
   },
 };
 
+/**
+ * The least a remove that keeps the lifecycle can do: the raw statement above plus the ORM's own
+ * remove events for every entity, dispatched through the ORM's machinery (TypeORM's Broadcaster,
+ * MikroORM's EventManager) with nothing else — no transaction, no identity-map bookkeeping, no
+ * result. TypeORM's events carry what remove() gives them, the stored row as `databaseEntity` and
+ * the `entityId`, so that floor loads the rows once (one query, TypeORM's hydration) as remove()
+ * must; `raw-typeorm-events-bare` leaves that out. Not usable paths (they promise none of the
+ * ORMs' other remove semantics): anchors, so the report shows how much of any remove with hooks the
+ * ORM's own event machinery costs against the bare DELETE.
+ */
+function typeormEventsFloor(lookUp: boolean): PathDef {
+  return {
+    key: lookUp ? 'raw-typeorm-events' : 'raw-typeorm-events-bare',
+    workload: 'remove',
+    label: lookUp
+      ? "raw DELETE + TypeORM's own remove events with the stored rows loaded (floor with hooks)"
+      : "raw DELETE + TypeORM's own remove events, no stored rows (floor without databaseEntity)",
+    keysPromised: false,
+    hooksPromised: true,
+    async prepare(session, n, tag) {
+      const TypeormSeed = await typeormSeed();
+      const ds = await session.typeorm();
+      const metadata = ds.getMetadata(TypeormSeed);
+      const entities = await loadTypeorm(session, n, tag, false);
+      const ids = entities.map((e) => e.id);
+      const queryRunner = ds.createQueryRunner();
+      // TypeORM's Broadcaster collects what async subscribers return in such a result object.
+      const collected = () => ({ count: 0, promises: [] as Promise<void>[] });
+      return {
+        objects: entities,
+        write: async () => {
+          const stored = new Map<number, TypeormSeed>();
+          if (lookUp) {
+            const rows = await ds.getRepository(TypeormSeed).createQueryBuilder('s').where('s.id = ANY(:ids)', { ids }).getMany();
+            for (const row of rows) stored.set(row.id, row);
+          }
+          const broadcast = async (event: 'broadcastBeforeRemoveEvent' | 'broadcastAfterRemoveEvent') => {
+            const result = collected();
+            for (const entity of entities) {
+              queryRunner.broadcaster[event](
+                result as never,
+                metadata,
+                entity,
+                stored.get(entity.id),
+                lookUp ? { id: entity.id } : undefined,
+              );
+            }
+            await Promise.all(result.promises);
+          };
+          await broadcast('broadcastBeforeRemoveEvent');
+          await session.client.query(`DELETE FROM ${session.table} WHERE id = ANY($1::int4[])`, [ids]);
+          await broadcast('broadcastAfterRemoveEvent');
+          return undefined;
+        },
+        cleanup: () => queryRunner.release(),
+      };
+    },
+  };
+}
+
+const mikroEventsFloor: PathDef = {
+  key: 'raw-mikro-events',
+  workload: 'remove',
+  label: "raw DELETE + MikroORM's own delete events, nothing else (floor with hooks)",
+  keysPromised: false,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const MikroSeed = await mikroSeed();
+    const { EventType } = await import('@mikro-orm/core');
+    const { em, entities } = await loadMikro(session, n, tag, false);
+    const meta = em.getMetadata().get(MikroSeed);
+    const events = em.getEventManager();
+    const ids = entities.map((e) => e.id);
+    return {
+      objects: entities,
+      write: async () => {
+        // Flush awaits each entity's event in turn; so does this.
+        for (const entity of entities) await events.dispatchEvent(EventType.beforeDelete, { entity, em, meta });
+        await session.client.query(`DELETE FROM ${session.table} WHERE id = ANY($1::int4[])`, [ids]);
+        for (const entity of entities) await events.dispatchEvent(EventType.afterDelete, { entity, em, meta });
+        return undefined;
+      },
+      cleanup: () => em.clear(),
+    };
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // streaming import: an async generator makes entities lazily; nothing keeps them but the call.
 
@@ -1004,6 +1091,9 @@ export function allPaths(): PathDef[] {
     typeormUpsert,
     mikroUpsertMany,
     rawRemove,
+    typeormEventsFloor(true),
+    typeormEventsFloor(false),
+    mikroEventsFloor,
     cohortTypeormRemove,
     cohortMikroRemove,
     typeormRemove,

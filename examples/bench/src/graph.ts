@@ -199,42 +199,48 @@ const rawGraph: PathDef = {
     const tags = await tagIds(session);
     const orders: OrderLike[] = Array.from({ length: n }, (_, i) => orderValues(i, tag));
     const items: ItemLike[] = Array.from({ length: n * ITEMS_PER_ORDER }, (_, j) => itemValues(j, tag));
-    const { client } = session;
-    const s = `"${session.schema}"`;
     return prepared(session, this, { orders, items, tagIds: tags }, async () => {
-      await client.query('BEGIN');
-      try {
-        // RETURNING gives the rows in the order of the unnest input (an INSERT … SELECT runs serially).
-        const { rows: orderIds } = await client.query(
-          `INSERT INTO ${s}.orders (qty, label, created_at) SELECT * FROM unnest($1::int4[], $2::varchar[], $3::timestamptz[]) RETURNING id`,
-          [orders.map((o) => o.qty), orders.map((o) => o.label), orders.map((o) => o.createdAt)],
-        );
-        for (let i = 0; i < n; i++) orders[i]!.id = orderIds[i].id;
-        const { rows: itemIds } = await client.query(
-          `INSERT INTO ${s}.order_item (qty, label, order_id) SELECT * FROM unnest($1::int4[], $2::varchar[], $3::int4[]) RETURNING id`,
-          [items.map((x) => x.qty), items.map((x) => x.label), items.map((_, j) => orders[Math.floor(j / ITEMS_PER_ORDER)]!.id)],
-        );
-        for (let j = 0; j < items.length; j++) items[j]!.id = itemIds[j].id;
-        const linkOrders: number[] = [];
-        const linkTags: number[] = [];
-        for (let i = 0; i < n; i++)
-          for (const p of tagPositions(i)) {
-            linkOrders.push(orders[i]!.id!);
-            linkTags.push(tags[p]!);
-          }
-        await client.query(`INSERT INTO ${s}.order_tags (order_id, tag_id) SELECT * FROM unnest($1::int4[], $2::int4[])`, [
-          linkOrders,
-          linkTags,
-        ]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      }
+      await rawGraphWrite(session, orders, items, tags);
       return undefined;
     });
   },
 };
+
+/** The raw route's one transaction: keys back on `orders` and `items`, the junction rows last. */
+async function rawGraphWrite(session: CaseSession, orders: OrderLike[], items: ItemLike[], tags: number[]): Promise<void> {
+  const { client } = session;
+  const s = `"${session.schema}"`;
+  const n = orders.length;
+  await client.query('BEGIN');
+  try {
+    // RETURNING gives the rows in the order of the unnest input (an INSERT … SELECT runs serially).
+    const { rows: orderIds } = await client.query(
+      `INSERT INTO ${s}.orders (qty, label, created_at) SELECT * FROM unnest($1::int4[], $2::varchar[], $3::timestamptz[]) RETURNING id`,
+      [orders.map((o) => o.qty), orders.map((o) => o.label), orders.map((o) => o.createdAt)],
+    );
+    for (let i = 0; i < n; i++) orders[i]!.id = orderIds[i].id;
+    const { rows: itemIds } = await client.query(
+      `INSERT INTO ${s}.order_item (qty, label, order_id) SELECT * FROM unnest($1::int4[], $2::varchar[], $3::int4[]) RETURNING id`,
+      [items.map((x) => x.qty), items.map((x) => x.label), items.map((_, j) => orders[Math.floor(j / ITEMS_PER_ORDER)]!.id)],
+    );
+    for (let j = 0; j < items.length; j++) items[j]!.id = itemIds[j].id;
+    const linkOrders: number[] = [];
+    const linkTags: number[] = [];
+    for (let i = 0; i < n; i++)
+      for (const p of tagPositions(i)) {
+        linkOrders.push(orders[i]!.id!);
+        linkTags.push(tags[p]!);
+      }
+    await client.query(`INSERT INTO ${s}.order_tags (order_id, tag_id) SELECT * FROM unnest($1::int4[], $2::int4[])`, [
+      linkOrders,
+      linkTags,
+    ]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // TypeORM
@@ -358,6 +364,44 @@ const mikroFlushGraph: PathDef = {
   },
 };
 
+/**
+ * The least a MikroORM graph write that keeps the lifecycle can do: the raw route's statements plus
+ * MikroORM's own create events for every order and item, dispatched one by one through its
+ * EventManager as flush dispatches them (`beforeCreate` for all, the statements, `afterCreate` with
+ * the keys on) — no change sets, no identity map, no validation. Not a usable path: an anchor that
+ * shows what MikroORM's event machinery alone adds to the raw route.
+ */
+const rawMikroEventsGraph: PathDef = {
+  key: 'raw-mikro-events',
+  workload: 'graph',
+  label: "raw route + MikroORM's own create events per order and item, nothing else (floor with hooks)",
+  keysPromised: true,
+  hooksPromised: true,
+  async prepare(session, n, tag) {
+    const { EventType } = await import('@mikro-orm/core');
+    const { em, MikroOrder, MikroOrderItem, orders, items, objects } = await mikroGraph(session, n, tag, true);
+    const events = em.getEventManager();
+    const orderMeta = em.getMetadata().get(MikroOrder);
+    const itemMeta = em.getMetadata().get(MikroOrderItem);
+    const dispatch = async (type: (typeof EventType)['beforeCreate' | 'afterCreate']) => {
+      for (const entity of orders) await events.dispatchEvent(type, { entity, em, meta: orderMeta });
+      for (const entity of items) await events.dispatchEvent(type, { entity, em, meta: itemMeta });
+    };
+    return prepared(
+      session,
+      this,
+      objects,
+      async () => {
+        await dispatch(EventType.beforeCreate);
+        await rawGraphWrite(session, orders, items, objects.tagIds);
+        await dispatch(EventType.afterCreate);
+        return undefined;
+      },
+      () => em.clear(),
+    );
+  },
+};
+
 const mikroUnavailable = async () => ((await mikroFn('bulkInsert')) ? undefined : '@cohort/mikro-orm exports no bulkInsert');
 
 const cohortMikroGraph: PathDef = {
@@ -409,6 +453,7 @@ const cohortMikroTables: PathDef = {
 export function graphPaths(): PathDef[] {
   return [
     rawGraph,
+    rawMikroEventsGraph,
     cohortTypeormGraph,
     cohortTypeormTables,
     cohortMikroGraph,

@@ -176,7 +176,9 @@ export function renderMarkdown(info: RunInfo, outcomes: CaseOutcome[]): string {
       'Upsert: the table also has `UNIQUE (label)`, the conflict target; half the rows are seeded; the input is those rows (same label, no id, qty and ' +
       "created_at changed) plus as many new rows. (A serial `id` can't be the target: TypeORM never sends an increment key's value, and cohort follows it.) " +
       'Remove: the rows are seeded by COPY and loaded as entities (TypeORM `find`, MikroORM `em.find`; the raw path reads the ids), then every one is removed: ' +
-      'cohort `bulkRemove`, TypeORM `remove(entities, { chunk: 10000 })`, MikroORM `em.remove(entities)` + `flush()`, raw `DELETE … WHERE id = ANY($1)`.',
+      'cohort `bulkRemove`, TypeORM `remove(entities, { chunk: 10000 })`, MikroORM `em.remove(entities)` + `flush()`, raw `DELETE … WHERE id = ANY($1)`. ' +
+      "The `raw-*-events` rows (remove and graph) are floors, not usable paths: the raw statements plus the ORM's own events for every entity through its own " +
+      "machinery (TypeORM's Broadcaster, MikroORM's EventManager) and nothing else; `raw-typeorm-events` also loads the stored rows, which remove() hands its events as `databaseEntity`.",
   );
   out.push(
     '- Graph (issue 22): orders, their order items and their links to stored tags, in four tables of their own (`orders`, `order_item` with an ' +

@@ -67,7 +67,8 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       if (cascade) related.set(batch.number, cascade);
       await cascade?.beforeDiff(context);
       plan ??= planChanges(context, existing, states, tracker);
-      // save()'s events of the graph: the inserts' before the rows' own.
+      // Before the rows' before-update hooks: the graph's before-insert events (save()), or the
+      // entities the rows refer to, each class with its own hooks.
       await cascade?.beforeHooks(context);
       // Events grouped as that ORM's save groups them: link inserts, row updates, link removes.
       await beforeLinks(target, early, options, 'added');

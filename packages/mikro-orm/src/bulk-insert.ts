@@ -87,7 +87,8 @@ export interface MikroOrmUpsertOptions extends UpsertOptions, MikroOrmUpsertOpti
  * entities: each row diffed against its identity-map snapshot (unmanaged entities are looked up in
  * one query per batch), only changed columns written, `onUpdate` values applied, versions checked
  * and incremented, `beforeUpdate`/`afterUpdate` with flush's change set — and the snapshots
- * refreshed, so a later `em.flush()` sends nothing for them.
+ * refreshed, so a later `em.flush()` sends nothing for them. New related entities the rows reach
+ * (a to-one set to a new entity, new items of a one-to-many) are inserted first, as flush inserts them.
  *
  * @example
  * ```ts
@@ -268,9 +269,9 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   };
 }
 
-/** Inserts (and a save's new rows) write the new related entities flush would insert with them. */
+/** Inserts, saves and updates write the new related entities flush would insert with their rows. */
 function writesGraph(operation: BulkOperation): boolean {
-  return operation === 'bulkInsert' || operation === 'bulkSave';
+  return operation === 'bulkInsert' || operation === 'bulkSave' || operation === 'bulkUpdate';
 }
 
 /**

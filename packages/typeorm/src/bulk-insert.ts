@@ -74,7 +74,8 @@ export const bulkInsert: <E extends ObjectLiteral>(
 /**
  * Updates existing rows by primary key with one statement per batch, as save() would update them:
  * only the columns TypeORM sees as changed (per row), update listeners and subscribers with
- * save()'s UpdateEvent, update-date and version columns maintained — and versions checked.
+ * save()'s UpdateEvent, update-date and version columns maintained — and versions checked. New
+ * related entities the rows reach through relations that cascade inserts are inserted, as save() does.
  *
  * @example
  * ```ts
@@ -185,9 +186,9 @@ function jobFor<E, O extends { hooks?: boolean }>(
   const { model, access, upsertAccess } = readTypeormEntity<ObjectLiteral>(manager.connection, metadata);
   const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
   const { options, data } = typeormCallOptions<O>(operation, given, model, inCallerTransaction);
-  // Inserts (and a save's new rows) write the new related entities save() would insert with them.
+  // Inserts, saves and updates write the new related entities save() would insert with their rows.
   const cascades =
-    (operation === 'bulkInsert' || operation === 'bulkSave') && TypeormCascades.needed(metadata)
+    (operation === 'bulkInsert' || operation === 'bulkSave' || operation === 'bulkUpdate') && TypeormCascades.needed(metadata)
       ? new TypeormCascades(manager.connection, metadata, options.hooks !== false, entities)
       : undefined;
   const written: EntityAccess<ObjectLiteral> = cascades

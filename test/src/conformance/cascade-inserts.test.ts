@@ -371,15 +371,21 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
   const CLASHING_LINE =
     "WITH o AS (INSERT INTO purchase_order (ref) VALUES ('x') RETURNING id) INSERT INTO order_line (sku, qty, order_id) SELECT $1, 1, id FROM o";
 
-  for (const batchSize of [undefined, 2]) {
-    it(`bulkSave of stored orders only${batchSize ? ', two per batch' : ''}: their new shops inserted before the UPDATE, new lines after, as the ORM's save`, async () => {
+  // bulkUpdate inserts them as bulkSave does for its stored rows: the same steps (stored-cascades.ts).
+  for (const [call, batchSize] of [
+    ['bulkSave', undefined],
+    ['bulkSave', 2],
+    ['bulkUpdate', undefined],
+    ['bulkUpdate', 2],
+  ] as const) {
+    it(`${call} of stored orders only${batchSize ? ', two per batch' : ''}: their new shops inserted before the UPDATE, new lines after, as the ORM's save`, async () => {
       const ref = reference();
       const refOrders = await storedGraph(ref);
       await ref.ormSave(refOrders);
       const sub = subject();
       const subOrders = await storedGraph(sub);
       const from = sub.sql.length;
-      const result = await sub.bulkSave(subOrders, batchSize ? { batchSize } : {});
+      const result = await sub[call](subOrders, batchSize ? { batchSize } : {});
       // TypeORM's save() writes o3's null shop again (`shop_id = NULL`): updated, as save() counts it.
       const updated = sub.orm === 'typeorm' ? 4 : 3;
       expect(result).toMatchObject({ inserted: 0, updated, unchanged: 4 - updated });
@@ -423,49 +429,88 @@ describeConformance('cascade inserts of new related entities', ({ subject, refer
     });
   }
 
-  it('bulkSave of stored orders: a hook throwing at the new shop of row 2 rolls back everything, the error names the row and Order.shop', async () => {
-    const sub = subject();
-    const orders = await storedGraph(sub);
-    const before = await Promise.all(TABLES.map((table) => sub.rows(table)));
-    const fault = {
-      when: (c: { point: string; entity?: Record<string, unknown> }) => c.point === 'beforeInsert' && c.entity?.name === 's2',
-      act: () => {
-        throw new Error('injected at s2');
-      },
-    };
-    const error = await faults
-      .with(fault, () => sub.bulkSave(orders))
-      .then(
+  for (const call of ['bulkSave', 'bulkUpdate'] as const) {
+    it(`${call} of stored orders: a hook throwing at the new shop of row 2 rolls back everything, the error names the row and Order.shop`, async () => {
+      const sub = subject();
+      const orders = await storedGraph(sub);
+      const before = await Promise.all(TABLES.map((table) => sub.rows(table)));
+      const fault = {
+        when: (c: { point: string; entity?: Record<string, unknown> }) => c.point === 'beforeInsert' && c.entity?.name === 's2',
+        act: () => {
+          throw new Error('injected at s2');
+        },
+      };
+      const error = await faults
+        .with(fault, () => sub[call](orders))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(BulkHookError);
+      expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property: 'shop', target: 'Shop' } });
+      expect(await Promise.all(TABLES.map((table) => sub.rows(table)))).toEqual(before);
+    });
+
+    it(`${call} of stored orders: a unique violation at a new line of row 1 rolls back the shops and products too, the error names OrderLine via Order.lines`, async () => {
+      const ref = reference();
+      // A stored line (of an order outside the call) holds the sku n2 that row 1's second new line repeats.
+      const refOrders = await storedGraph(ref);
+      await ref.query(CLASHING_LINE, ['n2']);
+      await expect(ref.ormSave(refOrders)).rejects.toThrow();
+      const sub = subject();
+      const subOrders = await storedGraph(sub);
+      await sub.query(CLASHING_LINE, ['n2']);
+      const before = await Promise.all(TABLES.map((table) => sub.rows(table)));
+      const error = await sub[call](subOrders).then(
         () => undefined,
         (e: unknown) => e,
       );
-    expect(error).toBeInstanceOf(BulkHookError);
-    expect(error).toMatchObject({ index: 2, relation: { entityName: 'Order', property: 'shop', target: 'Shop' } });
-    expect(await Promise.all(TABLES.map((table) => sub.rows(table)))).toEqual(before);
-  });
+      expect(error).toBeInstanceOf(BulkDatabaseError);
+      expect(error).toMatchObject({
+        index: 1,
+        relation: { entityName: 'Order', property: 'lines', target: 'OrderLine' },
+        constraint: 'order_line_sku_unique',
+      });
+      expect(await Promise.all(TABLES.map((table) => sub.rows(table)))).toEqual(before);
+      for (const table of TABLES) expect(await sub.rows(table), table).toEqual(await ref.rows(table));
+    });
+  }
 
-  it('bulkSave of stored orders: a unique violation at a new line of row 1 rolls back the shops and products too, the error names OrderLine via Order.lines', async () => {
-    const ref = reference();
-    // A stored line (of an order outside the call) holds the sku n2 that row 1's second new line repeats.
-    const refOrders = await storedGraph(ref);
-    await ref.query(CLASHING_LINE, ['n2']);
-    await expect(ref.ormSave(refOrders)).rejects.toThrow();
+  it('bulkUpdate of stored orders with a new order among them: still an error naming the new row, nothing written', async () => {
     const sub = subject();
-    const subOrders = await storedGraph(sub);
-    await sub.query(CLASHING_LINE, ['n2']);
+    const orders = await storedGraph(sub);
+    const fresh = sub.create('Order', { ref: 'new', shop: sub.create('Shop', { name: 's3' }) });
+    setLines(sub, fresh, []);
     const before = await Promise.all(TABLES.map((table) => sub.rows(table)));
-    const error = await sub.bulkSave(subOrders).then(
+    const error = await sub.bulkUpdate([...orders, fresh]).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(BulkDatabaseError);
-    expect(error).toMatchObject({
-      index: 1,
-      relation: { entityName: 'Order', property: 'lines', target: 'OrderLine' },
-      constraint: 'order_line_sku_unique',
-    });
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect(error).toMatchObject({ failures: [{ index: 4, property: 'id' }] });
     expect(await Promise.all(TABLES.map((table) => sub.rows(table)))).toEqual(before);
-    for (const table of TABLES) expect(await sub.rows(table), table).toEqual(await ref.rows(table));
+    expect(fresh.shop.id).toBeUndefined();
+  });
+
+  it("bulkUpdate of stored orders reaching new entities with onInvalid: 'skip': refused before anything runs, as bulkSave", async () => {
+    const sub = subject();
+    const orders = await storedGraph(sub);
+    const before = await Promise.all(TABLES.map((table) => sub.rows(table)));
+    const named: unknown[] = [];
+    for (const call of ['bulkSave', 'bulkUpdate'] as const) {
+      const error = await sub[call](orders, { onInvalid: 'skip' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'cascade insert', option: "onInvalid: 'skip'" });
+      // The first related class found names the relation (MikroORM 6: the lines, persisted first).
+      const { entityName, property, index } = error as UnsupportedFeatureError;
+      named.push({ entityName, property, index });
+    }
+    expect(named[1]).toEqual(named[0]);
+    expect(await Promise.all(TABLES.map((table) => sub.rows(table)))).toEqual(before);
+    expect(sub.hooks.filter((h) => h.entity !== null && h.event !== 'afterLoad')).toEqual([]);
   });
 
   for (const withShop of [false, true]) {

@@ -273,7 +273,8 @@ export interface EntityAccess<E> {
   readonly linksBeforeHooks?: boolean;
   /**
    * The new related entities the ORM's own save would insert with the rows of a batch (cascade):
-   * asked once per batch of an insert (and of a save's new rows), before its before-hooks, so that
+   * asked once per batch of an insert, a save and an update (of the rows found), before its
+   * before-hooks, so that
    * {@link unwrittenRelation} lets through the relations they are reached by. Leave it out when the
    * entity has no relation that cascades inserts.
    */

@@ -1,9 +1,9 @@
-import type { BulkJob, CascadeWrite, InputBatch, LinkHookBatch } from '../../adapter/contract.js';
+import type { BulkJob, InputBatch, LinkHookBatch } from '../../adapter/contract.js';
 import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
 import { runBatches } from '../batches/run-batches.js';
-import { cascadeHooks, cascadesOf, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
+import { cascadeHooks, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
 import { SelfReferenceWrites } from '../insert/insert-self-references.js';
 import { insertStagesOf } from '../insert/run-insert.js';
@@ -13,6 +13,7 @@ import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } fr
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { type ChangePlan, loadRows, planChanges, trackerOf } from '../update/change-plan.js';
+import { storedCascadesOf } from '../update/stored-cascades.js';
 import { afterUpdatePhase, beforeUpdatePhase, validateUpdatePhase, writeUpdatePhase } from '../update/update-phases.js';
 
 /** Everything the engine needs to save entities of one model. */
@@ -74,8 +75,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const { model, target } = context;
   const { batch, fresh, existing, states } = parts;
   // New related entities of the rows, new and stored (cascade): those they refer to go in first.
-  const cascade = cascadesOf(model, batch, context.options);
-  refuseStoredRowsReachingCascades(model, parts, cascade);
+  const cascade = storedCascadesOf(model, batch, context.options, parts);
   // A stored row referring to a new related entity is diffed once that entity has its key, as
   // flush's UPDATE reads it; without one, as before anything is written.
   const diffLate = cascade !== undefined && existing.entities.length > 0;
@@ -122,8 +122,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
     : undefined;
   // New related entities of the rows, new and stored (cascade); a stored row's reference to one is
   // diffed as changed (save()'s computer compares its missing key) and written once it has its key.
-  const cascade = cascadesOf(model, batch, context.options);
-  refuseStoredRowsReachingCascades(model, parts, cascade);
+  const cascade = storedCascadesOf(model, batch, context.options, parts);
   // TypeORM's save() runs every before-hook of the graph before its first statement.
   const graphHooks = cascade?.hookOrder === 'graph';
   if (!graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
@@ -169,18 +168,6 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   if (late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
   // TypeORM's save() fires the update events of a tree's UPDATEs after its every insert event.
   await context.selfReferences.after(target);
-}
-
-/**
- * The stored rows' relations the call does not write, refused before the related entities go in
- * (the relation finders let through a reference to an entity the cascade inserts before the rows).
- */
-function refuseStoredRowsReachingCascades<E>(
-  model: SaveContext<E>['model'],
-  { existing, states }: SaveParts<E>,
-  cascade: CascadeWrite | undefined,
-): void {
-  if (cascade && existing.entities.length > 0) refuseUnwrittenRelations(model, existing, 'update', states);
 }
 
 /** The many-to-many links of a save's new rows and of its stored ones, after both statements (rows skipped as invalid write none). */

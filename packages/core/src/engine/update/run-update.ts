@@ -3,12 +3,14 @@ import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
 import { runBatches } from '../batches/run-batches.js';
 import type { StagedWork } from '../batches/staged-work.js';
+import { withOwnCounts } from '../insert/cascade-inserts.js';
 import type { BulkResult, UpdateOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { loadRows, planChanges, splitFound, trackerOf } from './change-plan.js';
+import { StoredCascades } from './stored-cascades.js';
 import { applyUpdate } from './update-apply.js';
 import { afterUpdatePhase, beforeUpdatePhase, validateUpdatePhase } from './update-phases.js';
 import { type PlannedUpdate, planUpdate } from './update-plan.js';
@@ -22,8 +24,10 @@ export type UpdateJob<E> = BulkJob<E, UpdateOptions>;
  * versions checked, one `UPDATE … FROM unnest(…)` per batch. Rows without changes send nothing and
  * get no hooks (`unchanged`); rows not in the database are skipped as `missing`.
  */
-export function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
-  return runBatches(input, job.options, job.transaction, updateStages(bindModel(job.model, job.access), job.options));
+export async function runUpdate<E>(job: UpdateJob<E>, input: Iterable<E> | AsyncIterable<E>): Promise<BulkResult<E>> {
+  const model = bindModel(job.model, job.access);
+  const result = await runBatches(input, job.options, job.transaction, updateStages(model, job.options));
+  return withOwnCounts(result, model.name);
 }
 
 /** An update's batch work in stages (see {@link StagedWork}). */
@@ -31,13 +35,18 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
   const keysOf = batchKeys<E>();
   // Each batch's many-to-many links, found with the rows' stored state, written after its UPDATE.
   const links = new Map<number, BatchLinks<E>>();
+  // Each batch's new related entities (cascade), from its look-up until it is written.
+  const related = new Map<number, StoredCascades>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     // An array is cut into batches in primary-key order, so that concurrent calls lock rows in one order.
     order: { columns: primaryColumns(model) },
     // A row given twice (two objects: one object twice is refused) is diffed against what the
     // earlier batch wrote, as batch by batch.
-    waitFor: (next, inFlight, target) => sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
+    // A batch whose related entities go in after its statement is finished first: the next one could
+    // reach one of them, which must have its key by then.
+    waitFor: (next, inFlight, target) =>
+      related.get(inFlight.number)?.after === true || sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
     preload: (batch, target) => (target.changes?.keyOf ? loadRows(target.changes, batch) : undefined),
     async prepare(batch, target, result, preloaded) {
@@ -46,16 +55,31 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const loaded = ((await preloaded) as (unknown | undefined)[] | undefined) ?? (await loadRows(tracker, batch));
       const { existing, states, keyless } = splitFound(batch, loaded, tracker, result);
       refuseFrozenRows(model, existing, 'update');
-      const plan = planChanges(context, existing, states, tracker);
+      // save() diffs the rows first (a reference to a new related entity differs: it has no key);
+      // flush once the related entities it inserts first have their keys.
+      const flushOrder = target.insertsBeforeUpdates === true;
+      let plan = flushOrder ? undefined : planChanges(context, existing, states, tracker);
       // The links as the ORM's save works them out: before the before-hooks, or after them.
       const early = model.linksBeforeHooks ? collectLinks(model, existing, 'update', states) : undefined;
+      // The new related entities the ORM's save would insert with the rows (cascade), as bulkSave
+      // inserts a stored row's.
+      const cascade = StoredCascades.of(model, { existing, states }, options, target);
+      if (cascade) related.set(batch.number, cascade);
+      await cascade?.beforeDiff(context);
+      plan ??= planChanges(context, existing, states, tracker);
+      // Before the rows' before-update hooks: the graph's before-insert events (save()), or the
+      // entities the rows refer to, each class with its own hooks.
+      await cascade?.beforeHooks(context);
       // Events grouped as that ORM's save groups them: link inserts, row updates, link removes.
       await beforeLinks(target, early, options, 'added');
       await beforeUpdatePhase(context, plan);
       await beforeLinks(target, early, options, 'removed');
       // Every row found, changed or not: a relation the ORM would write may be the only change.
+      // With save()'s order, before the related entities go in (the look reaches their own relations).
+      if (cascade?.graphHooks) await refuseChangedRelations(model, existing, 'update', target);
+      await cascade?.beforeStatement(context);
       refuseUnwrittenRelations(model, existing, 'update', states);
-      await refuseChangedRelations(model, existing, 'update', target);
+      if (!cascade?.graphHooks) await refuseChangedRelations(model, existing, 'update', target);
       const found = model.linksBeforeHooks ? early : collectLinks(model, existing, 'update', states);
       if (found) links.set(batch.number, found);
       const prepared = prepareRows(model, plan.changed.entities);
@@ -70,13 +94,20 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const number = sent.planned.changed.number;
       const found = links.get(number);
       links.delete(number);
+      const cascade = related.get(number);
+      related.delete(number);
       // Rows skipped as invalid write nothing, their links included.
       const grouped = model.linksBeforeHooks === true;
       const keep = (index: number) => result.outcomes.get(index) !== 'skipped';
       const written = await writeLinks(model, target, found, options, keep, grouped);
+      // save()'s order: every statement of the graph, then every after-event, the inserts' first.
+      await cascade?.afterStatement(context);
+      await cascade?.afterHooks(options, 'before');
       if (grouped) await afterLinks(target, written, options, 'added');
+      await cascade?.afterHooks(options, 'after');
       await afterUpdatePhase(context, sent.planned.changed);
       await afterLinks(target, written, options, grouped ? 'removed' : undefined);
+      await cascade?.done(context);
     },
   };
 }

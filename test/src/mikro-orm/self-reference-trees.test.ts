@@ -78,11 +78,23 @@ function sorted(node: StampedNode, payload: object | undefined): Record<string, 
   );
 }
 
+// Holds a node: a tree among the related entities a cascade inserts.
+@Entity({ tableName: 'node_holder' })
+class NodeHolder {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 40 }) name!: string;
+  @ManyToOne(() => StampedNode, { fieldName: 'node_id' }) node!: StampedNode;
+}
+
 let pair: OwnMikroOrmPair;
 beforeAll(async () => {
-  pair = await ownMikroOrmPair('mstreev', { entities: [VersionedNode, StampedNode] }, (e) => (e as VersionedNode).name);
+  pair = await ownMikroOrmPair(
+    'mstreev',
+    { entities: [VersionedNode, StampedNode, NodeHolder] },
+    (e) => (e as VersionedNode).name,
+  );
 });
-beforeEach(() => pair.reset(['versioned_node', 'stamped_node']));
+beforeEach(() => pair.reset(['versioned_node', 'stamped_node', 'node_holder']));
 afterAll(() => pair?.close());
 
 function build() {
@@ -276,4 +288,32 @@ it('refused (tree update), nothing written: a beforeUpdate hook changing the key
     moveKey = false;
   }
   expect(await subject.rows('stamped_node')).toEqual([]);
+});
+
+it('a tree among the related entities a cascade inserts: onUpdate values and afterCreate changes written with the parent, as flush', async () => {
+  const { reference, subject } = pair;
+  const holders = () => {
+    const p = Object.assign(new StampedNode(), { name: 'p', parent: null });
+    const c = Object.assign(new StampedNode(), { name: 'cA', parent: p });
+    const holder = (name: string, node: StampedNode) => Object.assign(new NodeHolder(), { name, node });
+    return [holder('h1', c), holder('h2', p)];
+  };
+  const refEm = reference.orm.em.fork() as EntityManager;
+  const refRows = holders();
+  refEm.persist(refRows);
+  await refEm.flush();
+  const em = subject.orm.em.fork() as EntityManager;
+  const rows = holders();
+  await bulkInsert(em, NodeHolder, rows, withForcedStrategy());
+  expect(await stampedRows(subject)).toEqual(await stampedRows(reference));
+  expect((await stampedRows(subject)).find((r) => r.name === 'cA')).toMatchObject({ mark: 'set in afterCreate', counter: 10 });
+  expect(view(rows.map((r) => r.node))).toEqual(view(refRows.map((r) => r.node)));
+  for (const [side, manager] of [
+    [subject, em],
+    [reference, refEm],
+  ] as const) {
+    side.sql.length = 0;
+    await manager.flush();
+    expect(written(side.sql)).toEqual([]);
+  }
 });

@@ -2,6 +2,7 @@ import type { ChangeTracker, InputBatch, RowChange } from '@cohort/core/adapter'
 import {
   ChangeSet,
   ChangeSetType,
+  type EntityManager,
   type EntityMetadata,
   type EntityProperty,
   ReferenceKind,
@@ -102,7 +103,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
       changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload, meta);
       changeSet.originalEntity = snapshot;
       // `onUpdate` runs only when something else changed, and its values join the payload.
-      if (Object.keys(payload).length > 0 && this.applyOnUpdate(entity, meta)) {
+      if (Object.keys(payload).length > 0 && applyOnUpdate(this.context.em, entity, meta)) {
         prepared = prepareEntity(this.context.em, entity);
         Object.assign(payload, withoutUndefined(this.payload(entity, snapshot, prepared)));
       }
@@ -138,24 +139,6 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     const diff = diffSnapshots(this.context.em, meta, snapshot, prepared);
     // An entity that was not loaded may be partial: what it leaves undefined is not a change.
     return this.looked.has(entity) ? withoutUndefined(diff) : diff;
-  }
-
-  /** `prop.onUpdate(entity, em)` for every property that has one, embeddables included. */
-  private applyOnUpdate(entity: E, meta: EntityMetadata<AnyEntity>): boolean {
-    const em = this.context.em;
-    const pending: [Data, string, unknown][] = [];
-    const visit = (target: Data, props: readonly EntityProperty<AnyEntity>[]) => {
-      for (const prop of props) {
-        if (prop.onUpdate) pending.push([target, prop.name, prop.onUpdate(target, em)]);
-        const value = target[prop.name];
-        if (prop.kind === ReferenceKind.EMBEDDED && value && prop.targetMeta) {
-          for (const item of (prop.array ? value : [value]) as Data[]) visit(item, prop.targetMeta.hydrateProps);
-        }
-      }
-    };
-    visit(entity as Data, meta.hydrateProps);
-    for (const [target, name, value] of pending) target[name] = value;
-    return pending.length > 0;
   }
 
   /** The engine's view of a change set: changed properties, their stored values, the columns to write. */
@@ -215,6 +198,26 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
 }
 
 const SHAPES_PER_CLASS = 256;
+
+/**
+ * `prop.onUpdate(entity, em)` for every property that has one, embeddables included, the values
+ * set once all are computed (as ChangeSetComputer does); whether there was any.
+ */
+export function applyOnUpdate(em: EntityManager, entity: object, meta: EntityMetadata<AnyEntity>): boolean {
+  const pending: [Data, string, unknown][] = [];
+  const visit = (target: Data, props: readonly EntityProperty<AnyEntity>[]) => {
+    for (const prop of props) {
+      if (prop.onUpdate) pending.push([target, prop.name, prop.onUpdate(target, em)]);
+      const value = target[prop.name];
+      if (prop.kind === ReferenceKind.EMBEDDED && value && prop.targetMeta) {
+        for (const item of (prop.array ? value : [value]) as Data[]) visit(item, prop.targetMeta.hydrateProps);
+      }
+    }
+  };
+  visit(entity as Data, meta.hydrateProps);
+  for (const [target, name, value] of pending) target[name] = value;
+  return pending.length > 0;
+}
 
 interface ChangeShape {
   readonly keys: string[];

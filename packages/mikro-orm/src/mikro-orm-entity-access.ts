@@ -39,7 +39,11 @@ export function mikroOrmEntityAccess<E extends object>(
     unwrittenRelation: finder && ((row, write) => finder(row, write, graph, context.em)),
     links,
     selfReferences: mikroOrmSelfReferences(meta as EntityMetadata<AnyEntity>),
-    treeUpdate: mikroOrmTreeUpdate(meta as EntityMetadata<AnyEntity>, () => context.em) as TreeUpdate<E> | undefined,
+    treeUpdate: mikroOrmTreeUpdate(
+      meta as EntityMetadata<AnyEntity>,
+      () => context.em,
+      new Set(entity.model.columns.filter((c) => c.updatable).map((c) => c.name)),
+    ) as TreeUpdate<E> | undefined,
     cascades: cascades?.root ? (batch) => cascades.of.find(batch as InputBatch<AnyEntity>) : undefined,
   };
 }

@@ -1,5 +1,5 @@
 import { UnsupportedFeatureError } from '@cohort/core';
-import type { SelfReference, TreeUpdate } from '@cohort/core/adapter';
+import type { RowChange, SelfReference, TreeUpdate } from '@cohort/core/adapter';
 import {
   ChangeSet,
   ChangeSetType,
@@ -10,6 +10,7 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
+import { applyOnUpdate } from './mikro-orm-change-tracker.js';
 import { diffSnapshots, entityInternals, prototypeMeta } from './mikro-orm-internals.js';
 import { embeddedValue } from './mikro-orm-relation-finder.js';
 import { prepareEntity } from './prepare-entity.js';
@@ -74,78 +75,141 @@ export function isTreeUpdate(changes: readonly { readonly native?: unknown }[]):
 }
 
 /**
- * The update events of a tree's follow-up UPDATE as flush fires them for its extra updates
- * (UnitOfWork.commitExtraUpdates): after every insert of the flush (and its afterCreate hooks), per
- * row `beforeUpdate` then `afterUpdate` (entity hooks, then subscribers) with an UPDATE change set
- * whose payload is the parent's key — and, in `afterUpdate`, the new version. Its UPDATE moves the
- * version on. What flush would write beside the parent's key cohort refuses (`tree update`): the
- * values of `onUpdate` properties, and whatever a hook (`afterCreate`, `beforeUpdate`) changed on the
- * row since its insert. Undefined for a class without such a relation.
+ * The tree's follow-up UPDATE as flush sends its extra updates (UnitOfWork.commitExtraUpdates): after
+ * every insert of the flush (and its afterCreate hooks), per row an UPDATE change set computed as
+ * ChangeSetComputer does — what changed since the insert's snapshot (the parent's key, and whatever
+ * an `afterCreate` hook changed), then the `onUpdate` values (set on the entity) — `beforeUpdate`
+ * (entity hooks, then subscribers), what those hooks changed joining the payload, the UPDATE of all
+ * of it (moving the version on), then `afterUpdate` with the new version in the payload. The
+ * engine writes the columns the change names with the parent; `written` leaves the snapshot holding
+ * what was written, so a following flush sends nothing. Refused (`tree update`): a change the
+ * UPDATE cannot write (a property without a column of the table, a changed primary key). Undefined
+ * for a class without such a relation. `columns`: the model's writable columns.
  */
-export function mikroOrmTreeUpdate(meta: EntityMetadata<AnyEntity>, em: () => EntityManager): TreeUpdate<AnyEntity> | undefined {
+export function mikroOrmTreeUpdate(
+  meta: EntityMetadata<AnyEntity>,
+  em: () => EntityManager,
+  columns: ReadonlySet<string>,
+): TreeUpdate<AnyEntity> | undefined {
   if (!mikroOrmSelfReferences(meta)) return undefined;
-  const refuse = (entity: AnyEntity, properties: readonly string[], why: string, index?: number, batch?: number) => {
+  // The entity as the change set last took it (prepareEntity): what before-update hooks change is diffed against it.
+  const baselines = new WeakMap<ChangeSet<AnyEntity>, Data>();
+  const refuse = (entity: AnyEntity, property: string, why: string, index?: number, batch?: number) => {
     const own = prototypeMeta(entity) ?? meta;
-    const name = `${own.className}.${properties[0]}`;
     return new UnsupportedFeatureError(
       'tree update',
-      `${name}${index === undefined ? '' : ` at row ${index}`}: flush writes ${why} in the UPDATE that sets a tree's parent after its insert; cohort writes only the parent's key there (and the version), so it refuses rather than leave it unwritten. Insert the parents first (an earlier call), or leave ${properties.join(', ')} alone in the hooks.`,
-      { entityName: own.className, property: properties[0], index, entity, batch },
+      `${own.className}.${property}${index === undefined ? '' : ` at row ${index}`}: flush writes ${why} in the UPDATE that sets a tree's parent after its insert; cohort cannot write it there, so it refuses rather than leave it unwritten. Insert the parents first (an earlier call), or leave ${property} alone in the hooks.`,
+      { entityName: own.className, property, index, entity, batch },
     );
   };
-  /** What flush's extra update would write beside the references and the version. */
-  const extra = (entity: AnyEntity, properties: readonly string[]): string[] => {
+  /** The engine's view of the change set: its properties, their stored values, the columns written. */
+  const rowChange = (
+    entity: AnyEntity,
+    changeSet: ChangeSet<AnyEntity>,
+    references: ReadonlyMap<string, readonly string[]>,
+    index?: number,
+    batch?: number,
+  ): RowChange => {
     const own = prototypeMeta(entity) ?? meta;
-    const snapshot = entityInternals(entity).__originalEntityData as Record<string, unknown> | undefined;
-    if (!snapshot) return [];
-    const diff = diffSnapshots(em(), own, snapshot, prepareEntity(em(), entity));
-    const skip = new Set([...properties, ...(own.versionProperty ? [own.versionProperty as string] : [])]);
-    return Object.keys(diff).filter((key) => !skip.has(key));
+    const snapshot = (entityInternals(entity).__originalEntityData ?? {}) as Data;
+    const properties: string[] = [];
+    const before: Data = {};
+    const written: string[] = [];
+    const add = (name: string) => {
+      if (!written.includes(name)) written.push(name);
+    };
+    for (const key of Object.keys(changeSet.payload)) {
+      const joins = references.get(key);
+      if (joins) {
+        properties.push(key);
+        before[key] = null;
+        joins.forEach(add);
+        continue;
+      }
+      if (key === own.versionProperty || waiting(entity, key)) continue;
+      if ((own.primaryKeys as readonly string[]).includes(key))
+        throw refuse(entity, key, `a changed primary key (${key})`, index, batch);
+      const prop = (own.properties as Partial<Record<string, EntityProperty<AnyEntity>>>)[key];
+      const fields = prop?.fieldNames?.filter((name) => columns.has(name)) ?? [];
+      if (!prop || fields.length === 0)
+        throw refuse(
+          entity,
+          key,
+          `what changed on the row (${key}), which maps to no writable column of the table,`,
+          index,
+          batch,
+        );
+      const path = prop.embedded ? prop.embedded.join('.') : prop.name;
+      properties.push(path);
+      before[path] = snapshot[key];
+      fields.forEach(add);
+    }
+    return { properties, before, columns: written, native: changeSet };
   };
+  const joinsOf = (change: RowChange) => (change.native as TreeChangeSet).references;
   return {
     before: true,
     change(entity, references) {
       const own = prototypeMeta(entity) ?? meta;
-      const properties = references.map((r) => r.property);
-      const onUpdate = own.hydrateProps.filter((p) => p.onUpdate).map((p) => p.name as string);
-      if (onUpdate.length > 0) throw refuse(entity, [...properties, ...onUpdate], `the onUpdate value of ${onUpdate.join(', ')}`);
-      const changed = extra(entity, properties);
-      if (changed.length > 0)
-        throw refuse(entity, [...properties, ...changed], `what changed on the row since its insert (${changed.join(', ')})`);
-      const payload: Record<string, unknown> = {};
+      const snapshot = entityInternals(entity).__originalEntityData as Data | undefined;
+      const manager = em();
+      // As ChangeSetComputer: the diff since the snapshot, then `onUpdate` (something changed: the
+      // parent), its values joining the payload.
+      const first = snapshot ? diffSnapshots(manager, own, snapshot, prepareEntity(manager, entity)) : {};
+      applyOnUpdate(manager, entity, own);
+      const prepared = prepareEntity(manager, entity);
+      const payload: Data = { ...first, ...(snapshot ? withoutUndefined(diffSnapshots(manager, own, snapshot, prepared)) : {}) };
       for (const reference of references) payload[reference.property] = entityInternals(reference.target).getPrimaryKey();
-      const changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload, own);
-      changeSet.originalEntity = { ...(entityInternals(entity).__originalEntityData ?? {}) };
+      if (own.versionProperty) delete payload[own.versionProperty as string];
+      const changeSet = new ChangeSet(entity, ChangeSetType.UPDATE, payload, own) as TreeChangeSet;
+      changeSet.originalEntity = { ...(snapshot ?? {}) };
+      changeSet.references = new Map(references.map((r) => [r.property, r.columns]));
       treeChangeSets.add(changeSet);
-      return {
-        properties,
-        before: Object.fromEntries(properties.map((p) => [p, null])),
-        columns: references.flatMap((r) => r.columns),
-        native: changeSet,
-      };
+      baselines.set(changeSet, prepared);
+      return rowChange(entity, changeSet, changeSet.references);
     },
-    checkHooked(entity, change, index, batch) {
-      const changed = extra(entity, change.properties);
-      if (changed.length > 0) {
-        throw refuse(
-          entity,
-          [...change.properties, ...changed],
-          `what its beforeUpdate hooks changed (${changed.join(', ')})`,
-          index,
-          batch,
-        );
-      }
+    hooked(entity, change, index, batch) {
+      // As flush's runHooks after beforeUpdate: what the hooks changed joins the payload.
+      const changeSet = change.native as TreeChangeSet;
+      const own = prototypeMeta(entity) ?? meta;
+      const current = prepareEntity(em(), entity);
+      const diff = diffSnapshots(em(), own, baselines.get(changeSet) ?? current, current);
+      if (Object.keys(diff).length === 0) return change;
+      Object.assign(changeSet.payload, diff);
+      baselines.set(changeSet, current);
+      return rowChange(entity, changeSet, joinsOf(change), index, batch);
     },
     written(entity, returned, change) {
       const own = prototypeMeta(entity) ?? meta;
+      const changeSet = change.native as TreeChangeSet;
       const version = own.versionProperty as string | undefined;
       const field = version ? (own.properties as Record<string, EntityProperty<AnyEntity>>)[version]?.fieldNames?.[0] : undefined;
-      if (!version || !field || !(field in returned)) return;
-      const value = returned[field];
-      (entity as Record<string, unknown>)[version] = value;
-      const snapshot = entityInternals(entity).__originalEntityData as Record<string, unknown> | undefined;
-      if (snapshot) snapshot[version] = prepareEntity(em(), entity)[version];
-      (change.native as ChangeSet<AnyEntity>).payload[version] = value;
+      if (version && field && field in returned) {
+        (entity as Data)[version] = returned[field];
+        changeSet.payload[version] = returned[field];
+      }
+      // The snapshot holds what the UPDATE wrote (flush takes the whole entity after its UPDATE).
+      const snapshot = entityInternals(entity).__originalEntityData as Data | undefined;
+      if (!snapshot) return;
+      const prepared = prepareEntity(em(), entity);
+      for (const key of Object.keys(changeSet.payload)) if (!changeSet.references.has(key)) snapshot[key] = prepared[key];
     },
   };
+}
+
+type Data = Record<string, unknown>;
+
+/** Whether the property refers to an entity without a key yet (a parent a later UPDATE sets). */
+function waiting(entity: AnyEntity, key: string): boolean {
+  const value = (entity as Data)[key];
+  if (value == null || typeof value !== 'object') return false;
+  const target = Reference.unwrapReference(value as object);
+  return Utils.isEntity(target) && !entityInternals(target).hasPrimaryKey();
+}
+
+/** A tree's change set, with the join columns of the references it writes (property → columns). */
+type TreeChangeSet = ChangeSet<AnyEntity> & { references: ReadonlyMap<string, readonly string[]> };
+
+function withoutUndefined(data: Data): Data {
+  return Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined));
 }

@@ -2,11 +2,18 @@
 // the engine takes (to link with one follow-up UPDATE per batch) and which it refuses before anything
 // is sent, and the UPDATE's text. (The rows and events against both ORMs' saves, on PostgreSQL:
 // test/src/conformance/self-referencing-trees.test.ts.)
-import { UnsupportedFeatureError } from '@cohort/core';
+import { BulkValidationError, UnsupportedFeatureError } from '@cohort/core';
 import { describe, expect, it } from 'vitest';
-import type { SelfReference } from '../../../packages/core/src/adapter/contract.js';
+import type {
+  SelfReference,
+  SqlSession,
+  TreeUpdate,
+  UpdateHookBatch,
+  WriteTarget,
+} from '../../../packages/core/src/adapter/contract.js';
 import { SelfReferenceWrites } from '../../../packages/core/src/engine/insert/insert-self-references.js';
-import type { BoundModel } from '../../../packages/core/src/model/bound-model.js';
+import type { BoundColumn, BoundModel } from '../../../packages/core/src/model/bound-model.js';
+import type { ColumnModel } from '../../../packages/core/src/model/entity-model.js';
 import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
 import { compileReferenceUpdate } from '../../../packages/core/src/sql/reference-update.js';
 
@@ -116,5 +123,153 @@ describe('compileReferenceUpdate', () => {
         'FROM unnest($1::integer[], $2::integer[]) WITH ORDINALITY AS u("id", "parent_id", "cohort_ordinal") WHERE t."id" = u."id" ' +
         'RETURNING u."cohort_ordinal", t."version" AS "r0", t."updated_at" AS "r1"',
     );
+  });
+});
+
+// SelfReferenceWrites.write on its own: a fake session answers the catalog query and records the
+// UPDATEs; a fake TreeUpdate names, per row, columns its UPDATE writes beside the parent (as
+// MikroORM's flush writes onUpdate values and what hooks changed).
+describe('SelfReferenceWrites.write with other columns per row', () => {
+  type Row = { id?: number; name: string; note?: string; stamp?: number; version?: number; parent?: Row };
+  const column = (name: string, extra: Partial<ColumnModel> = {}): BoundColumn<Row> => ({
+    name,
+    property: name === 'parent_id' ? 'parent' : name,
+    kind: name === 'note' ? 'string' : 'integer',
+    isArray: false,
+    nullable: name !== 'id',
+    primary: name === 'id',
+    hasDefault: false,
+    insertable: true,
+    updatable: name !== 'id',
+    ...extra,
+    read: (row) => (name === 'parent_id' ? row.parent?.id : row[name as 'id' | 'note' | 'stamp' | 'version']),
+    write: () => undefined,
+  });
+  const columns = [
+    column('id'),
+    column('parent_id'),
+    column('note', { length: 5 }),
+    column('stamp'),
+    column('version', { role: 'version' }),
+  ];
+  const catalog = ['id', 'parent_id', 'note', 'stamp', 'version'].map((name) => ({
+    name,
+    cast_type: name === 'note' ? 'character varying' : 'integer',
+    default_expr: null,
+    identity_always: false,
+    server_version: 150000,
+    partition_key: null,
+  }));
+
+  function setUp(hookNote?: string) {
+    const sent: { sql: string; parameters: unknown[] }[] = [];
+    const written: [string, Record<string, unknown>, readonly string[]][] = [];
+    const session: SqlSession = {
+      async query(sql: string, parameters: unknown[] = []) {
+        if (!sql.startsWith('UPDATE')) return catalog;
+        sent.push({ sql, parameters });
+        const ids = parameters[0] as string[];
+        return ids.map((_, i) => ({ cohort_ordinal: String(i + 1), r0: 2 }));
+      },
+    } as unknown as SqlSession;
+    // Rows named with an s get a stamp beside the parent (an onUpdate value); `hooked` adds the note a
+    // before-update hook set.
+    const tree: TreeUpdate<Row> = {
+      before: true,
+      change(row, references) {
+        const stamped = row.name.includes('s');
+        if (stamped) row.stamp = 7;
+        const properties = [...references.map((r) => r.property), ...(stamped ? ['stamp'] : [])];
+        return { properties, before: {}, columns: [...references.flatMap((r) => r.columns), ...(stamped ? ['stamp'] : [])] };
+      },
+      hooked(row, change) {
+        if (row.note === undefined) return change;
+        return { ...change, properties: [...change.properties, 'note'], columns: [...(change.columns ?? []), 'note'] };
+      },
+      written(row, returned, change) {
+        written.push([row.name, { ...returned }, change.columns ?? []]);
+      },
+    };
+    const rowModel: BoundModel<Row> = {
+      ...(model(true) as unknown as BoundModel<Row>),
+      table: 'tree_row',
+      columns,
+      treeUpdate: tree,
+      selfReferences: (row) =>
+        row.parent && row.parent.id === undefined
+          ? [{ property: 'parent', target: row.parent, columns: ['parent_id'], referenced: ['id'], nullable: true }]
+          : undefined,
+    };
+    const target = {
+      session,
+      inCallerTransaction: true,
+      hooks: {
+        beforeInsert: async () => undefined,
+        afterInsert: async () => undefined,
+        async beforeUpdate(batch: UpdateHookBatch<Row>) {
+          for (const row of batch.entities) if (row.name.includes('h')) row.note = hookNote;
+        },
+      },
+    } as unknown as WriteTarget<Row>;
+    return { sent, written, model: rowModel, target };
+  }
+
+  const tree = (): Row[] => {
+    const root: Row = { name: 'root' };
+    return [root, ...['a', 'bs', 'cs', 'dsh'].map((name) => ({ name, parent: root }))];
+  };
+  const insert = (rows: Row[]) => {
+    rows.forEach((row, i) => {
+      row.id = i + 1;
+      row.version = 1;
+    });
+  };
+
+  it('one UPDATE per set of columns written, the other columns read from the rows and encoded', async () => {
+    const { sent, written, model, target } = setUp('hook');
+    const rows = tree();
+    const writes = new SelfReferenceWrites(model, {}, rows);
+    writes.collect(batchOf(rows));
+    insert(rows);
+    await writes.write(target, 1);
+    expect(sent.map((s) => s.sql.replace(/ FROM unnest.*/, ''))).toEqual([
+      'UPDATE "tree_row" AS t SET "parent_id" = u."parent_id", "version" = t."version" + 1',
+      'UPDATE "tree_row" AS t SET "parent_id" = u."parent_id", "stamp" = u."stamp", "version" = t."version" + 1',
+      'UPDATE "tree_row" AS t SET "parent_id" = u."parent_id", "note" = u."note", "stamp" = u."stamp", "version" = t."version" + 1',
+    ]);
+    expect(sent.map((s) => s.parameters)).toEqual([
+      [['2'], ['1']],
+      [
+        ['3', '4'],
+        ['1', '1'],
+        ['7', '7'],
+      ],
+      [['5'], ['1'], ['hook'], ['7']],
+    ]);
+    expect(written).toEqual([
+      ['a', { version: 2 }, ['parent_id']],
+      ['bs', { version: 2 }, ['parent_id', 'stamp']],
+      ['cs', { version: 2 }, ['parent_id', 'stamp']],
+      ['dsh', { version: 2 }, ['parent_id', 'stamp', 'note']],
+    ]);
+  });
+
+  it('validates the other columns as an update does: a BulkValidationError naming the row, nothing sent', async () => {
+    const { sent, model, target } = setUp('too long');
+    const rows = tree();
+    const writes = new SelfReferenceWrites(model, {}, rows);
+    writes.collect(batchOf(rows));
+    insert(rows);
+    const error = await writes.write(target, 1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect((error as BulkValidationError).failures).toMatchObject([{ index: 4, property: 'note' }]);
+    expect(sent).toEqual([]);
+    const unchecked = setUp('too long');
+    const again = tree();
+    const lax = new SelfReferenceWrites(unchecked.model, { validate: false }, again);
+    lax.collect(batchOf(again));
+    insert(again);
+    await lax.write(unchecked.target, 1);
+    expect(unchecked.sent).toHaveLength(3);
   });
 });

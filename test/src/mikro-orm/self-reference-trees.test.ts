@@ -2,15 +2,18 @@
 // on, and fire beforeUpdate and afterUpdate per row (entity hooks, then subscribers) after every
 // afterCreate, with an UPDATE change set whose payload is the parent's key (plus, after, the new
 // version). cohort's one UPDATE per batch does the same; MikroORM inserts the parents first, cohort
-// in input order, so the events are compared sorted. What flush would write beside the parent in that
-// UPDATE — an onUpdate property's value, a column a hook changed — cohort refuses (`tree update`),
-// rolled back, rather than leave it unwritten.
-import { UnsupportedFeatureError } from '@cohort/core';
-import { bulkInsert } from '@cohort/mikro-orm';
+// in input order, so the events are compared sorted. What flush writes beside the parent in that
+// UPDATE — `onUpdate` values (flush applies them only there, not on the INSERT), the columns an
+// afterCreate or the beforeUpdate hooks changed — cohort writes in its UPDATE too (one statement per
+// set of columns written, where flush sends one per row).
+import { stripVTControlCharacters } from 'node:util';
+import { BulkValidationError, UnsupportedFeatureError } from '@cohort/core';
+import { bulkInsert, bulkSave } from '@cohort/mikro-orm';
 import type { EventArgs } from '@mikro-orm/core';
-import { AfterUpdate, BeforeUpdate, Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { AfterCreate, AfterUpdate, BeforeUpdate, Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { forcedStrategy } from '../harness/forced-strategy.js';
 import { type OwnMikroOrmPair, ownMikroOrmPair, withForcedStrategy } from '../harness/own-mikro-orm-pair.js';
 
 const hooked: string[] = [];
@@ -33,19 +36,65 @@ class VersionedNode {
   }
 }
 
+// onUpdate values (fixed, so both sides compare equal), a column an afterCreate hook changes (names
+// with an A), one a beforeUpdate hook changes (names with a B), a version.
+const stampedAt = new Date('2020-01-02T03:04:05Z');
+// A value the beforeUpdate hook of a B row sets in place of its note (overridden by a test).
+let noteSet = 'set in beforeUpdate';
+// Set: the beforeUpdate hook changes the row's key.
+let moveKey = false;
+
 @Entity({ tableName: 'stamped_node' })
 class StampedNode {
   @PrimaryKey({ type: 'integer' }) id!: number;
   @Property({ type: 'string', length: 40 }) name!: string;
+  @Property({ type: 'string', length: 40, nullable: true }) note?: string | null;
+  @Property({ type: 'string', length: 40, nullable: true }) mark?: string | null;
   @ManyToOne(() => StampedNode, { fieldName: 'parent_id', nullable: true }) parent?: StampedNode | null;
-  @Property({ type: 'Date', nullable: true, onUpdate: () => new Date() }) touchedAt?: Date;
+  @Property({ type: 'integer', version: true }) version!: number;
+  @Property({ type: 'Date', nullable: true, onUpdate: () => new Date(stampedAt) }) touchedAt?: Date;
+  @Property({ type: 'integer', nullable: true, onUpdate: (e: StampedNode) => (e.counter ?? 0) + 10 }) counter?: number;
+  @AfterCreate() afterCreate(args: EventArgs<StampedNode>) {
+    // (The create payloads differ apart from this: flush leaves a parent without a key out of it.)
+    hooked.push(`hook afterCreate ${this.name} touched=${this.touchedAt} changeSet=${args.changeSet?.type}`);
+    if (this.name.includes('A')) this.mark = 'set in afterCreate';
+  }
+  @BeforeUpdate() beforeUpdate(args: EventArgs<StampedNode>) {
+    hooked.push(`hook beforeUpdate ${this.name} v${this.version} ${JSON.stringify(sorted(this, args.changeSet?.payload))}`);
+    if (this.name.includes('B')) this.note = noteSet;
+    if (moveKey && this.name.includes('B')) this.id = 99;
+  }
+  @AfterUpdate() afterUpdate(args: EventArgs<StampedNode>) {
+    hooked.push(`hook afterUpdate ${this.name} v${this.version} ${JSON.stringify(sorted(this, args.changeSet?.payload))}`);
+  }
+}
+
+/** The payload by key, the parent's key named (keys follow the input on cohort's side, parents first on flush's). */
+function sorted(node: StampedNode, payload: object | undefined): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(payload ?? {})
+      .map(([key, value]) => [key, key === 'parent' && value === node.parent?.id ? `key of ${node.parent?.name}` : value])
+      .sort(([a], [b]) => String(a).localeCompare(String(b))),
+  );
+}
+
+// Holds a node: a tree among the related entities a cascade inserts.
+@Entity({ tableName: 'node_holder' })
+class NodeHolder {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 40 }) name!: string;
+  @ManyToOne(() => StampedNode, { fieldName: 'node_id' }) node!: StampedNode;
 }
 
 let pair: OwnMikroOrmPair;
 beforeAll(async () => {
-  pair = await ownMikroOrmPair('mstreev', { entities: [VersionedNode, StampedNode] }, (e) => (e as VersionedNode).name);
+  pair = await ownMikroOrmPair(
+    'mstreev',
+    { entities: [VersionedNode, StampedNode, NodeHolder] },
+    (e) => (e as VersionedNode).name,
+  );
 });
-beforeEach(() => pair.reset(['versioned_node', 'stamped_node']));
+beforeEach(() => pair.reset(['versioned_node', 'stamped_node', 'node_holder']));
 afterAll(() => pair?.close());
 
 function build() {
@@ -54,6 +103,10 @@ function build() {
   const grand = Object.assign(new VersionedNode(), { name: 'grand', parent: child });
   return [grand, child, parent];
 }
+
+/** The log's INSERT, UPDATE and DELETE statements (its colours and `[query]` prefixes stripped). */
+const written = (sql: readonly string[]) =>
+  sql.map((s) => stripVTControlCharacters(s).replace(/^\[query\] /, '')).filter((s) => /^(insert|update|delete)\b/i.test(s));
 
 const tree = (side: OwnMikroOrmPair['reference']) =>
   side.execute(
@@ -98,26 +151,169 @@ it('the version moves on; beforeUpdate/afterUpdate per linked row after the afte
   // The snapshots hold the parents and the versions: a following flush sends nothing.
   subject.sql.length = 0;
   await em.flush();
-  expect(subject.sql.filter((s) => /^(insert|update|delete)/i.test(s))).toEqual([]);
+  expect(written(subject.sql)).toEqual([]);
 });
 
-it('refused (tree update), nothing written: a beforeUpdate hook changing a column, an onUpdate property', async () => {
-  const { subject } = pair;
-  const em = subject.orm.em.fork() as EntityManager;
+it('a beforeUpdate hook changing a column: written with the parent, as flush', async () => {
+  const { reference, subject } = pair;
   noteOf = 'child';
   try {
-    const error = await bulkInsert(em, VersionedNode, build(), withForcedStrategy()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ feature: 'tree update', entityName: 'VersionedNode', property: 'parent', index: 1 });
-    expect((error as Error).message).toContain('beforeUpdate hooks changed (note)');
+    const refRows = build();
+    const refEm = reference.orm.em.fork() as EntityManager;
+    refEm.persist(refRows);
+    await refEm.flush();
+    const em = subject.orm.em.fork() as EntityManager;
+    const rows = build();
+    await bulkInsert(em, VersionedNode, rows, withForcedStrategy());
+    expect(await tree(subject)).toEqual(await tree(reference));
+    expect((await tree(subject)).find((r) => r.name === 'child')?.note).toBe('set in beforeUpdate');
+    expect(rows.map((r) => [r.note, r.version])).toEqual(refRows.map((r) => [r.note, r.version]));
+    subject.sql.length = 0;
+    await em.flush();
+    expect(written(subject.sql)).toEqual([]);
   } finally {
     noteOf = undefined;
   }
-  const parent = Object.assign(new StampedNode(), { name: 'parent', parent: null });
-  const child = Object.assign(new StampedNode(), { name: 'child', parent });
-  const stamped = await bulkInsert(em.fork(), StampedNode, [child, parent], withForcedStrategy()).catch((e: unknown) => e);
-  expect(stamped).toMatchObject({ feature: 'tree update', entityName: 'StampedNode', property: 'parent' });
-  expect((stamped as Error).message).toContain('onUpdate value of touchedAt');
-  expect(await subject.rows('versioned_node')).toEqual([]);
+});
+
+// p, with children cAB (its afterCreate and beforeUpdate hooks change a column), x and y (only the
+// onUpdate values), and gA (child of cAB, its afterCreate changes a column).
+function stamped(order: 'child first' | 'parent first') {
+  const node = (name: string, parent: StampedNode | null) => Object.assign(new StampedNode(), { name, parent });
+  const p = node('p', null);
+  const c = node('cAB', p);
+  const g = node('gA', c);
+  const x = node('x', p);
+  const y = node('y', p);
+  return order === 'child first' ? [g, c, x, y, p] : [p, c, g, x, y];
+}
+
+const view = (rows: readonly StampedNode[]) =>
+  rows.map((r) => ({
+    name: r.name,
+    note: r.note,
+    mark: r.mark,
+    version: r.version,
+    touchedAt: r.touchedAt?.toISOString(),
+    counter: r.counter,
+    parent: r.parent?.name,
+    parentId: r.parent?.id === undefined ? undefined : typeof r.parent.id,
+  }));
+
+const stampedRows = (side: OwnMikroOrmPair['reference']) =>
+  side.execute(
+    `select c.name, c.note, c.mark, c.version, c.touched_at::text, c.counter, p.name as parent from "${side.schema}".stamped_node c left join "${side.schema}".stamped_node p on p.id = c.parent_id order by c.name`,
+  );
+
+/** Per UPDATE statement of the log, the columns it sets (sorted). */
+const updateSets = (sql: readonly string[]) =>
+  written(sql)
+    .filter((s) => /^update /i.test(s))
+    .map((s) =>
+      [...(s.match(/ set (.*?) (where|from) /i)?.[1] ?? '').matchAll(/"(\w+)" = /g)]
+        .map((m) => m[1])
+        .sort()
+        .join(','),
+    );
+
+for (const call of ['bulkInsert', 'bulkSave'] as const) {
+  for (const order of ['child first', 'parent first'] as const) {
+    it(`${call}, ${order}: onUpdate values and what afterCreate/beforeUpdate hooks changed are written with the parent, as flush`, async () => {
+      const { reference, subject } = pair;
+      hooked.length = 0;
+      const refEm = reference.orm.em.fork() as EntityManager;
+      const refRows = stamped(order);
+      refEm.persist(refRows);
+      await refEm.flush();
+      const refHooks = [...hooked];
+      hooked.length = 0;
+      const em = subject.orm.em.fork() as EntityManager;
+      const rows = stamped(order);
+      const write = call === 'bulkInsert' ? bulkInsert : bulkSave;
+      expect(await write(em, StampedNode, rows, withForcedStrategy())).toMatchObject({ inserted: 5 });
+      // Keys follow the input on cohort's side, parents first on flush's: rows compared by name.
+      expect(await stampedRows(subject)).toEqual(await stampedRows(reference));
+      expect(view(rows)).toEqual(view(refRows));
+      expect([...hooked].sort()).toEqual([...refHooks].sort());
+      const updates = (events: string[]) => events.filter((e) => e.includes('Update')).sort();
+      expect(updates(subject.events)).toEqual(updates(reference.events));
+      // flush applies onUpdate only in its extra update, not on the INSERT (nor to the root).
+      expect(refHooks.filter((h) => h.startsWith('hook afterCreate')).every((h) => h.includes('touched=undefined'))).toBe(true);
+      expect(refRows.find((r) => r.name === 'p')?.touchedAt).toBeUndefined();
+      // The same sets of columns written; flush sends one UPDATE per row, cohort one per set.
+      const refSets = updateSets(reference.sql);
+      const subSets = updateSets(subject.sql);
+      expect(refSets).toHaveLength(4);
+      expect([...new Set(subSets)].sort()).toEqual([...new Set(refSets)].sort());
+      expect(subSets).toHaveLength(new Set(refSets).size);
+      // One INSERT (COPY, forced, goes to the driver without MikroORM's log).
+      expect(written(subject.sql).filter((s) => /^insert /i.test(s))).toHaveLength(forcedStrategy === 'copy' ? 0 : 1);
+      // The snapshots hold what was written: a following flush sends nothing on either side.
+      for (const [side, manager] of [
+        [subject, em],
+        [reference, refEm],
+      ] as const) {
+        side.sql.length = 0;
+        await manager.flush();
+        expect(written(side.sql)).toEqual([]);
+      }
+    });
+  }
+}
+
+it('a value the UPDATE would write that fails validation: BulkValidationError naming the row, nothing written', async () => {
+  const { subject } = pair;
+  noteSet = 'n'.repeat(41);
+  try {
+    const em = subject.orm.em.fork() as EntityManager;
+    const error = await bulkInsert(em, StampedNode, stamped('child first'), withForcedStrategy()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect((error as BulkValidationError).failures).toMatchObject([{ index: 1, property: 'note' }]);
+  } finally {
+    noteSet = 'set in beforeUpdate';
+  }
   expect(await subject.rows('stamped_node')).toEqual([]);
+});
+
+it('refused (tree update), nothing written: a beforeUpdate hook changing the key', async () => {
+  const { subject } = pair;
+  moveKey = true;
+  try {
+    const em = subject.orm.em.fork() as EntityManager;
+    const error = await bulkInsert(em, StampedNode, stamped('parent first'), withForcedStrategy()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'tree update', entityName: 'StampedNode', property: 'id', index: 1 });
+    expect((error as Error).message).toContain('a changed primary key (id)');
+  } finally {
+    moveKey = false;
+  }
+  expect(await subject.rows('stamped_node')).toEqual([]);
+});
+
+it('a tree among the related entities a cascade inserts: onUpdate values and afterCreate changes written with the parent, as flush', async () => {
+  const { reference, subject } = pair;
+  const holders = () => {
+    const p = Object.assign(new StampedNode(), { name: 'p', parent: null });
+    const c = Object.assign(new StampedNode(), { name: 'cA', parent: p });
+    const holder = (name: string, node: StampedNode) => Object.assign(new NodeHolder(), { name, node });
+    return [holder('h1', c), holder('h2', p)];
+  };
+  const refEm = reference.orm.em.fork() as EntityManager;
+  const refRows = holders();
+  refEm.persist(refRows);
+  await refEm.flush();
+  const em = subject.orm.em.fork() as EntityManager;
+  const rows = holders();
+  await bulkInsert(em, NodeHolder, rows, withForcedStrategy());
+  expect(await stampedRows(subject)).toEqual(await stampedRows(reference));
+  expect((await stampedRows(subject)).find((r) => r.name === 'cA')).toMatchObject({ mark: 'set in afterCreate', counter: 10 });
+  expect(view(rows.map((r) => r.node))).toEqual(view(refRows.map((r) => r.node)));
+  for (const [side, manager] of [
+    [subject, em],
+    [reference, refEm],
+  ] as const) {
+    side.sql.length = 0;
+    await manager.flush();
+    expect(written(side.sql)).toEqual([]);
+  }
 });

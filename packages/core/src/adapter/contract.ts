@@ -296,28 +296,36 @@ export interface EntityAccess<E> {
 
 /**
  * How the ORM's save fires update events for the rows whose join columns it sets after their insert
- * (see {@link EntityAccess.selfReferences}). The engine sends one UPDATE per batch for them that also
- * moves their version column and update-date columns on, as the ORMs' own UPDATEs do.
+ * (see {@link EntityAccess.selfReferences}), and what else its UPDATE writes for them. The engine
+ * sends one UPDATE per batch (and set of columns written) for them that also moves their version
+ * column and update-date columns on, as the ORMs' own UPDATEs do.
  */
 export interface TreeUpdate<E> {
   /**
    * The ORM runs before-update events for these rows and then writes what they changed (MikroORM's
    * flush): the engine runs the whole update — before-events, UPDATE, after-events — after the
    * batch's after-insert hooks (with {@link WriteTarget.insertsBeforeUpdates}) and asks
-   * {@link checkHooked}. Otherwise (TypeORM's save()) the UPDATE follows the INSERT and only the
+   * {@link hooked}. Otherwise (TypeORM's save()) the UPDATE follows the INSERT and only the
    * after-update events run, after the batch's after-insert hooks.
    */
   readonly before: boolean;
-  /** What the row's update events carry; `references`: its references written now. */
+  /**
+   * What the row's update events carry; `references`: its references written now. Its `columns`
+   * are what the row's UPDATE writes: the references' join columns, and any other column the ORM's
+   * UPDATE writes for the row (MikroORM: `onUpdate` values, what an `afterCreate` hook changed),
+   * whose values the adapter has put on the entity; the engine reads and encodes them with the
+   * model's readers, validates them as an update's changed columns, and writes them with the parent.
+   */
   change(entity: E, references: readonly SelfReference[]): RowChange;
   /**
-   * After the before-update events: throws (an UnsupportedFeatureError naming the row) when a hook
-   * changed what the follow-up UPDATE does not write.
+   * After the before-update events: the row's change with what they changed (more `columns` to
+   * write). Throws (an UnsupportedFeatureError naming the row) for a change the UPDATE cannot write.
    */
-  checkHooked?(entity: E, change: RowChange, index: number, batch: number): void;
+  hooked?(entity: E, change: RowChange, index: number, batch: number): RowChange;
   /**
    * The UPDATE wrote the row: `returned` holds its new version and update dates (column name →
-   * value as the driver parsed it), to put onto the object (and the ORM's snapshot of it).
+   * value as the driver parsed it), to put onto the object (and the ORM's snapshot of it, with the
+   * other columns `change` named).
    */
   written(entity: E, returned: Readonly<Record<string, unknown>>, change: RowChange): void;
 }

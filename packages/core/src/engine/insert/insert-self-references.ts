@@ -5,9 +5,11 @@
 // key in that batch's statement: rows of the batch and rows of earlier batches still waiting. Like
 // the ORMs' UPDATEs it moves the rows' version and update dates on, and it fires the update events
 // the ORM fires for them (issue 22): TypeORM an afterUpdate per row, MikroORM beforeUpdate and
-// afterUpdate, each as a batch (batch subscribers get beforeBulkUpdate / afterBulkUpdate).
+// afterUpdate, each as a batch (batch subscribers get beforeBulkUpdate / afterBulkUpdate). What
+// MikroORM's UPDATE writes beside the parent (onUpdate values, what a hook changed) the adapter names
+// per row in the change's columns; rows that write different columns go in separate statements.
 import type { InputBatch, RowChange, SelfReference, TreeUpdate, UpdateHookBatch, WriteTarget } from '../../adapter/contract.js';
-import type { BulkWriteError } from '../../errors/bulk-write-error.js';
+import { BulkValidationError, type BulkWriteError, type ValidationFailure } from '../../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
 import { BulkUsageError, UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
@@ -16,6 +18,7 @@ import { readTableCatalog } from '../../model/table-catalog.js';
 import { encodeColumn } from '../../sql/batch-values.js';
 import { compileReferenceUpdate, REFERENCE_ORDINAL } from '../../sql/reference-update.js';
 import { versionStepOf } from '../../sql/version-step.js';
+import { columnFailures } from '../../validate/batch-validator.js';
 import type { InsertOptions } from '../options/bulk-options.js';
 import { resolveConflict } from '../upsert/conflict-plan.js';
 import { InsertedEntities } from './inserted-entities.js';
@@ -39,7 +42,7 @@ export class SelfReferenceWrites<E> {
 
   constructor(
     private readonly model: BoundModel<E>,
-    private readonly options: Pick<InsertOptions, 'onInvalid' | 'onConflict' | 'atomic'>,
+    private readonly options: Pick<InsertOptions, 'onInvalid' | 'onConflict' | 'atomic' | 'validate'>,
     input?: unknown,
   ) {
     // Only a model with self-references asks which rows are the input's.
@@ -88,9 +91,10 @@ export class SelfReferenceWrites<E> {
   /**
    * After a batch's statement (its rows' keys are on the objects): the join columns of every waiting
    * row whose parent has its key now, in the call's transaction — one UPDATE for them (one per set of
-   * join columns, when rows wait on different relations), which moves their version and update dates
-   * on as the ORMs' own UPDATE does. With the adapter's {@link TreeUpdate} `before`, their
-   * before-update events run first (hooks allowing); the after-update events wait for {@link after}.
+   * columns written, when rows wait on different relations or the adapter names other columns for
+   * some), which moves their version and update dates on as the ORMs' own UPDATE does. With the
+   * adapter's {@link TreeUpdate} `before`, their before-update events run first (hooks allowing) and
+   * `hooked` gives each row's change after them; the after-update events wait for {@link after}.
    */
   async write(target: WriteTarget<E>, batchNumber: number, hooks = true): Promise<void> {
     if (this.#waiting.length === 0) return;
@@ -109,33 +113,66 @@ export class SelfReferenceWrites<E> {
     if (ready.size === 0) return;
     const rows = [...ready.values()];
     const tree = this.model.treeUpdate;
+    const changes = rows.map((r) => changeOf(tree, r));
     const linked: UpdateHookBatch<E> & { changes: RowChange[] } = {
       number: batchNumber,
       entities: rows.map((r) => (r[0] as Waiting<E>).entity),
       indices: rows.map((r) => (r[0] as Waiting<E>).index),
-      changes: rows.map((r) => changeOf(tree, r)),
+      changes,
     };
     if (tree?.before && hooks && target.hooks.beforeUpdate) {
       await target.hooks.beforeUpdate(linked);
-      linked.entities.forEach((entity, position) => {
-        tree.checkHooked?.(entity, linked.changes[position] as RowChange, linked.indices[position] as number, batchNumber);
-      });
+      const { hooked } = tree;
+      if (hooked) {
+        linked.entities.forEach((entity, position) => {
+          changes[position] = hooked(entity, changes[position] as RowChange, linked.indices[position] as number, batchNumber);
+        });
+      }
     }
-    // One statement per set of join columns: a row is in one of them, so its version moves once.
+    // Per row, the columns its UPDATE writes beside the join columns (what the adapter's change names).
+    const extras = rows.map((r, position) => this.#extra(r, changes[position] as RowChange));
+    this.#validate(rows, extras, batchNumber);
+    // One statement per set of columns written: a row is in one of them, so its version moves once.
     const byColumns = new Map<string, number[]>();
     rows.forEach((r, position) => {
-      const key = r.flatMap((w) => w.reference.columns).join('\u0000');
-      byColumns.set(key, [...(byColumns.get(key) ?? []), position]);
+      const key = [...r.flatMap((w) => w.reference.columns), '', ...(extras[position] as BoundColumn<E>[]).map((c) => c.name)];
+      const signature = key.join('\u0000');
+      byColumns.set(signature, [...(byColumns.get(signature) ?? []), position]);
     });
     for (const positions of byColumns.values()) {
       await this.#update(
         target,
         positions.map((p) => rows[p] as Waiting<E>[]),
-        positions.map((p) => linked.changes[p] as RowChange),
+        extras[positions[0] as number] as BoundColumn<E>[],
+        positions.map((p) => changes[p] as RowChange),
         batchNumber,
       );
     }
     if (tree && hooks) this.#linked.push(linked);
+  }
+
+  /** The updatable columns the row's change names beside its join columns, version and dates, in model order. */
+  #extra(rows: readonly Waiting<E>[], change: RowChange): BoundColumn<E>[] {
+    const named = change.columns;
+    if (!named || named.length === 0) return [];
+    const joins = new Set(rows.flatMap((w) => w.reference.columns));
+    const wanted = new Set(named.filter((name) => !joins.has(name)));
+    if (wanted.size === 0) return [];
+    return this.model.columns.filter(
+      (c) => wanted.has(c.name) && c.updatable && !c.primary && c.role !== 'version' && c.role !== 'updateDate',
+    );
+  }
+
+  /** The other columns' values, checked as an update checks its changed columns (unless `validate: false`). */
+  #validate(rows: readonly (readonly Waiting<E>[])[], extras: readonly (readonly BoundColumn<E>[])[], batchNumber: number): void {
+    if (this.options.validate === false) return;
+    const failures: ValidationFailure<E>[] = [];
+    rows.forEach((r, position) => {
+      const columns = extras[position] as readonly BoundColumn<E>[];
+      const row = r[0] as Waiting<E>;
+      if (columns.length > 0) columnFailures(columns, row.entity, row.index, undefined, failures);
+    });
+    if (failures.length > 0) throw new BulkValidationError(failures, batchNumber);
   }
 
   /** The after-update events of the rows linked since the last call (after the batch's after-insert hooks). */
@@ -147,12 +184,13 @@ export class SelfReferenceWrites<E> {
   async #update(
     target: WriteTarget<E>,
     rows: readonly (readonly Waiting<E>[])[],
+    extra: readonly BoundColumn<E>[],
     changes: readonly RowChange[],
     batchNumber: number,
   ): Promise<void> {
     const keys = primaryColumns(this.model);
     const first = rows[0] as readonly Waiting<E>[];
-    const set = this.#columns(first.flatMap((w) => w.reference.columns));
+    const set = [...this.#columns(first.flatMap((w) => w.reference.columns)), ...extra];
     const referenced = first.flatMap((w, i) => this.#columns(w.reference.referenced).map((column) => ({ column, reference: i })));
     const columns = [...keys, ...set];
     const values = [
@@ -166,6 +204,12 @@ export class SelfReferenceWrites<E> {
         encodeColumn(
           column as BoundColumn<never>,
           rows.map((r) => column.read((r[reference] as Waiting<E>).reference.target as E)),
+        ),
+      ),
+      ...extra.map((column) =>
+        encodeColumn(
+          column as BoundColumn<never>,
+          rows.map((r) => column.read((r[0] as Waiting<E>).entity)),
         ),
       ),
     ];

@@ -139,6 +139,26 @@ class VersionedNode {
   }
 }
 
+// Holds a node through a relation that cascades inserts: a tree among related entities.
+@Entity('node_holder')
+class NodeHolder {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) title!: string;
+  @ManyToOne(() => VersionedNode, { nullable: true, cascade: ['insert'] })
+  @JoinColumn({ name: 'node_id' })
+  node!: VersionedNode | null;
+  @VersionColumn() version!: number;
+  @BeforeInsert() beforeInsert() {
+    events.push(`listener beforeInsert holder ${this.title}`);
+  }
+  @AfterInsert() afterInsert() {
+    events.push(`listener afterInsert holder ${this.title}`);
+  }
+  @AfterUpdate() afterUpdate() {
+    events.push(`listener afterUpdate holder ${this.title}`);
+  }
+}
+
 @EventSubscriber()
 class NodeEvents implements EntitySubscriberInterface<VersionedNode> {
   listenTo() {
@@ -179,7 +199,7 @@ describe('the UPDATE of a tree, as save() sends it (issue 22)', () => {
       type: 'postgres',
       url,
       schema: schema.name,
-      entities: [VersionedNode],
+      entities: [VersionedNode, NodeHolder],
       subscribers: [NodeEvents, NodeAudit],
       synchronize: true,
     });
@@ -198,7 +218,7 @@ describe('the UPDATE of a tree, as save() sends it (issue 22)', () => {
     return [grand, child, parent];
   };
   const run = async (write: (rows: VersionedNode[]) => Promise<unknown>) => {
-    await versioned.query(`TRUNCATE ${table()} RESTART IDENTITY`);
+    await versioned.query(`TRUNCATE ${table()}, ${versioned.getMetadata(NodeHolder).tablePath} RESTART IDENTITY`);
     events.length = 0;
     bulkEvents.length = 0;
     const rows = build();
@@ -232,4 +252,86 @@ describe('the UPDATE of a tree, as save() sends it (issue 22)', () => {
     expect(own.bulkEvents).toEqual(['per-entity afterUpdate', 'per-entity afterUpdate']);
     expect(cohort.bulkEvents).toEqual(['afterBulkUpdate grand:parent_id child:parent_id']);
   });
+});
+
+// Issue 22: a tree among the related entities a cascade inserts (holders whose new nodes refer to
+// other new nodes of the graph). save() links them with its UPDATE per node and fires their
+// afterUpdates after every afterInsert of the graph, as for a tree of the rows.
+describe('the UPDATE of a tree among related entities, as save() sends it (issue 22)', () => {
+  let ds: DataSource;
+  beforeAll(async () => {
+    const url = inject('databaseUrl');
+    const schema = await createSchema(url, 'tstreer');
+    ds = new DataSource({
+      type: 'postgres',
+      url,
+      schema: schema.name,
+      entities: [VersionedNode, NodeHolder],
+      subscribers: [NodeEvents, NodeAudit],
+      synchronize: true,
+    });
+    await ds.initialize();
+    return async () => {
+      await ds.destroy();
+      await schema.drop();
+    };
+  });
+
+  const holder = (title: string, node: VersionedNode | null) => Object.assign(new NodeHolder(), { title, node });
+  const vnode = (name: string, parent: VersionedNode | null) => Object.assign(new VersionedNode(), { name, parent, note: null });
+  // Every node is reached through a holder (the node's parent relation does not cascade).
+  const graphs: Record<string, () => NodeHolder[]> = {
+    'a chain, each node through its own holder, children first': () => {
+      const root = vnode('root', null);
+      const mid = vnode('mid', root);
+      return [holder('h0', vnode('leaf', mid)), holder('h1', mid), holder('h2', root)];
+    },
+    'nodes of two holders, one the parent of the other, and a holder without a node': () => {
+      const root = vnode('root', null);
+      return [holder('h0', vnode('kid', root)), holder('h1', root), holder('h2', null)];
+    },
+    'two nodes whose parent is a node reached later, one holder shared': () => {
+      const root = vnode('root', null);
+      const a = vnode('a', root);
+      return [holder('h0', a), holder('h1', vnode('b', root)), holder('h2', a), holder('h3', root)];
+    },
+  };
+  const run = async (build: () => NodeHolder[], write: (rows: NodeHolder[]) => Promise<unknown>) => {
+    const nodes = ds.getMetadata(VersionedNode).tablePath;
+    const holders = ds.getMetadata(NodeHolder).tablePath;
+    await ds.query(`TRUNCATE ${nodes}, ${holders} RESTART IDENTITY`);
+    events.length = 0;
+    bulkEvents.length = 0;
+    const rows = build();
+    await write(rows);
+    const stored = {
+      nodes: await ds.query(`SELECT id, name, version, parent_id FROM ${nodes} ORDER BY id`),
+      holders: await ds.query(`SELECT id, title, version, node_id FROM ${holders} ORDER BY id`),
+    };
+    const linked = rows.flatMap((h) => {
+      const chain: VersionedNode[] = [];
+      for (let n = h.node; n && !chain.includes(n); n = n.parent) chain.push(n);
+      return chain;
+    });
+    const objects = linked.map((n) => ({ name: n.name, id: n.id, version: n.version, parent: n.parent?.id ?? null }));
+    return { events: [...events], bulkEvents: [...bulkEvents], stored, objects };
+  };
+
+  for (const [what, build] of Object.entries(graphs)) {
+    for (const call of ['bulkInsert', 'bulkSave'] as const) {
+      it(`${call}: ${what}: versions move on, afterUpdate per linked node after every afterInsert, as save()`, async () => {
+        const own = await run(build, (rows) => ds.manager.save(rows));
+        const cohort = await run(build, (rows) =>
+          call === 'bulkInsert' ? bulkInsert(ds.manager, NodeHolder, rows) : bulkSave(ds.manager, NodeHolder, rows),
+        );
+        expect(own.stored.nodes.map((n: { version: number }) => n.version)).toContain(2);
+        expect(own.events.some((e) => e.startsWith('listener afterUpdate '))).toBe(true);
+        expect(cohort.stored).toEqual(own.stored);
+        expect(cohort.objects).toEqual(own.objects);
+        expect(cohort.events).toEqual(own.events);
+        const linkedCount = own.bulkEvents.length;
+        expect(cohort.bulkEvents).toHaveLength(linkedCount > 0 ? 1 : 0);
+      });
+    }
+  }
 });

@@ -9,9 +9,69 @@ import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import { emptyResult, type InsertOptions, type RunningResult } from '../options/bulk-options.js';
 import { resolveConflict } from '../upsert/conflict-plan.js';
+import type { LateTree } from './insert-self-references.js';
 
 /** An insert's staged work for a model (run-insert's insertStages, handed in to keep imports one-way). */
-export type InsertStagesOf = <N>(model: BoundModel<N>, options: InsertOptions) => StagedWork<N, unknown, unknown>;
+export type InsertStagesOf = <N>(
+  model: BoundModel<N>,
+  options: InsertOptions,
+  trees?: TreeQueue,
+) => StagedWork<N, unknown, unknown>;
+
+/**
+ * Where a batch's inserts leave the work of their trees that waits for the batch's every insert
+ * event: the late UPDATE (MikroORM's extra updates) and the update events of the linked rows. Both
+ * ORMs' saves fire them after every insert of the graph, in the order the classes went in — the
+ * related classes' trees (`author.mentor`, both new) as the rows' own.
+ */
+export interface TreeQueue {
+  /** Whether the trees' update events run: the call's `hooks` (a cascade group may run without its own). */
+  readonly hooks: boolean | undefined;
+  add(tree: LateTree): void;
+  /** The queue of a cascade group: its failures name the relation its entities were reached through. */
+  via(relation: GraphLocation): TreeQueue;
+}
+
+/** A batch's {@link TreeQueue}: filled while its classes go in, run after its last insert event. */
+export class LateTrees implements TreeQueue {
+  readonly #trees: LateTree[] = [];
+
+  constructor(readonly hooks: boolean | undefined) {}
+
+  add(tree: LateTree): void {
+    this.#trees.push(tree);
+  }
+
+  via(relation: GraphLocation): TreeQueue {
+    return relatedTrees(this, relation);
+  }
+
+  /** Each phase for every tree, in the order their classes went in, before the next phase. */
+  async run(): Promise<void> {
+    const trees = this.#trees.splice(0);
+    for (const tree of trees) await tree.before();
+    for (const tree of trees) await tree.write();
+    for (const tree of trees) await tree.after();
+  }
+}
+
+function relatedTrees(parent: TreeQueue, relation: GraphLocation): TreeQueue {
+  const locate =
+    (phase: () => Promise<void>): (() => Promise<void>) =>
+    async () => {
+      try {
+        await phase();
+      } catch (error) {
+        throw located(error, relation);
+      }
+    };
+  const queue: TreeQueue = {
+    hooks: parent.hooks,
+    add: (tree) => parent.add({ before: locate(tree.before), write: locate(tree.write), after: locate(tree.after) }),
+    via: (inner) => relatedTrees(queue, inner),
+  };
+  return queue;
+}
 
 /**
  * The related entities the rows of `batch` bring to insert with them (see `EntityAccess.cascades`),
@@ -51,6 +111,7 @@ export function cascadesOf<E>(model: BoundModel<E>, batch: InputBatch<E>, option
  * Inserts the groups of one side, in order, each with its class's own insert phases on the batch's
  * session. Their outcomes count in `result.byEntity`; a failure names the input row the entity was
  * reached from and the relation (`error.relation`), and fails the call (its transaction rolls back).
+ * What their trees do after the batch's insert events waits in `trees`.
  */
 export async function insertCascades<E>(
   found: CascadeWrite | undefined,
@@ -58,6 +119,7 @@ export async function insertCascades<E>(
   number: number,
   call: { readonly target: WriteTarget<E>; readonly result: RunningResult<E>; readonly options: InsertOptions },
   stagesOf: InsertStagesOf,
+  trees: TreeQueue,
 ): Promise<void> {
   if (!found) return;
   const { target, result, options } = call;
@@ -74,13 +136,14 @@ export async function insertCascades<E>(
     // Plain inserts: the options that tell how to write (strategy, hooks, validation) carry over;
     // in the graph's hook order, cascadeHooks runs the hooks around every statement of the batch.
     const hooks = found.hookOrder === 'graph' ? false : options.hooks;
-    const work = stagesOf(model, { ...options, hooks, onConflict: undefined, onInvalid: 'error' });
+    const relation = { entityName: group.entityName, property: group.property, target: group.model.name };
+    const work = stagesOf(model, { ...options, hooks, onConflict: undefined, onInvalid: 'error' }, trees.via(relation));
     group.batchStarted?.(batch);
     try {
       const prepared = await work.prepare(batch, own, counts);
       await work.finish(await work.send(prepared, own), own, counts);
     } catch (error) {
-      throw located(error, { entityName: group.entityName, property: group.property, target: group.model.name });
+      throw located(error, relation);
     } finally {
       group.batchDone?.(batch);
     }

@@ -7,7 +7,9 @@
 // the ORM fires for them (issue 22): TypeORM an afterUpdate per row, MikroORM beforeUpdate and
 // afterUpdate, each as a batch (batch subscribers get beforeBulkUpdate / afterBulkUpdate). What
 // MikroORM's UPDATE writes beside the parent (onUpdate values, what a hook changed) the adapter names
-// per row in the change's columns; rows that write different columns go in separate statements.
+// per row in the change's columns; rows that write different columns go in separate statements. A tree
+// among the related entities a cascade inserts (`author.mentor`, both new) is a cascade group's:
+// its work after the insert events waits for the holder's batch (cascade-inserts.ts, LateTrees).
 import type { InputBatch, RowChange, SelfReference, TreeUpdate, UpdateHookBatch, WriteTarget } from '../../adapter/contract.js';
 import { BulkValidationError, type BulkWriteError, type ValidationFailure } from '../../errors/bulk-write-error.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
@@ -30,6 +32,23 @@ interface Waiting<E> {
   readonly reference: SelfReference;
 }
 
+/** The rows a tree's UPDATE links, and what their update events carry. */
+interface Ready<E> {
+  readonly rows: readonly (readonly Waiting<E>[])[];
+  readonly linked: UpdateHookBatch<E> & { readonly changes: RowChange[] };
+}
+
+/**
+ * A tree's work after its batch's insert events, in phases: the caller runs each phase for every
+ * tree of the batch's graph (the rows' and their related classes') before the next, as flush runs
+ * its extra updates' before-update events, their statements, then their after-update events.
+ */
+export interface LateTree {
+  before(): Promise<void>;
+  write(): Promise<void>;
+  after(): Promise<void>;
+}
+
 /**
  * The rows of one call that refer to new entities of their own table, from the batch that inserts
  * them until their parent has a key and the follow-up UPDATE wrote it.
@@ -42,7 +61,7 @@ export class SelfReferenceWrites<E> {
 
   constructor(
     private readonly model: BoundModel<E>,
-    private readonly options: Pick<InsertOptions, 'onInvalid' | 'onConflict' | 'atomic' | 'validate'>,
+    private readonly options: Pick<InsertOptions, 'onInvalid' | 'onConflict' | 'atomic' | 'validate' | 'hooks'>,
     input?: unknown,
   ) {
     // Only a model with self-references asks which rows are the input's.
@@ -89,15 +108,54 @@ export class SelfReferenceWrites<E> {
   }
 
   /**
-   * After a batch's statement (its rows' keys are on the objects): the join columns of every waiting
-   * row whose parent has its key now, in the call's transaction — one UPDATE for them (one per set of
-   * columns written, when rows wait on different relations or the adapter names other columns for
-   * some), which moves their version and update dates on as the ORMs' own UPDATE does. With the
-   * adapter's {@link TreeUpdate} `before`, their before-update events run first (hooks allowing) and
-   * `hooked` gives each row's change after them; the after-update events wait for {@link after}.
+   * After a batch's statement (its rows' keys are on the objects): the tree's UPDATE, as TypeORM's
+   * save() sends it right after the INSERT — unless the ORM sends it after its inserts (the
+   * adapter's {@link TreeUpdate} `before`, MikroORM's extra updates), then {@link afterInserts} does.
    */
-  async write(target: WriteTarget<E>, batchNumber: number, hooks = true): Promise<void> {
-    if (this.#waiting.length === 0) return;
+  async afterStatement(target: WriteTarget<E>, batchNumber: number): Promise<void> {
+    if (this.#late) return;
+    const ready = this.#ready(batchNumber);
+    if (ready) await this.#send(target, ready, batchNumber);
+  }
+
+  /**
+   * What runs after the batch's every insert event (and its stored rows' updates), in phases that
+   * the caller runs for every tree of the batch's graph together (a {@link LateTree}): a late
+   * UPDATE's before-update events, then its statements, then the after-update events of the rows
+   * linked since the last call — as flush's extra updates and TypeORM's save() fire them.
+   */
+  afterInserts(target: WriteTarget<E>, batchNumber: number): LateTree {
+    let ready: Ready<E> | undefined;
+    return {
+      before: async () => {
+        if (!this.#late) return;
+        ready = this.#ready(batchNumber);
+        if (ready) await this.#before(target, ready, batchNumber);
+      },
+      write: async () => {
+        if (ready) await this.#send(target, ready, batchNumber);
+      },
+      after: async () => {
+        const linked = this.#linked.splice(0);
+        for (const batch of linked) if (target.hooks.afterUpdate) await target.hooks.afterUpdate(batch);
+      },
+    };
+  }
+
+  get #late(): boolean {
+    return this.model.treeUpdate?.before === true;
+  }
+
+  get #hooks(): boolean {
+    return this.options.hooks !== false;
+  }
+
+  /**
+   * The waiting rows whose parent has its key now, taken off the waiting list, with what their
+   * update events carry; undefined when there are none.
+   */
+  #ready(batchNumber: number): Ready<E> | undefined {
+    if (this.#waiting.length === 0) return undefined;
     const ready = new Map<E, Waiting<E>[]>();
     const still: Waiting<E>[] = [];
     for (const row of this.#waiting) {
@@ -110,25 +168,42 @@ export class SelfReferenceWrites<E> {
       ready.set(row.entity, [...(ready.get(row.entity) ?? []), row]);
     }
     this.#waiting.splice(0, this.#waiting.length, ...still);
-    if (ready.size === 0) return;
+    if (ready.size === 0) return undefined;
     const rows = [...ready.values()];
     const tree = this.model.treeUpdate;
-    const changes = rows.map((r) => changeOf(tree, r));
-    const linked: UpdateHookBatch<E> & { changes: RowChange[] } = {
+    const linked: Ready<E>['linked'] = {
       number: batchNumber,
       entities: rows.map((r) => (r[0] as Waiting<E>).entity),
       indices: rows.map((r) => (r[0] as Waiting<E>).index),
-      changes,
+      changes: rows.map((r) => changeOf(tree, r)),
     };
-    if (tree?.before && hooks && target.hooks.beforeUpdate) {
-      await target.hooks.beforeUpdate(linked);
-      const { hooked } = tree;
-      if (hooked) {
-        linked.entities.forEach((entity, position) => {
-          changes[position] = hooked(entity, changes[position] as RowChange, linked.indices[position] as number, batchNumber);
-        });
-      }
-    }
+    return { rows, linked };
+  }
+
+  /** With the adapter's {@link TreeUpdate} `before`: the rows' before-update events (hooks allowing); `hooked` gives each row's change after them. */
+  async #before(target: WriteTarget<E>, { linked }: Ready<E>, batchNumber: number): Promise<void> {
+    const tree = this.model.treeUpdate;
+    if (!tree?.before || !this.#hooks || !target.hooks.beforeUpdate) return;
+    await target.hooks.beforeUpdate(linked);
+    const { hooked } = tree;
+    if (!hooked) return;
+    linked.entities.forEach((entity, position) => {
+      linked.changes[position] = hooked(
+        entity,
+        linked.changes[position] as RowChange,
+        linked.indices[position] as number,
+        batchNumber,
+      );
+    });
+  }
+
+  /**
+   * The join columns of the ready rows, in the call's transaction — one UPDATE for them (one per set
+   * of join columns, when rows wait on different relations), which moves their version and update
+   * dates on as the ORMs' own UPDATE does; their after-update events wait for {@link afterInserts}.
+   */
+  async #send(target: WriteTarget<E>, { rows, linked }: Ready<E>, batchNumber: number): Promise<void> {
+    const changes = linked.changes;
     // Per row, the columns its UPDATE writes beside the join columns (what the adapter's change names).
     const extras = rows.map((r, position) => this.#extra(r, changes[position] as RowChange));
     this.#validate(rows, extras, batchNumber);
@@ -148,7 +223,7 @@ export class SelfReferenceWrites<E> {
         batchNumber,
       );
     }
-    if (tree && hooks) this.#linked.push(linked);
+    if (this.model.treeUpdate && this.#hooks) this.#linked.push(linked);
   }
 
   /** The updatable columns the row's change names beside its join columns, version and dates, in model order. */
@@ -173,12 +248,6 @@ export class SelfReferenceWrites<E> {
       if (columns.length > 0) columnFailures(columns, row.entity, row.index, undefined, failures);
     });
     if (failures.length > 0) throw new BulkValidationError(failures, batchNumber);
-  }
-
-  /** The after-update events of the rows linked since the last call (after the batch's after-insert hooks). */
-  async after(target: WriteTarget<E>): Promise<void> {
-    const linked = this.#linked.splice(0);
-    for (const batch of linked) if (target.hooks.afterUpdate) await target.hooks.afterUpdate(batch);
   }
 
   async #update(

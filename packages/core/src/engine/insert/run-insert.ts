@@ -10,7 +10,7 @@ import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/l
 import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
-import { cascadeHooks, cascadesOf, insertCascades, withOwnCounts } from './cascade-inserts.js';
+import { cascadeHooks, cascadesOf, insertCascades, LateTrees, type TreeQueue, withOwnCounts } from './cascade-inserts.js';
 import { applyRows } from './insert-apply.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase } from './insert-phases.js';
 import { type PlannedRows, planRows } from './insert-plan.js';
@@ -38,13 +38,23 @@ export function insertStages<E>(
   model: BoundModel<E>,
   options: InsertOptions,
   input?: unknown,
+  trees?: TreeQueue,
 ): StagedWork<E, PlannedRows<E>, SentRows<E>> {
   // Links the ORM works out before its before-hooks, by batch number, until the batch is written.
   const early = new Map<number, BatchLinks<E>>();
   // New related entities of a batch (cascade), from its before-hooks until it is written.
   const related = new Map<number, CascadeWrite>();
   // Rows whose parent is a new entity of their own table (a tree), until its key is written.
-  const selfReferences = new SelfReferenceWrites(model, options, input);
+  // `trees`: the related entities of another call's batch (a cascade group), whose trees wait for
+  // that batch's insert events; else the batch's own queue, by batch number, from its first insert.
+  const selfReferences = new SelfReferenceWrites(model, trees ? { ...options, hooks: trees.hooks } : options, input);
+  const queues = new Map<number, LateTrees>();
+  const queueOf = (number: number): TreeQueue => {
+    if (trees) return trees;
+    const queue = queues.get(number) ?? new LateTrees(options.hooks);
+    queues.set(number, queue);
+    return queue;
+  };
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
@@ -68,9 +78,9 @@ export function insertStages<E>(
         await beforeInsertPhase(context, batch);
         await cascadeHooks(cascade, 'before', batch.number, options);
         await refuseChangedRelations(model, batch, write, target);
-        await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+        await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, queueOf(batch.number));
       } else {
-        await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+        await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, queueOf(batch.number));
         await beforeInsertPhase(context, batch);
       }
       if (write === 'insert') selfReferences.collect(batch);
@@ -84,11 +94,10 @@ export function insertStages<E>(
     async finish(sent, target, result) {
       const context = { model, options, target, result };
       const written = applyRows(context, sent);
-      const hooks = options.hooks !== false;
       // The keys are on the objects: the rows waiting for these parents get their join columns —
       // right away as TypeORM's save(), or after the after-insert hooks as MikroORM's extra updates.
-      const late = model.treeUpdate?.before === true;
-      if (!late) await selfReferences.write(target, sent.planned.rows.number, hooks);
+      await selfReferences.afterStatement(target, sent.planned.rows.number);
+      queueOf(sent.planned.rows.number).add(selfReferences.afterInserts(target, sent.planned.rows.number));
       // An upsert writes the rows' own columns only; an insert, their many-to-many links too.
       const write = relationWriteOf(model, options);
       const number = sent.planned.rows.number;
@@ -106,7 +115,7 @@ export function insertStages<E>(
       related.delete(number);
       if (cascade?.hookOrder === 'graph') {
         // TypeORM's save(): every statement of the graph, then every after-hook.
-        await insertCascades(cascade, 'after', number, context, insertStagesOf);
+        await insertCascades(cascade, 'after', number, context, insertStagesOf, queueOf(number));
         await cascadeHooks(cascade, 'after', number, options, 'before');
         await afterInsertPhase(context, written);
         await afterLinks(target, links, options);
@@ -115,19 +124,21 @@ export function insertStages<E>(
         await afterInsertPhase(context, written);
         await afterLinks(target, links, options);
         // Then the new entities that refer to the rows, which now have their keys.
-        await insertCascades(cascade, 'after', number, context, insertStagesOf);
+        await insertCascades(cascade, 'after', number, context, insertStagesOf, queueOf(number));
       }
       cascade?.written?.();
-      if (late) await selfReferences.write(target, number, hooks);
-      // The ORMs fire the update events of these UPDATEs after every insert event.
-      await selfReferences.after(target);
+      // The ORMs fire the update events of these UPDATEs after every insert event (a cascade group's
+      // wait for its holder's batch).
+      const queue = queues.get(number);
+      queues.delete(number);
+      await queue?.run();
     },
   };
 }
 
 /** {@link insertStages} for the related entities of a batch. */
-export const insertStagesOf = <N>(model: BoundModel<N>, options: InsertOptions) =>
-  insertStages(model, options) as StagedWork<N, unknown, unknown>;
+export const insertStagesOf = <N>(model: BoundModel<N>, options: InsertOptions, trees?: TreeQueue) =>
+  insertStages(model, options, undefined, trees) as StagedWork<N, unknown, unknown>;
 
 /**
  * The order an upsert (or an insert that ignores conflicts on a target) locks rows in: its

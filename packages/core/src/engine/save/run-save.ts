@@ -3,7 +3,7 @@ import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
 import { runBatches } from '../batches/run-batches.js';
-import { cascadeHooks, insertCascades, withOwnCounts } from '../insert/cascade-inserts.js';
+import { cascadeHooks, insertCascades, LateTrees, withOwnCounts } from '../insert/cascade-inserts.js';
 import { afterInsertPhase, beforeInsertPhase, validateInsertPhase, writeInsertPhase } from '../insert/insert-phases.js';
 import { SelfReferenceWrites } from '../insert/insert-self-references.js';
 import { insertStagesOf } from '../insert/run-insert.js';
@@ -74,13 +74,15 @@ async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Prom
 async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
   const { model, target } = context;
   const { batch, fresh, existing, states } = parts;
+  // The trees' late work, the related classes' and the rows', in the order their classes go in.
+  const trees = new LateTrees(context.options.hooks);
   // New related entities of the rows, new and stored (cascade): those they refer to go in first.
   const cascade = storedCascadesOf(model, batch, context.options, parts);
   // A stored row referring to a new related entity is diffed once that entity has its key, as
   // flush's UPDATE reads it; without one, as before anything is written.
   const diffLate = cascade !== undefined && existing.entities.length > 0;
   if (!diffLate) parts.plan();
-  await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+  await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
   await beforeInsertPhase(context, fresh);
   context.selfReferences.collect(fresh);
   // Both parts are checked before either is written.
@@ -92,11 +94,11 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
   const written = await writeInsertPhase(context, validNew, preparedNew);
-  const late = model.treeUpdate?.before === true;
-  if (!late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
+  await context.selfReferences.afterStatement(target, batch.number);
+  trees.add(context.selfReferences.afterInserts(target, batch.number));
   await afterInsertPhase(context, written);
   // Flush commits every class's inserts before any update.
-  await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  await insertCascades(cascade, 'after', batch.number, context, insertStagesOf, trees);
   cascade?.written?.();
   const plan = parts.plan();
   await beforeUpdatePhase(context, plan);
@@ -106,8 +108,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const links = await writeSaveLinks(context, collectLinks(model, written.inserted, 'insert'), storedLinks);
   await afterUpdatePhase(context, validChanged);
   // Flush's extra updates (a tree's parents) follow its inserts and updates.
-  if (late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
-  await context.selfReferences.after(target);
+  await trees.run();
   await afterLinks(target, links, context.options);
 }
 
@@ -115,6 +116,8 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
 async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Promise<void> {
   const { model, target } = context;
   const { batch, fresh, existing, states } = parts;
+  // The trees' late work, the related classes' and the rows', in the order their classes go in.
+  const trees = new LateTrees(context.options.hooks);
   const plan = parts.plan();
   // The links as the ORM's save works them out: before the before-hooks, or after them.
   const early = model.linksBeforeHooks
@@ -125,7 +128,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const cascade = storedCascadesOf(model, batch, context.options, parts);
   // TypeORM's save() runs every before-hook of the graph before its first statement.
   const graphHooks = cascade?.hookOrder === 'graph';
-  if (!graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+  if (!graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
   await beforeInsertPhase(context, fresh);
   await cascadeHooks(cascade, 'before', batch.number, context.options);
   // Events grouped as that ORM's save groups them: inserts (rows, then links), updates, link removes.
@@ -138,7 +141,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   // entity's own related ones.
   if (graphHooks) {
     await refuseChangedRelations(model, batch, 'update', target);
-    await insertCascades(cascade, 'before', batch.number, context, insertStagesOf);
+    await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
   }
   context.selfReferences.collect(fresh);
   refuseUnwrittenRelations(model, fresh, 'insert');
@@ -150,24 +153,23 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
   const written = await writeInsertPhase(context, validNew, prepared);
-  const late = model.treeUpdate?.before === true;
-  if (!late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
+  await context.selfReferences.afterStatement(target, batch.number);
+  trees.add(context.selfReferences.afterInserts(target, batch.number));
   await writeUpdatePhase(context, validChanged, prepared);
   const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
   const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);
   // TypeORM's save() runs every after-hook of the graph after its last statement, inserts first.
-  if (graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  if (graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf, trees);
   await cascadeHooks(cascade, 'after', batch.number, context.options, 'before');
   await afterInsertPhase(context, written);
   if (early) await afterLinks(target, links, context.options, 'added');
   await cascadeHooks(cascade, 'after', batch.number, context.options, 'after');
   await afterUpdatePhase(context, validChanged);
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
-  if (!graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf);
+  if (!graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf, trees);
   cascade?.written?.();
-  if (late) await context.selfReferences.write(target, batch.number, context.options.hooks !== false);
   // TypeORM's save() fires the update events of a tree's UPDATEs after its every insert event.
-  await context.selfReferences.after(target);
+  await trees.run();
 }
 
 /** The many-to-many links of a save's new rows and of its stored ones, after both statements (rows skipped as invalid write none). */

@@ -4,7 +4,7 @@
 import type { CascadeWrite, InputBatch, WriteTarget } from '../../adapter/contract.js';
 import type { BoundModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
-import { cascadeHooks, cascadesOf, insertCascades } from '../insert/cascade-inserts.js';
+import { cascadeHooks, cascadesOf, insertCascades, LateTrees } from '../insert/cascade-inserts.js';
 import { insertStagesOf } from '../insert/run-insert.js';
 import type { InsertOptions } from '../options/bulk-options.js';
 import { refuseUnwrittenRelations } from '../rows/relation-guard.js';
@@ -47,11 +47,17 @@ export function storedCascadesOf<E>(
  *   refer to before it, the others after it.
  */
 export class StoredCascades {
+  // The related classes' trees (`author.mentor`, both new): their update events after the batch's last insert event.
+  private readonly trees: LateTrees;
+
   private constructor(
     private readonly found: CascadeWrite,
     private readonly number: number,
     private readonly order: 'inserts first' | 'graph' | 'around',
-  ) {}
+    hooks: boolean | undefined,
+  ) {
+    this.trees = new LateTrees(hooks);
+  }
 
   /** The batch's related entities to insert, or undefined (see {@link storedCascadesOf}). */
   static of<E>(
@@ -63,7 +69,7 @@ export class StoredCascades {
     const found = storedCascadesOf(model, stored.existing, options, stored);
     if (!found) return undefined;
     const order = target.insertsBeforeUpdates ? 'inserts first' : found.hookOrder === 'graph' ? 'graph' : 'around';
-    return new StoredCascades(found, stored.existing.number, order);
+    return new StoredCascades(found, stored.existing.number, order, options.hooks);
   }
 
   /** Whether every hook of the graph runs around every statement of the batch (TypeORM's save()). */
@@ -105,14 +111,19 @@ export class StoredCascades {
     if (this.order === 'graph') await cascadeHooks(this.found, 'after', this.number, options, side);
   }
 
-  /** After the rows' after-update hooks: the entities that refer to the rows (around); the relations left clean. */
+  /**
+   * After the rows' after-update hooks: the entities that refer to the rows (around); the relations
+   * left clean; then the related trees' late work (as flush's extra updates, after its updates).
+   */
   async done<E>(context: BatchContext<E, InsertOptions>): Promise<void> {
-    if (this.order === 'inserts first') return;
-    if (this.order === 'around') await this.insert('after', context);
-    this.found.written?.();
+    if (this.order !== 'inserts first') {
+      if (this.order === 'around') await this.insert('after', context);
+      this.found.written?.();
+    }
+    await this.trees.run();
   }
 
   private insert<E>(side: 'before' | 'after', context: BatchContext<E, InsertOptions>): Promise<void> {
-    return insertCascades(this.found, side, this.number, context, insertStagesOf);
+    return insertCascades(this.found, side, this.number, context, insertStagesOf, this.trees);
   }
 }

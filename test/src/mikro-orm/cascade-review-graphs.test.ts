@@ -5,7 +5,7 @@
 // mappings of related classes a cascade may get wrong: property defaults and initializers, onCreate,
 // custom types, JSON properties, version properties, Reference wrappers, composite keys, related
 // entities already in the identity map or made with em.create().
-import { bulkInsert, bulkSave, UnsupportedFeatureError } from '@cohort/mikro-orm';
+import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, UnsupportedFeatureError } from '@cohort/mikro-orm';
 import { Collection, helper, type Ref, Reference, ref, Type } from '@mikro-orm/core';
 import {
   BeforeCreate,
@@ -172,8 +172,25 @@ class Region {
   @Embedded(() => Origin, { array: true }) origins: Origin[] = [];
 }
 
-const ENTITIES = [Country, Writer, Book, Topic, Post, Comment, Edition, Stub, Region];
-const TABLES = ['country', 'writer', 'book', 'topic', 'post', 'post_topics', 'comment', 'edition', 'stub', 'region'];
+/** An embeddable holding the embeddable with a relation: nested (Route.leg.from.country). */
+@Embeddable()
+class Leg {
+  @Property({ type: 'string', length: 20, nullable: true }) label?: string | null;
+  @Embedded(() => Origin, { nullable: true }) from?: Origin | null;
+}
+
+/** Relations inside nested embeddables, inline and object (JSON), beside a plain to-one to the same class. */
+@Entity({ tableName: 'route' })
+class Route {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 20 }) name!: string;
+  @Embedded(() => Leg, { nullable: true }) leg?: Leg | null;
+  @Embedded(() => Leg, { object: true, nullable: true }) legs?: Leg | null;
+  @ManyToOne(() => Country, { nullable: true }) home?: Country | null;
+}
+
+const ENTITIES = [Country, Writer, Book, Topic, Post, Comment, Edition, Stub, Region, Route];
+const TABLES = ['country', 'writer', 'book', 'topic', 'post', 'post_topics', 'comment', 'edition', 'stub', 'region', 'route'];
 const ORDERED: Record<string, string> = { post_topics: 'post_id', edition: 'lang' };
 
 type Named = { title?: string; name?: string; text?: string; lang?: string };
@@ -329,6 +346,18 @@ describe('a relation inside an embeddable', () => {
         return { rows, entities: [...rows, no, se] };
       },
     },
+    'nested inline and object embeddables (Route.leg.from.country, Route.legs.from.country), one country also a plain to-one': {
+      cls: Route as unknown as typeof Post,
+      build: () => {
+        const [no, se] = [country('no'), country('se')];
+        const leg = (to: Country) => make(Leg, { label: 'l', from: origin('x', to) });
+        const rows = [
+          make(Route, { name: 'r0', leg: leg(no), legs: leg(se) }),
+          make(Route, { name: 'r1', legs: leg(no), home: se }),
+        ];
+        return { rows, entities: [...rows, no, se] };
+      },
+    },
     "a related region's array of embeddables (Region.origins.country)": {
       cls: Post,
       build: () => {
@@ -358,6 +387,45 @@ describe('a relation inside an embeddable', () => {
       }
     }
   }
+
+  it("bulkSave of stored rows: a new country set in a stored post's inline and a stored region's object and array embeddables: inserted, the keys written by the rows' UPDATE, as flush does", async () => {
+    for (const cls of [Post, Region] as const) {
+      await pair.reset(TABLES);
+      const graph = async (side: OwnSide, em: EntityManager): Promise<Graph> => {
+        await side.orm.em
+          .fork()
+          .persist(
+            (cls === Post ? [post('p0'), post('p1')] : [make(Region, { name: 'r0' }), make(Region, { name: 'r1' })]) as object[],
+          )
+          .flush();
+        const rows = (await em.find(cls as typeof Post, {}, { orderBy: { id: 'asc' } })) as object[];
+        const no = country('no');
+        if (cls === Post) (rows[1] as Post).origin = origin('north', no);
+        else Object.assign(rows[1] as Region, { origin: origin('north', no), origins: [origin('a', no)] });
+        return { rows, entities: [...rows, no] };
+      };
+      await differential(graph, (em, rows) => bulkSave(em, cls as typeof Post, rows as Post[], withForcedStrategy()));
+      expect(await reference.rows('country')).toEqual([{ id: 1, name: 'no' }]);
+    }
+  });
+
+  it('bulkUpsert and bulkUpdate, which insert no related entity: a new country in an embeddable is refused naming the path, nothing written', async () => {
+    const em = subject.orm.em.fork() as EntityManager;
+    await em.persist(post('p0')).flush();
+    const stored = await em.findOneOrFail(Post, { title: 'p0' });
+    stored.origin = origin('north', country('no'));
+    const before = await tablesOf(subject, TABLES);
+    for (const call of [
+      () =>
+        bulkUpsert(em, Post, [post('p1', { origin: origin('south', country('se')) })], withForcedStrategy({ target: ['title'] })),
+      () => bulkUpdate(em, Post, [stored], withForcedStrategy()),
+    ]) {
+      const error = await failure(call());
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'unsaved reference', property: 'origin.country', index: 0 });
+      expect(await tablesOf(subject, TABLES)).toEqual(before);
+    }
+  });
 
   for (const [name, call] of CALLS) {
     it(`${name}: stored countries in inline, object and array embeddables of the rows and of related entities: their keys written as flush writes them`, async () => {

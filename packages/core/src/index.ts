@@ -15,7 +15,7 @@
  */
 
 export type { RowChange } from './adapter/contract.js';
-export type { BulkEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
+export type { BulkEvent, BulkRemoveEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
 export type {
   BulkInput,
   BulkOptions,

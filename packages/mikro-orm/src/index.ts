@@ -18,6 +18,7 @@ export type {
   BulkInput,
   BulkOptions,
   BulkProgress,
+  BulkRemoveEvent,
   BulkResult,
   BulkSubscriber,
   BulkUpdateEvent,

@@ -1,6 +1,7 @@
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { collectionState } from './mikro-orm-internals.js';
 import { cascadedLinksOrInverse, cascadesPersist, linkedTargets } from './mikro-orm-linked-cascades.js';
+import { embeddedValues } from './mikro-orm-relation-finder.js';
 
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
@@ -31,7 +32,7 @@ export interface CascadeWalk {
   readonly dependencies: Map<Meta, Set<Meta>>;
   /**
    * Some entity refers by a to-one to a new entity the walk did not visit (a new parent of the rows'
-   * class outside the batch, a to-one of an embeddable): its class may be one of none visited.
+   * class outside the batch): its class may be one of none visited.
    */
   readonly unvisitedTargets: boolean;
 }
@@ -55,7 +56,7 @@ function stepsOf(meta: Meta): readonly Step[] {
   if (!found) {
     const list: Step[] = [];
     for (const prop of meta.relations) {
-      const kind = toOneOwner(prop)
+      const kind = walkedToOne(prop)
         ? 'to-one'
         : cascadedLinksOrInverse(prop)
           ? 'linked'
@@ -77,6 +78,25 @@ function stepsOf(meta: Meta): readonly Step[] {
     steps.set(meta, list);
   }
   return found;
+}
+
+/**
+ * A to-one whose new target flush's change-set computation inserts: an owning one with a column of
+ * its own, or one inside an embeddable — inline, nested, object (JSON) or an array of them, whose
+ * key flush writes into the embeddable's column.
+ */
+export function walkedToOne(prop: EntityProperty<AnyEntity>): boolean {
+  if (toOneOwner(prop)) return true;
+  return (
+    prop.embedded !== undefined &&
+    !prop.mapToPk &&
+    (prop.kind === ReferenceKind.MANY_TO_ONE || (prop.kind === ReferenceKind.ONE_TO_ONE && prop.owner === true))
+  );
+}
+
+/** The values of a to-one on an entity: one, or those of every embeddable holding it (arrays of them included). */
+export function toOneValues(meta: Meta, entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown[] {
+  return prop.embedded ? embeddedValues(meta, entity, prop) : [(entity as Record<string, unknown>)[prop.name]];
 }
 
 /** A many-to-one or owning one-to-one with a column of its own. */
@@ -141,24 +161,29 @@ export function walkCascades(
     classes.add(meta.root);
     const values = entity as Record<string, unknown>;
     for (const step of stepsOf(meta)) {
-      const value = values[step.name];
-      if (value == null) continue;
       if (step.kind === 'to-one') {
-        const target = Reference.unwrapReference(value as object);
-        if (!Utils.isEntity(target) || !isNew(target)) continue;
-        const targetMeta = metaOf(target);
-        if (targetMeta.root !== meta.root) {
-          let refers = dependencies.get(meta.root);
-          if (!refers) {
-            refers = new Set();
-            dependencies.set(meta.root, refers);
+        for (const value of toOneValues(meta, entity, step.prop)) {
+          if (value == null || typeof value !== 'object') continue;
+          const target = Reference.unwrapReference(value as object);
+          if (!Utils.isEntity(target) || !isNew(target)) continue;
+          const targetMeta = metaOf(target);
+          if (targetMeta.root !== meta.root) {
+            let refers = dependencies.get(meta.root);
+            if (!refers) {
+              refers = new Set();
+              dependencies.set(meta.root, refers);
+            }
+            refers.add(targetMeta.root);
           }
-          refers.add(targetMeta.root);
+          if (targetMeta.root === rootMeta && !batch.has(target)) unvisitedTargets = true;
+          // Reached inside an embeddable, by the change-set computation only: flush's persist does
+          // not cascade through embeddables.
+          reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
         }
-        if (step.embedded || (targetMeta.root === rootMeta && !batch.has(target))) unvisitedTargets = true;
-        if (!step.embedded) reach(target, targetMeta, meta, step, index, persisting);
         continue;
       }
+      const value = values[step.name];
+      if (value == null) continue;
       if (!persisting) continue;
       if (step.kind === 'linked') {
         for (const target of linkedTargets(entity, step.prop, isNew)) reach(target, metaOf(target), meta, step, index, true);

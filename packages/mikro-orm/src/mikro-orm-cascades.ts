@@ -9,7 +9,7 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
-import { type CascadeWalk, cascadedCollection, toOneOwner, walkCascades } from './mikro-orm-cascade-walk.js';
+import { type CascadeWalk, cascadedCollection, toOneValues, walkCascades, walkedToOne } from './mikro-orm-cascade-walk.js';
 import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { cascadedLinksOrInverse } from './mikro-orm-linked-cascades.js';
@@ -61,7 +61,7 @@ export class MikroOrmCascades {
 
   /** Whether the class has a relation through which flush could insert a new entity. */
   static needed(meta: EntityMetadata<AnyEntity>): boolean {
-    return meta.root.props.some((prop) => toOneOwner(prop) || cascadedCollection(prop) || cascadedLinksOrInverse(prop));
+    return meta.root.props.some((prop) => walkedToOne(prop) || cascadedCollection(prop) || cascadedLinksOrInverse(prop));
   }
 
   private readonly metaOf = (entity: AnyEntity) => metaIn(this.metadata, entity);
@@ -179,9 +179,12 @@ function commitOrder(
     seen.add(entity);
     const meta = metaOf(entity);
     for (const prop of meta.relations) {
-      if (!toOneOwner(prop)) continue;
-      const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
-      if (target != null && Utils.isEntity(target) && isNew(target)) computed(target);
+      if (!walkedToOne(prop)) continue;
+      for (const value of toOneValues(meta, entity, prop)) {
+        if (value == null || typeof value !== 'object') continue;
+        const target = Reference.unwrapReference(value as object);
+        if (Utils.isEntity(target) && isNew(target)) computed(target);
+      }
     }
     if (!classes.includes(meta.root)) classes.push(meta.root);
   };

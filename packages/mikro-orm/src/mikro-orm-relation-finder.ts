@@ -143,8 +143,9 @@ function referenceCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
 
 /**
  * A to-one inside an embeddable — inline, nested, object (JSON) or an array of them — pointing at an
- * entity without a primary key: flush inserts it first and writes its key (cohort's cascade does not
- * follow relations inside embeddables: refused, whatever the write).
+ * entity without a primary key: flush inserts it first and writes its key, and so does the call when
+ * its cascade walk reached it (mikro-orm-cascade-walk.ts: it is in the call's graph, inserted before
+ * its holder). Refused otherwise (a cascade whose classes cannot be put in dependency order).
  */
 function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
   const found: UnwrittenRelation = {
@@ -152,7 +153,12 @@ function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityPro
     property: pathOf(meta, prop).join('.'),
     target: prop.targetMeta?.className ?? prop.type,
   };
-  return (entity) => (embeddedValues(meta, entity, prop).some(isUnsaved) ? found : undefined);
+  return (entity, _write, graph) =>
+    embeddedValues(meta, entity, prop).some(
+      (value) => isUnsaved(value) && graph?.has(Reference.unwrapReference(value as object)) !== true,
+    )
+      ? found
+      : undefined;
 }
 
 /** The property names from the entity down to an embedded property (`origin.inner.country`). */
@@ -164,7 +170,7 @@ function pathOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>
 }
 
 /** Every value of an embedded property on the entity: through nested embeddables and arrays of them. */
-function embeddedValues(meta: EntityMetadata<AnyEntity>, entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown[] {
+export function embeddedValues(meta: EntityMetadata<AnyEntity>, entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown[] {
   if (!prop.embedded) return [(entity as Record<string, unknown>)[prop.name]];
   const [parent, child] = prop.embedded;
   const holder = meta.properties[parent];

@@ -15,6 +15,7 @@ export type {
   BulkInput,
   BulkOptions,
   BulkProgress,
+  BulkRemoveEvent,
   BulkResult,
   BulkSubscriber,
   BulkUpdateEvent,

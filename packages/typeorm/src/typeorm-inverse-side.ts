@@ -25,11 +25,16 @@ const itemMetadata = new WeakMap<JunctionTable, EntityMetadata>();
 
 /** An item's key map from its values (its primary key first), as save() hands it to an orphan's events (`entityId`). */
 export function itemIdentifier(metadata: EntityMetadata, values: readonly unknown[]): ObjectLiteral | undefined {
-  const row: ObjectLiteral = {};
+  return metadata.getEntityIdMap(itemKeyObject(metadata, values));
+}
+
+/** An item as a plain object with its primary-key properties only (`{ id: 7 }`), from its values (its primary key first). */
+export function itemKeyObject(metadata: EntityMetadata, values: readonly unknown[]): ObjectLiteral {
+  const item: ObjectLiteral = {};
   metadata.primaryColumns.forEach((column, i) => {
-    column.setEntityValue(row, values[i]);
+    column.setEntityValue(item, values[i]);
   });
-  return metadata.getEntityIdMap(row);
+  return item;
 }
 
 /** The metadata of the items' table of a one-to-many cohort writes (undefined for another object). */

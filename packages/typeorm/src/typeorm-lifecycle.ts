@@ -20,7 +20,7 @@ import {
   newBroadcastResult,
   type UpdateEventChange,
 } from './typeorm-internals.js';
-import { itemIdentifier, itemMetadataOf } from './typeorm-inverse-side.js';
+import { itemIdentifier, itemKeyObject, itemMetadataOf } from './typeorm-inverse-side.js';
 import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
@@ -125,6 +125,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     await this.dispatchLinks('beforeInsert', links.number, links.added);
     await this.dispatchLinks('beforeUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('beforeRemove', links.number, deleted);
+    await this.dispatchOrphans('beforeRemove', links.number, deleted);
     await this.dispatchLinks('beforeRemove', links.number, links.removed);
     await this.dispatchLinks('beforeSoftRemove', links.number, softDeleted);
   }
@@ -135,6 +136,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     await this.dispatchLinks('afterInsert', links.number, links.added);
     await this.dispatchLinks('afterUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('afterRemove', links.number, deleted);
+    await this.dispatchOrphans('afterRemove', links.number, deleted);
     await this.dispatchLinks('afterRemove', links.number, links.removed);
     await this.dispatchLinks('afterSoftRemove', links.number, softDeleted);
   }
@@ -183,6 +185,50 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       },
       'concurrent',
     );
+  }
+
+  /**
+   * The orphaned items a batch deletes, to the subscribers with a batch method for the event (who
+   * get no per-item call for it, see dispatchLinks): one call per items' class, after the per-item
+   * calls, each item as a plain object with its key properties only (save() loads no entity for it)
+   * and the input index of the row that dropped it (BulkRemoveEvent's `orphans`).
+   */
+  private async dispatchOrphans(event: 'beforeRemove' | 'afterRemove', number: number, rows: readonly LinkRow<E>[]) {
+    if (rows.length === 0) return;
+    const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
+    const batchWise = subscribers.filter((s) => bulkSubscriberMethod(s, event));
+    if (batchWise.length === 0) return;
+    const byClass = new Map<EntityMetadata, { keys: Map<string, ObjectLiteral>; indices: number[] }>();
+    for (const row of rows) {
+      const items = itemMetadataOf(row.links.junction);
+      if (!items) continue;
+      let group = byClass.get(items);
+      if (!group) {
+        group = { keys: new Map(), indices: [] };
+        byClass.set(items, group);
+      }
+      const keys = row.values.slice(0, items.primaryColumns.length);
+      const text = JSON.stringify(keys.map(String));
+      // An item two rows of the batch name is deleted once (link-writes.ts): one entry.
+      if (group.keys.has(text)) continue;
+      group.keys.set(text, itemKeyObject(items, row.values));
+      group.indices.push(row.index);
+    }
+    const broadcaster = entityBroadcaster(this.queryRunner, new Set());
+    for (const [items, { keys, indices }] of byClass) {
+      const batch: HookBatch<ObjectLiteral> = { number, entities: [...keys.values()], indices };
+      for (const subscriber of batchWise) {
+        if (!broadcaster.listensTo(subscriber, items.target)) continue;
+        const method = bulkSubscriberMethod(subscriber, event) as ((e: TypeormBulkEvent<ObjectLiteral>) => unknown) | undefined;
+        if (!method) continue;
+        const bulkEvent = {
+          ...bulkEventOf(batch, items, this.queryRunner.manager),
+          orphans: true as const,
+          queryRunner: this.queryRunner,
+        };
+        await runForBatch(event, batch, () => method(bulkEvent));
+      }
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
 // mappings of related classes a cascade may get wrong: property defaults and initializers, onCreate,
 // custom types, JSON properties, version properties, Reference wrappers, composite keys, related
 // entities already in the identity map or made with em.create().
-import { bulkInsert, bulkSave, UnsupportedFeatureError } from '@cohort/mikro-orm';
+import { bulkInsert, bulkSave, bulkUpdate, bulkUpsert, UnsupportedFeatureError } from '@cohort/mikro-orm';
 import { Collection, helper, type Ref, Reference, ref, Type } from '@mikro-orm/core';
 import {
   BeforeCreate,
@@ -172,8 +172,25 @@ class Region {
   @Embedded(() => Origin, { array: true }) origins: Origin[] = [];
 }
 
-const ENTITIES = [Country, Writer, Book, Topic, Post, Comment, Edition, Stub, Region];
-const TABLES = ['country', 'writer', 'book', 'topic', 'post', 'post_topics', 'comment', 'edition', 'stub', 'region'];
+/** An embeddable holding the embeddable with a relation: nested (Route.leg.from.country). */
+@Embeddable()
+class Leg {
+  @Property({ type: 'string', length: 20, nullable: true }) label?: string | null;
+  @Embedded(() => Origin, { nullable: true }) from?: Origin | null;
+}
+
+/** Relations inside nested embeddables, inline and object (JSON), beside a plain to-one to the same class. */
+@Entity({ tableName: 'route' })
+class Route {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 20 }) name!: string;
+  @Embedded(() => Leg, { nullable: true }) leg?: Leg | null;
+  @Embedded(() => Leg, { object: true, nullable: true }) legs?: Leg | null;
+  @ManyToOne(() => Country, { nullable: true }) home?: Country | null;
+}
+
+const ENTITIES = [Country, Writer, Book, Topic, Post, Comment, Edition, Stub, Region, Route];
+const TABLES = ['country', 'writer', 'book', 'topic', 'post', 'post_topics', 'comment', 'edition', 'stub', 'region', 'route'];
 const ORDERED: Record<string, string> = { post_topics: 'post_id', edition: 'lang' };
 
 type Named = { title?: string; name?: string; text?: string; lang?: string };
@@ -287,59 +304,128 @@ describe('embeddables of related entities', () => {
 describe('a relation inside an embeddable', () => {
   const country = (name: string) => make(Country, { name });
   const origin = (region: string, to: Country) => make(Origin, { region, country: to });
-  // Flush inserts the new country first (its change-set computation follows every to-one, those
-  // inside embeddables too) and writes its key; cohort's cascade does not follow relations inside
-  // embeddables: refused naming the path, nothing written (before: the object and array cases
-  // wrote the JSON without the key and no country — silently).
-  const cases: Record<string, { cls: typeof Post | typeof Region; build: () => object[]; relation?: object; property: string }> =
-    {
-      "the row's own inline embeddable (Post.origin.country)": {
-        cls: Post,
-        build: () => [post('p0'), post('p1', { origin: origin('north', country('no')) })],
-        property: 'origin.country',
+  // Flush (6 and 7 alike) inserts the new country first — its change-set computation follows every
+  // to-one, those inside embeddables too, though persist does not cascade through them: the
+  // country's before/after create events, then its holder class's — and writes its key: into the
+  // inline column (`origin_country_id`), into the JSON of an object or array embeddable
+  // (`{"country_id": 1, …}`). The call's cascade walk reaches them as flush does.
+  const cases: Record<string, { cls: typeof Post | typeof Region; build: () => { rows: object[]; entities: object[] } }> = {
+    "the row's own inline embeddable (Post.origin.country)": {
+      cls: Post,
+      build: () => {
+        const no = country('no');
+        const rows = [post('p0'), post('p1', { origin: origin('north', no) })];
+        return { rows, entities: [...rows, no] };
       },
-      "a related stub's inline embeddable (Stub.origin.country)": {
-        cls: Post,
-        build: () => [post('p0'), post('p1', { stub: make(Stub, { name: 's', origin: origin('north', country('no')) }) })],
-        relation: { entityName: 'Post', property: 'stub', target: 'Stub' },
-        property: 'origin.country',
+    },
+    "a related stub's inline embeddable (Stub.origin.country)": {
+      cls: Post,
+      build: () => {
+        const no = country('no');
+        const stub = make(Stub, { name: 's', origin: origin('north', no) });
+        const rows = [post('p0'), post('p1', { stub })];
+        return { rows, entities: [...rows, stub, no] };
       },
-      "the row's object embeddable (Region.origin.country)": {
-        cls: Region,
-        build: () => [make(Region, { name: 'r0' }), make(Region, { name: 'r1', origin: origin('north', country('no')) })],
-        property: 'origin.country',
+    },
+    "the row's object embeddable (Region.origin.country)": {
+      cls: Region,
+      build: () => {
+        const no = country('no');
+        const rows = [make(Region, { name: 'r0' }), make(Region, { name: 'r1', origin: origin('north', no) })];
+        return { rows, entities: [...rows, no] };
       },
-      "the row's array of embeddables (Region.origins.country)": {
-        cls: Region,
-        build: () => [make(Region, { name: 'r0' }), make(Region, { name: 'r1', origins: [origin('a', country('no'))] })],
-        property: 'origins.country',
+    },
+    "the row's array of embeddables (Region.origins.country), one country in two items": {
+      cls: Region,
+      build: () => {
+        const [no, se] = [country('no'), country('se')];
+        const rows = [
+          make(Region, { name: 'r0', origins: [origin('a', se)] }),
+          make(Region, { name: 'r1', origins: [origin('a', no), origin('b', se)] }),
+        ];
+        return { rows, entities: [...rows, no, se] };
       },
-      "a related region's array of embeddables (Region.origins.country)": {
-        cls: Post,
-        build: () => [post('p0'), post('p1', { region: make(Region, { name: 'r', origins: [origin('a', country('no'))] }) })],
-        relation: { entityName: 'Post', property: 'region', target: 'Region' },
-        property: 'origins.country',
+    },
+    'nested inline and object embeddables (Route.leg.from.country, Route.legs.from.country), one country also a plain to-one': {
+      cls: Route as unknown as typeof Post,
+      build: () => {
+        const [no, se] = [country('no'), country('se')];
+        const leg = (to: Country) => make(Leg, { label: 'l', from: origin('x', to) });
+        const rows = [
+          make(Route, { name: 'r0', leg: leg(no), legs: leg(se) }),
+          make(Route, { name: 'r1', legs: leg(no), home: se }),
+        ];
+        return { rows, entities: [...rows, no, se] };
       },
-    };
-  for (const [where, { cls, build, relation, property }] of Object.entries(cases)) {
+    },
+    "a related region's array of embeddables (Region.origins.country)": {
+      cls: Post,
+      build: () => {
+        const no = country('no');
+        const region = make(Region, { name: 'r', origins: [origin('a', no)] });
+        const rows = [post('p0'), post('p1', { region })];
+        return { rows, entities: [...rows, region, no] };
+      },
+    },
+  };
+  for (const [where, { cls, build }] of Object.entries(cases)) {
     for (const [name, call] of [
       ['bulkInsert', bulkInsert],
       ['bulkSave', bulkSave],
     ] as const) {
-      it(`${name}: a new country in ${where}: flush inserts it and writes its key; refused naming the path`, async () => {
-        const refEm = reference.orm.em.fork() as EntityManager;
-        refEm.persist(build());
-        await refEm.flush();
-        expect(await reference.rows('country')).toEqual([{ id: 1, name: 'no' }]);
-        const error = await failure(
-          call(subject.orm.em.fork() as EntityManager, cls as typeof Post, build() as Post[], withForcedStrategy()),
-        );
-        expect(error).toBeInstanceOf(UnsupportedFeatureError);
-        expect(error).toMatchObject({ feature: 'unsaved reference', property, index: 1, ...(relation && { relation }) });
-        for (const table of TABLES) expect(await subject.rows(table), table).toEqual([]);
-      });
+      for (const batchSize of [undefined, 1]) {
+        it(`${name}${batchSize ? ' (batchSize 1)' : ''}: a new country in ${where}: inserted first and its key written, as flush does`, async () => {
+          const { ref } = await differential(
+            () => build(),
+            (em, rows) => call(em, cls as typeof Post, rows as Post[], withForcedStrategy(batchSize ? { batchSize } : {})),
+            // Batch by batch, a later batch's country goes in after the earlier batch's rows.
+            { events: batchSize ? 'sorted' : 'exact' },
+          );
+          expect((await reference.rows('country')).length).toBeGreaterThan(0);
+          expect(ref.entities.every((e) => helper(e).hasPrimaryKey())).toBe(true);
+        });
+      }
     }
   }
+
+  it("bulkSave of stored rows: a new country set in a stored post's inline and a stored region's object and array embeddables: inserted, the keys written by the rows' UPDATE, as flush does", async () => {
+    for (const cls of [Post, Region] as const) {
+      await pair.reset(TABLES);
+      const graph = async (side: OwnSide, em: EntityManager): Promise<Graph> => {
+        await side.orm.em
+          .fork()
+          .persist(
+            (cls === Post ? [post('p0'), post('p1')] : [make(Region, { name: 'r0' }), make(Region, { name: 'r1' })]) as object[],
+          )
+          .flush();
+        const rows = (await em.find(cls as typeof Post, {}, { orderBy: { id: 'asc' } })) as object[];
+        const no = country('no');
+        if (cls === Post) (rows[1] as Post).origin = origin('north', no);
+        else Object.assign(rows[1] as Region, { origin: origin('north', no), origins: [origin('a', no)] });
+        return { rows, entities: [...rows, no] };
+      };
+      await differential(graph, (em, rows) => bulkSave(em, cls as typeof Post, rows as Post[], withForcedStrategy()));
+      expect(await reference.rows('country')).toEqual([{ id: 1, name: 'no' }]);
+    }
+  });
+
+  it('bulkUpsert and bulkUpdate, which insert no related entity: a new country in an embeddable is refused naming the path, nothing written', async () => {
+    const em = subject.orm.em.fork() as EntityManager;
+    await em.persist(post('p0')).flush();
+    const stored = await em.findOneOrFail(Post, { title: 'p0' });
+    stored.origin = origin('north', country('no'));
+    const before = await tablesOf(subject, TABLES);
+    for (const call of [
+      () =>
+        bulkUpsert(em, Post, [post('p1', { origin: origin('south', country('se')) })], withForcedStrategy({ target: ['title'] })),
+      () => bulkUpdate(em, Post, [stored], withForcedStrategy()),
+    ]) {
+      const error = await failure(call());
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'unsaved reference', property: 'origin.country', index: 0 });
+      expect(await tablesOf(subject, TABLES)).toEqual(before);
+    }
+  });
 
   for (const [name, call] of CALLS) {
     it(`${name}: stored countries in inline, object and array embeddables of the rows and of related entities: their keys written as flush writes them`, async () => {

@@ -30,10 +30,22 @@ class Fruit {
   @ManyToOne(() => Basket, { nullable: true }) basket?: Basket | null;
 }
 
+/**
+ * A batch subscriber beside a per-entity one, on Fruit: what each gets for an orphan removal (cohort
+ * removes nothing, the next flush does, with MikroORM's own per-entity events).
+ */
+const seen: string[] = [];
+const audit = {
+  getSubscribedEntities: () => [Fruit],
+  beforeBulkRemove: (e: { entities: readonly Fruit[] }) => void seen.push(`beforeBulkRemove ${e.entities.map((f) => f.name)}`),
+  afterBulkRemove: (e: { entities: readonly Fruit[] }) => void seen.push(`afterBulkRemove ${e.entities.map((f) => f.name)}`),
+  afterDelete: (e: { entity: Fruit }) => void seen.push(`afterDelete ${e.entity.name}`),
+};
+
 let own: OwnMikroOrm | undefined;
 let schema: string;
 beforeAll(async () => {
-  own = await ownMikroOrm('minv', { entities: [Basket, Fruit] });
+  own = await ownMikroOrm('minv', { entities: [Basket, Fruit], subscribers: [audit] });
   schema = own.schema;
 });
 afterAll(async () => {
@@ -79,11 +91,17 @@ describe('the inverse side of a one-to-many, MikroORM', () => {
     await seed();
     const em = fork();
     const b0 = await change(em);
+    seen.length = 0;
     await bulkSave(em, Basket, [b0]);
-    // Pending until the flush, as any changed managed entity.
+    // Pending until the flush, as any changed managed entity: the call deletes nothing, so no
+    // subscriber hears of a removal from it (no batch method, no afterDelete).
     expect((await rows()).fruit).toHaveLength(2);
+    expect(seen).toEqual([]);
     await em.flush();
     expect(await rows()).toEqual(after);
+    // The flush deletes it with MikroORM's own per-entity events: a batch method (cohort's) is not
+    // called by a flush.
+    expect(seen).toEqual(['afterDelete pear']);
   });
 
   it('an item the call’s EntityManager does not manage is refused: its flush would not write it', async () => {

@@ -20,6 +20,17 @@ export interface BulkUpdateEvent<E, TMetadata, TManager> extends BulkEvent<E, TM
   readonly changes: readonly RowChange[];
 }
 
+/**
+ * A batch being removed. With `orphans` set, it is the one-to-many items a save removes because
+ * they left a loaded collection (TypeORM's `orphanedRowAction: 'delete'`): the ORM's save loads no
+ * entity for them, so each of `entities` is a plain object holding only the item's primary-key
+ * properties (`{ id: 7 }`; not an instance of the class), `metadata` is the items' class and
+ * `indices` the input index of the row whose collection dropped each item.
+ */
+export interface BulkRemoveEvent<E, TMetadata, TManager> extends BulkEvent<E, TMetadata, TManager> {
+  readonly orphans?: true;
+}
+
 /** A batch after an upsert: the outcome of each row. */
 export interface BulkUpsertEvent<E, TMetadata, TManager> extends BulkEvent<E, TMetadata, TManager> {
   readonly outcomes: readonly RowOutcome[];
@@ -35,8 +46,8 @@ export interface BulkSubscriber<E = any, TMetadata = any, TManager = any, TExtra
   beforeBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
   afterBulkUpdate?(event: BulkUpdateEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
   beforeBulkUpsert?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
-  beforeBulkRemove?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
-  afterBulkRemove?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  beforeBulkRemove?(event: BulkRemoveEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  afterBulkRemove?(event: BulkRemoveEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
 }
 
 /** The batch method a subscriber implements for a per-entity event, if any. */

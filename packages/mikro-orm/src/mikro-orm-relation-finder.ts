@@ -214,9 +214,8 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (changes) {
         // New items of another class the call inserts (mikro-orm-cascades.ts) are linked once both
         // sides have keys, from the side inserted last (mikro-orm-links.ts).
-        // A stored row's new items are not cascaded: refused.
-        const later = (item: unknown) =>
-          write === 'insert' && isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
+        // So are a stored row's (bulkSave inserts them before the row's UPDATE; issue 22).
+        const later = (item: unknown) => isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
         for (const item of changes.added) if (isUnsaved(item) && !later(item)) return inserted;
         if (changes.removed.length === 0 && changes.added.every(later)) return undefined;
         // Writing them would leave a change of the other side unwritten (see otherSides).

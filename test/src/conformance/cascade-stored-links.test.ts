@@ -149,10 +149,11 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
           side.sql
             .map(
               (e) =>
-                /^\s*insert into\s+(?:"?[\w$]+"?\.)?"?([\w$]+)"?/i.exec(e.sql)?.[1] ??
+                /^\s*(?:insert into|copy)\s+(?:"?[\w$]+"?\.)?"?([\w$]+)"?/i.exec(e.sql)?.[1] ??
                 /\bupdate\s+(?:"?[\w$]+"?\.)?"?([\w$]+)"?(?:\s+as\s+\w+)?\s+set\b/i.exec(e.sql)?.[1],
             )
-            .filter((table) => table !== undefined);
+            // COPY into a staging table (COHORT_STRATEGY=copy) feeds the UPDATE counted above.
+            .filter((table) => table !== undefined && !table.startsWith('cohort_stage'));
         expect([...new Set(tables(ref))]).toEqual(
           sub.orm === 'mikro-orm' ? ['label', 'order_label'] : ['label', 'order_label', 'purchase_order'],
         );

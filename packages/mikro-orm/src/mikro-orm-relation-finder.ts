@@ -290,6 +290,8 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
     if (isUnsaved(target)) {
       const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
+      // A stored row's new target stays refused: flush first clears the reference of a target the row
+      // had (that entity's UPDATE and hooks), which cohort does not write.
       return write === 'insert' && graph?.has(target) && own === entity ? undefined : inserted;
     }
     if (write === 'insert') return linked;

@@ -218,8 +218,9 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     if (value === null) return before === undefined ? undefined : linked;
     const key = keyOf(value);
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
+    // A stored row's (bulkSave) only when it had none: save() would clear the old target's key too.
     if (key === undefined)
-      return write === 'insert' &&
+      return (write === 'insert' || (stored !== undefined && before === undefined)) &&
         crossTable &&
         graph?.has(value) &&
         inverse &&

@@ -4,7 +4,8 @@
 // as the ORM's own save() / persist()+flush() inserts and links them. Compared with the ORM's save on
 // an identical schema: rows of every table (junction rows included), keys on the objects, the hook
 // log, statements per table, what a following save writes; a failure at the label of row k leaves
-// every table as it was and names the row and the relation.
+// every table as it was and names the row and the relation. A stored row's new inverse one-to-one
+// target: TypeORM inserts it after the UPDATE with the row's key, as save(); MikroORM still refuses it.
 import { BulkHookError, BulkValidationError, UniqueViolationError, UnsupportedFeatureError } from '@cohort/core';
 import { beforeAll, expect, it } from 'vitest';
 import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
@@ -275,5 +276,113 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     expect(error).toBeInstanceOf(UnsupportedFeatureError);
     expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'labels', index: 0 });
     expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  /** Two stored orders (o0 with an invoice `old` when asked), then given new invoices: i0 referring to o0, i1 with its reference unset (TypeORM). */
+  async function invoiced(side: OrmUnderTest, withOld = false): Promise<any[]> {
+    const orders = ['o0', 'o1'].map((ref) => side.create('Order', { ref, shop: null }));
+    if (withOld) {
+      const old = side.create('Invoice', { number: 'old' });
+      old.order = orders[0];
+      orders[0].invoice = old;
+    }
+    await side.ormSave(orders);
+    side.resetLogs();
+    const i0 = side.create('Invoice', { number: 'i0' });
+    i0.order = orders[0];
+    orders[0].invoice = i0;
+    const i1 = side.create('Invoice', { number: 'i1' });
+    if (side.orm === 'mikro-orm') i1.order = orders[1];
+    orders[1].invoice = i1;
+    return orders;
+  }
+
+  const INVOICE_TABLES = ['purchase_order', 'invoice'];
+  const invoiceState = (orders: any[]) =>
+    orders.map((o) => ({ id: o.id, invoice: o.invoice?.id, number: o.invoice?.number, back: o.invoice?.order?.id }));
+
+  it("bulkSave of stored orders given new invoices (inverse one-to-one): TypeORM inserts them after the UPDATE with the rows' keys, as save(); MikroORM refuses", async () => {
+    const ref = reference();
+    const refOrders = await invoiced(ref);
+    await ref.ormSave(refOrders);
+    const sub = subject();
+    const subOrders = await invoiced(sub);
+    if (sub.orm === 'mikro-orm') {
+      const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+      const error = await failure(sub.bulkSave(subOrders));
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
+      expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+      // flush inserts them, with the orders' keys.
+      expect((await ref.rows('invoice')).map((r) => [r.number, r.order_id])).toEqual([
+        ['i0', 1],
+        ['i1', 2],
+      ]);
+      return;
+    }
+    const from = sub.sql.length;
+    const result = await sub.bulkSave(subOrders);
+    expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
+    expect(insertsInto(sub, 'invoice', from)).toBe(1);
+    await expectSameOutcome(ref, sub, {
+      ...SAME,
+      tables: INVOICE_TABLES,
+      entitiesRef: invoiceState(refOrders),
+      entitiesSub: invoiceState(subOrders),
+    });
+    // save() and cohort: the invoices' and the rows' before-events, then the after-events (save():
+    // the invoices' INSERT, then the UPDATEs; cohort: the UPDATE, then the INSERT, as for new one-to-many items).
+    expect(entityEvents(sub)).toEqual([
+      'beforeInsert Invoice i0',
+      'beforeInsert Invoice i1',
+      'beforeUpdate Order o0',
+      'beforeUpdate Order o1',
+      'afterInsert Invoice i0',
+      'afterInsert Invoice i1',
+      'afterUpdate Order o0',
+      'afterUpdate Order o1',
+    ]);
+    // i1's reference stays unset, as save() leaves it.
+    expect(subOrders[1].invoice.order).toBeUndefined();
+    expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
+  });
+
+  it('TypeORM: a stored order that has an invoice given a new one: save() fails on the unique key, cohort refuses it (cascade insert, Order.invoice), nothing written', async () => {
+    const ref = reference();
+    const sub = subject();
+    if (sub.orm !== 'typeorm') {
+      expect(sub.orm).toBe('mikro-orm');
+      return;
+    }
+    const refOrders = await invoiced(ref, true);
+    const refBefore = await Promise.all(INVOICE_TABLES.map((table) => ref.rows(table)));
+    await expect(ref.ormSave(refOrders)).rejects.toThrow(/duplicate key/);
+    expect(await Promise.all(INVOICE_TABLES.map((table) => ref.rows(table)))).toEqual(refBefore);
+    const subOrders = await invoiced(sub, true);
+    const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+    const error = await failure(sub.bulkSave(subOrders));
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
+    expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  it('TypeORM: a hook throwing at the new invoice of stored row 1: BulkHookError naming the row and Order.invoice, every table unchanged', async () => {
+    const sub = subject();
+    if (sub.orm !== 'typeorm') {
+      expect(sub.orm).toBe('mikro-orm');
+      return;
+    }
+    const orders = await invoiced(sub);
+    const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+    const fault = {
+      when: (c: { point: string; entity?: Record<string, unknown> }) => c.point === 'beforeInsert' && c.entity?.number === 'i1',
+      act: () => {
+        throw new Error('injected at i1');
+      },
+    };
+    const error = await faults.with(fault, () => failure(sub.bulkSave(orders)));
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 1, relation: { entityName: 'Order', property: 'invoice', target: 'Invoice' } });
+    expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
   });
 });

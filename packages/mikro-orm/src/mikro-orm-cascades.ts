@@ -59,6 +59,13 @@ export class MikroOrmCascades {
     this.graph = new InsertedEntities(input);
   }
 
+  /**
+   * Whether the entity is a stored row of the call (bulkSave): loaded, of the rows' class. Its links
+   * are written with the rows' after their related entities go in (mikro-orm-links.ts).
+   */
+  readonly storedRow = (entity: AnyEntity): boolean =>
+    this.graph.has(entity) && originalEntityData(entity) !== undefined && this.metaOf(entity).root === this.meta.root;
+
   /** Whether the class has a relation through which flush could insert a new entity. */
   static needed(meta: EntityMetadata<AnyEntity>): boolean {
     return meta.root.props.some((prop) => walkedToOne(prop) || cascadedCollection(prop) || cascadedLinksOrInverse(prop));

@@ -25,7 +25,9 @@ export function mikroOrmEntityAccess<E extends object>(
     return read;
   };
   const relations = mikroOrmRelationFinder(meta);
-  const links = mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step));
+  // A related class's links to the call's stored rows are left to the rows (written after them, in one INSERT).
+  const rowsLink = cascades && !cascades.root ? cascades.of.storedRow : undefined;
+  const links = mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step), rowsLink);
   const finder = context.managed ? relations : unmanagedRowsFinder(meta as EntityMetadata<AnyEntity>, relations, links);
   const graph = cascades?.of.graph;
   return {

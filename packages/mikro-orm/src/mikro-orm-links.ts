@@ -150,6 +150,7 @@ export function mikroOrmLinkFinder(
   meta: EntityMetadata<AnyEntity>,
   schema: string | undefined,
   undo: (step: () => void) => void,
+  rowsLink?: (item: AnyEntity) => boolean,
 ): LinkFinder | undefined {
   // Each snapshot taken is undone if the call's transaction rolls back (newest first).
   const snapshot = (collection: CollectionState) => undo(takeSnapshot(collection));
@@ -173,18 +174,25 @@ export function mikroOrmLinkFinder(
         target: prop.targetMeta?.className ?? prop.type,
         entityName,
         junction: junctionOf(owningProp(prop) as EntityProperty<AnyEntity>, schema),
-        added: () => changes.added.filter((item) => !linkedLater(item, prop, entity)).map(tuple),
+        added: () => changes.added.filter((item) => !linkedLater(item, prop, entity, rowsLink)).map(tuple),
         removed: () => changes.removed.map(tuple),
         // As flush after syncing the collections: their items become their snapshots. The order
-        // keeps snapshots from propagating beyond the collections of the links written.
+        // keeps snapshots from propagating beyond the collections of the links written. The other
+        // side of a link left to its other entity stays dirty: that entity's write finds the link there.
         written: () => {
           const state = collectionState(collection as never);
+          const left = new Set(
+            changes.added
+              .filter((item) => linkedLater(item, prop, entity, rowsLink))
+              .map((item) => stateOf(mirrorOf(item, prop))),
+          );
+          const kept = others.filter((other) => !left.has(other));
           if (prop.owner) {
-            for (const other of others) snapshot(other);
+            for (const other of kept) snapshot(other);
             snapshot(state);
           } else {
             snapshot(state);
-            for (const other of others) snapshot(other);
+            for (const other of kept) snapshot(other);
           }
         },
       });
@@ -224,11 +232,24 @@ export function takeSnapshot(collection: CollectionState): () => void {
  * one (cascade), whose other-side collection holds the link too — it writes the link once both have
  * keys. Without such a collection the link is sent as it is (a missing key fails the call loudly).
  */
-function linkedLater(item: unknown, prop: EntityProperty<AnyEntity>, entity: AnyEntity): boolean {
-  if (entityInternals(item as object).hasPrimaryKey()) return false;
+function linkedLater(
+  item: unknown,
+  prop: EntityProperty<AnyEntity>,
+  entity: AnyEntity,
+  rowsLink?: (item: AnyEntity) => boolean,
+): boolean {
+  // A stored row of the call (bulkSave) writes it once its related entities are in, as it does its
+  // other links: one INSERT per junction table and batch.
+  const keyed = entityInternals(item as object).hasPrimaryKey();
+  if (keyed && rowsLink?.(item) !== true) return false;
+  const mirror = stateOf(mirrorOf(item, prop));
+  return (!keyed || mirror?.isDirty() === true) && mirror?.getItems(false).includes(entity) === true;
+}
+
+/** The item's collection on the other side of a many-to-many (undefined without one). */
+function mirrorOf(item: unknown, prop: EntityProperty<AnyEntity>): unknown {
   const other = otherSide(prop);
-  const mirror = other ? stateOf((item as Record<string, unknown>)[other]) : undefined;
-  return mirror?.getItems(false).includes(entity) === true;
+  return other ? (item as Record<string, unknown>)[other] : undefined;
 }
 
 /** An entity's primary-key values as flush writes them to a pivot table. */

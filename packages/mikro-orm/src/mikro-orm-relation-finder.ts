@@ -220,9 +220,8 @@ function collectionCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (changes) {
         // New items of another class the call inserts (mikro-orm-cascades.ts) are linked once both
         // sides have keys, from the side inserted last (mikro-orm-links.ts).
-        // A stored row's new items are not cascaded: refused.
-        const later = (item: unknown) =>
-          write === 'insert' && isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
+        // So are a stored row's (bulkSave inserts them before the row's UPDATE; issue 22).
+        const later = (item: unknown) => isUnsaved(item) && !!graph?.has(item as object) && rootOf(item) !== rootOf(entity);
         for (const item of changes.added) if (isUnsaved(item) && !later(item)) return inserted;
         if (changes.removed.length === 0 && changes.added.every(later)) return undefined;
         // Writing them would leave a change of the other side unwritten (see otherSides).
@@ -297,6 +296,8 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
     if (isUnsaved(target)) {
       const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
+      // A stored row's new target stays refused: flush first clears the reference of a target the row
+      // had (that entity's UPDATE and hooks), which cohort does not write.
       return write === 'insert' && graph?.has(target) && own === entity ? undefined : inserted;
     }
     if (write === 'insert') return linked;

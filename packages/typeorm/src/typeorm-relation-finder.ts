@@ -142,9 +142,9 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
       // those save() removes.
       if (write === 'update' && stored && relation.getEntityValue(stored as ObjectLiteral) === undefined) return unknownLinks;
       if (!newOnes || value === null) return undefined;
-      // New items the call inserts with a new row (typeorm-cascades.ts) are linked once they have
-      // their keys; a stored row's, and new rows of the row's own table, are not cascaded: refused.
-      const inserted = write === 'insert' && target.tablePath !== metadata.tablePath ? graph : undefined;
+      // New items the call inserts with a row, new or stored (typeorm-cascades.ts), are linked once
+      // they have their keys; new rows of the row's own table are not cascaded: refused.
+      const inserted = target.tablePath !== metadata.tablePath ? graph : undefined;
       for (const item of value) if (keyOf(item) === undefined && !inserted?.has(item)) return newOnes;
       return undefined;
     };
@@ -218,8 +218,9 @@ function inverseOneCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     if (value === null) return before === undefined ? undefined : linked;
     const key = keyOf(value);
     // A new target the call inserts after the row, referring to it: its own insert writes the link.
+    // A stored row's (bulkSave) only when it had none: save() would clear the old target's key too.
     if (key === undefined)
-      return write === 'insert' &&
+      return (write === 'insert' || (stored !== undefined && before === undefined)) &&
         crossTable &&
         graph?.has(value) &&
         inverse &&

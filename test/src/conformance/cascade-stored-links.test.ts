@@ -1,0 +1,388 @@
+// A stored row's new many-to-many items (bulkSave, issue 22): new labels added to loaded orders'
+// `labels` are inserted with the batch's other related entities (one INSERT per class and batch),
+// before the rows' UPDATE, and their junction rows after it (one INSERT per junction table and batch),
+// as the ORM's own save() / persist()+flush() inserts and links them. Compared with the ORM's save on
+// an identical schema: rows of every table (junction rows included), keys on the objects, the hook
+// log, statements per table, what a following save writes; a failure at the label of row k leaves
+// every table as it was and names the row and the relation. A stored row's new inverse one-to-one
+// target: TypeORM inserts it after the UPDATE with the row's key, as save(); MikroORM still refuses it.
+import { BulkHookError, BulkValidationError, UniqueViolationError, UnsupportedFeatureError } from '@cohort/core';
+import { beforeAll, expect, it } from 'vitest';
+import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
+import { FaultHooks } from '../harness/fault-hooks.js';
+
+const TABLES = ['purchase_order', 'label', { table: 'order_label', orderBy: 'order_id, label_id' }];
+const TABLE_NAMES = ['purchase_order', 'label', 'order_label'];
+const ALL_ENTITY_EVENTS = ['beforeCreate', 'afterCreate', 'beforeInsert', 'afterInsert', 'beforeUpdate', 'afterUpdate'];
+const SAME = { tables: TABLES, ignoreTransactionEvents: true, ignoreEvents: [...FLUSH_EVENTS, 'afterLoad'] };
+
+function setLabels(side: OrmUnderTest, order: any, labels: any[]): void {
+  if (side.orm === 'mikro-orm') order.labels.set(labels);
+  else order.labels = labels;
+}
+
+/** Adds a label to a loaded order's collection (TypeORM: a new array holding the stored ones too). */
+function addLabel(side: OrmUnderTest, order: any, label: any): void {
+  if (side.orm === 'mikro-orm') order.labels.add(label);
+  else order.labels = [...(order.labels ?? []), label];
+}
+
+/** Three stored orders: o0 with the stored label `old`, o1 and o2 with none. */
+async function storedOrders(side: OrmUnderTest): Promise<any[]> {
+  const old = side.create('Label', { name: 'old' });
+  const orders = ['o0', 'o1', 'o2'].map((ref) => side.create('Order', { ref, shop: null }));
+  setLabels(side, orders[0], [old]);
+  setLabels(side, orders[1], []);
+  setLabels(side, orders[2], []);
+  await side.ormSave(orders);
+  side.resetLogs();
+  return orders;
+}
+
+/** The stored orders, then: o0 given a new `red` next to `old`, o1 a new `blue` (long: `blue` repeated), o2 left as it was. */
+async function build(side: OrmUnderTest, blue = 'blue'): Promise<any[]> {
+  const orders = await storedOrders(side);
+  addLabel(side, orders[0], side.create('Label', { name: 'red' }));
+  addLabel(side, orders[1], side.create('Label', { name: blue }));
+  return orders;
+}
+
+function labelsOf(order: any): any[] {
+  return [...(order.labels ?? [])];
+}
+
+/** Keys and references of every entity of the graph, the labels' other side as the save leaves it. */
+function graphState(orders: any[]): object[] {
+  return [
+    ...orders.map((o) => ({ id: o.id, ref: o.ref, labels: labelsOf(o).map((l) => l.id) })),
+    ...[...new Set(orders.flatMap(labelsOf))].map((l) => ({
+      id: l.id,
+      name: l.name,
+      orders: l.orders ? [...l.orders].map((o: any) => o.ref) : null,
+    })),
+  ];
+}
+
+/** The entity events of the side's hook log, as `event Class key`. */
+function entityEvents(side: OrmUnderTest): string[] {
+  return side.hooks.filter((h) => h.entity !== null && h.event !== 'afterLoad').map((h) => `${h.event} ${h.entity} ${h.key}`);
+}
+
+/** Statements of the side's SQL log since `from` that insert into `table`. */
+function insertsInto(side: OrmUnderTest, table: string, from = 0): number {
+  const into = new RegExp(`^\\s*(insert into|copy)\\s+("?[\\w$]+"?\\.)?"?${table}"?[\\s(]`, 'i');
+  return side.sql.slice(from).filter((entry) => into.test(entry.sql)).length;
+}
+
+/** What a following flush (MikroORM) or save() of the same orders (TypeORM) writes, schema names left out. */
+async function followingWrites(side: OrmUnderTest, orders: any[]): Promise<string[]> {
+  const from = side.sql.length;
+  if (side.orm === 'mikro-orm') await (side.native.em as any).flush();
+  else await side.ormSave(orders);
+  return side.sql
+    .slice(from)
+    .filter((entry) => /^\s*(insert|update|delete|copy)\b/i.test(entry.sql))
+    .map((entry) => `${entry.sql.replaceAll(`"${side.schema}".`, '')} ${JSON.stringify(entry.params)}`);
+}
+
+async function failure(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
+describeConformance("a stored row's new many-to-many items", ({ subject, reference }) => {
+  let faults: FaultHooks;
+  beforeAll(() => {
+    faults = new FaultHooks(subject(), 'label');
+  });
+
+  for (const batchSize of [undefined, 1]) {
+    it(`bulkSave of stored orders given new labels${batchSize ? ', one order per batch' : ''}: the labels inserted, then linked, as the ORM's save`, async () => {
+      const ref = reference();
+      const refOrders = await build(ref);
+      await ref.ormSave(refOrders);
+      const sub = subject();
+      const subOrders = await build(sub);
+      const from = sub.sql.length;
+      const result = await sub.bulkSave(subOrders, batchSize ? { batchSize } : {});
+      // TypeORM's save() writes the stored orders' null shop again (`shop_id = NULL`): updated, as
+      // save() counts them; flush sends no UPDATE for a changed collection alone.
+      const updated = sub.orm === 'typeorm' ? 3 : 0;
+      expect(result).toMatchObject({ inserted: 0, updated });
+      expect(result.byEntity).toEqual({ Order: { inserted: 0, updated }, Label: { inserted: 2, updated: 0 } });
+      // One INSERT per related class and batch, one per junction table and batch (o2's batch has none).
+      expect(insertsInto(sub, 'label', from)).toBe(batchSize ? 2 : 1);
+      expect(insertsInto(sub, 'order_label', from)).toBe(batchSize ? 2 : 1);
+      expect(insertsInto(sub, 'purchase_order', from)).toBe(0);
+      await expectSameOutcome(ref, sub, {
+        ...SAME,
+        // Batch by batch, each batch's hooks around its own statements (compared in one batch below).
+        ignoreEvents: batchSize ? [...SAME.ignoreEvents, ...ALL_ENTITY_EVENTS] : SAME.ignoreEvents,
+        entitiesRef: graphState(refOrders),
+        entitiesSub: graphState(subOrders),
+      });
+      // The same events, batch by batch.
+      if (batchSize) expect([...entityEvents(sub)].sort()).toEqual([...entityEvents(ref)].sort());
+      if (!batchSize) {
+        // Both: the labels' insert events around their INSERT, then the orders' update events (TypeORM:
+        // every before-event first, every after-event last; MikroORM: no update events).
+        expect(entityEvents(ref)).toEqual(
+          sub.orm === 'mikro-orm'
+            ? ['beforeCreate Label red', 'beforeCreate Label blue', 'afterCreate Label red', 'afterCreate Label blue']
+            : [
+                'beforeInsert Label red',
+                'beforeInsert Label blue',
+                'beforeUpdate Order o0',
+                'beforeUpdate Order o1',
+                'beforeUpdate Order o2',
+                'afterInsert Label red',
+                'afterInsert Label blue',
+                'afterUpdate Order o0',
+                'afterUpdate Order o1',
+                'afterUpdate Order o2',
+              ],
+        );
+        // The statements: the labels, then the junction rows (TypeORM: then the UPDATEs; cohort's one
+        // UPDATE goes before the junction rows, as for the other links of stored rows).
+        const tables = (side: OrmUnderTest) =>
+          side.sql
+            .map(
+              (e) =>
+                /^\s*(?:insert into|copy)\s+(?:"?[\w$]+"?\.)?"?([\w$]+)"?/i.exec(e.sql)?.[1] ??
+                /\bupdate\s+(?:"?[\w$]+"?\.)?"?([\w$]+)"?(?:\s+as\s+\w+)?\s+set\b/i.exec(e.sql)?.[1],
+            )
+            // COPY into a staging table (COHORT_STRATEGY=copy) feeds the UPDATE counted above.
+            .filter((table) => table !== undefined && !table.startsWith('cohort_stage'));
+        expect([...new Set(tables(ref))]).toEqual(
+          sub.orm === 'mikro-orm' ? ['label', 'order_label'] : ['label', 'order_label', 'purchase_order'],
+        );
+        expect(tables(sub)).toEqual(
+          sub.orm === 'mikro-orm' ? ['label', 'order_label'] : ['label', 'purchase_order', 'order_label'],
+        );
+      }
+      expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
+    });
+  }
+
+  for (const batchSize of [undefined, 1]) {
+    it(`two stored orders given one new label${batchSize ? ', one order per batch' : ''}: the label inserted once, both links written, as the ORM's save`, async () => {
+      const sides = [reference(), subject()];
+      const inputs: any[][] = [];
+      for (const side of sides) {
+        const orders = await storedOrders(side);
+        const red = side.create('Label', { name: 'red' });
+        addLabel(side, orders[1], red);
+        addLabel(side, orders[2], red);
+        inputs.push([orders[1], orders[2]]);
+      }
+      const [ref, sub] = sides as [OrmUnderTest, OrmUnderTest];
+      const [refInput, subInput] = inputs as [any[], any[]];
+      await ref.ormSave(refInput);
+      // Both majors of both ORMs link the shared label to each order (two junction rows).
+      expect(await ref.rows('order_label', 'order_id, label_id')).toEqual([
+        { order_id: 1, label_id: 1 },
+        { order_id: 2, label_id: 2 },
+        { order_id: 3, label_id: 2 },
+      ]);
+      const from = sub.sql.length;
+      const result = await sub.bulkSave(subInput, batchSize ? { batchSize } : {});
+      expect(result.byEntity).toMatchObject({ Label: { inserted: 1, updated: 0 } });
+      expect(insertsInto(sub, 'label', from)).toBe(1);
+      expect(insertsInto(sub, 'order_label', from)).toBe(batchSize ? 2 : 1);
+      await expectSameOutcome(ref, sub, {
+        ...SAME,
+        ignoreEvents: batchSize ? [...SAME.ignoreEvents, ...ALL_ENTITY_EVENTS] : SAME.ignoreEvents,
+        entitiesRef: graphState(refInput),
+        entitiesSub: graphState(subInput),
+      });
+      if (batchSize) expect([...entityEvents(sub)].sort()).toEqual([...entityEvents(ref)].sort());
+      expect(await followingWrites(sub, subInput)).toEqual(await followingWrites(ref, refInput));
+    });
+  }
+
+  it('TypeORM: the shared new label holding both orders on its own side too: save() writes each link from both sides and fails; cohort fails too, naming Order.labels, nothing written', async () => {
+    const sides = [reference(), subject()];
+    if (sides[1]?.orm !== 'typeorm') {
+      // MikroORM keeps both sides of a collection in step: the scenario above is this one.
+      expect(sides[1]?.orm).toBe('mikro-orm');
+      return;
+    }
+    const inputs: any[][] = [];
+    for (const side of sides) {
+      const orders = await storedOrders(side);
+      const red = side.create('Label', { name: 'red' });
+      addLabel(side, orders[1], red);
+      addLabel(side, orders[2], red);
+      red.orders = [orders[1], orders[2]];
+      inputs.push([orders[1], orders[2]]);
+    }
+    const [ref, sub] = sides as [OrmUnderTest, OrmUnderTest];
+    const refBefore = await Promise.all(TABLE_NAMES.map((table) => ref.rows(table)));
+    await expect(ref.ormSave(inputs[0] as any[])).rejects.toThrow(/duplicate key/);
+    expect(await Promise.all(TABLE_NAMES.map((table) => ref.rows(table)))).toEqual(refBefore);
+    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
+    const error = await failure(sub.bulkSave(inputs[1] as any[]));
+    expect(error).toBeInstanceOf(UniqueViolationError);
+    expect(error).toMatchObject({ index: 0, entity: inputs[1]?.[0] });
+    expect((error as Error).message).toMatch(/^Order\.labels \(links to Label in /);
+    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  it('a hook throwing at the new label of row 1: BulkHookError naming the row and Order.labels, every table unchanged', async () => {
+    const sub = subject();
+    const orders = await build(sub);
+    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
+    const fault = {
+      when: (c: { point: string; entity?: Record<string, unknown> }) =>
+        (c.point === 'beforeInsert' || c.point === 'beforeCreate') && c.entity?.name === 'blue',
+      act: () => {
+        throw new Error('injected at blue');
+      },
+    };
+    const error = await faults.with(fault, () => failure(sub.bulkSave(orders)));
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 1, relation: { entityName: 'Order', property: 'labels', target: 'Label' } });
+    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  it('a new label of row 1 too long for its column: the ORM fails, cohort refuses it (BulkValidationError naming Order.labels), every table unchanged', async () => {
+    const long = 'x'.repeat(30);
+    const ref = reference();
+    const refOrders = await build(ref, long);
+    const refBefore = await Promise.all(TABLE_NAMES.map((table) => ref.rows(table)));
+    await expect(ref.ormSave(refOrders)).rejects.toThrow();
+    expect(await Promise.all(TABLE_NAMES.map((table) => ref.rows(table)))).toEqual(refBefore);
+    const sub = subject();
+    const orders = await build(sub, long);
+    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
+    const error = await failure(sub.bulkSave(orders));
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect(error).toMatchObject({
+      index: 1,
+      relation: { entityName: 'Order', property: 'labels', target: 'Label' },
+      failures: [{ index: 1, property: 'name' }],
+    });
+    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+    expect(labelsOf(orders[0]).map((l) => l.id)).toEqual([1, undefined]);
+  });
+
+  it('bulkUpdate of a stored order given a new label: still refused (cascade insert, Order.labels), nothing written', async () => {
+    const sub = subject();
+    const orders = await build(sub);
+    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
+    const error = await failure(sub.bulkUpdate([orders[0]]));
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'labels', index: 0 });
+    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  /** Two stored orders (o0 with an invoice `old` when asked), then given new invoices: i0 referring to o0, i1 with its reference unset (TypeORM). */
+  async function invoiced(side: OrmUnderTest, withOld = false): Promise<any[]> {
+    const orders = ['o0', 'o1'].map((ref) => side.create('Order', { ref, shop: null }));
+    if (withOld) {
+      const old = side.create('Invoice', { number: 'old' });
+      old.order = orders[0];
+      orders[0].invoice = old;
+    }
+    await side.ormSave(orders);
+    side.resetLogs();
+    const i0 = side.create('Invoice', { number: 'i0' });
+    i0.order = orders[0];
+    orders[0].invoice = i0;
+    const i1 = side.create('Invoice', { number: 'i1' });
+    if (side.orm === 'mikro-orm') i1.order = orders[1];
+    orders[1].invoice = i1;
+    return orders;
+  }
+
+  const INVOICE_TABLES = ['purchase_order', 'invoice'];
+  const invoiceState = (orders: any[]) =>
+    orders.map((o) => ({ id: o.id, invoice: o.invoice?.id, number: o.invoice?.number, back: o.invoice?.order?.id }));
+
+  it("bulkSave of stored orders given new invoices (inverse one-to-one): TypeORM inserts them after the UPDATE with the rows' keys, as save(); MikroORM refuses", async () => {
+    const ref = reference();
+    const refOrders = await invoiced(ref);
+    await ref.ormSave(refOrders);
+    const sub = subject();
+    const subOrders = await invoiced(sub);
+    if (sub.orm === 'mikro-orm') {
+      const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+      const error = await failure(sub.bulkSave(subOrders));
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
+      expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+      // flush inserts them, with the orders' keys.
+      expect((await ref.rows('invoice')).map((r) => [r.number, r.order_id])).toEqual([
+        ['i0', 1],
+        ['i1', 2],
+      ]);
+      return;
+    }
+    const from = sub.sql.length;
+    const result = await sub.bulkSave(subOrders);
+    expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
+    expect(insertsInto(sub, 'invoice', from)).toBe(1);
+    await expectSameOutcome(ref, sub, {
+      ...SAME,
+      tables: INVOICE_TABLES,
+      entitiesRef: invoiceState(refOrders),
+      entitiesSub: invoiceState(subOrders),
+    });
+    // save() and cohort: the invoices' and the rows' before-events, then the after-events (save():
+    // the invoices' INSERT, then the UPDATEs; cohort: the UPDATE, then the INSERT, as for new one-to-many items).
+    expect(entityEvents(sub)).toEqual([
+      'beforeInsert Invoice i0',
+      'beforeInsert Invoice i1',
+      'beforeUpdate Order o0',
+      'beforeUpdate Order o1',
+      'afterInsert Invoice i0',
+      'afterInsert Invoice i1',
+      'afterUpdate Order o0',
+      'afterUpdate Order o1',
+    ]);
+    // i1's reference stays unset, as save() leaves it.
+    expect(subOrders[1].invoice.order).toBeUndefined();
+    expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
+  });
+
+  it('TypeORM: a stored order that has an invoice given a new one: save() fails on the unique key, cohort refuses it (cascade insert, Order.invoice), nothing written', async () => {
+    const ref = reference();
+    const sub = subject();
+    if (sub.orm !== 'typeorm') {
+      expect(sub.orm).toBe('mikro-orm');
+      return;
+    }
+    const refOrders = await invoiced(ref, true);
+    const refBefore = await Promise.all(INVOICE_TABLES.map((table) => ref.rows(table)));
+    await expect(ref.ormSave(refOrders)).rejects.toThrow(/duplicate key/);
+    expect(await Promise.all(INVOICE_TABLES.map((table) => ref.rows(table)))).toEqual(refBefore);
+    const subOrders = await invoiced(sub, true);
+    const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+    const error = await failure(sub.bulkSave(subOrders));
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
+    expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  it('TypeORM: a hook throwing at the new invoice of stored row 1: BulkHookError naming the row and Order.invoice, every table unchanged', async () => {
+    const sub = subject();
+    if (sub.orm !== 'typeorm') {
+      expect(sub.orm).toBe('mikro-orm');
+      return;
+    }
+    const orders = await invoiced(sub);
+    const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+    const fault = {
+      when: (c: { point: string; entity?: Record<string, unknown> }) => c.point === 'beforeInsert' && c.entity?.number === 'i1',
+      act: () => {
+        throw new Error('injected at i1');
+      },
+    };
+    const error = await faults.with(fault, () => failure(sub.bulkSave(orders)));
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 1, relation: { entityName: 'Order', property: 'invoice', target: 'Invoice' } });
+    expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+});

@@ -1,4 +1,4 @@
-// A stored row's new many-to-many items (bulkSave, issue 22): new labels added to loaded orders'
+// A stored row's new many-to-many items (bulkSave and bulkUpdate, issue 22): new labels added to loaded orders'
 // `labels` are inserted with the batch's other related entities (one INSERT per class and batch),
 // before the rows' UPDATE, and their junction rows after it (one INSERT per junction table and batch),
 // as the ORM's own save() / persist()+flush() inserts and links them. Compared with the ORM's save on
@@ -98,15 +98,20 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     faults = new FaultHooks(subject(), 'label');
   });
 
-  for (const batchSize of [undefined, 1]) {
-    it(`bulkSave of stored orders given new labels${batchSize ? ', one order per batch' : ''}: the labels inserted, then linked, as the ORM's save`, async () => {
+  for (const [method, batchSize] of [
+    ['bulkSave', undefined],
+    ['bulkSave', 1],
+    ['bulkUpdate', undefined],
+    ['bulkUpdate', 1],
+  ] as const) {
+    it(`${method} of stored orders given new labels${batchSize ? ', one order per batch' : ''}: the labels inserted, then linked, as the ORM's save`, async () => {
       const ref = reference();
       const refOrders = await build(ref);
       await ref.ormSave(refOrders);
       const sub = subject();
       const subOrders = await build(sub);
       const from = sub.sql.length;
-      const result = await sub.bulkSave(subOrders, batchSize ? { batchSize } : {});
+      const result = await sub[method](subOrders, batchSize ? { batchSize } : {});
       // TypeORM's save() writes the stored orders' null shop again (`shop_id = NULL`): updated, as
       // save() counts them; flush sends no UPDATE for a changed collection alone.
       const updated = sub.orm === 'typeorm' ? 3 : 0;
@@ -268,16 +273,6 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     expect(labelsOf(orders[0]).map((l) => l.id)).toEqual([1, undefined]);
   });
 
-  it('bulkUpdate of a stored order given a new label: still refused (cascade insert, Order.labels), nothing written', async () => {
-    const sub = subject();
-    const orders = await build(sub);
-    const before = await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)));
-    const error = await failure(sub.bulkUpdate([orders[0]]));
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'labels', index: 0 });
-    expect(await Promise.all(TABLE_NAMES.map((table) => sub.rows(table)))).toEqual(before);
-  });
-
   /** Two stored orders (o0 with an invoice `old` when asked), then given new invoices: i0 referring to o0, i1 with its reference unset (TypeORM). */
   async function invoiced(side: OrmUnderTest, withOld = false): Promise<any[]> {
     const orders = ['o0', 'o1'].map((ref) => side.create('Order', { ref, shop: null }));
@@ -301,51 +296,52 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
   const invoiceState = (orders: any[]) =>
     orders.map((o) => ({ id: o.id, invoice: o.invoice?.id, number: o.invoice?.number, back: o.invoice?.order?.id }));
 
-  it("bulkSave of stored orders given new invoices (inverse one-to-one): TypeORM inserts them after the UPDATE with the rows' keys, as save(); MikroORM refuses", async () => {
-    const ref = reference();
-    const refOrders = await invoiced(ref);
-    await ref.ormSave(refOrders);
-    const sub = subject();
-    const subOrders = await invoiced(sub);
-    if (sub.orm === 'mikro-orm') {
-      const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
-      const error = await failure(sub.bulkSave(subOrders));
-      expect(error).toBeInstanceOf(UnsupportedFeatureError);
-      expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
-      expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
-      // flush inserts them, with the orders' keys.
-      expect((await ref.rows('invoice')).map((r) => [r.number, r.order_id])).toEqual([
-        ['i0', 1],
-        ['i1', 2],
+  for (const method of ['bulkSave', 'bulkUpdate'] as const)
+    it(`${method} of stored orders given new invoices (inverse one-to-one): TypeORM inserts them after the UPDATE with the rows' keys, as save(); MikroORM refuses`, async () => {
+      const ref = reference();
+      const refOrders = await invoiced(ref);
+      await ref.ormSave(refOrders);
+      const sub = subject();
+      const subOrders = await invoiced(sub);
+      if (sub.orm === 'mikro-orm') {
+        const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+        const error = await failure(sub[method](subOrders));
+        expect(error).toBeInstanceOf(UnsupportedFeatureError);
+        expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
+        expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+        // flush inserts them, with the orders' keys.
+        expect((await ref.rows('invoice')).map((r) => [r.number, r.order_id])).toEqual([
+          ['i0', 1],
+          ['i1', 2],
+        ]);
+        return;
+      }
+      const from = sub.sql.length;
+      const result = await sub[method](subOrders);
+      expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
+      expect(insertsInto(sub, 'invoice', from)).toBe(1);
+      await expectSameOutcome(ref, sub, {
+        ...SAME,
+        tables: INVOICE_TABLES,
+        entitiesRef: invoiceState(refOrders),
+        entitiesSub: invoiceState(subOrders),
+      });
+      // save() and cohort: the invoices' and the rows' before-events, then the after-events (save():
+      // the invoices' INSERT, then the UPDATEs; cohort: the UPDATE, then the INSERT, as for new one-to-many items).
+      expect(entityEvents(sub)).toEqual([
+        'beforeInsert Invoice i0',
+        'beforeInsert Invoice i1',
+        'beforeUpdate Order o0',
+        'beforeUpdate Order o1',
+        'afterInsert Invoice i0',
+        'afterInsert Invoice i1',
+        'afterUpdate Order o0',
+        'afterUpdate Order o1',
       ]);
-      return;
-    }
-    const from = sub.sql.length;
-    const result = await sub.bulkSave(subOrders);
-    expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
-    expect(insertsInto(sub, 'invoice', from)).toBe(1);
-    await expectSameOutcome(ref, sub, {
-      ...SAME,
-      tables: INVOICE_TABLES,
-      entitiesRef: invoiceState(refOrders),
-      entitiesSub: invoiceState(subOrders),
+      // i1's reference stays unset, as save() leaves it.
+      expect(subOrders[1].invoice.order).toBeUndefined();
+      expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
     });
-    // save() and cohort: the invoices' and the rows' before-events, then the after-events (save():
-    // the invoices' INSERT, then the UPDATEs; cohort: the UPDATE, then the INSERT, as for new one-to-many items).
-    expect(entityEvents(sub)).toEqual([
-      'beforeInsert Invoice i0',
-      'beforeInsert Invoice i1',
-      'beforeUpdate Order o0',
-      'beforeUpdate Order o1',
-      'afterInsert Invoice i0',
-      'afterInsert Invoice i1',
-      'afterUpdate Order o0',
-      'afterUpdate Order o1',
-    ]);
-    // i1's reference stays unset, as save() leaves it.
-    expect(subOrders[1].invoice.order).toBeUndefined();
-    expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
-  });
 
   it('TypeORM: a stored order that has an invoice given a new one: save() fails on the unique key, cohort refuses it (cascade insert, Order.invoice), nothing written', async () => {
     const ref = reference();

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { BulkOptions } from '@cohort/core';
 import { type EventArgs, type EventSubscriber, helper } from '@mikro-orm/core';
 import type { MikroORM, Options } from '@mikro-orm/postgresql';
@@ -45,7 +46,13 @@ export async function ownMikroOrmPair(
       ...options,
       subscribers: [...(options.subscribers ?? []), new EventRecorder(events, label)],
       debug: ['query', 'query-params'],
-      logger: (message) => sql.push(message.replace(/^\[query\] /, '').replace(/ \[took .*$/, '')),
+      // MikroORM colours its log lines: stripped first, so the `[query] ` prefix and timing come off.
+      logger: (message) =>
+        sql.push(
+          stripVTControlCharacters(message)
+            .replace(/^\[query\] /, '')
+            .replace(/ \[took .*$/, ''),
+        ),
     });
     const execute = (query: string) => own.orm.em.fork().getConnection().execute(query) as Promise<Record<string, unknown>[]>;
     const side: OwnSide = {

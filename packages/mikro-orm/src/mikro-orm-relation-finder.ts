@@ -144,8 +144,10 @@ function referenceCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
 /**
  * A to-one inside an embeddable — inline, nested, object (JSON) or an array of them — pointing at an
  * entity without a primary key: flush inserts it first and writes its key, and so does the call when
- * its cascade walk reached it (mikro-orm-cascade-walk.ts: it is in the call's graph, inserted before
- * its holder). Refused otherwise (a cascade whose classes cannot be put in dependency order).
+ * its cascade walk reached it (mikro-orm-cascade-walk.ts: an entity of another class in the call's
+ * graph, inserted before its holder). Refused otherwise: a cascade whose classes cannot be put in
+ * dependency order, and a new entity of the holder's own class (the call's graph holds its rows, but
+ * nothing links a row from inside an embeddable: its key would be left out).
  */
 function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
   const found: UnwrittenRelation = {
@@ -153,12 +155,12 @@ function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityPro
     property: pathOf(meta, prop).join('.'),
     target: prop.targetMeta?.className ?? prop.type,
   };
+  const inserted = (entity: AnyEntity, graph: EntityGraph | undefined) => (value: unknown) => {
+    const target = Reference.unwrapReference(value as object);
+    return graph?.has(target) === true && rootOf(target) !== rootOf(entity);
+  };
   return (entity, _write, graph) =>
-    embeddedValues(meta, entity, prop).some(
-      (value) => isUnsaved(value) && graph?.has(Reference.unwrapReference(value as object)) !== true,
-    )
-      ? found
-      : undefined;
+    embeddedValues(meta, entity, prop).some((value) => isUnsaved(value) && !inserted(entity, graph)(value)) ? found : undefined;
 }
 
 /** The property names from the entity down to an embedded property (`origin.inner.country`). */

@@ -189,8 +189,36 @@ class Route {
   @ManyToOne(() => Country, { nullable: true }) home?: Country | null;
 }
 
-const ENTITIES = [Country, Writer, Book, Topic, Post, Comment, Edition, Stub, Region, Route];
-const TABLES = ['country', 'writer', 'book', 'topic', 'post', 'post_topics', 'comment', 'edition', 'stub', 'region', 'route'];
+/** An embeddable pointing at its holder's own class (Spot.mark.parent): nothing links such a reference. */
+@Embeddable()
+class Mark {
+  @Property({ type: 'string', length: 20, nullable: true }) note?: string | null;
+  @ManyToOne(() => Spot, { nullable: true }) parent?: Spot | null;
+}
+
+@Entity({ tableName: 'spot' })
+class Spot {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 20 }) name!: string;
+  @Embedded(() => Mark, { object: true, nullable: true }) mark?: Mark | null;
+  @Embedded(() => Mark, { array: true }) marks: Mark[] = [];
+}
+
+const ENTITIES = [Country, Writer, Book, Topic, Post, Comment, Edition, Stub, Region, Route, Spot];
+const TABLES = [
+  'country',
+  'writer',
+  'book',
+  'topic',
+  'post',
+  'post_topics',
+  'comment',
+  'edition',
+  'stub',
+  'region',
+  'route',
+  'spot',
+];
 const ORDERED: Record<string, string> = { post_topics: 'post_id', edition: 'lang' };
 
 type Named = { title?: string; name?: string; text?: string; lang?: string };
@@ -414,6 +442,42 @@ describe('a relation inside an embeddable', () => {
         expect(await reference.rows('country')).toEqual([{ id: 1, name: 'no' }]);
       }
     });
+
+  // The call's graph holds its own rows; a row of the call referred to from inside another row's JSON
+  // or array embeddable is not linked by anything (no tree UPDATE reaches into the JSON), so in the
+  // same batch it is refused rather than written without its key; a parent an earlier batch inserted
+  // has its key by then, and it is written. One flush of both new rows leaves the key out of the JSON
+  // (pinned below): cohort refuses or writes it, never drops it (docs/differences.md).
+  for (const [where, column, set] of [
+    ['mark.parent', 'mark', (a: Spot, b: Spot) => Object.assign(a, { mark: make(Mark, { note: 'x', parent: b }) })],
+    ['marks.parent', 'marks', (a: Spot, b: Spot) => Object.assign(a, { marks: [make(Mark, { note: 'x', parent: b })] })],
+  ] as const) {
+    it(`a new row of the same batch behind ${where} (its own class): refused naming the path, nothing written`, async () => {
+      const em = subject.orm.em.fork() as EntityManager;
+      const b = make(Spot, { name: 'b' });
+      const a = set(make(Spot, { name: 'a' }), b);
+      const before = await tablesOf(subject, TABLES);
+      const error = await failure(bulkInsert(em, Spot, [b, a], withForcedStrategy()));
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'unsaved reference', property: where, index: 1 });
+      expect(await tablesOf(subject, TABLES)).toEqual(before);
+    });
+
+    it(`a row of an earlier batch behind ${where}: its key written into the JSON (one flush of both leaves it out)`, async () => {
+      const em = subject.orm.em.fork() as EntityManager;
+      const b = make(Spot, { name: 'b' });
+      const a = set(make(Spot, { name: 'a' }), b);
+      await bulkInsert(em, Spot, [b, a], withForcedStrategy({ batchSize: 1 }));
+      const refEm = reference.orm.em.fork() as EntityManager;
+      const rb = make(Spot, { name: 'b' });
+      refEm.persist([rb, set(make(Spot, { name: 'a' }), rb)]);
+      await refEm.flush();
+      const stored = await subject.rows('spot');
+      expect(JSON.stringify(stored.find((r) => r.name === 'a')?.[column])).toContain(`"parent_id":${b.id}`);
+      const flushed = await reference.rows('spot');
+      expect(JSON.stringify(flushed.find((r) => r.name === 'a')?.[column])).not.toContain('parent_id');
+    });
+  }
 
   it('bulkUpsert, which inserts no related entity: a new country in an embeddable is refused naming the path, nothing written', async () => {
     const em = subject.orm.em.fork() as EntityManager;

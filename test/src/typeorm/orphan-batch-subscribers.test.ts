@@ -6,7 +6,7 @@
 // deletion. `soft-delete` has no batch method (as bulkSoftRemove): beforeSoftRemove per item.
 // The oracle: the keys save() hands a per-entity subscriber.
 import { createSchema } from '@cohort/pg-harness';
-import { type BulkRemoveEvent, bulkRemove, bulkSave } from '@cohort/typeorm';
+import { type BulkRemoveEvent, BulkValidationError, bulkRemove, bulkSave } from '@cohort/typeorm';
 import {
   Column,
   DataSource,
@@ -296,7 +296,8 @@ describe("batch subscribers and orphanedRowAction 'delete' / 'soft-delete'", () 
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(BulkValidationError);
+    expect((error as BulkValidationError).failures).toMatchObject([{ index: 2, property: 'name' }]);
     // The first batch's orphans reached the audit (before and after its DELETE), then everything rolled back.
     expect(received.filter((r) => r.method === 'afterBulkRemove').map((r) => r.entity)).toEqual(['Line', 'Slot']);
     expect(await tables()).toEqual(before);

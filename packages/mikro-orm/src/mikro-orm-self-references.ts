@@ -10,6 +10,7 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
+import { applyReturnedRow } from './apply-returned-row.js';
 import { applyOnUpdate } from './mikro-orm-change-tracker.js';
 import { diffSnapshots, entityInternals, prototypeMeta } from './mikro-orm-internals.js';
 import { embeddedValue } from './mikro-orm-relation-finder.js';
@@ -149,7 +150,7 @@ export function mikroOrmTreeUpdate(
   const joinsOf = (change: RowChange) => (change.native as TreeChangeSet).references;
   return {
     before: true,
-    change(entity, references) {
+    change(entity, references, index, batch) {
       const own = prototypeMeta(entity) ?? meta;
       const snapshot = entityInternals(entity).__originalEntityData as Data | undefined;
       const manager = em();
@@ -166,7 +167,7 @@ export function mikroOrmTreeUpdate(
       changeSet.references = new Map(references.map((r) => [r.property, r.columns]));
       treeChangeSets.add(changeSet);
       baselines.set(changeSet, prepared);
-      return rowChange(entity, changeSet, changeSet.references);
+      return rowChange(entity, changeSet, changeSet.references, index, batch);
     },
     hooked(entity, change, index, batch) {
       // As flush's runHooks after beforeUpdate: what the hooks changed joins the payload.
@@ -188,6 +189,10 @@ export function mikroOrmTreeUpdate(
         (entity as Data)[version] = returned[field];
         changeSet.payload[version] = returned[field];
       }
+      // The other read-back columns (stored generated ones), mapped onto the entity and into the
+      // payload as flush maps its UPDATE's RETURNING row.
+      const others = Object.fromEntries(Object.entries(returned).filter(([name]) => name !== field));
+      if (Object.keys(others).length > 0) Object.assign(changeSet.payload, applyReturnedRow(em(), own, entity, others));
       // The snapshot holds what the UPDATE wrote (flush takes the whole entity after its UPDATE).
       const snapshot = entityInternals(entity).__originalEntityData as Data | undefined;
       if (!snapshot) return;

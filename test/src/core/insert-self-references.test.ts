@@ -281,3 +281,73 @@ describe('SelfReferenceWrites.write with other columns per row', () => {
     expect(unchecked.sent).toHaveLength(3);
   });
 });
+
+// A column the adapter's change names that the tree's UPDATE may not write (not updatable, a key,
+// not one of the model's): refused by name before any UPDATE is sent, not silently left out.
+describe('SelfReferenceWrites.write: a named column it may not write', () => {
+  type Row = { id?: number; name: string; code?: string; parent?: Row };
+  const column = (name: string, extra: Partial<ColumnModel> = {}): BoundColumn<Row> => ({
+    name,
+    property: name === 'parent_id' ? 'parent' : name,
+    kind: 'integer',
+    isArray: false,
+    nullable: name !== 'id',
+    primary: name === 'id',
+    hasDefault: false,
+    insertable: true,
+    updatable: name !== 'id',
+    ...extra,
+    read: (row) => (name === 'parent_id' ? row.parent?.id : row[name as 'id' | 'code']),
+    write: () => undefined,
+  });
+
+  async function refusedFor(named: string) {
+    const sent: string[] = [];
+    const session = {
+      async query(sql: string) {
+        sent.push(sql);
+        return [];
+      },
+    } as unknown as SqlSession;
+    const rowModel: BoundModel<Row> = {
+      ...(model(true) as unknown as BoundModel<Row>),
+      columns: [column('id'), column('parent_id'), column('code', { updatable: false })],
+      treeUpdate: {
+        before: false,
+        change: (_row, references) => ({
+          properties: references.map((r) => r.property),
+          before: {},
+          columns: [...references.flatMap((r) => r.columns), named],
+        }),
+        written: () => undefined,
+      },
+      selfReferences: (row) =>
+        row.parent && row.parent.id === undefined
+          ? [{ property: 'parent', target: row.parent, columns: ['parent_id'], referenced: ['id'], nullable: true }]
+          : undefined,
+    };
+    const root: Row = { name: 'root' };
+    const rows: Row[] = [{ name: 'a', parent: root }, root];
+    const writes = new SelfReferenceWrites(rowModel, {}, rows);
+    writes.collect({ number: 2, entities: rows, indices: [4, 5] });
+    rows.forEach((row, i) => {
+      row.id = i + 1;
+    });
+    const target = { session, inCallerTransaction: true, hooks: {} } as unknown as WriteTarget<Row>;
+    const error = await writes.afterStatement(target, 2).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(sent).toEqual([]);
+    return error as UnsupportedFeatureError;
+  }
+
+  it('a column that is not updatable, the primary key, a column the model does not map: tree update, naming class, property, row and batch', async () => {
+    const code = await refusedFor('code');
+    expect(code).toMatchObject({ feature: 'tree update', entityName: 'Category', property: 'code', index: 4, batch: 2 });
+    expect(code.message).toContain('Category.code at row 4');
+    expect(code.message).toContain('is not updatable');
+    expect(await refusedFor('id')).toMatchObject({ feature: 'tree update', property: 'id', index: 4, batch: 2 });
+    const unknown = await refusedFor('other');
+    expect(unknown).toMatchObject({ feature: 'tree update', property: 'other', index: 4, batch: 2 });
+    expect(unknown.message).toContain('no column cohort maps');
+  });
+});

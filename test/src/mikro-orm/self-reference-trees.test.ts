@@ -43,6 +43,8 @@ const stampedAt = new Date('2020-01-02T03:04:05Z');
 let noteSet = 'set in beforeUpdate';
 // Set: the beforeUpdate hook changes the row's key.
 let moveKey = false;
+// Set: the afterCreate hook of a row named with a K changes its key.
+let moveKeyOnCreate = false;
 
 @Entity({ tableName: 'stamped_node' })
 class StampedNode {
@@ -58,6 +60,7 @@ class StampedNode {
     // (The create payloads differ apart from this: flush leaves a parent without a key out of it.)
     hooked.push(`hook afterCreate ${this.name} touched=${this.touchedAt} changeSet=${args.changeSet?.type}`);
     if (this.name.includes('A')) this.mark = 'set in afterCreate';
+    if (moveKeyOnCreate && this.name.includes('K')) this.id = 99;
   }
   @BeforeUpdate() beforeUpdate(args: EventArgs<StampedNode>) {
     hooked.push(`hook beforeUpdate ${this.name} v${this.version} ${JSON.stringify(sorted(this, args.changeSet?.payload))}`);
@@ -78,6 +81,22 @@ function sorted(node: StampedNode, payload: object | undefined): Record<string, 
   );
 }
 
+// Properties flush never writes (not in its change sets): one not persisted, a stored generated
+// column. An afterCreate hook of a row named with an A changes both.
+@Entity({ tableName: 'scratch_node' })
+class ScratchNode {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Property({ type: 'string', length: 40 }) name!: string;
+  @ManyToOne(() => ScratchNode, { fieldName: 'parent_id', nullable: true }) parent?: ScratchNode | null;
+  @Property({ type: 'string', persist: false, nullable: true }) scratch?: string;
+  @Property({ type: 'integer', generated: '(length(name)) stored', nullable: true }) size?: number;
+  @AfterCreate() afterCreate() {
+    if (!this.name.includes('A')) return;
+    this.scratch = 'set in afterCreate';
+    this.size = 999;
+  }
+}
+
 // Holds a node: a tree among the related entities a cascade inserts.
 @Entity({ tableName: 'node_holder' })
 class NodeHolder {
@@ -90,11 +109,11 @@ let pair: OwnMikroOrmPair;
 beforeAll(async () => {
   pair = await ownMikroOrmPair(
     'mstreev',
-    { entities: [VersionedNode, StampedNode, NodeHolder] },
+    { entities: [VersionedNode, StampedNode, NodeHolder, ScratchNode] },
     (e) => (e as VersionedNode).name,
   );
 });
-beforeEach(() => pair.reset(['versioned_node', 'stamped_node', 'node_holder']));
+beforeEach(() => pair.reset(['versioned_node', 'stamped_node', 'node_holder', 'scratch_node']));
 afterAll(() => pair?.close());
 
 function build() {
@@ -340,4 +359,61 @@ it('a parent inserted by an earlier batch of the call (batchSize 1, parents firs
   expect(error).toBeInstanceOf(UnsupportedFeatureError);
   expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'VersionedNode', property: 'parent', index: 1 });
   expect(await tree(subject)).toEqual([]);
+});
+
+it('a refusal of what an afterCreate hook changed (the key) in a later batch names the row and its batch', async () => {
+  const { subject } = pair;
+  moveKeyOnCreate = true;
+  try {
+    const node = (name: string, parent: StampedNode | null) => Object.assign(new StampedNode(), { name, parent });
+    const p1 = node('p1', null);
+    const p2 = node('p2', null);
+    // batchSize 2: [p1, q1] then [cK, p2] (batch 1: numbered from 0) — cK's parent is in its own batch, its afterCreate moves its key.
+    const rows = [p1, node('q1', p1), node('cK', p2), p2];
+    const em = subject.orm.em.fork() as EntityManager;
+    const error = await bulkInsert(em, StampedNode, rows, withForcedStrategy({ batchSize: 2 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'tree update', entityName: 'StampedNode', property: 'id', index: 2, batch: 1 });
+    expect((error as Error).message).toContain('StampedNode.id at row 2');
+  } finally {
+    moveKeyOnCreate = false;
+  }
+  expect(await subject.rows('stamped_node')).toEqual([]);
+});
+
+it('an afterCreate hook changing a property flush does not write (persist: false, generated): left out of the UPDATE, as flush', async () => {
+  const { reference, subject } = pair;
+  const nodes = () => {
+    const root = Object.assign(new ScratchNode(), { name: 'root', parent: null });
+    return [Object.assign(new ScratchNode(), { name: 'childA', parent: root }), root];
+  };
+  const refEm = reference.orm.em.fork() as EntityManager;
+  const refRows = nodes();
+  refEm.persist(refRows);
+  await refEm.flush();
+  const em = subject.orm.em.fork() as EntityManager;
+  const rows = nodes();
+  expect(await bulkInsert(em, ScratchNode, rows, withForcedStrategy())).toMatchObject({ inserted: 2 });
+  const stored = (side: OwnMikroOrmPair['reference']) =>
+    side.execute(
+      `select c.name, c.size, p.name as parent from "${side.schema}".scratch_node c left join "${side.schema}".scratch_node p on p.id = c.parent_id order by c.name`,
+    );
+  expect(await stored(subject)).toEqual(await stored(reference));
+  expect(await stored(subject)).toEqual([
+    { name: 'childA', size: 6, parent: 'root' },
+    { name: 'root', size: 4, parent: null },
+  ]);
+  const view = (list: ScratchNode[]) =>
+    list.map((r) => ({ name: r.name, scratch: r.scratch, size: r.size, parent: r.parent?.name }));
+  expect(view(rows)).toEqual(view(refRows));
+  // The UPDATE sets the parent only, on both sides; a following flush sends nothing.
+  expect(updateSets(subject.sql)).toEqual(updateSets(reference.sql));
+  for (const [side, manager] of [
+    [subject, em],
+    [reference, refEm],
+  ] as const) {
+    side.sql.length = 0;
+    await manager.flush();
+    expect(written(side.sql)).toEqual([]);
+  }
 });

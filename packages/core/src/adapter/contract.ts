@@ -314,9 +314,11 @@ export interface TreeUpdate<E> {
    * are what the row's UPDATE writes: the references' join columns, and any other column the ORM's
    * UPDATE writes for the row (MikroORM: `onUpdate` values, what an `afterCreate` hook changed),
    * whose values the adapter has put on the entity; the engine reads and encodes them with the
-   * model's readers, validates them as an update's changed columns, and writes them with the parent.
+   * model's readers, validates them as an update's changed columns, and writes them with the parent
+   * (a named column it may not update is refused, `tree update`). `index`, `batch`: the row's input
+   * index and batch number, for a refusal naming the row (an UnsupportedFeatureError, as {@link hooked}).
    */
-  change(entity: E, references: readonly SelfReference[]): RowChange;
+  change(entity: E, references: readonly SelfReference[], index: number, batch: number): RowChange;
   /**
    * After the before-update events: the row's change with what they changed (more `columns` to
    * write). Throws (an UnsupportedFeatureError naming the row) for a change the UPDATE cannot write.

@@ -175,7 +175,7 @@ export class SelfReferenceWrites<E> {
       number: batchNumber,
       entities: rows.map((r) => (r[0] as Waiting<E>).entity),
       indices: rows.map((r) => (r[0] as Waiting<E>).index),
-      changes: rows.map((r) => changeOf(tree, r)),
+      changes: rows.map((r) => changeOf(tree, r, batchNumber)),
     };
     return { rows, linked };
   }
@@ -205,7 +205,7 @@ export class SelfReferenceWrites<E> {
   async #send(target: WriteTarget<E>, { rows, linked }: Ready<E>, batchNumber: number): Promise<void> {
     const changes = linked.changes;
     // Per row, the columns its UPDATE writes beside the join columns (what the adapter's change names).
-    const extras = rows.map((r, position) => this.#extra(r, changes[position] as RowChange));
+    const extras = rows.map((r, position) => this.#extra(r, changes[position] as RowChange, batchNumber));
     this.#validate(rows, extras, batchNumber);
     // One statement per set of columns written: a row is in one of them, so its version moves once.
     const byColumns = new Map<string, number[]>();
@@ -226,13 +226,36 @@ export class SelfReferenceWrites<E> {
     if (this.model.treeUpdate && this.#hooks) this.#linked.push(linked);
   }
 
-  /** The updatable columns the row's change names beside its join columns, version and dates, in model order. */
-  #extra(rows: readonly Waiting<E>[], change: RowChange): BoundColumn<E>[] {
+  /**
+   * The columns the row's change names beside its join columns, in model order; its version and
+   * update dates the UPDATE moves on anyway. Refused (`tree update`, naming the row; nothing of the
+   * tree's UPDATE sent) when one of them is not a column the UPDATE may write (not updatable, a
+   * primary key, none of the model's): the ORM's UPDATE would write it, cohort's cannot.
+   */
+  #extra(rows: readonly Waiting<E>[], change: RowChange, batchNumber: number): BoundColumn<E>[] {
     const named = change.columns;
     if (!named || named.length === 0) return [];
     const joins = new Set(rows.flatMap((w) => w.reference.columns));
     const wanted = new Set(named.filter((name) => !joins.has(name)));
     if (wanted.size === 0) return [];
+    for (const name of wanted) {
+      const column = this.model.columns.find((c) => c.name === name);
+      if (column?.role === 'version' || column?.role === 'updateDate') continue;
+      if (column?.updatable && !column.primary) continue;
+      const row = rows[0] as Waiting<E>;
+      const entityName = row.reference.entityName ?? this.model.name;
+      const property = column?.property ?? name;
+      const why = column
+        ? column.primary
+          ? 'is a primary key'
+          : 'is not updatable'
+        : `is no column cohort maps for ${this.model.name}`;
+      throw new UnsupportedFeatureError(
+        'tree update',
+        `${entityName}.${property} at row ${row.index}: the ORM writes it (column ${name}) in the UPDATE that sets a tree's parent after its insert, but it ${why}, so cohort cannot write it there and refuses rather than leave it unwritten. Nothing was written. Insert the parents first (an earlier call), or leave ${property} unchanged.`,
+        { entityName, property, index: row.index, entity: row.entity, batch: batchNumber },
+      );
+    }
     return this.model.columns.filter(
       (c) => wanted.has(c.name) && c.updatable && !c.primary && c.role !== 'version' && c.role !== 'updateDate',
     );
@@ -286,7 +309,11 @@ export class SelfReferenceWrites<E> {
     const version = this.model.columns.find((c) => c.role === 'version');
     const touch = this.model.columns.filter((c) => c.role === 'updateDate');
     const tree = this.model.treeUpdate;
-    const returning = tree ? [...(version ? [version] : []), ...touch] : [];
+    // What the ORM's UPDATE reads back: the version, update dates, and the model's other read-back
+    // columns (MikroORM: stored generated columns).
+    const returning = tree
+      ? [...new Set([...(version ? [version] : []), ...touch, ...(this.model.returningOnUpdate ?? [])])]
+      : [];
     const query = compileReferenceUpdate(
       {
         table,
@@ -335,9 +362,10 @@ export class SelfReferenceWrites<E> {
 }
 
 /** What a linked row's update events carry: the adapter's change, or its join columns. */
-function changeOf<E>(tree: TreeUpdate<E> | undefined, rows: readonly Waiting<E>[]): RowChange {
+function changeOf<E>(tree: TreeUpdate<E> | undefined, rows: readonly Waiting<E>[], batchNumber: number): RowChange {
   const references = rows.map((w) => w.reference);
-  if (tree) return tree.change((rows[0] as Waiting<E>).entity, references);
+  const row = rows[0] as Waiting<E>;
+  if (tree) return tree.change(row.entity, references, row.index, batchNumber);
   const properties = references.map((r) => r.property);
   return {
     properties,

@@ -92,8 +92,11 @@ function isChecked(prop: EntityProperty<AnyEntity>): boolean {
 function checkOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
   if (prop.kind === ReferenceKind.ONE_TO_MANY || prop.kind === ReferenceKind.MANY_TO_MANY) return collectionCheck(prop);
   if (prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner) return inverseOneCheck(prop);
-  // A new parent of the own table in an inline embeddable is linked as any (below).
-  if (prop.embedded && !refersToOwnTable(meta, prop)) return embeddedReferenceCheck(meta, prop);
+  // A new parent of the own table in an inline embeddable is linked as any (below) — but not from a
+  // nested one (`outer.inner.parent`): flush writes NULL there (its extra updates do not reach it),
+  // and cohort does not link it either, so it is refused (embeddedReferenceCheck) rather than lost.
+  if (prop.embedded && (!refersToOwnTable(meta, prop) || pathOf(meta, prop).length > 2))
+    return embeddedReferenceCheck(meta, prop);
   const check = referenceCheck(prop);
   if (!refersToOwnTable(meta, prop) || prop.mapToPk) return check;
   // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts:

@@ -6,6 +6,7 @@ import {
   type LifecycleHooks,
   type LinkHookBatch,
   type LinkRow,
+  type RowChange,
   runForBatch,
   runForEach,
   type UpdateHookBatch,
@@ -20,7 +21,7 @@ import {
   newBroadcastResult,
   type UpdateEventChange,
 } from './typeorm-internals.js';
-import { itemIdentifier, itemKeyObject, itemMetadataOf } from './typeorm-inverse-side.js';
+import { itemIdentifier, itemKeyObject, itemMetadataOf, itemRelationOf } from './typeorm-inverse-side.js';
 import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
@@ -124,6 +125,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const [deleted, softDeleted] = orphansByAction(links.orphans);
     await this.dispatchLinks('beforeInsert', links.number, links.added);
     await this.dispatchLinks('beforeUpdate', links.number, links.items ?? []);
+    await this.dispatchItems('beforeUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('beforeRemove', links.number, deleted);
     await this.dispatchOrphans('beforeRemove', links.number, deleted);
     await this.dispatchLinks('beforeRemove', links.number, links.removed);
@@ -135,6 +137,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const [deleted, softDeleted] = orphansByAction(links.orphans);
     await this.dispatchLinks('afterInsert', links.number, links.added);
     await this.dispatchLinks('afterUpdate', links.number, links.items ?? []);
+    await this.dispatchItems('afterUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('afterRemove', links.number, deleted);
     await this.dispatchOrphans('afterRemove', links.number, deleted);
     await this.dispatchLinks('afterRemove', links.number, links.removed);
@@ -185,6 +188,60 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       },
       'concurrent',
     );
+  }
+
+  /**
+   * The one-to-many items whose foreign key a batch sets or clears, to the subscribers with a batch
+   * method for the event (who get no per-item call for it, see dispatchLinks): one call per items'
+   * class, after the per-item calls, one entry per per-item event save() fires (an item moved
+   * between two rows of the batch: twice, cleared then set), each item as a plain object with its
+   * key properties only, the relation and its join columns as the change, the columns' new values
+   * (ForeignKeyUpdateEvent, `foreignKeys`).
+   */
+  private async dispatchItems(event: 'beforeUpdate' | 'afterUpdate', number: number, rows: readonly LinkRow<E>[]) {
+    if (rows.length === 0) return;
+    const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
+    const batchWise = subscribers.filter((s) => bulkSubscriberMethod(s, event));
+    if (batchWise.length === 0) return;
+    const byClass = new Map<
+      EntityMetadata,
+      { keys: ObjectLiteral[]; indices: number[]; changes: RowChange[]; values: ObjectLiteral[] }
+    >();
+    for (const row of rows) {
+      const items = itemMetadataOf(row.links.junction);
+      const relation = itemRelationOf(row.links.junction);
+      if (!items || !relation) continue;
+      let group = byClass.get(items);
+      if (!group) {
+        group = { keys: [], indices: [], changes: [], values: [] };
+        byClass.set(items, group);
+      }
+      const keyColumns = items.primaryColumns.length;
+      const columns = row.links.junction.columns.slice(keyColumns);
+      group.keys.push(itemKeyObject(items, row.values));
+      group.indices.push(row.index);
+      group.changes.push({ properties: [relation.propertyPath], before: {}, columns });
+      group.values.push(Object.fromEntries(columns.map((column, i) => [column, row.values[keyColumns + i] ?? null])));
+    }
+    const broadcaster = entityBroadcaster(this.queryRunner, new Set());
+    for (const [items, { keys, indices, changes, values }] of byClass) {
+      const batch: HookBatch<ObjectLiteral> = { number, entities: keys, indices };
+      for (const subscriber of batchWise) {
+        if (!broadcaster.listensTo(subscriber, items.target)) continue;
+        const method = bulkSubscriberMethod(subscriber, event) as
+          | ((e: TypeormBulkUpdateEvent<ObjectLiteral>) => unknown)
+          | undefined;
+        if (!method) continue;
+        const bulkEvent: TypeormBulkUpdateEvent<ObjectLiteral> = {
+          ...bulkEventOf(batch, items, this.queryRunner.manager),
+          foreignKeys: true,
+          changes,
+          values,
+          queryRunner: this.queryRunner,
+        };
+        await runForBatch(event, batch, () => method(bulkEvent));
+      }
+    }
   }
 
   /**

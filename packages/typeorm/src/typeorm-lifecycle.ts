@@ -26,7 +26,6 @@ import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
 type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | RemoveEventName;
-type BatchEventName = Exclude<EventName, 'beforeSoftRemove' | 'afterSoftRemove'>;
 type ListenerList = `${EventName}Listeners`;
 
 /** A TypeORM batch event: what batch methods of subscribers receive. */
@@ -130,6 +129,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     await this.dispatchOrphans('beforeRemove', links.number, deleted);
     await this.dispatchLinks('beforeRemove', links.number, links.removed);
     await this.dispatchLinks('beforeSoftRemove', links.number, softDeleted);
+    await this.dispatchOrphans('beforeSoftRemove', links.number, softDeleted);
   }
 
   /** After the batch's after-hooks: afterInsert / afterRemove per junction row, with its key map (`entityId`). */
@@ -142,16 +142,14 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     await this.dispatchOrphans('afterRemove', links.number, deleted);
     await this.dispatchLinks('afterRemove', links.number, links.removed);
     await this.dispatchLinks('afterSoftRemove', links.number, softDeleted);
+    await this.dispatchOrphans('afterSoftRemove', links.number, softDeleted);
   }
 
   private async dispatchLinks(event: EventName, number: number, rows: readonly LinkRow<E>[]): Promise<void> {
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     if (rows.length === 0 || !subscribers.some((s) => typeof s[event] === 'function')) return;
-    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows
-    // (soft removes have no batch methods).
-    const batchWise = new Set(
-      event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),
-    );
+    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows.
+    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
     const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
     const batch: HookBatch<E> = { number, entities: rows.map((row) => row.entity), indices: rows.map((row) => row.index) };
     await runForEach(
@@ -250,7 +248,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
    * calls, each item as a plain object with its key properties only (save() loads no entity for it)
    * and the input index of the row that dropped it (BulkRemoveEvent's `orphans`).
    */
-  private async dispatchOrphans(event: 'beforeRemove' | 'afterRemove', number: number, rows: readonly LinkRow<E>[]) {
+  private async dispatchOrphans(event: RemoveEventName, number: number, rows: readonly LinkRow<E>[]) {
     if (rows.length === 0) return;
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     const batchWise = subscribers.filter((s) => bulkSubscriberMethod(s, event));
@@ -300,7 +298,9 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       this.anyoneListens(before, subscribers, none) ||
       this.anyoneListens(after, subscribers, none) ||
       this.metadata.afterLoadListeners.length > 0 ||
-      subscribers.some((s) => typeof s.afterLoad === 'function');
+      subscribers.some((s) => typeof s.afterLoad === 'function') ||
+      // A soft remove's batch method gets the rows found only, as the per-entity event.
+      (before === 'beforeSoftRemove' && subscribers.some((s) => bulkSubscriberMethod(s, before)));
     const stored = loads && this.tracker ? await this.tracker.load(batch) : [];
     batch.entities.forEach((entity, position) => {
       const metadata = this.metadata.findInheritanceMetadata(entity);
@@ -330,10 +330,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
   /** Resolves to whether any listener or subscriber was called. */
   private async dispatch(event: EventName, batch: HookBatch<E>): Promise<boolean> {
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
-    // Soft removes have no batch methods: their subscribers get per-entity calls.
-    const batchWise = new Set(
-      event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),
-    );
+    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
     const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
     let called = false;
     if (this.anyoneListens(event, subscribers, batchWise)) {
@@ -352,9 +349,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     for (const subscriber of batchWise) {
       if (!broadcaster.listensTo(subscriber, this.metadata.target)) continue;
       // Core types a batch method's event as `never`: its shape is each adapter's (here TypeormBulkEvent).
-      const method = bulkSubscriberMethod(subscriber, event as BatchEventName) as
-        | ((e: TypeormBulkEvent<E>) => unknown)
-        | undefined;
+      const method = bulkSubscriberMethod(subscriber, event) as ((e: TypeormBulkEvent<E>) => unknown) | undefined;
       if (!method) continue;
       const bulkEvent: TypeormBulkEvent<E> = {
         ...bulkEventOf(batch, this.metadata, this.queryRunner.manager),

@@ -91,14 +91,30 @@ export interface BulkSubscriber<E = any, TMetadata = any, TManager = any, TExtra
   beforeBulkUpsert?(event: BulkEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
   beforeBulkRemove?(event: BulkRemoveEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
   afterBulkRemove?(event: BulkRemoveEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  /**
+   * A soft remove (TypeORM: bulkSoftRemove's batch of the rows found; with `orphans: true`, the
+   * one-to-many items a save soft-deletes, `orphanedRowAction: 'soft-delete'`), in place of the
+   * per-entity `beforeSoftRemove` / `afterSoftRemove`.
+   */
+  beforeBulkSoftRemove?(event: BulkRemoveEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
+  afterBulkSoftRemove?(event: BulkRemoveEvent<E, TMetadata, TManager> & TExtra): Promise<void> | void;
 }
 
 /** The batch method a subscriber implements for a per-entity event, if any. */
 export function bulkSubscriberMethod(
   subscriber: object,
-  event: 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | 'beforeUpsert' | 'beforeRemove' | 'afterRemove',
+  event:
+    | 'beforeInsert'
+    | 'afterInsert'
+    | 'beforeUpdate'
+    | 'afterUpdate'
+    | 'beforeUpsert'
+    | 'beforeRemove'
+    | 'afterRemove'
+    | 'beforeSoftRemove'
+    | 'afterSoftRemove',
 ): ((event: never) => unknown) | undefined {
-  const name = `${event.slice(0, -6)}Bulk${event.slice(-6)}` as keyof BulkSubscriber;
+  const name = event.replace(/^(before|after)/, '$1Bulk') as keyof BulkSubscriber;
   const method = (subscriber as BulkSubscriber)[name];
   return typeof method === 'function' ? (method.bind(subscriber) as (event: never) => unknown) : undefined;
 }

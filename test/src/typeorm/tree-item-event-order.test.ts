@@ -3,10 +3,11 @@
 // foreign key set, an orphan deleted) and removes junction rows. save() fires its after-events grouped
 // by kind — every afterInsert, then every afterUpdate in subject order (the rows, the tree's linked
 // rows among them, before the items the one-to-many builder adds), then every afterRemove (orphans,
-// then junction rows) — so the tree's afterUpdate comes before the items' and before any remove.
+// then junction rows) — so the tree's afterUpdate comes before the items' and before any remove;
+// the same for a tree among the related entities a stored row's cascade inserts (bulkUpdate).
 // Differential: save() and cohort on equal inputs, the whole log of listeners and subscribers.
 import { createSchema } from '@cohort/pg-harness';
-import { bulkInsert, bulkSave } from '@cohort/typeorm';
+import { bulkInsert, bulkSave, bulkUpdate } from '@cohort/typeorm';
 import {
   AfterInsert,
   AfterRemove,
@@ -73,6 +74,33 @@ class Line {
   }
 }
 
+// A tree among related entities: a post's new author whose new mentor is an author too.
+@Entity('teo_writer')
+class Writer {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @ManyToOne(() => Writer, { nullable: true, cascade: ['insert'] }) mentor?: Writer | null;
+}
+
+@Entity('teo_post')
+class Post {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @ManyToOne(() => Writer, { nullable: true, cascade: ['insert'] }) author?: Writer | null;
+  @OneToMany(
+    () => PostLine,
+    (line) => line.post,
+  )
+  lines?: PostLine[];
+}
+
+@Entity('teo_post_line')
+class PostLine {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) sku!: string;
+  @ManyToOne(() => Post, { nullable: true, orphanedRowAction: 'delete' }) post?: Post | null;
+}
+
 type Named = { name?: string; sku?: string; label?: string } | undefined;
 const nameOf = (entity: unknown) => {
   const e = entity as Named;
@@ -101,7 +129,7 @@ beforeAll(async () => {
     type: 'postgres',
     url,
     schema: schema.name,
-    entities: [Node, Line, Tag],
+    entities: [Node, Line, Tag, Writer, Post, PostLine],
     subscribers: [],
     synchronize: true,
     extra: { options: `-c search_path=${schema.name}` },
@@ -163,6 +191,36 @@ async function run(input: () => Promise<Node[]>, write: (rows: Node[]) => Promis
   return { log: [...log], rows: await tables() };
 }
 
+/** A stored post (lines x0, x1) renamed, given a new author whose new mentor comes with it, dropping x1. */
+async function updateInput(): Promise<Post[]> {
+  await ds.query('TRUNCATE teo_post, teo_post_line, teo_writer RESTART IDENTITY CASCADE');
+  const stored = await ds.manager.save(make(Post, { name: 'p0', author: null }));
+  await ds.manager.save([make(PostLine, { sku: 'x0', post: stored }), make(PostLine, { sku: 'x1', post: stored })]);
+  const post = (await ds.getRepository(Post).findOne({ where: { id: stored.id }, relations: { lines: true } })) as Post;
+  post.name = 'p0x';
+  post.author = make(Writer, { name: 'ann', mentor: make(Writer, { name: 'old', mentor: null }) });
+  post.lines = (post.lines ?? []).filter((l) => l.sku === 'x0');
+  return [post];
+}
+
+const postTables = async () => ({
+  writer: await ds.query('SELECT id, name, "mentorId" FROM teo_writer ORDER BY id'),
+  post: await ds.query('SELECT id, name, "authorId" FROM teo_post ORDER BY id'),
+  line: await ds.query('SELECT id, sku, "postId" FROM teo_post_line ORDER BY id'),
+});
+
+async function runPosts(write: (rows: Post[]) => Promise<unknown>) {
+  const rows = await updateInput();
+  log.length = 0;
+  ds.subscribers.push(subscriber);
+  try {
+    await write(rows);
+  } finally {
+    ds.subscribers.length = 0;
+  }
+  return { log: [...log], rows: await postTables() };
+}
+
 describe('a tree and one-to-many items in one batch: after-events in save()’s order', () => {
   it('bulkSave: the tree’s afterUpdate with the rows’ updates, before the items’ updates and every remove', async () => {
     const own = await run(saveInput, (rows) => ds.manager.save(rows));
@@ -191,6 +249,20 @@ describe('a tree and one-to-many items in one batch: after-events in save()’s 
     const cohort = await run(insertInput, (rows) => bulkInsert(ds.manager, Node, rows));
     expect(cohort.rows).toEqual(own.rows);
     expect(own.log.filter((e) => e.startsWith('afterUpdate'))).toEqual(['afterUpdate Node child', 'afterUpdate Line -']);
+    expect(cohort.log).toEqual(own.log);
+  });
+
+  it('bulkUpdate: a related class’s tree’s afterUpdate before the orphan’s afterRemove', async () => {
+    const own = await runPosts((rows) => ds.manager.save(rows));
+    expect(own.log.filter((e) => e.startsWith('after'))).toEqual([
+      'afterInsert Writer ann',
+      'afterInsert Writer old',
+      'afterUpdate Post p0x',
+      'afterUpdate Writer ann',
+      'afterRemove PostLine - 2',
+    ]);
+    const cohort = await runPosts((rows) => bulkUpdate(ds.manager, Post, rows));
+    expect(cohort.rows).toEqual(own.rows);
     expect(cohort.log).toEqual(own.log);
   });
 });

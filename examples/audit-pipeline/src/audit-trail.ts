@@ -2,8 +2,10 @@
 // exported by both adapters): for every batch an insert, update, upsert or remove writes, one
 // INSERT of one audit row per entity, through the event's manager — in the call's transaction, so
 // the audit commits or rolls back with the data. An upsert's rows arrive as the insert and update
-// events of what happened to each.
-import type { BulkEvent, BulkSubscriber, BulkUpdateEvent } from '@cohort/core';
+// events of what happened to each. One-to-many items a TypeORM save updates or deletes without
+// loading them (their foreign key set or cleared: `foreignKeys`; orphans deleted: `orphans`) come as
+// plain objects holding their key only: the trail reads nothing else of them.
+import type { BulkEvent, BulkRemoveEvent, BulkSubscriber, BulkUpdateEvent } from '@cohort/core';
 
 /** What the trail needs of an ORM: run one SQL statement on the event's manager, name an entity type. */
 export interface AuditPort<TMetadata, TManager> {
@@ -33,33 +35,23 @@ export class AuditTrail<E extends { id: number }, TMetadata, TManager> implement
   ) {}
 
   async afterBulkInsert(event: BulkEvent<E, TMetadata, TManager>): Promise<void> {
-    await this.write(
-      'insert',
-      event,
-      event.entities.map((e) => e.id),
-    );
+    await this.write('insert', event, idsOf(event.entities));
   }
 
+  // The rows updated, or (`event.foreignKeys`) the items whose foreign key a save set or cleared:
+  // `changes` names the relation then, and the item is its key object.
   async afterBulkUpdate(event: BulkUpdateEvent<E, TMetadata, TManager>): Promise<void> {
     const changes = event.changes.map((c) => [...c.properties]);
-    await this.write(
-      'update',
-      event,
-      event.entities.map((e) => e.id),
-      changes,
-    );
+    await this.write('update', event, idsOf(event.entities), changes);
   }
 
-  // Before the DELETE (in its transaction): after it the objects no longer carry their keys.
-  async beforeBulkRemove(event: BulkEvent<E, TMetadata, TManager>): Promise<void> {
-    await this.write(
-      'remove',
-      event,
-      event.entities.map((e) => e.id),
-    );
+  // Before the DELETE (in its transaction): after it the objects no longer carry their keys. With
+  // `event.orphans`, the items a save deletes, each a key object (`{ id }`).
+  async beforeBulkRemove(event: BulkRemoveEvent<E, TMetadata, TManager>): Promise<void> {
+    await this.write('remove', event, idsOf(event.entities));
   }
 
-  private async write(action: string, event: BulkEvent<E, TMetadata, TManager>, ids: number[], changes?: string[][]) {
+  private async write(action: string, event: BulkEvent<unknown, TMetadata, TManager>, ids: number[], changes?: string[][]) {
     // The batch's rows as one JSON parameter: drivers differ in how they bind arrays (MikroORM's
     // execute() expands them into lists), never in how they bind a string.
     const rows = JSON.stringify(ids.map((id, i) => ({ id, changes: changes?.[i] ?? null })));
@@ -72,4 +64,9 @@ export class AuditTrail<E extends { id: number }, TMetadata, TManager> implement
       [event.batch, action, this.port.entityName(event.metadata), rows],
     );
   }
+}
+
+/** The ids of a batch's entities, or of the key objects of items known by their key only. */
+function idsOf(entities: readonly { readonly id?: unknown }[]): number[] {
+  return entities.map((e) => Number(e.id));
 }

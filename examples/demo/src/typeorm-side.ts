@@ -63,6 +63,8 @@ export class ProductAudit implements EntitySubscriberInterface<Product>, Typeorm
   }
 
   async afterBulkUpdate(event: TypeormBulkUpdateEvent<Product>) {
+    // Products are never the items of a one-to-many cohort writes: no foreign-key batches here.
+    if (event.foreignKeys) return;
     await event.manager.insert(
       AuditLog,
       event.entities.map((p, i) => ({ action: 'update', productId: p.id, changes: [...(event.changes[i]?.properties ?? [])] })),

@@ -15,7 +15,18 @@
  */
 
 export type { RowChange } from './adapter/contract.js';
-export type { BulkEvent, BulkRemoveEvent, BulkSubscriber, BulkUpdateEvent, BulkUpsertEvent } from './engine/bulk-subscriber.js';
+export type {
+  BulkEvent,
+  BulkRemoveEvent,
+  BulkSubscriber,
+  BulkUpdateEvent,
+  BulkUpsertEvent,
+  EntityRemoveEvent,
+  EntityUpdateEvent,
+  ForeignKeyUpdateEvent,
+  ItemKey,
+  OrphanRemoveEvent,
+} from './engine/bulk-subscriber.js';
 export type {
   BulkInput,
   BulkOptions,

@@ -22,6 +22,8 @@ export interface InverseSide {
 const sides = new WeakMap<RelationMetadata, InverseSide | null>();
 // The items' metadata, for the events save() broadcasts per item it updates.
 const itemMetadata = new WeakMap<JunctionTable, EntityMetadata>();
+// The items' own relation (`line.holder`) of each such table, for the events of their foreign keys.
+const itemRelation = new WeakMap<JunctionTable, RelationMetadata>();
 
 /** An item's key map from its values (its primary key first), as save() hands it to an orphan's events (`entityId`). */
 export function itemIdentifier(metadata: EntityMetadata, values: readonly unknown[]): ObjectLiteral | undefined {
@@ -40,6 +42,11 @@ export function itemKeyObject(metadata: EntityMetadata, values: readonly unknown
 /** The metadata of the items' table of a one-to-many cohort writes (undefined for another object). */
 export function itemMetadataOf(table: JunctionTable): EntityMetadata | undefined {
   return itemMetadata.get(table);
+}
+
+/** The items' relation (`line.holder`) whose foreign key a one-to-many cohort writes sets (undefined for another object). */
+export function itemRelationOf(table: JunctionTable): RelationMetadata | undefined {
+  return itemRelation.get(table);
 }
 
 /**
@@ -115,6 +122,7 @@ function sideOf(relation: RelationMetadata): InverseSide | undefined {
     foreignKey: { keyColumns: itemKey.length, now, increment, ...(orphans ? { orphans } : {}) },
   };
   itemMetadata.set(table, item);
+  itemRelation.set(table, inverse);
   return {
     relation,
     table,

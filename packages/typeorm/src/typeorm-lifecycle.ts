@@ -6,6 +6,7 @@ import {
   type LifecycleHooks,
   type LinkHookBatch,
   type LinkRow,
+  type RowChange,
   runForBatch,
   runForEach,
   type UpdateHookBatch,
@@ -20,12 +21,11 @@ import {
   newBroadcastResult,
   type UpdateEventChange,
 } from './typeorm-internals.js';
-import { itemIdentifier, itemKeyObject, itemMetadataOf } from './typeorm-inverse-side.js';
+import { itemIdentifier, itemKeyObject, itemMetadataOf, itemRelationOf } from './typeorm-inverse-side.js';
 import { junctionIdentifier, junctionMetadataOf } from './typeorm-links.js';
 
 type RemoveEventName = 'beforeRemove' | 'afterRemove' | 'beforeSoftRemove' | 'afterSoftRemove';
 type EventName = 'beforeInsert' | 'afterInsert' | 'beforeUpdate' | 'afterUpdate' | RemoveEventName;
-type BatchEventName = Exclude<EventName, 'beforeSoftRemove' | 'afterSoftRemove'>;
 type ListenerList = `${EventName}Listeners`;
 
 /** A TypeORM batch event: what batch methods of subscribers receive. */
@@ -124,10 +124,12 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const [deleted, softDeleted] = orphansByAction(links.orphans);
     await this.dispatchLinks('beforeInsert', links.number, links.added);
     await this.dispatchLinks('beforeUpdate', links.number, links.items ?? []);
+    await this.dispatchItems('beforeUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('beforeRemove', links.number, deleted);
     await this.dispatchOrphans('beforeRemove', links.number, deleted);
     await this.dispatchLinks('beforeRemove', links.number, links.removed);
     await this.dispatchLinks('beforeSoftRemove', links.number, softDeleted);
+    await this.dispatchOrphans('beforeSoftRemove', links.number, softDeleted);
   }
 
   /** After the batch's after-hooks: afterInsert / afterRemove per junction row, with its key map (`entityId`). */
@@ -135,20 +137,19 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     const [deleted, softDeleted] = orphansByAction(links.orphans);
     await this.dispatchLinks('afterInsert', links.number, links.added);
     await this.dispatchLinks('afterUpdate', links.number, links.items ?? []);
+    await this.dispatchItems('afterUpdate', links.number, links.items ?? []);
     await this.dispatchLinks('afterRemove', links.number, deleted);
     await this.dispatchOrphans('afterRemove', links.number, deleted);
     await this.dispatchLinks('afterRemove', links.number, links.removed);
     await this.dispatchLinks('afterSoftRemove', links.number, softDeleted);
+    await this.dispatchOrphans('afterSoftRemove', links.number, softDeleted);
   }
 
   private async dispatchLinks(event: EventName, number: number, rows: readonly LinkRow<E>[]): Promise<void> {
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     if (rows.length === 0 || !subscribers.some((s) => typeof s[event] === 'function')) return;
-    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows
-    // (soft removes have no batch methods).
-    const batchWise = new Set(
-      event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),
-    );
+    // A subscriber with a batch method for the event gets no per-row calls, as for the entity rows.
+    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
     const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
     const batch: HookBatch<E> = { number, entities: rows.map((row) => row.entity), indices: rows.map((row) => row.index) };
     await runForEach(
@@ -188,12 +189,66 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
   }
 
   /**
+   * The one-to-many items whose foreign key a batch sets or clears, to the subscribers with a batch
+   * method for the event (who get no per-item call for it, see dispatchLinks): one call per items'
+   * class, after the per-item calls, one entry per per-item event save() fires (an item moved
+   * between two rows of the batch: twice, cleared then set), each item as a plain object with its
+   * key properties only, the relation and its join columns as the change, the columns' new values
+   * (ForeignKeyUpdateEvent, `foreignKeys`).
+   */
+  private async dispatchItems(event: 'beforeUpdate' | 'afterUpdate', number: number, rows: readonly LinkRow<E>[]) {
+    if (rows.length === 0) return;
+    const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
+    const batchWise = subscribers.filter((s) => bulkSubscriberMethod(s, event));
+    if (batchWise.length === 0) return;
+    const byClass = new Map<
+      EntityMetadata,
+      { keys: ObjectLiteral[]; indices: number[]; changes: RowChange[]; values: ObjectLiteral[] }
+    >();
+    for (const row of rows) {
+      const items = itemMetadataOf(row.links.junction);
+      const relation = itemRelationOf(row.links.junction);
+      if (!items || !relation) continue;
+      let group = byClass.get(items);
+      if (!group) {
+        group = { keys: [], indices: [], changes: [], values: [] };
+        byClass.set(items, group);
+      }
+      const keyColumns = items.primaryColumns.length;
+      const columns = row.links.junction.columns.slice(keyColumns);
+      group.keys.push(itemKeyObject(items, row.values));
+      group.indices.push(row.index);
+      group.changes.push({ properties: [relation.propertyPath], before: {}, columns });
+      group.values.push(Object.fromEntries(columns.map((column, i) => [column, row.values[keyColumns + i] ?? null])));
+    }
+    const broadcaster = entityBroadcaster(this.queryRunner, new Set());
+    for (const [items, { keys, indices, changes, values }] of byClass) {
+      const batch: HookBatch<ObjectLiteral> = { number, entities: keys, indices };
+      for (const subscriber of batchWise) {
+        if (!broadcaster.listensTo(subscriber, items.target)) continue;
+        const method = bulkSubscriberMethod(subscriber, event) as
+          | ((e: TypeormBulkUpdateEvent<ObjectLiteral>) => unknown)
+          | undefined;
+        if (!method) continue;
+        const bulkEvent: TypeormBulkUpdateEvent<ObjectLiteral> = {
+          ...bulkEventOf(batch, items, this.queryRunner.manager),
+          foreignKeys: true,
+          changes,
+          values,
+          queryRunner: this.queryRunner,
+        };
+        await runForBatch(event, batch, () => method(bulkEvent));
+      }
+    }
+  }
+
+  /**
    * The orphaned items a batch deletes, to the subscribers with a batch method for the event (who
    * get no per-item call for it, see dispatchLinks): one call per items' class, after the per-item
    * calls, each item as a plain object with its key properties only (save() loads no entity for it)
    * and the input index of the row that dropped it (BulkRemoveEvent's `orphans`).
    */
-  private async dispatchOrphans(event: 'beforeRemove' | 'afterRemove', number: number, rows: readonly LinkRow<E>[]) {
+  private async dispatchOrphans(event: RemoveEventName, number: number, rows: readonly LinkRow<E>[]) {
     if (rows.length === 0) return;
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
     const batchWise = subscribers.filter((s) => bulkSubscriberMethod(s, event));
@@ -243,7 +298,9 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       this.anyoneListens(before, subscribers, none) ||
       this.anyoneListens(after, subscribers, none) ||
       this.metadata.afterLoadListeners.length > 0 ||
-      subscribers.some((s) => typeof s.afterLoad === 'function');
+      subscribers.some((s) => typeof s.afterLoad === 'function') ||
+      // A soft remove's batch method gets the rows found only, as the per-entity event.
+      (before === 'beforeSoftRemove' && subscribers.some((s) => bulkSubscriberMethod(s, before)));
     const stored = loads && this.tracker ? await this.tracker.load(batch) : [];
     batch.entities.forEach((entity, position) => {
       const metadata = this.metadata.findInheritanceMetadata(entity);
@@ -273,10 +330,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
   /** Resolves to whether any listener or subscriber was called. */
   private async dispatch(event: EventName, batch: HookBatch<E>): Promise<boolean> {
     const subscribers: EntitySubscriberInterface<unknown>[] = dataSourceOf(this.queryRunner).subscribers;
-    // Soft removes have no batch methods: their subscribers get per-entity calls.
-    const batchWise = new Set(
-      event.includes('Soft') ? [] : subscribers.filter((s) => bulkSubscriberMethod(s, event as BatchEventName)),
-    );
+    const batchWise = new Set(subscribers.filter((s) => bulkSubscriberMethod(s, event)));
     const broadcaster = entityBroadcaster(this.queryRunner, batchWise);
     let called = false;
     if (this.anyoneListens(event, subscribers, batchWise)) {
@@ -295,9 +349,7 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     for (const subscriber of batchWise) {
       if (!broadcaster.listensTo(subscriber, this.metadata.target)) continue;
       // Core types a batch method's event as `never`: its shape is each adapter's (here TypeormBulkEvent).
-      const method = bulkSubscriberMethod(subscriber, event as BatchEventName) as
-        | ((e: TypeormBulkEvent<E>) => unknown)
-        | undefined;
+      const method = bulkSubscriberMethod(subscriber, event) as ((e: TypeormBulkEvent<E>) => unknown) | undefined;
       if (!method) continue;
       const bulkEvent: TypeormBulkEvent<E> = {
         ...bulkEventOf(batch, this.metadata, this.queryRunner.manager),

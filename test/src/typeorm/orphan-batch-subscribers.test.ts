@@ -3,7 +3,8 @@
 // the item's key as `entityId`; a subscriber with beforeBulkRemove / afterBulkRemove gets those
 // items instead as one batch per items' class (BulkRemoveEvent with `orphans: true`, each item a
 // plain object with its key properties), so an audit pipeline built on batch methods sees every
-// deletion. `soft-delete` has no batch method (as bulkSoftRemove): beforeSoftRemove per item.
+// deletion. The audit here has no soft-remove batch method: beforeSoftRemove per item (its batch
+// method: soft-remove-batch-subscribers.test.ts).
 // The oracle: the keys save() hands a per-entity subscriber.
 import { createSchema } from '@cohort/pg-harness';
 import { type BulkRemoveEvent, BulkValidationError, bulkRemove, bulkSave } from '@cohort/typeorm';
@@ -258,7 +259,7 @@ describe("batch subscribers and orphanedRowAction 'delete' / 'soft-delete'", () 
       events.lastIndexOf(`beforeRemove Slot ${keysIn(save.log, 'beforeRemove', 'Slot').at(-1)}`),
     );
     expect(events.indexOf('audit beforeBulkRemove Slot')).toBeLessThan(events.findIndex((e) => e.startsWith('beforeSoftRemove')));
-    // Soft removes: no batch method, per item as save() gives them.
+    // Soft removes: this subscriber has no soft-remove batch method, so per item as save() gives them.
     expect(keysIn(events, 'audit beforeSoftRemove', 'Soft')).toEqual(keysIn(save.log, 'beforeSoftRemove', 'Soft'));
     expect(keysIn(save.log, 'beforeSoftRemove', 'Soft')).toHaveLength(1);
     // What the audit wrote with the event's manager committed with the call.

@@ -13,6 +13,7 @@ import {
   registerBulkRepository,
   type TypeormBulkEvent,
   type TypeormBulkSubscriber,
+  type TypeormBulkUpdateEvent,
   UnsupportedFeatureError,
 } from '@cohort/typeorm';
 import {
@@ -97,7 +98,7 @@ class BatchRecorder implements EntitySubscriberInterface<Parcel>, TypeormBulkSub
   beforeBulkInsert(e: TypeormBulkEvent<Parcel>) {
     batchCalls.push(`beforeBulkInsert ${e.entities.length} ${dataOf(e)}`);
   }
-  afterBulkUpdate(e: TypeormBulkEvent<Parcel>) {
+  afterBulkUpdate(e: TypeormBulkUpdateEvent<Parcel>) {
     batchCalls.push(`afterBulkUpdate ${e.entities.length} ${dataOf(e)}`);
   }
 }

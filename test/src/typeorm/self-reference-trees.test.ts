@@ -183,6 +183,7 @@ class NodeAudit implements EntitySubscriberInterface<VersionedNode>, TypeormBulk
     bulkEvents.push('per-entity afterUpdate');
   }
   afterBulkUpdate(e: TypeormBulkUpdateEvent<VersionedNode>) {
+    if (e.foreignKeys) return;
     bulkEvents.push(
       `afterBulkUpdate ${e.entities.map((n) => `${n.name}:${e.changes[e.entities.indexOf(n)]?.columns}`).join(' ')}`,
     );

@@ -55,6 +55,11 @@ export function insertStages<E>(
     queues.set(number, queue);
     return queue;
   };
+  const runQueue = async (number: number): Promise<void> => {
+    const queue = queues.get(number);
+    queues.delete(number);
+    await queue?.run();
+  };
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     order: lockOrder(model, options),
@@ -113,25 +118,31 @@ export function insertStages<E>(
       }
       const cascade = related.get(number);
       related.delete(number);
-      if (cascade?.hookOrder === 'graph') {
+      const graph = cascade?.hookOrder === 'graph';
+      if (graph) {
         // TypeORM's save(): every statement of the graph, then every after-hook.
         await insertCascades(cascade, 'after', number, context, insertStagesOf, queueOf(number));
         await cascadeHooks(cascade, 'after', number, options, 'before');
-        await afterInsertPhase(context, written);
-        await afterLinks(target, links, options);
-        await cascadeHooks(cascade, 'after', number, options, 'after');
-      } else {
-        await afterInsertPhase(context, written);
-        await afterLinks(target, links, options);
-        // Then the new entities that refer to the rows, which now have their keys.
-        await insertCascades(cascade, 'after', number, context, insertStagesOf, queueOf(number));
       }
-      cascade?.written?.();
-      // The ORMs fire the update events of these UPDATEs after every insert event (a cascade group's
-      // wait for its holder's batch).
-      const queue = queues.get(number);
-      queues.delete(number);
-      await queue?.run();
+      await afterInsertPhase(context, written);
+      if (graph || !cascade) {
+        await afterLinks(target, links, options, 'added');
+        await cascadeHooks(cascade, 'after', number, options, 'after');
+        cascade?.written?.();
+        // The ORMs fire the update events of the trees' UPDATEs after every insert event, and
+        // TypeORM's save() every afterUpdate before any afterRemove, in subject order: the trees'
+        // linked rows (the rows', then the related classes') before the one-to-many items the rows
+        // took (the links' `items`, with the removed ones).
+        await runQueue(number);
+        await afterLinks(target, links, options, 'removed');
+        return;
+      }
+      await afterLinks(target, links, options);
+      // Then the new entities that refer to the rows, which now have their keys; their trees' update
+      // events after them (a cascade group's wait for its holder's batch).
+      await insertCascades(cascade, 'after', number, context, insertStagesOf, queueOf(number));
+      cascade.written?.();
+      await runQueue(number);
     },
   };
 }

@@ -165,10 +165,15 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   if (early) await afterLinks(target, links, context.options, 'added');
   await cascadeHooks(cascade, 'after', batch.number, context.options, 'after');
   await afterUpdatePhase(context, validChanged);
+  // save() fires every afterUpdate before any afterRemove, in subject order: the rows' (the trees'
+  // linked rows after the stored rows' batch), the related classes' trees, then the one-to-many
+  // items' foreign keys (with the links removed below). Without the graph's hook order the related
+  // entities that refer to the rows go in below: their trees wait for them.
+  if (graphHooks || !cascade) await trees.run();
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
   if (!graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf, trees);
   cascade?.written?.();
-  // TypeORM's save() fires the update events of a tree's UPDATEs after its every insert event.
+  // The trees of the related entities inserted after the rows' after-hooks (else run above).
   await trees.run();
 }
 

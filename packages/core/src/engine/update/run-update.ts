@@ -106,6 +106,7 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       if (grouped) await afterLinks(target, written, options, 'added');
       await cascade?.afterHooks(options, 'after');
       await afterUpdatePhase(context, sent.planned.changed);
+      await cascade?.afterUpdates();
       await afterLinks(target, written, options, grouped ? 'removed' : undefined);
       await cascade?.done(context);
     },

@@ -112,6 +112,14 @@ export class StoredCascades {
   }
 
   /**
+   * The graph's order, after the rows' after-update events: the related trees' update events (save()
+   * fires every afterUpdate, the rows' first, before the one-to-many items' and any afterRemove).
+   */
+  async afterUpdates(): Promise<void> {
+    if (this.order === 'graph') await this.trees.run();
+  }
+
+  /**
    * After the rows' after-update hooks: the entities that refer to the rows (around); the relations
    * left clean; then the related trees' late work (as flush's extra updates, after its updates).
    */

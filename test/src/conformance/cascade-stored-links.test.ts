@@ -364,6 +364,43 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
   });
 
+  it('MikroORM: stored orders changed and given new invoices: the invoices inserted before the orders\' UPDATE, their create events before the update events, as flush', async () => {
+    const ref = reference();
+    const sub = subject();
+    if (sub.orm !== 'mikro-orm') {
+      expect(sub.orm).toBe('typeorm');
+      return;
+    }
+    const changed = async (side: OrmUnderTest) => {
+      const orders = await invoiced(side);
+      for (const order of orders) order.ref = `${order.ref}x`;
+      return orders;
+    };
+    const refOrders = await changed(ref);
+    await ref.ormSave(refOrders);
+    const subOrders = await changed(sub);
+    const result = await sub.bulkSave(subOrders);
+    expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
+    await expectSameOutcome(ref, sub, {
+      ...SAME,
+      tables: INVOICE_TABLES,
+      entitiesRef: invoiceState(refOrders),
+      entitiesSub: invoiceState(subOrders),
+    });
+    expect(entityEvents(sub)).toEqual(entityEvents(ref));
+    expect(entityEvents(sub).map((e) => e.split(' ').slice(0, 2).join(' '))).toEqual([
+      'beforeCreate Invoice',
+      'beforeCreate Invoice',
+      'afterCreate Invoice',
+      'afterCreate Invoice',
+      'beforeUpdate Order',
+      'beforeUpdate Order',
+      'afterUpdate Order',
+      'afterUpdate Order',
+    ]);
+    expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
+  });
+
   it("MikroORM: a stored order that had an invoice given a new one: flush first clears the old invoice's reference (its UPDATE and update events), then inserts the new one; cohort refuses it (cascade insert, Order.invoice), nothing written", async () => {
     const ref = reference();
     const sub = subject();

@@ -154,7 +154,7 @@ describeConformance('bulkInsert', (pair) => {
     expect(listenerLog()).toEqual(['before t3', 'before t4', 'before t5', 'after t3', 'after t4', 'after t5']);
   });
 
-  it('an entity that refers to itself: a row whose parent is in the previous batch gets its key (batches never overlap; MikroORM: linked by its batch\'s UPDATE too, as flush)', async () => {
+  it("an entity that refers to itself: a row whose parent is in the previous batch gets its key (batches never overlap; MikroORM: linked by its batch's UPDATE too, as flush)", async () => {
     const build = (side: OrmUnderTest) => {
       const roots = [0, 1].map((i) => side.create('Category', { name: `root ${i}`, parent: null }));
       const children = roots.map((parent, i) => side.create('Category', { name: `child ${i}`, parent }));

@@ -364,7 +364,7 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
   });
 
-  it('MikroORM: stored orders changed and given new invoices: the invoices inserted before the orders\' UPDATE, their create events before the update events, as flush', async () => {
+  it("MikroORM: stored orders changed and given new invoices: the invoices inserted before the orders' UPDATE, their create events before the update events, as flush", async () => {
     const ref = reference();
     const sub = subject();
     if (sub.orm !== 'mikro-orm') {

@@ -110,8 +110,12 @@ export class SelfReferenceWrites<E> {
       : 'that entity is not in the rows the call inserts (a stream: not in the same batch): give it in the input, in the same batch or an earlier one';
   }
 
+  /** Whether the reference's target has its key already (every referenced key column read). */
   #keyed(reference: SelfReference): boolean {
-    return this.#columns(reference.referenced).every((column) => column.read(reference.target as E) != null);
+    return reference.referenced.every((name) => {
+      const column = this.model.columns.find((c) => c.name === name);
+      return column !== undefined && column.read(reference.target as E) != null;
+    });
   }
 
   /**

@@ -276,7 +276,7 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
   const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
   const replaced: UnwrittenRelation = {
     ...inserted,
-    advice: `the row had another ${linked.target} (${prop.name}): flush first clears that one's reference (or removes it, with orphanRemoval) with its own UPDATE and update events, which cohort does not write — flush that change first (em.flush()), then the call, or use the ORM's own flush`,
+    advice: `the row had another ${linked.target} (${prop.name}): flush first clears that one's reference (or removes it, with orphanRemoval) with its own UPDATE and update events, which cohort does not write — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`,
   };
   const owning = prop.mappedBy;
   return (entity, write, graph, em) => {

@@ -428,6 +428,16 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
       expect(String((error as Error).message)).toMatch(/had another Invoice/);
       expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
     }
+    // As the message advises: the old one cleared and flushed first, the new one is inserted by the call.
+    subOrders[0].invoice = null;
+    await (sub.native.em as any).flush();
+    const fresh = sub.create('Invoice', { number: 'i2' });
+    fresh.order = subOrders[0];
+    subOrders[0].invoice = fresh;
+    await sub.bulkSave([subOrders[0]]);
+    const rows = (await sub.rows('invoice')).map((r) => [r.number, r.order_id]);
+    expect(rows.filter(([, order]) => order === subOrders[0].id)).toEqual([['i2', subOrders[0].id]]);
+    expect(rows.find(([number]) => number === 'old')).toEqual(['old', null]);
   });
 
   it('TypeORM: a hook throwing at the new invoice of stored row 1: BulkHookError naming the row and Order.invoice, every table unchanged', async () => {

@@ -7,6 +7,7 @@ import { mikroOrmRelationFinder } from './mikro-orm-relation-finder.js';
 import { mikroOrmSelfReferences, mikroOrmTreeUpdate } from './mikro-orm-self-references.js';
 import { unmanagedRowsFinder } from './mikro-orm-unmanaged-rows.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import { wasInsertedBy } from './written-entities.js';
 
 /**
  * How the engine reads and writes one call's entities: values come out of flush's payload (the
@@ -40,7 +41,7 @@ export function mikroOrmEntityAccess<E extends object>(
     // The engine passes an update's stored row as the third argument: the finder takes the call's graph there.
     unwrittenRelation: finder && ((row, write) => finder(row, write, graph, context.em)),
     links,
-    selfReferences: mikroOrmSelfReferences(meta as EntityMetadata<AnyEntity>),
+    selfReferences: mikroOrmSelfReferences(meta as EntityMetadata<AnyEntity>, (target) => wasInsertedBy(context.undo, target)),
     treeUpdate: mikroOrmTreeUpdate(
       meta as EntityMetadata<AnyEntity>,
       () => context.em,

@@ -131,6 +131,12 @@ export function identityMapEntry(em: EntityManager, entity: object): object | un
   return map.getByHash(helper(entity).__meta.root, map.getPkHash(entity));
 }
 
+/** The identity map's entities of a root class (`getStore`). Checked on MikroORM 7.2.1 and 6.6.16. */
+export function identityMapStore(em: EntityManager, meta: EntityMetadata<object>): ReadonlyMap<string, object> {
+  const map = em.getUnitOfWork().getIdentityMap() as unknown as { getStore(meta: EntityMetadata<object>): Map<string, object> };
+  return map.getStore(meta);
+}
+
 /**
  * `em.getComparator().prepareEntity(entity)` (the @internal EntityComparator): flush's snapshot of
  * the entity, references as keys, custom types converted. Checked on MikroORM 7.2.1 and 6.6.16.

@@ -1,9 +1,15 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import { collectionState, entityInternals, identityMapEntry, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
+import {
+  collectionState,
+  entityInternals,
+  identityMapEntry,
+  identityMapStore,
+  originalEntityData,
+  prototypeMeta,
+} from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
 import { refersToOwnTable } from './mikro-orm-self-references.js';
-import { wasWritten } from './written-entities.js';
 
 // Metadata of an entity type the finder does not know.
 type AnyEntity = any;
@@ -100,31 +106,9 @@ function checkOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity
   const check = referenceCheck(prop);
   if (!refersToOwnTable(meta, prop) || prop.mapToPk) return check;
   // A new parent of the own table is the engine's to link on insert (mikro-orm-self-references.ts:
-  // its follow-up UPDATE moves a version property on as flush's extra update does), but for a class
-  // with a version property whose parent an earlier batch of the call inserted (below).
-  const versioned = meta.root.versionProperty ? versionedTreeCheck(meta, prop) : undefined;
-  return (entity, write, graph) => (write === 'insert' ? versioned?.(entity, graph) : check(entity, write));
-}
-
-/**
- * A row of a class with a version property whose parent in its own table an earlier batch of the call
- * wrote: cohort's INSERT writes the parent's key, where one flush for the whole graph links it with an
- * extra update that increments the version (and fires update events). Refused: the version would differ.
- */
-function versionedTreeCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>) {
-  const found: UnwrittenRelation = {
-    kind: 'unsaved reference',
-    property: prop.name,
-    target: prop.targetMeta?.className ?? prop.type,
-    advice: `${meta.className} has a version property (${String(meta.root.versionProperty)}): flush links a new parent of the same table with an extra UPDATE that increments the version, which cohort does not reproduce for a parent an earlier batch of the call wrote — insert the parents first (an earlier call), use a larger batchSize, or use the ORM's own flush`,
-  };
-  return (entity: AnyEntity, graph: EntityGraph | undefined): UnwrittenRelation | undefined => {
-    const value = embeddedValue(entity, prop);
-    if (value == null || typeof value !== 'object') return undefined;
-    const target = Reference.unwrapReference(value as object);
-    if (!Utils.isEntity(target)) return undefined;
-    return graph?.has(target) === true && wasWritten(target) ? found : undefined;
-  };
+  // its follow-up UPDATE moves a version property on and fires the update events, as flush's extra
+  // update does — a parent an earlier batch of the call inserted included).
+  return (entity, write) => (write === 'insert' ? undefined : check(entity, write));
 }
 
 /** An owning to-one pointing at an entity without a primary key. */
@@ -293,23 +277,48 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     target: prop.targetMeta?.className ?? prop.type,
   };
   const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
+  const replaced: UnwrittenRelation = {
+    ...inserted,
+    advice: `the row had another ${linked.target} (${prop.name}): flush first clears that one's reference (or removes it, with orphanRemoval) with its own UPDATE and update events, which cohort does not write — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`,
+  };
   const owning = prop.mappedBy;
-  return (entity, write, graph) => {
+  return (entity, write, graph, em) => {
     if (write === 'upsert') return undefined;
     const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
     if (target == null || !Utils.isEntity(target)) return undefined;
-    // A new target the call inserts after the row, referring to it: its own insert writes the link.
+    // A new target the call inserts, referring to the row: its own insert writes the link (a stored
+    // row's: inserted before the row's UPDATE, as flush inserts before it updates; issue 22).
     if (isUnsaved(target)) {
       const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
-      // A stored row's new target stays refused: flush first clears the reference of a target the row
-      // had (that entity's UPDATE and hooks), which cohort does not write.
-      return write === 'insert' && graph?.has(target) && own === entity ? undefined : inserted;
+      if (!graph?.has(target) || own !== entity) return inserted;
+      if (write === 'insert') return undefined;
+      // A stored row that had a target: flush first clears that target's reference (an early UPDATE
+      // of it, with its update events; with orphanRemoval, its removal), which cohort does not write.
+      return em === undefined || hadTarget(em, prop, entity, target) ? replaced : undefined;
     }
     if (write === 'insert') return linked;
     const stored = originalEntityData(target);
     if (!stored || !owning) return linked;
     return Utils.equals(stored[owning], entityInternals(entity).getPrimaryKey()) ? undefined : linked;
   };
+}
+
+/**
+ * Whether a managed entity other than `target` held the row in its owning side when loaded or last
+ * flushed (the row's previous target, whose reference setting the new one cleared): what flush
+ * writes first. Looked for only when a stored row has a new inverse one-to-one target.
+ */
+function hadTarget(em: EntityManager, prop: EntityProperty<AnyEntity>, entity: AnyEntity, target: AnyEntity): boolean {
+  const owning = prop.mappedBy;
+  const targetMeta = prop.targetMeta;
+  if (!owning || !targetMeta) return true;
+  const key = entityInternals(entity).getPrimaryKey();
+  for (const other of identityMapStore(em, targetMeta.root).values()) {
+    if (other === target) continue;
+    const stored = originalEntityData(other as object)?.[owning];
+    if (stored != null && Utils.equals(stored, key)) return true;
+  }
+  return false;
 }
 
 /** The root class of an entity's hierarchy (single-table inheritance). */

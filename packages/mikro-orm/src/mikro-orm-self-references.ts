@@ -29,13 +29,18 @@ export function refersToOwnTable(meta: EntityMetadata<AnyEntity>, prop: EntityPr
 }
 
 /**
- * The row's owning to-one references to new entities (no primary key yet) of its own table
- * (EntityAccess.selfReferences): flush inserts such rows with the join column NULL and writes it
- * with its extra updates once the parent has its key. `written` puts the parent's key into the row's
- * snapshot, as flush's extra update leaves it, so a following flush sends nothing.
+ * The row's owning to-one references to new entities of its own table (EntityAccess.selfReferences):
+ * flush inserts such rows with the join column NULL and writes it with its extra updates once the
+ * parent has its key. New: no primary key yet, or inserted by the same call (`insertedByCall`) in an
+ * earlier batch — one flush of the whole input would still have inserted it with the row and linked
+ * the row with its extra update (moving the version on, with update events; issue 22), so the engine
+ * sends that UPDATE for it in the row's batch (a nullable join column: a NOT NULL one is written by
+ * the row's INSERT, as before). `written` puts the parent's key into the row's snapshot, as flush's
+ * extra update leaves it, so a following flush sends nothing.
  */
 export function mikroOrmSelfReferences(
   meta: EntityMetadata<AnyEntity>,
+  insertedByCall?: (entity: AnyEntity) => boolean,
 ): ((entity: AnyEntity) => SelfReference[] | undefined) | undefined {
   if (!meta.root.props.some((prop) => refersToOwnTable(meta, prop))) return undefined;
   return (entity) => {
@@ -46,7 +51,8 @@ export function mikroOrmSelfReferences(
       const value = embeddedValue(entity, prop);
       if (value == null || typeof value !== 'object') continue;
       const target = Reference.unwrapReference(value as object);
-      if (!Utils.isEntity(target) || entityInternals(target).hasPrimaryKey()) continue;
+      if (!Utils.isEntity(target)) continue;
+      if (entityInternals(target).hasPrimaryKey() && !(prop.nullable === true && insertedByCall?.(target) === true)) continue;
       references ??= [];
       references.push({
         property: prop.name,

@@ -6,7 +6,7 @@ import { prepareEntity } from './prepare-entity.js';
 import type { RowState } from './row-states.js';
 import type { UndoLog } from './undo-log.js';
 import type { UnitOfWorkEntries } from './unit-of-work-entries.js';
-import { noteWritten } from './written-entities.js';
+import { noteInserted, noteWritten } from './written-entities.js';
 
 type AnyEntity = object;
 
@@ -53,6 +53,7 @@ export class WriteFinisher {
     }
     const em = this.em;
     noteWritten(entity, this.undo);
+    if (!found) noteInserted(entity, this.undo);
     const mapped = applyReturnedRow(em, meta, entity, generated);
     syncIdentifier(entity);
     wrapped.__schema = this.schema;

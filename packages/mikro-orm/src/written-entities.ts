@@ -23,3 +23,22 @@ function forget(entity: object): void {
 export function wasWritten(entity: object): boolean {
   return written.has(entity);
 }
+
+// Per call (its undo log, shared by the write contexts of every class the call writes): the entities
+// it inserted.
+const insertedByCall = new WeakMap<UndoLog, WeakSet<object>>();
+
+/** Notes that the call whose undo log this is inserted the entity's row. */
+export function noteInserted(entity: object, undo: UndoLog): void {
+  let inserted = insertedByCall.get(undo);
+  if (!inserted) {
+    inserted = new WeakSet();
+    insertedByCall.set(undo, inserted);
+  }
+  inserted.add(entity);
+}
+
+/** Whether the call whose undo log this is inserted the entity's row (in an earlier batch). */
+export function wasInsertedBy(undo: UndoLog, entity: object): boolean {
+  return insertedByCall.get(undo)?.has(entity) === true;
+}

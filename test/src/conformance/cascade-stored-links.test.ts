@@ -5,7 +5,9 @@
 // an identical schema: rows of every table (junction rows included), keys on the objects, the hook
 // log, statements per table, what a following save writes; a failure at the label of row k leaves
 // every table as it was and names the row and the relation. A stored row's new inverse one-to-one
-// target: TypeORM inserts it after the UPDATE with the row's key, as save(); MikroORM still refuses it.
+// target: inserted with the row's key, as save() / flush inserts it (TypeORM after the rows' UPDATE,
+// MikroORM before it); a row that had one is refused (TypeORM's save() fails on the unique key, MikroORM's
+// flush first clears the old target's reference, which cohort does not write).
 import { BulkHookError, BulkValidationError, UniqueViolationError, UnsupportedFeatureError } from '@cohort/core';
 import { beforeAll, expect, it } from 'vitest';
 import { describeConformance, expectSameOutcome, FLUSH_EVENTS, type OrmUnderTest } from '../harness/conformance.js';
@@ -297,28 +299,17 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     orders.map((o) => ({ id: o.id, invoice: o.invoice?.id, number: o.invoice?.number, back: o.invoice?.order?.id }));
 
   for (const method of ['bulkSave', 'bulkUpdate'] as const)
-    it(`${method} of stored orders given new invoices (inverse one-to-one): TypeORM inserts them after the UPDATE with the rows' keys, as save(); MikroORM refuses`, async () => {
+    it(`${method} of stored orders given new invoices (inverse one-to-one), the orders without one: inserted with the rows' keys, as the ORM's save`, async () => {
       const ref = reference();
       const refOrders = await invoiced(ref);
       await ref.ormSave(refOrders);
       const sub = subject();
       const subOrders = await invoiced(sub);
-      if (sub.orm === 'mikro-orm') {
-        const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
-        const error = await failure(sub[method](subOrders));
-        expect(error).toBeInstanceOf(UnsupportedFeatureError);
-        expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
-        expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
-        // flush inserts them, with the orders' keys.
-        expect((await ref.rows('invoice')).map((r) => [r.number, r.order_id])).toEqual([
-          ['i0', 1],
-          ['i1', 2],
-        ]);
-        return;
-      }
       const from = sub.sql.length;
       const result = await sub[method](subOrders);
-      expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
+      // MikroORM: the orders' own columns did not change, so flush updates neither (nor does cohort).
+      const updated = sub.orm === 'mikro-orm' ? 0 : 2;
+      expect(result.byEntity).toEqual({ Order: { inserted: 0, updated }, Invoice: { inserted: 2, updated: 0 } });
       expect(insertsInto(sub, 'invoice', from)).toBe(1);
       await expectSameOutcome(ref, sub, {
         ...SAME,
@@ -326,20 +317,31 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
         entitiesRef: invoiceState(refOrders),
         entitiesSub: invoiceState(subOrders),
       });
-      // save() and cohort: the invoices' and the rows' before-events, then the after-events (save():
-      // the invoices' INSERT, then the UPDATEs; cohort: the UPDATE, then the INSERT, as for new one-to-many items).
-      expect(entityEvents(sub)).toEqual([
-        'beforeInsert Invoice i0',
-        'beforeInsert Invoice i1',
-        'beforeUpdate Order o0',
-        'beforeUpdate Order o1',
-        'afterInsert Invoice i0',
-        'afterInsert Invoice i1',
-        'afterUpdate Order o0',
-        'afterUpdate Order o1',
-      ]);
-      // i1's reference stays unset, as save() leaves it.
-      expect(subOrders[1].invoice.order).toBeUndefined();
+      if (sub.orm === 'mikro-orm') {
+        // flush and cohort: the invoices' create events, nothing for the unchanged orders.
+        expect(entityEvents(sub)).toEqual(entityEvents(ref));
+        expect(entityEvents(sub)).toEqual([
+          'beforeCreate Invoice i0',
+          'beforeCreate Invoice i1',
+          'afterCreate Invoice i0',
+          'afterCreate Invoice i1',
+        ]);
+      } else {
+        // save() and cohort: the invoices' and the rows' before-events, then the after-events (save():
+        // the invoices' INSERT, then the UPDATEs; cohort: the UPDATE, then the INSERT, as for new one-to-many items).
+        expect(entityEvents(sub)).toEqual([
+          'beforeInsert Invoice i0',
+          'beforeInsert Invoice i1',
+          'beforeUpdate Order o0',
+          'beforeUpdate Order o1',
+          'afterInsert Invoice i0',
+          'afterInsert Invoice i1',
+          'afterUpdate Order o0',
+          'afterUpdate Order o1',
+        ]);
+        // i1's reference stays unset, as save() leaves it.
+        expect(subOrders[1].invoice.order).toBeUndefined();
+      }
       expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
     });
 
@@ -360,6 +362,82 @@ describeConformance("a stored row's new many-to-many items", ({ subject, referen
     expect(error).toBeInstanceOf(UnsupportedFeatureError);
     expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
     expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+  });
+
+  it("MikroORM: stored orders changed and given new invoices: the invoices inserted before the orders' UPDATE, their create events before the update events, as flush", async () => {
+    const ref = reference();
+    const sub = subject();
+    if (sub.orm !== 'mikro-orm') {
+      expect(sub.orm).toBe('typeorm');
+      return;
+    }
+    const changed = async (side: OrmUnderTest) => {
+      const orders = await invoiced(side);
+      for (const order of orders) order.ref = `${order.ref}x`;
+      return orders;
+    };
+    const refOrders = await changed(ref);
+    await ref.ormSave(refOrders);
+    const subOrders = await changed(sub);
+    const result = await sub.bulkSave(subOrders);
+    expect(result.byEntity).toEqual({ Order: { inserted: 0, updated: 2 }, Invoice: { inserted: 2, updated: 0 } });
+    await expectSameOutcome(ref, sub, {
+      ...SAME,
+      tables: INVOICE_TABLES,
+      entitiesRef: invoiceState(refOrders),
+      entitiesSub: invoiceState(subOrders),
+    });
+    expect(entityEvents(sub)).toEqual(entityEvents(ref));
+    expect(entityEvents(sub).map((e) => e.split(' ').slice(0, 2).join(' '))).toEqual([
+      'beforeCreate Invoice',
+      'beforeCreate Invoice',
+      'afterCreate Invoice',
+      'afterCreate Invoice',
+      'beforeUpdate Order',
+      'beforeUpdate Order',
+      'afterUpdate Order',
+      'afterUpdate Order',
+    ]);
+    expect(await followingWrites(sub, subOrders)).toEqual(await followingWrites(ref, refOrders));
+  });
+
+  it("MikroORM: a stored order that had an invoice given a new one: flush first clears the old invoice's reference (its UPDATE and update events), then inserts the new one; cohort refuses it (cascade insert, Order.invoice), nothing written", async () => {
+    const ref = reference();
+    const sub = subject();
+    if (sub.orm !== 'mikro-orm') {
+      expect(sub.orm).toBe('typeorm');
+      return;
+    }
+    const refOrders = await invoiced(ref, true);
+    await ref.ormSave(refOrders);
+    expect((await ref.rows('invoice')).map((r) => [r.number, r.order_id])).toEqual([
+      ['old', null],
+      ['i0', 1],
+      ['i1', 2],
+    ]);
+    expect(entityEvents(ref).filter((e) => e.includes('Update'))).toEqual([
+      'beforeUpdate Invoice old',
+      'afterUpdate Invoice old',
+    ]);
+    const subOrders = await invoiced(sub, true);
+    const before = await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)));
+    for (const method of ['bulkSave', 'bulkUpdate'] as const) {
+      const error = await failure(sub[method](subOrders));
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Order', property: 'invoice', index: 0 });
+      expect(String((error as Error).message)).toMatch(/had another Invoice/);
+      expect(await Promise.all(INVOICE_TABLES.map((table) => sub.rows(table)))).toEqual(before);
+    }
+    // As the message advises: the old one cleared and flushed first, the new one is inserted by the call.
+    subOrders[0].invoice = null;
+    await (sub.native.em as any).flush();
+    const fresh = sub.create('Invoice', { number: 'i2' });
+    fresh.order = subOrders[0];
+    subOrders[0].invoice = fresh;
+    await sub.bulkSave([subOrders[0]]);
+    const rows = (await sub.rows('invoice')).map((r) => [r.number, r.order_id]);
+    expect(rows.filter(([, order]) => order === subOrders[0].id)).toEqual([['i2', subOrders[0].id]]);
+    expect(rows.find(([number]) => number === 'old')).toEqual(['old', null]);
   });
 
   it('TypeORM: a hook throwing at the new invoice of stored row 1: BulkHookError naming the row and Order.invoice, every table unchanged', async () => {

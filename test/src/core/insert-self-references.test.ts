@@ -80,6 +80,24 @@ describe('SelfReferenceWrites.collect', () => {
     const skip = refusal(() => new SelfReferenceWrites(model(true), { onInvalid: 'skip' }).collect(batchOf([parent, child])));
     expect(skip.message).toContain("onInvalid: 'skip'");
   });
+
+  it("takes a parent an earlier batch inserted (its key read with the model's key column), whatever the options (MikroORM names it)", () => {
+    const keyed: BoundModel<Node> = {
+      ...model(true),
+      columns: [{ name: 'id', read: (row: Node) => row.id } as unknown as BoundColumn<Node>],
+      selfReferences: (row) =>
+        row.parent
+          ? [{ property: 'parent', target: row.parent, columns: ['parent_id'], referenced: ['id'], nullable: true }]
+          : undefined,
+    };
+    const stored: Node = { id: 7, name: 'stored' };
+    const below: Node = { name: 'below', parent: stored };
+    for (const options of [{}, { atomic: false }, { onInvalid: 'skip' as const }]) {
+      expect(() => new SelfReferenceWrites(keyed, options).collect(batchOf([below]))).not.toThrow();
+    }
+    // Without its key it is refused as before.
+    refusal(() => new SelfReferenceWrites(keyed, {}).collect(batchOf([child])));
+  });
 });
 
 describe('compileReferenceUpdate', () => {

@@ -368,28 +368,82 @@ it('a tree among the related entities a cascade inserts: onUpdate values and aft
 });
 
 // A parent an earlier batch of the call inserted: one flush of the whole input still links the row
-// with its extra update (version 2, update events); cohort's INSERT of the row's batch writes the
-// parent's key, so for a class with a version property it refuses (`unsaved reference`, naming the
-// relation), nothing written, rather than leave the version at 1 (docs/differences.md, trees).
-it('a parent inserted by an earlier batch of the call (batchSize 1, parents first): flush bumps the version; refused, nothing written', async () => {
-  const { reference, subject } = pair;
-  const refEm = reference.orm.em.fork() as EntityManager;
-  refEm.persist([...build()].reverse());
-  await refEm.flush();
-  expect((await tree(reference)).map((r) => [r.name, r.parent, r.version])).toEqual([
-    ['child', 'parent', 2],
-    ['grand', 'child', 2],
-    ['parent', null, 1],
-  ]);
-  expect(reference.events.filter((e) => e.startsWith('afterUpdate'))).toHaveLength(2);
-  const em = subject.orm.em.fork() as EntityManager;
-  const error = await bulkInsert(em, VersionedNode, [...build()].reverse(), withForcedStrategy({ batchSize: 1 })).catch(
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UnsupportedFeatureError);
-  expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'VersionedNode', property: 'parent', index: 1 });
-  expect(await tree(subject)).toEqual([]);
-});
+// with its extra update (version 2, update events); cohort does too — the row's INSERT writes the
+// parent's key, the UPDATE of the row's batch writes it again, moving the version on, with
+// beforeUpdate/afterUpdate (hooks, then subscribers) after the batch's afterCreate (issue 22).
+for (const batchSize of [1, 2])
+  it(`a parent inserted by an earlier batch of the call (batchSize ${batchSize}, parents first): linked with an UPDATE that moves the version on, update events, as flush`, async () => {
+    const { reference, subject } = pair;
+    hooked.length = 0;
+    const refEm = reference.orm.em.fork() as EntityManager;
+    const refRows = [...build()].reverse();
+    refEm.persist(refRows);
+    await refEm.flush();
+    const refHooks = [...hooked];
+    hooked.length = 0;
+    expect((await tree(reference)).map((r) => [r.name, r.parent, r.version])).toEqual([
+      ['child', 'parent', 2],
+      ['grand', 'child', 2],
+      ['parent', null, 1],
+    ]);
+    const em = subject.orm.em.fork() as EntityManager;
+    const rows = [...build()].reverse();
+    subject.sql.length = 0;
+    const result = await bulkInsert(em, VersionedNode, rows, withForcedStrategy({ batchSize }));
+    expect(result).toMatchObject({ inserted: 3 });
+    expect(await tree(subject)).toEqual(await tree(reference));
+    expect(rows.map((r) => [r.id, r.version])).toEqual(refRows.map((r) => [r.id, r.version]));
+    // The same hook calls with their payloads' keys; the same entity and subscriber events.
+    expect([...hooked].sort()).toEqual([...refHooks].sort());
+    expect(hooked.filter((h) => h.includes('afterUpdate')).sort()).toEqual([
+      'hook afterUpdate child v2 [parent,version]',
+      'hook afterUpdate grand v2 [parent,version]',
+    ]);
+    const updates = (events: string[]) => events.filter((e) => e.includes('Update')).sort();
+    const creates = (events: string[]) =>
+      events
+        .filter((e) => !e.includes('Update'))
+        .map((e) => e.replace(/ \[.*\]$/, ''))
+        .sort();
+    expect(updates(subject.events)).toEqual(updates(reference.events));
+    expect(creates(subject.events)).toEqual(creates(reference.events));
+    // Per batch: its rows' create events, then the update events of the rows it linked — flush: every
+    // create event, then every update event.
+    const order = (events: string[]) => events.map((e) => `${e.split(' ')[0]} ${e.split(' ')[2]}`);
+    expect(order(subject.events)).toEqual(
+      batchSize === 1
+        ? [
+            'beforeCreate parent',
+            'afterCreate parent',
+            'beforeCreate child',
+            'afterCreate child',
+            'beforeUpdate child',
+            'afterUpdate child',
+            'beforeCreate grand',
+            'afterCreate grand',
+            'beforeUpdate grand',
+            'afterUpdate grand',
+          ]
+        : [
+            'beforeCreate parent',
+            'beforeCreate child',
+            'afterCreate parent',
+            'afterCreate child',
+            'beforeUpdate child',
+            'afterUpdate child',
+            'beforeCreate grand',
+            'afterCreate grand',
+            'beforeUpdate grand',
+            'afterUpdate grand',
+          ],
+    );
+    // One UPDATE per batch that links rows (flush: one per row).
+    expect(written(subject.sql).filter((s) => /^update\b/i.test(s))).toHaveLength(2);
+    // The snapshots hold the parents and the versions: a following flush sends nothing.
+    subject.sql.length = 0;
+    await em.flush();
+    expect(written(subject.sql)).toEqual([]);
+  });
 
 it('a refusal of what an afterCreate hook changed (the key) in a later batch names the row and its batch', async () => {
   const { subject } = pair;

@@ -282,7 +282,10 @@ export interface EntityAccess<E> {
   /**
    * The row's to-one references to new entities (no key yet) of its own table: a tree's parent in
    * the same call. An insert writes NULL in their join columns and, once the parents have their keys,
-   * one follow-up UPDATE per batch (insert-self-references.ts). {@link unwrittenRelation} lets these
+   * one follow-up UPDATE per batch (insert-self-references.ts). An adapter whose ORM links such a row
+   * with its UPDATE even when the parent went in first (MikroORM's flush of the whole input) also
+   * names a parent an earlier batch of the call inserted: the row's INSERT writes its key, and the
+   * UPDATE of the row's batch writes it again, with the version and update events the ORM's has. {@link unwrittenRelation} lets these
    * through when the write is an insert. Leave it out when the entity has no such relation.
    */
   selfReferences?(entity: E): readonly SelfReference[] | undefined;
@@ -338,7 +341,7 @@ export interface SelfReference {
   readonly property: string;
   /** The row's own class, when it is not the model's (single-table inheritance). */
   readonly entityName?: string;
-  /** The referred entity, without a key yet. */
+  /** The referred entity, without a key yet (or inserted by an earlier batch of the call; see {@link EntityAccess.selfReferences}). */
   readonly target: object;
   /** The relation's join columns (in the model's columns). */
   readonly columns: readonly string[];

@@ -93,6 +93,9 @@ export class SelfReferenceWrites<E> {
     if (!reference.nullable) {
       return 'its join column is NOT NULL, so the row cannot be inserted before that entity has its key: insert the parents first (an earlier batch or call)';
     }
+    // A parent an earlier batch of the call inserted (MikroORM: one flush of the input would still
+    // link the row with its extra update) has its key: nothing can leave it unwritten any more.
+    if (this.#keyed(reference)) return undefined;
     const option =
       this.options.onInvalid === 'skip'
         ? "onInvalid: 'skip'"
@@ -105,6 +108,14 @@ export class SelfReferenceWrites<E> {
     return this.options.atomic === false && this.#input?.has(reference.target)
       ? "with atomic: false the row's batch would commit before its parent (in a later batch) is written: put the parent in the same batch or an earlier one"
       : 'that entity is not in the rows the call inserts (a stream: not in the same batch): give it in the input, in the same batch or an earlier one';
+  }
+
+  /** Whether the reference's target has its key already (every referenced key column read). */
+  #keyed(reference: SelfReference): boolean {
+    return reference.referenced.every((name) => {
+      const column = this.model.columns.find((c) => c.name === name);
+      return column !== undefined && column.read(reference.target as E) != null;
+    });
   }
 
   /**

@@ -1,8 +1,8 @@
 // Changed related entities behind a relation that cascades updates, TypeORM: save() walks the
 // relations that cascade (CascadesSubjectBuilder) and updates every stored related entity that
 // changed — a post's author, a child of a cascaded one-to-many, an author's publisher two steps
-// away. bulkUpdate updates them with the rows (test/src/typeorm/cascade-update-order.test.ts pins
-// events and statements); bulkSave and bulkInsert refuse such a row with an
+// away. bulkUpdate and bulkSave update them with the rows (test/src/typeorm/cascade-update-order.test.ts
+// pins events and statements); bulkInsert refuses such a row with an
 // UnsupportedFeatureError (`cascade update`) naming the class, the relation and the related class,
 // and write nothing. "Changed" is save()'s own comparison: against the entity's snapshot with
 // trackEntityChanges, else against its row, loaded as save() loads it. What save() does not write
@@ -187,7 +187,7 @@ function scenarios(prefix: string, tracked: boolean) {
     });
   }
 
-  describe('a changed related entity: save() writes it, bulkUpdate too; bulkSave and bulkInsert refuse the row and write nothing', () => {
+  describe('a changed related entity: save() writes it, bulkUpdate and bulkSave too; bulkInsert refuses the row and writes nothing', () => {
     for (const one of CASES) {
       it(one.name, async () => {
         const orm = pair.reference();
@@ -205,7 +205,6 @@ function scenarios(prefix: string, tracked: boolean) {
         const posts = await loadPosts(side);
         one.change(posts[0] as CcPost);
         (posts[0] as CcPost).title = 'p0!';
-        await expectRefused(bulkSave(side.dataSource, CcPost, posts, opts()), 'CcPost', one.property, one.target, 0);
         if (one.property.startsWith('author')) {
           // A new post by the changed (stored) author: refused at its row, the one before it is fine.
           const fresh = make(CcPost, { title: 'p1', author: posts[0]?.author });
@@ -218,8 +217,9 @@ function scenarios(prefix: string, tracked: boolean) {
           );
         }
         expect(await everything(side)).toEqual(before);
-        // bulkUpdate writes the changed related entity with the row, as save() does.
-        const result = await bulkUpdate(side.dataSource, CcPost, posts, opts());
+        // bulkUpdate and bulkSave (every other case) write the changed related entity with the row, as save() does.
+        const call = CASES.indexOf(one) % 2 === 0 ? bulkUpdate : bulkSave;
+        const result = await call(side.dataSource, CcPost, posts, opts());
         expect(result.byEntity?.[one.target]).toEqual({ inserted: 0, updated: 1 });
         expect(await sql(side, one.written.sql)).toEqual(one.written.rows);
         expect(await sql(side, 'SELECT title FROM $s.cc_post')).toEqual([{ title: 'p0!' }]);

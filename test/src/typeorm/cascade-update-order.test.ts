@@ -7,7 +7,7 @@
 // per entity, then fires every after-update; cohort fires the rows' events, then each related
 // class's (classes in the order first reached), and sends one UPDATE per class and batch
 // (docs/differences.md, "Changed related entities").
-import { BulkHookError, bulkUpdate, OptimisticLockError, UnsupportedFeatureError } from '@cohort/typeorm';
+import { BulkHookError, bulkSave, bulkUpdate, OptimisticLockError, UnsupportedFeatureError } from '@cohort/typeorm';
 import {
   BeforeUpdate,
   Column,
@@ -168,7 +168,7 @@ function state(posts: CuPost[]) {
 const countOf = (entries: string[], prefix: string) => entries.filter((e) => e.startsWith(prefix)).length;
 
 /** Runs save() on the reference side and bulkUpdate on the subject side with equal inputs. */
-async function both(change: (posts: CuPost[]) => void, options: { batchSize?: number } = {}) {
+async function both(change: (posts: CuPost[]) => void, options: { batchSize?: number } = {}, call = bulkUpdate) {
   const orm = pair.reference();
   const ormPosts = await loaded(orm, change);
   const pubBefore = ormPosts[0]?.author?.publisher?.updatedAt;
@@ -181,7 +181,7 @@ async function both(change: (posts: CuPost[]) => void, options: { batchSize?: nu
   const posts = await loaded(side, change);
   const before = await tables(side);
   const mineBefore = posts[0]?.author?.publisher?.updatedAt;
-  const outcome = await bulkUpdate(side.dataSource, CuPost, posts, options).then(
+  const outcome = await call(side.dataSource, CuPost, posts, options).then(
     (result) => ({ result, error: undefined }),
     (error: unknown) => ({ result: undefined, error }),
   );
@@ -232,9 +232,14 @@ describe('changed related entities are updated with the rows, as save() updates 
     ]);
   });
 
-  for (const batchSize of [undefined, 1] as const) {
-    it(`multi-level path (author.publisher), two rows sharing one author, a publisher with version and update date (batchSize ${batchSize ?? 'default'}): same rows, objects, events; one UPDATE per class and batch`, async () => {
-      const run = await both(changeAll, batchSize ? { batchSize } : {});
+  for (const [batchSize, call] of [
+    [undefined, bulkUpdate],
+    [1, bulkUpdate],
+    [undefined, bulkSave],
+    [1, bulkSave],
+  ] as const) {
+    it(`${call.name}: multi-level path (author.publisher), two rows sharing one author, a publisher with version and update date (batchSize ${batchSize ?? 'default'}): same rows, objects, events; one UPDATE per class and batch`, async () => {
+      const run = await both(changeAll, batchSize ? { batchSize } : {}, call);
       expect(run.error).toBeUndefined();
       expect(run.ormError).toBeUndefined();
       expect(await tables(run.side)).toEqual(await tables(run.orm));

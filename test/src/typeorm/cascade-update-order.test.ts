@@ -7,7 +7,15 @@
 // per entity, then fires every after-update; cohort fires the rows' events, then each related
 // class's (classes in the order first reached), and sends one UPDATE per class and batch
 // (docs/differences.md, "Changed related entities").
-import { BulkHookError, bulkSave, bulkUpdate, OptimisticLockError, UnsupportedFeatureError } from '@cohort/typeorm';
+import {
+  BulkHookError,
+  bulkInsert,
+  bulkSave,
+  bulkUpdate,
+  OptimisticLockError,
+  UniqueViolationError,
+  UnsupportedFeatureError,
+} from '@cohort/typeorm';
 import {
   BeforeUpdate,
   Column,
@@ -302,6 +310,41 @@ describe('changed related entities are updated with the rows, as save() updates 
     });
   }
 
+  it("bulkInsert: new posts by changed stored authors update them with the rows, as save(); the insert events first, then the related classes' update events", async () => {
+    const fresh = (posts: CuPost[]) => {
+      changeAll(posts);
+      return [make(CuPost, { title: 'n0', author: posts[0]?.author }), make(CuPost, { title: 'n1', author: posts[1]?.author })];
+    };
+    const orm = pair.reference();
+    const ormNew = fresh(await loaded(orm, () => {}));
+    await orm.dataSource.manager.save(ormNew);
+    const ormLog = [...log];
+    const side = pair.subject();
+    const mineNew = fresh(await loaded(side, () => {}));
+    const result = await bulkInsert(side.dataSource, CuPost, mineNew);
+    expect(await tables(side)).toEqual(await tables(orm));
+    expect(state(mineNew)).toEqual(state(ormNew));
+    const events = (entries: string[]) => entries.filter((e) => !e.startsWith('UPDATE')).sort();
+    expect(events(log)).toEqual(events(ormLog));
+    expect(log).toEqual([
+      'listener beforeUpdate CuAuthor ann!',
+      'beforeUpdate CuAuthor ann! [name] [] was ann',
+      'listener beforeUpdate CuAuthor bob!',
+      'beforeUpdate CuAuthor bob! [name] [publisher] was bob',
+      'beforeUpdate CuPublisher pub! [name] [] was pub',
+      'UPDATE cu_author',
+      'UPDATE cu_publisher',
+      'afterUpdate CuAuthor ann!',
+      'afterUpdate CuAuthor bob!',
+      'afterUpdate CuPublisher pub!',
+    ]);
+    expect(result.byEntity).toEqual({
+      CuPost: { inserted: 2, updated: 0 },
+      CuAuthor: { inserted: 0, updated: 2 },
+      CuPublisher: { inserted: 0, updated: 1 },
+    });
+  });
+
   it('nothing changed on the related entities: no related UPDATE, no related events, as save()', async () => {
     const run = await both((posts) => {
       for (const p of posts) p.title = `${p.title}!`;
@@ -346,6 +389,7 @@ describe('changed related entities are updated with the rows, as save() updates 
       (((posts[0] as CuPost).author as CuAuthor).publisher as CuPublisher).name = 'taken';
     });
     expect(run.ormError).toBeInstanceOf(Error);
+    expect(run.error).toBeInstanceOf(UniqueViolationError);
     expect(run.error).toMatchObject({
       index: 0,
       relation: { entityName: 'CuPost', property: 'author.publisher', target: 'CuPublisher' },

@@ -44,8 +44,10 @@ function cascades(metadata: EntityMetadata): boolean {
 }
 
 /**
- * The first row of the batch that reaches, through relations that cascade, a stored entity that
- * save() would update with it — as CascadesSubjectBuilder walks them: through every relation that
+ * The stored entities that save() would update with the rows of the batch (grouped by class with
+ * `groupOf`, each once; `first`: the earliest row reaching one), or the refusal of the earliest row
+ * reaching one cohort does not update (of the rows' own table) or a keyed entity with no row —
+ * found as CascadesSubjectBuilder walks the relations: through every relation that
  * cascades inserts or updates, to any depth; an entity reached through one that cascades updates and
  * has its key is updated when it changed. "Changed" is what save() computes
  * (SubjectChangedColumnsComputer), against the entity's snapshot when trackEntityChanges took one

@@ -35,6 +35,8 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   relatedGroup?: RelatedGroupOf;
   /** Set for a related class's tracker (see `relatedGroup`): it looks no further. */
   related = false;
+  /** The rows' tracker, for a related class's: its look-ups count as theirs (the call's `statements`). */
+  countsInto?: { queries: number };
 
   constructor(
     private readonly queryRunner: QueryRunner,
@@ -77,6 +79,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       qb.whereInIds(wanted.map((e) => md.getEntityIdMap(e)));
     }
     this.queries++;
+    if (this.countsInto) this.countsInto.queries++;
     const found = new Map((await qb.getMany()).map((row) => [this.keyOf(row), row]));
     return batch.entities.map((_, i) => {
       const key = keys[i];

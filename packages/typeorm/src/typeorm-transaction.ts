@@ -137,8 +137,12 @@ function writeTarget<E extends ObjectLiteral>(
 ): WriteTarget<E> {
   const tracker = new TypeormChangeTracker<E>(qr, metadata);
   tracker.removed = (entity) => removedKeys.unset(entity);
-  tracker.relatedGroup = (md, entities, positions, via) =>
-    relatedGroup(qr, md, hooks, writes, removedKeys, entities, positions, via);
+  tracker.relatedGroup = (md, entities, positions, via) => {
+    const group = relatedGroup(qr, md, hooks, writes, removedKeys, entities, positions, via);
+    // The related classes' look-ups count in the call's `statements`, as the rows' do.
+    (group.target.changes as TypeormChangeTracker<ObjectLiteral>).countsInto = tracker;
+    return group;
+  };
   return {
     session: typeormSession(qr),
     hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,

@@ -1,4 +1,4 @@
-import type { UnwrittenRelation } from '@cohort/core/adapter';
+import type { ChangedRelations, RelatedUpdateGroup, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
 import { saveDiffOf } from './typeorm-internals.js';
@@ -15,6 +15,8 @@ interface Reached {
   readonly metadata: EntityMetadata;
   updates: boolean;
   inserts: boolean;
+  /** The order the walk reached it in (rows in order, depth first), as save() builds its subjects. */
+  readonly order: number;
 }
 
 const cascading = new WeakMap<EntityMetadata, boolean>();
@@ -42,8 +44,10 @@ function cascades(metadata: EntityMetadata): boolean {
 }
 
 /**
- * The first row of the batch that reaches, through relations that cascade, a stored entity that
- * save() would update with it — as CascadesSubjectBuilder walks them: through every relation that
+ * The stored entities that save() would update with the rows of the batch (grouped by class with
+ * `groupOf`, each once; `first`: the earliest row reaching one), or the refusal of the earliest row
+ * reaching one cohort does not update (of the rows' own table) or a keyed entity with no row —
+ * found as CascadesSubjectBuilder walks the relations: through every relation that
  * cascades inserts or updates, to any depth; an entity reached through one that cascades updates and
  * has its key is updated when it changed. "Changed" is what save() computes
  * (SubjectChangedColumnsComputer), against the entity's snapshot when trackEntityChanges took one
@@ -59,13 +63,14 @@ export async function findChangedRelation(
   metadata: EntityMetadata,
   entities: readonly ObjectLiteral[],
   onQuery: () => void,
-): Promise<{ position: number; found: UnwrittenRelation } | undefined> {
+  groupOf?: RelatedGroupOf,
+): Promise<ChangedRelations | undefined> {
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
   if (reached.length === 0) return undefined;
   const changed = (r: Reached, stored: ObjectLiteral): boolean =>
     r.updates && saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
-  let first: Reached | undefined;
+  const found: Reached[] = [];
   let missing: Reached | undefined;
   const toLoad = new Map<EntityMetadata, Reached[]>();
   for (const r of reached) {
@@ -74,14 +79,11 @@ export async function findChangedRelation(
       const list = toLoad.get(r.metadata);
       if (list) list.push(r);
       else toLoad.set(r.metadata, [r]);
-    } else if (changed(r, snapshotAsLoaded(snapshot, r.metadata, true)) && (!first || r.position < first.position)) {
-      first = r;
+    } else if (changed(r, snapshotAsLoaded(snapshot, r.metadata, true))) {
+      found.push(r);
     }
   }
   for (const [md, list] of toLoad) {
-    // Only rows earlier than a change already found can change the answer.
-    const wanted = first ? list.filter((r) => r.position < (first as Reached).position) : list;
-    if (wanted.length === 0) continue;
     const qb = queryRunner.manager
       .getRepository<ObjectLiteral>(md.target)
       .createQueryBuilder('e')
@@ -90,25 +92,77 @@ export async function findChangedRelation(
         loadRelationIds: { relations: md.relationsWithJoinColumns.map((r) => r.propertyPath), disableMixedMap: true },
         withDeleted: true,
       })
-      .whereInIds(wanted.map((r) => md.getEntityIdMap(r.entity)));
+      .whereInIds(list.map((r) => md.getEntityIdMap(r.entity)));
     onQuery();
     const rows = new Map((await qb.getMany()).map((row) => [keyText(md, row), row]));
-    for (const r of wanted) {
+    for (const r of list) {
       const row = rows.get(keyText(md, r.entity));
-      if (row && changed(r, row) && (!first || r.position < first.position)) first = r;
+      if (row && changed(r, row)) found.push(r);
       if (!row && r.inserts && (!missing || r.position < missing.position)) missing = r;
     }
   }
-  if (missing && (!first || missing.position <= first.position)) return missingRow(metadata, entities, missing);
+  const first = found.reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  if (missing && (!first || missing.position <= first.position)) {
+    return { first: missingRow(metadata, entities, missing), refused: true, groups: [] };
+  }
   if (!first) return undefined;
-  const own = metadata.findInheritanceMetadata(entities[first.position] as ObjectLiteral);
+  // What cohort does not update as save() does: a changed entity of the rows' own table (save()
+  // updates it as one more subject of the graph, interleaved with the rows; cohort's batch writes
+  // its rows once), or no writer at all (the calls that do not update related entities).
+  const own = found.filter((r) => r.metadata.tablePath === metadata.tablePath);
+  const refusedAt = own.reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  if (refusedAt) return { first: changedRow(metadata, entities, refusedAt, true), refused: true, groups: [] };
+  const groups: RelatedUpdateGroup[] = [];
+  if (groupOf) {
+    // One group per class, classes in the order first reached; entities in the order reached.
+    const byClass = new Map<EntityMetadata, Reached[]>();
+    for (const r of [...found].sort((a, b) => a.order - b.order)) {
+      const list = byClass.get(r.metadata);
+      if (list) list.push(r);
+      else byClass.set(r.metadata, [r]);
+    }
+    for (const [md, list] of byClass) {
+      const head = list[0] as Reached;
+      const rowClass = metadata.findInheritanceMetadata(entities[head.position] as ObjectLiteral);
+      groups.push(
+        groupOf(
+          md,
+          list.map((r) => r.entity),
+          list.map((r) => r.position),
+          { entityName: rowClass.name, property: head.path },
+        ),
+      );
+    }
+  }
+  return { first: changedRow(metadata, entities, first, false), groups };
+}
+
+/** Makes the update group of a related class (the tracker's: on its transaction). */
+export type RelatedGroupOf = (
+  metadata: EntityMetadata,
+  entities: ObjectLiteral[],
+  positions: number[],
+  via: { entityName: string; property: string },
+) => RelatedUpdateGroup;
+
+/** The refusal of a row reaching a changed related entity (`cascade update`). */
+function changedRow(
+  metadata: EntityMetadata,
+  entities: readonly ObjectLiteral[],
+  r: Reached,
+  ownTable: boolean,
+): { position: number; found: UnwrittenRelation } {
+  const own = metadata.findInheritanceMetadata(entities[r.position] as ObjectLiteral);
   return {
-    position: first.position,
+    position: r.position,
     found: {
       kind: 'cascade update',
-      property: first.path,
-      target: first.metadata.name,
+      property: r.path,
+      target: r.metadata.name,
       ...(own !== metadata && { entityName: own.name }),
+      ...(ownTable && {
+        advice: `the changed ${r.metadata.name} is of the rows' own table, which save() updates as one more row of the graph and cohort does not — save the changed ${r.metadata.name} entities yourself first (a bulk call of their own, or the ORM's save), then these rows`,
+      }),
     },
   };
 }
@@ -135,6 +189,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
             metadata: target,
             updates: false,
             inserts: false,
+            order: reached.size,
           };
           found.updates ||= relation.isCascadeUpdate;
           found.inserts ||= relation.isCascadeInsert;

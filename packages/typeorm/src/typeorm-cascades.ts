@@ -222,7 +222,7 @@ function dependencyOrder(
 }
 
 /** Puts back the values the entity's own columns hold now (not its relations, which cohort does not change). */
-function valuesOf(meta: EntityMetadata, entity: ObjectLiteral): () => void {
+export function valuesOf(meta: EntityMetadata, entity: ObjectLiteral): () => void {
   const columns = meta.columns.filter((column) => !column.relationMetadata && !column.isVirtual);
   const values = columns.map((column) => column.getEntityValue(entity));
   return () => {

@@ -1,8 +1,8 @@
-import type { ChangeTracker, InputBatch, RelationWrite, RowChange, UnwrittenRelation } from '@cohort/core/adapter';
+import type { ChangedRelations, ChangeTracker, InputBatch, RelationWrite, RowChange } from '@cohort/core/adapter';
 import { DateUtils, type EntityMetadata, type ObjectLiteral, type QueryRunner, type RelationMetadata } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-columns.js';
-import { findChangedRelation } from './typeorm-cascade-changes.js';
+import { findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { type ColumnMetadata, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
@@ -27,6 +27,16 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   removed?: (entity: E) => void;
   /** The text of an entity's primary key; undefined when it has none (a key column is undefined). */
   readonly keyOf: (entity: ObjectLiteral) => string | undefined;
+  /**
+   * Set for the rows' tracker of a call that updates changed related entities with its rows (the
+   * transaction runner's): makes a related class's update group. Unset for a related class's own
+   * tracker: the rows' look reaches every depth, so a related class's rows look no further.
+   */
+  relatedGroup?: RelatedGroupOf;
+  /** Set for a related class's tracker (see `relatedGroup`): it looks no further. */
+  related = false;
+  /** The rows' tracker, for a related class's: its look-ups count as theirs (the call's `statements`). */
+  countsInto?: { queries: number };
 
   constructor(
     private readonly queryRunner: QueryRunner,
@@ -69,6 +79,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       qb.whereInIds(wanted.map((e) => md.getEntityIdMap(e)));
     }
     this.queries++;
+    if (this.countsInto) this.countsInto.queries++;
     const found = new Map((await qb.getMany()).map((row) => [this.keyOf(row), row]));
     return batch.entities.map((_, i) => {
       const key = keys[i];
@@ -128,14 +139,17 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     takeSnapshot(this.queryRunner.connection, entity);
   }
 
-  changedRelation(
-    entities: readonly E[],
-    write: RelationWrite,
-  ): Promise<{ position: number; found: UnwrittenRelation } | undefined> {
-    if (write === 'upsert') return Promise.resolve(undefined);
-    return findChangedRelation(this.queryRunner, this.metadata, entities, () => {
-      this.queries++;
-    });
+  changedRelations(entities: readonly E[], write: RelationWrite): Promise<ChangedRelations | undefined> {
+    if (write === 'upsert' || this.related) return Promise.resolve(undefined);
+    return findChangedRelation(
+      this.queryRunner,
+      this.metadata,
+      entities,
+      () => {
+        this.queries++;
+      },
+      this.relatedGroup,
+    );
   }
 }
 

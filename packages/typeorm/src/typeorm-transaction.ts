@@ -1,10 +1,20 @@
-import { type InputBatch, NO_HOOKS, type SqlSession, type TransactionRunner, type WriteTarget } from '@cohort/core/adapter';
+import {
+  type EntityAccess,
+  type InputBatch,
+  NO_HOOKS,
+  type RelatedUpdateGroup,
+  type SqlSession,
+  type TransactionRunner,
+  type WriteTarget,
+} from '@cohort/core/adapter';
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
+import { valuesOf } from './typeorm-cascades.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { driverClientOf } from './typeorm-internals.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
+import { readTypeormEntity } from './typeorm-model-reader.js';
 import { RemovedKeys } from './typeorm-removed-keys.js';
 
 /** A session on a query runner: statements go through TypeORM's own query() (logged like save's). */
@@ -127,6 +137,12 @@ function writeTarget<E extends ObjectLiteral>(
 ): WriteTarget<E> {
   const tracker = new TypeormChangeTracker<E>(qr, metadata);
   tracker.removed = (entity) => removedKeys.unset(entity);
+  tracker.relatedGroup = (md, entities, positions, via) => {
+    const group = relatedGroup(qr, md, hooks, writes, removedKeys, entities, positions, via);
+    // The related classes' look-ups count in the call's `statements`, as the rows' do.
+    (group.target.changes as TypeormChangeTracker<ObjectLiteral>).countsInto = tracker;
+    return group;
+  };
   return {
     session: typeormSession(qr),
     hooks: hooks ? new TypeormLifecycle<E>(qr, metadata, tracker) : NO_HOOKS,
@@ -138,5 +154,61 @@ function writeTarget<E extends ObjectLiteral>(
       if (writes) markWriter(batch.entities, writes);
     },
     ...(writes && { batchDone: (batch: InputBatch<E>) => markWriter(batch.entities, undefined) }),
+  };
+}
+
+/**
+ * The update group of a related class whose changed entities save() updates with the rows (cascade
+ * update): its own model, access, lifecycle and change tracker on the call's transaction. The values
+ * the update puts on an entity (version, update date) are put back if the transaction rolls back, as
+ * a failed save() leaves its objects; snapshots it takes are undone as the rows' are.
+ */
+function relatedGroup(
+  qr: QueryRunner,
+  metadata: EntityMetadata,
+  hooks: boolean,
+  writes: SnapshotWrites | undefined,
+  removedKeys: RemovedKeys,
+  entities: ObjectLiteral[],
+  positions: number[],
+  via: { entityName: string; property: string },
+): RelatedUpdateGroup {
+  const { model, access } = readTypeormEntity<ObjectLiteral>(qr.connection, metadata);
+  const tracker = new TypeormChangeTracker<ObjectLiteral>(qr, metadata);
+  tracker.related = true;
+  const kept = new WeakSet<object>();
+  const keep = (entity: ObjectLiteral) => {
+    if (kept.has(entity)) return;
+    kept.add(entity);
+    removedKeys.undoOnRollBack(valuesOf(metadata.findInheritanceMetadata(entity), entity));
+  };
+  const written: EntityAccess<ObjectLiteral> = {
+    ...access,
+    writer: (column) => {
+      const write = access.writer(column);
+      return (entity, value) => {
+        keep(entity);
+        write(entity, value);
+      };
+    },
+  };
+  const target: WriteTarget<ObjectLiteral> = {
+    session: typeormSession(qr),
+    hooks: hooks ? new TypeormLifecycle<ObjectLiteral>(qr, metadata, tracker) : NO_HOOKS,
+    inCallerTransaction: false,
+    changes: tracker,
+    batchStarted: (batch) => {
+      assertEntityRows(metadata, batch);
+      if (writes) markWriter(batch.entities, writes);
+    },
+    ...(writes && { batchDone: (batch: InputBatch<ObjectLiteral>) => markWriter(batch.entities, undefined) }),
+  };
+  return {
+    ...via,
+    model,
+    access: written as EntityAccess<unknown>,
+    target: target as WriteTarget<unknown>,
+    entities,
+    positions,
   };
 }

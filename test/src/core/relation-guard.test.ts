@@ -76,13 +76,13 @@ describe('refuseUnwrittenRelations', () => {
 
 describe('refuseChangedRelations', () => {
   /** A write target whose tracker reports what `changed` returns, recording what it was asked. */
-  function targetReporting(changed?: ChangeTracker<Row>['changedRelation']) {
+  function targetReporting(changed?: ChangeTracker<Row>['changedRelations']) {
     const asked: [string[], RelationWrite][] = [];
     const changes: ChangeTracker<Row> = {
       load: async () => [],
       diff: () => ({ properties: [], before: {}, columns: [] }),
       ...(changed && {
-        changedRelation: (entities: readonly Row[], write: RelationWrite) => {
+        changedRelations: (entities: readonly Row[], write: RelationWrite) => {
           asked.push([entities.map((e) => e.name), write]);
           return changed(entities, write);
         },
@@ -93,8 +93,8 @@ describe('refuseChangedRelations', () => {
 
   it('names the class, the relation path, the related class and the row, and says to save the related entities first', async () => {
     const { asked, target } = targetReporting(async () => ({
-      position: 2,
-      found: { kind: 'cascade update', property: 'author.publisher', target: 'Publisher' },
+      first: { position: 2, found: { kind: 'cascade update', property: 'author.publisher', target: 'Publisher' } },
+      groups: [],
     }));
     const error = await refuseChangedRelations(modelFinding(), batch, 'update', target).then(
       () => undefined,
@@ -111,7 +111,7 @@ describe('refuseChangedRelations', () => {
     });
     expect((error as Error).message).toBe(
       "cohort: Product.author.publisher at row 32 reaches a stored Publisher that was changed, which the ORM's own save " +
-        'would update with the row (cascade); cohort does not write relations yet (cascade update). Nothing was written: ' +
+        'would update with the row (cascade); this call does not write it (cascade update). Nothing was written: ' +
         "save the changed Publisher entities yourself first (a bulk call of their own, or the ORM's save), then these rows.",
     );
     expect(asked).toEqual([[['a', 'b', 'c'], 'update']]);

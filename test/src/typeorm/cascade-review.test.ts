@@ -231,7 +231,7 @@ describe('parity: new graphs save() inserts through cascade true and [insert]', 
 async function expectRefused(
   build: (ds: DataSource) => Promise<object[]>,
   call: Call,
-  refusal: { feature: string; entityName: string; property: string; index: number },
+  refusal: { feature: string; entityName: string; property: string; index: number; relation?: object },
   saveWrites: (rows: Record<string, unknown[]>) => void,
 ) {
   const ref = pair.reference();
@@ -300,7 +300,9 @@ describe('stored related entities holding new ones (save() walks into them): ref
     }, 'bulkInsert');
   });
 
-  it('a new comment by a stored author (cascade true) set to a new publisher: refused at the post (the changed author), nothing written', async () => {
+  // The changed stored author is updated with the row (cascade update), but not the new publisher it
+  // holds (the insert cascade does not walk into stored entities): its update refuses the new reference.
+  it('a new comment by a stored author (cascade true) set to a new publisher: refused at the author updated with the post (unsaved reference), nothing written', async () => {
     await expectRefused(
       async (ds) => {
         const old = await storedAuthor(ds, 'old');
@@ -310,7 +312,13 @@ describe('stored related entities holding new ones (save() walks into them): ref
         return [post];
       },
       'bulkInsert',
-      { feature: 'cascade update', entityName: 'TrPost', property: 'comments.by', index: 0 },
+      {
+        feature: 'unsaved reference',
+        entityName: 'TrAuthor',
+        property: 'publisher',
+        index: 0,
+        relation: { entityName: 'TrPost', property: 'comments.by', target: 'TrAuthor' },
+      },
       (rows) => expect(rows.tr_publisher).toMatchObject([{ name: 'np' }]),
     );
   });

@@ -204,15 +204,40 @@ export interface ChangeTracker<E> {
    */
   keyOf?(entity: E): string | undefined;
   /**
-   * The first row of the batch that reaches, through its relations, a related entity that is stored
-   * already and was changed, which the ORM's own save would update with it (`cascade update`) — its
-   * position in `entities` and what was found. Entities of the batch itself are not looked at (the
-   * call writes them). May query the database (counted in `queries`). Not called for upserts.
+   * The related entities stored already and changed that the rows of the batch reach through their
+   * relations, which the ORM's own save would update with them (`cascade update`): grouped by class,
+   * each entity once, to update with the batch (see {@link ChangedRelations}). Entities of the batch
+   * itself are not looked at (the call writes them). May query the database (counted in `queries`).
+   * Not called for upserts.
    */
-  changedRelation?(
-    entities: readonly E[],
-    write: RelationWrite,
-  ): Promise<{ position: number; found: UnwrittenRelation } | undefined>;
+  changedRelations?(entities: readonly E[], write: RelationWrite): Promise<ChangedRelations | undefined>;
+}
+
+/** What {@link ChangeTracker.changedRelations} found for a batch. */
+export interface ChangedRelations {
+  /**
+   * The first row reaching a changed related entity (or one the call must refuse): where the engine
+   * does not write related updates, or when `refused` is set, the row is refused with it.
+   */
+  readonly first: { position: number; found: UnwrittenRelation };
+  /** Set when that row reaches something cohort cannot write as the ORM's save does: refuse it. */
+  readonly refused?: boolean;
+  /** The changed related entities, one group per class, classes in the order first reached. */
+  readonly groups: readonly RelatedUpdateGroup[];
+}
+
+/** The changed related entities of one class that a batch's rows reach, and how to update them. */
+export interface RelatedUpdateGroup {
+  /** The relation path they are first reached through, from the row's class (for errors: `Post.author.publisher`). */
+  readonly entityName: string;
+  readonly property: string;
+  readonly model: EntityModel;
+  readonly access: EntityAccess<unknown>;
+  /** Where to update them: the call's session, their class's lifecycle and change tracker (one without `changedRelations`). */
+  readonly target: WriteTarget<unknown>;
+  readonly entities: readonly unknown[];
+  /** For each entity, the position in the batch of the row it was first reached from. */
+  readonly positions: readonly number[];
 }
 
 /**

@@ -78,7 +78,9 @@ export type RelationWrite = 'insert' | 'update' | 'upsert';
  * `cascade insert` — new related entities the save would insert; `inverse side` — related rows whose
  * foreign key the save would set or clear; `many-to-many link` — junction rows; `cascade update` — a
  * related entity that is stored already and was changed, which the save would update (TypeORM: through
- * a relation that cascades updates; not reported for MikroORM, whose next flush writes it).
+ * a relation that cascades updates — reported only where the call cannot update it: an entity of the
+ * rows' own table (see `ChangeTracker.changedRelations`); not reported for MikroORM, whose next flush
+ * writes it).
  */
 export interface UnwrittenRelation {
   readonly kind:

@@ -7,8 +7,10 @@ import { drawKeysEarly } from '../copy/sequence-keys.js';
 import type { BulkResult, InsertOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
-import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { changedRelationsOf, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
+import { RelatedUpdates, type UpdateStagesOf } from '../update/related-updates.js';
+import { updateStages } from '../update/run-update.js';
 import { columnByName, resolveConflict } from '../upsert/conflict-plan.js';
 import { cascadeHooks, cascadesOf, insertCascades, LateTrees, type TreeQueue, withOwnCounts } from './cascade-inserts.js';
 import { applyRows } from './insert-apply.js';
@@ -44,6 +46,8 @@ export function insertStages<E>(
   const early = new Map<number, BatchLinks<E>>();
   // New related entities of a batch (cascade), from its before-hooks until it is written.
   const related = new Map<number, CascadeWrite>();
+  // Changed stored related entities of a batch (cascade update), from its look until they are written.
+  const updates = new Map<number, RelatedUpdates>();
   // Rows whose parent is a new entity of their own table (a tree), until its key is written.
   // `trees`: the related entities of another call's batch (a cascade group), whose trees wait for
   // that batch's insert events; else the batch's own queue, by batch number, from its first insert.
@@ -55,6 +59,13 @@ export function insertStages<E>(
     queues.set(number, queue);
     return queue;
   };
+  // The changed stored related entities' after-update phase (cascade update), once the batch's
+  // insert events have run.
+  const finishRelatedUpdates = async (number: number, result: BulkResult<E>): Promise<void> => {
+    const relatedUpdates = updates.get(number);
+    updates.delete(number);
+    await relatedUpdates?.finish(result);
+  };
   const runQueue = async (number: number): Promise<void> => {
     const queue = queues.get(number);
     queues.delete(number);
@@ -65,7 +76,8 @@ export function insertStages<E>(
     order: lockOrder(model, options),
     // A batch whose related entities go in after its statement is finished before the next one is
     // prepared: the next one could reach one of them, which must have its key by then.
-    waitFor: (_next, inFlight) => related.get(inFlight.number)?.groups.some((g) => g.side === 'after') ?? false,
+    waitFor: (_next, inFlight) =>
+      (related.get(inFlight.number)?.groups.some((g) => g.side === 'after') ?? false) || updates.has(inFlight.number),
     async prepare(batch, target, result) {
       const context = { model, options, target, result };
       refuseFrozenRows(model, batch, 'insert');
@@ -77,12 +89,13 @@ export function insertStages<E>(
       const cascade = write === 'insert' ? cascadesOf(model, batch, options) : undefined;
       if (cascade) related.set(batch.number, cascade);
       const graphHooks = cascade?.hookOrder === 'graph';
+      let changed: Awaited<ReturnType<typeof changedRelationsOf>>;
       if (graphHooks) {
         // TypeORM's save(): every before-hook of the graph, the rows' first, then the statements —
         // after the look at the stored entities the graph reaches (a new related entity's too).
         await beforeInsertPhase(context, batch);
         await cascadeHooks(cascade, 'before', batch.number, options);
-        await refuseChangedRelations(model, batch, write, target);
+        changed = await changedRelationsOf(model, batch, write, target);
         await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, queueOf(batch.number));
       } else {
         await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, queueOf(batch.number));
@@ -90,12 +103,24 @@ export function insertStages<E>(
       }
       if (write === 'insert') selfReferences.collect(batch);
       refuseUnwrittenRelations(model, batch, write);
-      if (!graphHooks) await refuseChangedRelations(model, batch, write, target);
+      // The changed stored related entities save() updates with the rows (cascade update): each
+      // class's before-update hooks after the rows' before-insert hooks, its UPDATE after their INSERT.
+      if (!graphHooks) changed = await changedRelationsOf(model, batch, write, target);
+      const relatedUpdates = RelatedUpdates.of(changed, batch, target, options, updateStages as UpdateStagesOf);
+      if (relatedUpdates) {
+        updates.set(batch.number, relatedUpdates);
+        await relatedUpdates.prepare();
+      }
       const prepared = prepareRows(model, batch.entities);
       const valid = await validateInsertPhase(context, batch, prepared);
       return planRows(context, { ...valid, drawn }, prepared);
     },
-    send: (planned, target, onSent) => sendRows({ options, target }, planned, onSent),
+    async send(planned, target, onSent) {
+      const sent = await sendRows({ options, target }, planned, onSent);
+      // save()'s order: its inserts, then its updates (one UPDATE per related class).
+      await updates.get(planned.rows.number)?.send();
+      return sent;
+    },
     async finish(sent, target, result) {
       const context = { model, options, target, result };
       const written = applyRows(context, sent);
@@ -128,6 +153,7 @@ export function insertStages<E>(
       if (graph || !cascade) {
         await afterLinks(target, links, options, 'added');
         await cascadeHooks(cascade, 'after', number, options, 'after');
+        await finishRelatedUpdates(number, result);
         cascade?.written?.();
         // The ORMs fire the update events of the trees' UPDATEs after every insert event, and
         // TypeORM's save() every afterUpdate before any afterRemove, in subject order: the trees'
@@ -141,6 +167,7 @@ export function insertStages<E>(
       // Then the new entities that refer to the rows, which now have their keys; their trees' update
       // events after them (a cascade group's wait for its holder's batch).
       await insertCascades(cascade, 'after', number, context, insertStagesOf, queueOf(number));
+      await finishRelatedUpdates(number, result);
       cascade.written?.();
       await runQueue(number);
     },

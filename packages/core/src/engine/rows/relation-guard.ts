@@ -1,4 +1,4 @@
-import type { InputBatch, WriteTarget } from '../../adapter/contract.js';
+import type { ChangedRelations, InputBatch, WriteTarget } from '../../adapter/contract.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
 import type { RelationWrite, UnwrittenRelation } from '../../model/entity-model.js';
@@ -41,7 +41,8 @@ export function refuseUnwrittenRelations<E>(
 
 /**
  * Refuses the batch when a row reaches a stored related entity that was changed, which the ORM's own
- * save would update with it (see {@link ChangeTracker.changedRelation}); as {@link refuseUnwrittenRelations}.
+ * save would update with it (see {@link ChangeTracker.changedRelations}); as {@link refuseUnwrittenRelations}.
+ * For the calls that do not write such entities.
  */
 export async function refuseChangedRelations<E>(
   model: BoundModel<E>,
@@ -49,10 +50,26 @@ export async function refuseChangedRelations<E>(
   write: RelationWrite,
   target: WriteTarget<E>,
 ): Promise<void> {
+  const changed = await changedRelationsOf(model, batch, write, target);
+  if (changed) throw unwrittenRelationError(model, changed.first.found, batch, changed.first.position);
+}
+
+/**
+ * The changed stored related entities the batch's rows reach, to update with them (see
+ * {@link ChangeTracker.changedRelations}); a row reaching one that cohort cannot write as the ORM's
+ * save does is refused, as {@link refuseUnwrittenRelations}.
+ */
+export async function changedRelationsOf<E>(
+  model: BoundModel<E>,
+  batch: InputBatch<E>,
+  write: RelationWrite,
+  target: WriteTarget<E>,
+): Promise<ChangedRelations | undefined> {
   const tracker = target.changes;
-  if (write === 'upsert' || !tracker?.changedRelation || batch.entities.length === 0) return;
-  const changed = await tracker.changedRelation(batch.entities, write);
-  if (changed) throw unwrittenRelationError(model, changed.found, batch, changed.position);
+  if (write === 'upsert' || !tracker?.changedRelations || batch.entities.length === 0) return undefined;
+  const changed = await tracker.changedRelations(batch.entities, write);
+  if (changed?.refused) throw unwrittenRelationError(model, changed.first.found, batch, changed.first.position);
+  return changed;
 }
 
 function unwrittenRelationError<E>(
@@ -72,7 +89,11 @@ function unwrittenRelationError<E>(
         : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`);
   const what = found.kind === 'many-to-many link' ? 'these links' : 'relations';
   const why =
-    found.kind === 'unmanaged in a collection' ? ` (${found.kind})` : `; cohort does not write ${what} yet (${found.kind})`;
+    found.kind === 'unmanaged in a collection'
+      ? ` (${found.kind})`
+      : found.kind === 'cascade update'
+        ? `; this call does not write it (${found.kind})`
+        : `; cohort does not write ${what} yet (${found.kind})`;
   const message = `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}${why}. Nothing was written: ${advice}.`;
   return new UnsupportedFeatureError(found.kind, message, {
     entityName,

@@ -10,9 +10,11 @@ import { insertStagesOf } from '../insert/run-insert.js';
 import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
-import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { changedRelationsOf, refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { type ChangePlan, loadRows, planChanges, trackerOf } from '../update/change-plan.js';
+import { RelatedUpdates, type UpdateStagesOf } from '../update/related-updates.js';
+import { updateStages } from '../update/run-update.js';
 import { storedCascadesOf } from '../update/stored-cascades.js';
 import { afterUpdatePhase, beforeUpdatePhase, validateUpdatePhase, writeUpdatePhase } from '../update/update-phases.js';
 
@@ -139,14 +141,21 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
   // With the graph's hook order, before the related entities go in: the look reaches a new related
   // entity's own related ones.
-  if (graphHooks) {
-    await refuseChangedRelations(model, batch, 'update', target);
-    await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
-  }
+  // The changed stored related entities save() updates with the rows (cascade update): each
+  // class's before-update hooks after the rows' own, its UPDATE after theirs.
+  const changed = graphHooks ? await changedRelationsOf(model, batch, 'update', target) : undefined;
+  if (graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
   context.selfReferences.collect(fresh);
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
-  if (!graphHooks) await refuseChangedRelations(model, batch, 'update', target);
+  const related = RelatedUpdates.of(
+    graphHooks ? changed : await changedRelationsOf(model, batch, 'update', target),
+    batch,
+    target,
+    context.options,
+    updateStages as UpdateStagesOf,
+  );
+  await related?.prepare();
 
   const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states);
 
@@ -156,6 +165,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   await context.selfReferences.afterStatement(target, batch.number);
   trees.add(context.selfReferences.afterInserts(target, batch.number));
   await writeUpdatePhase(context, validChanged, prepared);
+  await related?.send();
   const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
   const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);
   // TypeORM's save() runs every after-hook of the graph after its last statement, inserts first.
@@ -165,6 +175,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   if (early) await afterLinks(target, links, context.options, 'added');
   await cascadeHooks(cascade, 'after', batch.number, context.options, 'after');
   await afterUpdatePhase(context, validChanged);
+  await related?.finish(context.result);
   // save() fires every afterUpdate before any afterRemove, in subject order: the rows' (the trees'
   // linked rows after the stored rows' batch), the related classes' trees, then the one-to-many
   // items' foreign keys (with the links removed below). Without the graph's hook order the related

@@ -7,9 +7,10 @@ import { withOwnCounts } from '../insert/cascade-inserts.js';
 import type { BulkResult, UpdateOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
-import { refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { changedRelationsOf, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { loadRows, planChanges, splitFound, trackerOf } from './change-plan.js';
+import { RelatedUpdates, type UpdateStagesOf } from './related-updates.js';
 import { StoredCascades } from './stored-cascades.js';
 import { applyUpdate } from './update-apply.js';
 import { afterUpdatePhase, beforeUpdatePhase, validateUpdatePhase } from './update-phases.js';
@@ -37,6 +38,8 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
   const links = new Map<number, BatchLinks<E>>();
   // Each batch's new related entities (cascade), from its look-up until it is written.
   const related = new Map<number, StoredCascades>();
+  // Each batch's changed stored related entities (cascade update), from its look until they are written.
+  const updates = new Map<number, RelatedUpdates>();
   return {
     overlap: options.pipeline !== false && !model.refersToItself,
     // An array is cut into batches in primary-key order, so that concurrent calls lock rows in one order.
@@ -46,7 +49,9 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
     // A batch whose related entities go in after its statement is finished first: the next one could
     // reach one of them, which must have its key by then.
     waitFor: (next, inFlight, target) =>
-      related.get(inFlight.number)?.after === true || sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
+      related.get(inFlight.number)?.after === true ||
+      updates.has(inFlight.number) ||
+      sharesKeys(keysOf(next, target.changes), keysOf(inFlight, target.changes)),
     // A tracker that looks rows up by key sends the next batch's look-up ahead of this batch's UPDATE.
     preload: (batch, target) => (target.changes?.keyOf ? loadRows(target.changes, batch) : undefined),
     async prepare(batch, target, result, preloaded) {
@@ -76,10 +81,22 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       await beforeLinks(target, early, options, 'removed');
       // Every row found, changed or not: a relation the ORM would write may be the only change.
       // With save()'s order, before the related entities go in (the look reaches their own relations).
-      if (cascade?.graphHooks) await refuseChangedRelations(model, existing, 'update', target);
+      // The changed stored related entities save() updates with the rows (cascade update), each
+      // class's before-update hooks after the rows' own.
+      const changed = cascade?.graphHooks ? await changedRelationsOf(model, existing, 'update', target) : undefined;
       await cascade?.beforeStatement(context);
       refuseUnwrittenRelations(model, existing, 'update', states);
-      if (!cascade?.graphHooks) await refuseChangedRelations(model, existing, 'update', target);
+      const relatedUpdates = RelatedUpdates.of(
+        cascade?.graphHooks ? changed : await changedRelationsOf(model, existing, 'update', target),
+        existing,
+        target,
+        options,
+        updateStages as UpdateStagesOf,
+      );
+      if (relatedUpdates) {
+        updates.set(batch.number, relatedUpdates);
+        await relatedUpdates.prepare();
+      }
       const found = model.linksBeforeHooks ? early : collectLinks(model, existing, 'update', states);
       if (found) links.set(batch.number, found);
       const prepared = prepareRows(model, plan.changed.entities);
@@ -87,7 +104,12 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const valid = await validateUpdatePhase(context, plan.changed, prepared, earlier);
       return planUpdate(context, valid, prepared);
     },
-    send: (planned, target, onSent) => sendUpdate({ options, target }, planned, onSent),
+    async send(planned, target, onSent) {
+      const sent = await sendUpdate({ options, target }, planned, onSent);
+      // save()'s order: the rows' UPDATE, then the related entities' (one per class).
+      await updates.get(planned.changed.number)?.send();
+      return sent;
+    },
     async finish(sent, target, result) {
       const context = { model, options, target, result };
       applyUpdate(context, sent);
@@ -108,6 +130,9 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       await afterUpdatePhase(context, sent.planned.changed);
       await cascade?.afterUpdates();
       await afterLinks(target, written, options, grouped ? 'removed' : undefined);
+      const relatedUpdates = updates.get(number);
+      updates.delete(number);
+      await relatedUpdates?.finish(result);
       await cascade?.done(context);
     },
   };

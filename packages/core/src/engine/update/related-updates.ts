@@ -1,0 +1,108 @@
+// Changed stored related entities updated with a batch's stored rows (cascade update), as TypeORM's
+// save() updates them: per class, the ordinary update phases of that class on the call's
+// transaction — their before-update hooks after the rows' own, one UPDATE per class after the rows'
+// UPDATE, their after-update hooks after the rows' own.
+import type { ChangedRelations, InputBatch, RelatedUpdateGroup, WriteTarget } from '../../adapter/contract.js';
+import { BulkWriteError, type GraphLocation } from '../../errors/bulk-write-error.js';
+import { type BoundModel, bindModel } from '../../model/bound-model.js';
+import type { StagedWork } from '../batches/staged-work.js';
+import { emptyResult, type RunningResult, type UpdateOptions } from '../options/bulk-options.js';
+
+/** An update's staged work for a model (run-update's updateStages, handed in to keep imports one-way). */
+export type UpdateStagesOf = <N>(model: BoundModel<N>, options: UpdateOptions) => StagedWork<N, unknown, unknown>;
+
+interface Step {
+  readonly group: RelatedUpdateGroup;
+  readonly batch: InputBatch<unknown>;
+  readonly work: StagedWork<unknown, unknown, unknown>;
+  readonly counts: RunningResult<unknown>;
+  /** The group's target on the rows' session (which counts the statements). */
+  readonly target: WriteTarget<unknown>;
+  readonly location: GraphLocation;
+  prepared?: unknown;
+  sent?: unknown;
+}
+
+/** One batch's related updates, from the rows' before-update hooks until their after-update hooks. */
+export class RelatedUpdates {
+  private constructor(private readonly steps: readonly Step[]) {}
+
+  /** The batch's related updates, or undefined when its rows reach no changed related entity. */
+  static of<E>(
+    found: ChangedRelations | undefined,
+    batch: InputBatch<E>,
+    rows: WriteTarget<E>,
+    options: UpdateOptions,
+    stagesOf: UpdateStagesOf,
+  ): RelatedUpdates | undefined {
+    if (!found || found.groups.length === 0) return undefined;
+    const steps = found.groups.map((group): Step => {
+      const model = bindModel(group.model, group.access);
+      // The rows' options carry over (hooks, validation, strategy); every related entity is written or the call fails.
+      const work = stagesOf(model, { ...options, onInvalid: 'error', pipeline: false });
+      const indices = group.positions.map((position) => batch.indices[position] as number);
+      return {
+        group,
+        batch: { number: batch.number, entities: [...group.entities], indices },
+        work,
+        counts: emptyResult<unknown>(),
+        target: { ...group.target, session: rows.session, inCallerTransaction: rows.inCallerTransaction },
+        location: { entityName: group.entityName, property: group.property, target: group.model.name },
+      };
+    });
+    return new RelatedUpdates(steps);
+  }
+
+  /** After the rows' before-update hooks: each class's look-up, diff, before-update hooks and validation. */
+  async prepare(): Promise<void> {
+    for (const step of this.steps) {
+      await this.located(step, async () => {
+        step.target.batchStarted?.(step.batch);
+        step.prepared = await step.work.prepare(step.batch, step.target, step.counts);
+      });
+    }
+  }
+
+  /** After the rows' UPDATE: one UPDATE per class. */
+  async send(): Promise<void> {
+    for (const step of this.steps) {
+      await this.located(step, async () => {
+        step.sent = await step.work.send(step.prepared, step.target);
+      });
+    }
+  }
+
+  /** After the rows' after-update hooks: each class's values back on its entities, then its after-update hooks. */
+  async finish<E>(result: RunningResult<E>): Promise<void> {
+    for (const step of this.steps) {
+      await this.located(step, async () => {
+        try {
+          await step.work.finish(step.sent, step.target, step.counts);
+        } finally {
+          step.target.batchDone?.(step.batch);
+        }
+      });
+      result.byEntity ??= {};
+      const name = step.group.model.name;
+      const entry = result.byEntity[name] ?? { inserted: 0, updated: 0 };
+      entry.updated += step.counts.updated;
+      result.byEntity[name] = entry;
+    }
+  }
+
+  private async located(step: Step, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      throw located(error, step.location);
+    }
+  }
+}
+
+/** The error of a related entity, naming the relation path it was reached through. */
+function located(error: unknown, relation: GraphLocation): unknown {
+  if (!(error instanceof BulkWriteError) || error.relation) return error;
+  Object.defineProperty(error, 'relation', { value: relation, enumerable: true, configurable: true });
+  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (updated with the row): ${error.message}`;
+  return error;
+}

@@ -4,7 +4,7 @@ import type { RowOrder } from '../batches/key-order.js';
 import { runBatches } from '../batches/run-batches.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import { drawKeysEarly } from '../copy/sequence-keys.js';
-import type { BulkResult, InsertOptions } from '../options/bulk-options.js';
+import type { BulkResult, InsertOptions, RunningResult } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
 import { changedRelationsOf, refuseUnwrittenRelations } from '../rows/relation-guard.js';
@@ -61,7 +61,7 @@ export function insertStages<E>(
   };
   // The changed stored related entities' after-update phase (cascade update), once the batch's
   // insert events have run.
-  const finishRelatedUpdates = async (number: number, result: BulkResult<E>): Promise<void> => {
+  const finishRelatedUpdates = async (number: number, result: RunningResult<E>): Promise<void> => {
     const relatedUpdates = updates.get(number);
     updates.delete(number);
     await relatedUpdates?.finish(result);

@@ -412,6 +412,19 @@ describe('changed related entities are updated with the rows, as save() updates 
     expect(await tables(run.side)).toEqual(run.before);
   });
 
+  it("onInvalid: 'skip' with a changed related entity is refused by name (a skipped row's related entity would be updated), nothing written", async () => {
+    const side = pair.subject();
+    const posts = await loaded(side, changeAll);
+    const before = await tables(side);
+    const error = await bulkUpdate(side.dataSource, CuPost, posts, { onInvalid: 'skip' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade update', option: "onInvalid: 'skip'", entityName: 'CuPost', index: 0 });
+    expect(await tables(side)).toEqual(before);
+  });
+
   it('a changed post reached through a relation of the rows own table is refused by name, nothing written', async () => {
     const side = pair.subject();
     const posts = await loaded(side, () => {});

@@ -4,6 +4,7 @@
 // UPDATE, their after-update hooks after the rows' own.
 import type { ChangedRelations, InputBatch, RelatedUpdateGroup, WriteTarget } from '../../adapter/contract.js';
 import { BulkWriteError, type GraphLocation } from '../../errors/bulk-write-error.js';
+import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { StagedWork } from '../batches/staged-work.js';
 import { emptyResult, type RunningResult, type UpdateOptions } from '../options/bulk-options.js';
@@ -35,7 +36,32 @@ export class RelatedUpdates {
     options: UpdateOptions,
     stagesOf: UpdateStagesOf,
   ): RelatedUpdates | undefined {
-    if (!found || found.groups.length === 0) return undefined;
+    const first = found?.groups[0];
+    if (!found || !first) return undefined;
+    // As for cascade inserts: an option that may leave a row unwritten while what it reached is updated.
+    const conflict = (options as { onConflict?: unknown }).onConflict;
+    const option =
+      options.onInvalid === 'skip'
+        ? "onInvalid: 'skip'"
+        : conflict !== undefined && conflict !== 'error'
+          ? 'onConflict'
+          : undefined;
+    if (option) {
+      const position = first.positions[0] ?? 0;
+      const index = batch.indices[position] as number;
+      throw new UnsupportedFeatureError(
+        'cascade update',
+        `${first.entityName}.${first.property} at row ${index} reaches a changed ${first.model.name} that the ORM's own save would update with the row; cohort updates it, but not with ${option}, which may leave the row unwritten. Nothing was written: leave ${option} out, or save the related entities first.`,
+        {
+          option,
+          entityName: first.entityName,
+          property: first.property,
+          index,
+          entity: batch.entities[position],
+          batch: batch.number,
+        },
+      );
+    }
     const steps = found.groups.map((group): Step => {
       const model = bindModel(group.model, group.access);
       // The rows' options carry over (hooks, validation, strategy); every related entity is written or the call fails.

@@ -552,3 +552,21 @@ it('a parent of the same class in a nested inline embeddable, later in the input
     ]);
   }
 });
+
+// With onConflict or onInvalid: 'skip' the row itself may be left unwritten (a conflict on its key,
+// an invalid value) while its linking UPDATE would still be sent — onto a stored row of that key, or
+// for nothing, with update events: refused, even for a parent an earlier batch wrote.
+for (const option of [{ onConflict: 'ignore' as const }, { onInvalid: 'skip' as const }])
+  it(`a parent inserted by an earlier batch with ${JSON.stringify(option)}: refused (unsaved reference), nothing written, no update events`, async () => {
+    const { subject } = pair;
+    const em = subject.orm.em.fork() as EntityManager;
+    hooked.length = 0;
+    const error = await bulkInsert(em, VersionedNode, [...build()].reverse(), { batchSize: 1, ...option }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'unsaved reference', entityName: 'VersionedNode', property: 'parent', index: 1 });
+    expect(await tree(subject)).toEqual([]);
+    expect(hooked.filter((h) => h.includes('Update'))).toEqual([]);
+  });

@@ -412,6 +412,16 @@ describe('changed related entities are updated with the rows, as save() updates 
     expect(await tables(run.side)).toEqual(run.before);
   });
 
+  it("the rows' expressions apply to the rows only: the related entities are written with their values, as save() writes them", async () => {
+    const side = pair.subject();
+    const posts = await loaded(side, changeAll);
+    await bulkUpdate(side.dataSource, CuPost, posts, { expressions: { title: "{current} || '+'" } });
+    const [postRows, authorRows, publisherRows] = await tables(side);
+    expect(postRows?.map((r) => (r as { title?: unknown }).title)).toEqual(['p0+', 'p1+', 'p2+']);
+    expect(authorRows?.map((r) => (r as { name?: unknown }).name)).toEqual(['ann!', 'bob!']);
+    expect(publisherRows?.map((r) => (r as { name?: unknown }).name)).toEqual(['pub!', 'taken']);
+  });
+
   it("onInvalid: 'skip' with a changed related entity is refused by name (a skipped row's related entity would be updated), nothing written", async () => {
     const side = pair.subject();
     const posts = await loaded(side, changeAll);

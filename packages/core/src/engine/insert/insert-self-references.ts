@@ -93,16 +93,20 @@ export class SelfReferenceWrites<E> {
     if (!reference.nullable) {
       return 'its join column is NOT NULL, so the row cannot be inserted before that entity has its key: insert the parents first (an earlier batch or call)';
     }
-    // A parent an earlier batch of the call inserted (MikroORM: one flush of the input would still
-    // link the row with its extra update) has its key: nothing can leave it unwritten any more.
-    if (this.#keyed(reference)) return undefined;
     const option =
       this.options.onInvalid === 'skip'
         ? "onInvalid: 'skip'"
         : resolveConflict(this.model, this.options.onConflict).kind !== 'error'
           ? 'onConflict'
           : undefined;
-    if (option) return `cohort links a new parent of the same call, but not with ${option}, which may leave the parent unwritten`;
+    // With these options the row itself may be left unwritten too, and its tree UPDATE would then
+    // write over a stored row of that key (onConflict) or fire update events for nothing: refused
+    // even when the parent has its key already.
+    if (option)
+      return `cohort links a new parent of the same call, but not with ${option}, which may leave the parent or the row unwritten`;
+    // A parent an earlier batch of the call inserted (MikroORM: one flush of the input would still
+    // link the row with its extra update) has its key: nothing can leave it unwritten any more.
+    if (this.#keyed(reference)) return undefined;
     if (rows.has(reference.target)) return undefined;
     if (this.#input?.has(reference.target) && this.options.atomic !== false) return undefined;
     return this.options.atomic === false && this.#input?.has(reference.target)

@@ -65,7 +65,8 @@ export class RelatedUpdates {
     const steps = found.groups.map((group): Step => {
       const model = bindModel(group.model, group.access);
       // The rows' options carry over (hooks, validation, strategy); every related entity is written or the call fails.
-      const work = stagesOf(model, { ...options, onInvalid: 'error', pipeline: false });
+      // The rows' `expressions` are the rows' own columns' (save() writes the related entities' values as they are).
+      const work = stagesOf(model, { ...options, expressions: undefined, onInvalid: 'error', pipeline: false });
       const indices = group.positions.map((position) => batch.indices[position] as number);
       return {
         group,

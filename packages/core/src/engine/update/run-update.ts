@@ -128,11 +128,13 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       if (grouped) await afterLinks(target, written, options, 'added');
       await cascade?.afterHooks(options, 'after');
       await afterUpdatePhase(context, sent.planned.changed);
-      await cascade?.afterUpdates();
-      await afterLinks(target, written, options, grouped ? 'removed' : undefined);
+      // save() fires every afterUpdate before any afterRemove, in subject order: the rows', the changed
+      // related entities' (as bulkSave), the related classes' trees, then the items' foreign keys.
       const relatedUpdates = updates.get(number);
       updates.delete(number);
       await relatedUpdates?.finish(result);
+      await cascade?.afterUpdates();
+      await afterLinks(target, written, options, grouped ? 'removed' : undefined);
       await cascade?.done(context);
     },
   };

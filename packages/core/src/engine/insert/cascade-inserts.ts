@@ -147,10 +147,7 @@ export async function insertCascades<E>(
     } finally {
       group.batchDone?.(batch);
     }
-    result.byEntity ??= {};
-    const entry = result.byEntity[group.model.name] ?? { inserted: 0, updated: 0 };
-    entry.inserted += counts.inserted;
-    result.byEntity[group.model.name] = entry;
+    countRelated(result, group.model.name, { inserted: counts.inserted });
   }
 }
 
@@ -180,12 +177,28 @@ export async function cascadeHooks(
   }
 }
 
-/** The error of a related entity, naming the relation it was reached through (the innermost one). */
-function located(error: unknown, relation: GraphLocation): unknown {
+/**
+ * The error of a related entity, naming the relation it was reached through (the innermost one) and
+ * what the call did with it (`inserted`: cascade inserts; `updated`: a changed stored one).
+ */
+export function located(error: unknown, relation: GraphLocation, how: 'inserted' | 'updated' = 'inserted'): unknown {
   if (!(error instanceof BulkWriteError) || error.relation) return error;
   Object.defineProperty(error, 'relation', { value: relation, enumerable: true, configurable: true });
-  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (inserted with the row): ${error.message}`;
+  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (${how} with the row): ${error.message}`;
   return error;
+}
+
+/** Adds a related class's counts to the call's `byEntity`. */
+export function countRelated(
+  result: { byEntity?: Record<string, { inserted: number; updated: number }> },
+  name: string,
+  counts: { inserted?: number; updated?: number },
+): void {
+  result.byEntity ??= {};
+  const entry = result.byEntity[name] ?? { inserted: 0, updated: 0 };
+  entry.inserted += counts.inserted ?? 0;
+  entry.updated += counts.updated ?? 0;
+  result.byEntity[name] = entry;
 }
 
 /** The given class's counts next to the related classes', once the call inserted related entities. */

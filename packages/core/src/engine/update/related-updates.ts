@@ -3,10 +3,11 @@
 // transaction — their before-update hooks after the rows' own, one UPDATE per class after the rows'
 // UPDATE, their after-update hooks after the rows' own.
 import type { ChangedRelations, InputBatch, RelatedUpdateGroup, WriteTarget } from '../../adapter/contract.js';
-import { BulkWriteError, type GraphLocation } from '../../errors/bulk-write-error.js';
+import type { GraphLocation } from '../../errors/bulk-write-error.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { StagedWork } from '../batches/staged-work.js';
+import { countRelated, located } from '../insert/cascade-inserts.js';
 import { emptyResult, type RunningResult, type UpdateOptions } from '../options/bulk-options.js';
 
 /** An update's staged work for a model (run-update's updateStages, handed in to keep imports one-way). */
@@ -109,11 +110,7 @@ export class RelatedUpdates {
           step.target.batchDone?.(step.batch);
         }
       });
-      result.byEntity ??= {};
-      const name = step.group.model.name;
-      const entry = result.byEntity[name] ?? { inserted: 0, updated: 0 };
-      entry.updated += step.counts.updated;
-      result.byEntity[name] = entry;
+      countRelated(result, step.group.model.name, { updated: step.counts.updated });
     }
   }
 
@@ -121,15 +118,7 @@ export class RelatedUpdates {
     try {
       await fn();
     } catch (error) {
-      throw located(error, step.location);
+      throw located(error, step.location, 'updated');
     }
   }
-}
-
-/** The error of a related entity, naming the relation path it was reached through. */
-function located(error: unknown, relation: GraphLocation): unknown {
-  if (!(error instanceof BulkWriteError) || error.relation) return error;
-  Object.defineProperty(error, 'relation', { value: relation, enumerable: true, configurable: true });
-  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (updated with the row): ${error.message}`;
-  return error;
 }

@@ -5,6 +5,10 @@
 //
 //   DATABASE_URL=… node --expose-gc dist/cpu-probe.js <workload> <path> <rows> [runs]
 //   e.g. node --expose-gc dist/cpu-probe.js graph cohort-mikro 10000 2
+// With PROBE_PROFILE=<file>, the last measured write alone is sampled (node:inspector) into a
+// .cpuprofile for dist/profile-summary.js: the data generation and the warm-up are left out.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { CaseSession } from './db.js';
 import { findPath } from './paths.js';
 
@@ -15,16 +19,28 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const path = findPath(workload, key);
 const session = await CaseSession.open(url, `bench_probe_${workload}_${key}`, workload === 'upsert', workload === 'graph');
 const measured: { cpu: number; wall: number }[] = [];
+const profileTo = process.env.PROBE_PROFILE;
+const inspector = new Session();
+if (profileTo) {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+}
 try {
   for (let run = 0; run <= Number(runs); run++) {
     await session.reset();
     const prepared = await path.prepare(session, Number(rows), `r${run}`);
     gc();
+    const profiling = profileTo !== undefined && run === Number(runs);
+    if (profiling) await inspector.post('Profiler.start');
     const cpu = process.cpuUsage();
     const started = performance.now();
     await prepared.write();
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
+    if (profiling) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(profileTo, JSON.stringify(profile));
+    }
     await prepared.cleanup?.();
     if (run > 0) measured.push({ cpu: (used.user + used.system) / 1000, wall });
   }

@@ -50,13 +50,13 @@ export function columnReader(
     if (arrayType) {
       // ArrayType serializes to a literal that cannot represent NULL elements; the engine sends a
       // real array (same text for everything else) so element values can be validated too.
-      const value = embeddedValue(entity, prop);
+      const value = embeddedValue(entity, prop, meta);
       return Array.isArray(value) ? value.map((item) => arrayElement(arrayType.toDbValue(item), textArray)) : value;
     }
     // Without a payload (flush's conversion threw on this row) the raw value is read, so that
     // validation can name the property that is wrong.
     if (stiColumn && stiFields[discriminatorOf(meta, entity, data)] !== field) return null;
-    let value = data ? data[prop.name] : embeddedValue(entity, prop);
+    let value = data ? data[prop.name] : embeddedValue(entity, prop, meta);
     if (objectEmbeddable) value = embeddableJson(platform, prop, value);
     if (composite) value = Array.isArray(value) ? value[position] : value;
     if (value instanceof EntityIdentifier) value = value.getValue();

@@ -321,6 +321,11 @@ function hadTarget(em: EntityManager, prop: EntityProperty<AnyEntity>, entity: A
   return false;
 }
 
+/** The metadata of the entity's own class. */
+function ownMeta(entity: AnyEntity): EntityMetadata<AnyEntity> | undefined {
+  return prototypeMeta(entity as object) ?? entityInternals(entity as object)?.__meta;
+}
+
 /** The root class of an entity's hierarchy (single-table inheritance). */
 function rootOf(entity: unknown): unknown {
   return (prototypeMeta(entity as object) ?? entityInternals(entity as object).__meta)?.root;
@@ -333,10 +338,15 @@ function isUnsaved(value: unknown): boolean {
   return Utils.isEntity(target) && !entityInternals(target).hasPrimaryKey();
 }
 
-/** The value of a (possibly inline-embedded) property on the entity itself. */
-export function embeddedValue(entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown {
+/**
+ * The value of a (possibly inline-embedded) property on the entity itself, at any depth: a property
+ * of an embeddable inside an embeddable (`outer.inner.tags`) is embedded in `outer_inner`, itself a
+ * property of the metadata embedded in `outer`. `meta`: the entity's (or its root's), else its own.
+ */
+export function embeddedValue(entity: AnyEntity, prop: EntityProperty<AnyEntity>, meta?: EntityMetadata<AnyEntity>): unknown {
   if (!prop.embedded) return (entity as Record<string, unknown>)[prop.name];
   const [parent, child] = prop.embedded;
-  const holder = (entity as Record<string, unknown>)[parent] as Record<string, unknown> | null | undefined;
-  return holder == null ? undefined : holder[child];
+  const holderProp = meta?.properties[parent] ?? ownMeta(entity)?.properties[parent];
+  const holder = holderProp?.embedded ? embeddedValue(entity, holderProp, meta) : (entity as Record<string, unknown>)[parent];
+  return holder == null || typeof holder !== 'object' ? undefined : (holder as Record<string, unknown>)[child];
 }

@@ -48,7 +48,7 @@ export function mikroOrmSelfReferences(
     let references: SelfReference[] | undefined;
     for (const prop of own.relations) {
       if (!refersToOwnTable(own, prop) || prop.mapToPk) continue;
-      const value = embeddedValue(entity, prop);
+      const value = embeddedValue(entity, prop, own);
       if (value == null || typeof value !== 'object') continue;
       const target = Reference.unwrapReference(value as object);
       if (!Utils.isEntity(target)) continue;

@@ -54,7 +54,7 @@ export function itemRelationOf(table: JunctionTable): RelationMetadata | undefin
  * key is not among the row's stored relation ids, save() sends an UPDATE of its foreign key to the
  * row — a subject without an entity, so the item object is left as it is, its update date and version
  * change as in any UPDATE, and subscribers get beforeUpdate/afterUpdate with `entity` undefined
- * (so does cohort: typeorm-lifecycle.ts) — and for a stored item no longer held it applies the
+ * (so does cohort: typeorm-link-events.ts) — and for a stored item no longer held it applies the
  * `orphanedRowAction` of the items' relation: `nullify` clears its foreign key in the same UPDATE,
  * `delete` deletes its row and `soft-delete` soft-deletes it (a subject without an entity too: no
  * listener runs, subscribers get beforeRemove / beforeSoftRemove with `entity` and `databaseEntity`

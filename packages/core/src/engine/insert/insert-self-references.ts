@@ -11,26 +11,14 @@
 // among the related entities a cascade inserts (`author.mentor`, both new) is a cascade group's:
 // its work after the insert events waits for the holder's batch (cascade-inserts.ts, LateTrees).
 import type { InputBatch, RowChange, SelfReference, TreeUpdate, UpdateHookBatch, WriteTarget } from '../../adapter/contract.js';
-import { BulkValidationError, type BulkWriteError, type ValidationFailure } from '../../errors/bulk-write-error.js';
-import { convertDatabaseError } from '../../errors/pg-error-converter.js';
-import { BulkUsageError, UnsupportedFeatureError } from '../../errors/usage-errors.js';
+import { BulkValidationError, type ValidationFailure } from '../../errors/bulk-write-error.js';
+import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
-import { primaryColumns } from '../../model/entity-model.js';
-import { readTableCatalog } from '../../model/table-catalog.js';
-import { encodeColumn } from '../../sql/batch-values.js';
-import { compileReferenceUpdate, REFERENCE_ORDINAL } from '../../sql/reference-update.js';
-import { versionStepOf } from '../../sql/version-step.js';
 import { columnFailures } from '../../validate/batch-validator.js';
 import type { InsertOptions } from '../options/bulk-options.js';
 import { resolveConflict } from '../upsert/conflict-plan.js';
 import { InsertedEntities } from './inserted-entities.js';
-
-/** A row whose join columns wait for its parent's key. */
-interface Waiting<E> {
-  readonly entity: E;
-  readonly index: number;
-  readonly reference: SelfReference;
-}
+import { joinColumnsOf, sendTreeLinks, type Waiting } from './tree-link-update.js';
 
 /** The rows a tree's UPDATE links, and what their update events carry. */
 interface Ready<E> {
@@ -175,7 +163,7 @@ export class SelfReferenceWrites<E> {
     const still: Waiting<E>[] = [];
     for (const row of this.#waiting) {
       // The parent is a row of the same table: its key is read with the model's own key columns.
-      const referenced = this.#columns(row.reference.referenced);
+      const referenced = joinColumnsOf(this.model, row.reference.referenced);
       if (referenced.some((column) => column.read(row.reference.target as E) == null)) {
         still.push(row);
         continue;
@@ -230,7 +218,8 @@ export class SelfReferenceWrites<E> {
       byColumns.set(signature, [...(byColumns.get(signature) ?? []), position]);
     });
     for (const positions of byColumns.values()) {
-      await this.#update(
+      await sendTreeLinks(
+        this.model,
         target,
         positions.map((p) => rows[p] as Waiting<E>[]),
         extras[positions[0] as number] as BoundColumn<E>[],
@@ -286,93 +275,6 @@ export class SelfReferenceWrites<E> {
       if (columns.length > 0) columnFailures(columns, row.entity, row.index, undefined, failures);
     });
     if (failures.length > 0) throw new BulkValidationError(failures, batchNumber);
-  }
-
-  async #update(
-    target: WriteTarget<E>,
-    rows: readonly (readonly Waiting<E>[])[],
-    extra: readonly BoundColumn<E>[],
-    changes: readonly RowChange[],
-    batchNumber: number,
-  ): Promise<void> {
-    const keys = primaryColumns(this.model);
-    const first = rows[0] as readonly Waiting<E>[];
-    const set = [...this.#columns(first.flatMap((w) => w.reference.columns)), ...extra];
-    const referenced = first.flatMap((w, i) => this.#columns(w.reference.referenced).map((column) => ({ column, reference: i })));
-    const columns = [...keys, ...set];
-    const values = [
-      ...keys.map((column) =>
-        encodeColumn(
-          column as BoundColumn<never>,
-          rows.map((r) => column.read((r[0] as Waiting<E>).entity)),
-        ),
-      ),
-      ...referenced.map(({ column, reference }) =>
-        encodeColumn(
-          column as BoundColumn<never>,
-          rows.map((r) => column.read((r[reference] as Waiting<E>).reference.target as E)),
-        ),
-      ),
-      ...extra.map((column) =>
-        encodeColumn(
-          column as BoundColumn<never>,
-          rows.map((r) => column.read((r[0] as Waiting<E>).entity)),
-        ),
-      ),
-    ];
-    const table = await readTableCatalog(target.session, this.model);
-    const version = this.model.columns.find((c) => c.role === 'version');
-    const touch = this.model.columns.filter((c) => c.role === 'updateDate');
-    const tree = this.model.treeUpdate;
-    // What the ORM's UPDATE reads back: the version, update dates, and the model's other read-back
-    // columns (MikroORM: stored generated columns).
-    const returning = tree
-      ? [...new Set([...(version ? [version] : []), ...touch, ...(this.model.returningOnUpdate ?? [])])]
-      : [];
-    const query = compileReferenceUpdate(
-      {
-        table,
-        keys: keys.map((c) => c.name),
-        set: set.map((c) => c.name),
-        version: version?.name,
-        versionStep: version ? versionStepOf(version) : undefined,
-        touch: touch.map((c) => c.name),
-        returning: returning.map((c) => c.name),
-      },
-      values,
-    );
-    let returned: Record<string, unknown>[];
-    try {
-      returned = await target.session.query(query.sql, query.parameters);
-    } catch (error) {
-      const located = {
-        columns: columns.map((c) => c.name),
-        values,
-        indices: rows.map((r) => (r[0] as Waiting<E>).index),
-        entities: rows.map((r) => (r[0] as Waiting<E>).entity),
-      };
-      throw convertDatabaseError<E>(error, located, batchNumber) as BulkWriteError<E>;
-    }
-    for (const row of rows) for (const waiting of row) waiting.reference.written?.();
-    if (!tree) return;
-    for (const row of returned) {
-      const position = Number(row[REFERENCE_ORDINAL]) - 1;
-      const values: Record<string, unknown> = {};
-      returning.forEach((column, i) => {
-        values[column.name] = row[`r${i}`];
-      });
-      const linked = (rows[position] as readonly Waiting<E>[])[0] as Waiting<E>;
-      tree.written(linked.entity, values, changes[position] as RowChange);
-    }
-  }
-
-  #columns(names: readonly string[]): BoundColumn<E>[] {
-    return names.map((name) => {
-      const column = this.model.columns.find((c) => c.name === name);
-      // An adapter names only its model's join columns; anything else is a mapping it cannot write.
-      if (!column) throw new BulkUsageError(`${this.model.name} maps no column ${name} (a self-reference's join column)`);
-      return column;
-    });
   }
 }
 

@@ -21,6 +21,8 @@ interface Step {
   /** The group's target on the rows' session (which counts the statements). */
   readonly target: WriteTarget<unknown>;
   readonly location: GraphLocation;
+  /** batchStarted was called and batchDone not yet. */
+  open?: boolean;
   prepared?: unknown;
   sent?: unknown;
 }
@@ -81,37 +83,67 @@ export class RelatedUpdates {
     return new RelatedUpdates(steps);
   }
 
-  /** After the rows' before-update hooks: each class's look-up, diff, before-update hooks and validation. */
+  /**
+   * After the rows' before-update hooks: each class's look-up, diff, before-update hooks and
+   * validation. If a class fails, the classes started before it are closed (batchDone), as a failed
+   * batch of the rows is.
+   */
   async prepare(): Promise<void> {
-    for (const step of this.steps) {
-      await this.located(step, async () => {
-        step.target.batchStarted?.(step.batch);
-        step.prepared = await step.work.prepare(step.batch, step.target, step.counts);
-      });
+    try {
+      for (const step of this.steps) {
+        await this.located(step, async () => {
+          step.open = true;
+          step.target.batchStarted?.(step.batch);
+          step.prepared = await step.work.prepare(step.batch, step.target, step.counts);
+        });
+      }
+    } catch (error) {
+      this.release();
+      throw error;
     }
   }
 
   /** After the rows' UPDATE: one UPDATE per class. */
   async send(): Promise<void> {
-    for (const step of this.steps) {
-      await this.located(step, async () => {
-        step.sent = await step.work.send(step.prepared, step.target);
-      });
+    try {
+      for (const step of this.steps) {
+        await this.located(step, async () => {
+          step.sent = await step.work.send(step.prepared, step.target);
+        });
+      }
+    } catch (error) {
+      this.release();
+      throw error;
     }
   }
 
   /** After the rows' after-update hooks: each class's values back on its entities, then its after-update hooks. */
   async finish<E>(result: RunningResult<E>): Promise<void> {
-    for (const step of this.steps) {
-      await this.located(step, async () => {
-        try {
-          await step.work.finish(step.sent, step.target, step.counts);
-        } finally {
-          step.target.batchDone?.(step.batch);
-        }
-      });
-      countRelated(result, step.group.model.name, { updated: step.counts.updated });
+    try {
+      for (const step of this.steps) {
+        await this.located(step, async () => {
+          try {
+            await step.work.finish(step.sent, step.target, step.counts);
+          } finally {
+            this.close(step);
+          }
+        });
+        countRelated(result, step.group.model.name, { updated: step.counts.updated });
+      }
+    } finally {
+      this.release();
     }
+  }
+
+  /** Closes every class started and not closed yet (batchDone): the adapter drops what it keeps for them. */
+  release(): void {
+    for (const step of this.steps) this.close(step);
+  }
+
+  private close(step: Step): void {
+    if (!step.open) return;
+    step.open = false;
+    step.target.batchDone?.(step.batch);
   }
 
   private async located(step: Step, fn: () => Promise<void>): Promise<void> {

@@ -277,10 +277,7 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     target: prop.targetMeta?.className ?? prop.type,
   };
   const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
-  const replaced: UnwrittenRelation = {
-    ...inserted,
-    advice: `the row had another ${linked.target} (${prop.name}): flush first clears that one's reference (or removes it, with orphanRemoval) with its own UPDATE and update events, which cohort does not write — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`,
-  };
+  const replaced: UnwrittenRelation = { ...inserted, advice: replacedAdvice(prop, linked.target) };
   const owning = prop.mappedBy;
   return (entity, write, graph, em) => {
     if (write === 'upsert') return undefined;
@@ -301,6 +298,23 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     if (!stored || !owning) return linked;
     return Utils.equals(stored[owning], entityInternals(entity).getPrimaryKey()) ? undefined : linked;
   };
+}
+
+/**
+ * What flush does with a stored row's previous inverse one-to-one target, as measured
+ * (test/src/mikro-orm/replaced-inverse-one-to-one.test.ts), and the way round: with orphanRemoval it
+ * deletes the old target first (its delete events); else it clears the old target's reference first
+ * (one UPDATE per old target, each between its update events) — which fails on a NOT NULL foreign
+ * key, and the flush rolls back. Cohort writes neither of these early statements.
+ */
+function replacedAdvice(prop: EntityProperty<AnyEntity>, target: string): string {
+  const owner = prop.mappedBy ? prop.targetMeta?.properties[prop.mappedBy] : undefined;
+  const way = `clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`;
+  if (prop.orphanRemoval)
+    return `the row had another ${target} (${prop.name}, orphanRemoval): flush first deletes that one with its own DELETE and delete events, which cohort does not write — ${way}`;
+  if (owner && owner.nullable !== true)
+    return `the row had another ${target} (${prop.name}): flush first clears that one's reference, which fails on its NOT NULL column (${owner.fieldNames?.join(', ') ?? owner.name}) and rolls back; cohort does not write it either — remove or re-point the old ${target} first (em.remove(), em.flush()), then assign the new one`;
+  return `the row had another ${target} (${prop.name}): flush first clears that one's reference with its own UPDATE and update events, which cohort does not write — ${way}`;
 }
 
 /**

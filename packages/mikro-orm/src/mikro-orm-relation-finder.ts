@@ -1,14 +1,8 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import {
-  collectionState,
-  entityInternals,
-  identityMapEntry,
-  identityMapStore,
-  originalEntityData,
-  prototypeMeta,
-} from './mikro-orm-internals.js';
+import { collectionState, entityInternals, identityMapEntry, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
+import { previousTargets, writesReplaced } from './mikro-orm-replaced-targets.js';
 import { refersToOwnTable } from './mikro-orm-self-references.js';
 
 // Metadata of an entity type the finder does not know.
@@ -290,8 +284,12 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (!graph?.has(target) || own !== entity) return inserted;
       if (write === 'insert') return undefined;
       // A stored row that had a target: flush first clears that target's reference (an early UPDATE
-      // of it, with its update events; with orphanRemoval, its removal), which cohort does not write.
-      return em === undefined || hadTarget(em, prop, entity, target) ? replaced : undefined;
+      // of it, with its update events; with orphanRemoval, its removal), and so does the call, before
+      // the new target's insert (mikro-orm-replaced-targets.ts) — refused where flush's step fails
+      // (a NOT NULL foreign key) or the old target still points at the row.
+      if (em === undefined) return replaced;
+      const olds = previousTargets(em, prop, entity, target);
+      return olds.length === 0 || writesReplaced(prop, olds) ? undefined : replaced;
     }
     if (write === 'insert') return linked;
     const stored = originalEntityData(target);
@@ -301,38 +299,17 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
 }
 
 /**
- * What flush does with a stored row's previous inverse one-to-one target, as measured
- * (test/src/mikro-orm/replaced-inverse-one-to-one.test.ts), and the way round: with orphanRemoval it
- * deletes the old target first (its delete events); else it clears the old target's reference first
- * (one UPDATE per old target, each between its update events) — which fails on a NOT NULL foreign
- * key, and the flush rolls back. Cohort writes neither of these early statements.
+ * Why a stored row's previous inverse one-to-one target is refused, and the way round. Flush first
+ * clears its reference (or deletes it, with orphanRemoval) before inserting the new one, and so does
+ * the call (mikro-orm-replaced-targets.ts), except where flush's step fails — a NOT NULL foreign key:
+ * its UPDATE fails and the flush rolls back — or the old target still refers to the row on the
+ * object (assigning the new target did not clear it), where the call cannot tell what flush writes.
  */
 function replacedAdvice(prop: EntityProperty<AnyEntity>, target: string): string {
   const owner = prop.mappedBy ? prop.targetMeta?.properties[prop.mappedBy] : undefined;
-  const way = `clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`;
-  if (prop.orphanRemoval)
-    return `the row had another ${target} (${prop.name}, orphanRemoval): flush first deletes that one with its own DELETE and delete events, which cohort does not write — ${way}`;
-  if (owner && owner.nullable !== true)
+  if (owner && !prop.orphanRemoval && owner.nullable !== true)
     return `the row had another ${target} (${prop.name}): flush first clears that one's reference, which fails on its NOT NULL column (${owner.fieldNames?.join(', ') ?? owner.name}) and rolls back; cohort does not write it either — remove or re-point the old ${target} first (em.remove(), em.flush()), then assign the new one`;
-  return `the row had another ${target} (${prop.name}): flush first clears that one's reference with its own UPDATE and update events, which cohort does not write — ${way}`;
-}
-
-/**
- * Whether a managed entity other than `target` held the row in its owning side when loaded or last
- * flushed (the row's previous target, whose reference setting the new one cleared): what flush
- * writes first. Looked for only when a stored row has a new inverse one-to-one target.
- */
-function hadTarget(em: EntityManager, prop: EntityProperty<AnyEntity>, entity: AnyEntity, target: AnyEntity): boolean {
-  const owning = prop.mappedBy;
-  const targetMeta = prop.targetMeta;
-  if (!owning || !targetMeta) return true;
-  const key = entityInternals(entity).getPrimaryKey();
-  for (const other of identityMapStore(em, targetMeta.root).values()) {
-    if (other === target) continue;
-    const stored = originalEntityData(other as object)?.[owning];
-    if (stored != null && Utils.equals(stored, key)) return true;
-  }
-  return false;
+  return `the row had another ${target} (${prop.name}) that still refers to the row (\`${prop.mappedBy}\`): flush would write both; cohort clears (or, with orphanRemoval, deletes) the old one only when assigning the new one cleared its reference — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`;
 }
 
 /** The root class of an entity's hierarchy (single-table inheritance). */

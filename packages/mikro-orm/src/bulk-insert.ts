@@ -331,8 +331,13 @@ function replacedWriter(
   return (meta, replaced) =>
     inRunningTransaction(em, async () => {
       const name = meta.class as EntityName<object>;
-      if (replaced.remove.length > 0) await operations.bulkRemove(em, name, replaced.remove, own);
-      const updated = replaced.update.length > 0 ? (await operations.bulkUpdate(em, name, replaced.update, own)).updated : 0;
-      return { entityName: meta.className, updated, removed: replaced.remove.length };
+      const removed = replaced.remove.length > 0 ? await operations.bulkRemove(em, name, replaced.remove, own) : undefined;
+      const updated = replaced.update.length > 0 ? await operations.bulkUpdate(em, name, replaced.update, own) : undefined;
+      return {
+        entityName: meta.className,
+        updated: updated?.updated ?? 0,
+        removed: removed?.removed ?? 0,
+        statements: (removed?.statements ?? 0) + (updated?.statements ?? 0),
+      };
     });
 }

@@ -302,14 +302,14 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
  * Why a stored row's previous inverse one-to-one target is refused, and the way round. Flush first
  * clears its reference (or deletes it, with orphanRemoval) before inserting the new one, and so does
  * the call (mikro-orm-replaced-targets.ts), except where flush's step fails — a NOT NULL foreign key:
- * its UPDATE fails and the flush rolls back — or the old target still refers to the row on the
- * object (assigning the new target did not clear it), where the call cannot tell what flush writes.
+ * its UPDATE fails and the flush rolls back — or the old target's own reference is not cleared on
+ * the object (it still holds the row, or another entity): the call writes only the clearing step.
  */
 function replacedAdvice(prop: EntityProperty<AnyEntity>, target: string): string {
   const owner = prop.mappedBy ? prop.targetMeta?.properties[prop.mappedBy] : undefined;
   if (owner && !prop.orphanRemoval && owner.nullable !== true)
     return `the row had another ${target} (${prop.name}): flush first clears that one's reference, which fails on its NOT NULL column (${owner.fieldNames?.join(', ') ?? owner.name}) and rolls back; cohort does not write it either — remove or re-point the old ${target} first (em.remove(), em.flush()), then assign the new one`;
-  return `the row had another ${target} (${prop.name}) that still refers to the row (\`${prop.mappedBy}\`): flush would write both; cohort clears (or, with orphanRemoval, deletes) the old one only when assigning the new one cleared its reference — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`;
+  return `the row had another ${target} (${prop.name}) whose own reference (\`${prop.mappedBy}\`) is not cleared on the object: cohort clears (or, with orphanRemoval, deletes) the old one first, as flush does, only when assigning the new one cleared it — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`;
 }
 
 /** The root class of an entity's hierarchy (single-table inheritance). */

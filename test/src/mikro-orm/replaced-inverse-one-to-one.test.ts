@@ -135,6 +135,23 @@ describe('a stored row given a new inverse one-to-one target while it had one: p
     });
   }
 
+  it('an old card given to another holder (its reference not cleared): refused by name (cascade insert, Holder.card), every table unchanged', async () => {
+    await seed(h.fork(), 'card', Card);
+    const em = h.fork();
+    const { holders, olds } = await replaced(em, 'card', Card);
+    // h1 takes h0's old card: its reference is h1 now, not cleared.
+    (holders[1] as Holder).card = olds[0] as Card;
+    expect(olds[0]?.holder).toBe(holders[1]);
+    const before = await h.tables();
+    const error = await bulkSave(em, Holder, [holders[0] as Holder], opts()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'Holder', property: 'card', index: 0 });
+    expect((error as Error).message).toMatch(
+      /had another Card \(card\) whose own reference \(`holder`\) is not cleared on the object/,
+    );
+    expect(await h.tables()).toEqual(before);
+  });
+
   it('NOT NULL foreign key: the way round the message gives (the old passes removed and flushed, then the call) writes the new ones', async () => {
     await seed(h.fork(), 'pass', Pass);
     const em = h.fork();

@@ -44,8 +44,8 @@ export interface CascadeGroup {
    * Writes, on the call's transaction, what the ORM's save writes before the group's insert: the
    * stored entities its new entities replace (MikroORM: a stored row's previous inverse one-to-one
    * target, whose reference flush clears — or which it deletes, with orphanRemoval — in an early step
-   * of its own). Called before the group's before-insert hooks; the entities it updated are counted in `byEntity` (its statements, sent by a call of its own on
-   * the transaction, are not in the result's `statements`).
+   * of its own). Called before the group's before-insert hooks; the entities it updated are counted
+   * in `byEntity`, its statements in `statements`.
    */
   writeReplaced?(batch: InputBatch<unknown>): Promise<ReplacedWrite | undefined>;
 }
@@ -57,4 +57,6 @@ export interface ReplacedWrite {
   readonly updated: number;
   /** Replaced entities deleted (not counted in the rows' `removed`). */
   readonly removed: number;
+  /** Statements sent (added to the result's `statements`). */
+  readonly statements: number;
 }

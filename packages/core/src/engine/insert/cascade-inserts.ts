@@ -142,7 +142,10 @@ export async function insertCascades<E>(
     try {
       // What the ORM writes before the group's insert (MikroORM: a replaced target's early update).
       const replaced = await group.writeReplaced?.(batch);
-      if (replaced?.updated) countRelated(result, replaced.entityName, { updated: replaced.updated });
+      if (replaced) {
+        if (replaced.updated > 0) countRelated(result, replaced.entityName, { updated: replaced.updated });
+        result.statements += replaced.statements;
+      }
       const prepared = await work.prepare(batch, own, counts);
       await work.finish(await work.send(prepared, own), own, counts);
     } catch (error) {

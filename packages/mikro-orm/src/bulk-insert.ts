@@ -1,4 +1,5 @@
 import {
+  type BulkOptions,
   type BulkResult,
   type InsertOptions,
   type RemoveOptions,
@@ -19,7 +20,8 @@ import { mikroOrmEntityAccess } from './mikro-orm-entity-access.js';
 import { type MikroOrmEntity, readMikroOrmEntity } from './mikro-orm-model-reader.js';
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
 import { refuseCascadingRemove } from './mikro-orm-removals.js';
-import { mikroOrmTransaction } from './mikro-orm-transaction.js';
+import type { ReplacedWriter } from './mikro-orm-replaced-targets.js';
+import { inRunningTransaction, mikroOrmTransaction } from './mikro-orm-transaction.js';
 import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
 import { prepareEntity } from './prepare-entity.js';
 
@@ -256,7 +258,7 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
   const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
   const access = writesGraph(operation)
-    ? relatedWriters(manager, meta, schema, entity, context, options.hooks !== false, entities)
+    ? relatedWriters(manager, meta, schema, entity, context, options.hooks !== false, entities, replacedWriter(manager, options))
     : mikroOrmEntityAccess(entity, meta, context);
   return {
     model: entity.model,
@@ -287,6 +289,7 @@ function relatedWriters(
   context: MikroOrmWriteContext,
   hooks: boolean,
   input: unknown,
+  writeReplaced: ReplacedWriter,
 ): EntityAccess<object> {
   if (!MikroOrmCascades.needed(meta)) return mikroOrmEntityAccess(entity, meta, context);
   const writers = new Map<EntityMetadata<object>, RelatedWriter>();
@@ -307,9 +310,34 @@ function relatedWriters(
       return writer;
     },
     input,
+    writeReplaced,
   );
   const access = mikroOrmEntityAccess(entity, meta, context, { of: cascades, root: true });
   writers.set(meta, { entity, access, context });
   writers.set(meta.root, { entity, access, context });
   return access;
+}
+
+/**
+ * Flush's early step for a stored row's replaced inverse one-to-one targets (mikro-orm-replaced-targets.ts):
+ * a call of their class of its own on the running call's transaction — bulkRemove with orphanRemoval,
+ * else bulkUpdate of their cleared reference — with the call's hooks, strategy and schema.
+ */
+function replacedWriter(
+  em: EntityManager,
+  options: { hooks?: boolean; strategy?: BulkOptions['strategy']; schema?: string },
+): ReplacedWriter {
+  const own = { hooks: options.hooks, strategy: options.strategy, schema: options.schema };
+  return (meta, replaced) =>
+    inRunningTransaction(em, async () => {
+      const name = meta.class as EntityName<object>;
+      const removed = replaced.remove.length > 0 ? await operations.bulkRemove(em, name, replaced.remove, own) : undefined;
+      const updated = replaced.update.length > 0 ? await operations.bulkUpdate(em, name, replaced.update, own) : undefined;
+      return {
+        entityName: meta.className,
+        updated: updated?.updated ?? 0,
+        removed: removed?.removed ?? 0,
+        statements: (removed?.statements ?? 0) + (updated?.statements ?? 0),
+      };
+    });
 }

@@ -15,6 +15,7 @@ import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { cascadedLinksOrInverse } from './mikro-orm-linked-cascades.js';
 import { takeSnapshot } from './mikro-orm-links.js';
 import type { MikroOrmEntity } from './mikro-orm-model-reader.js';
+import { type ReplacedWriter, replacedTargets, undoReplaced } from './mikro-orm-replaced-targets.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import { perClass } from './per-class.js';
 import { wasWritten } from './written-entities.js';
@@ -55,6 +56,8 @@ export class MikroOrmCascades {
     private readonly hooks: boolean,
     private readonly writerOf: (meta: EntityMetadata<AnyEntity>) => RelatedWriter,
     input?: unknown,
+    /** Writes the stored targets a stored row's new inverse one-to-one targets replace (flush's early step). */
+    private readonly replacedWriter?: ReplacedWriter,
   ) {
     this.graph = new InsertedEntities(input);
   }
@@ -121,6 +124,8 @@ export class MikroOrmCascades {
       if (!found) continue;
       const writer = this.writerOf(meta);
       const hooks: LifecycleHooks<AnyEntity> = this.hooks ? new MikroOrmLifecycle(writer.context, meta) : NO_HOOKS;
+      const replaced = this.replacedWriter && replacedTargets(writer.context.em, metaOf, batch.entities, meta, found.entities);
+      const writeReplaced = this.replacedWriter;
       groups.push({
         side: position < rowsAt ? 'before' : 'after',
         entityName: found.entityName,
@@ -132,6 +137,14 @@ export class MikroOrmCascades {
         indices: found.indices,
         batchStarted: (group) => writer.context.adopt(group as InputBatch<AnyEntity>),
         batchDone: (group) => writer.context.release(group.entities as AnyEntity[]),
+        // Flush's early step: the replaced targets cleared (or deleted) before the new ones go in.
+        writeReplaced:
+          replaced && writeReplaced
+            ? async () => {
+                undoReplaced(writer.context, replaced);
+                return writeReplaced(meta, replaced);
+              }
+            : undefined,
       });
     }
     const context = this.writerOf(this.meta).context;

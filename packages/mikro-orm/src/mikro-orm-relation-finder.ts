@@ -1,14 +1,8 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import {
-  collectionState,
-  entityInternals,
-  identityMapEntry,
-  identityMapStore,
-  originalEntityData,
-  prototypeMeta,
-} from './mikro-orm-internals.js';
+import { collectionState, entityInternals, identityMapEntry, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
+import { previousTargets, writesReplaced } from './mikro-orm-replaced-targets.js';
 import { refersToOwnTable } from './mikro-orm-self-references.js';
 
 // Metadata of an entity type the finder does not know.
@@ -277,10 +271,7 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     target: prop.targetMeta?.className ?? prop.type,
   };
   const inserted: UnwrittenRelation = { ...linked, kind: 'cascade insert' };
-  const replaced: UnwrittenRelation = {
-    ...inserted,
-    advice: `the row had another ${linked.target} (${prop.name}): flush first clears that one's reference (or removes it, with orphanRemoval) with its own UPDATE and update events, which cohort does not write — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`,
-  };
+  const replaced: UnwrittenRelation = { ...inserted, advice: replacedAdvice(prop, linked.target) };
   const owning = prop.mappedBy;
   return (entity, write, graph, em) => {
     if (write === 'upsert') return undefined;
@@ -293,8 +284,12 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
       if (!graph?.has(target) || own !== entity) return inserted;
       if (write === 'insert') return undefined;
       // A stored row that had a target: flush first clears that target's reference (an early UPDATE
-      // of it, with its update events; with orphanRemoval, its removal), which cohort does not write.
-      return em === undefined || hadTarget(em, prop, entity, target) ? replaced : undefined;
+      // of it, with its update events; with orphanRemoval, its removal), and so does the call, before
+      // the new target's insert (mikro-orm-replaced-targets.ts) — refused where flush's step fails
+      // (a NOT NULL foreign key) or the old target still points at the row.
+      if (em === undefined) return replaced;
+      const olds = previousTargets(em, prop, entity, target);
+      return olds.length === 0 || writesReplaced(prop, olds) ? undefined : replaced;
     }
     if (write === 'insert') return linked;
     const stored = originalEntityData(target);
@@ -304,21 +299,17 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
 }
 
 /**
- * Whether a managed entity other than `target` held the row in its owning side when loaded or last
- * flushed (the row's previous target, whose reference setting the new one cleared): what flush
- * writes first. Looked for only when a stored row has a new inverse one-to-one target.
+ * Why a stored row's previous inverse one-to-one target is refused, and the way round. Flush first
+ * clears its reference (or deletes it, with orphanRemoval) before inserting the new one, and so does
+ * the call (mikro-orm-replaced-targets.ts), except where flush's step fails — a NOT NULL foreign key:
+ * its UPDATE fails and the flush rolls back — or the old target's own reference is not cleared on
+ * the object (it still holds the row, or another entity): the call writes only the clearing step.
  */
-function hadTarget(em: EntityManager, prop: EntityProperty<AnyEntity>, entity: AnyEntity, target: AnyEntity): boolean {
-  const owning = prop.mappedBy;
-  const targetMeta = prop.targetMeta;
-  if (!owning || !targetMeta) return true;
-  const key = entityInternals(entity).getPrimaryKey();
-  for (const other of identityMapStore(em, targetMeta.root).values()) {
-    if (other === target) continue;
-    const stored = originalEntityData(other as object)?.[owning];
-    if (stored != null && Utils.equals(stored, key)) return true;
-  }
-  return false;
+function replacedAdvice(prop: EntityProperty<AnyEntity>, target: string): string {
+  const owner = prop.mappedBy ? prop.targetMeta?.properties[prop.mappedBy] : undefined;
+  if (owner && !prop.orphanRemoval && owner.nullable !== true)
+    return `the row had another ${target} (${prop.name}): flush first clears that one's reference, which fails on its NOT NULL column (${owner.fieldNames?.join(', ') ?? owner.name}) and rolls back; cohort does not write it either — remove or re-point the old ${target} first (em.remove(), em.flush()), then assign the new one`;
+  return `the row had another ${target} (${prop.name}) whose own reference (\`${prop.mappedBy}\`) is not cleared on the object: cohort clears (or, with orphanRemoval, deletes) the old one first, as flush does, only when assigning the new one cleared it — clear it first (\`${prop.name} = null\`, then em.flush()) and assign the new one after, or use the ORM's own flush`;
 }
 
 /** The metadata of the entity's own class. */

@@ -103,6 +103,23 @@ function transactionClient(
 // Transactions cohort opened and bound to an EntityManager: a concurrent call on the same
 // EntityManager must not take another call's transaction for its caller's.
 const ownTransactions = new WeakSet<object>();
+// Own transactions a call of the same call may join (a replaced target's early write).
+const joinable = new WeakSet<object>();
+
+/**
+ * Runs `fn` — a cohort call of its own on `em`, from inside a running call — on that call's
+ * transaction, where it would otherwise open another (mikro-orm-replaced-targets.ts).
+ */
+export async function inRunningTransaction<T>(em: EntityManager, fn: () => Promise<T>): Promise<T> {
+  const trx = em.getTransactionContext() as object | undefined;
+  if (!trx) return fn();
+  joinable.add(trx);
+  try {
+    return await fn();
+  } finally {
+    joinable.delete(trx);
+  }
+}
 
 /**
  * Runs work in the EntityManager's transaction when it is in one (`em.transactional`, `em.begin`),
@@ -138,7 +155,8 @@ export function mikroOrmTransaction<E extends object>(
     const removals = new MikroOrmRemovals(em);
     try {
       const existing = em.getTransactionContext();
-      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true, removals));
+      if (existing && (!ownTransactions.has(existing as object) || joinable.has(existing as object)))
+        return await fn(targetFor(existing, true, removals));
       let mine: Transaction | undefined;
       try {
         return await em.getConnection('write').transactional(

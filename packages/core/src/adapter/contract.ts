@@ -9,8 +9,10 @@
  */
 import type { RowOutcome } from '../engine/options/bulk-options.js';
 import type { ColumnModel, EntityModel, JunctionTable, RelationWrite, UnwrittenRelation } from '../model/entity-model.js';
+import type { CascadeWrite } from './cascade-contract.js';
 import type { SelfReference, TreeUpdate } from './tree-update.js';
 
+export type { CascadeGroup, CascadeWrite, ReplacedWrite } from './cascade-contract.js';
 export type { SelfReference, TreeUpdate } from './tree-update.js';
 
 /** One batch of input rows, with their indices in the whole input. */
@@ -323,45 +325,6 @@ export interface EntityAccess<E> {
    * Without it the UPDATE fires no event.
    */
   readonly treeUpdate?: TreeUpdate<E>;
-}
-
-/**
- * The new related entities of a batch, grouped by class in the order the ORM's save inserts them:
- * the groups `before` the batch's own statement (entities the rows refer to) and `after` it
- * (entities that refer to the rows). The engine inserts each group with the ordinary insert phases
- * of its class (before-hooks, validation, one statement, values back, after-hooks), in the call's
- * transaction.
- */
-export interface CascadeWrite {
-  readonly groups: readonly CascadeGroup[];
-  /**
-   * When the hooks run: `'class'` (the default) — each class's before-hooks, statement and
-   * after-hooks in turn (MikroORM's flush); `'graph'` — every before-hook of the batch's graph (the
-   * rows' first) before its first statement and every after-hook after its last (TypeORM's save()),
-   * so a hook changing another entity of the graph is written, and an after-hook changes nothing
-   * written.
-   */
-  readonly hookOrder?: 'class' | 'graph';
-  /** Called once every group of the batch is written: leave the relations clean, as the ORM's save leaves them. */
-  written?(): void;
-}
-
-/** The new entities of one class a batch's rows reach, and how to write them. */
-export interface CascadeGroup {
-  readonly side: 'before' | 'after';
-  /** The relation they are first reached through, for errors (`Order.lines`). */
-  readonly entityName: string;
-  readonly property: string;
-  readonly model: EntityModel;
-  readonly access: EntityAccess<unknown>;
-  /** The lifecycle of their class, on the call's transaction. */
-  readonly hooks: LifecycleHooks<unknown>;
-  readonly entities: readonly unknown[];
-  /** For each entity, the index of the input row it was reached from. */
-  readonly indices: readonly number[];
-  /** As {@link WriteTarget.batchStarted} and `batchDone`, for the group's batch. */
-  batchStarted?(batch: InputBatch<unknown>): void;
-  batchDone?(batch: InputBatch<unknown>): void;
 }
 
 /**

@@ -65,6 +65,7 @@ export type {
   LinkHookBatch,
   LinkRow,
   RelatedUpdateGroup,
+  ReplacedWrite,
   RowChange,
   RowLinks,
   SelfReference,

@@ -82,7 +82,8 @@ export class BatchCall<E, P, S> {
   finish(): BulkResult<E> {
     const { result } = this;
     result.skipped.sort((a, b) => a.index - b.index);
-    result.statements = this.counter.count;
+    // Plus what the call's related work sent through calls of its own (CascadeGroup.writeReplaced).
+    result.statements += this.counter.count;
     result.ms = Math.round((performance.now() - this.started) * 100) / 100;
     return { ...result, outcomes: result.outcomes.toArray() };
   }

@@ -140,6 +140,12 @@ export async function insertCascades<E>(
     const work = stagesOf(model, { ...options, hooks, onConflict: undefined, onInvalid: 'error' }, trees.via(relation));
     group.batchStarted?.(batch);
     try {
+      // What the ORM writes before the group's insert (MikroORM: a replaced target's early update).
+      const replaced = await group.writeReplaced?.(batch);
+      if (replaced) {
+        if (replaced.updated > 0) countRelated(result, replaced.entityName, { updated: replaced.updated });
+        result.statements += replaced.statements;
+      }
       const prepared = await work.prepare(batch, own, counts);
       await work.finish(await work.send(prepared, own), own, counts);
     } catch (error) {

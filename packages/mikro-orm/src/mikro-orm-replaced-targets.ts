@@ -45,13 +45,53 @@ export function previousTargets(
   const targetMeta = prop.targetMeta;
   if (!owning || !targetMeta) return [];
   const key = entityInternals(entity).getPrimaryKey();
-  const found: AnyEntity[] = [];
-  for (const other of identityMapStore(em, targetMeta.root).values()) {
-    if (other === target) continue;
+  const candidates = holdersIndex(identityMapStore(em, targetMeta.root), owning).get(keyHash(key)) ?? [];
+  // The index narrows; each candidate's snapshot is read again (it may have changed since).
+  return candidates.filter((other) => {
+    if (other === target) return false;
     const stored = originalEntityData(other)?.[owning];
-    if (stored != null && Utils.equals(stored, key)) found.push(other);
+    return stored != null && Utils.equals(stored, key);
+  });
+}
+
+/**
+ * The managed entities of a class by the key their snapshot holds in `owning`, so that a batch of
+ * stored rows with new targets reads the identity map once, not once per row. An index lives for the
+ * synchronous run that built it (the finder's and the cascade's loops over a batch) and is dropped at
+ * the next microtask: snapshots and the identity map change only across awaits, so it is never stale.
+ */
+const indexes = new WeakMap<ReadonlyMap<string, object>, Map<string, { size: number; byKey: Map<string, AnyEntity[]> }>>();
+
+function holdersIndex(store: ReadonlyMap<string, object>, owning: string): Map<string, AnyEntity[]> {
+  let byOwning = indexes.get(store);
+  if (!byOwning) {
+    byOwning = new Map();
+    indexes.set(store, byOwning);
   }
-  return found;
+  const kept = byOwning.get(owning);
+  if (kept && kept.size === store.size) return kept.byKey;
+  const byKey = new Map<string, AnyEntity[]>();
+  for (const other of store.values()) {
+    const stored = originalEntityData(other)?.[owning];
+    if (stored == null) continue;
+    const hash = keyHash(stored);
+    const list = byKey.get(hash);
+    if (list) list.push(other);
+    else byKey.set(hash, [other]);
+  }
+  const built = { size: store.size, byKey };
+  byOwning.set(owning, built);
+  const index = byOwning;
+  queueMicrotask(() => {
+    if (index.get(owning) === built) index.delete(owning);
+  });
+  return byKey;
+}
+
+/** A key's text for the index (a composite key's parts, bigints as text); equal keys hash alike. */
+function keyHash(key: unknown): string {
+  if (key === null || typeof key !== 'object') return String(key);
+  return JSON.stringify(key, (_name, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
 }
 
 /**

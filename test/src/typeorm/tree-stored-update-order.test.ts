@@ -28,6 +28,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const log: string[] = [];
 
+@Entity('tso_owner')
+class Owner {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @AfterUpdate() afterUpdate() {
+    log.push(`listener afterUpdate owner ${this.name}`);
+  }
+}
+
 @Entity('tso_node')
 class Node {
   @PrimaryGeneratedColumn() id!: number;
@@ -40,6 +49,7 @@ class Node {
     (line) => line.node,
   )
   lines?: Line[];
+  @ManyToOne(() => Owner, { nullable: true, cascade: ['update'] }) owner?: Owner | null;
   @VersionColumn() version!: number;
   @BeforeInsert() beforeInsert() {
     log.push(`listener beforeInsert ${this.name}`);
@@ -96,7 +106,7 @@ beforeAll(async () => {
     type: 'postgres',
     url,
     schema: schema.name,
-    entities: [Node, Line],
+    entities: [Node, Line, Owner],
     subscribers: [],
     synchronize: true,
     extra: { options: `-c search_path=${schema.name}` },
@@ -112,21 +122,24 @@ const make = <T extends object>(cls: new () => T, data: Partial<T>): T => Object
 
 /** Stored s0, s1, s2; s1 holds lines k0, k1; k2 is held by nothing. */
 async function seed(): Promise<void> {
-  await ds.query('TRUNCATE tso_node, tso_line RESTART IDENTITY CASCADE');
-  const [, s1] = await ds.manager.save(['s0', 's1', 's2'].map((name) => make(Node, { name, parent: null })));
+  await ds.query('TRUNCATE tso_node, tso_line, tso_owner RESTART IDENTITY CASCADE');
+  const o0 = await ds.manager.save(make(Owner, { name: 'o0' }));
+  const [, s1] = await ds.manager.save(['s0', 's1', 's2'].map((name) => make(Node, { name, parent: null, owner: o0 })));
   await ds.manager.save([make(Line, { sku: 'k0', node: s1 }), make(Line, { sku: 'k1', node: s1 }), make(Line, { sku: 'k2' })]);
 }
 
-const stored = async (name: string) =>
-  (await ds.getRepository(Node).findOne({ where: { name }, relations: { lines: true } })) as Node;
+const stored = async (name: string, owner = false) =>
+  (await ds.getRepository(Node).findOne({ where: { name }, relations: { lines: true, owner } })) as Node;
 
 /**
  * Stored rows (renamed) between new rows: c1 before its parent p1, c2 after its parent p2; with
- * `items`, s1 keeps k0, drops k1 (deleted) and takes k2.
+ * `items`, s1 keeps k0, drops k1 (deleted) and takes k2; with `owner`, s1's stored owner is renamed
+ * (save() updates it with the rows: cascade update).
  */
-async function mixedInput(items: boolean): Promise<Node[]> {
-  const [s0, s1, s2] = [await stored('s0'), await stored('s1'), await stored('s2')];
+async function mixedInput(items: boolean, owner = false): Promise<Node[]> {
+  const [s0, s1, s2] = [await stored('s0'), await stored('s1', owner), await stored('s2')];
   for (const s of [s0, s1, s2]) s.name = `${s.name}x`;
+  if (s1.owner) s1.owner.name = 'o0x';
   if (items) {
     const k2 = (await ds.getRepository(Line).findOneBy({ sku: 'k2' })) as Line;
     s1.lines = [...(s1.lines ?? []).filter((l) => l.sku === 'k0'), k2];
@@ -142,9 +155,9 @@ const tables = async () => ({
   line: await ds.query('SELECT sku, "nodeId" FROM tso_line ORDER BY sku'),
 });
 
-async function run(items: boolean, write: (rows: Node[]) => Promise<unknown>, listener: object = subscriber) {
+async function run(items: boolean, write: (rows: Node[]) => Promise<unknown>, listener: object = subscriber, owner = false) {
   await seed();
-  const rows = await mixedInput(items);
+  const rows = await mixedInput(items, owner);
   log.length = 0;
   ds.subscribers.push(listener as EntitySubscriberInterface);
   try {
@@ -222,5 +235,21 @@ describe('stored rows and a new tree in one bulkSave: afterUpdate in input order
     await run(true, (rows) => bulkSave(ds.manager, Node, rows), batchWise);
     // The linked rows have no beforeUpdate (as save()'s: they become update subjects after its before-events).
     expect(bulk).toEqual(['beforeBulkUpdate s0x s1x s2x', 'afterBulkUpdate c1:parent s0x:name s1x:name c2:parent s2x:name']);
+  });
+
+  it('with a changed related entity (cascade update): the rows’ afterUpdate in input order, then the related class’s', async () => {
+    const own = await run(false, (rows) => ds.manager.save(rows), subscriber, true);
+    expect(updates(own.log)).toEqual([
+      'afterUpdate Node c1 linked',
+      'afterUpdate Node s0x stored',
+      'afterUpdate Node s1x stored',
+      'afterUpdate Node c2 linked',
+      'afterUpdate Node s2x stored',
+      'afterUpdate Owner o0x stored',
+    ]);
+    const cohort = await run(false, (rows) => bulkSave(ds.manager, Node, rows), subscriber, true);
+    expect(cohort.rows).toEqual(own.rows);
+    expect(await ds.query('SELECT name FROM tso_owner')).toEqual([{ name: 'o0x' }]);
+    expect(cohort.log).toEqual(own.log);
   });
 });

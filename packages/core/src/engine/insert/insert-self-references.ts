@@ -19,6 +19,7 @@ import type { InsertOptions } from '../options/bulk-options.js';
 import { resolveConflict } from '../upsert/conflict-plan.js';
 import { InsertedEntities } from './inserted-entities.js';
 import { joinColumnsOf, sendTreeLinks, type Waiting } from './tree-link-update.js';
+import { unsavedReferenceError } from './unsaved-reference-error.js';
 
 /** The rows a tree's UPDATE links, and what their update events carry. */
 interface Ready<E> {
@@ -71,7 +72,7 @@ export class SelfReferenceWrites<E> {
       for (const reference of find(entity) ?? []) {
         const index = batch.indices[position] as number;
         const why = this.#refusal(reference, rows);
-        if (why) throw refused(this.model, reference, batch, position, why);
+        if (why) throw unsavedReferenceError(this.model, reference, batch, position, why);
         this.#waiting.push({ entity, index, reference });
       }
     });
@@ -143,6 +144,14 @@ export class SelfReferenceWrites<E> {
         for (const batch of linked) if (target.hooks.afterUpdate) await target.hooks.afterUpdate(batch);
       },
     };
+  }
+
+  /**
+   * With the UPDATE right after the INSERT (TypeORM): the rows linked since the last call, for the
+   * caller to fire their after-update events with the stored rows' (save(): in input order).
+   */
+  takeLinked(): UpdateHookBatch<E>[] {
+    return this.#late ? [] : this.#linked.splice(0);
   }
 
   get #late(): boolean {
@@ -289,23 +298,4 @@ function changeOf<E>(tree: TreeUpdate<E> | undefined, rows: readonly Waiting<E>[
     before: Object.fromEntries(properties.map((p) => [p, null])),
     columns: references.flatMap((r) => r.columns),
   };
-}
-
-function refused<E>(
-  model: BoundModel<E>,
-  reference: SelfReference,
-  batch: InputBatch<E>,
-  position: number,
-  why: string,
-): UnsupportedFeatureError<E> {
-  const entityName = reference.entityName ?? model.name;
-  const index = batch.indices[position] as number;
-  const message = `${entityName}.${reference.property} at row ${index} refers to a ${model.name} that has no key yet; ${why} (unsaved reference). Nothing was written.`;
-  return new UnsupportedFeatureError('unsaved reference', message, {
-    entityName,
-    property: reference.property,
-    index,
-    entity: batch.entities[position],
-    batch: batch.number,
-  });
 }

@@ -1,4 +1,4 @@
-import type { BulkJob, InputBatch, LinkHookBatch } from '../../adapter/contract.js';
+import type { BulkJob, InputBatch, LinkHookBatch, RowChange, UpdateHookBatch } from '../../adapter/contract.js';
 import { BulkValidationError } from '../../errors/bulk-write-error.js';
 import { bindModel } from '../../model/bound-model.js';
 import type { BatchContext } from '../batches/batch-context.js';
@@ -174,12 +174,12 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   await afterInsertPhase(context, written);
   if (early) await afterLinks(target, links, context.options, 'added');
   await cascadeHooks(cascade, 'after', batch.number, context.options, 'after');
-  await afterUpdatePhase(context, validChanged);
+  // save() fires every afterUpdate before any afterRemove, in subject order: the rows' (the stored
+  // rows' and the tree's linked rows' as one batch, in input order), the related classes', their
+  // trees', then the one-to-many items' foreign keys (with the links removed below). Without the
+  // graph's hook order the related entities that refer to the rows go in below: their trees wait.
+  await afterUpdatePhase(context, withLinked(validChanged, context.selfReferences.takeLinked()));
   await related?.finish(context.result);
-  // save() fires every afterUpdate before any afterRemove, in subject order: the rows' (the trees'
-  // linked rows after the stored rows' batch), the related classes' trees, then the one-to-many
-  // items' foreign keys (with the links removed below). Without the graph's hook order the related
-  // entities that refer to the rows go in below: their trees wait for them.
   if (graphHooks || !cascade) await trees.run();
   await afterLinks(target, links, context.options, early ? 'removed' : undefined);
   if (!graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf, trees);
@@ -209,6 +209,24 @@ function joinLinks<E>(fresh: BatchLinks<E> | undefined, stored: BatchLinks<E> | 
   const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])].sort((a, b) => a.index - b.index);
   if (rows.length === 0) return undefined;
   return { number: (fresh ?? stored)?.number ?? 0, rows };
+}
+
+/**
+ * The stored rows' after-update batch and the rows a tree's UPDATE linked, as one batch in input
+ * order (a row linked for an earlier batch's parent comes first): save() fires their afterUpdate
+ * interleaved, and a batch subscriber gets one afterBulkUpdate for the class and batch.
+ */
+function withLinked<E>(changed: UpdateHookBatch<E>, linked: readonly UpdateHookBatch<E>[]): UpdateHookBatch<E> {
+  if (linked.length === 0) return changed;
+  const rows = [changed, ...linked]
+    .flatMap((b) => b.entities.map((entity, i) => ({ entity, index: b.indices[i] as number, change: b.changes[i] as RowChange })))
+    .sort((a, b) => a.index - b.index);
+  return {
+    number: changed.number,
+    entities: rows.map((r) => r.entity),
+    indices: rows.map((r) => r.index),
+    changes: rows.map((r) => r.change),
+  };
 }
 
 /** Validates both parts before writing either, so one error lists every invalid row of the batch. */

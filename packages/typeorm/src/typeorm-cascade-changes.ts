@@ -1,4 +1,4 @@
-import type { ChangedRelations, RelatedUpdateGroup, UnwrittenRelation } from '@cohort/core/adapter';
+import type { ChangedRelations, InsertedEntities, RelatedUpdateGroup, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
 import { saveDiffOf } from './typeorm-internals.js';
@@ -32,7 +32,7 @@ export function noteInsertedRelated(entity: object, inserted: boolean): void {
 }
 
 /** Whether save() cascades through a relation of the class or of another class of its table. */
-function cascades(metadata: EntityMetadata): boolean {
+export function cascades(metadata: EntityMetadata): boolean {
   let found = cascading.get(metadata);
   if (found === undefined) {
     found = [metadata, ...metadata.childEntityMetadatas].some((md) =>
@@ -57,6 +57,8 @@ function cascades(metadata: EntityMetadata): boolean {
  * relation that cascades inserts, save() inserts (SubjectDatabaseEntityLoader finds no row): cohort
  * inserts only related entities without a key, and refuses such a row (`cascade insert`) rather than
  * write a foreign key to no row. With a snapshot (trackEntityChanges) the entity was loaded: stored.
+ * The entities grouped to update join the call's `graph`: their update inserts the new entities
+ * they hold (their class's cascades), so the rows' relation finder does not refuse those.
  */
 export async function findChangedRelation(
   queryRunner: QueryRunner,
@@ -64,6 +66,7 @@ export async function findChangedRelation(
   entities: readonly ObjectLiteral[],
   onQuery: () => void,
   groupOf?: RelatedGroupOf,
+  graph?: InsertedEntities,
 ): Promise<ChangedRelations | undefined> {
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
@@ -123,6 +126,7 @@ export async function findChangedRelation(
     }
     for (const [md, list] of byClass) {
       const head = list[0] as Reached;
+      for (const r of list) graph?.add(r.entity);
       const rowClass = metadata.findInheritanceMetadata(entities[head.position] as ObjectLiteral);
       groups.push(
         groupOf(

@@ -1,0 +1,335 @@
+// Changed stored related entities that hold NEW entities through relations that cascade inserts
+// (`order.customer` stored and changed, `customer.address = new UnAddress()`, a new note in
+// `customer.notes`): TypeORM's save() inserts the new ones and updates the customer with their keys;
+// so do bulkUpdate and bulkSave (docs/guide.md "Changed related entities"). Differential: save() and
+// cohort on equal inputs — rows of every table, object state (keys on the new objects, the customer's
+// reference), the entity events and the write statements. save() fires every before-insert of the
+// graph, then every before-update, sends its INSERTs, then its UPDATEs, then every after-insert, then
+// every after-update; cohort fires the related class's insert events around its update, after the
+// rows' own events (docs/differences.md, "Changed related entities": pinned below).
+import { BulkHookError, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
+import {
+  AfterInsert,
+  BeforeInsert,
+  Column,
+  Entity,
+  type EntitySubscriberInterface,
+  EventSubscriber,
+  type InsertEvent,
+  type Logger,
+  ManyToOne,
+  OneToMany,
+  PrimaryGeneratedColumn,
+  type UpdateEvent,
+} from 'typeorm';
+import { describe, expect, it } from 'vitest';
+import { normalizeState, rowsOf, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
+
+/** Entity events and write statements, in the order they happen. */
+const log: string[] = [];
+
+@Entity('un_address')
+class UnAddress {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) street!: string;
+  @BeforeInsert() before() {
+    log.push(`listener beforeInsert UnAddress ${this.street}`);
+    if (this.street === 'boom') throw new Error('no boom');
+  }
+  @AfterInsert() after() {
+    log.push(`listener afterInsert UnAddress ${this.street} has id ${typeof this.id}`);
+  }
+}
+
+@Entity('un_customer')
+class UnCustomer {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @ManyToOne(() => UnAddress, { nullable: true, cascade: true }) address?: UnAddress | null;
+  @OneToMany(
+    () => UnNote,
+    (n) => n.customer,
+    { cascade: true },
+  )
+  notes?: UnNote[];
+}
+
+@Entity('un_note')
+class UnNote {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) body!: string;
+  @ManyToOne(
+    () => UnCustomer,
+    (c) => c.notes,
+    { nullable: true },
+  )
+  customer?: UnCustomer | null;
+}
+
+@Entity('un_order')
+class UnOrder {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) title!: string;
+  @ManyToOne(() => UnCustomer, { nullable: true, cascade: true }) customer?: UnCustomer | null;
+}
+
+const named = (entity: unknown) => {
+  const e = entity as { constructor: { name: string }; title?: string; name?: string; street?: string; body?: string };
+  return `${e.constructor.name} ${e.title ?? e.name ?? e.street ?? e.body}`;
+};
+
+@EventSubscriber()
+class UnLog implements EntitySubscriberInterface {
+  beforeInsert(event: InsertEvent<unknown>) {
+    log.push(`beforeInsert ${named(event.entity)}`);
+  }
+  afterInsert(event: InsertEvent<unknown>) {
+    log.push(`afterInsert ${named(event.entity)}`);
+  }
+  beforeUpdate(event: UpdateEvent<unknown>) {
+    const columns = event.updatedColumns.map((c) => c.propertyName).join(',');
+    const relations = event.updatedRelations.map((r) => r.propertyName).join(',');
+    log.push(`beforeUpdate ${named(event.entity)} [${columns}] [${relations}]`);
+  }
+  afterUpdate(event: UpdateEvent<unknown>) {
+    log.push(`afterUpdate ${named(event.entity)}`);
+  }
+}
+
+const statements: Logger = {
+  logQuery(query: string) {
+    // save()'s `INSERT INTO "s"."t"` / `UPDATE "s"."t"`, cohort's `… UPDATE "s"."t" AS t`, COPY's `COPY "s"."t"`.
+    const write = /\b(update|insert into|copy)\s+"[^"]+"\."(\w+)"/i.exec(query);
+    if (write) log.push(`${(write[1] as string).toUpperCase().replace('COPY', 'INSERT INTO')} ${write[2]}`);
+  },
+  logQueryError() {},
+  logQuerySlow() {},
+  logSchemaBuild() {},
+  logMigration() {},
+  log() {},
+};
+
+const pair = typeormPair('cascade_update_new', {
+  entities: [UnAddress, UnCustomer, UnNote, UnOrder],
+  subscribers: [UnLog],
+  logger: statements,
+  logging: ['query'],
+});
+
+const make = <T extends object>(cls: new () => T, data: Partial<T>): T => Object.assign(new cls(), data);
+const TABLES = ['un_order', 'un_customer', 'un_address', 'un_note'] as const;
+
+/** Orders o0 (by ann), o1 (by bob), o2 (by ann, the same object), stored and loaded with their customers, then changed. */
+async function loaded(side: TypeormSide, change: (orders: UnOrder[]) => void): Promise<UnOrder[]> {
+  const ann = make(UnCustomer, { name: 'ann' });
+  const bob = make(UnCustomer, { name: 'bob' });
+  await side.dataSource.manager.save([ann, bob]);
+  await side.dataSource.manager.save([
+    make(UnOrder, { title: 'o0', customer: ann }),
+    make(UnOrder, { title: 'o1', customer: bob }),
+    make(UnOrder, { title: 'o2', customer: ann }),
+  ]);
+  const found = await side.dataSource.getRepository(UnOrder).find({ relations: { customer: true }, order: { id: 'ASC' } });
+  const [o0, , o2] = found as [UnOrder, UnOrder, UnOrder];
+  o2.customer = o0.customer;
+  change(found);
+  log.length = 0;
+  return found;
+}
+
+/** o0's title; ann renamed, given a new address and a new note; bob renamed. */
+function changeAll(orders: UnOrder[]): void {
+  const [o0, o1] = orders as [UnOrder, UnOrder];
+  o0.title = 'o0!';
+  const ann = o0.customer as UnCustomer;
+  ann.name = 'ann!';
+  ann.address = make(UnAddress, { street: 's1' });
+  ann.notes = [make(UnNote, { body: 'n1' })];
+  (o1.customer as UnCustomer).name = 'bob!';
+}
+
+const tables = (side: TypeormSide) => Promise.all(TABLES.map((t) => rowsOf(side, t)));
+
+/** The orders' graph as objects: the new entities' keys, the customers' references. */
+function state(orders: UnOrder[]) {
+  return orders.map((o) => {
+    const c = o.customer as UnCustomer;
+    return normalizeState({
+      ...o,
+      customer: { ...c, address: c.address && { ...c.address }, notes: c.notes?.map((n) => ({ ...n, customer: undefined })) },
+    });
+  });
+}
+
+type Call = typeof bulkUpdate | typeof bulkSave;
+
+/** save() on the reference side, `call` on the subject side, equal inputs. */
+async function both(change: (orders: UnOrder[]) => void, call: Call = bulkUpdate, options: { batchSize?: number } = {}) {
+  const orm = pair.reference();
+  const ormOrders = await loaded(orm, change);
+  const ormError = await orm.dataSource.manager.save(ormOrders).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const ormLog = [...log];
+  const side = pair.subject();
+  const orders = await loaded(side, change);
+  const before = await tables(side);
+  const outcome = await call(side.dataSource, UnOrder, orders, options).then(
+    (result) => ({ result, error: undefined }),
+    (error: unknown) => ({ result: undefined, error }),
+  );
+  return { orm, side, ormOrders, orders, ormError, ormLog, mine: [...log], before, ...outcome };
+}
+
+const events = (entries: string[]) => entries.filter((e) => !/^(UPDATE|INSERT INTO) /.test(e)).sort();
+const writes = (entries: string[], what: string) => entries.filter((e) => e.startsWith(what)).length;
+
+describe('new entities held by changed related entities are inserted with them, as save() inserts them', () => {
+  it('save(): every before-insert, every before-update, the INSERTs, the UPDATEs, every after-insert, every after-update — pinned', async () => {
+    const { ormLog, ormError } = await both(changeAll);
+    expect(ormError).toBeUndefined();
+    expect(ormLog).toEqual([
+      'listener beforeInsert UnAddress s1',
+      'beforeInsert UnAddress s1',
+      'beforeInsert UnNote n1',
+      'beforeUpdate UnOrder o0! [title] []',
+      'beforeUpdate UnCustomer ann! [name] [address]',
+      'beforeUpdate UnCustomer bob! [name] []',
+      'INSERT INTO un_note',
+      'INSERT INTO un_address',
+      'UPDATE un_order',
+      'UPDATE un_customer',
+      'UPDATE un_customer',
+      'afterInsert UnNote n1',
+      'listener afterInsert UnAddress s1 has id number',
+      'afterInsert UnAddress s1',
+      'afterUpdate UnOrder o0!',
+      'afterUpdate UnCustomer ann!',
+      'afterUpdate UnCustomer bob!',
+    ]);
+  });
+
+  for (const [call, batchSize] of [
+    [bulkUpdate, undefined],
+    [bulkUpdate, 1],
+    [bulkSave, undefined],
+    [bulkSave, 1],
+  ] as const) {
+    it(`${call.name} (batchSize ${batchSize ?? 'default'}): the same rows, objects and events; one statement per class and batch`, async () => {
+      const run = await both(changeAll, call, batchSize ? { batchSize } : {});
+      expect(run.ormError).toBeUndefined();
+      expect(run.error).toBeUndefined();
+      expect(await tables(run.side)).toEqual(await tables(run.orm));
+      expect(state(run.orders)).toEqual(state(run.ormOrders));
+      expect(typeof run.orders[0]?.customer?.address?.id).toBe('number');
+      expect(typeof run.orders[0]?.customer?.notes?.[0]?.id).toBe('number');
+      expect(events(run.mine)).toEqual(events(run.ormLog));
+      expect(run.result?.byEntity).toEqual({
+        UnOrder: { inserted: 0, updated: 1 },
+        UnCustomer: { inserted: 0, updated: 2 },
+        UnAddress: { inserted: 1, updated: 0 },
+        UnNote: { inserted: 1, updated: 0 },
+      });
+      expect(TABLES.map((t) => writes(run.mine, `INSERT INTO ${t}`))).toEqual([0, 0, 1, 1]);
+      if (batchSize === undefined) {
+        // cohort's order: the rows' before-update; the related class's graph (its new entities'
+        // before-inserts, its before-updates); the address INSERT before the rows' UPDATE, the
+        // customers' UPDATE (with the address key) after it; the rows' after-update; the note INSERT
+        // (it takes the customer's key); the related class's after-inserts, then its after-updates.
+        expect(run.mine).toEqual([
+          'beforeUpdate UnOrder o0! [title] []',
+          'listener beforeInsert UnAddress s1',
+          'beforeInsert UnAddress s1',
+          'beforeInsert UnNote n1',
+          'beforeUpdate UnCustomer ann! [name] [address]',
+          'beforeUpdate UnCustomer bob! [name] []',
+          'INSERT INTO un_address',
+          'UPDATE un_order',
+          'UPDATE un_customer',
+          'afterUpdate UnOrder o0!',
+          'INSERT INTO un_note',
+          'listener afterInsert UnAddress s1 has id number',
+          'afterInsert UnAddress s1',
+          'afterInsert UnNote n1',
+          'afterUpdate UnCustomer ann!',
+          'afterUpdate UnCustomer bob!',
+        ]);
+      } else {
+        // One batch per row: o0's batch writes ann with her new entities, o1's bob, o2's nothing more.
+        expect(TABLES.map((t) => writes(run.mine, `UPDATE ${t}`))).toEqual([1, 2, 0, 0]);
+      }
+    });
+  }
+
+  for (const batchSize of [undefined, 1]) {
+    it(`a new address shared by both changed customers (batchSize ${batchSize ?? 'default'}): inserted once, both customers refer to it, as save()`, async () => {
+      const run = await both(
+        (orders) => {
+          changeAll(orders);
+          (orders[1]?.customer as UnCustomer).address = orders[0]?.customer?.address;
+        },
+        bulkUpdate,
+        batchSize ? { batchSize } : {},
+      );
+      expect(run.error).toBeUndefined();
+      expect(await tables(run.side)).toEqual(await tables(run.orm));
+      expect(state(run.orders)).toEqual(state(run.ormOrders));
+      expect(events(run.mine)).toEqual(events(run.ormLog));
+      const [, customers, addresses] = await tables(run.side);
+      expect(addresses).toHaveLength(1);
+      expect(customers?.map((c) => c.addressId)).toEqual([addresses?.[0]?.id, addresses?.[0]?.id]);
+      expect(writes(run.mine, 'INSERT INTO un_address')).toBe(1);
+    });
+  }
+
+  it("the new address's before-insert listener throws: nothing written on either side; the typed error names the relation and the row; the objects keep no key", async () => {
+    const run = await both((orders) => {
+      changeAll(orders);
+      (orders[0]?.customer?.address as UnAddress).street = 'boom';
+    });
+    expect(run.ormError).toBeInstanceOf(Error);
+    expect(run.error).toBeInstanceOf(BulkHookError);
+    expect(run.error).toMatchObject({
+      index: 0,
+      relation: { entityName: 'UnCustomer', property: 'address', target: 'UnAddress' },
+    });
+    expect(await tables(run.side)).toEqual(run.before);
+    expect(await tables(run.orm)).toEqual(run.before);
+    expect(writes(run.mine, 'UPDATE') + writes(run.mine, 'INSERT INTO')).toBe(0);
+    expect(run.orders[0]?.customer?.address?.id).toBeUndefined();
+  });
+
+  it('a stored customer that did not change, holding a new note only: still refused by name (cascade insert), nothing written', async () => {
+    const side = pair.subject();
+    const orders = await loaded(side, (found) => {
+      (found[0] as UnOrder).title = 'o0!';
+      (found[0]?.customer as UnCustomer).notes = [make(UnNote, { body: 'n1' })];
+    });
+    const before = await tables(side);
+    const error = await bulkUpdate(side.dataSource, UnOrder, orders).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'UnOrder', property: 'customer.notes', index: 0 });
+    expect(await tables(side)).toEqual(before);
+  });
+
+  it('a stored row that holds a new related entity itself, with a changed customer holding a new address: still refused by name (cascade insert), nothing written', async () => {
+    const side = pair.subject();
+    const orders = await loaded(side, (found) => {
+      changeAll(found);
+      (found[1] as UnOrder).customer = make(UnCustomer, { name: 'new' });
+    });
+    const before = await tables(side);
+    const error = await bulkUpdate(side.dataSource, UnOrder, orders).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'UnOrder', property: 'customer.address', index: 0 });
+    expect(await tables(side)).toEqual(before);
+    expect(log).toEqual([]);
+  });
+});

@@ -7,7 +7,7 @@
 // graph, then every before-update, sends its INSERTs, then its UPDATEs, then every after-insert, then
 // every after-update; cohort fires the related class's insert events around its update, after the
 // rows' own events (docs/differences.md, "Changed related entities": pinned below).
-import { BulkHookError, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
+import { BulkHookError, BulkWriteError, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
 import {
   AfterInsert,
   BeforeInsert,
@@ -298,6 +298,22 @@ describe('new entities held by changed related entities are inserted with them, 
     expect(await tables(run.orm)).toEqual(run.before);
     expect(writes(run.mine, 'UPDATE') + writes(run.mine, 'INSERT INTO')).toBe(0);
     expect(run.orders[0]?.customer?.address?.id).toBeUndefined();
+  });
+
+  it('the new note fails after the address went in and the customers were updated (too long for its column): nothing written, the address keeps no key, the error names the relation', async () => {
+    const run = await both((orders) => {
+      changeAll(orders);
+      (orders[0]?.customer?.notes?.[0] as UnNote).body = 'n'.repeat(41);
+    });
+    expect(run.ormError).toBeInstanceOf(Error);
+    expect(run.error).toBeInstanceOf(BulkWriteError);
+    expect(run.error).toMatchObject({ index: 0, relation: { entityName: 'UnCustomer', property: 'notes', target: 'UnNote' } });
+    expect(await tables(run.side)).toEqual(run.before);
+    expect(await tables(run.orm)).toEqual(run.before);
+    // The address and the customers were written before the note failed: rolled back, keys put back.
+    expect([writes(run.mine, 'INSERT INTO un_address'), writes(run.mine, 'UPDATE un_customer')]).toEqual([1, 1]);
+    expect(run.orders[0]?.customer?.address?.id).toBeUndefined();
+    expect(run.orders[0]?.customer?.notes?.[0]?.id).toBeUndefined();
   });
 
   it('a stored customer that did not change, holding a new note only: still refused by name (cascade insert), nothing written', async () => {

@@ -7,7 +7,14 @@
 // graph, then every before-update, sends its INSERTs, then its UPDATEs, then every after-insert, then
 // every after-update; cohort fires the related class's insert events around its update, after the
 // rows' own events (docs/differences.md, "Changed related entities": pinned below).
-import { BulkHookError, BulkWriteError, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
+import {
+  BulkHookError,
+  BulkWriteError,
+  bulkSave,
+  bulkUpdate,
+  trackEntityChanges,
+  UnsupportedFeatureError,
+} from '@cohort/typeorm';
 import {
   AfterInsert,
   BeforeInsert,
@@ -347,5 +354,35 @@ describe('new entities held by changed related entities are inserted with them, 
     expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'UnOrder', property: 'customer.address', index: 0 });
     expect(await tables(side)).toEqual(before);
     expect(log).toEqual([]);
+  });
+});
+
+describe('with trackEntityChanges: the changed customer found against its snapshot, the new entities snapshotted', () => {
+  // A pair of its own: trackEntityChanges stays on for its DataSources.
+  const tracked = typeormPair('cascade_update_new_snap', {
+    entities: [UnAddress, UnCustomer, UnNote, UnOrder],
+    subscribers: [UnLog],
+    logger: statements,
+    logging: ['query'],
+  });
+  it('bulkUpdate writes what save() writes; the same call again writes nothing, as save() again', async () => {
+    const runs = [];
+    for (const side of [tracked.reference(), tracked.subject()]) {
+      trackEntityChanges(side.dataSource);
+      const orders = await loaded(side, changeAll);
+      const writeOnce = () =>
+        side.mode === 'orm' ? side.dataSource.manager.save(orders) : bulkUpdate(side.dataSource, UnOrder, orders);
+      await writeOnce();
+      const first = [...log];
+      log.length = 0;
+      await writeOnce();
+      runs.push({ first, again: [...log], rows: await tables(side), state: state(orders) });
+    }
+    const [orm, mine] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(mine.rows).toEqual(orm.rows);
+    expect(mine.state).toEqual(orm.state);
+    expect(events(mine.first)).toEqual(events(orm.first));
+    expect(mine.again.filter((e) => /^(UPDATE|INSERT INTO) /.test(e))).toEqual([]);
+    expect(orm.again.filter((e) => /^(UPDATE|INSERT INTO) /.test(e))).toEqual([]);
   });
 });

@@ -15,6 +15,8 @@ interface Reached {
   readonly metadata: EntityMetadata;
   updates: boolean;
   inserts: boolean;
+  /** Holds a new entity through a relation that cascades inserts: save() inserts it even when this one did not change. */
+  holdsNew: boolean;
   /** The order the walk reached it in (rows in order, depth first), as save() builds its subjects. */
   readonly order: number;
 }
@@ -71,8 +73,9 @@ export async function findChangedRelation(
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
   if (reached.length === 0) return undefined;
+  // Changed, or holding new entities (the update inserts them with it, as save() inserts them).
   const changed = (r: Reached, stored: ObjectLiteral): boolean =>
-    r.updates && saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
+    r.updates && (r.holdsNew || saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated);
   const found: Reached[] = [];
   let missing: Reached | undefined;
   const toLoad = new Map<EntityMetadata, Reached[]>();
@@ -185,6 +188,8 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
       for (const item of Array.isArray(value) ? value : [value]) {
         if (item === null || typeof item !== 'object' || inBatch.has(item)) continue;
         const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
+        const holder = reached.get(owner);
+        if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
           const found = reached.get(item) ?? {
             position,
@@ -193,6 +198,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
             metadata: target,
             updates: false,
             inserts: false,
+            holdsNew: false,
             order: reached.size,
           };
           found.updates ||= relation.isCascadeUpdate;

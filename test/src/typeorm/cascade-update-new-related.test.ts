@@ -15,106 +15,9 @@ import {
   trackEntityChanges,
   UnsupportedFeatureError,
 } from '@cohort/typeorm';
-import {
-  AfterInsert,
-  BeforeInsert,
-  Column,
-  Entity,
-  type EntitySubscriberInterface,
-  EventSubscriber,
-  type InsertEvent,
-  type Logger,
-  ManyToOne,
-  OneToMany,
-  PrimaryGeneratedColumn,
-  type UpdateEvent,
-} from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { normalizeState, rowsOf, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
-
-/** Entity events and write statements, in the order they happen. */
-const log: string[] = [];
-
-@Entity('un_address')
-class UnAddress {
-  @PrimaryGeneratedColumn() id!: number;
-  @Column({ type: 'varchar', length: 40 }) street!: string;
-  @BeforeInsert() before() {
-    log.push(`listener beforeInsert UnAddress ${this.street}`);
-    if (this.street === 'boom') throw new Error('no boom');
-  }
-  @AfterInsert() after() {
-    log.push(`listener afterInsert UnAddress ${this.street} has id ${typeof this.id}`);
-  }
-}
-
-@Entity('un_customer')
-class UnCustomer {
-  @PrimaryGeneratedColumn() id!: number;
-  @Column({ type: 'varchar', length: 40 }) name!: string;
-  @ManyToOne(() => UnAddress, { nullable: true, cascade: true }) address?: UnAddress | null;
-  @OneToMany(
-    () => UnNote,
-    (n) => n.customer,
-    { cascade: true },
-  )
-  notes?: UnNote[];
-}
-
-@Entity('un_note')
-class UnNote {
-  @PrimaryGeneratedColumn() id!: number;
-  @Column({ type: 'varchar', length: 40 }) body!: string;
-  @ManyToOne(
-    () => UnCustomer,
-    (c) => c.notes,
-    { nullable: true },
-  )
-  customer?: UnCustomer | null;
-}
-
-@Entity('un_order')
-class UnOrder {
-  @PrimaryGeneratedColumn() id!: number;
-  @Column({ type: 'varchar', length: 40 }) title!: string;
-  @ManyToOne(() => UnCustomer, { nullable: true, cascade: true }) customer?: UnCustomer | null;
-}
-
-const named = (entity: unknown) => {
-  const e = entity as { constructor: { name: string }; title?: string; name?: string; street?: string; body?: string };
-  return `${e.constructor.name} ${e.title ?? e.name ?? e.street ?? e.body}`;
-};
-
-@EventSubscriber()
-class UnLog implements EntitySubscriberInterface {
-  beforeInsert(event: InsertEvent<unknown>) {
-    log.push(`beforeInsert ${named(event.entity)}`);
-  }
-  afterInsert(event: InsertEvent<unknown>) {
-    log.push(`afterInsert ${named(event.entity)}`);
-  }
-  beforeUpdate(event: UpdateEvent<unknown>) {
-    const columns = event.updatedColumns.map((c) => c.propertyName).join(',');
-    const relations = event.updatedRelations.map((r) => r.propertyName).join(',');
-    log.push(`beforeUpdate ${named(event.entity)} [${columns}] [${relations}]`);
-  }
-  afterUpdate(event: UpdateEvent<unknown>) {
-    log.push(`afterUpdate ${named(event.entity)}`);
-  }
-}
-
-const statements: Logger = {
-  logQuery(query: string) {
-    // save()'s `INSERT INTO "s"."t"` / `UPDATE "s"."t"`, cohort's `… UPDATE "s"."t" AS t`, COPY's `COPY "s"."t"`.
-    const write = /\b(update|insert into|copy)\s+"[^"]+"\."(\w+)"/i.exec(query);
-    if (write) log.push(`${(write[1] as string).toUpperCase().replace('COPY', 'INSERT INTO')} ${write[2]}`);
-  },
-  logQueryError() {},
-  logQuerySlow() {},
-  logSchemaBuild() {},
-  logMigration() {},
-  log() {},
-};
+import { log, statements, UnAddress, UnCustomer, UnLog, UnNote, UnOrder } from './cascade-update-new-entities.js';
 
 const pair = typeormPair('cascade_update_new', {
   entities: [UnAddress, UnCustomer, UnNote, UnOrder],
@@ -323,11 +226,44 @@ describe('new entities held by changed related entities are inserted with them, 
     expect(run.orders[0]?.customer?.notes?.[0]?.id).toBeUndefined();
   });
 
-  it('a stored customer that did not change, holding a new note only: still refused by name (cascade insert), nothing written', async () => {
+  it('a stored customer that did not change, holding a new note only: the note inserted with its key, no customer UPDATE or update event, as save()', async () => {
+    const run = await both((orders) => {
+      (orders[0] as UnOrder).title = 'o0!';
+      (orders[0]?.customer as UnCustomer).notes = [make(UnNote, { body: 'n1' })];
+    });
+    expect(run.ormError).toBeUndefined();
+    expect(run.error).toBeUndefined();
+    expect(await tables(run.side)).toEqual(await tables(run.orm));
+    expect(state(run.orders)).toEqual(state(run.ormOrders));
+    expect(events(run.mine)).toEqual(events(run.ormLog));
+    expect(run.ormLog).toEqual([
+      'beforeInsert UnNote n1',
+      'beforeUpdate UnOrder o0! [title] []',
+      'INSERT INTO un_note',
+      'UPDATE un_order',
+      'afterInsert UnNote n1',
+      'afterUpdate UnOrder o0!',
+    ]);
+    expect(run.mine).toEqual([
+      'beforeUpdate UnOrder o0! [title] []',
+      'beforeInsert UnNote n1',
+      'UPDATE un_order',
+      'afterUpdate UnOrder o0!',
+      'INSERT INTO un_note',
+      'afterInsert UnNote n1',
+    ]);
+  });
+
+  it('a stored customer reached through a relation that cascades inserts only, holding a new address: still refused by name (cascade insert), nothing written', async () => {
     const side = pair.subject();
     const orders = await loaded(side, (found) => {
-      (found[0] as UnOrder).title = 'o0!';
-      (found[0]?.customer as UnCustomer).notes = [make(UnNote, { body: 'n1' })];
+      // ann reached through insertOnly alone (o2 shares her object through `customer`: dropped too).
+      const [o0, , o2] = found as [UnOrder, UnOrder, UnOrder];
+      o0.title = 'o0!';
+      o0.insertOnly = o0.customer;
+      (o0.customer as UnCustomer).address = make(UnAddress, { street: 's1' });
+      o0.customer = null;
+      o2.customer = null;
     });
     const before = await tables(side);
     const error = await bulkUpdate(side.dataSource, UnOrder, orders).then(
@@ -335,7 +271,7 @@ describe('new entities held by changed related entities are inserted with them, 
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'UnOrder', property: 'customer.notes', index: 0 });
+    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'UnOrder', property: 'insertOnly.address', index: 0 });
     expect(await tables(side)).toEqual(before);
   });
 

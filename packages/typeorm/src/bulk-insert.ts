@@ -17,6 +17,7 @@ import {
 } from '@cohort/core/adapter';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, type QueryRunner, Repository } from 'typeorm';
 import type { SnapshotWrites } from './entity-snapshots.js';
+import { cascades as walksCascades } from './typeorm-cascade-changes.js';
 import { TypeormCascades } from './typeorm-cascades.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
@@ -186,9 +187,10 @@ function jobFor<E, O extends { hooks?: boolean }>(
   const { model, access, upsertAccess } = readTypeormEntity<ObjectLiteral>(manager.connection, metadata);
   const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
   const { options, data } = typeormCallOptions<O>(operation, given, model, inCallerTransaction);
-  // Inserts, saves and updates write the new related entities save() would insert with their rows.
+  // Inserts, saves and updates write the new related entities save() would insert with their rows,
+  // and those that the changed stored entities they reach hold (cascade update: the call's graph).
   const cascades =
-    (operation === 'bulkInsert' || operation === 'bulkSave' || operation === 'bulkUpdate') && TypeormCascades.needed(metadata)
+    (operation === 'bulkInsert' || operation === 'bulkSave' || operation === 'bulkUpdate') && walksCascades(metadata)
       ? new TypeormCascades(manager.connection, metadata, options.hooks !== false, entities)
       : undefined;
   const written: EntityAccess<ObjectLiteral> = cascades
@@ -213,6 +215,7 @@ function jobFor<E, O extends { hooks?: boolean }>(
       options.hooks !== false,
       data,
       bind,
+      cascades?.graph,
     ) as TransactionRunner<E>,
   };
 }

@@ -1,4 +1,4 @@
-import type { ChangedRelations, RelatedUpdateGroup, UnwrittenRelation } from '@cohort/core/adapter';
+import type { ChangedRelations, InsertedEntities, RelatedUpdateGroup, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
 import { saveDiffOf } from './typeorm-internals.js';
@@ -15,6 +15,8 @@ interface Reached {
   readonly metadata: EntityMetadata;
   updates: boolean;
   inserts: boolean;
+  /** Holds a new entity through a relation that cascades inserts: save() inserts it even when this one did not change. */
+  holdsNew: boolean;
   /** The order the walk reached it in (rows in order, depth first), as save() builds its subjects. */
   readonly order: number;
 }
@@ -32,7 +34,7 @@ export function noteInsertedRelated(entity: object, inserted: boolean): void {
 }
 
 /** Whether save() cascades through a relation of the class or of another class of its table. */
-function cascades(metadata: EntityMetadata): boolean {
+export function cascades(metadata: EntityMetadata): boolean {
   let found = cascading.get(metadata);
   if (found === undefined) {
     found = [metadata, ...metadata.childEntityMetadatas].some((md) =>
@@ -57,6 +59,8 @@ function cascades(metadata: EntityMetadata): boolean {
  * relation that cascades inserts, save() inserts (SubjectDatabaseEntityLoader finds no row): cohort
  * inserts only related entities without a key, and refuses such a row (`cascade insert`) rather than
  * write a foreign key to no row. With a snapshot (trackEntityChanges) the entity was loaded: stored.
+ * The entities grouped to update join the call's `graph`: their update inserts the new entities
+ * they hold (their class's cascades), so the rows' relation finder does not refuse those.
  */
 export async function findChangedRelation(
   queryRunner: QueryRunner,
@@ -64,12 +68,14 @@ export async function findChangedRelation(
   entities: readonly ObjectLiteral[],
   onQuery: () => void,
   groupOf?: RelatedGroupOf,
+  graph?: InsertedEntities,
 ): Promise<ChangedRelations | undefined> {
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
   if (reached.length === 0) return undefined;
+  // Changed, or holding new entities (the update inserts them with it, as save() inserts them).
   const changed = (r: Reached, stored: ObjectLiteral): boolean =>
-    r.updates && saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
+    r.updates && (r.holdsNew || saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated);
   const found: Reached[] = [];
   let missing: Reached | undefined;
   const toLoad = new Map<EntityMetadata, Reached[]>();
@@ -123,6 +129,7 @@ export async function findChangedRelation(
     }
     for (const [md, list] of byClass) {
       const head = list[0] as Reached;
+      for (const r of list) graph?.add(r.entity);
       const rowClass = metadata.findInheritanceMetadata(entities[head.position] as ObjectLiteral);
       groups.push(
         groupOf(
@@ -181,6 +188,8 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
       for (const item of Array.isArray(value) ? value : [value]) {
         if (item === null || typeof item !== 'object' || inBatch.has(item)) continue;
         const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
+        const holder = reached.get(owner);
+        if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
           const found = reached.get(item) ?? {
             position,
@@ -189,6 +198,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
             metadata: target,
             updates: false,
             inserts: false,
+            holdsNew: false,
             order: reached.size,
           };
           found.updates ||= relation.isCascadeUpdate;

@@ -1,4 +1,11 @@
-import type { ChangedRelations, ChangeTracker, InputBatch, RelationWrite, RowChange } from '@cohort/core/adapter';
+import type {
+  ChangedRelations,
+  ChangeTracker,
+  InputBatch,
+  InsertedEntities,
+  RelationWrite,
+  RowChange,
+} from '@cohort/core/adapter';
 import { DateUtils, type EntityMetadata, type ObjectLiteral, type QueryRunner, type RelationMetadata } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-columns.js';
@@ -33,6 +40,8 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
    * tracker: the rows' look reaches every depth, so a related class's rows look no further.
    */
   relatedGroup?: RelatedGroupOf;
+  /** The call's graph (typeorm-cascades.ts): the related entities it updates join it (see findChangedRelation). */
+  graph?: InsertedEntities;
   /** Set for a related class's tracker (see `relatedGroup`): it looks no further. */
   related = false;
   /** The rows' tracker, for a related class's: its look-ups count as theirs (the call's `statements`). */
@@ -149,6 +158,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
         this.queries++;
       },
       this.relatedGroup,
+      this.graph,
     );
   }
 }

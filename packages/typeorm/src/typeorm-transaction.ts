@@ -1,6 +1,7 @@
 import {
   type EntityAccess,
   type InputBatch,
+  type InsertedEntities,
   NO_HOOKS,
   type RelatedUpdateGroup,
   type SqlSession,
@@ -10,7 +11,7 @@ import {
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
-import { valuesOf } from './typeorm-cascades.js';
+import { TypeormCascades, valuesOf } from './typeorm-cascades.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { driverClientOf } from './typeorm-internals.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
@@ -57,6 +58,8 @@ export function typeormTransaction<E extends ObjectLiteral>(
    * call inserts: their lifecycle, and snapshots undone with the transaction).
    */
   bind?: (qr: QueryRunner, writes: SnapshotWrites | undefined, rollBack: RemovedKeys) => void,
+  /** The call's graph (typeorm-cascades.ts), which the changed related entities it updates join. */
+  graph?: InsertedEntities,
 ): TransactionRunner<E> {
   return async (fn) => {
     const existing = manager.queryRunner;
@@ -68,7 +71,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
     const removedKeys = new RemovedKeys(metadata);
     const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) => {
       bind?.(qr, writes, removedKeys);
-      return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys);
+      return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys, graph);
     };
     try {
       return inTransaction
@@ -134,8 +137,10 @@ function writeTarget<E extends ObjectLiteral>(
   inCallerTransaction: boolean,
   writes: SnapshotWrites | undefined,
   removedKeys: RemovedKeys,
+  graph: InsertedEntities | undefined,
 ): WriteTarget<E> {
   const tracker = new TypeormChangeTracker<E>(qr, metadata);
+  tracker.graph = graph;
   tracker.removed = (entity) => removedKeys.unset(entity);
   tracker.relatedGroup = (md, entities, positions, via) => {
     const group = relatedGroup(qr, md, hooks, writes, removedKeys, entities, positions, via);
@@ -161,7 +166,9 @@ function writeTarget<E extends ObjectLiteral>(
  * The update group of a related class whose changed entities save() updates with the rows (cascade
  * update): its own model, access, lifecycle and change tracker on the call's transaction. The values
  * the update puts on an entity (version, update date) are put back if the transaction rolls back, as
- * a failed save() leaves its objects; snapshots it takes are undone as the rows' are.
+ * a failed save() leaves its objects; snapshots it takes are undone as the rows' are. The new
+ * entities they hold through relations that cascade inserts are inserted with them, as save() inserts
+ * them (typeorm-cascades.ts: the class's cascades, as for a bulkUpdate of them).
  */
 function relatedGroup(
   qr: QueryRunner,
@@ -182,7 +189,7 @@ function relatedGroup(
     kept.add(entity);
     removedKeys.undoOnRollBack(valuesOf(metadata.findInheritanceMetadata(entity), entity));
   };
-  const written: EntityAccess<ObjectLiteral> = {
+  const own: EntityAccess<ObjectLiteral> = {
     ...access,
     writer: (column) => {
       const write = access.writer(column);
@@ -192,6 +199,15 @@ function relatedGroup(
       };
     },
   };
+  const cascades = TypeormCascades.needed(metadata) ? new TypeormCascades(qr.connection, metadata, hooks, entities) : undefined;
+  if (cascades) {
+    cascades.queryRunner = qr;
+    cascades.writes = writes;
+    cascades.rollBack = removedKeys;
+  }
+  const written: EntityAccess<ObjectLiteral> = cascades
+    ? { ...cascades.withGraph(own), cascades: (batch) => cascades.find(batch) }
+    : own;
   const target: WriteTarget<ObjectLiteral> = {
     session: typeormSession(qr),
     hooks: hooks ? new TypeormLifecycle<ObjectLiteral>(qr, metadata, tracker) : NO_HOOKS,

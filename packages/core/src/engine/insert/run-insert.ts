@@ -102,10 +102,11 @@ export function insertStages<E>(
         await beforeInsertPhase(context, batch);
       }
       if (write === 'insert') selfReferences.collect(batch);
-      refuseUnwrittenRelations(model, batch, write);
       // The changed stored related entities save() updates with the rows (cascade update): each
-      // class's before-update hooks after the rows' before-insert hooks, its UPDATE after their INSERT.
+      // class's before-update hooks after the rows' before-insert hooks, its UPDATE after their INSERT;
+      // found before the rows' relations are checked (the new entities they hold go in with them).
       if (!graphHooks) changed = await changedRelationsOf(model, batch, write, target);
+      refuseUnwrittenRelations(model, batch, write);
       const relatedUpdates = RelatedUpdates.of(changed, batch, target, options, updateStages as UpdateStagesOf);
       if (relatedUpdates) {
         updates.set(batch.number, relatedUpdates);

@@ -143,18 +143,13 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   // entity's own related ones.
   // The changed stored related entities save() updates with the rows (cascade update): each
   // class's before-update hooks after the rows' own, its UPDATE after theirs.
-  const changed = graphHooks ? await changedRelationsOf(model, batch, 'update', target) : undefined;
+  // Found before the rows' relations are checked: the new entities they hold go in with them.
+  const changed = await changedRelationsOf(model, batch, 'update', target);
   if (graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
   context.selfReferences.collect(fresh);
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
-  const related = RelatedUpdates.of(
-    graphHooks ? changed : await changedRelationsOf(model, batch, 'update', target),
-    batch,
-    target,
-    context.options,
-    updateStages as UpdateStagesOf,
-  );
+  const related = RelatedUpdates.of(changed, batch, target, context.options, updateStages as UpdateStagesOf);
   await related?.prepare();
 
   const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states);

@@ -129,6 +129,8 @@ export class RelatedUpdates {
           }
         });
         countRelated(result, step.group.model.name, { updated: step.counts.updated });
+        // The new entities its rows held, inserted with them (their class's cascades).
+        for (const [name, counts] of Object.entries(step.counts.byEntity ?? {})) countRelated(result, name, counts);
       }
     } finally {
       this.release();

@@ -83,16 +83,11 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       // With save()'s order, before the related entities go in (the look reaches their own relations).
       // The changed stored related entities save() updates with the rows (cascade update), each
       // class's before-update hooks after the rows' own.
-      const changed = cascade?.graphHooks ? await changedRelationsOf(model, existing, 'update', target) : undefined;
+      // Before the rows' relations are checked: the new entities the changed ones hold go in with them.
+      const changed = await changedRelationsOf(model, existing, 'update', target);
       await cascade?.beforeStatement(context);
       refuseUnwrittenRelations(model, existing, 'update', states);
-      const relatedUpdates = RelatedUpdates.of(
-        cascade?.graphHooks ? changed : await changedRelationsOf(model, existing, 'update', target),
-        existing,
-        target,
-        options,
-        updateStages as UpdateStagesOf,
-      );
+      const relatedUpdates = RelatedUpdates.of(changed, existing, target, options, updateStages as UpdateStagesOf);
       if (relatedUpdates) {
         updates.set(batch.number, relatedUpdates);
         await relatedUpdates.prepare();

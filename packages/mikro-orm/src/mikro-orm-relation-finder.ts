@@ -278,8 +278,9 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     const target = Reference.unwrapReference((entity as Record<string, unknown>)[prop.name] as object);
     if (target == null || !Utils.isEntity(target)) return undefined;
     // A new target the call inserts, referring to the row: its own insert writes the link (a stored
-    // row's: inserted before the row's UPDATE, as flush inserts before it updates; issue 22).
-    if (isUnsaved(target)) {
+    // row's: inserted before the row's UPDATE, as flush inserts before it updates; issue 22). One
+    // with a key but no row (kept from a failed call, or set by hand) is new if the cascade found it.
+    if (isUnsaved(target) || graph?.has(target)) {
       const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
       if (!graph?.has(target) || own !== entity) return inserted;
       if (write === 'insert') return undefined;

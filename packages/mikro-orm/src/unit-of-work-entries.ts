@@ -1,5 +1,11 @@
 import type { EntityData, EntityManager, UnitOfWork } from '@mikro-orm/core';
-import { entityInternals, identityMapEntry, registerManaged, setOriginalEntityData } from './mikro-orm-internals.js';
+import {
+  type EntityInternals,
+  entityInternals,
+  identityMapEntry,
+  registerManaged,
+  setOriginalEntityData,
+} from './mikro-orm-internals.js';
 import { prepareEntity } from './prepare-entity.js';
 import type { UndoLog } from './undo-log.js';
 
@@ -49,9 +55,16 @@ export class UnitOfWorkEntries {
 
   private unregisterFrom(uow: UnitOfWork): (entity: AnyEntity) => void {
     if (this.unregister?.uow !== uow) {
+      // Not `uow.unsetIdentity()`: that also deletes the entity from every managed entity that refers
+      // to it (`holder.card`, `book.author` deleted, the item removed from `author.books`) and, on 7,
+      // takes it off the persist stack — what flush needs after a DELETE, where the entity is gone.
+      // Here its row is gone but the entity and the references to it are as before the call, so
+      // that the call retried, or a flush, writes it again.
       const step = (entity: AnyEntity) => {
-        uow.unsetIdentity(entity);
-        const wrapped = entityInternals(entity);
+        uow.getIdentityMap().delete(entity);
+        const wrapped = entityInternals(entity) as EntityInternals<AnyEntity> & { __identifier?: unknown; __touched?: boolean };
+        delete wrapped.__identifier;
+        if (wrapped.__touched !== undefined) wrapped.__touched = false;
         wrapped.__managed = false;
         setOriginalEntityData(entity, undefined);
         wrapped.__em = undefined;

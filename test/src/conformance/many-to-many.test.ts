@@ -331,7 +331,14 @@ describeConformance('many-to-many links to stored entities', ({ subject, referen
       { post_id: 1, tag_id: 1 },
       { post_id: 1, tag_id: 2 },
     ]);
-    if (sub.orm === 'mikro-orm') expect(posts[0].tags.isDirty()).toBe(false);
+    if (sub.orm === 'mikro-orm') {
+      expect(posts[0].tags.isDirty()).toBe(false);
+      // The failed batch's post is left as before the call: still in its stored tag's collection
+      // (the add propagated it there), through which a flush would insert it, the ghost's link failing
+      // as before the call. Taken out of its tags, it is out of the flush's reach.
+      expect(tags[2].posts.contains(posts[2], false)).toBe(true);
+      posts[2].tags.removeAll();
+    }
     await expectClean(sub, posts.slice(0, 2));
   });
 

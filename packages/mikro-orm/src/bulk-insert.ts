@@ -12,6 +12,7 @@ import {
   type BulkOperation,
   defineBulkOperations,
   type EntityAccess,
+  located,
   type TransactionRunner,
 } from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type EntityName, ReferenceKind } from '@mikro-orm/core';
@@ -21,7 +22,7 @@ import { type MikroOrmEntity, readMikroOrmEntity } from './mikro-orm-model-reade
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
 import { refuseCascadingRemove } from './mikro-orm-removals.js';
 import type { ReplacedWriter } from './mikro-orm-replaced-targets.js';
-import { inRunningTransaction, mikroOrmTransaction } from './mikro-orm-transaction.js';
+import { mikroOrmTransaction, nestedCallOf, nestedOptions } from './mikro-orm-transaction.js';
 import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
 import { prepareEntity } from './prepare-entity.js';
 
@@ -255,10 +256,21 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   if (operation === 'bulkRemove') refuseCascadingRemove(meta);
   const entity = readMikroOrmEntity(meta, { platform: manager.getPlatform(), schema });
   const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities, operation);
-  const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation]);
-  const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false);
+  // A call of its own made by a running call: on its transaction, its changes in its undo log.
+  const nested = nestedCallOf(given);
+  const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation], nested?.undo);
+  const transaction = mikroOrmTransaction<object>(context, meta, entity.model, options.hooks !== false, nested);
   const access = writesGraph(operation)
-    ? relatedWriters(manager, meta, schema, entity, context, options.hooks !== false, entities, replacedWriter(manager, options))
+    ? relatedWriters(
+        manager,
+        meta,
+        schema,
+        entity,
+        context,
+        options.hooks !== false,
+        entities,
+        replacedWriter(manager, context, options),
+      )
     : mikroOrmEntityAccess(entity, meta, context);
   return {
     model: entity.model,
@@ -321,23 +333,49 @@ function relatedWriters(
 /**
  * Flush's early step for a stored row's replaced inverse one-to-one targets (mikro-orm-replaced-targets.ts):
  * a call of their class of its own on the running call's transaction — bulkRemove with orphanRemoval,
- * else bulkUpdate of their cleared reference — with the call's hooks, strategy and schema.
+ * else bulkUpdate of their cleared reference — with the call's hooks, strategy and schema. It joins
+ * that transaction alone (passed, not bound to the EntityManager: another call on it opens its own)
+ * and records its changes to the objects in the running call's undo log (undone if it rolls back).
+ * A failure is told at the input row whose new target replaced the failing one.
  */
 function replacedWriter(
   em: EntityManager,
+  context: MikroOrmWriteContext,
   options: { hooks?: boolean; strategy?: BulkOptions['strategy']; schema?: string },
 ): ReplacedWriter {
-  const own = { hooks: options.hooks, strategy: options.strategy, schema: options.schema };
-  return (meta, replaced) =>
-    inRunningTransaction(em, async () => {
-      const name = meta.class as EntityName<object>;
-      const removed = replaced.remove.length > 0 ? await operations.bulkRemove(em, name, replaced.remove, own) : undefined;
-      const updated = replaced.update.length > 0 ? await operations.bulkUpdate(em, name, replaced.update, own) : undefined;
-      return {
-        entityName: meta.className,
-        updated: updated?.updated ?? 0,
-        removed: removed?.removed ?? 0,
-        statements: (removed?.statements ?? 0) + (updated?.statements ?? 0),
-      };
-    });
+  return async (meta, replaced) => {
+    const transaction = context.transaction;
+    if (!transaction) throw new Error('cohort: a replaced target written outside its call (a bug)');
+    const own = () =>
+      nestedOptions(
+        { hooks: options.hooks, strategy: options.strategy, schema: options.schema },
+        { transaction, undo: context.undo },
+      );
+    const name = meta.class as EntityName<object>;
+    const at = (list: readonly object[], how: 'updated' | 'removed') => (error: unknown) => {
+      const index = (error as { index?: unknown }).index;
+      const holder = typeof index === 'number' ? replaced.holders.get(list[index] as object) : undefined;
+      if (!holder) throw error;
+      throw located(
+        error,
+        { entityName: holder.entityName, property: holder.property, target: meta.className },
+        how,
+        holder.index,
+      );
+    };
+    const removed =
+      replaced.remove.length > 0
+        ? await operations.bulkRemove(em, name, replaced.remove, own()).catch(at(replaced.remove, 'removed'))
+        : undefined;
+    const updated =
+      replaced.update.length > 0
+        ? await operations.bulkUpdate(em, name, replaced.update, own()).catch(at(replaced.update, 'updated'))
+        : undefined;
+    return {
+      entityName: meta.className,
+      updated: updated?.updated ?? 0,
+      removed: removed?.removed ?? 0,
+      statements: (removed?.statements ?? 0) + (updated?.statements ?? 0),
+    };
+  };
 }

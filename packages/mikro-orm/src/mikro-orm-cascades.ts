@@ -124,7 +124,7 @@ export class MikroOrmCascades {
       if (!found) continue;
       const writer = this.writerOf(meta);
       const hooks: LifecycleHooks<AnyEntity> = this.hooks ? new MikroOrmLifecycle(writer.context, meta) : NO_HOOKS;
-      const replaced = this.replacedWriter && replacedTargets(writer.context.em, metaOf, batch.entities, meta, found.entities);
+      const replaced = this.replacedWriter && replacedTargets(writer.context.em, metaOf, batch, meta, found.entities);
       const writeReplaced = this.replacedWriter;
       groups.push({
         side: position < rowsAt ? 'before' : 'after',

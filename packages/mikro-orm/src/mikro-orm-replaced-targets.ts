@@ -21,6 +21,8 @@ type AnyEntity = object;
 export interface ReplacedTargets {
   readonly update: readonly AnyEntity[];
   readonly remove: readonly AnyEntity[];
+  /** Each one's holder: the input row that replaced it and through which relation (where its failure is told). */
+  readonly holders: ReadonlyMap<AnyEntity, { readonly index: number; readonly entityName: string; readonly property: string }>;
 }
 
 /** Writes replaced targets of one class on the call's transaction (bulk-insert.ts: a call of its own). */
@@ -110,37 +112,52 @@ export function writesReplaced(prop: EntityProperty<AnyEntity>, olds: readonly A
 export function replacedTargets(
   em: EntityManager,
   metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
-  rows: readonly AnyEntity[],
+  rows: { readonly entities: readonly AnyEntity[]; readonly indices: readonly number[] },
   meta: EntityMetadata<AnyEntity>,
   entities: readonly AnyEntity[],
 ): ReplacedTargets | undefined {
   const inGroup = new Set(entities);
   const update: AnyEntity[] = [];
   const remove: AnyEntity[] = [];
-  for (const row of rows) {
+  const holders = new Map<AnyEntity, { index: number; entityName: string; property: string }>();
+  for (const [at, row] of rows.entities.entries()) {
     if (originalEntityData(row) === undefined) continue;
-    for (const prop of inverseOnesOf(metaOf(row))) {
+    const rowMeta = metaOf(row);
+    for (const prop of inverseOnesOf(rowMeta)) {
       if (prop.targetMeta?.root !== meta.root) continue;
       const target = Reference.unwrapReference((row as Record<string, unknown>)[prop.name] as AnyEntity);
       if (target == null || !inGroup.has(target)) continue;
       const olds = previousTargets(em, prop, row, target);
       if (olds.length === 0 || !writesReplaced(prop, olds)) continue;
-      (prop.orphanRemoval ? remove : update).push(...olds);
+      for (const old of olds) {
+        // Once each, though two rows' snapshots name it (the first row is where it is told).
+        if (holders.has(old)) continue;
+        holders.set(old, { index: rows.indices[at] ?? at, entityName: rowMeta.className, property: prop.name });
+        (prop.orphanRemoval ? remove : update).push(old);
+      }
     }
   }
-  return update.length + remove.length > 0 ? { update, remove } : undefined;
+  return update.length + remove.length > 0 ? { update, remove, holders } : undefined;
 }
 
 /**
  * Puts the replaced targets back as they were if the call's transaction rolls back after they were
- * written: their snapshots, and the removed ones into the identity map, scheduled for orphan removal
+ * written: their snapshots, `onUpdate` values and version, and the removed ones into the identity map, scheduled for orphan removal
  * again (as assigning the new target left them).
  */
 export function undoReplaced(context: MikroOrmWriteContext, replaced: ReplacedTargets): void {
   const em = context.em;
   for (const old of [...replaced.update, ...replaced.remove]) {
     const data = originalEntityData(old);
-    context.undoOnRollBack(() => setOriginalEntityData(old, data));
+    // What the early write's UPDATE sets on the object besides its returned values (which its call
+    // puts back itself, in this call's undo log): `onUpdate` values, the version.
+    const values = entityInternals<AnyEntity>(old)
+      .__meta.hydrateProps.filter((prop) => prop.onUpdate || prop.version)
+      .map((prop) => [prop.name, (old as Record<string, unknown>)[prop.name]] as const);
+    context.undoOnRollBack(() => {
+      setOriginalEntityData(old, data);
+      for (const [name, value] of values) (old as Record<string, unknown>)[name] = value;
+    });
   }
   for (const old of replaced.remove) {
     context.undoOnRollBack(() => {

@@ -20,6 +20,7 @@ import {
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { MikroOrmRemovals } from './mikro-orm-removals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
+import type { UndoLog } from './undo-log.js';
 
 /**
  * A session on the EntityManager's running transaction. MikroORM's own `em.execute()` inlines
@@ -103,22 +104,29 @@ function transactionClient(
 // Transactions cohort opened and bound to an EntityManager: a concurrent call on the same
 // EntityManager must not take another call's transaction for its caller's.
 const ownTransactions = new WeakSet<object>();
-// Own transactions a call of the same call may join (a replaced target's early write).
-const joinable = new WeakSet<object>();
-
 /**
- * Runs `fn` — a cohort call of its own on `em`, from inside a running call — on that call's
- * transaction, where it would otherwise open another (mikro-orm-replaced-targets.ts).
+ * A call of its own that a running call makes (a replaced target's early write,
+ * mikro-orm-replaced-targets.ts): it runs on the running call's transaction — passed here, never
+ * read from the EntityManager, so that no other call on it joins that transaction — and records its
+ * changes to the objects in the running call's undo log, undone if that call's transaction rolls back.
  */
-export async function inRunningTransaction<T>(em: EntityManager, fn: () => Promise<T>): Promise<T> {
-  const trx = em.getTransactionContext() as object | undefined;
-  if (!trx) return fn();
-  joinable.add(trx);
-  try {
-    return await fn();
-  } finally {
-    joinable.delete(trx);
-  }
+export interface NestedCall {
+  readonly transaction: Transaction;
+  readonly undo: UndoLog;
+}
+
+// By the options object of the nested call (made for it alone).
+const nestedCalls = new WeakMap<object, NestedCall>();
+
+/** `options` for a call of its own made by a running call (see {@link NestedCall}). */
+export function nestedOptions<O extends object>(options: O, call: NestedCall): O {
+  nestedCalls.set(options, call);
+  return options;
+}
+
+/** The running call a call was made by, when its options came from {@link nestedOptions}. */
+export function nestedCallOf(options: unknown): NestedCall | undefined {
+  return options !== null && typeof options === 'object' ? nestedCalls.get(options) : undefined;
 }
 
 /**
@@ -132,11 +140,13 @@ export function mikroOrmTransaction<E extends object>(
   meta: EntityMetadata<E>,
   model: EntityModel,
   hooks: boolean,
+  nested?: NestedCall,
 ): TransactionRunner<E> {
   const em = context.em;
   // Generated (computed) columns are read back, never written: a change to one is no change.
   const columns = new Set(model.columns.filter((c) => c.insertable || c.updatable).map((c) => c.name));
   const targetFor = (trx: Transaction, inCallerTransaction: boolean, removals: MikroOrmRemovals): WriteTarget<E> => {
+    context.transaction = trx;
     const tracker = new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns);
     tracker.removed = (entity) => removals.removed(entity);
     return {
@@ -154,9 +164,9 @@ export function mikroOrmTransaction<E extends object>(
     const mark = context.mark();
     const removals = new MikroOrmRemovals(em);
     try {
+      if (nested) return await fn(targetFor(nested.transaction, true, removals));
       const existing = em.getTransactionContext();
-      if (existing && (!ownTransactions.has(existing as object) || joinable.has(existing as object)))
-        return await fn(targetFor(existing, true, removals));
+      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true, removals));
       let mine: Transaction | undefined;
       try {
         return await em.getConnection('write').transactional(
@@ -181,6 +191,7 @@ export function mikroOrmTransaction<E extends object>(
         }
       }
     } catch (error) {
+      context.transaction = undefined;
       context.forgetSince(mark);
       removals.restore();
       if (connectionLoss(error) !== undefined) await evictBrokenClients(em);

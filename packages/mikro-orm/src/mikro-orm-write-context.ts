@@ -1,5 +1,12 @@
 import type { InputBatch } from '@cohort/core/adapter';
-import { ChangeSet, ChangeSetType, type EntityData, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
+import {
+  ChangeSet,
+  ChangeSetType,
+  type EntityData,
+  type EntityManager,
+  type EntityMetadata,
+  type Transaction,
+} from '@mikro-orm/core';
 import { currentPayload, flushPayload, refuseKeyChange } from './flush-payload.js';
 import { initializeEntity } from './initialize-entity.js';
 import { entityInternals, prototypeMeta } from './mikro-orm-internals.js';
@@ -25,6 +32,8 @@ export class MikroOrmWriteContext {
   private readonly rows = new RowStates();
   private readonly entries: UnitOfWorkEntries;
   private readonly finisher: WriteFinisher;
+  /** The transaction the call's statements run in (set when it starts; a nested call of the call joins it). */
+  transaction?: Transaction;
 
   constructor(
     /** The EntityManager the call runs on (in the transaction while the call runs). */

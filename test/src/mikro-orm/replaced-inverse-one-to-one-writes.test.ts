@@ -158,13 +158,26 @@ for (const [prop, cls, name] of [
     it(`a hook throwing at the old ${name} of row 2 (flush's early step): every table unchanged`, async () => {
       await seed(h.fork(), prop, cls);
       const em = h.fork();
-      const { holders } = await replaced(em, prop, cls);
+      const { holders, olds } = await replaced(em, prop, cls);
       const before = await h.tables();
       fault.at = `${prop === 'card' ? 'afterUpdate' : 'afterDelete'} ${name} old2`;
       const error = await bulkSave(em, Holder, holders, opts()).catch((e: unknown) => e);
       fault.at = undefined;
       expect(error).toBeInstanceOf(BulkHookError);
       expect(await h.tables()).toEqual(before);
+      // Told at the input row whose new target replaced it (row 2; the second of the early step's
+      // list), and as what the call did with it.
+      const how = prop === 'card' ? 'updated' : 'removed';
+      expect(error).toMatchObject({
+        index: 2,
+        entity: olds[1],
+        relation: { entityName: 'Holder', property: prop, target: name },
+      });
+      expect((error as Error).message).toMatch(
+        new RegExp(`^${name} reached through Holder\\.${prop} \\(${how} with the row\\): `),
+      );
+      expect((error as Error).message).toMatch(/\brow 2\b/);
+      expect((error as Error).message).not.toMatch(/\brow 1\b/);
     });
   });
 }

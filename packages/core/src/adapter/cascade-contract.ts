@@ -45,7 +45,8 @@ export interface CascadeGroup {
    * stored entities its new entities replace (MikroORM: a stored row's previous inverse one-to-one
    * target, whose reference flush clears — or which it deletes, with orphanRemoval — in an early step
    * of its own). Called before the group's before-insert hooks; the entities it updated are counted
-   * in `byEntity`, its statements in `statements`.
+   * in `byEntity`, its statements in `statements`. A failure it throws is told at the input row whose
+   * new entity replaced the failing one (`located(error, relation, 'updated' | 'removed', row)`).
    */
   writeReplaced?(batch: InputBatch<unknown>): Promise<ReplacedWrite | undefined>;
 }

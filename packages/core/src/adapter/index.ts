@@ -12,6 +12,7 @@
  */
 
 export { bulkEventOf, bulkSubscriberMethod } from '../engine/bulk-subscriber.js';
+export { located } from '../engine/insert/cascade-inserts.js';
 export { type EntityGraph, InsertedEntities } from '../engine/insert/inserted-entities.js';
 export { runInsert } from '../engine/insert/run-insert.js';
 export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/lifecycle.js';

@@ -185,12 +185,25 @@ export async function cascadeHooks(
 
 /**
  * The error of a related entity, naming the relation it was reached through (the innermost one) and
- * what the call did with it (`inserted`: cascade inserts; `updated`: a changed stored one).
+ * what the call did with it (`inserted`: cascade inserts; `updated`: a changed stored one; `updated`
+ * or `removed`: a replaced one, CascadeGroup.writeReplaced). `row`: the input row it was reached from,
+ * where the error tells another position (a call of its own's list).
  */
-export function located(error: unknown, relation: GraphLocation, how: 'inserted' | 'updated' = 'inserted'): unknown {
+export function located(
+  error: unknown,
+  relation: GraphLocation,
+  how: 'inserted' | 'updated' | 'removed' = 'inserted',
+  row?: number,
+): unknown {
   if (!(error instanceof BulkWriteError) || error.relation) return error;
   Object.defineProperty(error, 'relation', { value: relation, enumerable: true, configurable: true });
-  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (${how} with the row): ${error.message}`;
+  let message = error.message;
+  if (row !== undefined && error.index !== row) {
+    // A call of its own (a replaced target's early write) told its own list's position: the input row's instead.
+    if (error.index !== undefined) message = message.replace(new RegExp(`\\brow ${error.index}\\b`), `row ${row}`);
+    Object.defineProperty(error, 'index', { value: row, enumerable: true, configurable: true, writable: false });
+  }
+  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (${how} with the row): ${message}`;
   return error;
 }
 

@@ -279,8 +279,9 @@ function inverseOneCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
     if (target == null || !Utils.isEntity(target)) return undefined;
     // A new target the call inserts, referring to the row: its own insert writes the link (a stored
     // row's: inserted before the row's UPDATE, as flush inserts before it updates; issue 22). One
-    // with a key but no row (kept from a failed call, or set by hand) is new if the cascade found it.
-    if (isUnsaved(target) || graph?.has(target)) {
+    // with a key but no row (kept from a failed call, or set by hand) is new if the cascade found it
+    // (of another class: the graph holds the call's rows too, stored ones included).
+    if (isUnsaved(target) || (graph?.has(target) && rootOf(target) !== rootOf(entity))) {
       const own = owning && Reference.unwrapReference((target as Record<string, unknown>)[owning] as object);
       if (!graph?.has(target) || own !== entity) return inserted;
       if (write === 'insert') return undefined;

@@ -3,6 +3,7 @@ import {
   type EntityInternals,
   entityInternals,
   identityMapEntry,
+  originalEntityData,
   registerManaged,
   setOriginalEntityData,
 } from './mikro-orm-internals.js';
@@ -43,11 +44,19 @@ export class UnitOfWorkEntries {
     }
   }
 
-  /** Registers the entity in the unit of work with flush's snapshot of it (`data`, or taken now). */
+  /**
+   * Registers the entity in the unit of work with flush's snapshot of it (`data`, or taken now). An
+   * entity managed already (a loaded one an upsert found) gets its snapshot back on rollback and
+   * stays managed, as before the call: taken out of the unit of work, a flush would insert it again,
+   * and its pending changes would be lost.
+   */
   register(entity: AnyEntity, data?: EntityData<AnyEntity>): void {
     const uow = this.em.getUnitOfWork();
+    const managedBefore = entityInternals(entity).__managed === true && identityMapEntry(this.em, entity) === entity;
+    const snapshot = managedBefore ? originalEntityData(entity) : undefined;
     registerManaged(this.em, entity, data ?? prepareEntity(this.em, entity), { refresh: true });
-    this.undo.push(this.unregisterFrom(uow), entity);
+    if (managedBefore) this.undo.push(() => setOriginalEntityData(entity, snapshot));
+    else this.undo.push(this.unregisterFrom(uow), entity);
   }
 
   // The undo step of a registration, one per unit of work (not a closure per entity).

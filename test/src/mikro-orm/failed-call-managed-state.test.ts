@@ -62,7 +62,7 @@ describe('a loaded entity found by a failed bulkUpsert', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(await rows('member')).toEqual([{ id: 1, name: 'm0' }]);
-    expect(em.getUnitOfWork().getById(Member.name, 1)).toBe(m0);
+    expect(em.getUnitOfWork().getById(Member, 1)).toBe(m0);
     expect(m0.name).toBe('m0x');
     // What a flush of the same change writes: the UPDATE of the loaded row, no INSERT.
     await em.flush();

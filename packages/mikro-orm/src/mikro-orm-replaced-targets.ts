@@ -160,9 +160,13 @@ export function undoReplaced(context: MikroOrmWriteContext, replaced: ReplacedTa
     });
   }
   for (const old of replaced.remove) {
+    const wrapped = entityInternals<AnyEntity>(old);
+    const managedBefore = wrapped.__managed;
     context.undoOnRollBack(() => {
       const uow = em.getUnitOfWork();
       if (identityMapEntry(em, old) === undefined) uow.getIdentityMap().store(old);
+      // The removal left it unmanaged: managed again, as assigning the new target left it.
+      wrapped.__managed = managedBefore;
       uow.scheduleOrphanRemoval(old);
     });
   }

@@ -146,6 +146,10 @@ for (const [prop, cls, name] of [
         expect(error).toMatchObject({ relation: { entityName: 'Holder', property: prop, target: name } });
         expect(await h.tables()).toEqual(before);
         expect(olds.map((old) => managed(em, old))).toEqual([true, true]);
+        expect(olds.map((old) => (old as unknown as { __helper: { __managed?: boolean } }).__helper.__managed)).toEqual([
+          true,
+          true,
+        ]);
         // The old targets' snapshots are as before the call: the flush after it writes their early
         // step again (their reference cleared, or, with orphanRemoval, their rows deleted).
         await em.flush();

@@ -321,7 +321,7 @@ function ownMeta(entity: AnyEntity): EntityMetadata<AnyEntity> | undefined {
 
 /** The root class of an entity's hierarchy (single-table inheritance). */
 function rootOf(entity: unknown): unknown {
-  return (prototypeMeta(entity as object) ?? entityInternals(entity as object).__meta)?.root;
+  return ownMeta(entity as AnyEntity)?.root;
 }
 
 /** An entity (or reference to one) without a primary key: flush would insert it. */

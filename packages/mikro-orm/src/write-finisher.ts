@@ -52,7 +52,7 @@ export class WriteFinisher {
       for (const field of prop.fieldNames) if (field in row) generated[field] = row[field];
     }
     const em = this.em;
-    noteWritten(entity, this.undo);
+    if (!this.managed) noteWritten(entity, this.undo);
     if (!found) noteInserted(entity, this.undo);
     const mapped = applyReturnedRow(em, meta, entity, generated);
     syncIdentifier(entity);
@@ -84,7 +84,6 @@ export class WriteFinisher {
    */
   updated(meta: EntityMetadata<AnyEntity>, entity: AnyEntity, state: RowState): void {
     const wrapped = entityInternals(entity);
-    noteWritten(entity, this.undo);
     const row = state.row;
     const sent = state.sent;
     state.row = undefined;
@@ -112,6 +111,8 @@ export class WriteFinisher {
       wrapped.__schema = this.schema;
       wrapped.__initialized = true;
       this.entries.register(entity, current);
+    } else {
+      noteWritten(entity, this.undo);
     }
   }
 

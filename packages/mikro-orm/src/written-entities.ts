@@ -1,13 +1,16 @@
 import type { UndoLog } from './undo-log.js';
 
-// Entities whose rows a cohort call wrote (and whose transaction was not rolled back), managed or
-// not: with `managed: false` they have no snapshot, yet their rows exist.
+// Entities whose rows a cohort call wrote (and whose transaction was not rolled back) and that have
+// no snapshot to say so: those of a call with `managed: false`. A managed call registers what it
+// writes with flush's snapshot, which is what tells a later call (or flush) that the row exists —
+// and is gone again when a flush deletes the row (`unsetIdentity`), where a mark here would stay.
 const written = new WeakSet<object>();
 
 /**
- * Notes that a call wrote the entity's row; forgotten if the call's transaction rolls back. A later
- * call that reaches the entity as a related one links it rather than inserting it again (flush would
- * insert an entity without a snapshot, and fail on its key).
+ * Notes that a call wrote the entity's row and left it without a snapshot (`managed: false`);
+ * forgotten if the call's transaction rolls back. A later call that reaches the entity as a related
+ * one links it rather than inserting it again (flush would insert an entity without a snapshot, and
+ * fail on its key).
  */
 export function noteWritten(entity: object, undo: UndoLog): void {
   if (written.has(entity)) return;
@@ -25,14 +28,15 @@ export function wasWritten(entity: object): boolean {
 }
 
 // Per call (its undo log, shared by the write contexts of every class the call writes): the entities
-// it inserted.
-const insertedByCall = new WeakMap<UndoLog, WeakSet<object>>();
+// it inserted. A plain set, held as long as the call's undo log: a weak set costs the garbage
+// collector an ephemeron per entity, measurable at hundreds of thousands of entities a call.
+const insertedByCall = new WeakMap<UndoLog, Set<object>>();
 
 /** Notes that the call whose undo log this is inserted the entity's row. */
 export function noteInserted(entity: object, undo: UndoLog): void {
   let inserted = insertedByCall.get(undo);
   if (!inserted) {
-    inserted = new WeakSet();
+    inserted = new Set();
     insertedByCall.set(undo, inserted);
   }
   inserted.add(entity);

@@ -323,6 +323,7 @@ function relatedWriters(
     },
     input,
     writeReplaced,
+    context.managed,
   );
   const access = mikroOrmEntityAccess(entity, meta, context, { of: cascades, root: true });
   writers.set(meta, { entity, access, context });

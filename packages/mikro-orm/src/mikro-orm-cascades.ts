@@ -58,8 +58,10 @@ export class MikroOrmCascades {
     input?: unknown,
     /** Writes the stored targets a stored row's new inverse one-to-one targets replace (flush's early step). */
     private readonly replacedWriter?: ReplacedWriter,
+    /** The call registers what it writes in the identity map, which holds it anyway: a plain set. */
+    managed = false,
   ) {
-    this.graph = new InsertedEntities(input);
+    this.graph = new InsertedEntities(input, managed);
   }
 
   /**

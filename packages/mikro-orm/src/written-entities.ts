@@ -28,15 +28,14 @@ export function wasWritten(entity: object): boolean {
 }
 
 // Per call (its undo log, shared by the write contexts of every class the call writes): the entities
-// it inserted. A plain set, held as long as the call's undo log: a weak set costs the garbage
-// collector an ephemeron per entity, measurable at hundreds of thousands of entities a call.
-const insertedByCall = new WeakMap<UndoLog, Set<object>>();
+// it inserted of classes that refer to their own table (what mikroOrmSelfReferences asks about).
+const insertedByCall = new WeakMap<UndoLog, WeakSet<object>>();
 
 /** Notes that the call whose undo log this is inserted the entity's row. */
 export function noteInserted(entity: object, undo: UndoLog): void {
   let inserted = insertedByCall.get(undo);
   if (!inserted) {
-    inserted = new Set();
+    inserted = new WeakSet();
     insertedByCall.set(undo, inserted);
   }
   inserted.add(entity);

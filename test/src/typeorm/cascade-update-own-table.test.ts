@@ -5,7 +5,7 @@
 // the table, after the rows'). Differential: save() and the bulk call on equal inputs — rows, object
 // state (version, update date), the entity events (listener and subscriber, with updatedColumns and
 // databaseEntity) and the UPDATE statements (docs/differences.md, "Changed related entities").
-import { BulkHookError, bulkInsert, bulkSave, bulkUpdate } from '@cohort/typeorm';
+import { BulkHookError, bulkInsert, bulkSave, bulkUpdate, OptimisticLockError } from '@cohort/typeorm';
 import {
   AfterUpdate,
   BeforeUpdate,
@@ -356,6 +356,17 @@ describe("a changed stored entity of the rows' own table is updated with the row
     expect(r.mineTable).toEqual(r.ormTable);
     expect(r.mineObjects).toEqual(r.ormObjects);
     expect(events(r.mine)).toEqual(events(r.ormLog));
+  });
+
+  // With batchSize 1 the copy is a row of a later batch: the first batch updates the reached
+  // manager (its version moves on), the copy's batch then holds a stale version. save() (one unit)
+  // writes the copy alone; cohort fails the call, nothing written (docs/differences.md).
+  it("bulkUpdate, batchSize 1: the copy with the manager's key in a later batch — OptimisticLockError, nothing written", async () => {
+    const r = await run(copyIsRow, bulkUpdate, { batchSize: 1 });
+    expect(r.ormError).toBeUndefined();
+    expect(r.error).toBeInstanceOf(OptimisticLockError);
+    expect(r.mineTable.every((row) => row.moved === false)).toBe(true);
+    expect(r.mineTable).not.toEqual(r.ormTable);
   });
 
   it('bulkInsert: new rows reaching a changed stored manager update it, as save()', async () => {

@@ -247,6 +247,15 @@ const newRows: Scenario = {
   },
 };
 
+/** A tree in the call: n0's manager is the new n1, whose manager is the changed stored m. */
+const newTree: Scenario = {
+  change: ({ m }) => {
+    m.name = 'm!';
+    const n1 = make({ name: 'n1', manager: m });
+    return [make({ name: 'n0', manager: n1 }), n1];
+  },
+};
+
 const events = (entries: string[]) => entries.filter((e) => !/^(UPDATE|INSERT)/.test(e)).sort();
 
 describe("a changed stored entity of the rows' own table is updated with the rows, as save() updates it", () => {
@@ -368,6 +377,17 @@ describe("a changed stored entity of the rows' own table is updated with the row
     expect(r.mineTable.every((row) => row.moved === false)).toBe(true);
     expect(r.mineTable).not.toEqual(r.ormTable);
   });
+
+  for (const call of ['insert', bulkSave] as const) {
+    it(`${call === 'insert' ? 'bulkInsert' : 'bulkSave'}: a tree among the new rows (n0 under the new n1) whose top reaches a changed stored manager — linked and updated, as save()`, async () => {
+      const r = await run(newTree, call);
+      expect(r.error).toBeUndefined();
+      expect(r.ormError).toBeUndefined();
+      expect(r.mineTable).toEqual(r.ormTable);
+      expect(r.mineObjects).toEqual(r.ormObjects);
+      expect(events(r.mine)).toEqual(events(r.ormLog));
+    });
+  }
 
   it('bulkInsert: new rows reaching a changed stored manager update it, as save()', async () => {
     const r = await run(newRows, 'insert');

@@ -48,14 +48,15 @@ export function cascades(metadata: EntityMetadata): boolean {
 /**
  * The stored entities that save() would update with the rows of the batch (grouped by class with
  * `groupOf`, each once; `first`: the earliest row reaching one), or the refusal of the earliest row
- * reaching one cohort does not update (of the rows' own table) or a keyed entity with no row —
- * found as CascadesSubjectBuilder walks the relations: through every relation that
+ * reaching a keyed entity with no row — found as CascadesSubjectBuilder walks the relations: through every relation that
  * cascades inserts or updates, to any depth; an entity reached through one that cascades updates and
  * has its key is updated when it changed. "Changed" is what save() computes
  * (SubjectChangedColumnsComputer), against the entity's snapshot when trackEntityChanges took one
  * (as the rows' own diff), otherwise against its row, loaded like save() loads it: one query per
  * related class and batch, only for batches that reach such entities. Entities of the batch are
- * written by the call and not looked at. One with a key whose row does not exist, reached through a
+ * written by the call and not looked at, nor other objects with a row's key (save() takes them for
+ * the row). Changed entities of the rows' own table are one more group of their class: a second
+ * UPDATE of the table, after the rows'. One with a key whose row does not exist, reached through a
  * relation that cascades inserts, save() inserts (SubjectDatabaseEntityLoader finds no row): cohort
  * inserts only related entities without a key, and refuses such a row (`cascade insert`) rather than
  * write a foreign key to no row. With a snapshot (trackEntityChanges) the entity was loaded: stored.
@@ -112,12 +113,6 @@ export async function findChangedRelation(
     return { first: missingRow(metadata, entities, missing), refused: true, groups: [] };
   }
   if (!first) return undefined;
-  // What cohort does not update as save() does: a changed entity of the rows' own table (save()
-  // updates it as one more subject of the graph, interleaved with the rows; cohort's batch writes
-  // its rows once), or no writer at all (the calls that do not update related entities).
-  const own = found.filter((r) => r.metadata.tablePath === metadata.tablePath);
-  const refusedAt = own.reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
-  if (refusedAt) return { first: changedRow(metadata, entities, refusedAt, true), refused: true, groups: [] };
   const groups: RelatedUpdateGroup[] = [];
   if (groupOf) {
     // One group per class, classes in the order first reached; entities in the order reached.
@@ -141,7 +136,7 @@ export async function findChangedRelation(
       );
     }
   }
-  return { first: changedRow(metadata, entities, first, false), groups };
+  return { first: changedRow(metadata, entities, first), groups };
 }
 
 /** Makes the update group of a related class (the tracker's: on its transaction). */
@@ -157,7 +152,6 @@ function changedRow(
   metadata: EntityMetadata,
   entities: readonly ObjectLiteral[],
   r: Reached,
-  ownTable: boolean,
 ): { position: number; found: UnwrittenRelation } {
   const own = metadata.findInheritanceMetadata(entities[r.position] as ObjectLiteral);
   return {
@@ -167,9 +161,6 @@ function changedRow(
       property: r.path,
       target: r.metadata.name,
       ...(own !== metadata && { entityName: own.name }),
-      ...(ownTable && {
-        advice: `the changed ${r.metadata.name} is of the rows' own table, which save() updates as one more row of the graph and cohort does not — save the changed ${r.metadata.name} entities yourself first (a bulk call of their own, or the ORM's save), then these rows`,
-      }),
     },
   };
 }
@@ -177,6 +168,13 @@ function changedRow(
 /** The entities with a key reached through relations that cascade inserts or updates, each once. */
 function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[]): Reached[] {
   const inBatch = new Set<object>(entities);
+  // Another object with the key of a row of the batch: save() takes it for the row's subject (found
+  // by key, CascadesSubjectBuilder.findByPersistEntityLike) and neither updates nor walks it.
+  const rowKeys = new Set<string>();
+  for (const entity of entities) {
+    const md = metadata.findInheritanceMetadata(entity);
+    if (md.hasAllPrimaryKeys(entity)) rowKeys.add(keyText(md, entity));
+  }
   const visited = new Set<object>();
   const reached = new Map<object, Reached>();
   const walk = (owner: ObjectLiteral, md: EntityMetadata, path: string, position: number): void => {
@@ -188,6 +186,8 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
       for (const item of Array.isArray(value) ? value : [value]) {
         if (item === null || typeof item !== 'object' || inBatch.has(item)) continue;
         const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
+        if (target.tablePath === metadata.tablePath && target.hasAllPrimaryKeys(item) && rowKeys.has(keyText(target, item)))
+          continue;
         const holder = reached.get(owner);
         if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {

@@ -2,9 +2,8 @@
 // relations that cascade (CascadesSubjectBuilder) and updates every stored related entity that
 // changed — a post's author, a child of a cascaded one-to-many, an author's publisher two steps
 // away. bulkUpdate, bulkSave and bulkInsert update them with the rows (test/src/typeorm/cascade-update-order.test.ts
-// pins events and statements); a changed entity of the rows' own table is refused with an
-// UnsupportedFeatureError (`cascade update`) naming the class, the relation and the related class,
-// and write nothing. "Changed" is save()'s own comparison: against the entity's snapshot with
+// pins events and statements; a changed entity of the rows' own table: cascade-update-own-table.test.ts).
+// "Changed" is save()'s own comparison: against the entity's snapshot with
 // trackEntityChanges, else against its row, loaded as save() loads it. What save() does not write
 // (unchanged related entities, relations without cascade, related entities that are rows of the
 // batch, any relation in an upsert) is written as save() writes it.

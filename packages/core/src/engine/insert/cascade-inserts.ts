@@ -225,6 +225,10 @@ export function withOwnCounts<R extends { byEntity?: Record<string, { inserted: 
   result: R & { inserted: number; updated: number },
   name: string,
 ): R {
-  if (result.byEntity) result.byEntity = { [name]: { inserted: result.inserted, updated: result.updated }, ...result.byEntity };
+  if (!result.byEntity) return result;
+  // Related entities of the given class itself (a changed manager of the rows' own table) add to its rows'.
+  const { [name]: related, ...others } = result.byEntity;
+  const own = { inserted: result.inserted + (related?.inserted ?? 0), updated: result.updated + (related?.updated ?? 0) };
+  result.byEntity = { [name]: own, ...others };
   return result;
 }

@@ -182,7 +182,8 @@ export interface BulkResult<E> {
   ms: number;
   /**
    * Rows written per entity class, when the call inserted related entities with its rows (cascade):
-   * the given class's (as `inserted`/`updated` above) and each related class's.
+   * the given class's (as `inserted`/`updated` above, plus the related entities of that class the
+   * call updated with them) and each related class's.
    */
   byEntity?: Record<string, EntityCounts>;
 }

@@ -203,6 +203,29 @@ describe('Keeper.medal (orphanRemoval), the old medal cascading removes to its r
     }
   }
 
+  it("a stream, one keeper per batch: refused by name when k2's batch is found, before its statements and hooks (k0's and k1's batches rolled back)", async () => {
+    const em = fork();
+    const { keepers } = await replaced(em, 'medal');
+    const before = await tables();
+    log.length = 0;
+    async function* stream() {
+      yield* keepers;
+    }
+    const error = await bulkSave(em, Keeper, stream(), opts({ batchSize: 1 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({
+      feature: 'cascade remove',
+      property: 'ribbons',
+      index: 2,
+      relation: { entityName: 'Keeper', property: 'medal', target: 'Medal' },
+    });
+    expect((error as Error).message).toMatch(/^Medal reached through Keeper\.medal \(removed with the row\): /);
+    // k0's and k1's new medals went in (rolled back); nothing of k2's batch ran.
+    expect(log.filter((entry) => entry.includes('new2') || entry.includes('old2'))).toEqual([]);
+    expect(log).toContain('afterCreate Medal new1');
+    expect(await tables()).toEqual(before);
+  });
+
   it('flush deletes the old medal and its loaded ribbon (its removal follows Medal.ribbons): what cohort refuses', async () => {
     const em = fork();
     const { keepers } = await replaced(em, 'medal');

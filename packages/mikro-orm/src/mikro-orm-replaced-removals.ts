@@ -21,16 +21,20 @@ export function refuseCascadingReplaced(em: EntityManager, input: unknown): void
   if (!Array.isArray(input) && !(input instanceof Set)) return;
   const metadata: MetadataStorage = em.getMetadata();
   let index = -1;
+  let last: { ctor?: unknown; meta?: EntityMetadata<AnyEntity> } = {};
   for (const row of input as Iterable<unknown>) {
     index++;
     // Not an entity: refused as input (batchesOf) or by the model, not here.
     if (row === null || typeof row !== 'object' || prototypeMeta(row) === undefined) continue;
-    const meta = metadata.find((row as { constructor: new () => AnyEntity }).constructor) ?? prototypeMeta(row);
+    // Looked up once per run of rows of one class (a large import's rows are all of one).
+    if (row.constructor !== last.ctor) last = { ctor: row.constructor, meta: metaOf(metadata, row) };
+    const meta = last.meta;
     if (!meta || orphanRemovingOnes(meta).length === 0 || originalEntityData(row) === undefined) continue;
     for (const prop of orphanRemovingOnes(meta)) {
       const target = Reference.unwrapReference((row as Record<string, unknown>)[prop.name] as AnyEntity);
-      // A new target only (one with a snapshot is no insert of the call's).
-      if (target == null || originalEntityData(target) !== undefined) continue;
+      // A new entity only (one with a snapshot is no insert of the call's; what is no entity, the relation finder's).
+      if (target == null || typeof target !== 'object' || prototypeMeta(target) === undefined) continue;
+      if (originalEntityData(target) !== undefined) continue;
       const olds = previousTargets(em, prop, row, target);
       if (olds.length === 0 || !writesReplaced(prop, olds)) continue;
       const classes = [target, ...olds].map((entity) => metaOf(metadata, entity)).filter((found) => found !== undefined);

@@ -12,6 +12,7 @@ import {
   type BulkOperation,
   defineBulkOperations,
   type EntityAccess,
+  inOuterCall,
   located,
   type TransactionRunner,
 } from '@cohort/core/adapter';
@@ -21,6 +22,7 @@ import { mikroOrmEntityAccess } from './mikro-orm-entity-access.js';
 import { type MikroOrmEntity, readMikroOrmEntity } from './mikro-orm-model-reader.js';
 import { type MikroOrmUpsertOptionNames, mikroOrmCallOptions } from './mikro-orm-options.js';
 import { refuseCascadingRemove } from './mikro-orm-removals.js';
+import { refuseCascadingReplaced } from './mikro-orm-replaced-removals.js';
 import type { ReplacedWriter } from './mikro-orm-replaced-targets.js';
 import { mikroOrmTransaction, nestedCallOf, nestedOptions } from './mikro-orm-transaction.js';
 import { MikroOrmWriteContext, type WriteKind } from './mikro-orm-write-context.js';
@@ -256,6 +258,7 @@ function jobFor<E, O extends { batchSize?: number; hooks?: boolean; managed?: bo
   if (operation === 'bulkRemove') refuseCascadingRemove(meta);
   const entity = readMikroOrmEntity(meta, { platform: manager.getPlatform(), schema });
   const options = streamDefaults(mikroOrmCallOptions<O>(operation, given, entity.model), entities, operation);
+  if (writesGraph(operation)) refuseCascadingReplaced(manager, entities);
   // A call of its own made by a running call: on its transaction, its changes in its undo log.
   const nested = nestedCallOf(given);
   const context = new MikroOrmWriteContext(manager, meta, schema, options.managed !== false, KINDS[operation], nested?.undo);
@@ -334,26 +337,37 @@ function relatedWriters(
 /**
  * Flush's early step for a stored row's replaced inverse one-to-one targets (mikro-orm-replaced-targets.ts):
  * a call of their class of its own on the running call's transaction — bulkRemove with orphanRemoval,
- * else bulkUpdate of their cleared reference — with the call's hooks, strategy and schema. It joins
+ * else bulkUpdate of their cleared reference — with the call's hooks, strategy, schema, validation
+ * and batch size (docs/guide.md, "Replaced inverse one-to-one targets"). It joins
  * that transaction alone (passed, not bound to the EntityManager: another call on it opens its own)
  * and records its changes to the objects in the running call's undo log (undone if it rolls back).
- * A failure is told at the input row whose new target replaced the failing one.
+ * A failure is told at the input row whose new target replaced the failing one, in its batch.
  */
 function replacedWriter(
   em: EntityManager,
   context: MikroOrmWriteContext,
-  options: { hooks?: boolean; strategy?: BulkOptions['strategy']; schema?: string },
+  options: { hooks?: boolean; strategy?: BulkOptions['strategy']; schema?: string; validate?: boolean; batchSize?: number },
 ): ReplacedWriter {
-  return async (meta, replaced) => {
+  return async (meta, replaced, batch) => {
     const transaction = context.transaction;
     if (!transaction) throw new Error('cohort: a replaced target written outside its call (a bug)');
     const own = () =>
       nestedOptions(
-        { hooks: options.hooks, strategy: options.strategy, schema: options.schema },
+        {
+          hooks: options.hooks,
+          strategy: options.strategy,
+          schema: options.schema,
+          validate: options.validate,
+          batchSize: options.batchSize,
+        },
         { transaction, undo: context.undo },
       );
     const name = meta.class as EntityName<object>;
     const at = (list: readonly object[], how: 'updated' | 'removed') => (error: unknown) => {
+      inOuterCall(error, batch, (position) => {
+        const old = list[position];
+        return old === undefined ? undefined : replaced.holders.get(old)?.index;
+      });
       const index = (error as { index?: unknown }).index;
       const holder = typeof index === 'number' ? replaced.holders.get(list[index] as object) : undefined;
       if (!holder) throw error;

@@ -142,9 +142,9 @@ export class MikroOrmCascades {
         // Flush's early step: the replaced targets cleared (or deleted) before the new ones go in.
         writeReplaced:
           replaced && writeReplaced
-            ? async () => {
+            ? async (group) => {
                 undoReplaced(writer.context, replaced);
-                return writeReplaced(meta, replaced);
+                return writeReplaced(meta, replaced, group.number);
               }
             : undefined,
       });

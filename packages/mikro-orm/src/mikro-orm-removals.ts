@@ -1,4 +1,5 @@
 import { UnsupportedFeatureError } from '@cohort/core';
+import { located } from '@cohort/core/adapter';
 import { Cascade, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
 import { entityInternals, identityMapEntry } from './mikro-orm-internals.js';
 
@@ -47,5 +48,22 @@ export function refuseCascadingRemove(meta: EntityMetadata<object>): void {
         'entities; cohort removes only the given rows — remove the related entities first, or use em.remove()',
       { entityName: meta.className, property: prop.name },
     );
+  }
+}
+
+/**
+ * Refuses a stored row's new inverse one-to-one target with orphanRemoval when flush's early step
+ * would delete a replaced target whose class cascades removes (what {@link refuseCascadingRemove}
+ * refuses of the bulkRemove that writes that step): told at the row (`index`) and its relation.
+ */
+export function refuseReplacedRemoval(
+  holder: { readonly index: number; readonly entityName: string; readonly property: string },
+  classes: readonly EntityMetadata<object>[],
+): void {
+  try {
+    for (const meta of new Set(classes)) refuseCascadingRemove(meta);
+  } catch (error) {
+    const target = classes[0]?.className ?? '';
+    throw located(error, { entityName: holder.entityName, property: holder.property, target }, 'removed', holder.index);
   }
 }

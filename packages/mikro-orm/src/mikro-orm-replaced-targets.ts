@@ -7,6 +7,7 @@ import {
   originalEntityData,
   setOriginalEntityData,
 } from './mikro-orm-internals.js';
+import { refuseReplacedRemoval } from './mikro-orm-removals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import { perClass } from './per-class.js';
 
@@ -25,8 +26,15 @@ export interface ReplacedTargets {
   readonly holders: ReadonlyMap<AnyEntity, { readonly index: number; readonly entityName: string; readonly property: string }>;
 }
 
-/** Writes replaced targets of one class on the call's transaction (bulk-insert.ts: a call of its own). */
-export type ReplacedWriter = (meta: EntityMetadata<AnyEntity>, replaced: ReplacedTargets) => Promise<ReplacedWrite>;
+/**
+ * Writes replaced targets of one class on the call's transaction (bulk-insert.ts: a call of its own);
+ * `batch`: the number of the call's batch whose rows replaced them.
+ */
+export type ReplacedWriter = (
+  meta: EntityMetadata<AnyEntity>,
+  replaced: ReplacedTargets,
+  batch: number,
+) => Promise<ReplacedWrite>;
 
 const inverseOnesOf = perClass((meta) =>
   meta.relations.filter((prop) => prop.kind === ReferenceKind.ONE_TO_ONE && !prop.owner && prop.mappedBy),
@@ -132,7 +140,10 @@ export function replacedTargets(
       for (const old of olds) {
         // Once each, though two rows' snapshots name it (the first row is where it is told).
         if (holders.has(old)) continue;
-        holders.set(old, { index: rows.indices[at] ?? at, entityName: rowMeta.className, property: prop.name });
+        const holder = { index: rows.indices[at] ?? at, entityName: rowMeta.className, property: prop.name };
+        // A stream's row (an array's was checked before the call: mikro-orm-replaced-removals.ts).
+        if (prop.orphanRemoval) refuseReplacedRemoval(holder, [metaOf(target), metaOf(old)]);
+        holders.set(old, holder);
         (prop.orphanRemoval ? remove : update).push(old);
       }
     }

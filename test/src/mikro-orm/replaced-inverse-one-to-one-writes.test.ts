@@ -183,5 +183,18 @@ for (const [prop, cls, name] of [
       expect((error as Error).message).toMatch(/\brow 2\b/);
       expect((error as Error).message).not.toMatch(/\brow 1\b/);
     });
+
+    it(`a hook throwing at the old ${name} of row 2, one holder per batch: told in row 2's batch (2), not the early step's own (0)`, async () => {
+      await seed(h.fork(), prop, cls);
+      const em = h.fork();
+      const { holders, olds } = await replaced(em, prop, cls);
+      const before = await h.tables();
+      fault.at = `${prop === 'card' ? 'afterUpdate' : 'afterDelete'} ${name} old2`;
+      const error = await bulkSave(em, Holder, holders, opts(1)).catch((e: unknown) => e);
+      fault.at = undefined;
+      expect(error).toBeInstanceOf(BulkHookError);
+      expect(error).toMatchObject({ index: 2, batch: 2, entity: olds[1] });
+      expect(await h.tables()).toEqual(before);
+    });
   });
 }

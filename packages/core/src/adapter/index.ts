@@ -14,6 +14,7 @@
 export { bulkEventOf, bulkSubscriberMethod } from '../engine/bulk-subscriber.js';
 export { located } from '../engine/insert/cascade-inserts.js';
 export { type EntityGraph, InsertedEntities } from '../engine/insert/inserted-entities.js';
+export { inOuterCall } from '../engine/insert/outer-call-error.js';
 export { runInsert } from '../engine/insert/run-insert.js';
 export { isPromiseLike, NO_HOOKS, runForBatch, runForEach } from '../engine/lifecycle.js';
 export type { BulkOperation, OptionCheck, OptionRule, OptionSpec } from '../engine/options/check-options.js';

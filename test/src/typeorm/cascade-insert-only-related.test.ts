@@ -7,7 +7,7 @@
 // the entity events (compared as sets; save()'s order pinned) and the write statements. Also: the
 // refusal with `onInvalid: 'skip'` says what save() would write for an unchanged related entity too,
 // and an unchanged stored entity of the rows' own table holding new ones is refused as what it is.
-import { bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
+import { bulkSave, bulkUpdate, trackEntityChanges, UnsupportedFeatureError } from '@cohort/typeorm';
 import { Column, Entity, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { normalizeState, rowsOf, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
@@ -27,9 +27,9 @@ const tables = (side: TypeormSide) => Promise.all(TABLES.map((t) => rowsOf(side,
 /**
  * Orders o0 (insertOnly: ann), o1 (customer: bob), o2 (none), stored and loaded, their customers
  * loaded and set on them (find() with relations would leave o2's null relations changed for save()),
- * then changed.
+ * then changed. `withRelations`: loaded with both relations instead (their snapshots then hold them).
  */
-async function loaded(side: TypeormSide, change: (orders: UnOrder[]) => void): Promise<UnOrder[]> {
+async function loaded(side: TypeormSide, change: (orders: UnOrder[]) => void, withRelations = false): Promise<UnOrder[]> {
   const ann = make(UnCustomer, { name: 'ann' });
   const bob = make(UnCustomer, { name: 'bob' });
   await side.dataSource.manager.save([ann, bob]);
@@ -38,11 +38,14 @@ async function loaded(side: TypeormSide, change: (orders: UnOrder[]) => void): P
     make(UnOrder, { title: 'o1', customer: bob }),
     make(UnOrder, { title: 'o2' }),
   ]);
-  const found = await side.dataSource.getRepository(UnOrder).find({ order: { id: 'ASC' } });
-  const customers = await side.dataSource.getRepository(UnCustomer).find({ order: { id: 'ASC' } });
-  const [o0, o1] = found as [UnOrder, UnOrder];
-  o0.insertOnly = customers[0];
-  o1.customer = customers[1];
+  const relations = withRelations ? { customer: true, insertOnly: true } : {};
+  const found = await side.dataSource.getRepository(UnOrder).find({ relations, order: { id: 'ASC' } });
+  if (!withRelations) {
+    const customers = await side.dataSource.getRepository(UnCustomer).find({ order: { id: 'ASC' } });
+    const [o0, o1] = found as [UnOrder, UnOrder];
+    o0.insertOnly = customers[0];
+    o1.customer = customers[1];
+  }
   change(found);
   log.length = 0;
   return found;
@@ -196,6 +199,40 @@ describe('new entities held by a stored entity reached through relations that ca
     expect(await tables(run.side)).toEqual(await tables(run.orm));
     expect(events(run.mine)).toEqual(events(run.ormLog));
     expect(writes(run.mine, 'INSERT INTO')).toBe(0);
+  });
+});
+
+describe('with trackEntityChanges: ann found against her snapshot', () => {
+  // A pair of its own: trackEntityChanges stays on for its DataSources.
+  const tracked = typeormPair('cascade_insert_only_snap', {
+    entities: [UnAddress, UnCustomer, UnNote, UnOrder],
+    subscribers: [UnLog],
+    logger: statements,
+    logging: ['query'],
+  });
+  // The orders loaded with their relations: TypeORM's save() finds a loaded null relation changed
+  // every time (its events say so), and so does cohort — the same events on both sides, again.
+  it('bulkUpdate writes what save() writes; the same call again inserts nothing and leaves ann alone, as save() again', async () => {
+    const runs = [];
+    for (const side of [tracked.reference(), tracked.subject()]) {
+      trackEntityChanges(side.dataSource);
+      const orders = await loaded(side, changeAll, true);
+      const writeOnce = () =>
+        side.mode === 'orm' ? side.dataSource.manager.save(orders) : bulkUpdate(side.dataSource, UnOrder, orders);
+      await writeOnce();
+      const first = [...log];
+      log.length = 0;
+      await writeOnce();
+      runs.push({ first, again: [...log], rows: await tables(side), state: state(orders) });
+    }
+    const [orm, mine] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    expect(mine.rows).toEqual(orm.rows);
+    expect(mine.state).toEqual(orm.state);
+    expect(events(mine.first)).toEqual(events(orm.first));
+    expect(events(mine.again)).toEqual(events(orm.again));
+    for (const again of [mine.again, orm.again]) {
+      expect(again.filter((e) => /^INSERT INTO |UnCustomer|UnAddress|UnNote|un_customer/.test(e))).toEqual([]);
+    }
   });
 });
 

@@ -17,6 +17,10 @@ interface Reached {
   inserts: boolean;
   /** Holds a new entity through a relation that cascades inserts: save() inserts it even when this one did not change. */
   holdsNew: boolean;
+  /** The first new entity it holds: the relation path from the row, its class. */
+  firstNew?: { path: string; target: string };
+  /** Its own columns or relations differ from its row (set once compared). */
+  differs?: boolean;
   /** The order the walk reached it in (rows in order, depth first), as save() builds its subjects. */
   readonly order: number;
 }
@@ -61,7 +65,9 @@ export function cascades(metadata: EntityMetadata): boolean {
  * inserts only related entities without a key, and refuses such a row (`cascade insert`) rather than
  * write a foreign key to no row. With a snapshot (trackEntityChanges) the entity was loaded: stored.
  * The entities grouped to update join the call's `graph`: their update inserts the new entities
- * they hold (their class's cascades), so the rows' relation finder does not refuse those.
+ * they hold (their class's cascades), so the rows' relation finder does not refuse those. So do those
+ * reached only through relations that cascade inserts and holding new entities, which save() inserts
+ * without updating the holder (its group's tracker finds it unchanged).
  */
 export async function findChangedRelation(
   queryRunner: QueryRunner,
@@ -74,9 +80,15 @@ export async function findChangedRelation(
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities);
   if (reached.length === 0) return undefined;
-  // Changed, or holding new entities (the update inserts them with it, as save() inserts them).
-  const changed = (r: Reached, stored: ObjectLiteral): boolean =>
-    r.updates && (r.holdsNew || saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated);
+  // Changed, or holding new entities (the update inserts them with it, as save() inserts them). One
+  // reached only through relations that cascade inserts is never updated by save(), but the new
+  // entities it holds are inserted: it joins its class's group, which inserts them and does not
+  // update it (`notUpdated`).
+  const changed = (r: Reached, stored: ObjectLiteral): boolean => {
+    if (!r.updates) return r.inserts && r.holdsNew;
+    r.differs = saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
+    return r.holdsNew || r.differs;
+  };
   const found: Reached[] = [];
   let missing: Reached | undefined;
   const toLoad = new Map<EntityMetadata, Reached[]>();
@@ -132,6 +144,7 @@ export async function findChangedRelation(
           list.map((r) => r.entity),
           list.map((r) => r.position),
           { entityName: rowClass.name, property: head.path },
+          list.filter((r) => !r.updates).map((r) => r.entity),
         ),
       );
     }
@@ -139,21 +152,43 @@ export async function findChangedRelation(
   return { first: changedRow(metadata, entities, first), groups };
 }
 
-/** Makes the update group of a related class (the tracker's: on its transaction). */
+/**
+ * Makes the update group of a related class (the tracker's: on its transaction); `notUpdated`: those
+ * of its entities save() does not update (reached through relations that cascade inserts only),
+ * whose new entities the group inserts all the same.
+ */
 export type RelatedGroupOf = (
   metadata: EntityMetadata,
   entities: ObjectLiteral[],
   positions: number[],
   via: { entityName: string; property: string },
+  notUpdated: ObjectLiteral[],
 ) => RelatedUpdateGroup;
 
-/** The refusal of a row reaching a changed related entity (`cascade update`). */
+/**
+ * The refusal of a row reaching a changed related entity (`cascade update`), or, of the rows' own
+ * table, one that did not change (or that save() does not update) but holds new entities, which
+ * save() inserts (`cascade insert`, naming the new entity).
+ */
 function changedRow(
   metadata: EntityMetadata,
   entities: readonly ObjectLiteral[],
   r: Reached,
 ): { position: number; found: UnwrittenRelation } {
   const own = metadata.findInheritanceMetadata(entities[r.position] as ObjectLiteral);
+  if (ownTable && !r.differs && r.firstNew) {
+    const held = r.firstNew.target;
+    return {
+      position: r.position,
+      found: {
+        kind: 'cascade insert',
+        property: r.firstNew.path,
+        target: held,
+        ...(own !== metadata && { entityName: own.name }),
+        advice: `the stored ${r.metadata.name} holding them is of the rows' own table, which cohort does not write with the rows — insert the new ${held} entities held by the stored ${r.metadata.name} first (and set its reference), or use the ORM's own save for these rows`,
+      },
+    };
+  }
   return {
     position: r.position,
     found: {
@@ -189,7 +224,10 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
         if (target.tablePath === metadata.tablePath && target.hasAllPrimaryKeys(item) && rowKeys.has(keyText(target, item)))
           continue;
         const holder = reached.get(owner);
-        if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
+        if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) {
+          holder.holdsNew = true;
+          holder.firstNew ??= { path: at, target: target.name };
+        }
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
           const found = reached.get(item) ?? {
             position,

@@ -44,6 +44,11 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   graph?: InsertedEntities;
   /** Set for a related class's tracker (see `relatedGroup`): it looks no further. */
   related = false;
+  /**
+   * For a related class's tracker: its entities that save() does not update (reached through
+   * relations that cascade inserts only), found unchanged whatever they hold.
+   */
+  notUpdated?: WeakSet<object>;
   /** The rows' tracker, for a related class's: its look-ups count as theirs (the call's `statements`). */
   countsInto?: { queries: number };
 
@@ -97,6 +102,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   }
 
   diff(entity: E, loaded: unknown, previous?: RowChange): RowChange {
+    if (this.notUpdated?.has(entity)) return rowChange(loaded as ObjectLiteral, [], [], []);
     const metadata = this.metadata.findInheritanceMetadata(entity);
     if (plainColumnsOnly(metadata)) {
       const stored = snapshotOf(entity) ?? (loaded as ObjectLiteral);

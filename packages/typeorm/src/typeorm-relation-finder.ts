@@ -250,9 +250,10 @@ const walkedClean = new WeakMap<EntityGraph, WeakSet<object>>();
  * entity that save() would insert: CascadesSubjectBuilder walks into stored entities too and inserts
  * the new ones it reaches there through relations that cascade inserts (`post.author.publisher`, a
  * new book in a loaded `author.books`). cohort inserts the new entities reached through new ones
- * (typeorm-cascades.ts) and those of the stored entities it updates with the rows (reached through
- * relations that cascade updates: findChangedRelation puts them in the call's graph); any other such
- * row is refused rather than written without them. Entities of the call's graph (rows, entities it
+ * (typeorm-cascades.ts) and those of the stored entities it writes with the rows (findChangedRelation
+ * puts them in the call's graph: updated when reached through relations that cascade updates, never
+ * when through ones that cascade inserts only); any other such row (a batch whose stored rows hold new
+ * entities themselves: checked before that look) is refused rather than written without them. Entities of the call's graph (rows, entities it
  * inserts or updates with them) are written by the call and not walked.
  */
 function storedHoldingNewCheck(metadata: EntityMetadata): RelationCheck | undefined {

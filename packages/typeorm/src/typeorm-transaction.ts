@@ -142,8 +142,8 @@ function writeTarget<E extends ObjectLiteral>(
   const tracker = new TypeormChangeTracker<E>(qr, metadata);
   tracker.graph = graph;
   tracker.removed = (entity) => removedKeys.unset(entity);
-  tracker.relatedGroup = (md, entities, positions, via) => {
-    const group = relatedGroup(qr, md, hooks, writes, removedKeys, entities, positions, via);
+  tracker.relatedGroup = (md, entities, positions, via, notUpdated) => {
+    const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated });
     // The related classes' look-ups count in the call's `statements`, as the rows' do.
     (group.target.changes as TypeormChangeTracker<ObjectLiteral>).countsInto = tracker;
     return group;
@@ -162,13 +162,22 @@ function writeTarget<E extends ObjectLiteral>(
   };
 }
 
+/** A related class's entities to write with a batch's rows (see RelatedGroupOf). */
+interface RelatedEntities {
+  entities: ObjectLiteral[];
+  positions: number[];
+  via: { entityName: string; property: string };
+  notUpdated: ObjectLiteral[];
+}
+
 /**
  * The update group of a related class whose changed entities save() updates with the rows (cascade
  * update): its own model, access, lifecycle and change tracker on the call's transaction. The values
  * the update puts on an entity (version, update date) are put back if the transaction rolls back, as
  * a failed save() leaves its objects; snapshots it takes are undone as the rows' are. The new
  * entities they hold through relations that cascade inserts are inserted with them, as save() inserts
- * them (typeorm-cascades.ts: the class's cascades, as for a bulkUpdate of them).
+ * them (typeorm-cascades.ts: the class's cascades, as for a bulkUpdate of them); so are those held
+ * by the entities save() does not update (`notUpdated`), which the group's tracker finds unchanged.
  */
 function relatedGroup(
   qr: QueryRunner,
@@ -176,13 +185,12 @@ function relatedGroup(
   hooks: boolean,
   writes: SnapshotWrites | undefined,
   removedKeys: RemovedKeys,
-  entities: ObjectLiteral[],
-  positions: number[],
-  via: { entityName: string; property: string },
+  { entities, positions, via, notUpdated }: RelatedEntities,
 ): RelatedUpdateGroup {
   const { model, access } = readTypeormEntity<ObjectLiteral>(qr.connection, metadata);
   const tracker = new TypeormChangeTracker<ObjectLiteral>(qr, metadata);
   tracker.related = true;
+  if (notUpdated.length > 0) tracker.notUpdated = new WeakSet(notUpdated);
   const kept = new WeakSet<object>();
   const keep = (entity: ObjectLiteral) => {
     if (kept.has(entity)) return;

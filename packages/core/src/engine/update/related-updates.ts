@@ -41,7 +41,8 @@ export class RelatedUpdates {
   ): RelatedUpdates | undefined {
     const first = found?.groups[0];
     if (!found || !first) return undefined;
-    // As for cascade inserts: an option that may leave a row unwritten while what it reached is updated.
+    // As for cascade inserts: an option that may leave a row unwritten while what it reached is
+    // written (a changed entity updated, or an unchanged one's new entities inserted).
     const conflict = (options as { onConflict?: unknown }).onConflict;
     const option =
       options.onInvalid === 'skip'
@@ -54,7 +55,7 @@ export class RelatedUpdates {
       const index = batch.indices[position] as number;
       throw new UnsupportedFeatureError(
         'cascade update',
-        `${first.entityName}.${first.property} at row ${index} reaches a changed ${first.model.name} that the ORM's own save would update with the row; cohort updates it, but not with ${option}, which may leave the row unwritten. Nothing was written: leave ${option} out, or save the related entities first.`,
+        `${first.entityName}.${first.property} at row ${index} reaches a stored ${first.model.name} that the ORM's own save would write with the row (updated where it changed, the new entities it holds through relations that cascade inserts inserted); cohort writes it too, but not with ${option}, which may leave the row unwritten. Nothing was written: leave ${option} out, or save the related entities first.`,
         {
           option,
           entityName: first.entityName,

@@ -47,13 +47,25 @@ interface Removal {
  * off the unit of work's stacks, the references other managed entities hold to it deleted
  * (`unitOfWork.unsetIdentity`, what flush calls after its DELETE), so a later flush sends nothing
  * for it. Returns how to put all of it back if the transaction that removed it rolls back (see
- * `restoreRemoval`).
+ * `restoreRemoval`), or undefined when there is nothing to put back.
  */
-export function removeFromUnitOfWork(em: EntityManager, entity: AnyEntity): Removal {
+export function removeFromUnitOfWork(em: EntityManager, entity: AnyEntity): Removal | undefined {
   const removal = capture(em, entity, new Set());
   em.getUnitOfWork().unsetIdentity(entity);
   keepDeleted(removal);
-  return removal;
+  // Nothing to put back (an entity the unit of work never held, as a stream's): nothing kept for the call.
+  return changed(removal) ? removal : undefined;
+}
+
+function changed(removal: Removal): boolean {
+  return (
+    removal.mapped ||
+    removal.managed ||
+    removal.snapshot !== undefined ||
+    removal.identifier !== undefined ||
+    removal.touched === true ||
+    removal.stacks.length + removal.references.length + removal.collections.length + removal.referrers.length > 0
+  );
 }
 
 function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>): Removal {

@@ -149,7 +149,10 @@ export function mikroOrmTransaction<E extends object>(
     context.transaction = trx;
     const tracker = new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns);
     // In the call's undo log, so that the rollback of a call that nested this one puts it back too.
-    tracker.removed = (entity) => context.undoOnRollBack(restoreRemoval, removeFromUnitOfWork(em, entity));
+    tracker.removed = (entity) => {
+      const removal = removeFromUnitOfWork(em, entity);
+      if (removal) context.undoOnRollBack(restoreRemoval, removal);
+    };
     return {
       session: mikroOrmSession(em, trx),
       hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,

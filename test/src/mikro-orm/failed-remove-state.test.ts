@@ -1,7 +1,8 @@
 // A bulkRemove that fails after its DELETE (an afterDelete hook throwing, a later batch failing)
 // rolls its rows back and leaves the objects as before the call: each removed entity managed again
 // with its snapshot, and the references other managed entities held to it (a many-to-one, a
-// one-to-many's items, both sides of a many-to-many) back in place, so that a following flush writes
+// one-to-many's items, both sides of a many-to-many; on MikroORM 7 an entity keyed by it, which
+// unsetIdentity takes out too) back in place, so that a following flush writes
 // what it would have written without the call. Compared with em.remove() + flush failing at the same
 // point, which leaves the entity out of the unit of work and those references deleted though its
 // row is back: the next flush then writes their removal (docs/differences.md, "Objects after a
@@ -11,6 +12,7 @@ import { Collection } from '@mikro-orm/core';
 import { AfterDelete, Entity, ManyToMany, ManyToOne, OneToMany, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { mikroOrmMajor } from '../harness/mikro-orm-major.js';
 import { type OwnMikroOrm, ownMikroOrm } from '../harness/own-mikro-orm.js';
 
 // The afterDelete hooks throw at the entity named here (class and key).
@@ -64,6 +66,14 @@ class Book {
   }
 }
 
+// Keyed by its book: MikroORM 7's unsetIdentity takes it out of the unit of work with its book.
+@Entity({ tableName: 'edition' })
+class Edition {
+  @ManyToOne(() => Book, { primary: true, deleteRule: 'cascade' }) book!: Book;
+  @PrimaryKey({ type: 'integer' }) no!: number;
+  @Property({ type: 'string', length: 40 }) name!: string;
+}
+
 @Entity({ tableName: 'review' })
 class Review {
   @PrimaryKey({ type: 'integer' }) id!: number;
@@ -73,7 +83,7 @@ class Review {
 
 let own: OwnMikroOrm;
 beforeAll(async () => {
-  own = await ownMikroOrm('failed_remove', { entities: [Author, Book, Review, Tag] });
+  own = await ownMikroOrm('failed_remove', { entities: [Author, Book, Edition, Review, Tag] });
 });
 afterAll(async () => {
   await own?.close();
@@ -88,6 +98,7 @@ const rows = async () => {
     book: await of('book', 'id'),
     review: await of('review', 'id'),
     tags: await of('book_tags', 'book_id, tag_id'),
+    edition: await of('edition', 'book_id, no'),
   };
 };
 
@@ -98,7 +109,9 @@ beforeEach(async () => {
 
 async function seed(): Promise<void> {
   const em = fork();
-  await em.execute(`truncate ${['author', 'book', 'review', 'tag', 'book_tags'].map(table).join(', ')} restart identity cascade`);
+  await em.execute(
+    `truncate ${['author', 'book', 'edition', 'review', 'tag', 'book_tags'].map(table).join(', ')} restart identity cascade`,
+  );
   const a = em.create(Author, { id: 1, name: 'a' });
   const t = em.create(Tag, { id: 1, name: 't' });
   const b1 = em.create(Book, { id: 1, name: 'b1', author: a });
@@ -106,6 +119,7 @@ async function seed(): Promise<void> {
   b1.tags.add(t);
   b2.tags.add(t);
   em.create(Review, { id: 1, name: 'r', book: b1 });
+  em.create(Edition, { book: b1, no: 1, name: 'e' });
   await em.flush();
 }
 
@@ -116,6 +130,7 @@ interface Loaded {
   readonly b2: Book;
   readonly t: Tag;
   readonly r: Review;
+  readonly e: Edition;
 }
 
 // Every entity loaded with its relations; a pending change on each book, which the next flush writes.
@@ -124,25 +139,31 @@ async function load(): Promise<Loaded> {
   const a = await em.findOneOrFail(Author, 1, { populate: ['books', 'books.tags'] });
   const t = await em.findOneOrFail(Tag, 1, { populate: ['books'] });
   const r = await em.findOneOrFail(Review, 1, { populate: ['book'] });
+  const e = await em.findOneOrFail(Edition, { book: 1, no: 1 });
   const [b1, b2] = a.books.getItems().sort((x, y) => x.id - y.id) as [Book, Book];
   b1.name = 'b1x';
   b2.name = 'b2x';
-  return { em, a, b1, b2, t, r };
+  e.name = 'ex';
+  return { em, a, b1, b2, t, r, e };
 }
 
 const internals = (entity: object) => (entity as { __helper: { __managed?: boolean; __originalEntityData?: object } }).__helper;
 const ids = (items: { id: number }[]) => items.map((item) => item.id);
 
 // The objects' references, each entity's place in the identity map, managed flag and snapshot.
-function objects({ em, a, b1, b2, t, r }: Loaded) {
+function objects({ em, a, b1, b2, t, r, e }: Loaded) {
   const uow = em.getUnitOfWork();
-  const entities = { a, b1, b2, t, r };
-  const classes = { a: Author, b1: Book, b2: Book, t: Tag, r: Review } as const;
+  const entities = { a, b1, b2, t, r, e };
+  const classes = { a: Author, b1: Book, b2: Book, t: Tag, r: Review, e: Edition } as const;
   const unit = Object.fromEntries(
     Object.entries(entities).map(([key, entity]) => [
       key,
       {
-        mapped: uow.getById(classes[key as keyof typeof classes] as never, entity.id) === entity,
+        mapped:
+          uow.getById(
+            classes[key as keyof typeof classes] as never,
+            key === 'e' ? [b1.id, e.no] : (entity as { id: number }).id,
+          ) === entity,
         managed: internals(entity).__managed === true,
         snapshot: internals(entity).__originalEntityData,
       },
@@ -157,6 +178,7 @@ function objects({ em, a, b1, b2, t, r }: Loaded) {
     tagBooks: ids(t.books.getItems(false)),
     tagBooksDirty: t.books.isDirty(),
     reviewBook: r.book?.id ?? null,
+    editionBook: e.book?.id ?? null,
   };
 }
 
@@ -177,6 +199,7 @@ describe('objects after a failed remove', () => {
       await (await load()).em.flush();
       const withoutCall = await rows();
       expect(withoutCall.book.map((row) => row.name)).toEqual(['b1x', 'b2x']);
+      expect(withoutCall.edition.map((row) => row.name)).toEqual(['ex']);
       await seed();
       expect(await rows()).toEqual(stored);
 
@@ -192,8 +215,10 @@ describe('objects after a failed remove', () => {
       for (const entity of c.pick(viaFlush)) expect(internals(entity).__managed).toBe(false);
       // Its next flush writes something else than a flush without the failed one: the changes the
       // failed flush sent count as written, and the deleted references as removed (a review's book,
-      // junction rows).
-      await viaFlush.em.flush();
+      // junction rows); on MikroORM 6 it fails where an edition keyed by the removed book inserts it again.
+      const nextFlush = await viaFlush.em.flush().catch((e: unknown) => e);
+      if (mikroOrmMajor === 6 && c.remove.includes('book')) expect(String(nextFlush)).toMatch(/duplicate key/);
+      else expect(nextFlush).toBeUndefined();
       expect(await rows()).not.toEqual(withoutCall);
       await seed();
 

@@ -9,6 +9,7 @@ import {
   type Transaction,
   Utils,
 } from '@mikro-orm/core';
+import { propertyPath } from './mikro-orm-column-model.js';
 import { createLoaded, diffSnapshots, entityInternals, findRows } from './mikro-orm-internals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import { prepareEntity } from './prepare-entity.js';
@@ -28,7 +29,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
   private readonly looked = new WeakSet<AnyEntity>();
   private readonly written = new Map<EntityMetadata<AnyEntity>, Map<string, WrittenProperty | null>>();
   private readonly shapes = new Map<EntityMetadata<AnyEntity>, Map<string, ChangeShape>>();
-  /** Set for a call's transaction: leaves a removed entity as flush leaves it (see MikroOrmRemovals). */
+  /** Set for a call's transaction: leaves a removed entity as flush leaves it (see removeFromUnitOfWork). */
   removed?: (entity: E) => void;
 
   constructor(
@@ -190,7 +191,7 @@ export class MikroOrmChangeTracker<E extends object> implements ChangeTracker<E>
     if (written === undefined) {
       const prop = (meta.properties as Partial<Record<string, EntityProperty<AnyEntity>>>)[key];
       const own = prop?.fieldNames?.filter((name) => this.columns.has(name)) ?? [];
-      written = prop && own.length > 0 ? { path: prop.embedded ? prop.embedded.join('.') : prop.name, columns: own } : null;
+      written = prop && own.length > 0 ? { path: propertyPath(meta, prop).join('.'), columns: own } : null;
       byKey.set(key, written);
     }
     return written;

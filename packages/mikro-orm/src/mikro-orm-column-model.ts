@@ -48,6 +48,18 @@ const KINDS: Record<string, ColumnKind> = {
 };
 
 /**
+ * The property names from the entity down to an embedded property, as a user writes them
+ * (`outer.inner.label`): MikroORM names a property of an embeddable nested in another after the
+ * flattened holder (`prop.embedded` is `['outer_inner', 'label']`).
+ */
+export function propertyPath(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): string[] {
+  if (!prop.embedded) return [prop.name];
+  const [parent, child] = prop.embedded;
+  const holder = meta.properties[parent];
+  return holder ? [...propertyPath(meta, holder), child] : [parent, child];
+}
+
+/**
  * The engine's model of one column of a property (`field`, the property's `position`-th), as pure
  * data: its kind, nullability, length, role, generation and whether it is written.
  */
@@ -73,7 +85,7 @@ export function columnModel(
   const composite = prop.fieldNames.length > 1;
   return {
     name: field,
-    property: prop.embedded ? prop.embedded.join('.') : composite ? `${prop.name}.${position}` : prop.name,
+    property: prop.embedded ? propertyPath(meta, prop).join('.') : composite ? `${prop.name}.${position}` : prop.name,
     kind,
     isArray,
     nullable: Boolean(prop.nullable),

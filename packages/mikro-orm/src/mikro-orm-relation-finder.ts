@@ -1,5 +1,6 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import { type EntityManager, type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
+import { propertyPath } from './mikro-orm-column-model.js';
 import { collectionState, entityInternals, identityMapEntry, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { collectionChanges, otherSides, writesLinks } from './mikro-orm-links.js';
 import { previousTargets, writesReplaced } from './mikro-orm-replaced-targets.js';
@@ -95,7 +96,7 @@ function checkOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity
   // A new parent of the own table in an inline embeddable is linked as any (below) — but not from a
   // nested one (`outer.inner.parent`): flush writes NULL there (its extra updates do not reach it),
   // and cohort does not link it either, so it is refused (embeddedReferenceCheck) rather than lost.
-  if (prop.embedded && (!refersToOwnTable(meta, prop) || pathOf(meta, prop).length > 2))
+  if (prop.embedded && (!refersToOwnTable(meta, prop) || propertyPath(meta, prop).length > 2))
     return embeddedReferenceCheck(meta, prop);
   const check = referenceCheck(prop);
   if (!refersToOwnTable(meta, prop) || prop.mapToPk) return check;
@@ -133,7 +134,7 @@ function referenceCheck(prop: EntityProperty<AnyEntity>): RelationCheck {
 function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): RelationCheck {
   const found: UnwrittenRelation = {
     kind: 'unsaved reference',
-    property: pathOf(meta, prop).join('.'),
+    property: propertyPath(meta, prop).join('.'),
     target: prop.targetMeta?.className ?? prop.type,
   };
   const inserted = (entity: AnyEntity, graph: EntityGraph | undefined) => (value: unknown) => {
@@ -142,14 +143,6 @@ function embeddedReferenceCheck(meta: EntityMetadata<AnyEntity>, prop: EntityPro
   };
   return (entity, _write, graph) =>
     embeddedValues(meta, entity, prop).some((value) => isUnsaved(value) && !inserted(entity, graph)(value)) ? found : undefined;
-}
-
-/** The property names from the entity down to an embedded property (`origin.inner.country`). */
-function pathOf(meta: EntityMetadata<AnyEntity>, prop: EntityProperty<AnyEntity>): string[] {
-  if (!prop.embedded) return [prop.name];
-  const [parent, child] = prop.embedded;
-  const holder = meta.properties[parent];
-  return holder ? [...pathOf(meta, holder), child] : [parent, child];
 }
 
 /** Every value of an embedded property on the entity: through nested embeddables and arrays of them. */

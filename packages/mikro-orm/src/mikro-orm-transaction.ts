@@ -18,7 +18,7 @@ import {
   writePool,
 } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
-import { MikroOrmRemovals } from './mikro-orm-removals.js';
+import { removeFromUnitOfWork, restoreRemoval } from './mikro-orm-removals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import type { UndoLog } from './undo-log.js';
 
@@ -145,10 +145,14 @@ export function mikroOrmTransaction<E extends object>(
   const em = context.em;
   // Generated (computed) columns are read back, never written: a change to one is no change.
   const columns = new Set(model.columns.filter((c) => c.insertable || c.updatable).map((c) => c.name));
-  const targetFor = (trx: Transaction, inCallerTransaction: boolean, removals: MikroOrmRemovals): WriteTarget<E> => {
+  const targetFor = (trx: Transaction, inCallerTransaction: boolean): WriteTarget<E> => {
     context.transaction = trx;
     const tracker = new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns);
-    tracker.removed = (entity) => removals.removed(entity);
+    // In the call's undo log, so that the rollback of a call that nested this one puts it back too.
+    tracker.removed = (entity) => {
+      const removal = removeFromUnitOfWork(em, entity);
+      if (removal) context.undoOnRollBack(restoreRemoval, removal);
+    };
     return {
       session: mikroOrmSession(em, trx),
       hooks: hooks ? new MikroOrmLifecycle<E>(context, meta) : NO_HOOKS,
@@ -162,11 +166,10 @@ export function mikroOrmTransaction<E extends object>(
   };
   return async (fn) => {
     const mark = context.mark();
-    const removals = new MikroOrmRemovals(em);
     try {
-      if (nested) return await fn(targetFor(nested.transaction, true, removals));
+      if (nested) return await fn(targetFor(nested.transaction, true));
       const existing = em.getTransactionContext();
-      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true, removals));
+      if (existing && !ownTransactions.has(existing as object)) return await fn(targetFor(existing, true));
       let mine: Transaction | undefined;
       try {
         return await em.getConnection('write').transactional(
@@ -174,7 +177,7 @@ export function mikroOrmTransaction<E extends object>(
             mine = trx;
             ownTransactions.add(trx as object);
             em.setTransactionContext(trx);
-            return fn(targetFor(trx, false, removals));
+            return fn(targetFor(trx, false));
           },
           {
             sessionContext: transactionSessionContext(em),
@@ -193,7 +196,6 @@ export function mikroOrmTransaction<E extends object>(
     } catch (error) {
       context.transaction = undefined;
       context.forgetSince(mark);
-      removals.restore();
       if (connectionLoss(error) !== undefined) await evictBrokenClients(em);
       throw error;
     }

@@ -196,8 +196,8 @@ export class MikroOrmWriteContext {
   }
 
   /** Records how to undo a change to an entity (or a collection) the call made, should its transaction roll back. */
-  undoOnRollBack(step: () => void): void {
-    this.undo.push(step);
+  undoOnRollBack<S>(step: (subject: S) => void, subject?: S): void {
+    this.undo.push(step, subject);
   }
 
   /** A point to roll registrations back to (the start of a transaction). */

@@ -149,4 +149,30 @@ describe('embeddables inside embeddables, against persist() + flush()', () => {
     expect(failures.map((f) => [f.index, f.property, f.constraint])).toEqual([[1, 'extra', 'type']]);
     expect(await subject.rows('ne_shelf')).toEqual([]);
   });
+
+  it('invalid values of a nested embeddable are named by the path a user writes (`outer.inner.label`), as one level down (`outer.title`); an update names them the same', async () => {
+    const long = 'x'.repeat(21);
+    const subs = samples();
+    (subs[0] as NeShelf).outer.inner.label = long;
+    (subs[2] as NeShelf).outer.title = long;
+    const error = await bulkInsert(subject.orm.em.fork(), NeShelf, subs).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BulkValidationError);
+    const failures = (error as BulkValidationError<NeShelf>).failures;
+    expect(failures.map((f) => [f.index, f.property, f.constraint, f.value])).toEqual([
+      [0, 'outer.inner.label', 'maxLength', long],
+      [2, 'outer.title', 'maxLength', long],
+    ]);
+    expect((error as Error).message).toContain('row 0, outer.inner.label:');
+    expect(await subject.rows('ne_shelf')).toEqual([]);
+
+    const em = subject.orm.em.fork();
+    const stored = samples();
+    await bulkInsert(em, NeShelf, stored);
+    (stored[1] as NeShelf).outer.inner.label = long;
+    const updateError = await bulkUpdate(em, NeShelf, stored).catch((e: unknown) => e);
+    expect(updateError).toBeInstanceOf(BulkValidationError);
+    expect((updateError as BulkValidationError<NeShelf>).failures.map((f) => [f.index, f.property])).toEqual([
+      [1, 'outer.inner.label'],
+    ]);
+  });
 });

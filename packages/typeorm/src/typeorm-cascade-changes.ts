@@ -17,10 +17,6 @@ interface Reached {
   inserts: boolean;
   /** Holds a new entity through a relation that cascades inserts: save() inserts it even when this one did not change. */
   holdsNew: boolean;
-  /** The first new entity it holds: the relation path from the row, its class. */
-  firstNew?: { path: string; target: string };
-  /** Its own columns or relations differ from its row (set once compared). */
-  differs?: boolean;
   /** The order the walk reached it in (rows in order, depth first), as save() builds its subjects. */
   readonly order: number;
 }
@@ -86,8 +82,7 @@ export async function findChangedRelation(
   // update it (`notUpdated`).
   const changed = (r: Reached, stored: ObjectLiteral): boolean => {
     if (!r.updates) return r.inserts && r.holdsNew;
-    r.differs = saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
-    return r.holdsNew || r.differs;
+    return r.holdsNew || saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
   };
   const found: Reached[] = [];
   let missing: Reached | undefined;
@@ -165,30 +160,13 @@ export type RelatedGroupOf = (
   notUpdated: ObjectLiteral[],
 ) => RelatedUpdateGroup;
 
-/**
- * The refusal of a row reaching a changed related entity (`cascade update`), or, of the rows' own
- * table, one that did not change (or that save() does not update) but holds new entities, which
- * save() inserts (`cascade insert`, naming the new entity).
- */
+/** The refusal of a row reaching a changed related entity (`cascade update`). */
 function changedRow(
   metadata: EntityMetadata,
   entities: readonly ObjectLiteral[],
   r: Reached,
 ): { position: number; found: UnwrittenRelation } {
   const own = metadata.findInheritanceMetadata(entities[r.position] as ObjectLiteral);
-  if (ownTable && !r.differs && r.firstNew) {
-    const held = r.firstNew.target;
-    return {
-      position: r.position,
-      found: {
-        kind: 'cascade insert',
-        property: r.firstNew.path,
-        target: held,
-        ...(own !== metadata && { entityName: own.name }),
-        advice: `the stored ${r.metadata.name} holding them is of the rows' own table, which cohort does not write with the rows — insert the new ${held} entities held by the stored ${r.metadata.name} first (and set its reference), or use the ORM's own save for these rows`,
-      },
-    };
-  }
   return {
     position: r.position,
     found: {
@@ -224,10 +202,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
         if (target.tablePath === metadata.tablePath && target.hasAllPrimaryKeys(item) && rowKeys.has(keyText(target, item)))
           continue;
         const holder = reached.get(owner);
-        if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) {
-          holder.holdsNew = true;
-          holder.firstNew ??= { path: at, target: target.name };
-        }
+        if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
           const found = reached.get(item) ?? {
             position,

@@ -24,6 +24,7 @@ import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCall
 import { refuseCascadingRemove, softRemoveColumn } from './typeorm-remove-guard.js';
 import type { RemovedKeys } from './typeorm-removed-keys.js';
 import { typeormTransaction } from './typeorm-transaction.js';
+import { refuseTreeTable } from './typeorm-tree-guard.js';
 
 /** Options of the TypeORM adapter's bulkInsert: cohort's, and save()'s own names (docs/guide.md, Options). */
 export interface TypeormInsertOptions extends InsertOptions, TypeormSaveOptionNames {}
@@ -184,6 +185,7 @@ function jobFor<E, O extends { hooks?: boolean }>(
   const manager = managerOf(target);
   const metadata = manager.connection.getMetadata(entity as EntityTarget<ObjectLiteral>);
   if (operation === 'bulkRemove') refuseCascadingRemove(metadata);
+  else if (operation !== 'bulkSoftRemove') refuseTreeTable(metadata, operation);
   const { model, access, upsertAccess } = readTypeormEntity<ObjectLiteral>(manager.connection, metadata);
   const inCallerTransaction = manager.queryRunner?.isTransactionActive === true;
   const { options, data } = typeormCallOptions<O>(operation, given, model, inCallerTransaction);

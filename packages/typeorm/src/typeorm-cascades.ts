@@ -11,6 +11,7 @@ import { typeormLinks } from './typeorm-links.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import type { RelationFinder } from './typeorm-relation-finder.js';
 import type { RemovedKeys } from './typeorm-removed-keys.js';
+import { refuseTreeTable } from './typeorm-tree-guard.js';
 
 /** Where a new related entity was first reached: the input row, the relation. */
 interface Reached {
@@ -117,6 +118,7 @@ export class TypeormCascades {
       const rollBack = this.rollBack;
       const hooks: LifecycleHooks<ObjectLiteral> =
         this.hooks && queryRunner ? new TypeormLifecycle<ObjectLiteral>(queryRunner, meta) : NO_HOOKS;
+      refuseTreeTable(meta, `inserting by cascade (${first.entityName}.${first.property})`);
       groups.push({
         side: position < rootAt ? 'before' : 'after',
         entityName: first.entityName,

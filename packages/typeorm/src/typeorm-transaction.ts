@@ -17,6 +17,7 @@ import { driverClientOf } from './typeorm-internals.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { RemovedKeys } from './typeorm-removed-keys.js';
+import { refuseTreeTable } from './typeorm-tree-guard.js';
 
 /** A session on a query runner: statements go through TypeORM's own query() (logged like save's). */
 export function typeormSession(queryRunner: QueryRunner): SqlSession {
@@ -187,6 +188,7 @@ function relatedGroup(
   removedKeys: RemovedKeys,
   { entities, positions, via, notUpdated }: RelatedEntities,
 ): RelatedUpdateGroup {
+  refuseTreeTable(metadata, `updating by cascade (${via.entityName}.${via.property})`);
   const { model, access } = readTypeormEntity<ObjectLiteral>(qr.connection, metadata);
   const tracker = new TypeormChangeTracker<ObjectLiteral>(qr, metadata);
   tracker.related = true;

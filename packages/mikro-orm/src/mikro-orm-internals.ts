@@ -360,6 +360,8 @@ export interface CollectionState {
   /** The items when it was loaded or last flushed; undefined when replaced before it was loaded. */
   getSnapshot(): unknown[] | undefined;
   isInitialized(): boolean;
+  /** Whether it holds the item (a set lookup), without the initialization check. */
+  contains(item: object, check: false): boolean;
   /** Marks the collection clean, its items as its snapshot (what flush does after writing it). */
   takeSnapshot(): void;
   /** Adds or removes an item without touching the other side (@internal), marking the collection dirty. */

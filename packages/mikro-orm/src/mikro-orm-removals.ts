@@ -9,6 +9,7 @@ import {
   identityMapStore,
   mikroOrmMajor,
 } from './mikro-orm-internals.js';
+import type { UndoLog } from './undo-log.js';
 
 type AnyEntity = object;
 type Wrapped = EntityInternals<AnyEntity> & {
@@ -37,8 +38,8 @@ interface Removal {
   readonly touched: boolean | undefined;
   readonly stacks: readonly Set<AnyEntity>[];
   readonly references: HeldReference[];
-  /** Collections of other managed entities that held it: their items and dirty flag before. */
-  readonly collections: { readonly collection: CollectionState; readonly items: unknown[]; readonly dirty: boolean }[];
+  /** How many collections of other managed entities held it (each put back once per call, see CollectionBefore). */
+  collections: number;
   /** Referrers whose primary key holds it, which `unsetIdentity` takes out too (MikroORM 7). */
   readonly referrers: Removal[];
 }
@@ -50,12 +51,66 @@ interface Removal {
  * for it. Returns how to put all of it back if the transaction that removed it rolls back (see
  * `restoreRemoval`), or undefined when there is nothing to put back.
  */
-export function removeFromUnitOfWork(em: EntityManager, entity: AnyEntity): Removal | undefined {
-  const removal = capture(em, entity, new Set());
+export function removeFromUnitOfWork(em: EntityManager, entity: AnyEntity, undo: UndoLog): void {
+  const removal = capture(em, entity, new Set(), undo);
   em.getUnitOfWork().unsetIdentity(entity);
   keepDeleted(removal);
   // Nothing to put back (an entity the unit of work never held, as a stream's): nothing kept for the call.
-  return changed(removal) ? removal : undefined;
+  if (changed(removal)) undo.push(restoreRemoval, removal);
+}
+
+/**
+ * A collection's items and dirty flag before the call first removed one of its items: one per
+ * collection per call (its undo log), whatever the number of its items the call removes, put back
+ * once on rollback (see restoreCollection).
+ */
+interface CollectionBefore {
+  readonly undo: UndoLog;
+  readonly collection: CollectionState;
+  readonly items: unknown[];
+  readonly dirty: boolean;
+  /** The items the call removed from it. */
+  readonly removed: Set<unknown>;
+}
+
+const collectionsByCall = new WeakMap<UndoLog, Map<CollectionState, CollectionBefore>>();
+
+/** Notes that `unsetIdentity` is about to take the entity out of the collection. */
+function noteCollection(undo: UndoLog, collection: CollectionState, entity: AnyEntity): void {
+  let collections = collectionsByCall.get(undo);
+  if (!collections) {
+    collections = new Map();
+    collectionsByCall.set(undo, collections);
+  }
+  let before = collections.get(collection);
+  if (!before) {
+    const items = [...collection.getItems(false)];
+    before = { undo, collection, items, dirty: collection.isDirty(), removed: new Set() };
+    collections.set(collection, before);
+    undo.push(restoreCollection, before);
+  }
+  before.removed.add(entity);
+}
+
+/**
+ * Puts the items the call removed back in their places, keeping any other change to the collection
+ * since: the held items up to the first one out of place stay, the ones after it are taken out and
+ * added again in the order before the call, and items added since go last.
+ */
+function restoreCollection(before: CollectionBefore): void {
+  collectionsByCall.get(before.undo)?.delete(before.collection);
+  const { collection, removed } = before;
+  const held = collection.getItems(false);
+  const wanted = before.items.filter((item) => removed.has(item) || collection.contains(item as object, false));
+  let kept = 0;
+  while (kept < held.length && kept < wanted.length && held[kept] === wanted[kept]) kept++;
+  if (kept === held.length && kept === wanted.length) return;
+  const later = held.slice(kept);
+  // From the end: each removal renumbers the items after it.
+  for (let i = later.length - 1; i >= 0; i--) collection.removeWithoutPropagation(later[i]);
+  for (let i = kept; i < wanted.length; i++) collection.addWithoutPropagation(wanted[i]);
+  for (const item of later) collection.addWithoutPropagation(item);
+  collection.setDirty(before.dirty);
 }
 
 function changed(removal: Removal): boolean {
@@ -65,11 +120,11 @@ function changed(removal: Removal): boolean {
     removal.snapshot !== undefined ||
     removal.identifier !== undefined ||
     removal.touched === true ||
-    removal.stacks.length + removal.references.length + removal.collections.length + removal.referrers.length > 0
+    removal.stacks.length + removal.references.length + removal.collections + removal.referrers.length > 0
   );
 }
 
-function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>): Removal {
+function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, undo: UndoLog): Removal {
   seen.add(entity);
   const uow = em.getUnitOfWork();
   const wrapped = entityInternals(entity) as Wrapped;
@@ -85,7 +140,7 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>): Re
     touched: wrapped.__touched,
     stacks: stacks.filter((stack) => stack.has(entity)),
     references: [],
-    collections: [],
+    collections: 0,
     referrers: [],
   };
   // The references `unsetIdentity` deletes: in every managed entity of a class that refers to this one.
@@ -94,12 +149,14 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>): Re
       const value = Reference.unwrapReference((referrer as Record<string, unknown>)[prop.name] as object);
       if (Utils.isCollection(value)) {
         const collection = value as unknown as CollectionState;
-        const items = collection.getItems(false);
-        if (items.includes(entity)) removal.collections.push({ collection, items, dirty: collection.isDirty() });
+        if (collection.contains(entity, false)) {
+          noteCollection(undo, collection, entity);
+          removal.collections++;
+        }
       } else if (value != null && (prop.mapToPk || value === entity)) {
         // A key-mapped reference (`mapToPk`) is kept below if `unsetIdentity` deleted it.
         if (prop.primary && mikroOrmMajor >= 7) {
-          if (!seen.has(referrer)) removal.referrers.push(capture(em, referrer, seen));
+          if (!seen.has(referrer)) removal.referrers.push(capture(em, referrer, seen, undo));
         } else {
           const reference = { referrer, name: prop.name, formula: prop.formula !== undefined, value: undefined };
           removal.references.push({ ...reference, value: holderOf(reference)[prop.name] });
@@ -128,7 +185,7 @@ function keepDeleted(removal: Removal): void {
  * entity is managed again with its snapshot, so a next flush neither inserts it again nor loses its
  * pending changes.
  */
-export function restoreRemoval(removal: Removal): void {
+function restoreRemoval(removal: Removal): void {
   const { em, entity, wrapped } = removal;
   if (removal.mapped && identityMapEntry(em, entity) === undefined) em.getUnitOfWork().getIdentityMap().store(entity);
   wrapped.__managed = removal.managed;
@@ -139,15 +196,6 @@ export function restoreRemoval(removal: Removal): void {
   for (const reference of removal.references) {
     const holder = holderOf(reference);
     if (!(reference.name in holder)) holder[reference.name] = reference.value;
-  }
-  for (const { collection, items, dirty } of removal.collections) {
-    // Back in its place: the items after it are taken out and added again after it.
-    const held = new Set(collection.getItems(false));
-    if (held.has(entity)) continue;
-    for (const item of held) collection.removeWithoutPropagation(item);
-    for (const item of items) if (item === entity || held.delete(item)) collection.addWithoutPropagation(item);
-    for (const item of held) collection.addWithoutPropagation(item);
-    collection.setDirty(dirty);
   }
   for (const referrer of removal.referrers) restoreRemoval(referrer);
 }

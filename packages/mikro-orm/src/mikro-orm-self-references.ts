@@ -12,6 +12,7 @@ import {
 } from '@mikro-orm/core';
 import { applyReturnedRow } from './apply-returned-row.js';
 import { applyOnUpdate } from './mikro-orm-change-tracker.js';
+import { propertyPath } from './mikro-orm-column-model.js';
 import { diffSnapshots, entityInternals, prototypeMeta } from './mikro-orm-internals.js';
 import { embeddedValue } from './mikro-orm-relation-finder.js';
 import { prepareEntity } from './prepare-entity.js';
@@ -146,7 +147,7 @@ export function mikroOrmTreeUpdate(
           index,
           batch,
         );
-      const path = prop.embedded ? prop.embedded.join('.') : prop.name;
+      const path = propertyPath(own, prop).join('.');
       properties.push(path);
       before[path] = snapshot[key];
       fields.forEach(add);

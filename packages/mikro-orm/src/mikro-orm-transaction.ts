@@ -18,9 +18,10 @@ import {
   writePool,
 } from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
-import { removeFromUnitOfWork, restoreRemoval } from './mikro-orm-removals.js';
+import { removeFromUnitOfWork } from './mikro-orm-removals.js';
 import type { MikroOrmWriteContext } from './mikro-orm-write-context.js';
 import type { UndoLog } from './undo-log.js';
+import { forgetWritten } from './written-entities.js';
 
 /**
  * A session on the EntityManager's running transaction. MikroORM's own `em.execute()` inlines
@@ -150,8 +151,8 @@ export function mikroOrmTransaction<E extends object>(
     const tracker = new MikroOrmChangeTracker<E>(context, meta, trx, model.schema, columns);
     // In the call's undo log, so that the rollback of a call that nested this one puts it back too.
     tracker.removed = (entity) => {
-      const removal = removeFromUnitOfWork(em, entity);
-      if (removal) context.undoOnRollBack(restoreRemoval, removal);
+      removeFromUnitOfWork(em, entity, context.undo);
+      forgetWritten(entity, context.undo);
     };
     return {
       session: mikroOrmSession(em, trx),

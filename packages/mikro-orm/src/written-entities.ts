@@ -22,6 +22,19 @@ function forget(entity: object): void {
   written.delete(entity);
 }
 
+/**
+ * Forgets that a call wrote the entity's row once a call deleted it (bulkRemove): a later call then
+ * inserts it again, as flush does; noted again if the deleting call's transaction rolls back.
+ */
+export function forgetWritten(entity: object, undo: UndoLog): void {
+  if (!written.delete(entity)) return;
+  undo.push(remember, entity);
+}
+
+function remember(entity: object): void {
+  written.add(entity);
+}
+
 /** Whether a cohort call wrote the entity's row (see {@link noteWritten}). */
 export function wasWritten(entity: object): boolean {
   return written.has(entity);

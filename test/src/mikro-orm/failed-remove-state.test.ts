@@ -245,3 +245,45 @@ describe('objects after a failed remove', () => {
     });
   }
 });
+
+// Many items of one loaded collection: the collection is put back once (its items before the call,
+// in their order, with its dirty flag), whatever the number of its items the call removed.
+describe('a failed remove of many items of one loaded collection', () => {
+  const many = 3000;
+  const loadMany = async (dirty: boolean) => {
+    await fork().execute(
+      `insert into ${table('book')} (id, name, author_id) select g, 'm' || g, 1 from generate_series(3, ${many}) g`,
+    );
+    const em = fork();
+    const a = await em.findOneOrFail(Author, 1, { populate: ['books'], populateOrderBy: { books: { id: 'desc' } } });
+    if (dirty) a.books.setDirty();
+    return { em, a };
+  };
+  const picks = [
+    { items: 'all of them', pick: (books: Book[]) => books },
+    { items: 'every other one', pick: (books: Book[]) => books.filter((_, i) => i % 2 === 1) },
+  ];
+  for (const dirty of [false, true]) {
+    for (const p of picks) {
+      it(`${p.items}, the collection ${dirty ? 'dirty' : 'clean'}: back with its items, order and dirty flag`, async () => {
+        const { em, a } = await loadMany(dirty);
+        const storedMany = await rows();
+        expect(storedMany.book).toHaveLength(many);
+        const before = { books: ids(a.books.getItems(false)), dirty: a.books.isDirty() };
+        expect(before.books).toHaveLength(many);
+        expect(before.books[0]).toBe(many);
+        const picked = p.pick(a.books.getItems(false));
+        failAt.name = `Book ${picked[picked.length - 1]?.id}`;
+        const error = await bulkRemove(em, Book, picked).catch((e: unknown) => e);
+        failAt.name = undefined;
+        expect(error).toBeInstanceOf(BulkHookError);
+        expect(await rows()).toEqual(storedMany);
+        expect({ books: ids(a.books.getItems(false)), dirty: a.books.isDirty() }).toEqual(before);
+        for (const book of picked) expect(internals(book).__managed).toBe(true);
+        // The collection and its books as before the call: the next flush writes nothing.
+        await em.flush();
+        expect(await rows()).toEqual(storedMany);
+      });
+    }
+  }
+});

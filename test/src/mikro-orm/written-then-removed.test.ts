@@ -3,8 +3,9 @@
 // cascade, as it is to flush: its row is inserted again, with its key. Compared with persist +
 // flush on equal inputs: the rows, and that the later write succeeds (linking the removed entity
 // would point the new row at a row that is gone). A `managed: false` call's written entity, which
-// has no snapshot, is still linked, not inserted again. Default and COPY (`COHORT_STRATEGY=copy`).
-import { bulkInsert } from '@cohort/mikro-orm';
+// has no snapshot, is still linked, not inserted again — until bulkRemove deletes its row: then a
+// later call inserts it again, as flush does. Default and COPY (`COHORT_STRATEGY=copy`).
+import { bulkInsert, bulkRemove } from '@cohort/mikro-orm';
 import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -99,5 +100,36 @@ describe('an entity a flush deleted after a cohort call wrote it', () => {
       makers: [{ id: 1, name: 'acme' }],
       gadgets: [{ id: 1, name: 'widget', maker_id: 1 }],
     });
+  });
+
+  it("a managed: false call's entity that bulkRemove deleted is inserted again by a later call, as flush inserts it", async () => {
+    const byFlush = await scenario(
+      async (em, maker) => {
+        maker.id = 10;
+        em.persist(maker);
+        await em.flush();
+      },
+      async (em, gadget) => {
+        em.persist(gadget);
+        await em.flush();
+      },
+    );
+    expect(byFlush.rows).toEqual({
+      makers: [{ id: 10, name: 'acme' }],
+      gadgets: [{ id: 1, name: 'widget', maker_id: 10 }],
+    });
+    await own.orm.em
+      .getConnection()
+      .execute(`truncate "${own.schema}"."gadget", "${own.schema}"."maker" restart identity cascade`);
+
+    const em = fork();
+    const maker = make(Maker, { id: 10, name: 'acme' });
+    await bulkInsert(em, Maker, [maker], { ...opts, managed: false });
+    await bulkRemove(em, Maker, [maker]);
+    expect((await rows()).makers).toEqual([]);
+    const gadget = make(Gadget, { name: 'widget', maker });
+    await bulkInsert(em, Gadget, [gadget], opts);
+    expect(await rows()).toEqual(byFlush.rows);
+    expect(gadget.id).toBe(byFlush.gadget.id);
   });
 });

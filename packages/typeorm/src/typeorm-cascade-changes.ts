@@ -21,9 +21,9 @@ interface Reached {
   readonly order: number;
   /**
    * Of the rows' own table, reached only through another object with its key given as a row of
-   * another batch (or through such a one): the index of that row (see CallRows).
+   * another batch (or through such a one): that row's index and key (see CallRows).
    */
-  copyAt?: number;
+  copyAt?: Copy;
 }
 
 /**
@@ -62,6 +62,12 @@ export class CallRows {
     }
     return this.#byKey.get(keyText(md, entity));
   }
+}
+
+/** A row of another batch with the key of a reached entity of the rows' own table. */
+interface Copy {
+  readonly index: number;
+  readonly key: string;
 }
 
 const cascading = new WeakMap<EntityMetadata, boolean>();
@@ -237,12 +243,12 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
   const visited = new Set<object>();
   const reached = new Map<object, Reached>();
   // A stored entity of the rows' own table with another object of another batch's row: the index of that row.
-  const copyOf = (target: EntityMetadata, item: ObjectLiteral): number | undefined => {
+  const copyOf = (target: EntityMetadata, item: ObjectLiteral): Copy | undefined => {
     if (!callRows || target.tablePath !== metadata.tablePath || !target.hasAllPrimaryKeys(item)) return undefined;
     const row = callRows.withKey(metadata, target, item);
-    return row && row.row !== item ? row.index : undefined;
+    return row && row.row !== item ? { index: row.index, key: keyText(target, item) } : undefined;
   };
-  const walk = (owner: ObjectLiteral, md: EntityMetadata, path: string, position: number, copied?: number): void => {
+  const walk = (owner: ObjectLiteral, md: EntityMetadata, path: string, position: number, copied?: Copy): void => {
     for (const relation of md.relations) {
       if (!relation.isCascadeInsert && !relation.isCascadeUpdate) continue;
       const value = relation.getEntityValue(owner);
@@ -303,11 +309,12 @@ function ownTableRefusal(
     .reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
   if (!refused) return undefined;
   const { position, found: what } = changedRow(metadata, entities, refused);
+  const copy = refused.copyAt;
   const key = keyText(refused.metadata, refused.entity);
   const advice =
-    refused.copyAt === undefined
+    copy === undefined
       ? `the rows are a stream, so a later row may be another object with its key (${key}), which save() would write instead of it — give the rows as an array or Set, or save the changed ${what.target} entities first`
-      : `another object with its key (${key}) is row ${refused.copyAt} of the call, in another batch: save() writes that row and not this object — give one object per row (the same object where a row is reached), or leave batchSize unset so that they share a batch`;
+      : `it is reached through a stored ${metadata.name} (key ${copy.key}) whose key is also row ${copy.index} of the call, another object in another batch: save() writes that row and not the reached object — give one object per row (the same object where a row is reached), or leave batchSize unset so that they share a batch`;
   return { position, found: { ...what, advice } };
 }
 

@@ -478,7 +478,7 @@ describe("another object with the key of a reached entity of the rows' own table
     expect(r.ormError).toBeUndefined();
     expect(r.error).toBeInstanceOf(UnsupportedFeatureError);
     expect(r.error).toMatchObject({ feature: 'cascade update', entityName: 'SrEmp', property: 'manager', index: 0 });
-    expect((r.error as Error).message).toMatch(/row 1 of the call, in another batch/);
+    expect((r.error as Error).message).toMatch(/row 1 of the call, another object in another batch/);
     expect(r.mineTable).toEqual(r.mineBefore);
   });
 

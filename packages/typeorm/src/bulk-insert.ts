@@ -17,7 +17,7 @@ import {
 } from '@cohort/core/adapter';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, type QueryRunner, Repository } from 'typeorm';
 import type { SnapshotWrites } from './entity-snapshots.js';
-import { cascades as walksCascades } from './typeorm-cascade-changes.js';
+import { CallRows, cascades as walksCascades } from './typeorm-cascade-changes.js';
 import { TypeormCascades } from './typeorm-cascades.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';
@@ -218,6 +218,7 @@ function jobFor<E, O extends { hooks?: boolean }>(
       data,
       bind,
       cascades?.graph,
+      cascades && new CallRows(entities),
     ) as TransactionRunner<E>,
   };
 }

@@ -19,6 +19,55 @@ interface Reached {
   holdsNew: boolean;
   /** The order the walk reached it in (rows in order, depth first), as save() builds its subjects. */
   readonly order: number;
+  /**
+   * Of the rows' own table, reached only through another object with its key given as a row of
+   * another batch (or through such a one): that row's index and key (see CallRows).
+   */
+  copyAt?: Copy;
+}
+
+/**
+ * The rows of the whole call, for the stored entities of the rows' own table that a batch reaches
+ * (see findChangedRelation): save() takes another object with a row's key for that row, whichever
+ * batch cohort puts the row in. Known for an array or Set input; a stream's later rows are not.
+ */
+export class CallRows {
+  readonly #rows: readonly ObjectLiteral[] | undefined;
+  #byKey?: Map<string, { row: ObjectLiteral; index: number }>;
+
+  constructor(input: unknown) {
+    this.#rows = Array.isArray(input) ? input : input instanceof Set ? [...input] : undefined;
+  }
+
+  /** Whether the later rows are unknown (an async or other one-pass iterable). */
+  get streamed(): boolean {
+    return this.#rows === undefined;
+  }
+
+  /** The first row of the call with the entity's key, by the class of the rows' table; with its index. */
+  withKey(
+    metadata: EntityMetadata,
+    md: EntityMetadata,
+    entity: ObjectLiteral,
+  ): { row: ObjectLiteral; index: number } | undefined {
+    if (!this.#byKey) {
+      // Keys as the rows hold them when first asked: the stored rows' keys do not change.
+      this.#byKey = new Map();
+      this.#rows?.forEach((row, index) => {
+        if (row === null || typeof row !== 'object') return;
+        const own = metadata.findInheritanceMetadata(row);
+        const key = own.hasAllPrimaryKeys(row) ? keyText(own, row) : undefined;
+        if (key !== undefined && !this.#byKey?.has(key)) this.#byKey?.set(key, { row, index });
+      });
+    }
+    return this.#byKey.get(keyText(md, entity));
+  }
+}
+
+/** A row of another batch with the key of a reached entity of the rows' own table. */
+interface Copy {
+  readonly index: number;
+  readonly key: string;
 }
 
 const cascading = new WeakMap<EntityMetadata, boolean>();
@@ -72,9 +121,10 @@ export async function findChangedRelation(
   onQuery: () => void,
   groupOf?: RelatedGroupOf,
   graph?: InsertedEntities,
+  callRows?: CallRows,
 ): Promise<ChangedRelations | undefined> {
   if (!cascades(metadata)) return undefined;
-  const reached = reachedEntities(metadata, entities);
+  const reached = reachedEntities(metadata, entities, callRows);
   if (reached.length === 0) return undefined;
   // Changed, or holding new entities (the update inserts them with it, as save() inserts them). One
   // reached only through relations that cascade inserts is never updated by save(), but the new
@@ -120,6 +170,8 @@ export async function findChangedRelation(
     return { first: missingRow(metadata, entities, missing), refused: true, groups: [] };
   }
   if (!first) return undefined;
+  const copied = callRows && ownTableRefusal(metadata, entities, found, callRows);
+  if (copied) return { first: copied, refused: true, groups: [] };
   const groups: RelatedUpdateGroup[] = [];
   if (groupOf) {
     // One group per class, classes in the order first reached; entities in the order reached.
@@ -179,7 +231,7 @@ function changedRow(
 }
 
 /** The entities with a key reached through relations that cascade inserts or updates, each once. */
-function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[]): Reached[] {
+function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[], callRows?: CallRows): Reached[] {
   const inBatch = new Set<object>(entities);
   // Another object with the key of a row of the batch: save() takes it for the row's subject (found
   // by key, CascadesSubjectBuilder.findByPersistEntityLike) and neither updates nor walks it.
@@ -190,7 +242,13 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
   }
   const visited = new Set<object>();
   const reached = new Map<object, Reached>();
-  const walk = (owner: ObjectLiteral, md: EntityMetadata, path: string, position: number): void => {
+  // A stored entity of the rows' own table with another object of another batch's row: the index of that row.
+  const copyOf = (target: EntityMetadata, item: ObjectLiteral): Copy | undefined => {
+    if (!callRows || target.tablePath !== metadata.tablePath || !target.hasAllPrimaryKeys(item)) return undefined;
+    const row = callRows.withKey(metadata, target, item);
+    return row && row.row !== item ? { index: row.index, key: keyText(target, item) } : undefined;
+  };
+  const walk = (owner: ObjectLiteral, md: EntityMetadata, path: string, position: number, copied?: Copy): void => {
     for (const relation of md.relations) {
       if (!relation.isCascadeInsert && !relation.isCascadeUpdate) continue;
       const value = relation.getEntityValue(owner);
@@ -201,6 +259,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
         const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
         if (target.tablePath === metadata.tablePath && target.hasAllPrimaryKeys(item) && rowKeys.has(keyText(target, item)))
           continue;
+        const copyAt = copied ?? copyOf(target, item);
         const holder = reached.get(owner);
         if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
@@ -213,14 +272,17 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
             inserts: false,
             holdsNew: false,
             order: reached.size,
+            copyAt,
           };
+          // Reached through a path without such a copy too: save() reaches it there.
+          if (copyAt === undefined) found.copyAt = undefined;
           found.updates ||= relation.isCascadeUpdate;
           found.inserts ||= relation.isCascadeInsert;
           reached.set(item, found);
         }
         if (visited.has(item)) continue;
         visited.add(item);
-        walk(item, target, at, position);
+        walk(item, target, at, position, copyAt);
       }
     }
   };
@@ -228,6 +290,32 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
     walk(entity, metadata.findInheritanceMetadata(entity), '', position);
   });
   return [...reached.values()];
+}
+
+/**
+ * The refusal of the earliest row reaching a changed entity of the rows' own table that cohort
+ * cannot write as save() does (`cascade update`): one whose key is a row of another batch, given as
+ * another object (save() writes that row, not this object — cohort would write both, one over the
+ * other), or any such entity when the rows are a stream (a later row may be such a copy).
+ */
+function ownTableRefusal(
+  metadata: EntityMetadata,
+  entities: readonly ObjectLiteral[],
+  found: readonly Reached[],
+  callRows: CallRows,
+): { position: number; found: UnwrittenRelation } | undefined {
+  const refused = found
+    .filter((r) => r.copyAt !== undefined || (callRows.streamed && r.metadata.tablePath === metadata.tablePath))
+    .reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  if (!refused) return undefined;
+  const { position, found: what } = changedRow(metadata, entities, refused);
+  const copy = refused.copyAt;
+  const key = keyText(refused.metadata, refused.entity);
+  const advice =
+    copy === undefined
+      ? `the rows are a stream, so a later row may be another object with its key (${key}), which save() would write instead of it — give the rows as an array or Set, or save the changed ${what.target} entities first`
+      : `it is reached through a stored ${metadata.name} (key ${copy.key}) whose key is also row ${copy.index} of the call, another object in another batch: save() writes that row and not the reached object — give one object per row (the same object where a row is reached), or leave batchSize unset so that they share a batch`;
+  return { position, found: { ...what, advice } };
 }
 
 /** An entity's key as text, to match loaded rows with the entities they were loaded for. */

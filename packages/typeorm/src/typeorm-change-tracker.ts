@@ -9,7 +9,7 @@ import type {
 import { DateUtils, type EntityMetadata, type ObjectLiteral, type QueryRunner, type RelationMetadata } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-columns.js';
-import { findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
+import { type CallRows, findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { type ColumnMetadata, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
@@ -42,6 +42,8 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   relatedGroup?: RelatedGroupOf;
   /** The call's graph (typeorm-cascades.ts): the related entities it updates join it (see findChangedRelation). */
   graph?: InsertedEntities;
+  /** The rows of the whole call, for the rows' tracker (see findChangedRelation). */
+  callRows?: CallRows;
   /** Set for a related class's tracker (see `relatedGroup`): it looks no further. */
   related = false;
   /**
@@ -165,6 +167,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       },
       this.relatedGroup,
       this.graph,
+      this.callRows,
     );
   }
 }

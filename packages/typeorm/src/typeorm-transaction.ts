@@ -11,6 +11,7 @@ import {
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
+import type { CallRows } from './typeorm-cascade-changes.js';
 import { TypeormCascades, valuesOf } from './typeorm-cascades.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { driverClientOf } from './typeorm-internals.js';
@@ -61,6 +62,8 @@ export function typeormTransaction<E extends ObjectLiteral>(
   bind?: (qr: QueryRunner, writes: SnapshotWrites | undefined, rollBack: RemovedKeys) => void,
   /** The call's graph (typeorm-cascades.ts), which the changed related entities it updates join. */
   graph?: InsertedEntities,
+  /** The rows of the whole call (see findChangedRelation). */
+  callRows?: CallRows,
 ): TransactionRunner<E> {
   return async (fn) => {
     const existing = manager.queryRunner;
@@ -72,7 +75,7 @@ export function typeormTransaction<E extends ObjectLiteral>(
     const removedKeys = new RemovedKeys(metadata);
     const targetFor = (inCaller: boolean, writes: SnapshotWrites | undefined) => {
       bind?.(qr, writes, removedKeys);
-      return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys, graph);
+      return writeTarget<E>(qr, metadata, hooks, inCaller, writes, removedKeys, graph, callRows);
     };
     try {
       return inTransaction
@@ -139,9 +142,11 @@ function writeTarget<E extends ObjectLiteral>(
   writes: SnapshotWrites | undefined,
   removedKeys: RemovedKeys,
   graph: InsertedEntities | undefined,
+  callRows: CallRows | undefined,
 ): WriteTarget<E> {
   const tracker = new TypeormChangeTracker<E>(qr, metadata);
   tracker.graph = graph;
+  tracker.callRows = callRows;
   tracker.removed = (entity) => removedKeys.unset(entity);
   tracker.relatedGroup = (md, entities, positions, via, notUpdated) => {
     const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated });

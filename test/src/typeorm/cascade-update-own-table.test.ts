@@ -5,7 +5,7 @@
 // the table, after the rows'). Differential: save() and the bulk call on equal inputs — rows, object
 // state (version, update date), the entity events (listener and subscriber, with updatedColumns and
 // databaseEntity) and the UPDATE statements (docs/differences.md, "Changed related entities").
-import { BulkHookError, bulkInsert, bulkSave, bulkUpdate, OptimisticLockError } from '@cohort/typeorm';
+import { BulkHookError, bulkInsert, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
 import {
   AfterUpdate,
   BeforeUpdate,
@@ -37,6 +37,16 @@ class CotEmployee {
   @AfterUpdate() after() {
     log.push(`listener afterUpdate ${this.name} v${this.version}`);
   }
+}
+
+/** The reviewer's table: no version column, so nothing catches a write over another. */
+@Entity('cot_sr_emp')
+class SrEmp {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column({ type: 'varchar', length: 40 }) name!: string;
+  @Column({ type: 'varchar', length: 40, default: 't' }) title!: string;
+  @ManyToOne(() => SrEmp, { nullable: true, cascade: ['update'] }) manager?: SrEmp | null;
+  @UpdateDateColumn({ type: 'timestamptz' }) updatedAt!: Date;
 }
 
 /** Entity events and write statements, in the order they happen. */
@@ -83,7 +93,7 @@ const statements: Logger = {
 };
 
 const pair = typeormPair('cascade_update_own_table', {
-  entities: [CotEmployee],
+  entities: [CotEmployee, SrEmp],
   subscribers: [CotLog, CotBatches],
   logger: statements,
   logging: ['query'],
@@ -367,15 +377,20 @@ describe("a changed stored entity of the rows' own table is updated with the row
     expect(events(r.mine)).toEqual(events(r.ormLog));
   });
 
-  // With batchSize 1 the copy is a row of a later batch: the first batch updates the reached
-  // manager (its version moves on), the copy's batch then holds a stale version. save() (one unit)
-  // writes the copy alone; cohort fails the call, nothing written (docs/differences.md).
-  it("bulkUpdate, batchSize 1: the copy with the manager's key in a later batch — OptimisticLockError, nothing written", async () => {
+  // With batchSize 1 the copy is a row of another batch: save() (one unit) writes the copy alone;
+  // cohort would update the reached manager with e0's batch and the copy with its own, one over the
+  // other. Refused at e0's batch (`cascade update`); the call's transaction rolls back the copy's
+  // batch (an array goes in key order: the copy, the manager's key, first), nothing written.
+  it("bulkUpdate, batchSize 1: the copy with the manager's key in another batch — refused (cascade update), nothing written", async () => {
     const r = await run(copyIsRow, bulkUpdate, { batchSize: 1 });
     expect(r.ormError).toBeUndefined();
-    expect(r.error).toBeInstanceOf(OptimisticLockError);
-    expect(r.mineTable.every((row) => row.moved === false)).toBe(true);
-    expect(r.mineTable).not.toEqual(r.ormTable);
+    expect(r.error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(r.error).toMatchObject({ feature: 'cascade update', entityName: 'CotEmployee', property: 'manager', index: 0 });
+    expect(r.mineTable.every((row) => row.moved === false && (row as { version?: unknown }).version === 1)).toBe(true);
+    // Neither e0 nor the reached manager got to an UPDATE.
+    expect(r.mine.filter((e) => /^(UPDATE|listener afterUpdate e0|beforeUpdate m \(reached\))/.test(e))).toEqual([
+      'UPDATE cot_employee',
+    ]);
   });
 
   for (const call of ['insert', bulkSave] as const) {
@@ -397,5 +412,115 @@ describe("a changed stored entity of the rows' own table is updated with the row
     expect(r.mineObjects).toEqual(r.ormObjects);
     expect(events(r.mine)).toEqual(events(r.ormLog));
     expect(r.result?.byEntity).toEqual({ CotEmployee: { inserted: 2, updated: 1 } });
+  });
+});
+
+/** The reviewer's case: stored m (name m, title t) and e0 (manager m), loaded as one unit holds them. */
+async function srStaff(side: TypeormSide): Promise<{ m: SrEmp; e0: SrEmp }> {
+  const repo = side.dataSource.getRepository(SrEmp);
+  const m = await repo.save(Object.assign(new SrEmp(), { name: 'm' }));
+  const { id } = await repo.save(Object.assign(new SrEmp(), { name: 'e0', manager: m }));
+  const e0 = (await repo.findOne({ where: { id }, relations: { manager: true } })) as SrEmp;
+  return { m, e0 };
+}
+
+type SrRows = (s: { m: SrEmp; e0: SrEmp }) => Iterable<SrEmp> | AsyncIterable<SrEmp>;
+
+/** e0 changed, its manager's title changed, and another object with the manager's key as a row. */
+const reviewerRows = ({ m, e0 }: { m: SrEmp; e0: SrEmp }): SrEmp[] => {
+  e0.name = 'e0!';
+  (e0.manager as SrEmp).title = 't!';
+  return [e0, Object.assign(new SrEmp(), { id: m.id, name: 'm (row)' })];
+};
+
+async function srRun(rows: SrRows, options: { batchSize?: number } = {}) {
+  const orm = pair.reference();
+  const ormRows = rows(await srStaff(orm));
+  const ormBefore = await rowsOf(orm, 'cot_sr_emp');
+  const ormList: SrEmp[] = [];
+  for await (const row of ormRows) ormList.push(row);
+  const ormError = await orm.dataSource.manager.save(ormList).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const side = pair.subject();
+  const mineRows = rows(await srStaff(side));
+  const mineBefore = await rowsOf(side, 'cot_sr_emp');
+  const error = await bulkUpdate(side.dataSource, SrEmp, mineRows, options).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const strip = (list: Record<string, unknown>[], before: Record<string, unknown>[]): Record<string, unknown>[] =>
+    list.map(({ updatedAt, ...rest }, i) => ({ ...rest, moved: String(updatedAt) !== String(before[i]?.updatedAt) }));
+  return {
+    ormError,
+    error,
+    ormTable: strip(await rowsOf(orm, 'cot_sr_emp'), ormBefore),
+    mineTable: strip(await rowsOf(side, 'cot_sr_emp'), mineBefore),
+    mineBefore: strip(mineBefore, mineBefore),
+  };
+}
+
+describe("another object with the key of a reached entity of the rows' own table, as a row of another batch (no version column)", () => {
+  it('batchSize default: one batch, the copy taken for the row — the same rows as save()', async () => {
+    const r = await srRun(reviewerRows);
+    expect(r.ormError).toBeUndefined();
+    expect(r.error).toBeUndefined();
+    expect(r.ormTable.map((row) => ({ name: row.name, title: row.title }))).toEqual([
+      { name: 'm (row)', title: 't' },
+      { name: 'e0!', title: 't' },
+    ]);
+    expect(r.mineTable).toEqual(r.ormTable);
+  });
+
+  it('batchSize 1, the copy in a later batch: refused (cascade update), nothing written — no silent write of the reached manager', async () => {
+    const r = await srRun(reviewerRows, { batchSize: 1 });
+    expect(r.ormError).toBeUndefined();
+    expect(r.error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(r.error).toMatchObject({ feature: 'cascade update', entityName: 'SrEmp', property: 'manager', index: 0 });
+    expect((r.error as Error).message).toMatch(/row 1 of the call, another object in another batch/);
+    expect(r.mineTable).toEqual(r.mineBefore);
+  });
+
+  it('batchSize 1, the copy in an earlier batch, and a Set input: refused the same way, nothing written', async () => {
+    for (const rows of [
+      (s: { m: SrEmp; e0: SrEmp }) => reviewerRows(s).reverse(),
+      (s: { m: SrEmp; e0: SrEmp }) => new Set(reviewerRows(s)),
+    ]) {
+      const r = await srRun(rows, { batchSize: 1 });
+      expect(r.ormError).toBeUndefined();
+      expect(r.error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(r.error).toMatchObject({ feature: 'cascade update', entityName: 'SrEmp', property: 'manager' });
+      expect(r.mineTable).toEqual(r.mineBefore);
+    }
+  });
+
+  it('a stream (async iterable): a changed reached entity of the own table is refused, even with no copy (later rows unknown)', async () => {
+    const stream = ({ e0 }: { m: SrEmp; e0: SrEmp }) => {
+      e0.name = 'e0!';
+      (e0.manager as SrEmp).title = 't!';
+      return (async function* () {
+        yield e0;
+      })();
+    };
+    const r = await srRun(stream);
+    expect(r.ormError).toBeUndefined();
+    expect(r.error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(r.error).toMatchObject({ feature: 'cascade update', entityName: 'SrEmp', property: 'manager', index: 0 });
+    expect((r.error as Error).message).toMatch(/stream/);
+    expect(r.mineTable).toEqual(r.mineBefore);
+  });
+
+  it('a stream whose reached manager did not change: written as save() writes it', async () => {
+    const stream = ({ e0 }: { m: SrEmp; e0: SrEmp }) => {
+      e0.name = 'e0!';
+      return (async function* () {
+        yield e0;
+      })();
+    };
+    const r = await srRun(stream);
+    expect(r.ormError).toBeUndefined();
+    expect(r.error).toBeUndefined();
+    expect(r.mineTable).toEqual(r.ormTable);
   });
 });

@@ -1,25 +1,22 @@
-import type { UndoLog } from './undo-log.js';
+import type { UndoLog, WriteEpoch } from './undo-log.js';
 
 // Entities whose rows a cohort call wrote (and whose transaction was not rolled back) and that have
 // no snapshot to say so: those of a call with `managed: false`. A managed call registers what it
 // writes with flush's snapshot, which is what tells a later call (or flush) that the row exists —
 // and is gone again when a flush deletes the row (`unsetIdentity`), where a mark here would stay.
-const written = new WeakSet<object>();
+// Each with the write epoch of the transaction that wrote it: not written once that rolled back.
+const written = new WeakMap<object, WriteEpoch>();
 
 /**
  * Notes that a call wrote the entity's row and left it without a snapshot (`managed: false`);
- * forgotten if the call's transaction rolls back. A later call that reaches the entity as a related
- * one links it rather than inserting it again (flush would insert an entity without a snapshot, and
- * fail on its key).
+ * forgotten if the call's transaction rolls back (its epoch says so: no undo step per entity, which
+ * would keep a stream's written entities alive until the call ends). A later call that reaches the
+ * entity as a related one links it rather than inserting it again (flush would insert an entity
+ * without a snapshot, and fail on its key).
  */
 export function noteWritten(entity: object, undo: UndoLog): void {
-  if (written.has(entity)) return;
-  written.add(entity);
-  undo.push(forget, entity);
-}
-
-function forget(entity: object): void {
-  written.delete(entity);
+  if (wasWritten(entity)) return;
+  written.set(entity, undo.epoch());
 }
 
 /**
@@ -27,17 +24,20 @@ function forget(entity: object): void {
  * inserts it again, as flush does; noted again if the deleting call's transaction rolls back.
  */
 export function forgetWritten(entity: object, undo: UndoLog): void {
-  if (!written.delete(entity)) return;
-  undo.push(remember, entity);
+  const epoch = written.get(entity);
+  if (!epoch || epoch.rolledBack) return;
+  written.delete(entity);
+  undo.push(remember, { entity, epoch });
 }
 
-function remember(entity: object): void {
-  written.add(entity);
+function remember({ entity, epoch }: { entity: object; epoch: WriteEpoch }): void {
+  written.set(entity, epoch);
 }
 
 /** Whether a cohort call wrote the entity's row (see {@link noteWritten}). */
 export function wasWritten(entity: object): boolean {
-  return written.has(entity);
+  const epoch = written.get(entity);
+  return epoch !== undefined && !epoch.rolledBack;
 }
 
 // Per call (its undo log, shared by the write contexts of every class the call writes): the entities

@@ -174,7 +174,7 @@ export class MikroOrmCascades {
  * An entity's metadata in the call's EntityManager (the prototype's may be another MikroORM
  * instance's, when several map the same classes): found by the class name.
  */
-function metaIn(metadata: MetadataStorage, entity: AnyEntity): EntityMetadata<AnyEntity> {
+export function metaIn(metadata: MetadataStorage, entity: AnyEntity): EntityMetadata<AnyEntity> {
   const found = metadata.find((entity as { constructor: new () => AnyEntity }).constructor);
   return found ?? prototypeMeta(entity) ?? entityInternals(entity).__meta;
 }

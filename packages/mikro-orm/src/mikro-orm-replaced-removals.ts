@@ -1,4 +1,5 @@
 import { type EntityManager, type EntityMetadata, type MetadataStorage, Reference, ReferenceKind } from '@mikro-orm/core';
+import { metaIn } from './mikro-orm-cascades.js';
 import { originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
 import { refuseReplacedRemoval } from './mikro-orm-removals.js';
 import { previousTargets, writesReplaced } from './mikro-orm-replaced-targets.js';
@@ -27,7 +28,7 @@ export function refuseCascadingReplaced(em: EntityManager, input: unknown): void
     // Not an entity: refused as input (batchesOf) or by the model, not here.
     if (row === null || typeof row !== 'object' || prototypeMeta(row) === undefined) continue;
     // Looked up once per run of rows of one class (a large import's rows are all of one).
-    if (row.constructor !== last.ctor) last = { ctor: row.constructor, meta: metaOf(metadata, row) };
+    if (row.constructor !== last.ctor) last = { ctor: row.constructor, meta: metaIn(metadata, row) };
     const meta = last.meta;
     if (!meta || orphanRemovingOnes(meta).length === 0 || originalEntityData(row) === undefined) continue;
     for (const prop of orphanRemovingOnes(meta)) {
@@ -37,12 +38,8 @@ export function refuseCascadingReplaced(em: EntityManager, input: unknown): void
       if (originalEntityData(target) !== undefined) continue;
       const olds = previousTargets(em, prop, row, target);
       if (olds.length === 0 || !writesReplaced(prop, olds)) continue;
-      const classes = [target, ...olds].map((entity) => metaOf(metadata, entity)).filter((found) => found !== undefined);
+      const classes = [target, ...olds].map((entity) => metaIn(metadata, entity));
       refuseReplacedRemoval({ index, entityName: meta.className, property: prop.name }, classes);
     }
   }
-}
-
-function metaOf(metadata: MetadataStorage, entity: AnyEntity): EntityMetadata<AnyEntity> | undefined {
-  return metadata.find((entity as { constructor: new () => AnyEntity }).constructor) ?? prototypeMeta(entity);
 }

@@ -15,6 +15,7 @@ import { applyOnUpdate } from './mikro-orm-change-tracker.js';
 import { propertyPath } from './mikro-orm-column-model.js';
 import { diffSnapshots, entityInternals, prototypeMeta } from './mikro-orm-internals.js';
 import { embeddedValue } from './mikro-orm-relation-finder.js';
+import { perClass } from './per-class.js';
 import { prepareEntity } from './prepare-entity.js';
 
 // Metadata of an entity type this does not know.
@@ -28,6 +29,9 @@ export function refersToOwnTable(meta: EntityMetadata<AnyEntity>, prop: EntityPr
     prop.targetMeta?.root.tableName === meta.root.tableName
   );
 }
+
+/** The owning to-one properties of the class's hierarchy to its own table (a tree's parents), once per class. */
+export const ownTableReferences = perClass((meta) => meta.root.props.filter((prop) => refersToOwnTable(meta, prop)));
 
 /**
  * The row's owning to-one references to new entities of its own table (EntityAccess.selfReferences):
@@ -43,7 +47,7 @@ export function mikroOrmSelfReferences(
   meta: EntityMetadata<AnyEntity>,
   insertedByCall?: (entity: AnyEntity) => boolean,
 ): ((entity: AnyEntity) => SelfReference[] | undefined) | undefined {
-  if (!meta.root.props.some((prop) => refersToOwnTable(meta, prop))) return undefined;
+  if (ownTableReferences(meta).length === 0) return undefined;
   return (entity) => {
     const own = prototypeMeta(entity) ?? meta;
     let references: SelfReference[] | undefined;

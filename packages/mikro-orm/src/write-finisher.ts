@@ -1,7 +1,7 @@
 import { ChangeSetType, type EntityManager, type EntityMetadata } from '@mikro-orm/core';
 import { applyReturnedRow } from './apply-returned-row.js';
 import { changeSetPayload, entityInternals, hydrateReturned, mapResult, syncIdentifier } from './mikro-orm-internals.js';
-import { refersToOwnTable } from './mikro-orm-self-references.js';
+import { ownTableReferences } from './mikro-orm-self-references.js';
 import { perClass } from './per-class.js';
 import { prepareEntity } from './prepare-entity.js';
 import type { RowState } from './row-states.js';
@@ -13,9 +13,6 @@ type AnyEntity = object;
 
 /** The properties that map to columns (have field names). */
 const columnProps = perClass((meta) => meta.props.filter((prop) => prop.fieldNames));
-
-/** The owning to-one properties of the class's hierarchy to its own table (a tree's parent). */
-const selfReferencing = perClass((meta) => meta.root.props.filter((prop) => refersToOwnTable(meta, prop)));
 
 /**
  * Finishes a call's written entities as flush does: hydrates the values their statements returned
@@ -57,7 +54,7 @@ export class WriteFinisher {
     }
     const em = this.em;
     if (!this.managed) noteWritten(entity, this.undo);
-    if (!found && selfReferencing(meta).length > 0) noteInserted(entity, this.undo);
+    if (!found && ownTableReferences(meta).length > 0) noteInserted(entity, this.undo);
     const mapped = applyReturnedRow(em, meta, entity, generated);
     syncIdentifier(entity);
     wrapped.__schema = this.schema;

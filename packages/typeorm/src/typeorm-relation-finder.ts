@@ -252,8 +252,9 @@ const walkedClean = new WeakMap<EntityGraph, WeakSet<object>>();
  * new book in a loaded `author.books`). cohort inserts the new entities reached through new ones
  * (typeorm-cascades.ts) and those of the stored entities it writes with the rows (findChangedRelation
  * puts them in the call's graph: updated when reached through relations that cascade updates, never
- * when through ones that cascade inserts only); any other such row (a batch whose stored rows hold new
- * entities themselves: checked before that look) is refused rather than written without them. Entities of the call's graph (rows, entities it
+ * when through ones that cascade inserts only); any other such row is refused rather than written
+ * without them. A check made before that look (a batch whose stored rows hold new entities
+ * themselves) lets such a row through (`heldByStored`) to the check made after it. Entities of the call's graph (rows, entities it
  * inserts or updates with them) are written by the call and not walked.
  */
 function storedHoldingNewCheck(metadata: EntityMetadata): RelationCheck | undefined {
@@ -278,6 +279,7 @@ function storedHoldingNewCheck(metadata: EntityMetadata): RelationCheck | undefi
           property: `${relation.propertyPath}.${found.path}`,
           target: found.target,
           advice: `insert the new ${found.target} entities held by the stored ${target.name} first (and set its reference), or use the ORM's own save for these rows`,
+          heldByStored: true,
         };
       }
     }

@@ -57,6 +57,17 @@ describe('refuseUnwrittenRelations', () => {
     ]);
   });
 
+  it("a check made before the change tracker's look-up lets through what the look-up may take (heldByStored); the check after it refuses it", () => {
+    const model = modelFinding((row) =>
+      row.tags ? { kind: 'cascade insert', property: 'shop.tags', target: 'Tag', heldByStored: true } : undefined,
+    );
+    expect(() => refuseUnwrittenRelations(model, batch, 'update', undefined, true)).not.toThrow();
+    expect(() => refuseUnwrittenRelations(model, batch, 'update')).toThrow(UnsupportedFeatureError);
+    // Any other finding is refused early too.
+    const other = modelFinding((row) => (row.tags ? { kind: 'cascade insert', property: 'tags', target: 'Tag' } : undefined));
+    expect(() => refuseUnwrittenRelations(other, batch, 'update', undefined, true)).toThrow(UnsupportedFeatureError);
+  });
+
   it('a row of a subclass is named by its own class', () => {
     const model = modelFinding(() => ({ kind: 'unsaved reference', property: 'owner', target: 'Person', entityName: 'Car' }));
     expect(() => refuseUnwrittenRelations(model, batch, 'insert')).toThrow(/^cohort: Car\.owner at row 30 refers to a Person/);

@@ -7,14 +7,7 @@
 // graph, then every before-update, sends its INSERTs, then its UPDATEs, then every after-insert, then
 // every after-update; cohort fires the related class's insert events around its update, after the
 // rows' own events (docs/differences.md, "Changed related entities": pinned below).
-import {
-  BulkHookError,
-  BulkWriteError,
-  bulkSave,
-  bulkUpdate,
-  trackEntityChanges,
-  UnsupportedFeatureError,
-} from '@cohort/typeorm';
+import { BulkHookError, BulkWriteError, bulkSave, bulkUpdate, trackEntityChanges } from '@cohort/typeorm';
 import { describe, expect, it } from 'vitest';
 import { normalizeState, rowsOf, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
 import { log, statements, UnAddress, UnCustomer, UnLog, UnNote, UnOrder } from './cascade-update-new-entities.js';
@@ -256,22 +249,35 @@ describe('new entities held by changed related entities are inserted with them, 
 
   // A stored customer reached through a relation that cascades inserts only: cascade-insert-only-related.test.ts.
 
-  it('a stored row that holds a new related entity itself, with a changed customer holding a new address: still refused by name (cascade insert), nothing written', async () => {
-    const side = pair.subject();
-    const orders = await loaded(side, (found) => {
-      changeAll(found);
-      (found[1] as UnOrder).customer = make(UnCustomer, { name: 'new' });
+  // Mixed shapes (new and changed related entities in one call): cascade-mixed-related.test.ts.
+  for (const [call, batchSize] of [
+    [bulkUpdate, undefined],
+    [bulkUpdate, 1],
+    [bulkSave, undefined],
+    [bulkSave, 1],
+  ] as const) {
+    it(`a stored row that holds a new customer itself, with a changed customer holding a new address and note: ${call.name} (batchSize ${batchSize ?? 'default'}) writes what save() writes`, async () => {
+      const run = await both(
+        (found) => {
+          changeAll(found);
+          (found[1] as UnOrder).customer = make(UnCustomer, { name: 'new' });
+        },
+        call,
+        batchSize ? { batchSize } : {},
+      );
+      expect(run.ormError).toBeUndefined();
+      expect(run.error).toBeUndefined();
+      expect(await tables(run.side)).toEqual(await tables(run.orm));
+      expect(state(run.orders)).toEqual(state(run.ormOrders));
+      expect(events(run.mine)).toEqual(events(run.ormLog));
+      expect(run.result?.byEntity).toEqual({
+        UnOrder: { inserted: 0, updated: 2 },
+        UnCustomer: { inserted: 1, updated: 1 },
+        UnAddress: { inserted: 1, updated: 0 },
+        UnNote: { inserted: 1, updated: 0 },
+      });
     });
-    const before = await tables(side);
-    const error = await bulkUpdate(side.dataSource, UnOrder, orders).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(UnsupportedFeatureError);
-    expect(error).toMatchObject({ feature: 'cascade insert', entityName: 'UnOrder', property: 'customer.address', index: 0 });
-    expect(await tables(side)).toEqual(before);
-    expect(log).toEqual([]);
-  });
+  }
 });
 
 describe('with trackEntityChanges: the changed customer found against its snapshot, the new entities snapshotted', () => {

@@ -98,6 +98,12 @@ export interface UnwrittenRelation {
   readonly entityName?: string;
   /** What the caller can do instead, when the kind's usual advice does not fit the case. */
   readonly advice?: string;
+  /**
+   * Held by a stored related entity the row reaches (`cascade insert`): the change tracker's
+   * `changedRelations` may take that entity into the call's writes (its update inserts what it
+   * holds), so a check made before that look-up leaves it for the check made after it.
+   */
+  readonly heldByStored?: boolean;
 }
 
 /**

@@ -23,19 +23,22 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
  * write yet (many-to-many links it does write are not refused: see `EntityAccess.links`) (see `EntityAccess.unwrittenRelation`): one {@link UnsupportedFeatureError} naming
  * the entity class, the property and the row, thrown before the batch's statement, so that the call
  * writes nothing (its transaction rolls back). `stored` is what the change tracker loaded, by row.
+ * `early`: a check made before the change tracker's `changedRelations` look-up, which lets through
+ * what that look-up may still take (`heldByStored`); the check made after it refuses it.
  */
 export function refuseUnwrittenRelations<E>(
   model: BoundModel<E>,
   batch: InputBatch<E>,
   write: RelationWrite,
   stored?: readonly unknown[],
+  early = false,
 ): void {
   const find = model.unwrittenRelation;
   if (!find) return;
   for (let position = 0; position < batch.entities.length; position++) {
     const entity = batch.entities[position] as E;
     const found = find(entity, write, stored?.[position]);
-    if (found) throw unwrittenRelationError(model, found, batch, position);
+    if (found && !(early && found.heldByStored)) throw unwrittenRelationError(model, found, batch, position);
   }
 }
 

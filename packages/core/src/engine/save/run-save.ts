@@ -79,7 +79,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   // The trees' late work, the related classes' and the rows', in the order their classes go in.
   const trees = new LateTrees(context.options.hooks);
   // New related entities of the rows, new and stored (cascade): those they refer to go in first.
-  const cascade = storedCascadesOf(model, batch, context.options, parts);
+  const cascade = storedCascadesOf(model, batch, context.options, parts, target);
   // A stored row referring to a new related entity is diffed once that entity has its key, as
   // flush's UPDATE reads it; without one, as before anything is written.
   const diffLate = cascade !== undefined && existing.entities.length > 0;
@@ -127,7 +127,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
     : undefined;
   // New related entities of the rows, new and stored (cascade); a stored row's reference to one is
   // diffed as changed (save()'s computer compares its missing key) and written once it has its key.
-  const cascade = storedCascadesOf(model, batch, context.options, parts);
+  const cascade = storedCascadesOf(model, batch, context.options, parts, target);
   // TypeORM's save() runs every before-hook of the graph before its first statement.
   const graphHooks = cascade?.hookOrder === 'graph';
   if (!graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);

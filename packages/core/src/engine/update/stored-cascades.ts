@@ -19,16 +19,21 @@ export interface StoredRows<E> {
  * The new related entities the rows of `batch` reach (see `cascadesOf`), found before any hook of
  * the batch runs; with them, the stored rows' relations the call does not write are refused before
  * any related entity goes in (the relation finders let through a reference to an entity the cascade
- * inserts before the rows, so they look once the graph is known).
+ * inserts before the rows, so they look once the graph is known). A new entity held by a stored
+ * related entity is left to the check after the target's `changedRelations` look-up, when it has
+ * one: that look-up finds the changed stored entities, whose updates insert what they hold (a row
+ * reaching both a new related entity and a changed one holding new ones is written as save() does).
  */
 export function storedCascadesOf<E>(
   model: BoundModel<E>,
   batch: InputBatch<E>,
   options: InsertOptions,
   { existing, states }: StoredRows<E>,
+  target: WriteTarget<E>,
 ): CascadeWrite | undefined {
   const cascade = cascadesOf(model, batch, options);
-  if (cascade && existing.entities.length > 0) refuseUnwrittenRelations(model, existing, 'update', states);
+  const looksLater = target.changes?.changedRelations !== undefined;
+  if (cascade && existing.entities.length > 0) refuseUnwrittenRelations(model, existing, 'update', states, looksLater);
   return cascade;
 }
 
@@ -66,7 +71,7 @@ export class StoredCascades {
     options: InsertOptions,
     target: WriteTarget<E>,
   ): StoredCascades | undefined {
-    const found = storedCascadesOf(model, stored.existing, options, stored);
+    const found = storedCascadesOf(model, stored.existing, options, stored, target);
     if (!found) return undefined;
     const order = target.insertsBeforeUpdates ? 'inserts first' : found.hookOrder === 'graph' ? 'graph' : 'around';
     return new StoredCascades(found, stored.existing.number, order, options.hooks);

@@ -241,5 +241,6 @@ function relatedGroup(
     target: target as WriteTarget<unknown>,
     entities,
     positions,
+    ...(notUpdated.length === entities.length && { notUpdated: true }),
   };
 }

@@ -261,6 +261,37 @@ describe("the refusal with onInvalid: 'skip' says what save() would write with t
   }
 });
 
+describe('a failure in the group of an insert-only holder says it is not updated', () => {
+  it("bulkUpdate: the insert-only customer's stored note dropped for a new one (inverse side, refused): the error locates the customer as not updated; nothing written", async () => {
+    const side = pair.subject();
+    const ann = make(UnCustomer, { name: 'ann' });
+    await side.dataSource.manager.save(ann);
+    await side.dataSource.manager.save(make(UnNote, { body: 'n0', customer: ann }));
+    await side.dataSource.manager.save(make(UnOrder, { title: 'o0', insertOnly: ann }));
+    const orders = await side.dataSource.getRepository(UnOrder).find({ relations: { insertOnly: { notes: true } } });
+    // save() clears the dropped note's key (an entity-less update event) and inserts the new one.
+    ((orders[0] as UnOrder).insertOnly as UnCustomer).notes = [make(UnNote, { body: 'n1' })];
+    log.length = 0;
+    const before = await tables(side);
+    const error = await bulkUpdate(side.dataSource, UnOrder, orders).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({
+      feature: 'inverse side',
+      relation: { entityName: 'UnOrder', property: 'insertOnly', target: 'UnCustomer' },
+    });
+    const message = (error as Error).message;
+    expect(message).toContain(
+      'UnCustomer reached through UnOrder.insertOnly (not updated, the new entities it holds inserted with the row)',
+    );
+    expect(message).not.toContain('updated with the row');
+    expect(await tables(side)).toEqual(before);
+    expect(log).toEqual([]);
+  });
+});
+
 @Entity('io_item')
 class IoItem {
   @PrimaryGeneratedColumn() id!: number;

@@ -149,6 +149,38 @@ const shapes = [
 ] as Shape<object>[];
 
 describe('new and changed related entities reached by stored rows in one call are written as save() writes them', () => {
+  it("the order, pinned: save() fires every before-event, then its statements, then every after-event; cohort inserts the rows' new customer before the related class's before-update (docs/differences.md)", async () => {
+    const run = await both(
+      shapes[0]?.cls as typeof UnOrder,
+      orders,
+      shapes[0]?.change as (rows: UnOrder[]) => void,
+      bulkUpdate,
+      {},
+    );
+    expect(run.ormLog).toEqual([
+      'beforeInsert UnCustomer new',
+      'beforeUpdate UnOrder o0 [] [customer]',
+      'beforeUpdate UnCustomer bob! [name] []',
+      'INSERT INTO un_customer',
+      'UPDATE un_order',
+      'UPDATE un_customer',
+      'afterInsert UnCustomer new',
+      'afterUpdate UnOrder o0',
+      'afterUpdate UnCustomer bob!',
+    ]);
+    expect(run.mine).toEqual([
+      'beforeInsert UnCustomer new',
+      'beforeUpdate UnOrder o0 [] [customer]',
+      'INSERT INTO un_customer',
+      'beforeUpdate UnCustomer bob! [name] []',
+      'UPDATE un_order',
+      'UPDATE un_customer',
+      'afterInsert UnCustomer new',
+      'afterUpdate UnOrder o0',
+      'afterUpdate UnCustomer bob!',
+    ]);
+  });
+
   for (const shape of shapes) {
     for (const [call, batchSize] of [
       [bulkUpdate, undefined],

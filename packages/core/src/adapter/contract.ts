@@ -243,6 +243,11 @@ export interface RelatedUpdateGroup {
   readonly entities: readonly unknown[];
   /** For each entity, the position in the batch of the row it was first reached from. */
   readonly positions: readonly number[];
+  /**
+   * None of them is updated (the ORM's save reaches them only through relations that cascade
+   * inserts): only the new entities they hold are written, inserted with the rows.
+   */
+  readonly notUpdated?: boolean;
 }
 
 /**

@@ -192,7 +192,7 @@ export async function cascadeHooks(
 export function located(
   error: unknown,
   relation: GraphLocation,
-  how: 'inserted' | 'updated' | 'removed' = 'inserted',
+  how: 'inserted' | 'updated' | 'removed' | 'holding new entities' = 'inserted',
   row?: number,
 ): unknown {
   if (!(error instanceof BulkWriteError) || error.relation) return error;
@@ -203,7 +203,10 @@ export function located(
     if (error.index !== undefined) message = message.replace(new RegExp(`\\brow ${error.index}\\b`), `row ${row}`);
     Object.defineProperty(error, 'index', { value: row, enumerable: true, configurable: true, writable: false });
   }
-  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (${how} with the row): ${message}`;
+  // A stored entity the ORM's save does not update: only the new entities it holds go in with the row.
+  const what =
+    how === 'holding new entities' ? 'not updated, the new entities it holds inserted with the row' : `${how} with the row`;
+  error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (${what}): ${message}`;
   return error;
 }
 

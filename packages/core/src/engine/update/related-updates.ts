@@ -153,7 +153,7 @@ export class RelatedUpdates {
     try {
       await fn();
     } catch (error) {
-      throw located(error, step.location, 'updated');
+      throw located(error, step.location, step.group.notUpdated ? 'holding new entities' : 'updated');
     }
   }
 }

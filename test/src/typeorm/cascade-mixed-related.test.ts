@@ -7,7 +7,7 @@
 // related entities"). Differential: save() and cohort on equal inputs — rows of every table, object
 // state (keys on the new objects, references), the entity events (as sets: the graph order differs,
 // docs/differences.md) and the write statements (one per table and operation per batch).
-import { bulkSave, bulkUpdate } from '@cohort/typeorm';
+import { BulkWriteError, bulkSave, bulkUpdate, UnsupportedFeatureError } from '@cohort/typeorm';
 import { describe, expect, it } from 'vitest';
 import { normalizeState, rowsOf, type TypeormSide, typeormPair } from '../harness/upstream-pair.js';
 import { log, statements, UnAddress, UnCustomer, UnLog, UnNote, UnOrder } from './cascade-update-new-entities.js';
@@ -199,5 +199,46 @@ describe('new and changed related entities reached by stored rows in one call ar
         if (batchSize === undefined) expect(writes(run.mine).sort()).toEqual([...new Set(writes(run.ormLog))].sort());
       });
     }
+  }
+
+  for (const call of [bulkUpdate, bulkSave]) {
+    it(`${call.name} with onInvalid: 'skip': refused by name before anything is written or any event, the new objects keep no key`, async () => {
+      const side = pair.subject();
+      const rows = await orders(side, shapes[2]?.change as (rows: UnOrder[]) => void);
+      const before = await tables(side);
+      const error = await (call as typeof bulkUpdate)(side.dataSource, UnOrder, rows, { onInvalid: 'skip' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UnsupportedFeatureError);
+      expect(error).toMatchObject({ option: "onInvalid: 'skip'" });
+      expect(await tables(side)).toEqual(before);
+      expect(log).toEqual([]);
+      expect(rows[0]?.customer?.id).toBeUndefined();
+      expect(rows[1]?.customer?.notes?.[0]?.id).toBeUndefined();
+    });
+  }
+
+  for (const [call, batchSize] of [
+    [bulkUpdate, undefined],
+    [bulkSave, 1],
+  ] as const) {
+    it(`${call.name} (batchSize ${batchSize ?? 'default'}): the changed customer's new note too long for its column: nothing written on either side, the new objects keep no key`, async () => {
+      const change = (rows: UnOrder[]) => {
+        shapes[2]?.change(rows);
+        (rows[1]?.customer?.notes?.[0] as UnNote).body = 'n'.repeat(41);
+      };
+      const run = await both(UnOrder, orders, change, call, batchSize ? { batchSize } : {});
+      expect(run.ormError).toBeInstanceOf(Error);
+      expect(run.error).toBeInstanceOf(BulkWriteError);
+      const [orm, mine] = await Promise.all([tables(run.orm), tables(run.side)]);
+      expect(mine).toEqual(orm);
+      expect(mine[1]?.map((c) => c.name)).toEqual(['ann', 'bob']);
+      for (const rows of [run.rows, run.ormRows]) {
+        expect(rows[0]?.customer?.id).toBeUndefined();
+        expect(rows[0]?.customer?.address?.id).toBeUndefined();
+        expect(rows[1]?.customer?.notes?.[0]?.id).toBeUndefined();
+      }
+    });
   }
 });

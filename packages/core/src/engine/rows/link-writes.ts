@@ -121,14 +121,11 @@ export async function writeLinks<E>(
     const stmt: JunctionStatement = { table, columns: junction.columns, foreignKey: junction.foreignKey };
     if (junction.foreignKey) {
       // A one-to-many's items: one UPDATE clears the removed ones' foreign key and sets the added ones'.
-      // An item moved from one row to another of the batch is set once, to the row that holds it now.
       // Orphans removed rather than cleared are left to the statements below, even one moved to
       // another row of the batch: the ORM's save updates it, then removes it.
       const { orphans } = junction.foreignKey;
-      const moved = new Set(added.map((link) => itemKey(stmt, link)));
-      const cleared = orphans ? [] : removed.filter((link) => !moved.has(itemKey(stmt, link)));
-      const items = [...cleared, ...added];
-      if (items.length > 0) await send(model, session, stmt, items, compileForeignKeyUpdate, links.number);
+      const items = orphans ? added : [...removed, ...added];
+      for (const round of itemRounds(stmt, items)) await send(model, session, stmt, round, compileForeignKeyUpdate, links.number);
       if (orphans && removed.length > 0) orphaned.push({ stmt, orphans, removed });
       continue;
     }
@@ -218,6 +215,27 @@ async function send<E>(
   } catch (error) {
     throw linkError(model, error, stmt, links, values, batchNumber, stmt.foreignKey ? 'sets the foreign key of' : 'links to');
   }
+}
+
+/**
+ * The UPDATEs of a one-to-many's items, in order: the ORM's save sends one per item and row whose
+ * collection took or dropped it, in the rows' order, so an item two rows of the batch name (one drops
+ * it, the other takes it, or both take it) ends as the later row leaves it — at NULL when the row
+ * dropping it comes last — its version moved on, and its update date set, by each. The first link of
+ * every item goes in the first UPDATE, a second link of an item in the second, and so on: each UPDATE
+ * names an item once (PostgreSQL's UPDATE … FROM applies one arbitrary match of a key named twice).
+ */
+function itemRounds<E>(stmt: JunctionStatement, items: readonly LinkRow<E>[]): LinkRow<E>[][] {
+  const rounds: LinkRow<E>[][] = [];
+  const seen = new Map<string, number>();
+  for (const link of [...items].sort((a, b) => a.index - b.index)) {
+    const key = itemKey(stmt, link);
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    if (round === rounds.length) rounds.push([]);
+    rounds[round]?.push(link);
+  }
+  return rounds;
 }
 
 /** A one-to-many item's primary key as text (the first `keyColumns` of its values). */

@@ -2,6 +2,7 @@ import type { InputBatch, LinkHookBatch, LinkRow, RowLinks, WriteTarget } from '
 import { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { BulkDatabaseError, type PgErrorFields } from '../../errors/database-errors.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
+import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
 import type { JunctionTable, OrphanRemoval, RelationWrite } from '../../model/entity-model.js';
 import { readTableCatalog } from '../../model/table-catalog.js';
@@ -113,6 +114,7 @@ export async function writeLinks<E>(
     all.removed.push(...entry.removed);
   }
   if (all.added.length === 0 && all.removed.length === 0 && all.items.length === 0 && all.orphans.length === 0) return undefined;
+  refuseUnsavedLinks(model, all.added, links.number);
   if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
   const orphaned: OrphanWork<E>[] = [];
@@ -137,6 +139,23 @@ export async function writeLinks<E>(
   }
   for (const owner of done) owner.written?.();
   return all;
+}
+
+/**
+ * Refuses links to an entity that has no key when they are written: the related entity is new and
+ * not inserted before the links — a row of the call that a related entity inserted with it links to
+ * from its side (`label.orders` holding a new order of the call), which the ORM's save inserts first.
+ * Without this the junction INSERT would fail on a NULL key column, blaming the data.
+ */
+function refuseUnsavedLinks<E>(model: BoundModel<E>, added: readonly LinkRow<E>[], batchNumber: number): void {
+  const link = added.find((row) => row.values.some((value) => value === null || value === undefined));
+  if (!link) return;
+  const entityName = link.links.entityName ?? model.name;
+  throw new UnsupportedFeatureError(
+    'many-to-many link',
+    `${entityName}.${link.links.property} at row ${link.index} links ${entityName} and ${link.links.target} entities, one of which has no key when cohort writes the link (a new entity of the call inserted after it, e.g. a row reached from a related entity's side); the ORM's own save inserts it first. Nothing was written: set the link from the rows' own side, or insert the related entities first.`,
+    { entityName, property: link.links.property, index: link.index, entity: link.entity, batch: batchNumber },
+  );
 }
 
 /**

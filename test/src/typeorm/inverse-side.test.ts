@@ -262,6 +262,13 @@ const load = () => ds.getRepository(Holder).find({ relations: { items: true, kep
 const itemRows = () =>
   ds.query('SELECT id, sku, "holderId", version, "updatedAt" > now() - interval \'1 minute\' AS recent FROM item ORDER BY id');
 
+/** How the rows that drop and take an item are ordered in the input (see moveRun). */
+const MOVES = [
+  ['dropped, then taken', (h0: Holder, h1: Holder) => [h0, h1]],
+  ['taken, then dropped', (h0: Holder, h1: Holder) => [h1, h0]],
+  ['taken by two rows', (h0: Holder, h1: Holder, h2: Holder) => [h0, h1, h2]],
+] as const;
+
 describe('the inverse side of a one-to-many, TypeORM', () => {
   it("items added and removed: the foreign key, update date and version as save()'s UPDATE; subscribers get save()'s entity-less events", async () => {
     await seed();
@@ -343,7 +350,57 @@ describe('the inverse side of a one-to-many, TypeORM', () => {
     expect(await ds.query('SELECT * FROM holder')).toEqual(before.holders);
     expect(await itemRows()).toEqual(before.items);
   });
+
+  // save() sends one UPDATE per item and row whose collection took or dropped it, in the rows' order:
+  // an item one row drops and another takes ends at the later of the two (at NULL when the row that
+  // drops it comes last), its version moved on once per UPDATE; an item two rows take ends at the later.
+  for (const [name, arrange] of MOVES) {
+    it(`an item moved between rows of the batch, ${name}: its foreign key and version as save()'s UPDATEs leave them`, async () => {
+      const theirs = await moveRun(name, arrange, (rows) => ds.manager.save(rows));
+      expect(theirs.items.find((r: { sku: string }) => r.sku === 'i1')).toMatchObject({
+        holderId: { 'dropped, then taken': 2, 'taken, then dropped': null, 'taken by two rows': 3 }[name],
+        version: name === 'taken by two rows' ? 4 : 3,
+      });
+      for (const call of [bulkSave, bulkUpdate])
+        expect(await moveRun(name, arrange, (rows) => call(ds, Holder, rows))).toEqual(theirs);
+    });
+  }
+
+  it('known difference: an item taken by a row of one batch and dropped by a row of a later batch stays with the row that took it, where save() (chunk or not) clears it', async () => {
+    const [name, arrange] = MOVES[1];
+    // save() loads every row's stored items before its first UPDATE; cohort loads a batch's when it writes the batch.
+    for (const chunk of [undefined, 1]) {
+      const theirs = await moveRun(name, arrange, (rows) => ds.manager.save(rows, chunk ? { chunk } : {}));
+      expect(theirs.items.find((r: { sku: string }) => r.sku === 'i1')).toMatchObject({ holderId: null, version: 3 });
+    }
+    const mine = await moveRun(name, arrange, (rows) => bulkSave(ds, Holder, rows, { batchSize: 1 }));
+    expect(mine.items.find((r: { sku: string }) => r.sku === 'i1')).toMatchObject({ holderId: 2, version: 2 });
+  });
 });
+
+/** h0 (items i0, i1), h1 and h2 stored; i1 dropped by h0 and taken by h1 (and h2); `write` gets the rows as `arrange` orders them. */
+async function moveRun(
+  name: (typeof MOVES)[number][0],
+  arrange: (h0: Holder, h1: Holder, h2: Holder) => readonly Holder[],
+  write: (rows: Holder[]) => Promise<unknown>,
+) {
+  await truncate();
+  await seed();
+  await ds.manager.save([make(Holder, { name: 'h1' }), make(Holder, { name: 'h2' })]);
+  await ds.query(`UPDATE item SET "updatedAt" = '2000-01-01'`);
+  const [h0, h1, h2] = (await ds.getRepository(Holder).find({ relations: { items: true }, order: { id: 'ASC' } })) as [
+    Holder,
+    Holder,
+    Holder,
+  ];
+  const i1 = (h0.items ?? []).find((i) => i.sku === 'i1') as Item;
+  h0.items = (h0.items ?? []).filter((i) => i !== i1);
+  h1.items = [i1];
+  if (name === 'taken by two rows') h2.items = [i1];
+  events.length = 0;
+  await write([...arrange(h0, h1, h2)]);
+  return { items: await itemRows(), events: [...events] };
+}
 
 /** h0 with owned w0–w2 (a note on w2) and soft s0–s2, h1 with w3 and s3; w4 and s4 at no holder; bare b0 at h0. */
 async function seedOrphans(): Promise<void> {

@@ -2,6 +2,7 @@ import type { InputBatch, LinkHookBatch, LinkRow, RowLinks, WriteTarget } from '
 import { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { BulkDatabaseError, type PgErrorFields } from '../../errors/database-errors.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
+import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
 import type { JunctionTable, OrphanRemoval, RelationWrite } from '../../model/entity-model.js';
 import { readTableCatalog } from '../../model/table-catalog.js';
@@ -113,6 +114,7 @@ export async function writeLinks<E>(
     all.removed.push(...entry.removed);
   }
   if (all.added.length === 0 && all.removed.length === 0 && all.items.length === 0 && all.orphans.length === 0) return undefined;
+  refuseUnsavedLinks(model, all.added, links.number);
   if (!firedBefore && options.hooks !== false && target.hooks.beforeLinks) await target.hooks.beforeLinks(all);
   const { session } = target;
   const orphaned: OrphanWork<E>[] = [];
@@ -121,14 +123,11 @@ export async function writeLinks<E>(
     const stmt: JunctionStatement = { table, columns: junction.columns, foreignKey: junction.foreignKey };
     if (junction.foreignKey) {
       // A one-to-many's items: one UPDATE clears the removed ones' foreign key and sets the added ones'.
-      // An item moved from one row to another of the batch is set once, to the row that holds it now.
       // Orphans removed rather than cleared are left to the statements below, even one moved to
       // another row of the batch: the ORM's save updates it, then removes it.
       const { orphans } = junction.foreignKey;
-      const moved = new Set(added.map((link) => itemKey(stmt, link)));
-      const cleared = orphans ? [] : removed.filter((link) => !moved.has(itemKey(stmt, link)));
-      const items = [...cleared, ...added];
-      if (items.length > 0) await send(model, session, stmt, items, compileForeignKeyUpdate, links.number);
+      const items = orphans ? added : [...removed, ...added];
+      for (const round of itemRounds(stmt, items)) await send(model, session, stmt, round, compileForeignKeyUpdate, links.number);
       if (orphans && removed.length > 0) orphaned.push({ stmt, orphans, removed });
       continue;
     }
@@ -140,6 +139,23 @@ export async function writeLinks<E>(
   }
   for (const owner of done) owner.written?.();
   return all;
+}
+
+/**
+ * Refuses links to an entity that has no key when they are written: the related entity is new and
+ * not inserted before the links — a row of the call that a related entity inserted with it links to
+ * from its side (`label.orders` holding a new order of the call), which the ORM's save inserts first.
+ * Without this the junction INSERT would fail on a NULL key column, blaming the data.
+ */
+function refuseUnsavedLinks<E>(model: BoundModel<E>, added: readonly LinkRow<E>[], batchNumber: number): void {
+  const link = added.find((row) => row.values.some((value) => value === null || value === undefined));
+  if (!link) return;
+  const entityName = link.links.entityName ?? model.name;
+  throw new UnsupportedFeatureError(
+    'many-to-many link',
+    `${entityName}.${link.links.property} at row ${link.index} links ${entityName} and ${link.links.target} entities, one of which has no key when cohort writes the link (a new entity of the call inserted after it, e.g. a row reached from a related entity's side); the ORM's own save inserts it first. Nothing was written: set the link from the rows' own side, or insert the related entities first.`,
+    { entityName, property: link.links.property, index: link.index, entity: link.entity, batch: batchNumber },
+  );
 }
 
 /**
@@ -218,6 +234,27 @@ async function send<E>(
   } catch (error) {
     throw linkError(model, error, stmt, links, values, batchNumber, stmt.foreignKey ? 'sets the foreign key of' : 'links to');
   }
+}
+
+/**
+ * The UPDATEs of a one-to-many's items, in order: the ORM's save sends one per item and row whose
+ * collection took or dropped it, in the rows' order, so an item two rows of the batch name (one drops
+ * it, the other takes it, or both take it) ends as the later row leaves it — at NULL when the row
+ * dropping it comes last — its version moved on, and its update date set, by each. The first link of
+ * every item goes in the first UPDATE, a second link of an item in the second, and so on: each UPDATE
+ * names an item once (PostgreSQL's UPDATE … FROM applies one arbitrary match of a key named twice).
+ */
+function itemRounds<E>(stmt: JunctionStatement, items: readonly LinkRow<E>[]): LinkRow<E>[][] {
+  const rounds: LinkRow<E>[][] = [];
+  const seen = new Map<string, number>();
+  for (const link of [...items].sort((a, b) => a.index - b.index)) {
+    const key = itemKey(stmt, link);
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    if (round === rounds.length) rounds.push([]);
+    rounds[round]?.push(link);
+  }
+  return rounds;
 }
 
 /** A one-to-many item's primary key as text (the first `keyColumns` of its values). */

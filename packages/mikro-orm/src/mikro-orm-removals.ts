@@ -1,6 +1,7 @@
 import { UnsupportedFeatureError } from '@cohort/core';
 import { located } from '@cohort/core/adapter';
 import { Cascade, type EntityManager, type EntityMetadata, Reference, Utils } from '@mikro-orm/core';
+import { type AlternateKey, alternateKeys, restoreAlternateKeys } from './alternate-keys.js';
 import {
   type CollectionState,
   type EntityInternals,
@@ -32,6 +33,8 @@ interface Removal {
   readonly entity: AnyEntity;
   readonly wrapped: Wrapped;
   readonly mapped: boolean;
+  /** The identity map's entries of it under a non-key property, which `unsetIdentity` deletes too (MikroORM 7). */
+  readonly alternateKeys: readonly AlternateKey[];
   readonly managed: boolean;
   readonly snapshot: unknown;
   readonly identifier: unknown;
@@ -116,6 +119,7 @@ function restoreCollection(before: CollectionBefore): void {
 function changed(removal: Removal): boolean {
   return (
     removal.mapped ||
+    removal.alternateKeys.length > 0 ||
     removal.managed ||
     removal.snapshot !== undefined ||
     removal.identifier !== undefined ||
@@ -134,6 +138,7 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
     entity,
     wrapped,
     mapped: identityMapEntry(em, entity) === entity,
+    alternateKeys: alternateKeys(em, entity),
     managed: wrapped.__managed,
     snapshot: wrapped.__originalEntityData,
     identifier: wrapped.__identifier,
@@ -188,6 +193,7 @@ function keepDeleted(removal: Removal): void {
 function restoreRemoval(removal: Removal): void {
   const { em, entity, wrapped } = removal;
   if (removal.mapped && identityMapEntry(em, entity) === undefined) em.getUnitOfWork().getIdentityMap().store(entity);
+  restoreAlternateKeys(em, entity, removal.alternateKeys);
   wrapped.__managed = removal.managed;
   wrapped.__originalEntityData = removal.snapshot as Wrapped['__originalEntityData'];
   if (removal.identifier !== undefined) wrapped.__identifier = removal.identifier;

@@ -158,8 +158,8 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
           noteCollection(undo, collection, entity);
           removal.collections++;
         }
-      } else if (value != null && (prop.mapToPk || value === entity)) {
-        // A key-mapped reference (`mapToPk`) is kept below if `unsetIdentity` deleted it.
+      } else if (value != null && (prop.mapToPk ? mayHoldKey(value, wrapped) : value === entity)) {
+        // A key-mapped reference (`mapToPk`) that may hold its key is kept below if `unsetIdentity` deleted it.
         if (prop.primary && mikroOrmMajor >= 7) {
           if (!seen.has(referrer)) removal.referrers.push(capture(em, referrer, seen, undo));
         } else {
@@ -170,6 +170,18 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
     }
   }
   return removal;
+}
+
+/**
+ * Whether a key-mapped reference's value (`mapToPk`) may be the entity's key, which `unsetIdentity`
+ * finds by serializing both: false only where both are one scalar each and differ as text, so that
+ * the referrers of other entities of the class are not captured (on MikroORM 7 an entity keyed by
+ * one would be captured whole, its own referrers with it, and kept until the call ends).
+ */
+function mayHoldKey(value: unknown, wrapped: Wrapped): boolean {
+  const key = wrapped.getPrimaryKey() as unknown;
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint';
+  return !scalar(value) || !scalar(key) || `${value}` === `${key}`;
 }
 
 function holderOf({ referrer, formula }: HeldReference): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { UnsupportedFeatureError } from '@cohort/core';
 import { located } from '@cohort/core/adapter';
 import { Cascade, type EntityManager, type EntityMetadata, Reference, Utils } from '@mikro-orm/core';
+import { type AlternateKey, alternateKeys, restoreAlternateKeys } from './alternate-keys.js';
 import {
   type CollectionState,
   type EntityInternals,
@@ -32,6 +33,8 @@ interface Removal {
   readonly entity: AnyEntity;
   readonly wrapped: Wrapped;
   readonly mapped: boolean;
+  /** The identity map's entries of it under a non-key property, which `unsetIdentity` deletes too (MikroORM 7). */
+  readonly alternateKeys: readonly AlternateKey[];
   readonly managed: boolean;
   readonly snapshot: unknown;
   readonly identifier: unknown;
@@ -116,6 +119,7 @@ function restoreCollection(before: CollectionBefore): void {
 function changed(removal: Removal): boolean {
   return (
     removal.mapped ||
+    removal.alternateKeys.length > 0 ||
     removal.managed ||
     removal.snapshot !== undefined ||
     removal.identifier !== undefined ||
@@ -134,6 +138,7 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
     entity,
     wrapped,
     mapped: identityMapEntry(em, entity) === entity,
+    alternateKeys: alternateKeys(em, entity),
     managed: wrapped.__managed,
     snapshot: wrapped.__originalEntityData,
     identifier: wrapped.__identifier,
@@ -153,8 +158,8 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
           noteCollection(undo, collection, entity);
           removal.collections++;
         }
-      } else if (value != null && (prop.mapToPk || value === entity)) {
-        // A key-mapped reference (`mapToPk`) is kept below if `unsetIdentity` deleted it.
+      } else if (value != null && (prop.mapToPk ? mayHoldKey(value, wrapped) : value === entity)) {
+        // A key-mapped reference (`mapToPk`) that may hold its key is kept below if `unsetIdentity` deleted it.
         if (prop.primary && mikroOrmMajor >= 7) {
           if (!seen.has(referrer)) removal.referrers.push(capture(em, referrer, seen, undo));
         } else {
@@ -165,6 +170,18 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
     }
   }
   return removal;
+}
+
+/**
+ * Whether a key-mapped reference's value (`mapToPk`) may be the entity's key, which `unsetIdentity`
+ * finds by serializing both: false only where both are one scalar each and differ as text, so that
+ * the referrers of other entities of the class are not captured (on MikroORM 7 an entity keyed by
+ * one would be captured whole, its own referrers with it, and kept until the call ends).
+ */
+function mayHoldKey(value: unknown, wrapped: Wrapped): boolean {
+  const key = wrapped.getPrimaryKey() as unknown;
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint';
+  return !scalar(value) || !scalar(key) || `${value}` === `${key}`;
 }
 
 function holderOf({ referrer, formula }: HeldReference): Record<string, unknown> {
@@ -188,6 +205,7 @@ function keepDeleted(removal: Removal): void {
 function restoreRemoval(removal: Removal): void {
   const { em, entity, wrapped } = removal;
   if (removal.mapped && identityMapEntry(em, entity) === undefined) em.getUnitOfWork().getIdentityMap().store(entity);
+  restoreAlternateKeys(em, entity, removal.alternateKeys);
   wrapped.__managed = removal.managed;
   wrapped.__originalEntityData = removal.snapshot as Wrapped['__originalEntityData'];
   if (removal.identifier !== undefined) wrapped.__identifier = removal.identifier;

@@ -5,8 +5,11 @@
 // same EntityManager while it runs writes in its own, and its row stays when the first call rolls
 // back — and when the first call fails after it, the old tickets get back what its UPDATE put on them
 // (version, onUpdate date), so that the flush after it writes to them what flush alone writes.
+// Its errors are told in the call's terms (the holder's row and batch), and only cohort's own words
+// are rewritten for it: a hook's message naming a batch stays as the hook wrote it, and a stale
+// version's message lists the rows its `indices` hold.
 // Default and COPY (`COHORT_STRATEGY=copy`).
-import { BulkHookError, bulkInsert, bulkSave } from '@cohort/mikro-orm';
+import { BulkHookError, bulkInsert, bulkSave, OptimisticLockError } from '@cohort/mikro-orm';
 import { Entity, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -42,10 +45,12 @@ class Other {
 
 // The onUpdate value (a counter rather than a date, so that two runs compare equal).
 const stamp = { next: 1 };
-// A failing hook (`afterCreate new2`), and a gate the old tickets' beforeUpdate waits at.
-const hooks: { fail?: string; gate?: Promise<void>; entered?: () => void } = {};
+// A failing hook (`afterCreate new2`; the old tickets' beforeUpdate with `failUpdate`), and a gate the
+// old tickets' beforeUpdate waits at.
+const hooks: { fail?: string; failUpdate?: string; gate?: Promise<void>; entered?: () => void } = {};
 const subscriber = {
   async beforeUpdate(event: { entity: object }) {
+    if (event.entity instanceof Ticket && hooks.failUpdate) throw new Error(hooks.failUpdate);
     if (event.entity instanceof Ticket && hooks.gate) {
       hooks.entered?.();
       await hooks.gate;
@@ -72,7 +77,7 @@ const OLDS = [2];
 const opts = forcedStrategy ? { strategy: forcedStrategy } : {};
 
 beforeEach(async () => {
-  Object.assign(hooks, { fail: undefined, gate: undefined, entered: undefined });
+  Object.assign(hooks, { fail: undefined, failUpdate: undefined, gate: undefined, entered: undefined });
   stamp.next = 1;
   await fork().execute(`truncate ${['owner', 'ticket', 'other'].map(table).join(', ')} restart identity cascade`);
   // Owners o0, o1, o2, o2 with an old ticket old2.
@@ -91,6 +96,8 @@ async function replaced(em: EntityManager) {
   return { owners, olds };
 }
 
+// o2, persisted first with its old ticket, has the first key: by name, its row is 2 (batch 2 of one row each).
+const byName = (owners: Owner[]) => owners.sort((a, b) => a.name.localeCompare(b.name));
 const oldRows = (all: unknown[]) => all.filter((row) => (row as { name: string }).name.startsWith('old'));
 const objects = (olds: Ticket[]) => olds.map(({ name, version, stamp, owner }) => ({ name, version, stamp, owner }));
 
@@ -158,5 +165,40 @@ describe('Owner.ticket (nullable foreign key, versioned old tickets)', () => {
     expect(await rows('other')).toEqual([{ id: 1, name: 'unrelated' }]);
     // The first call left nothing.
     expect((await rows('ticket')).map((row) => (row as { name: string }).name)).toEqual(['old2']);
+  });
+
+  it("one owner per batch, the old ticket's beforeUpdate failing with a message that names batches: told at o2's row and batch, the hook's words as it wrote them", async () => {
+    const em = fork();
+    const owners = byName((await replaced(em)).owners);
+    const before = await rows('ticket');
+    hooks.failUpdate = 'not in batch 0 or batch 1';
+    const error = await bulkSave(em, Owner, owners, { ...opts, batchSize: 1 }).catch((e: unknown) => e);
+    hooks.failUpdate = undefined;
+    expect(error).toBeInstanceOf(BulkHookError);
+    expect(error).toMatchObject({ index: 2, batch: 2, relation: { entityName: 'Owner', property: 'ticket', target: 'Ticket' } });
+    expect((error as Error).message).toBe(
+      'Ticket reached through Owner.ticket (updated with the row): beforeUpdate hook failed at row 2: not in batch 0 or batch 1',
+    );
+    expect(await rows('ticket')).toEqual(before);
+  });
+
+  it("one owner per batch, the old ticket's version moved on since it was loaded: OptimisticLockError at o2's row and batch, its message listing the rows of its indices", async () => {
+    const em = fork();
+    const { owners, olds } = await replaced(em);
+    byName(owners);
+    const viaFlush = fork();
+    const ref = await replaced(viaFlush);
+    await fork().execute(`update ${table('ticket')} set version = version + 1`);
+    const before = await rows('ticket');
+    // flush refuses it too: MikroORM's own OptimisticLockError, nothing written.
+    viaFlush.persist(ref.owners);
+    await expect(viaFlush.flush()).rejects.toThrow(/optimistic lock/i);
+    expect(await rows('ticket')).toEqual(before);
+
+    const error = await bulkSave(em, Owner, owners, { ...opts, batchSize: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OptimisticLockError);
+    expect(error).toMatchObject({ index: 2, batch: 2, indices: [2], entities: olds });
+    expect((error as Error).message).toMatch(/\(stale version\): rows 2$/);
+    expect(await rows('ticket')).toEqual(before);
   });
 });

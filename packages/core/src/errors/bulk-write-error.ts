@@ -1,3 +1,5 @@
+import { notePosition } from './message-positions.js';
+
 /** Where in the input a failure happened. */
 export interface FailureLocation<E = unknown> {
   /** 0-based index of the batch in the call. */
@@ -61,12 +63,14 @@ export class BulkValidationError<E = unknown> extends BulkWriteError<E> {
   constructor(failures: readonly ValidationFailure<E>[], batch?: number) {
     const first = failures[0];
     const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
-    super(`${failures.length} invalid value(s); first: row ${first?.index}, ${first?.property}: ${first?.message}${more}`, {
+    const after = `, ${first?.property}: ${first?.message}${more}`;
+    super(`${failures.length} invalid value(s); first: row ${first?.index}${after}`, {
       batch,
       index: first?.index,
       entity: first?.entity,
     });
     this.failures = failures;
+    notePosition(this, 'row', `row ${first?.index}`, after);
   }
 }
 
@@ -77,8 +81,10 @@ export class BulkHookError<E = unknown> extends BulkWriteError<E> {
 
   constructor(hook: string, location: FailureLocation<E>, cause: unknown) {
     const where = location.index === undefined ? `batch ${location.batch}` : `row ${location.index}`;
-    super(`${hook} hook failed at ${where}: ${errorMessage(cause)}`, location, { cause });
+    const after = `: ${errorMessage(cause)}`;
+    super(`${hook} hook failed at ${where}${after}`, location, { cause });
     this.hook = hook;
+    notePosition(this, location.index === undefined ? 'batch' : 'row', where, after);
   }
 }
 
@@ -89,13 +95,15 @@ export class OptimisticLockError<E = unknown> extends BulkWriteError<E> {
   readonly entities: readonly E[];
 
   constructor(indices: readonly number[], entities: readonly E[], batch?: number) {
-    super(`${indices.length} row(s) changed by someone else since they were read (stale version): rows ${indices.join(', ')}`, {
+    const rows = `rows ${indices.join(', ')}`;
+    super(`${indices.length} row(s) changed by someone else since they were read (stale version): ${rows}`, {
       batch,
       index: indices[0],
       entity: entities[0],
     });
     this.indices = indices;
     this.entities = entities;
+    notePosition(this, 'rows', rows, '');
   }
 }
 

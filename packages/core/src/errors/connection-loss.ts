@@ -1,5 +1,6 @@
 import { BulkHookError, BulkWriteError, errorMessage, type FailureLocation } from './bulk-write-error.js';
 import { TransientDatabaseError } from './database-errors.js';
+import { notePosition } from './message-positions.js';
 
 /**
  * The connection to PostgreSQL was lost during the call (the server ended the backend, the network
@@ -28,6 +29,8 @@ export class ConnectionLostError<E = unknown> extends TransientDatabaseError<E> 
       lost,
     );
     this.committed = committed;
+    if (location.batch !== undefined)
+      notePosition(this, 'batch', `batch ${location.batch}`, ` in flight${what}: ${errorMessage(lost)}; ${outcome}`);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   TransientDatabaseError,
   UniqueViolationError,
 } from './database-errors.js';
+import { notePosition } from './message-positions.js';
 import { BulkUsageError } from './usage-errors.js';
 
 /** What locating a failed row needs of a batch's values. */
@@ -60,24 +61,33 @@ export function convertDatabaseError<E>(
   if (lost !== undefined) return new ConnectionLostError<E>(lost, { batch: batchIndex }, false, 'its statement ran');
   const pg = (error ?? {}) as PgErrorFields;
   if (typeof pg.code !== 'string') {
-    return new BulkWriteError(`batch ${batchIndex} failed: ${errorMessage(error)}`, { batch: batchIndex }, { cause: error });
+    const after = ` failed: ${errorMessage(error)}`;
+    const failed = new BulkWriteError<E>(`batch ${batchIndex}${after}`, { batch: batchIndex }, { cause: error });
+    notePosition(failed, 'batch', `batch ${batchIndex}`, after);
+    return failed;
   }
   if (pg.code === '42P10' && statement) return unmatchedTarget(pg, batch, batchIndex, statement, error);
   const wrongCall = USAGE_SQLSTATE[pg.code];
   if (wrongCall) {
-    return new BulkUsageError(`${wrongCall}: ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
+    const usage = new BulkUsageError<E>(`${wrongCall}: ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
       batch: batchIndex,
       cause: error,
-    }) as BulkWriteError<E>;
+    });
+    notePosition(usage, 'batch', `batch ${batchIndex}`, ')');
+    return usage;
   }
   const position = locateRow(pg, batch);
   const index = position === undefined ? undefined : batch.indices[position];
   const entity = position === undefined ? undefined : batch.entities[position];
   const where = index === undefined ? `batch ${batchIndex}` : `row ${index} (batch ${batchIndex})`;
   const what = [pg.constraint && `constraint ${pg.constraint}`, pg.detail].filter(Boolean).join(': ');
-  const message = `${pg.message ?? 'database error'} at ${where}${what ? ` — ${what}` : ''}`;
+  const rest = what ? ` — ${what}` : '';
+  const message = `${pg.message ?? 'database error'} at ${where}${rest}`;
   const Kind = BY_SQLSTATE[pg.code] ?? BulkDatabaseError;
-  return new Kind(message, pg, { batch: batchIndex, index, entity }, error) as BulkWriteError<E>;
+  const converted = new Kind(message, pg, { batch: batchIndex, index, entity }, error) as BulkWriteError<E>;
+  notePosition(converted, 'batch', `batch ${batchIndex}`, `${index === undefined ? '' : ')'}${rest}`);
+  if (index !== undefined) notePosition(converted, 'row', `row ${index}`, ` (batch ${batchIndex})${rest}`);
+  return converted;
 }
 
 /**
@@ -106,10 +116,12 @@ function unmatchedTarget<E>(
         'partition key columns, so a conflict target must include them too';
     }
   }
-  return new BulkUsageError(`${message} — ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
+  const usage = new BulkUsageError<E>(`${message} — ${pg.message ?? 'database error'} (batch ${batchIndex})`, {
     batch: batchIndex,
     cause: error,
-  }) as BulkWriteError<E>;
+  });
+  notePosition(usage, 'batch', `batch ${batchIndex}`, ')');
+  return usage;
 }
 
 /** The columns of a partition key as `pg_get_partkeydef` prints it; undefined when it holds an expression. */

@@ -4,6 +4,7 @@
 // refer to) or after it (the entities that refer to the rows), in the call's transaction.
 import type { CascadeGroup, CascadeWrite, InputBatch, WriteTarget } from '../../adapter/contract.js';
 import { BulkWriteError, type GraphLocation } from '../../errors/bulk-write-error.js';
+import { rewritePosition } from '../../errors/message-positions.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { StagedWork } from '../batches/staged-work.js';
@@ -197,15 +198,18 @@ export function located(
 ): unknown {
   if (!(error instanceof BulkWriteError) || error.relation) return error;
   Object.defineProperty(error, 'relation', { value: relation, enumerable: true, configurable: true });
-  let message = error.message;
   if (row !== undefined && error.index !== row) {
     // A call of its own (a replaced target's early write) told its own list's position: the input row's instead.
-    if (error.index !== undefined) message = message.replace(new RegExp(`\\brow ${error.index}\\b`), `row ${row}`);
+    // The text cohort wrote where it kept it (a hook's or PostgreSQL's own words may name a row too),
+    // else the first `row N` of a message that is cohort's own throughout.
+    if (!rewritePosition(error, 'row', `row ${row}`) && error.index !== undefined)
+      error.message = error.message.replace(new RegExp(`\\brow ${error.index}\\b`), `row ${row}`);
     Object.defineProperty(error, 'index', { value: row, enumerable: true, configurable: true, writable: false });
   }
   // A stored entity the ORM's save does not update: only the new entities it holds go in with the row.
   const what =
     how === 'holding new entities' ? 'not updated, the new entities it holds inserted with the row' : `${how} with the row`;
+  const message = error.message;
   error.message = `${relation.target} reached through ${relation.entityName}.${relation.property} (${what}): ${message}`;
   return error;
 }

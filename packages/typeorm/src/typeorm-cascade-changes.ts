@@ -184,14 +184,25 @@ export async function findChangedRelation(
     for (const [md, list] of byClass) {
       const head = list[0] as Reached;
       for (const r of list) graph?.add(r.entity);
-      const rowClass = metadata.findInheritanceMetadata(entities[head.position] as ObjectLiteral);
+      const viaOf = (r: Reached) => ({
+        entityName: metadata.findInheritanceMetadata(entities[r.position] as ObjectLiteral).name,
+        property: r.path,
+      });
+      const first = viaOf(head);
+      // Each entity's own path, for an error at it, where it is not the first entity's.
+      const vias = new Map<ObjectLiteral, { entityName: string; property: string }>();
+      for (const r of list) {
+        const via = viaOf(r);
+        if (via.entityName !== first.entityName || via.property !== first.property) vias.set(r.entity, via);
+      }
       groups.push(
         groupOf(
           md,
           list.map((r) => r.entity),
           list.map((r) => r.position),
-          { entityName: rowClass.name, property: head.path },
+          first,
           list.filter((r) => !r.updates).map((r) => r.entity),
+          vias,
         ),
       );
     }
@@ -210,6 +221,7 @@ export type RelatedGroupOf = (
   positions: number[],
   via: { entityName: string; property: string },
   notUpdated: ObjectLiteral[],
+  vias: ReadonlyMap<ObjectLiteral, { entityName: string; property: string }>,
 ) => RelatedUpdateGroup;
 
 /** The refusal of a row reaching a changed related entity (`cascade update`). */

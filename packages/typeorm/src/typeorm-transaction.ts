@@ -148,8 +148,8 @@ function writeTarget<E extends ObjectLiteral>(
   tracker.graph = graph;
   tracker.callRows = callRows;
   tracker.removed = (entity) => removedKeys.unset(entity);
-  tracker.relatedGroup = (md, entities, positions, via, notUpdated) => {
-    const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated });
+  tracker.relatedGroup = (md, entities, positions, via, notUpdated, vias) => {
+    const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated, vias });
     // The related classes' look-ups count in the call's `statements`, as the rows' do.
     (group.target.changes as TypeormChangeTracker<ObjectLiteral>).countsInto = tracker;
     return group;
@@ -174,6 +174,8 @@ interface RelatedEntities {
   positions: number[];
   via: { entityName: string; property: string };
   notUpdated: ObjectLiteral[];
+  /** Each entity's own relation path, where it is reached through another one than the first entity. */
+  vias: ReadonlyMap<ObjectLiteral, { entityName: string; property: string }>;
 }
 
 /**
@@ -191,7 +193,7 @@ function relatedGroup(
   hooks: boolean,
   writes: SnapshotWrites | undefined,
   removedKeys: RemovedKeys,
-  { entities, positions, via, notUpdated }: RelatedEntities,
+  { entities, positions, via, notUpdated, vias }: RelatedEntities,
 ): RelatedUpdateGroup {
   refuseTreeTable(metadata, `updating by cascade (${via.entityName}.${via.property})`);
   const { model, access } = readTypeormEntity<ObjectLiteral>(qr.connection, metadata);
@@ -241,6 +243,7 @@ function relatedGroup(
     target: target as WriteTarget<unknown>,
     entities,
     positions,
-    ...(notUpdated.length === entities.length && { notUpdated: true }),
+    ...(notUpdated.length > 0 && { notUpdated: (entity: unknown) => tracker.notUpdated?.has(entity as object) === true }),
+    ...(vias.size > 0 && { reachedVia: (entity: unknown) => vias.get(entity as ObjectLiteral) }),
   };
 }

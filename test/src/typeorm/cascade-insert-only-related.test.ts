@@ -290,6 +290,40 @@ describe('a failure in the group of an insert-only holder says it is not updated
     expect(await tables(side)).toEqual(before);
     expect(log).toEqual([]);
   });
+
+  it("bulkUpdate: the same customer's group also holding a renamed customer another row reaches through a relation that cascades updates: the error names the failing customer's own relation, not updated; nothing written", async () => {
+    const side = pair.subject();
+    const [ann, bob] = [make(UnCustomer, { name: 'ann' }), make(UnCustomer, { name: 'bob' })];
+    await side.dataSource.manager.save([ann, bob]);
+    await side.dataSource.manager.save(make(UnNote, { body: 'n0', customer: ann }));
+    // bob's row comes first: the group of customers is first reached through UnOrder.customer.
+    await side.dataSource.manager.save([
+      make(UnOrder, { title: 'o0', customer: bob }),
+      make(UnOrder, { title: 'o1', insertOnly: ann }),
+    ]);
+    const orders = await side.dataSource
+      .getRepository(UnOrder)
+      .find({ relations: { customer: true, insertOnly: { notes: true } }, order: { id: 'ASC' } });
+    ((orders[0] as UnOrder).customer as UnCustomer).name = 'bob 2';
+    ((orders[1] as UnOrder).insertOnly as UnCustomer).notes = [make(UnNote, { body: 'n1' })];
+    log.length = 0;
+    const before = await tables(side);
+    const error = await bulkUpdate(side.dataSource, UnOrder, orders).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect(error).toMatchObject({
+      feature: 'inverse side',
+      relation: { entityName: 'UnOrder', property: 'insertOnly', target: 'UnCustomer' },
+    });
+    const message = (error as Error).message;
+    expect(message).toContain(
+      'UnCustomer reached through UnOrder.insertOnly (not updated, the new entities it holds inserted with the row)',
+    );
+    expect(message).not.toContain('updated with the row');
+    expect(await tables(side)).toEqual(before);
+  });
 });
 
 @Entity('io_item')

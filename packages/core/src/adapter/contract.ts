@@ -244,10 +244,13 @@ export interface RelatedUpdateGroup {
   /** For each entity, the position in the batch of the row it was first reached from. */
   readonly positions: readonly number[];
   /**
-   * None of them is updated (the ORM's save reaches them only through relations that cascade
-   * inserts): only the new entities they hold are written, inserted with the rows.
+   * Whether the entity is one the ORM's save does not update (reached only through relations that
+   * cascade inserts): only the new entities it holds are written, inserted with the rows. Absent when
+   * every entity of the group is updated.
    */
-  readonly notUpdated?: boolean;
+  readonly notUpdated?: (entity: unknown) => boolean;
+  /** The relation path the entity is first reached through, where it is not the group's (for errors). */
+  readonly reachedVia?: (entity: unknown) => { readonly entityName: string; readonly property: string } | undefined;
 }
 
 /**

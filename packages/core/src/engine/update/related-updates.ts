@@ -3,7 +3,7 @@
 // transaction — their before-update hooks after the rows' own, one UPDATE per class after the rows'
 // UPDATE, their after-update hooks after the rows' own.
 import type { ChangedRelations, InputBatch, RelatedUpdateGroup, WriteTarget } from '../../adapter/contract.js';
-import type { GraphLocation } from '../../errors/bulk-write-error.js';
+import { BulkWriteError, type GraphLocation } from '../../errors/bulk-write-error.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import { type BoundModel, bindModel } from '../../model/bound-model.js';
 import type { StagedWork } from '../batches/staged-work.js';
@@ -153,7 +153,15 @@ export class RelatedUpdates {
     try {
       await fn();
     } catch (error) {
-      throw located(error, step.location, step.group.notUpdated ? 'holding new entities' : 'updated');
+      // Named as the entity it failed at was reached and is written; without one, as the whole group is.
+      const { group } = step;
+      const at = error instanceof BulkWriteError ? error.entity : undefined;
+      const entity = at !== undefined && group.entities.includes(at) ? at : undefined;
+      const via = entity === undefined ? undefined : group.reachedVia?.(entity);
+      const location = via ? { entityName: via.entityName, property: via.property, target: group.model.name } : step.location;
+      const notUpdated = group.notUpdated;
+      const holding = notUpdated !== undefined && (entity !== undefined ? notUpdated(entity) : group.entities.every(notUpdated));
+      throw located(error, location, holding ? 'holding new entities' : 'updated');
     }
   }
 }

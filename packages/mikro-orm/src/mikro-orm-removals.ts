@@ -138,7 +138,7 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
     entity,
     wrapped,
     mapped: identityMapEntry(em, entity) === entity,
-    alternateKeys: alternateKeys(em, entity),
+    alternateKeys: alternateKeys(em, entity, undo),
     managed: wrapped.__managed,
     snapshot: wrapped.__originalEntityData,
     identifier: wrapped.__identifier,
@@ -149,7 +149,9 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
     referrers: [],
   };
   // The references `unsetIdentity` deletes: in every managed entity of a class that refers to this one.
+  let keyText: string | null | undefined;
   for (const { meta, prop } of wrapped.__meta.referencingProperties) {
+    if (prop.mapToPk && keyText === undefined) keyText = scalarText(wrapped.getPrimaryKey() as unknown);
     for (const referrer of identityMapStore(em, meta).values()) {
       const value = Reference.unwrapReference((referrer as Record<string, unknown>)[prop.name] as object);
       if (Utils.isCollection(value)) {
@@ -158,7 +160,7 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
           noteCollection(undo, collection, entity);
           removal.collections++;
         }
-      } else if (value != null && (prop.mapToPk ? mayHoldKey(value, wrapped) : value === entity)) {
+      } else if (value != null && (prop.mapToPk ? mayHoldKey(value, keyText as string | null) : value === entity)) {
         // A key-mapped reference (`mapToPk`) that may hold its key is kept below if `unsetIdentity` deleted it.
         if (prop.primary && mikroOrmMajor >= 7) {
           if (!seen.has(referrer)) removal.referrers.push(capture(em, referrer, seen, undo));
@@ -178,10 +180,14 @@ function capture(em: EntityManager, entity: AnyEntity, seen: Set<AnyEntity>, und
  * the referrers of other entities of the class are not captured (on MikroORM 7 an entity keyed by
  * one would be captured whole, its own referrers with it, and kept until the call ends).
  */
-function mayHoldKey(value: unknown, wrapped: Wrapped): boolean {
-  const key = wrapped.getPrimaryKey() as unknown;
-  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint';
-  return !scalar(value) || !scalar(key) || `${value}` === `${key}`;
+function mayHoldKey(value: unknown, keyText: string | null): boolean {
+  const text = scalarText(value);
+  return text === null || keyText === null || text === keyText;
+}
+
+/** A single scalar key's text, or null for anything else (a composite key, an object). */
+function scalarText(value: unknown): string | null {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' ? `${value}` : null;
 }
 
 function holderOf({ referrer, formula }: HeldReference): Record<string, unknown> {

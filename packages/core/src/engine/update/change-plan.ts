@@ -85,7 +85,7 @@ export function planChanges<E>(
   const keptStates: unknown[] = [];
   existing.entities.forEach((entity, position) => {
     const index = existing.indices[position] as number;
-    const diffed = diffRow(model, tracker, entity, index, states[position], undefined, existing.number);
+    const diffed = diffRow(model, tracker, entity, index, states[position], undefined);
     if (diffed.failures) {
       // The ORM could not compare the row (an invalid Date, a value its type cannot convert).
       if (options.onInvalid !== 'skip') throw new BulkValidationError(diffed.failures, existing.number);
@@ -119,7 +119,6 @@ export function diffRow<E>(
   index: number,
   state: unknown,
   before: RowChange | undefined,
-  batch: number,
 ): { change: RowChange; failures?: undefined } | { failures: ValidationFailure<E>[] } {
   try {
     return { change: tracker.diff(entity, state, before) };
@@ -140,7 +139,7 @@ export function diffRow<E>(
         property: '',
         value: entity,
         constraint: 'conversion',
-        message: `the ORM cannot compare this entity with its row (batch ${batch}): ${errorMessage(error)}`,
+        message: `the ORM cannot compare this entity with its row: ${errorMessage(error)}`,
       });
     }
     return { failures };

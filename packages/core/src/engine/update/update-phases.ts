@@ -31,7 +31,7 @@ export async function beforeUpdatePhase<E>(context: UpdateContext<E>, plan: Chan
   let reverted = false;
   changed.entities.forEach((entity, position) => {
     const index = changed.indices[position] as number;
-    const diffed = diffRow(model, tracker, entity, index, states[position], changed.changes[position], changed.number);
+    const diffed = diffRow(model, tracker, entity, index, states[position], changed.changes[position]);
     if (diffed.failures) throw new BulkValidationError(diffed.failures, changed.number);
     const change = withForced(diffed.change, forced);
     changed.changes[position] = change;

@@ -119,7 +119,13 @@ function sideOf(relation: RelationMetadata): InverseSide | undefined {
     schema: item.schema,
     table: item.tableName,
     columns: [...itemKey, ...joinColumns].map((c) => c.databaseName),
-    foreignKey: { keyColumns: itemKey.length, now, increment, ...(orphans ? { orphans } : {}) },
+    foreignKey: {
+      keyColumns: itemKey.length,
+      referenced: referenced.map((c) => c.databaseName),
+      now,
+      increment,
+      ...(orphans ? { orphans } : {}),
+    },
   };
   itemMetadata.set(table, item);
   itemRelation.set(table, inverse);

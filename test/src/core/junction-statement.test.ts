@@ -91,4 +91,14 @@ describe('compileForeignKeyUpdate', () => {
     const { sql } = compileForeignKeyUpdate({ table, columns: ['post_id', 'tag_id'], foreignKey }, [['1'], ['2']]);
     expect(sql).toContain('SET "tag_id" = u."tag_id", "code" = CURRENT_TIMESTAMP, "tag_id" = j."tag_id" + 1 FROM');
   });
+
+  it("with returnHolders, the items' table joined again returns each item's foreign key before and after the UPDATE, and its key", () => {
+    const foreignKey = { keyColumns: 1 };
+    const { sql } = compileForeignKeyUpdate({ table, columns: ['post_id', 'tag_id'], foreignKey }, [['1'], ['2']], true);
+    expect(sql).toBe(
+      'UPDATE "s"."post_tag" AS j SET "tag_id" = u."tag_id" FROM unnest($1::integer[], $2::integer[]) AS u("post_id", "tag_id"), ' +
+        '"s"."post_tag" AS o WHERE j."post_id" = u."post_id" AND o."post_id" = j."post_id" ' +
+        'RETURNING o."tag_id"::text AS "old0", j."tag_id"::text AS "new0", j."post_id"::text AS "key0"',
+    );
+  });
 });

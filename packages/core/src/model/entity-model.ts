@@ -127,6 +127,12 @@ export interface JunctionTable {
 export interface ForeignKeyUpdate {
   /** How many of the table's `columns`, first, are the child's primary key (the others are set). */
   readonly keyColumns: number;
+  /**
+   * The row's columns the items' foreign key references, in the order of its columns: how the engine
+   * tells which row of the call held an item before another row took it (item-moves.ts). Without it,
+   * every stored row of a later batch is taken for that holder.
+   */
+  readonly referenced?: readonly string[];
   /** Columns the ORM's UPDATE sets to the current time (update dates). */
   readonly now?: readonly string[];
   /** Columns the ORM's UPDATE increments (versions). */

@@ -57,6 +57,8 @@ export function compileJunctionDelete(stmt: JunctionStatement, values: readonly 
  * Compiles the foreign keys of a one-to-many's items to set (or clear: NULL values) to `UPDATE t AS j
  * SET fk = u.fk FROM unnest($1::t[], $2::t[]) AS u(id, fk) WHERE j.id = u.id`: one statement for every
  * item of the batch. Update-date and version columns change as in the ORM's own UPDATE of the item.
+ * `returnHolders`: the statement also returns, per item updated, its foreign key before (`old0`…)
+ * and after (`new0`…) and its key (`key0`…), as text (see item-moves.ts).
  *
  * @example
  * ```ts
@@ -64,16 +66,31 @@ export function compileJunctionDelete(stmt: JunctionStatement, values: readonly 
  * // UPDATE "purchase_order" AS j SET "shop_id" = u."shop_id" FROM unnest($1::integer[], $2::integer[]) AS u("id", "shop_id") WHERE j."id" = u."id"
  * ```
  */
-export function compileForeignKeyUpdate(stmt: JunctionStatement, values: readonly (readonly (string | null)[])[]): CompiledQuery {
+export function compileForeignKeyUpdate(
+  stmt: JunctionStatement,
+  values: readonly (readonly (string | null)[])[],
+  returnHolders = false,
+): CompiledQuery {
   const { args, select } = rowSource(stmt, values);
   const keys = stmt.foreignKey?.keyColumns ?? 0;
   const set = stmt.columns.slice(keys).map((name, c) => `${quoteIdent(name)} = ${select[keys + c]}`);
   for (const name of stmt.foreignKey?.now ?? []) set.push(`${quoteIdent(name)} = CURRENT_TIMESTAMP`);
   for (const name of stmt.foreignKey?.increment ?? []) set.push(`${quoteIdent(name)} = j.${quoteIdent(name)} + 1`);
   const match = stmt.columns.slice(0, keys).map((name, c) => `j.${quoteIdent(name)} = ${select[c]}`);
-  const sql =
+  let sql =
     `UPDATE ${stmt.table.qualifiedName} AS j SET ${set.join(', ')} ` +
-    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')}) WHERE ${match.join(' AND ')}`;
+    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')})`;
+  if (!returnHolders) return { sql: `${sql} WHERE ${match.join(' AND ')}`, parameters: args.parameters };
+  // The same table joined again reads each item's row as it was before this statement (the
+  // statement's snapshot): its holder before, next to the holder the statement gives it.
+  const before = stmt.columns.slice(0, keys).map((name) => `o.${quoteIdent(name)} = j.${quoteIdent(name)}`);
+  const fks = stmt.columns.slice(keys);
+  const returning = [
+    ...fks.map((name, c) => `o.${quoteIdent(name)}::text AS "old${c}"`),
+    ...fks.map((name, c) => `j.${quoteIdent(name)}::text AS "new${c}"`),
+    ...stmt.columns.slice(0, keys).map((name, c) => `j.${quoteIdent(name)}::text AS "key${c}"`),
+  ];
+  sql += `, ${stmt.table.qualifiedName} AS o WHERE ${[...match, ...before].join(' AND ')} RETURNING ${returning.join(', ')}`;
   return { sql, parameters: args.parameters };
 }
 

@@ -17,6 +17,7 @@ import {
 } from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 import { compileSoftDelete } from '../../sql/soft-delete-statement.js';
+import { recordMoves, refuseMovedHolders, refuseReorderedItems } from './item-moves.js';
 
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
 export interface BatchLinks<E> {
@@ -36,6 +37,8 @@ export function collectLinks<E>(
 ): BatchLinks<E> | undefined {
   const find = model.links;
   if (!find || write === 'upsert') return undefined;
+  // A stored row's items are read now: refused when an earlier batch took one of them.
+  if (write === 'update') refuseMovedHolders(model, batch);
   const rows: { entity: E; index: number; links: readonly RowLinks[] }[] = [];
   batch.entities.forEach((entity, position) => {
     const links = find(entity, write, stored?.[position]);
@@ -127,7 +130,11 @@ export async function writeLinks<E>(
       // another row of the batch: the ORM's save updates it, then removes it.
       const { orphans } = junction.foreignKey;
       const items = orphans ? added : [...removed, ...added];
-      for (const round of itemRounds(stmt, items)) await send(model, session, stmt, round, compileForeignKeyUpdate, links.number);
+      refuseReorderedItems(model, stmt, [...added, ...removed], links.number);
+      for (const round of itemRounds(stmt, items)) {
+        const returned = await send(model, session, stmt, round, compileForeignKeyUpdate, links.number, true);
+        recordMoves(model, stmt, round, returned, links.number);
+      }
       if (orphans && removed.length > 0) orphaned.push({ stmt, orphans, removed });
       continue;
     }
@@ -224,13 +231,14 @@ async function send<E>(
   session: WriteTarget<E>['session'],
   stmt: JunctionStatement,
   links: readonly LinkRow<E>[],
-  compile: typeof compileJunctionInsert,
+  compile: typeof compileForeignKeyUpdate,
   batchNumber: number,
-): Promise<void> {
+  returnHolders = false,
+): Promise<Record<string, string | null>[]> {
   const values = stmt.columns.map((_, c) => links.map((link) => toPgText(link.values[c])));
-  const query = compile(stmt, values);
+  const query = compile(stmt, values, returnHolders);
   try {
-    await session.query(query.sql, query.parameters);
+    return await session.query<Record<string, string | null>>(query.sql, query.parameters);
   } catch (error) {
     throw linkError(model, error, stmt, links, values, batchNumber, stmt.foreignKey ? 'sets the foreign key of' : 'links to');
   }

@@ -1,0 +1,138 @@
+import type { InputBatch, LinkRow } from '../../adapter/contract.js';
+import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
+import type { BoundModel } from '../../model/bound-model.js';
+import type { JunctionStatement } from '../../sql/junction-statement.js';
+import { toPgText } from '../../sql/pg-text.js';
+
+/** A one-to-many item a batch's UPDATE took from the row that held it before (another row, not NULL). */
+interface ItemMove {
+  readonly link: LinkRow<unknown>;
+  /** The item's foreign key before the UPDATE, as text: its holder's referenced values. */
+  readonly from: readonly string[];
+  /** The holder's columns the foreign key references (`ForeignKeyUpdate.referenced`). */
+  readonly referenced?: readonly string[];
+  readonly itemKey: readonly (string | null)[];
+  readonly batch: number;
+}
+
+/** What an item UPDATE with `returnHolders` returns per item (see compileForeignKeyUpdate). */
+type ReturnedHolder = Record<string, string | null>;
+
+// The items moved so far in a call, by its bound model (bindModel: one per call).
+const calls = new WeakMap<object, ItemMove[]>();
+// Per call, each item a batch updated or removed: the last row (input index) that did, and its batch.
+const touched = new WeakMap<object, Map<string, { readonly index: number; readonly batch: number }>>();
+
+/**
+ * Refuses the item updates and removals of a batch (`links`, in row order) when a row of an earlier
+ * batch with a later input index wrote one of the items already: the ORM's save applies the rows'
+ * items in input order, cohort in batch order (an update's array is cut into batches in key order),
+ * so the item would end as another row leaves it. Then keeps them.
+ */
+export function refuseReorderedItems<E>(
+  model: BoundModel<E>,
+  stmt: JunctionStatement,
+  links: readonly LinkRow<E>[],
+  batchNumber: number,
+): void {
+  let seen = touched.get(model);
+  if (!seen) {
+    seen = new Map();
+    touched.set(model, seen);
+  }
+  const keys = stmt.foreignKey?.keyColumns ?? 0;
+  const keyOf = (link: LinkRow<E>) =>
+    `${stmt.table.qualifiedName}:${JSON.stringify(link.values.slice(0, keys).map((v) => toPgText(v)))}`;
+  for (const link of links) {
+    const prior = seen.get(keyOf(link));
+    if (prior && prior.batch < batchNumber && prior.index > link.index) {
+      const { links: rowLinks } = link;
+      const entityName = rowLinks.entityName ?? model.name;
+      const item = `${rowLinks.target} (${link.values
+        .slice(0, keys)
+        .map((v) => toPgText(v))
+        .join(', ')})`;
+      throw new UnsupportedFeatureError<E>(
+        'one-to-many move across batches',
+        `${entityName}.${rowLinks.property}: rows ${link.index} (batch ${batchNumber}) and ${prior.index} (batch ${prior.batch}) both change the stored item ${item}; cohort writes them in batch order (an update's array goes in key order), the ORM's own save in the rows' order, and the item would end as the other row leaves it. Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().`,
+        { entityName, property: rowLinks.property, index: link.index, entity: link.entity, batch: batchNumber },
+      );
+    }
+  }
+  for (const link of links) {
+    const key = keyOf(link);
+    const prior = seen.get(key);
+    if (!prior || prior.index < link.index) seen.set(key, { index: link.index, batch: batchNumber });
+  }
+}
+
+/**
+ * Keeps the items a batch's UPDATE took away from another holder (`returned`: the statement's rows),
+ * for {@link refuseMovedHolders}: the ORM's save loads every row's stored items before its first
+ * statement, cohort a batch's when it writes that batch.
+ */
+export function recordMoves<E>(
+  model: BoundModel<E>,
+  stmt: JunctionStatement,
+  round: readonly LinkRow<E>[],
+  returned: readonly ReturnedHolder[],
+  batchNumber: number,
+): void {
+  const keys = stmt.foreignKey?.keyColumns ?? 0;
+  const fks = stmt.columns.length - keys;
+  const text = (row: ReturnedHolder, name: string) => Array.from({ length: fks }, (_, c) => row[`${name}${c}`] ?? null);
+  for (const row of returned) {
+    const from = text(row, 'old');
+    const to = text(row, 'new');
+    if (from.some((v) => v === null) || to.some((v) => v === null) || from.every((v, c) => v === to[c])) continue;
+    const itemKey = Array.from({ length: keys }, (_, c) => row[`key${c}`] ?? null);
+    const link =
+      round.find((l) => l.values.slice(0, keys).every((v, c) => toPgText(v) === itemKey[c])) ??
+      round.find((l) => l.values.slice(keys).every((v, c) => toPgText(v) === to[c])) ??
+      round[0];
+    if (!link) continue;
+    let moves = calls.get(model);
+    if (!moves) {
+      moves = [];
+      calls.set(model, moves);
+    }
+    const referenced = stmt.foreignKey?.referenced;
+    moves.push({ link: link as LinkRow<unknown>, from: from as string[], referenced, itemKey, batch: batchNumber });
+  }
+}
+
+/**
+ * Refuses a batch of stored rows one of which held an item that a row of an earlier batch of the
+ * call took: cohort reads the row's stored items now, without that item, where the ORM's save read
+ * them before its first statement — it would clear (or delete) the item the row dropped, and leave
+ * alone an item the row still lists, where cohort would leave it with the row that took it, or move
+ * it back. The call's transaction rolls back, so that nothing is written. A model whose items'
+ * foreign key names no referenced columns matches every row (the refusal errs on the loud side).
+ */
+export function refuseMovedHolders<E>(model: BoundModel<E>, batch: InputBatch<E>): void {
+  const moves = calls.get(model)?.filter((move) => move.batch < batch.number);
+  if (!moves || moves.length === 0) return;
+  batch.entities.forEach((entity, position) => {
+    const move = moves.find((m) => holds(model, entity, m));
+    if (!move) return;
+    const index = batch.indices[position] as number;
+    const { links } = move.link;
+    const entityName = links.entityName ?? model.name;
+    const relation = `${entityName}.${links.property}`;
+    const item = `${links.target} (${move.itemKey.join(', ')})`;
+    throw new UnsupportedFeatureError<E>(
+      'one-to-many move across batches',
+      `${relation}: row ${move.link.index} (batch ${move.batch}) took the stored item ${item} from the ${entityName} of row ${index} (batch ${batch.number}), whose stored items cohort reads when it writes that later batch, after the move; the ORM's own save reads every row's items before its first statement and would write another result (the item cleared or deleted where the later row drops it, left with the taking row where it still lists it). Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().`,
+      { entityName, property: links.property, index, entity, batch: batch.number },
+    );
+  });
+}
+
+/** Whether the row is the holder an item was moved away from (its referenced columns hold the item's old foreign key). */
+function holds<E>(model: BoundModel<E>, entity: E, move: ItemMove): boolean {
+  if (!move.referenced) return true;
+  return move.referenced.every((name, c) => {
+    const column = model.columns.find((col) => col.name === name);
+    return column === undefined || toPgText(column.read(entity)) === move.from[c];
+  });
+}

@@ -20,6 +20,11 @@ export interface InputBatch<E> {
   readonly number: number;
   readonly entities: E[];
   readonly indices: number[];
+  /**
+   * Cut from an array in key order (key-order.ts): a later batch may hold rows that come before
+   * this batch's in the input. Absent for batches in input order (a stream's, a single batch).
+   */
+  readonly keyOrdered?: boolean;
 }
 
 /**

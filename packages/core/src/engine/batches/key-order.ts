@@ -41,6 +41,7 @@ export function* keyOrderedBatches<E>(whole: InputBatch<E>, size: number, order:
       number,
       entities: picked.map((p) => entities[p] as E),
       indices: picked.map((p) => indices[p] as number),
+      keyOrdered: true,
     };
   }
 }

@@ -35,6 +35,7 @@ export function keepRows<E>(
 export function pickRows<E>(batch: InputBatch<E>, positions: readonly number[]): InputBatch<E> {
   return {
     number: batch.number,
+    ...(batch.keyOrdered && { keyOrdered: true }),
     entities: positions.map((p) => batch.entities[p] as E),
     indices: positions.map((p) => batch.indices[p] as number),
   };

@@ -81,13 +81,19 @@ export function recordMoves<E>(
   const keys = stmt.foreignKey?.keyColumns ?? 0;
   const fks = stmt.columns.length - keys;
   const text = (row: ReturnedHolder, name: string) => Array.from({ length: fks }, (_, c) => row[`${name}${c}`] ?? null);
+  // The round's links by item key, made at the first move (an UPDATE names each item once: itemRounds).
+  let byKey: Map<string, LinkRow<E>> | undefined;
   for (const row of returned) {
     const from = text(row, 'old');
     const to = text(row, 'new');
     if (from.some((v) => v === null) || to.some((v) => v === null) || from.every((v, c) => v === to[c])) continue;
     const itemKey = Array.from({ length: keys }, (_, c) => row[`key${c}`] ?? null);
+    if (!byKey) {
+      byKey = new Map();
+      for (const l of round) byKey.set(JSON.stringify(l.values.slice(0, keys).map((v) => toPgText(v))), l);
+    }
     const link =
-      round.find((l) => l.values.slice(0, keys).every((v, c) => toPgText(v) === itemKey[c])) ??
+      byKey.get(JSON.stringify(itemKey)) ??
       round.find((l) => l.values.slice(keys).every((v, c) => toPgText(v) === to[c])) ??
       round[0];
     if (!link) continue;
@@ -112,8 +118,26 @@ export function recordMoves<E>(
 export function refuseMovedHolders<E>(model: BoundModel<E>, batch: InputBatch<E>): void {
   const moves = calls.get(model)?.filter((move) => move.batch < batch.number);
   if (!moves || moves.length === 0) return;
+  // By the referenced columns, each old holder's values: one look-up per row and set of columns.
+  const byColumns = new Map<string, { referenced?: readonly string[]; from: Map<string, ItemMove> }>();
+  for (const move of moves) {
+    const columns = JSON.stringify(move.referenced ?? null);
+    let entry = byColumns.get(columns);
+    if (!entry) {
+      entry = { referenced: move.referenced, from: new Map() };
+      byColumns.set(columns, entry);
+    }
+    const from = JSON.stringify(move.from.map((v) => v.toLowerCase()));
+    if (!entry.from.has(from)) entry.from.set(from, move);
+  }
   batch.entities.forEach((entity, position) => {
-    const move = moves.find((m) => holds(model, entity, m));
+    let move: ItemMove | undefined;
+    for (const { referenced, from } of byColumns.values()) {
+      const values = referenced && holderValues(model, entity, referenced);
+      // Without referenced columns the model can read, every row may be the holder (loud, not silent).
+      move = values ? from.get(JSON.stringify(values)) : from.values().next().value;
+      if (move) break;
+    }
     if (!move) return;
     const index = batch.indices[position] as number;
     const { links } = move.link;
@@ -128,11 +152,18 @@ export function refuseMovedHolders<E>(model: BoundModel<E>, batch: InputBatch<E>
   });
 }
 
-/** Whether the row is the holder an item was moved away from (its referenced columns hold the item's old foreign key). */
-function holds<E>(model: BoundModel<E>, entity: E, move: ItemMove): boolean {
-  if (!move.referenced) return true;
-  return move.referenced.every((name, c) => {
+/**
+ * The row's values of the columns an item's foreign key references, as lower-case text (compared
+ * with the item's old foreign key as PostgreSQL writes it: a uuid given in capitals still matches;
+ * keys differing in case only match too, which refuses rather than passes); undefined when the
+ * model does not know one of the columns.
+ */
+function holderValues<E>(model: BoundModel<E>, entity: E, referenced: readonly string[]): (string | null)[] | undefined {
+  const values: (string | null)[] = [];
+  for (const name of referenced) {
     const column = model.columns.find((col) => col.name === name);
-    return column === undefined || toPgText(column.read(entity)) === move.from[c];
-  });
+    if (column === undefined) return undefined;
+    values.push(toPgText(column.read(entity))?.toLowerCase() ?? null);
+  }
+  return values;
 }

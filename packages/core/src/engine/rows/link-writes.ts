@@ -22,6 +22,8 @@ import { recordMoves, refuseMovedHolders, refuseReorderedItems } from './item-mo
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
 export interface BatchLinks<E> {
   readonly number: number;
+  /** The batch's `keyOrdered`: its rows' items are checked against the earlier batches' (item-moves.ts). */
+  readonly keyOrdered?: boolean;
   readonly rows: readonly { readonly entity: E; readonly index: number; readonly links: readonly RowLinks[] }[];
 }
 
@@ -44,7 +46,7 @@ export function collectLinks<E>(
     const links = find(entity, write, stored?.[position]);
     if (links && links.length > 0) rows.push({ entity, index: batch.indices[position] as number, links });
   });
-  return rows.length === 0 ? undefined : { number: batch.number, rows };
+  return rows.length === 0 ? undefined : { number: batch.number, rows, ...(batch.keyOrdered && { keyOrdered: true }) };
 }
 
 /** The links of one junction table in a batch. */
@@ -130,7 +132,8 @@ export async function writeLinks<E>(
       // another row of the batch: the ORM's save updates it, then removes it.
       const { orphans } = junction.foreignKey;
       const items = orphans ? added : [...removed, ...added];
-      refuseReorderedItems(model, stmt, [...added, ...removed], links.number);
+      // Batches in input order (a stream's) cannot apply two rows' items out of order: nothing kept for them.
+      if (links.keyOrdered) refuseReorderedItems(model, stmt, [...added, ...removed], links.number);
       for (const round of itemRounds(stmt, items)) {
         const returned = await send(model, session, stmt, round, compileForeignKeyUpdate, links.number, true);
         recordMoves(model, stmt, round, returned, links.number);

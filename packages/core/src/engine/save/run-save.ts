@@ -53,8 +53,13 @@ async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Prom
   const { model, target } = context;
   const tracker = trackerOf(target);
   const loaded = await loadRows(tracker, batch);
-  const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
-  const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [], ...(batch.keyOrdered && { keyOrdered: true }) };
+  const existing: InputBatch<E> = {
+    number: batch.number,
+    entities: [],
+    indices: [],
+    ...(batch.keyOrdered && { keyOrdered: true }),
+  };
   const states: unknown[] = [];
   batch.entities.forEach((entity, position) => {
     const state = loaded[position];
@@ -218,6 +223,7 @@ function withLinked<E>(changed: UpdateHookBatch<E>, linked: readonly UpdateHookB
     .sort((a, b) => a.index - b.index);
   return {
     number: changed.number,
+    ...(changed.keyOrdered && { keyOrdered: true }),
     entities: rows.map((r) => r.entity),
     indices: rows.map((r) => r.index),
     changes: rows.map((r) => r.change),

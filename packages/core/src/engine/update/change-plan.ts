@@ -39,7 +39,12 @@ export function splitFound<E>(
   tracker: ChangeTracker<E>,
   result: RunningResult<E>,
 ): FoundRows<E> {
-  const existing: InputBatch<E> = { number: batch.number, entities: [], indices: [] };
+  const existing: InputBatch<E> = {
+    number: batch.number,
+    entities: [],
+    indices: [],
+    ...(batch.keyOrdered && { keyOrdered: true }),
+  };
   const states: unknown[] = [];
   const keyless: ValidationFailure<E>[] = [];
   batch.entities.forEach((entity, position) => {
@@ -81,7 +86,13 @@ export function planChanges<E>(
 ): ChangePlan<E> {
   const { model, options, result } = context;
   const forced = expressionColumns(model, options);
-  const changed: ChangePlan<E>['changed'] = { number: existing.number, entities: [], indices: [], changes: [] };
+  const changed: ChangePlan<E>['changed'] = {
+    number: existing.number,
+    entities: [],
+    indices: [],
+    changes: [],
+    ...(existing.keyOrdered && { keyOrdered: true }),
+  };
   const keptStates: unknown[] = [];
   existing.entities.forEach((entity, position) => {
     const index = existing.indices[position] as number;

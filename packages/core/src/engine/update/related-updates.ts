@@ -74,7 +74,7 @@ export class RelatedUpdates {
       const indices = group.positions.map((position) => batch.indices[position] as number);
       return {
         group,
-        batch: { number: batch.number, entities: [...group.entities], indices },
+        batch: { number: batch.number, entities: [...group.entities], indices, ...(batch.keyOrdered && { keyOrdered: true }) },
         work,
         counts: emptyResult<unknown>(),
         target: { ...group.target, session: rows.session, inCallerTransaction: rows.inCallerTransaction },

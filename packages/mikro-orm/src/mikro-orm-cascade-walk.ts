@@ -6,7 +6,10 @@ import { embeddedValues } from './mikro-orm-relation-finder.js';
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
 
-/** The new related entities of one class (its hierarchy's root) a batch's walk reached, in the order reached. */
+/**
+ * The new related entities of one class (its hierarchy's root) a batch's walk reached, in the order
+ * flush computes their change sets (see {@link walkCascades}).
+ */
 export interface ReachedClass {
   readonly entities: AnyEntity[];
   /** Per entity, the input row it was reached from. */
@@ -18,11 +21,13 @@ export interface ReachedClass {
 
 /** What the walk of a batch's graph found (see {@link walkCascades}). */
 export interface CascadeWalk {
-  /** Flush's persist stack: the rows, each followed by what it cascades to (depth first). */
+  /** Flush's persist stack: the rows, then what they cascade to (depth first). */
   readonly persisted: AnyEntity[];
+  /** The entities of the unit of work's persist stack before the call that are rows or reached, in its order. */
+  readonly earlier: AnyEntity[];
   /** The new related entities, in the order reached, by the input row each was reached from. */
   readonly reached: Map<AnyEntity, number>;
-  /** The same, per class root, in the order their classes were first reached. */
+  /** The same, per class root (classes in the order first reached, entities in flush's change-set order). */
   readonly byClass: Map<Meta, ReachedClass>;
   /** The classes of new many-to-many items: inserted before the rows, whose links read their keys. */
   readonly linkedClasses: Set<Meta>;
@@ -122,9 +127,12 @@ export function cascadedCollection(prop: EntityProperty<AnyEntity>): boolean {
  * Walks a batch's rows as flush's persist does (mikro-orm-cascades.ts): each row, then depth first
  * what it cascades to — through relations that cascade persist, and through every to-one to a new
  * entity (flush's change-set computation follows those whatever their cascade, but no collection of
- * an entity reached that way). A new entity of the rows' own class is not followed (a tree: the
- * engine's or the relation finder's). One pass finds what the commit order and the dependency check
- * read too, so that each relation of each entity is read once.
+ * an entity reached that way). A row reached through a cascade is walked there, as flush's cascade
+ * enters it (`shop.orders` reaches the next order). A new entity of the rows' own class outside the
+ * batch is not followed (a tree: the engine's or the relation finder's). One pass finds what the
+ * commit order and the dependency check read too, so that each relation of each entity is read once;
+ * it records, per entity, the new entities flush's change-set computation goes to before it, and
+ * {@link changeSetOrder} puts each class's new entities in flush's order from those.
  */
 export function walkCascades(
   rows: readonly AnyEntity[],
@@ -132,9 +140,22 @@ export function walkCascades(
   rootMeta: Meta,
   metaOf: (entity: AnyEntity) => Meta,
   isNew: (entity: AnyEntity) => boolean,
+  /** The unit of work's persist stack before the call. */
+  stack: ReadonlySet<AnyEntity> = new Set(),
 ): CascadeWalk {
-  const batch = new Set(rows);
-  const persisted: AnyEntity[] = [];
+  const batch = new Map<AnyEntity, number>();
+  for (let position = 0; position < rows.length; position++) batch.set(rows[position] as AnyEntity, position);
+  // The rows come first in flush's stack (`em.persist(rows)`), then what the cascade adds.
+  const persisted: AnyEntity[] = rows.slice();
+  const entered = new Set<AnyEntity>();
+  // Per entity, the new entities flush's change-set computation visits before it (to-ones, the new
+  // target of an inverse one-to-one, many-to-many items), in the order of its relations.
+  const before = new Map<AnyEntity, AnyEntity[]>();
+  const follow = (entity: AnyEntity, target: AnyEntity) => {
+    const list = before.get(entity);
+    if (list) list.push(target);
+    else before.set(entity, [target]);
+  };
   const reached = new Map<AnyEntity, number>();
   const byClass = new Map<Meta, ReachedClass>();
   const linkedClasses = new Set<Meta>();
@@ -144,20 +165,25 @@ export function walkCascades(
 
   // A new entity found through `step` of `holder`'s entity: walked unless known already or of the rows' own class.
   const reach = (target: AnyEntity, targetMeta: Meta, holder: Meta, step: Step, index: number, persisting: boolean): void => {
-    if (targetMeta.root === rootMeta || reached.has(target) || batch.has(target)) return;
-    reached.set(target, index);
-    let group = byClass.get(targetMeta.root);
-    if (!group) {
-      group = { entities: [], indices: [], entityName: holder.className, property: step.name };
-      byClass.set(targetMeta.root, group);
+    if (targetMeta.root === rootMeta) {
+      // A row reached through a cascade: flush's cascade enters it there.
+      const position = batch.get(target);
+      if (position !== undefined && persisting && step.cascades && !entered.has(target)) {
+        visit(target, targetMeta, indices[position] as number, true);
+      }
+      return;
     }
-    group.entities.push(target);
-    group.indices.push(index);
+    if (reached.has(target)) return;
+    reached.set(target, index);
+    if (!byClass.has(targetMeta.root)) {
+      byClass.set(targetMeta.root, { entities: [], indices: [], entityName: holder.className, property: step.name });
+    }
     if (step.prop.kind === ReferenceKind.MANY_TO_MANY) linkedClasses.add(targetMeta.root);
+    persisted.push(target);
     visit(target, targetMeta, index, persisting && step.cascades);
   };
   const visit = (entity: AnyEntity, meta: Meta, index: number, persisting: boolean): void => {
-    persisted.push(entity);
+    if (meta.root === rootMeta) entered.add(entity);
     classes.add(meta.root);
     const values = entity as Record<string, unknown>;
     for (const step of stepsOf(meta)) {
@@ -176,6 +202,7 @@ export function walkCascades(
             refers.add(targetMeta.root);
           }
           if (targetMeta.root === rootMeta && !batch.has(target)) unvisitedTargets = true;
+          follow(entity, target);
           // Reached inside an embeddable, by the change-set computation only: flush's persist does
           // not cascade through embeddables.
           reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
@@ -186,7 +213,10 @@ export function walkCascades(
       if (value == null) continue;
       if (!persisting) continue;
       if (step.kind === 'linked') {
-        for (const target of linkedTargets(entity, step.prop, isNew)) reach(target, metaOf(target), meta, step, index, true);
+        for (const target of linkedTargets(entity, step.prop, isNew)) {
+          follow(entity, target);
+          reach(target, metaOf(target), meta, step, index, true);
+        }
         continue;
       }
       if (!Utils.isCollection(value)) continue;
@@ -206,7 +236,45 @@ export function walkCascades(
   };
   for (let position = 0; position < rows.length; position++) {
     const row = rows[position] as AnyEntity;
-    visit(row, metaOf(row), indices[position] as number, true);
+    if (!entered.has(row)) visit(row, metaOf(row), indices[position] as number, true);
   }
-  return { persisted, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
+  const earlier: AnyEntity[] = [];
+  for (const entity of stack) if (batch.has(entity) || reached.has(entity)) earlier.push(entity);
+  changeSetOrder([earlier, persisted], before, reached, byClass, metaOf);
+  return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
+}
+
+/**
+ * Fills each class's group with its new entities in the order flush computes their change sets
+ * (and so inserts them, numbers their keys and runs their create hooks): flush goes through its
+ * persist stack in order, and computes an entity's change set after those of the new entities
+ * `before` lists for it, depth first, each entity once.
+ */
+function changeSetOrder(
+  stacks: readonly (readonly AnyEntity[])[],
+  before: ReadonlyMap<AnyEntity, readonly AnyEntity[]>,
+  reached: ReadonlyMap<AnyEntity, number>,
+  byClass: ReadonlyMap<Meta, ReachedClass>,
+  metaOf: (entity: AnyEntity) => Meta,
+): void {
+  const done = new Set<AnyEntity>();
+  let lastClass: unknown;
+  let lastGroup: ReachedClass | undefined;
+  const place = (entity: AnyEntity): void => {
+    if (done.has(entity)) return;
+    done.add(entity);
+    const targets = before.get(entity);
+    if (targets) for (const target of targets) place(target);
+    const index = reached.get(entity);
+    if (index === undefined) return;
+    // Consecutive entities are mostly of one class: look its group up once per run.
+    const type = entity.constructor;
+    if (type !== lastClass) {
+      lastClass = type;
+      lastGroup = byClass.get(metaOf(entity).root);
+    }
+    lastGroup?.entities.push(entity);
+    lastGroup?.indices.push(index);
+  };
+  for (const stack of stacks) for (const entity of stack) place(entity);
 }

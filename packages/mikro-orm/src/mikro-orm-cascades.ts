@@ -90,19 +90,13 @@ export class MikroOrmCascades {
     const isNew = (entity: AnyEntity) =>
       !entityInternals(entity).hasPrimaryKey() ||
       (originalEntityData(entity) === undefined && !graph.has(entity) && !wasWritten(entity) && metaOf(entity).root !== rootMeta);
-    const walk = walkCascades(batch.entities, batch.indices, rootMeta, metaOf, isNew);
-    const { reached, byClass } = walk;
-    if (reached.size === 0) return undefined;
-
     // Flush computes change sets in its persist stack's order, where what was persisted before the
     // call comes first (a new item added to a managed entity's collection is persisted then).
     const stack = this.writerOf(this.meta).context.em.getUnitOfWork().getPersistStack();
-    let earlier: AnyEntity[] = [];
-    if (stack.size > 0) {
-      const rows = new Set<AnyEntity>(batch.entities);
-      earlier = [...stack].filter((entity) => rows.has(entity) || reached.has(entity));
-    }
-    const commit = commitOrder(rootMeta, walk, earlier, metaOf, isNew);
+    const walk = walkCascades(batch.entities, batch.indices, rootMeta, metaOf, isNew, stack);
+    const { reached, byClass } = walk;
+    if (reached.size === 0) return undefined;
+    const commit = commitOrder(rootMeta, walk, walk.earlier, metaOf, isNew);
     if (!commit) return undefined;
     // Flush inserts many-to-many items in commit order (after the rows, when they do not depend on
     // each other) and the pivot rows last; cohort writes the rows' links right after their statement,

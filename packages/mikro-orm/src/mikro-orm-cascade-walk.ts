@@ -239,8 +239,12 @@ export function walkCascades(
     if (!entered.has(row)) visit(row, metaOf(row), indices[position] as number, true);
   }
   const earlier: AnyEntity[] = [];
-  for (const entity of stack) if (batch.has(entity) || reached.has(entity)) earlier.push(entity);
-  changeSetOrder([earlier, persisted], before, reached, byClass, metaOf);
+  // Nothing reached (a batch without new related entities): no order to work out, and no pass over
+  // the unit of work's persist stack, which holds every entity em.create() made and no call wrote yet.
+  if (reached.size > 0) {
+    for (const entity of stack) if (batch.has(entity) || reached.has(entity)) earlier.push(entity);
+    changeSetOrder([earlier, persisted], before, reached, byClass, metaOf);
+  }
   return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
 }
 

@@ -4,13 +4,14 @@ import type { BoundModel } from '../../model/bound-model.js';
 import type { JunctionStatement } from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 
-/** A one-to-many item a batch's UPDATE took from the row that held it before (another row, not NULL). */
+/** A one-to-many item a batch's UPDATE took from the row that held it before (another row, not NULL): text only. */
 interface ItemMove {
-  readonly link: LinkRow<unknown>;
-  /** The item's foreign key before the UPDATE, as text: its holder's referenced values. */
-  readonly from: readonly string[];
-  /** The holder's columns the foreign key references (`ForeignKeyUpdate.referenced`). */
-  readonly referenced?: readonly string[];
+  /** The holders' class and relation, and the items' class. */
+  readonly entityName: string;
+  readonly property: string;
+  readonly target: string;
+  /** The input row that took it. */
+  readonly index: number;
   readonly itemKey: readonly (string | null)[];
   readonly batch: number;
 }
@@ -18,10 +19,36 @@ interface ItemMove {
 /** What an item UPDATE with `returnHolders` returns per item (see compileForeignKeyUpdate). */
 type ReturnedHolder = Record<string, string | null>;
 
-// The items moved so far in a call, by its bound model (bindModel: one per call).
-const calls = new WeakMap<object, ItemMove[]>();
-// Per call, each item a batch updated or removed: the last row (input index) that did, and its batch.
-const touched = new WeakMap<object, Map<string, { readonly index: number; readonly batch: number }>>();
+/**
+ * One call's moved items of one holder class, by the columns their foreign key references (JSON, or
+ * `null` where the adapter names none), then by the old holder's values (lower-case text, JSON).
+ */
+type MovesOfClass = Map<string, { readonly referenced?: readonly string[]; readonly from: Map<string, ItemMove> }>;
+
+// Per call (its session: one per call, shared by the classes it writes by cascade, whose bound
+// models are made per batch) and holder class (the adapter's model, one per class).
+const calls = new WeakMap<object, Map<object, MovesOfClass>>();
+// Per call and holder class, each item a batch updated or removed: the last row (input index) that did, and its batch.
+const touched = new WeakMap<object, Map<object, Map<string, { readonly index: number; readonly batch: number }>>>();
+
+/** The class key of a bound model: the adapter's model it was bound from (bound anew per batch for a related class). */
+function classOf<E>(model: BoundModel<E>): object {
+  return model.source ?? model;
+}
+
+function perClass<V>(records: WeakMap<object, Map<object, V>>, call: object, model: BoundModel<unknown>, make: () => V): V {
+  let byClass = records.get(call);
+  if (!byClass) {
+    byClass = new Map();
+    records.set(call, byClass);
+  }
+  let value = byClass.get(classOf(model));
+  if (value === undefined) {
+    value = make();
+    byClass.set(classOf(model), value);
+  }
+  return value;
+}
 
 /**
  * Refuses the item updates and removals of a batch (`links`, in row order) when a row of an earlier
@@ -30,16 +57,13 @@ const touched = new WeakMap<object, Map<string, { readonly index: number; readon
  * so the item would end as another row leaves it. Then keeps them.
  */
 export function refuseReorderedItems<E>(
+  call: object,
   model: BoundModel<E>,
   stmt: JunctionStatement,
   links: readonly LinkRow<E>[],
   batchNumber: number,
 ): void {
-  let seen = touched.get(model);
-  if (!seen) {
-    seen = new Map();
-    touched.set(model, seen);
-  }
+  const seen = perClass(touched, call, model as BoundModel<unknown>, () => new Map<string, { index: number; batch: number }>());
   const keys = stmt.foreignKey?.keyColumns ?? 0;
   const keyOf = (link: LinkRow<E>) =>
     `${stmt.table.qualifiedName}:${JSON.stringify(link.values.slice(0, keys).map((v) => toPgText(v)))}`;
@@ -72,6 +96,7 @@ export function refuseReorderedItems<E>(
  * statement, cohort a batch's when it writes that batch.
  */
 export function recordMoves<E>(
+  call: object,
   model: BoundModel<E>,
   stmt: JunctionStatement,
   round: readonly LinkRow<E>[],
@@ -90,20 +115,32 @@ export function recordMoves<E>(
     const itemKey = Array.from({ length: keys }, (_, c) => row[`key${c}`] ?? null);
     if (!byKey) {
       byKey = new Map();
-      for (const l of round) byKey.set(JSON.stringify(l.values.slice(0, keys).map((v) => toPgText(v))), l);
+      for (const l of round) byKey.set(JSON.stringify(l.values.slice(0, keys).map((v) => toPgText(v)?.toLowerCase() ?? null)), l);
     }
     const link =
-      byKey.get(JSON.stringify(itemKey)) ??
+      byKey.get(JSON.stringify(itemKey.map((v) => v?.toLowerCase() ?? null))) ??
       round.find((l) => l.values.slice(keys).every((v, c) => toPgText(v) === to[c])) ??
       round[0];
     if (!link) continue;
-    let moves = calls.get(model);
-    if (!moves) {
-      moves = [];
-      calls.set(model, moves);
-    }
     const referenced = stmt.foreignKey?.referenced;
-    moves.push({ link: link as LinkRow<unknown>, from: from as string[], referenced, itemKey, batch: batchNumber });
+    const byColumns = perClass(calls, call, model as BoundModel<unknown>, (): MovesOfClass => new Map());
+    const columns = JSON.stringify(referenced ?? null);
+    let entry = byColumns.get(columns);
+    if (!entry) {
+      entry = { referenced, from: new Map() };
+      byColumns.set(columns, entry);
+    }
+    const holder = JSON.stringify((from as string[]).map((v) => v.toLowerCase()));
+    if (entry.from.has(holder)) continue;
+    const { links } = link;
+    entry.from.set(holder, {
+      entityName: links.entityName ?? model.name,
+      property: links.property,
+      target: links.target,
+      index: link.index,
+      itemKey,
+      batch: batchNumber,
+    });
   }
 }
 
@@ -115,39 +152,28 @@ export function recordMoves<E>(
  * it back. The call's transaction rolls back, so that nothing is written. A model whose items'
  * foreign key names no referenced columns matches every row (the refusal errs on the loud side).
  */
-export function refuseMovedHolders<E>(model: BoundModel<E>, batch: InputBatch<E>): void {
-  const moves = calls.get(model)?.filter((move) => move.batch < batch.number);
-  if (!moves || moves.length === 0) return;
-  // By the referenced columns, each old holder's values: one look-up per row and set of columns.
-  const byColumns = new Map<string, { referenced?: readonly string[]; from: Map<string, ItemMove> }>();
-  for (const move of moves) {
-    const columns = JSON.stringify(move.referenced ?? null);
-    let entry = byColumns.get(columns);
-    if (!entry) {
-      entry = { referenced: move.referenced, from: new Map() };
-      byColumns.set(columns, entry);
-    }
-    const from = JSON.stringify(move.from.map((v) => v.toLowerCase()));
-    if (!entry.from.has(from)) entry.from.set(from, move);
-  }
+export function refuseMovedHolders<E>(call: object, model: BoundModel<E>, batch: InputBatch<E>): void {
+  const byColumns = calls.get(call)?.get(classOf(model));
+  if (!byColumns) return;
   batch.entities.forEach((entity, position) => {
     let move: ItemMove | undefined;
     for (const { referenced, from } of byColumns.values()) {
       const values = referenced && holderValues(model, entity, referenced);
       // Without referenced columns the model can read, every row may be the holder (loud, not silent).
-      move = values ? from.get(JSON.stringify(values)) : from.values().next().value;
+      const found = values ? from.get(JSON.stringify(values)) : from.values().next().value;
+      // A move this batch made is the batch's own (written as save() writes it within a batch).
+      if (found && found.batch < batch.number) move = found;
       if (move) break;
     }
     if (!move) return;
     const index = batch.indices[position] as number;
-    const { links } = move.link;
-    const entityName = links.entityName ?? model.name;
-    const relation = `${entityName}.${links.property}`;
-    const item = `${links.target} (${move.itemKey.join(', ')})`;
+    const { entityName } = move;
+    const relation = `${entityName}.${move.property}`;
+    const item = `${move.target} (${move.itemKey.join(', ')})`;
     throw new UnsupportedFeatureError<E>(
       'one-to-many move across batches',
-      `${relation}: row ${move.link.index} (batch ${move.batch}) took the stored item ${item} from the ${entityName} of row ${index} (batch ${batch.number}), whose stored items cohort reads when it writes that later batch, after the move; the ORM's own save reads every row's items before its first statement and would write another result (the item cleared or deleted where the later row drops it, left with the taking row where it still lists it). Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().`,
-      { entityName, property: links.property, index, entity, batch: batch.number },
+      `${relation}: row ${move.index} (batch ${move.batch}) took the stored item ${item} from the ${entityName} of row ${index} (batch ${batch.number}), whose stored items cohort reads when it writes that later batch, after the move; the ORM's own save reads every row's items before its first statement and would write another result (the item cleared or deleted where the later row drops it, left with the taking row where it still lists it). Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().`,
+      { entityName, property: move.property, index, entity, batch: batch.number },
     );
   });
 }

@@ -1,4 +1,4 @@
-import type { InputBatch, LinkHookBatch, LinkRow, RowLinks, WriteTarget } from '../../adapter/contract.js';
+import type { InputBatch, LinkHookBatch, LinkRow, RowLinks, SqlSession, WriteTarget } from '../../adapter/contract.js';
 import { BulkWriteError } from '../../errors/bulk-write-error.js';
 import { BulkDatabaseError, type PgErrorFields } from '../../errors/database-errors.js';
 import { convertDatabaseError } from '../../errors/pg-error-converter.js';
@@ -17,6 +17,7 @@ import {
 } from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 import { compileSoftDelete } from '../../sql/soft-delete-statement.js';
+import { callOf } from '../session/statement-counter.js';
 import { recordMoves, refuseMovedHolders, refuseReorderedItems } from './item-moves.js';
 
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
@@ -36,11 +37,12 @@ export function collectLinks<E>(
   batch: InputBatch<E>,
   write: RelationWrite,
   stored?: readonly unknown[],
+  session?: SqlSession,
 ): BatchLinks<E> | undefined {
   const find = model.links;
   if (!find || write === 'upsert') return undefined;
-  // A stored row's items are read now: refused when an earlier batch took one of them.
-  if (write === 'update') refuseMovedHolders(model, batch);
+  // A stored row's items are read now: refused when an earlier batch of the call took one of them (`session`: the call's).
+  if (write === 'update' && session) refuseMovedHolders(callOf(session), model, batch);
   const rows: { entity: E; index: number; links: readonly RowLinks[] }[] = [];
   batch.entities.forEach((entity, position) => {
     const links = find(entity, write, stored?.[position]);
@@ -133,10 +135,10 @@ export async function writeLinks<E>(
       const { orphans } = junction.foreignKey;
       const items = orphans ? added : [...removed, ...added];
       // Batches in input order (a stream's) cannot apply two rows' items out of order: nothing kept for them.
-      if (links.keyOrdered) refuseReorderedItems(model, stmt, [...added, ...removed], links.number);
+      if (links.keyOrdered) refuseReorderedItems(callOf(session), model, stmt, [...added, ...removed], links.number);
       for (const round of itemRounds(stmt, items)) {
         const returned = await send(model, session, stmt, round, compileForeignKeyUpdate, links.number, true);
-        recordMoves(model, stmt, round, returned, links.number);
+        recordMoves(callOf(session), model, stmt, round, returned, links.number);
       }
       if (orphans && removed.length > 0) orphaned.push({ stmt, orphans, removed });
       continue;

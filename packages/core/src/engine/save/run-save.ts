@@ -97,7 +97,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   refuseUnwrittenRelations(model, existing, 'update', states);
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
   await refuseChangedRelations(model, batch, 'update', target);
-  const storedLinks = collectLinks(model, existing, 'update', states);
+  const storedLinks = collectLinks(model, existing, 'update', states, target.session);
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
   const written = await writeInsertPhase(context, validNew, preparedNew);
@@ -128,7 +128,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const plan = parts.plan();
   // The links as the ORM's save works them out: before the before-hooks, or after them.
   const early = model.linksBeforeHooks
-    ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states) }
+    ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states, target.session) }
     : undefined;
   // New related entities of the rows, new and stored (cascade); a stored row's reference to one is
   // diffed as changed (save()'s computer compares its missing key) and written once it has its key.
@@ -157,7 +157,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const related = RelatedUpdates.of(changed, batch, target, context.options, updateStages as UpdateStagesOf);
   await related?.prepare();
 
-  const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states);
+  const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states, target.session);
 
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);

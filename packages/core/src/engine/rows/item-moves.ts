@@ -50,6 +50,20 @@ function perClass<V>(records: WeakMap<object, Map<object, V>>, call: object, mod
   return value;
 }
 
+/** A one-to-many item's primary key, as text (the first `keyColumns` of its link's values). */
+export function itemKeyValues<E>(stmt: JunctionStatement, link: LinkRow<E>): (string | null)[] {
+  return link.values.slice(0, stmt.foreignKey?.keyColumns ?? 0).map((value) => toPgText(value));
+}
+
+/** {@link itemKeyValues} as one string, for maps and sets. */
+export function itemKey<E>(stmt: JunctionStatement, link: LinkRow<E>): string {
+  return JSON.stringify(itemKeyValues(stmt, link));
+}
+
+/** What the refusals advise. */
+const KEEP_TOGETHER =
+  "Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().";
+
 /**
  * Refuses the item updates and removals of a batch (`links`, in row order) when a row of an earlier
  * batch with a later input index wrote one of the items already: the ORM's save applies the rows'
@@ -64,21 +78,16 @@ export function refuseReorderedItems<E>(
   batchNumber: number,
 ): void {
   const seen = perClass(touched, call, model as BoundModel<unknown>, () => new Map<string, { index: number; batch: number }>());
-  const keys = stmt.foreignKey?.keyColumns ?? 0;
-  const keyOf = (link: LinkRow<E>) =>
-    `${stmt.table.qualifiedName}:${JSON.stringify(link.values.slice(0, keys).map((v) => toPgText(v)))}`;
+  const keyOf = (link: LinkRow<E>) => `${stmt.table.qualifiedName}:${itemKey(stmt, link)}`;
   for (const link of links) {
     const prior = seen.get(keyOf(link));
     if (prior && prior.batch < batchNumber && prior.index > link.index) {
       const { links: rowLinks } = link;
       const entityName = rowLinks.entityName ?? model.name;
-      const item = `${rowLinks.target} (${link.values
-        .slice(0, keys)
-        .map((v) => toPgText(v))
-        .join(', ')})`;
+      const item = `${rowLinks.target} (${itemKeyValues(stmt, link).join(', ')})`;
       throw new UnsupportedFeatureError<E>(
         'one-to-many move across batches',
-        `${entityName}.${rowLinks.property}: rows ${link.index} (batch ${batchNumber}) and ${prior.index} (batch ${prior.batch}) both change the stored item ${item}; cohort writes them in batch order (an update's array goes in key order), the ORM's own save in the rows' order, and the item would end as the other row leaves it. Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().`,
+        `${entityName}.${rowLinks.property}: rows ${link.index} (batch ${batchNumber}) and ${prior.index} (batch ${prior.batch}) both change the stored item ${item}; cohort writes them in batch order (an update's array goes in key order), the ORM's own save in the rows' order, and the item would end as the other row leaves it. ${KEEP_TOGETHER}`,
         { entityName, property: rowLinks.property, index: link.index, entity: link.entity, batch: batchNumber },
       );
     }
@@ -115,7 +124,7 @@ export function recordMoves<E>(
     const itemKey = Array.from({ length: keys }, (_, c) => row[`key${c}`] ?? null);
     if (!byKey) {
       byKey = new Map();
-      for (const l of round) byKey.set(JSON.stringify(l.values.slice(0, keys).map((v) => toPgText(v)?.toLowerCase() ?? null)), l);
+      for (const l of round) byKey.set(JSON.stringify(itemKeyValues(stmt, l).map((v) => v?.toLowerCase() ?? null)), l);
     }
     const link =
       byKey.get(JSON.stringify(itemKey.map((v) => v?.toLowerCase() ?? null))) ??
@@ -172,7 +181,7 @@ export function refuseMovedHolders<E>(call: object, model: BoundModel<E>, batch:
     const item = `${move.target} (${move.itemKey.join(', ')})`;
     throw new UnsupportedFeatureError<E>(
       'one-to-many move across batches',
-      `${relation}: row ${move.index} (batch ${move.batch}) took the stored item ${item} from the ${entityName} of row ${index} (batch ${batch.number}), whose stored items cohort reads when it writes that later batch, after the move; the ORM's own save reads every row's items before its first statement and would write another result (the item cleared or deleted where the later row drops it, left with the taking row where it still lists it). Nothing was written: keep rows that move items between them in one batch (a larger batchSize), or use the ORM's save().`,
+      `${relation}: row ${move.index} (batch ${move.batch}) took the stored item ${item} from the ${entityName} of row ${index} (batch ${batch.number}), whose stored items cohort reads when it writes that later batch, after the move; the ORM's own save reads every row's items before its first statement and would write another result (the item cleared or deleted where the later row drops it, left with the taking row where it still lists it). ${KEEP_TOGETHER}`,
       { entityName, property: move.property, index, entity, batch: batch.number },
     );
   });

@@ -18,7 +18,7 @@ import {
 import { toPgText } from '../../sql/pg-text.js';
 import { compileSoftDelete } from '../../sql/soft-delete-statement.js';
 import { callOf } from '../session/statement-counter.js';
-import { recordMoves, refuseMovedHolders, refuseReorderedItems } from './item-moves.js';
+import { itemKey, recordMoves, refuseMovedHolders, refuseReorderedItems } from './item-moves.js';
 
 /** The many-to-many links of a batch's rows, found before the batch's statements and written after them. */
 export interface BatchLinks<E> {
@@ -268,12 +268,6 @@ function itemRounds<E>(stmt: JunctionStatement, items: readonly LinkRow<E>[]): L
     rounds[round]?.push(link);
   }
   return rounds;
-}
-
-/** A one-to-many item's primary key as text (the first `keyColumns` of its values). */
-function itemKey<E>(stmt: JunctionStatement, link: LinkRow<E>): string {
-  const keys = stmt.foreignKey?.keyColumns ?? 0;
-  return JSON.stringify(link.values.slice(0, keys).map((value) => toPgText(value)));
 }
 
 /**

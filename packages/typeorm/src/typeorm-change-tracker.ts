@@ -44,8 +44,12 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   graph?: InsertedEntities;
   /** The rows of the whole call, for the rows' tracker (see findChangedRelation). */
   callRows?: CallRows;
-  /** Set for a related class's tracker (see `relatedGroup`): it looks no further. */
-  related = false;
+  /**
+   * The rows' tracker's look-up (see `ChangeTracker.changedRelations`). Absent from a related class's
+   * tracker (`related`, see `relatedGroup`): it looks no further, and the engine, seeing no look-up to
+   * come, refuses what only that look-up could take before its first statement (stored-cascades.ts).
+   */
+  readonly changedRelations?: (entities: readonly E[], write: RelationWrite) => Promise<ChangedRelations | undefined>;
   /**
    * For a related class's tracker: its entities that save() does not update (reached through
    * relations that cascade inserts only), found unchanged whatever they hold.
@@ -57,8 +61,10 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   constructor(
     private readonly queryRunner: QueryRunner,
     private readonly metadata: EntityMetadata,
+    related = false,
   ) {
     this.keyOf = keyReader(metadata);
+    if (!related) this.changedRelations = (entities, write) => this.findChanged(entities, write);
   }
 
   async load(batch: InputBatch<E>): Promise<(unknown | undefined)[]> {
@@ -156,8 +162,8 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     takeSnapshot(this.queryRunner.connection, entity);
   }
 
-  changedRelations(entities: readonly E[], write: RelationWrite): Promise<ChangedRelations | undefined> {
-    if (write === 'upsert' || this.related) return Promise.resolve(undefined);
+  private findChanged(entities: readonly E[], write: RelationWrite): Promise<ChangedRelations | undefined> {
+    if (write === 'upsert') return Promise.resolve(undefined);
     return findChangedRelation(
       this.queryRunner,
       this.metadata,

@@ -197,8 +197,7 @@ function relatedGroup(
 ): RelatedUpdateGroup {
   refuseTreeTable(metadata, `updating by cascade (${via.entityName}.${via.property})`);
   const { model, access } = readTypeormEntity<ObjectLiteral>(qr.connection, metadata);
-  const tracker = new TypeormChangeTracker<ObjectLiteral>(qr, metadata);
-  tracker.related = true;
+  const tracker = new TypeormChangeTracker<ObjectLiteral>(qr, metadata, true);
   if (notUpdated.length > 0) tracker.notUpdated = new WeakSet(notUpdated);
   const kept = new WeakSet<object>();
   const keep = (entity: ObjectLiteral) => {

@@ -74,6 +74,23 @@ function linksOf(relation: RelationMetadata): RelationLinks | undefined {
   };
 }
 
+/**
+ * Why cohort does not write a many-to-many relation's links although it has a junction table: the
+ * columns its junction references, where they are not both sides' plain primary keys (for the
+ * refusal's advice: the links are refused on either side, and the ORM's own save writes the
+ * referenced values, failing on a NULL one). Undefined where cohort writes the links, or for any
+ * other reason it does not.
+ */
+export function unwrittenJunctionColumns(relation: RelationMetadata): string | undefined {
+  const junction = relation.junctionEntityMetadata;
+  if (!relation.isManyToMany || relation.isLazy || !junction || typeormLinks(relation)) return undefined;
+  const named = [...junction.ownerColumns, ...junction.inverseColumns].map((c) => {
+    const to = c.referencedColumn;
+    return to ? `${to.entityMetadata.name}.${to.propertyPath}` : c.databaseName;
+  });
+  return `the junction table ${junction.tableName} references ${named.join(', ')}, and cohort writes links only to the related entities' plain primary keys`;
+}
+
 /** The primary-key columns the junction's columns reference, when they are exactly the entity's plain primary key. */
 function referenced(columns: readonly ColumnMetadata[], entity: EntityMetadata): ColumnMetadata[] | undefined {
   const found = columns.map((c) => c.referencedColumn);

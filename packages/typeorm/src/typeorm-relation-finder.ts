@@ -3,7 +3,7 @@ import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
 import { heldBy } from './typeorm-held-items.js';
 import { typeormInverseSide, unwrittenOrphans } from './typeorm-inverse-side.js';
-import { typeormLinks } from './typeorm-links.js';
+import { typeormLinks, unwrittenJunctionColumns } from './typeorm-links.js';
 import { refersToOwnTable } from './typeorm-self-references.js';
 
 /**
@@ -171,8 +171,13 @@ function collectionCheck(metadata: EntityMetadata, relation: RelationMetadata): 
     ...linked,
     advice: `load these rows with their ${relation.propertyPath} relation (its stored items), or use the ORM's own save`,
   };
-  const added = side ? undefined : linked;
-  const removed = side ? orphaned : linked;
+  // A junction cohort does not write: say which columns it references (the row may be the owning side).
+  const columns = unwrittenJunctionColumns(relation);
+  const unwritten: UnwrittenRelation = columns
+    ? { ...linked, advice: `${columns}: use the ORM's own save for these rows` }
+    : linked;
+  const added = side ? undefined : unwritten;
+  const removed = side ? orphaned : unwritten;
   return (entity, write, stored, graph) => {
     if (write === 'upsert') return undefined;
     const value = relation.getEntityValue(entity);

@@ -157,7 +157,9 @@ export async function writeLinks<E>(
  * Refuses links to an entity that has no key when they are written: the related entity is new and
  * not inserted before the links — a row of the call that a related entity inserted with it links to
  * from its side (`label.orders` holding a new order of the call), which the ORM's save inserts first.
- * Without this the junction INSERT would fail on a NULL key column, blaming the data.
+ * Without this the junction INSERT would fail on a NULL key column, blaming the data. The adapters'
+ * link values are primary keys (a junction referencing other columns is refused by the relation
+ * finders, naming them), never NULL for a stored entity: a NULL here is an entity without a key yet.
  */
 function refuseUnsavedLinks<E>(model: BoundModel<E>, added: readonly LinkRow<E>[], batchNumber: number): void {
   const link = added.find((row) => row.values.some((value) => value === null || value === undefined));

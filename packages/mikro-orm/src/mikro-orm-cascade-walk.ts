@@ -1,5 +1,5 @@
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import { collectionState } from './mikro-orm-internals.js';
+import { collectionState, originalEntityData } from './mikro-orm-internals.js';
 import { cascadedLinksOrInverse, cascadesPersist, linkedTargets } from './mikro-orm-linked-cascades.js';
 import { embeddedValues } from './mikro-orm-relation-finder.js';
 
@@ -142,6 +142,11 @@ export function walkCascades(
   isNew: (entity: AnyEntity) => boolean,
   /** The unit of work's persist stack before the call. */
   stack: ReadonlySet<AnyEntity> = new Set(),
+  /**
+   * MikroORM 7: the given stored entities that are in the identity map, in its order (flush cascades
+   * from those first); undefined on 6, whose flush cascades from its persist stack first.
+   */
+  identityOrder?: (stored: readonly AnyEntity[]) => AnyEntity[],
 ): CascadeWalk {
   const batch = new Map<AnyEntity, number>();
   for (let position = 0; position < rows.length; position++) batch.set(rows[position] as AnyEntity, position);
@@ -151,17 +156,14 @@ export function walkCascades(
   // Per entity, the new entities flush's change-set computation visits before it (to-ones, the new
   // target of an inverse one-to-one, many-to-many items), in the order of its relations.
   const before = new Map<AnyEntity, AnyEntity[]>();
-  const follow = (entity: AnyEntity, target: AnyEntity) => {
-    const list = before.get(entity);
-    if (list) list.push(target);
-    else before.set(entity, [target]);
-  };
   const reached = new Map<AnyEntity, number>();
   const byClass = new Map<Meta, ReachedClass>();
   const linkedClasses = new Set<Meta>();
   const classes = new Set<Meta>();
   const dependencies = new Map<Meta, Set<Meta>>();
   let unvisitedTargets = false;
+  // Some entity the walk visited cascades persist to a stored entity: flush's cascade goes through it.
+  let throughStored = false;
 
   // A new entity found through `step` of `holder`'s entity: walked unless known already or of the rows' own class.
   const reach = (target: AnyEntity, targetMeta: Meta, holder: Meta, step: Step, index: number, persisting: boolean): void => {
@@ -191,7 +193,11 @@ export function walkCascades(
         for (const value of toOneValues(meta, entity, step.prop)) {
           if (value == null || typeof value !== 'object') continue;
           const target = Reference.unwrapReference(value as object);
-          if (!Utils.isEntity(target) || !isNew(target)) continue;
+          if (!Utils.isEntity(target)) continue;
+          if (!isNew(target)) {
+            if (persisting && step.cascades && !step.embedded && storedEntity(target)) throughStored = true;
+            continue;
+          }
           const targetMeta = metaOf(target);
           if (targetMeta.root !== meta.root) {
             let refers = dependencies.get(meta.root);
@@ -202,7 +208,7 @@ export function walkCascades(
             refers.add(targetMeta.root);
           }
           if (targetMeta.root === rootMeta && !batch.has(target)) unvisitedTargets = true;
-          follow(entity, target);
+          follow(before, entity, target);
           // Reached inside an embeddable, by the change-set computation only: flush's persist does
           // not cascade through embeddables.
           reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
@@ -214,7 +220,7 @@ export function walkCascades(
       if (!persisting) continue;
       if (step.kind === 'linked') {
         for (const target of linkedTargets(entity, step.prop, isNew)) {
-          follow(entity, target);
+          follow(before, entity, target);
           reach(target, metaOf(target), meta, step, index, true);
         }
         continue;
@@ -222,13 +228,13 @@ export function walkCascades(
       if (!Utils.isCollection(value)) continue;
       const collection = collectionState(value);
       if (!collection.isInitialized()) continue;
-      // Only items whose own reference is the holder: their insert writes the link.
+      // Only new items whose own reference is the holder: their insert writes the link. A stored
+      // item is one flush's cascade goes through.
       for (const item of collection.getItems(false)) {
-        if (
-          Utils.isEntity(item) &&
-          isNew(item as AnyEntity) &&
-          Reference.unwrapReference((item as Record<string, unknown>)[step.mappedBy] as object) === entity
-        ) {
+        if (!Utils.isEntity(item)) continue;
+        if (!isNew(item as AnyEntity)) {
+          if (!batch.has(item as AnyEntity) && storedEntity(item as AnyEntity)) throughStored = true;
+        } else if (Reference.unwrapReference((item as Record<string, unknown>)[step.mappedBy] as object) === entity) {
           reach(item as AnyEntity, metaOf(item as AnyEntity), meta, step, index, true);
         }
       }
@@ -241,11 +247,99 @@ export function walkCascades(
   const earlier: AnyEntity[] = [];
   // Nothing reached (a batch without new related entities): no order to work out, and no pass over
   // the unit of work's persist stack, which holds every entity em.create() made and no call wrote yet.
-  if (reached.size > 0) {
-    for (const entity of stack) if (batch.has(entity) || reached.has(entity)) earlier.push(entity);
-    changeSetOrder([earlier, persisted], before, reached, byClass, metaOf);
+  if (reached.size === 0) {
+    return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
   }
-  return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
+  for (const entity of stack) if (batch.has(entity) || reached.has(entity)) earlier.push(entity);
+  if (!throughStored) {
+    changeSetOrder([earlier, persisted], before, reached, byClass, metaOf);
+    return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
+  }
+  const cascaded = throughStoredOrder(rows, batch, reached, metaOf, isNew, before, identityOrder);
+  changeSetOrder([earlier, cascaded], before, reached, byClass, metaOf);
+  // What only a to-one reached (no cascade) is not on flush's persist stack: kept after the rest.
+  const ordered = cascaded.filter((entity) => batch.has(entity) || reached.has(entity));
+  const listed = new Set(ordered);
+  for (const entity of persisted) if (!listed.has(entity)) ordered.push(entity);
+  return { persisted: ordered, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
+}
+
+/** A loaded entity: one with the unit of work's snapshot. */
+function storedEntity(entity: AnyEntity): boolean {
+  return originalEntityData(entity) !== undefined;
+}
+
+/**
+ * Flush's persist stack when the rows reach a stored entity through relations that cascade persist
+ * (UnitOfWork.computeChangeSets: `cascade(…, Cascade.PERSIST)` from each entity, visiting managed
+ * ones too): the rows (`em.persist(rows)`), then what the cascade adds, depth first through to-ones
+ * and one-to-many items, stored entities included — their loaded collections can enter a row before
+ * the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (the rows) first;
+ * MikroORM 7 from the identity map's entities first, in its order (`identityOrder`). Only rows,
+ * reached entities and stored entities are entered: a new entity the rows do not reach is not one
+ * cohort writes. Stored entities stay on the list, as on flush's stack (their new to-ones' change
+ * sets come at them), and each one's new to-one targets are noted in `before`.
+ */
+function throughStoredOrder(
+  rows: readonly AnyEntity[],
+  batch: ReadonlyMap<AnyEntity, number>,
+  reached: ReadonlyMap<AnyEntity, number>,
+  metaOf: (entity: AnyEntity) => Meta,
+  isNew: (entity: AnyEntity) => boolean,
+  before: Map<AnyEntity, AnyEntity[]>,
+  identityOrder: ((stored: readonly AnyEntity[]) => AnyEntity[]) | undefined,
+): AnyEntity[] {
+  const walked = (entity: AnyEntity): boolean =>
+    batch.has(entity) || reached.has(entity) || (!isNew(entity) && storedEntity(entity));
+  // `stored` collects the stored entities entered; `last`: the run whose order counts notes their to-ones.
+  const run = (roots: readonly AnyEntity[], stored: AnyEntity[] | undefined, last: boolean): AnyEntity[] => {
+    const order = rows.slice();
+    const seen = new Set<AnyEntity>();
+    const cascade = (entity: AnyEntity): void => {
+      if (seen.has(entity)) return;
+      seen.add(entity);
+      if (!batch.has(entity)) order.push(entity);
+      const own = !batch.has(entity) && !reached.has(entity);
+      if (own) stored?.push(entity);
+      const meta = metaOf(entity);
+      for (const step of stepsOf(meta)) {
+        if (step.kind === 'linked') continue;
+        if (step.kind === 'to-one') {
+          for (const value of toOneValues(meta, entity, step.prop)) {
+            if (value == null || typeof value !== 'object') continue;
+            const target = Reference.unwrapReference(value as object);
+            if (!Utils.isEntity(target)) continue;
+            // A stored entity's new to-one: flush computes its change set at the stored one.
+            if (own && last && isNew(target)) follow(before, entity, target);
+            if (step.cascades && !step.embedded && walked(target)) cascade(target);
+          }
+          continue;
+        }
+        const value = (entity as Record<string, unknown>)[step.name];
+        if (!Utils.isCollection(value)) continue;
+        const collection = collectionState(value);
+        if (!collection.isInitialized()) continue;
+        for (const item of collection.getItems(false)) {
+          if (Utils.isEntity(item) && walked(item as AnyEntity)) cascade(item as AnyEntity);
+        }
+      }
+    };
+    for (const root of roots) cascade(root);
+    for (const row of rows) cascade(row);
+    return order;
+  };
+  if (!identityOrder) return run([], undefined, true);
+  // MikroORM 7: the stored entities the rows reach are the roots, in the identity map's order.
+  const stored: AnyEntity[] = [];
+  run([], stored, false);
+  return run(identityOrder(stored), undefined, true);
+}
+
+/** Notes that flush computes `target`'s change set before `entity`'s. */
+function follow(before: Map<AnyEntity, AnyEntity[]>, entity: AnyEntity, target: AnyEntity): void {
+  const list = before.get(entity);
+  if (list) list.push(target);
+  else before.set(entity, [target]);
 }
 
 /**

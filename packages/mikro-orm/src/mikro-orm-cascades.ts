@@ -2,6 +2,7 @@ import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHoo
 import { InsertedEntities, NO_HOOKS } from '@cohort/core/adapter';
 import {
   CommitOrderCalculator,
+  type EntityManager,
   type EntityMetadata,
   type EntityProperty,
   type MetadataStorage,
@@ -10,7 +11,14 @@ import {
   Utils,
 } from '@mikro-orm/core';
 import { type CascadeWalk, cascadedCollection, toOneValues, walkCascades, walkedToOne } from './mikro-orm-cascade-walk.js';
-import { collectionState, entityInternals, originalEntityData, prototypeMeta } from './mikro-orm-internals.js';
+import {
+  collectionState,
+  entityInternals,
+  identityMapStore,
+  mikroOrmMajor,
+  originalEntityData,
+  prototypeMeta,
+} from './mikro-orm-internals.js';
 import { MikroOrmLifecycle } from './mikro-orm-lifecycle.js';
 import { cascadedLinksOrInverse } from './mikro-orm-linked-cascades.js';
 import { takeSnapshot } from './mikro-orm-links.js';
@@ -92,8 +100,11 @@ export class MikroOrmCascades {
       (originalEntityData(entity) === undefined && !graph.has(entity) && !wasWritten(entity) && metaOf(entity).root !== rootMeta);
     // Flush computes change sets in its persist stack's order, where what was persisted before the
     // call comes first (a new item added to a managed entity's collection is persisted then).
-    const stack = this.writerOf(this.meta).context.em.getUnitOfWork().getPersistStack();
-    const walk = walkCascades(batch.entities, batch.indices, rootMeta, metaOf, isNew, stack);
+    const em = this.writerOf(this.meta).context.em;
+    const stack = em.getUnitOfWork().getPersistStack();
+    // MikroORM 7's flush cascades from the identity map's entities before its persist stack.
+    const identityOrder = mikroOrmMajor >= 7 ? (stored: readonly AnyEntity[]) => inIdentityMap(em, stored, metaOf) : undefined;
+    const walk = walkCascades(batch.entities, batch.indices, rootMeta, metaOf, isNew, stack, identityOrder);
     const { reached, byClass } = walk;
     if (reached.size === 0) return undefined;
     const commit = commitOrder(rootMeta, walk, walk.earlier, metaOf, isNew);
@@ -227,6 +238,32 @@ function commitOrder(
   for (const meta of classes) calc.addNode(idOf(meta));
   for (const meta of classes) for (const prop of meta.props) calc.discoverProperty(prop, idOf(meta));
   return calc.sort().map((id) => byId.get(id) as EntityMetadata<AnyEntity>);
+}
+
+/**
+ * Those of the stored entities the identity map holds, in its order (class by class, each class's
+ * entities in the order they entered it): read through the one class's store when they share one,
+ * else through the map until each is found.
+ */
+function inIdentityMap(
+  em: EntityManager,
+  stored: readonly AnyEntity[],
+  metaOf: (entity: AnyEntity) => EntityMetadata<AnyEntity>,
+): AnyEntity[] {
+  const wanted = new Set(stored);
+  const roots = new Set(stored.map((entity) => metaOf(entity).root));
+  const source: Iterable<AnyEntity> =
+    roots.size === 1
+      ? identityMapStore(em, [...roots][0] as EntityMetadata<AnyEntity>).values()
+      : em.getUnitOfWork().getIdentityMap();
+  const found: AnyEntity[] = [];
+  for (const entity of source) {
+    // An entity held under an alternate key too comes again: its first place counts.
+    if (!wanted.delete(entity)) continue;
+    found.push(entity);
+    if (wanted.size === 0) break;
+  }
+  return found;
 }
 
 /**

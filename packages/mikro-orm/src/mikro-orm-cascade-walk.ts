@@ -42,6 +42,9 @@ export interface CascadeWalk {
   readonly unvisitedTargets: boolean;
 }
 
+/** An entity for the walk to enter: the entity, its class, the input row it was reached from, whether flush's persist reaches it. */
+type Visit = [entity: AnyEntity, meta: Meta, index: number, persisting: boolean];
+
 /** One relation of a class, as the walk reads it: worked out once per class. */
 interface Step {
   readonly name: string;
@@ -165,26 +168,35 @@ export function walkCascades(
   // Some entity the walk visited cascades persist to a stored entity: flush's cascade goes through it.
   let throughStored = false;
 
-  // A new entity found through `step` of `holder`'s entity: walked unless known already or of the rows' own class.
-  const reach = (target: AnyEntity, targetMeta: Meta, holder: Meta, step: Step, index: number, persisting: boolean): void => {
+  // A new entity found through `step` of `holder`'s entity: walked (yielded to the driver) unless
+  // known already or of the rows' own class.
+  const reach = (
+    target: AnyEntity,
+    targetMeta: Meta,
+    holder: Meta,
+    step: Step,
+    index: number,
+    persisting: boolean,
+  ): Visit | undefined => {
     if (targetMeta.root === rootMeta) {
       // A row reached through a cascade: flush's cascade enters it there.
       const position = batch.get(target);
       if (position !== undefined && persisting && step.cascades && !entered.has(target)) {
-        visit(target, targetMeta, indices[position] as number, true);
+        return [target, targetMeta, indices[position] as number, true];
       }
-      return;
+      return undefined;
     }
-    if (reached.has(target)) return;
+    if (reached.has(target)) return undefined;
     reached.set(target, index);
     if (!byClass.has(targetMeta.root)) {
       byClass.set(targetMeta.root, { entities: [], indices: [], entityName: holder.className, property: step.name });
     }
     if (step.prop.kind === ReferenceKind.MANY_TO_MANY) linkedClasses.add(targetMeta.root);
     persisted.push(target);
-    visit(target, targetMeta, index, persisting && step.cascades);
+    return [target, targetMeta, index, persisting && step.cascades];
   };
-  const visit = (entity: AnyEntity, meta: Meta, index: number, persisting: boolean): void => {
+  // Yields each entity to walk next, depth first: the driver below enters it before this one goes on.
+  const visit = function* (entity: AnyEntity, meta: Meta, index: number, persisting: boolean): Generator<Visit, void, void> {
     if (meta.root === rootMeta) entered.add(entity);
     classes.add(meta.root);
     const values = entity as Record<string, unknown>;
@@ -211,7 +223,8 @@ export function walkCascades(
           follow(before, entity, target);
           // Reached inside an embeddable, by the change-set computation only: flush's persist does
           // not cascade through embeddables.
-          reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
+          const next = reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
+          if (next) yield next;
         }
         continue;
       }
@@ -221,7 +234,8 @@ export function walkCascades(
       if (step.kind === 'linked') {
         for (const target of linkedTargets(entity, step.prop, isNew)) {
           follow(before, entity, target);
-          reach(target, metaOf(target), meta, step, index, true);
+          const next = reach(target, metaOf(target), meta, step, index, true);
+          if (next) yield next;
         }
         continue;
       }
@@ -235,14 +249,23 @@ export function walkCascades(
         if (!isNew(item as AnyEntity)) {
           if (!batch.has(item as AnyEntity) && storedEntity(item as AnyEntity)) throughStored = true;
         } else if (Reference.unwrapReference((item as Record<string, unknown>)[step.mappedBy] as object) === entity) {
-          reach(item as AnyEntity, metaOf(item as AnyEntity), meta, step, index, true);
+          const next = reach(item as AnyEntity, metaOf(item as AnyEntity), meta, step, index, true);
+          if (next) yield next;
         }
       }
     }
   };
   for (let position = 0; position < rows.length; position++) {
     const row = rows[position] as AnyEntity;
-    if (!entered.has(row)) visit(row, metaOf(row), indices[position] as number, true);
+    if (entered.has(row)) continue;
+    // An explicit stack, not recursion: a chain of thousands of new entities (each the parent of the
+    // last) would overflow the call stack.
+    const walking = [visit(row, metaOf(row), indices[position] as number, true)];
+    while (walking.length > 0) {
+      const next = (walking[walking.length - 1] as Generator<Visit, void, void>).next();
+      if (next.done) walking.pop();
+      else walking.push(visit(...next.value));
+    }
   }
   const earlier: AnyEntity[] = [];
   // Nothing reached (a batch without new related entities): no order to work out, and no pass over
@@ -358,11 +381,7 @@ function changeSetOrder(
   const done = new Set<AnyEntity>();
   let lastClass: unknown;
   let lastGroup: ReachedClass | undefined;
-  const place = (entity: AnyEntity): void => {
-    if (done.has(entity)) return;
-    done.add(entity);
-    const targets = before.get(entity);
-    if (targets) for (const target of targets) place(target);
+  const placed = (entity: AnyEntity): void => {
     const index = reached.get(entity);
     if (index === undefined) return;
     // Consecutive entities are mostly of one class: look its group up once per run.
@@ -373,6 +392,34 @@ function changeSetOrder(
     }
     lastGroup?.entities.push(entity);
     lastGroup?.indices.push(index);
+  };
+  // Each entity after those it lists, depth first, with an explicit stack (a chain of thousands of
+  // new entities would overflow the call stack): per entity on it, how many of its list are placed.
+  const entities: AnyEntity[] = [];
+  const progress: number[] = [];
+  const place = (entity: AnyEntity): void => {
+    if (done.has(entity)) return;
+    done.add(entity);
+    entities.push(entity);
+    progress.push(0);
+    while (entities.length > 0) {
+      const top = entities.length - 1;
+      const current = entities[top] as AnyEntity;
+      const targets = before.get(current);
+      const at = progress[top] as number;
+      if (targets && at < targets.length) {
+        progress[top] = at + 1;
+        const target = targets[at] as AnyEntity;
+        if (done.has(target)) continue;
+        done.add(target);
+        entities.push(target);
+        progress.push(0);
+        continue;
+      }
+      entities.pop();
+      progress.pop();
+      placed(current);
+    }
   };
   for (const stack of stacks) for (const entity of stack) place(entity);
 }

@@ -201,19 +201,38 @@ function commitOrder(
 ): EntityMetadata<AnyEntity>[] | undefined {
   const classes: EntityMetadata<AnyEntity>[] = [];
   const seen = new Set<AnyEntity>();
-  const computed = (entity: AnyEntity) => {
-    if (seen.has(entity)) return;
-    seen.add(entity);
+  // An entity's class and the new entities its to-ones refer to, in the order of its relations.
+  const frameOf = (entity: AnyEntity) => {
     const meta = metaOf(entity);
+    const targets: AnyEntity[] = [];
     for (const prop of meta.relations) {
       if (!walkedToOne(prop)) continue;
       for (const value of toOneValues(meta, entity, prop)) {
         if (value == null || typeof value !== 'object') continue;
         const target = Reference.unwrapReference(value as object);
-        if (Utils.isEntity(target) && isNew(target)) computed(target);
+        if (Utils.isEntity(target) && isNew(target)) targets.push(target);
       }
     }
-    if (!classes.includes(meta.root)) classes.push(meta.root);
+    return { meta, targets, at: 0 };
+  };
+  // Each class after those of the new entities its entity's to-ones reach, depth first, with an
+  // explicit stack: a chain of thousands of new entities would overflow the call stack.
+  const computed = (entity: AnyEntity) => {
+    if (seen.has(entity)) return;
+    seen.add(entity);
+    const frames = [frameOf(entity)];
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1] as ReturnType<typeof frameOf>;
+      const target = frame.targets[frame.at++];
+      if (target !== undefined) {
+        if (seen.has(target)) continue;
+        seen.add(target);
+        frames.push(frameOf(target));
+        continue;
+      }
+      frames.pop();
+      if (!classes.includes(frame.meta.root)) classes.push(frame.meta.root);
+    }
   };
   // When every new entity a to-one refers to was walked, each class this can find is a walked
   // entity's: once all of those are in, the rest of the stack adds nothing.

@@ -242,6 +242,9 @@ function changedRow(
   };
 }
 
+/** An entity for the walk to enter: the entity, its class, its path, the row's position, the copy it is reached through. */
+type Walk = [entity: ObjectLiteral, metadata: EntityMetadata, path: string, position: number, copied: Copy | undefined];
+
 /** The entities with a key reached through relations that cascade inserts or updates, each once. */
 function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[], callRows?: CallRows): Reached[] {
   const inBatch = new Set<object>(entities);
@@ -260,7 +263,14 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
     const row = callRows.withKey(metadata, target, item);
     return row && row.row !== item ? { index: row.index, key: keyText(target, item) } : undefined;
   };
-  const walk = (owner: ObjectLiteral, md: EntityMetadata, path: string, position: number, copied?: Copy): void => {
+  // Yields each entity to walk next, depth first: the driver below enters it before this one goes on.
+  const walk = function* (
+    owner: ObjectLiteral,
+    md: EntityMetadata,
+    path: string,
+    position: number,
+    copied?: Copy,
+  ): Generator<Walk, void, void> {
     for (const relation of md.relations) {
       if (!relation.isCascadeInsert && !relation.isCascadeUpdate) continue;
       const value = relation.getEntityValue(owner);
@@ -294,12 +304,18 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
         }
         if (visited.has(item)) continue;
         visited.add(item);
-        walk(item, target, at, position, copyAt);
+        yield [item, target, at, position, copyAt];
       }
     }
   };
   entities.forEach((entity, position) => {
-    walk(entity, metadata.findInheritanceMetadata(entity), '', position);
+    // An explicit stack, not recursion: a chain of thousands of new entities would overflow the call stack.
+    const walking = [walk(entity, metadata.findInheritanceMetadata(entity), '', position)];
+    while (walking.length > 0) {
+      const next = (walking[walking.length - 1] as Generator<Walk, void, void>).next();
+      if (next.done) walking.pop();
+      else walking.push(walk(...next.value));
+    }
   });
   return [...reached.values()];
 }

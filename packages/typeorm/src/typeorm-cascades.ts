@@ -20,6 +20,9 @@ interface Reached {
   readonly property: string;
 }
 
+/** A new entity for the walk to enter: the entity, its class, the input row it was reached from. */
+type Visit = [entity: ObjectLiteral, meta: EntityMetadata, index: number];
+
 /**
  * The new related entities save() would insert with a batch's rows (EntityAccess.cascades), through
  * relations that cascade inserts (CascadesSubjectBuilder follows `cascade: true` / `['insert']`): the
@@ -68,7 +71,8 @@ export class TypeormCascades {
     // Class-level dependencies found on the instances: parent class → dependent class.
     const edges: [EntityMetadata, EntityMetadata][] = [];
     const seen: EntityMetadata[] = [rootMeta];
-    const visit = (entity: ObjectLiteral, meta: EntityMetadata, index: number) => {
+    // Yields each new entity to walk next, depth first: the driver below enters it before this one goes on.
+    const visit = function* (entity: ObjectLiteral, meta: EntityMetadata, index: number): Generator<Visit, void, void> {
       const own = meta.findInheritanceMetadata(entity);
       for (const relation of own.relations) {
         const side = cascaded(relation);
@@ -94,12 +98,18 @@ export class TypeormCascades {
           if (rows.has(item) || reached.has(item)) continue;
           reached.set(item, { index, entityName: own.name, property: relation.propertyPath, meta: target });
           if (!seen.includes(target)) seen.push(target);
-          visit(item as ObjectLiteral, target, index);
+          yield [item as ObjectLiteral, target, index];
         }
       }
     };
     batch.entities.forEach((entity, position) => {
-      visit(entity, rootMeta, batch.indices[position] as number);
+      // An explicit stack, not recursion: a chain of thousands of new entities would overflow the call stack.
+      const walking = [visit(entity, rootMeta, batch.indices[position] as number)];
+      while (walking.length > 0) {
+        const next = (walking[walking.length - 1] as Generator<Visit, void, void>).next();
+        if (next.done) walking.pop();
+        else walking.push(visit(...next.value));
+      }
     });
     if (reached.size === 0) return undefined;
     const order = dependencyOrder(seen, edges);

@@ -1,7 +1,8 @@
-import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
-import { collectionState, originalEntityData } from './mikro-orm-internals.js';
-import { cascadedLinksOrInverse, cascadesPersist, linkedTargets } from './mikro-orm-linked-cascades.js';
-import { embeddedValues } from './mikro-orm-relation-finder.js';
+import { type EntityMetadata, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
+import { follow, type Step, stepsOf, toOneValues } from './mikro-orm-cascade-steps.js';
+import { collectionState } from './mikro-orm-internals.js';
+import { linkedTargets } from './mikro-orm-linked-cascades.js';
+import { storedEntity, throughStoredOrder } from './mikro-orm-stored-order.js';
 
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
@@ -44,87 +45,6 @@ export interface CascadeWalk {
 
 /** An entity for the walk to enter: the entity, its class, the input row it was reached from, whether flush's persist reaches it. */
 type Visit = [entity: AnyEntity, meta: Meta, index: number, persisting: boolean];
-
-/** One relation of a class, as the walk reads it: worked out once per class. */
-interface Step {
-  readonly name: string;
-  readonly prop: EntityProperty<AnyEntity>;
-  /** A to-one (many-to-one, owning one-to-one); `linked`: a many-to-many or inverse one-to-one; `items`: a one-to-many. */
-  readonly kind: 'to-one' | 'linked' | 'items';
-  readonly cascades: boolean;
-  readonly embedded: boolean;
-  readonly mappedBy: string;
-}
-
-const steps = new WeakMap<Meta, readonly Step[]>();
-
-/** The relations of a class through which flush's persist or change-set computation reaches new entities. */
-function stepsOf(meta: Meta): readonly Step[] {
-  let found = steps.get(meta);
-  if (!found) {
-    const list: Step[] = [];
-    for (const prop of meta.relations) {
-      const kind = walkedToOne(prop)
-        ? 'to-one'
-        : cascadedLinksOrInverse(prop)
-          ? 'linked'
-          : cascadedCollection(prop)
-            ? 'items'
-            : undefined;
-      // An embedded relation's value is not on the entity itself: flush's persist does not follow it.
-      if (kind === undefined || (kind !== 'to-one' && prop.embedded)) continue;
-      list.push({
-        name: prop.name,
-        prop,
-        kind,
-        cascades: cascadesPersist(prop),
-        embedded: !!prop.embedded,
-        mappedBy: prop.mappedBy,
-      });
-    }
-    found = list;
-    steps.set(meta, list);
-  }
-  return found;
-}
-
-/**
- * A to-one whose new target flush's change-set computation inserts: an owning one with a column of
- * its own, or one inside an embeddable — inline, nested, object (JSON) or an array of them, whose
- * key flush writes into the embeddable's column.
- */
-export function walkedToOne(prop: EntityProperty<AnyEntity>): boolean {
-  if (toOneOwner(prop)) return true;
-  return (
-    prop.embedded !== undefined &&
-    !prop.mapToPk &&
-    (prop.kind === ReferenceKind.MANY_TO_ONE || (prop.kind === ReferenceKind.ONE_TO_ONE && prop.owner === true))
-  );
-}
-
-/** The values of a to-one on an entity: one, or those of every embeddable holding it (arrays of them included). */
-export function toOneValues(meta: Meta, entity: AnyEntity, prop: EntityProperty<AnyEntity>): unknown[] {
-  return prop.embedded ? embeddedValues(meta, entity, prop) : [(entity as Record<string, unknown>)[prop.name]];
-}
-
-/** A many-to-one or owning one-to-one with a column of its own. */
-export function toOneOwner(prop: EntityProperty<AnyEntity>): boolean {
-  return (
-    prop.persist !== false &&
-    !prop.mapToPk &&
-    (prop.kind === ReferenceKind.MANY_TO_ONE || (prop.kind === ReferenceKind.ONE_TO_ONE && prop.owner === true))
-  );
-}
-
-/** A one-to-many that cascades persist. */
-export function cascadedCollection(prop: EntityProperty<AnyEntity>): boolean {
-  return (
-    prop.kind === ReferenceKind.ONE_TO_MANY &&
-    prop.persist !== false &&
-    typeof prop.mappedBy === 'string' &&
-    cascadesPersist(prop)
-  );
-}
 
 /**
  * Walks a batch's rows as flush's persist does (mikro-orm-cascades.ts): each row, then depth first
@@ -285,84 +205,6 @@ export function walkCascades(
   const listed = new Set(ordered);
   for (const entity of persisted) if (!listed.has(entity)) ordered.push(entity);
   return { persisted: ordered, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
-}
-
-/** A loaded entity: one with the unit of work's snapshot. */
-function storedEntity(entity: AnyEntity): boolean {
-  return originalEntityData(entity) !== undefined;
-}
-
-/**
- * Flush's persist stack when the rows reach a stored entity through relations that cascade persist
- * (UnitOfWork.computeChangeSets: `cascade(…, Cascade.PERSIST)` from each entity, visiting managed
- * ones too): the rows (`em.persist(rows)`), then what the cascade adds, depth first through to-ones
- * and one-to-many items, stored entities included — their loaded collections can enter a row before
- * the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (the rows) first;
- * MikroORM 7 from the identity map's entities first, in its order (`identityOrder`). Only rows,
- * reached entities and stored entities are entered: a new entity the rows do not reach is not one
- * cohort writes. Stored entities stay on the list, as on flush's stack (their new to-ones' change
- * sets come at them), and each one's new to-one targets are noted in `before`.
- */
-function throughStoredOrder(
-  rows: readonly AnyEntity[],
-  batch: ReadonlyMap<AnyEntity, number>,
-  reached: ReadonlyMap<AnyEntity, number>,
-  metaOf: (entity: AnyEntity) => Meta,
-  isNew: (entity: AnyEntity) => boolean,
-  before: Map<AnyEntity, AnyEntity[]>,
-  identityOrder: ((stored: readonly AnyEntity[]) => AnyEntity[]) | undefined,
-): AnyEntity[] {
-  const walked = (entity: AnyEntity): boolean =>
-    batch.has(entity) || reached.has(entity) || (!isNew(entity) && storedEntity(entity));
-  // `stored` collects the stored entities entered; `last`: the run whose order counts notes their to-ones.
-  const run = (roots: readonly AnyEntity[], stored: AnyEntity[] | undefined, last: boolean): AnyEntity[] => {
-    const order = rows.slice();
-    const seen = new Set<AnyEntity>();
-    const cascade = (entity: AnyEntity): void => {
-      if (seen.has(entity)) return;
-      seen.add(entity);
-      if (!batch.has(entity)) order.push(entity);
-      const own = !batch.has(entity) && !reached.has(entity);
-      if (own) stored?.push(entity);
-      const meta = metaOf(entity);
-      for (const step of stepsOf(meta)) {
-        if (step.kind === 'linked') continue;
-        if (step.kind === 'to-one') {
-          for (const value of toOneValues(meta, entity, step.prop)) {
-            if (value == null || typeof value !== 'object') continue;
-            const target = Reference.unwrapReference(value as object);
-            if (!Utils.isEntity(target)) continue;
-            // A stored entity's new to-one: flush computes its change set at the stored one.
-            if (own && last && isNew(target)) follow(before, entity, target);
-            if (step.cascades && !step.embedded && walked(target)) cascade(target);
-          }
-          continue;
-        }
-        const value = (entity as Record<string, unknown>)[step.name];
-        if (!Utils.isCollection(value)) continue;
-        const collection = collectionState(value);
-        if (!collection.isInitialized()) continue;
-        for (const item of collection.getItems(false)) {
-          if (Utils.isEntity(item) && walked(item as AnyEntity)) cascade(item as AnyEntity);
-        }
-      }
-    };
-    for (const root of roots) cascade(root);
-    for (const row of rows) cascade(row);
-    return order;
-  };
-  if (!identityOrder) return run([], undefined, true);
-  // MikroORM 7: the stored entities the rows reach are the roots, in the identity map's order.
-  const stored: AnyEntity[] = [];
-  run([], stored, false);
-  return run(identityOrder(stored), undefined, true);
-}
-
-/** Notes that flush computes `target`'s change set before `entity`'s. */
-function follow(before: Map<AnyEntity, AnyEntity[]>, entity: AnyEntity, target: AnyEntity): void {
-  const list = before.get(entity);
-  if (list) list.push(target);
-  else before.set(entity, [target]);
 }
 
 /**

@@ -10,7 +10,8 @@ import {
   ReferenceKind,
   Utils,
 } from '@mikro-orm/core';
-import { type CascadeWalk, cascadedCollection, toOneValues, walkCascades, walkedToOne } from './mikro-orm-cascade-walk.js';
+import { cascadedCollection, toOneValues, walkedToOne } from './mikro-orm-cascade-steps.js';
+import { type CascadeWalk, walkCascades } from './mikro-orm-cascade-walk.js';
 import {
   collectionState,
   entityInternals,

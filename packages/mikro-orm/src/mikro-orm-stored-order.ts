@@ -1,0 +1,98 @@
+import { type EntityMetadata, Reference, Utils } from '@mikro-orm/core';
+import { follow, stepsOf, toOneValues } from './mikro-orm-cascade-steps.js';
+import { collectionState, originalEntityData } from './mikro-orm-internals.js';
+
+type AnyEntity = object;
+type Meta = EntityMetadata<AnyEntity>;
+
+/** A loaded entity: one with the unit of work's snapshot. */
+export function storedEntity(entity: AnyEntity): boolean {
+  return originalEntityData(entity) !== undefined;
+}
+
+/**
+ * Flush's persist stack when the rows reach a stored entity through relations that cascade persist
+ * (UnitOfWork.computeChangeSets: `cascade(…, Cascade.PERSIST)` from each entity, visiting managed
+ * ones too): the rows (`em.persist(rows)`), then what the cascade adds, depth first through to-ones
+ * and one-to-many items, stored entities included — their loaded collections can enter a row before
+ * the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (the rows) first;
+ * MikroORM 7 from the identity map's entities first, in its order (`identityOrder`). Only rows,
+ * reached entities and stored entities are entered: a new entity the rows do not reach is not one
+ * cohort writes. Stored entities stay on the list, as on flush's stack (their new to-ones' change
+ * sets come at them), and each one's new to-one targets are noted in `before`.
+ */
+export function throughStoredOrder(
+  rows: readonly AnyEntity[],
+  batch: ReadonlyMap<AnyEntity, number>,
+  reached: ReadonlyMap<AnyEntity, number>,
+  metaOf: (entity: AnyEntity) => Meta,
+  isNew: (entity: AnyEntity) => boolean,
+  before: Map<AnyEntity, AnyEntity[]>,
+  identityOrder: ((stored: readonly AnyEntity[]) => AnyEntity[]) | undefined,
+): AnyEntity[] {
+  const walked = (entity: AnyEntity): boolean =>
+    batch.has(entity) || reached.has(entity) || (!isNew(entity) && storedEntity(entity));
+  // The entities `entity`'s cascade goes to, in order; `own`: a stored entity (not a row, not reached),
+  // `last`: the run whose order counts notes its new to-ones.
+  function* cascadesOf(entity: AnyEntity, own: boolean, last: boolean): Generator<AnyEntity, void, void> {
+    const meta = metaOf(entity);
+    for (const step of stepsOf(meta)) {
+      if (step.kind === 'linked') continue;
+      if (step.kind === 'to-one') {
+        for (const value of toOneValues(meta, entity, step.prop)) {
+          if (value == null || typeof value !== 'object') continue;
+          const target = Reference.unwrapReference(value as object);
+          if (!Utils.isEntity(target)) continue;
+          // A stored entity's new to-one: flush computes its change set at the stored one.
+          if (own && last && isNew(target)) follow(before, entity, target);
+          if (step.cascades && !step.embedded && walked(target)) yield target;
+        }
+        continue;
+      }
+      const value = (entity as Record<string, unknown>)[step.name];
+      if (!Utils.isCollection(value)) continue;
+      const collection = collectionState(value);
+      if (!collection.isInitialized()) continue;
+      for (const item of collection.getItems(false)) {
+        if (Utils.isEntity(item) && walked(item as AnyEntity)) yield item as AnyEntity;
+      }
+    }
+  }
+  // `stored` collects the stored entities entered.
+  const run = (roots: readonly AnyEntity[], stored: AnyEntity[] | undefined, last: boolean): AnyEntity[] => {
+    const order = rows.slice();
+    const seen = new Set<AnyEntity>();
+    const enter = (entity: AnyEntity): Generator<AnyEntity, void, void> | undefined => {
+      if (seen.has(entity)) return undefined;
+      seen.add(entity);
+      if (!batch.has(entity)) order.push(entity);
+      const own = !batch.has(entity) && !reached.has(entity);
+      if (own) stored?.push(entity);
+      return cascadesOf(entity, own, last);
+    };
+    // Depth first with an explicit stack, not recursion: a chain of thousands of entities would
+    // overflow the call stack.
+    const cascade = (root: AnyEntity): void => {
+      const first = enter(root);
+      if (!first) return;
+      const walking = [first];
+      while (walking.length > 0) {
+        const next = (walking[walking.length - 1] as Generator<AnyEntity, void, void>).next();
+        if (next.done) {
+          walking.pop();
+          continue;
+        }
+        const inner = enter(next.value);
+        if (inner) walking.push(inner);
+      }
+    };
+    for (const root of roots) cascade(root);
+    for (const row of rows) cascade(row);
+    return order;
+  };
+  if (!identityOrder) return run([], undefined, true);
+  // MikroORM 7: the stored entities the rows reach are the roots, in the identity map's order.
+  const stored: AnyEntity[] = [];
+  run([], stored, false);
+  return run(identityOrder(stored), undefined, true);
+}

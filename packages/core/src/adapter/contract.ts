@@ -25,6 +25,11 @@ export interface InputBatch<E> {
    * this batch's in the input. Absent for batches in input order (a stream's, a single batch).
    */
   readonly keyOrdered?: boolean;
+  /**
+   * No batch of the call comes after this one: the last batch of an array or a Set, or a stream's
+   * batch cut at its end. Absent when a later batch may come.
+   */
+  readonly last?: boolean;
 }
 
 /**

@@ -197,6 +197,26 @@ describe('items moved across batches, by the type of the holder key (TypeORM)', 
     }
   });
 
+  it("a later batch's holder whose relation is not loaded: save() does not look at its items, and neither does cohort (before: refused)", async () => {
+    const arrange = async () => {
+      const rows = await arrangeTz(false);
+      // h1 as loaded without its relation, renamed: save() builds no subject for its items.
+      const h1 = rows[1] as TzHolder;
+      delete h1.items;
+      return rows;
+    };
+    await ds.manager.save(await arrange(), { chunk: 1 });
+    const saved = await tzTables();
+    expect(saved.items).toEqual([{ id: 1, label: 'i1', holderAt: T0 }]);
+    for (const call of [
+      (rows: TzHolder[]) => bulkSave(ds, TzHolder, rows, { batchSize: 1 }),
+      (rows: TzHolder[]) => bulkUpdate(ds, TzHolder, rows, { batchSize: 1, pipeline: false }),
+    ]) {
+      await call(await arrange());
+      expect(await tzTables()).toEqual(saved);
+    }
+  });
+
   it("the item UPDATE reads each item's old holder only where a later batch of the call may come", async () => {
     const itemUpdates = () =>
       sent.filter((q) => /^UPDATE "[\w$]+"\."hk_tz_item" AS j /.test(q) || q.startsWith('UPDATE "hk_tz_item" AS j '));

@@ -313,6 +313,11 @@ export interface EntityAccess<E> {
    */
   links?(entity: E, write: RelationWrite, stored?: unknown): readonly RowLinks[] | undefined;
   /**
+   * Whether the ORM's own save looks at a stored row's one-to-many `property` (TypeORM: not when it
+   * is undefined on the object). Absent: every row's is looked at.
+   */
+  holdsRelation?(entity: E, property: string): boolean;
+  /**
    * The ORM's own save works out which links a row adds and removes before its before-hooks run
    * (TypeORM builds its junction subjects first: a link a hook adds is not written by that save).
    * Without it the links are worked out after the before-hooks (MikroORM's flush reads collections

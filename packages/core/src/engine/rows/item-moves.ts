@@ -27,7 +27,12 @@ type ReturnedHolder = Record<string, string | null>;
  */
 type MovesOfClass = Map<
   string,
-  { readonly referenced?: readonly string[]; readonly types: readonly string[]; readonly from: Map<string, ItemMove> }
+  {
+    readonly property: string;
+    readonly referenced?: readonly string[];
+    readonly types: readonly string[];
+    readonly from: Map<string, ItemMove>;
+  }
 >;
 
 // Per call (its session: one per call, shared by the classes it writes by cascade, whose bound
@@ -131,10 +136,12 @@ export function recordMoves<E>(
     // A type whose text may differ between equal values matches every row of the class (loud, not silent).
     const referenced = types.every(exactHolderText) ? stmt.foreignKey?.referenced : undefined;
     const byColumns = perClass(calls, call, model as BoundModel<unknown>, (): MovesOfClass => new Map());
-    const columns = JSON.stringify(referenced ? [referenced, types] : null);
+    // Per relation: a row that does not hold one relation may hold another that moved items too.
+    const { property } = link.links;
+    const columns = JSON.stringify([property, referenced ? [referenced, types] : null]);
     let entry = byColumns.get(columns);
     if (!entry) {
-      entry = { referenced, types, from: new Map() };
+      entry = { property, referenced, types, from: new Map() };
       byColumns.set(columns, entry);
     }
     const holder = JSON.stringify(from);
@@ -160,7 +167,8 @@ export function recordMoves<E>(
  * when PostgreSQL prints its referenced values, cast to the foreign key's types, as it printed the
  * item's foreign key (one SELECT of the batch's values, when the call has moves of the class). A
  * model whose items' foreign key names no referenced columns, or columns of a type without an exact
- * text, matches every row (the refusal errs on the loud side).
+ * text, matches every row (the refusal errs on the loud side). A row whose relation the ORM's save
+ * does not look at (holdsRelation: not loaded) is no holder of that relation's items.
  */
 export async function refuseMovedHolders<E>(
   session: SqlSession,
@@ -171,16 +179,18 @@ export async function refuseMovedHolders<E>(
   const byColumns = calls.get(call)?.get(classOf(model));
   if (!byColumns) return;
   // Per set of referenced columns, the moves of earlier batches and each row's holderText (undefined: every row matches).
-  const checks: { moves: Map<string, ItemMove>; holders?: (string | undefined)[] }[] = [];
-  for (const { referenced, types, from } of byColumns.values()) {
+  const checks: { property: string; moves: Map<string, ItemMove>; holders?: (string | undefined)[] }[] = [];
+  for (const { property, referenced, types, from } of byColumns.values()) {
     const moves = new Map([...from].filter(([, move]) => move.batch < batch.number));
     if (moves.size === 0) continue;
     // A move this batch made is the batch's own (written as save() writes it within a batch).
-    checks.push({ moves, holders: referenced && (await holderTexts(session, model, batch, referenced, types)) });
+    checks.push({ property, moves, holders: referenced && (await holderTexts(session, model, batch, referenced, types)) });
   }
   batch.entities.forEach((entity, position) => {
     let move: ItemMove | undefined;
-    for (const { moves, holders } of checks) {
+    for (const { property, moves, holders } of checks) {
+      // A relation the ORM's save does not look at on this row (not loaded): its items are not read.
+      if (model.holdsRelation?.(entity, property) === false) continue;
       // Without referenced columns the model can read, every row may be the holder (loud, not silent).
       const text = holders?.[position];
       move = !holders ? moves.values().next().value : text === undefined ? undefined : moves.get(text);

@@ -202,6 +202,9 @@ function entityAccess(dataSource: DataSource, metadata: EntityMetadata, accessor
     links: typeormLinkFinder(metadata, (entity) => takeSnapshot(dataSource, entity)),
     // save() builds its junction subjects before its before-hooks: a link a hook adds is not written.
     linksBeforeHooks: true,
+    // save() builds no subjects for a one-to-many left undefined: it reads none of its stored items.
+    holdsRelation: (entity, property) =>
+      metadata.findInheritanceMetadata(entity).findRelationWithPropertyPath(property)?.getEntityValue(entity) !== undefined,
     finishInsert: (entity, upserted) => {
       // TypeORM's upsert() puts only the returned values on its objects; save() also nulls the rest.
       if (!upserted) {

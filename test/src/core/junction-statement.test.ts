@@ -3,6 +3,7 @@
 // parameters where the column's type allows, text cast in SQL otherwise.
 import { describe, expect, it } from 'vitest';
 import type { TableCatalog } from '../../../packages/core/src/model/table-catalog.js';
+import { compileHolderText, exactHolderText } from '../../../packages/core/src/sql/holder-text.js';
 import {
   compileForeignKeyUpdate,
   compileJunctionDelete,
@@ -92,13 +93,63 @@ describe('compileForeignKeyUpdate', () => {
     expect(sql).toContain('SET "tag_id" = u."tag_id", "code" = CURRENT_TIMESTAMP, "tag_id" = j."tag_id" + 1 FROM');
   });
 
-  it("with returnHolders, the items' table joined again returns each item's foreign key before and after the UPDATE, and its key", () => {
+  it("with returnHolders, the items' table joined again returns each item's foreign key before and after the UPDATE (PostgreSQL's text of one value per value) and its link's position", () => {
     const foreignKey = { keyColumns: 1 };
     const { sql } = compileForeignKeyUpdate({ table, columns: ['post_id', 'tag_id'], foreignKey }, [['1'], ['2']], true);
     expect(sql).toBe(
-      'UPDATE "s"."post_tag" AS j SET "tag_id" = u."tag_id" FROM unnest($1::integer[], $2::integer[]) AS u("post_id", "tag_id"), ' +
+      'UPDATE "s"."post_tag" AS j SET "tag_id" = u."tag_id" FROM unnest($1::integer[], $2::integer[]) WITH ORDINALITY AS u("post_id", "tag_id", "cohort_link"), ' +
         '"s"."post_tag" AS o WHERE j."post_id" = u."post_id" AND o."post_id" = j."post_id" ' +
-        'RETURNING o."tag_id"::text AS "old0", j."tag_id"::text AS "new0", j."post_id"::text AS "key0"',
+        'RETURNING o."tag_id"::text AS "old0", j."tag_id"::text AS "new0", u."cohort_link" AS "link"',
     );
+    // A numeric foreign key without its scale ('1.50' and '1.5' are one holder), an instant in UTC.
+    const typed: TableCatalog = {
+      ...table,
+      columns: new Map([
+        column('id', 'integer', 'integer'),
+        column('amount', 'numeric'),
+        column('at', 'timestamp with time zone'),
+      ]),
+    };
+    const both = compileForeignKeyUpdate(
+      { table: typed, columns: ['id', 'amount', 'at'], foreignKey },
+      [['1'], ['2'], ['3']],
+      true,
+    ).sql;
+    expect(both).toContain(
+      'RETURNING trim_scale(o."amount")::text AS "old0", (o."at" AT TIME ZONE \'UTC\')::text AS "old1", trim_scale(j."amount")::text AS "new0"',
+    );
+  });
+
+  it('without returnHolders (no later batch of the call), the statement reads no old holder', () => {
+    const { sql } = compileForeignKeyUpdate({ table, columns: ['post_id', 'tag_id'], foreignKey: { keyColumns: 1 } }, [
+      ['1'],
+      ['2'],
+    ]);
+    expect(sql).not.toContain('RETURNING');
+    expect(sql).not.toContain(' AS o ');
+  });
+});
+
+describe('compileHolderText', () => {
+  it("a batch's holder values, sent as text, cast to the foreign key's types and printed as the item UPDATE prints the old holder, in row order", () => {
+    const { sql, parameters } = compileHolderText(
+      ['numeric', 'timestamp with time zone', 'text'],
+      [
+        ['1.5', null],
+        ['2026-01-01T00:00:00.000Z', null],
+        ['A', 'a'],
+      ],
+    );
+    expect(sql).toBe(
+      'SELECT trim_scale(u."v0"::numeric)::text AS "c0", (u."v1"::timestamp with time zone AT TIME ZONE \'UTC\')::text AS "c1", ' +
+        'u."v2"::text::text AS "c2" FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u("v0", "v1", "v2", "ord") ORDER BY u."ord"',
+    );
+    expect(parameters).toEqual([
+      ['1.5', null],
+      ['2026-01-01T00:00:00.000Z', null],
+      ['A', 'a'],
+    ]);
+    expect(exactHolderText('numeric')).toBe(true);
+    expect(exactHolderText('citext')).toBe(false);
   });
 });

@@ -25,6 +25,11 @@ export interface InputBatch<E> {
    * this batch's in the input. Absent for batches in input order (a stream's, a single batch).
    */
   readonly keyOrdered?: boolean;
+  /**
+   * No batch of the call comes after this one: the last batch of an array or a Set, or a stream's
+   * batch cut at its end. Absent when a later batch may come.
+   */
+  readonly last?: boolean;
 }
 
 /**
@@ -307,6 +312,11 @@ export interface EntityAccess<E> {
    * the entity has no many-to-many relation.
    */
   links?(entity: E, write: RelationWrite, stored?: unknown): readonly RowLinks[] | undefined;
+  /**
+   * Whether the ORM's own save looks at a stored row's one-to-many `property` (TypeORM: not when it
+   * is undefined on the object). Absent: every row's is looked at.
+   */
+  holdsRelation?(entity: E, property: string): boolean;
   /**
    * The ORM's own save works out which links a row adds and removes before its before-hooks run
    * (TypeORM builds its junction subjects first: a link a hook adds is not written by that save).

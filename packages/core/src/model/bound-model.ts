@@ -27,6 +27,7 @@ export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningO
   insertOnly?(entity: E): readonly string[] | undefined;
   readonly unwrittenRelation?: (entity: E, write: RelationWrite, stored?: unknown) => UnwrittenRelation | undefined;
   readonly links?: (entity: E, write: RelationWrite, stored?: unknown) => readonly RowLinks[] | undefined;
+  readonly holdsRelation?: (entity: E, property: string) => boolean;
   /** The ORM's save works out a row's links before its before-hooks run (see EntityAccess.linksBeforeHooks). */
   readonly linksBeforeHooks?: boolean;
   readonly cascades?: (batch: InputBatch<E>) => CascadeWrite | undefined;
@@ -56,6 +57,7 @@ export function bindModel<E>(model: EntityModel, access: EntityAccess<E>): Bound
     insertOnly: access.insertOnly?.bind(access),
     unwrittenRelation: access.unwrittenRelation?.bind(access),
     links: access.links?.bind(access),
+    holdsRelation: access.holdsRelation?.bind(access),
     linksBeforeHooks: access.linksBeforeHooks,
     cascades: access.cascades?.bind(access),
     selfReferences: access.selfReferences?.bind(access),

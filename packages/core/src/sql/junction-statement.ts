@@ -1,5 +1,6 @@
 import type { ForeignKeyUpdate } from '../model/entity-model.js';
 import type { CatalogColumn, TableCatalog } from '../model/table-catalog.js';
+import { holderText } from './holder-text.js';
 import { quoteIdent } from './identifier.js';
 import { type CompiledQuery, missingColumn } from './insert-statement.js';
 import { UnnestArguments } from './unnest-arguments.js';
@@ -58,7 +59,8 @@ export function compileJunctionDelete(stmt: JunctionStatement, values: readonly 
  * SET fk = u.fk FROM unnest($1::t[], $2::t[]) AS u(id, fk) WHERE j.id = u.id`: one statement for every
  * item of the batch. Update-date and version columns change as in the ORM's own UPDATE of the item.
  * `returnHolders`: the statement also returns, per item updated, its foreign key before (`old0`…)
- * and after (`new0`…) and its key (`key0`…), as text (see item-moves.ts).
+ * and after (`new0`…), as {@link holderText}, and the position of its link in `values` (`link`, from 1;
+ * see item-moves.ts).
  *
  * @example
  * ```ts
@@ -77,20 +79,26 @@ export function compileForeignKeyUpdate(
   for (const name of stmt.foreignKey?.now ?? []) set.push(`${quoteIdent(name)} = CURRENT_TIMESTAMP`);
   for (const name of stmt.foreignKey?.increment ?? []) set.push(`${quoteIdent(name)} = j.${quoteIdent(name)} + 1`);
   const match = stmt.columns.slice(0, keys).map((name, c) => `j.${quoteIdent(name)} = ${select[c]}`);
-  let sql =
-    `UPDATE ${stmt.table.qualifiedName} AS j SET ${set.join(', ')} ` +
-    `FROM unnest(${args.args.join(', ')}) AS u(${args.aliases.join(', ')})`;
-  if (!returnHolders) return { sql: `${sql} WHERE ${match.join(' AND ')}`, parameters: args.parameters };
+  const source = `UPDATE ${stmt.table.qualifiedName} AS j SET ${set.join(', ')} FROM unnest(${args.args.join(', ')})`;
+  if (!returnHolders) {
+    return { sql: `${source} AS u(${args.aliases.join(', ')}) WHERE ${match.join(' AND ')}`, parameters: args.parameters };
+  }
   // The same table joined again reads each item's row as it was before this statement (the
   // statement's snapshot): its holder before, next to the holder the statement gives it.
   const before = stmt.columns.slice(0, keys).map((name) => `o.${quoteIdent(name)} = j.${quoteIdent(name)}`);
   const fks = stmt.columns.slice(keys);
+  // The links' positions, under a name no column has.
+  let ord = 'cohort_link';
+  while (stmt.columns.includes(ord)) ord += '_';
+  const text = (alias: string, name: string) => holderText(`${alias}.${quoteIdent(name)}`, catalogColumn(stmt, name).castType);
   const returning = [
-    ...fks.map((name, c) => `o.${quoteIdent(name)}::text AS "old${c}"`),
-    ...fks.map((name, c) => `j.${quoteIdent(name)}::text AS "new${c}"`),
-    ...stmt.columns.slice(0, keys).map((name, c) => `j.${quoteIdent(name)}::text AS "key${c}"`),
+    ...fks.map((name, c) => `${text('o', name)} AS "old${c}"`),
+    ...fks.map((name, c) => `${text('j', name)} AS "new${c}"`),
+    `u.${quoteIdent(ord)} AS "link"`,
   ];
-  sql += `, ${stmt.table.qualifiedName} AS o WHERE ${[...match, ...before].join(' AND ')} RETURNING ${returning.join(', ')}`;
+  const sql =
+    `${source} WITH ORDINALITY AS u(${[...args.aliases, quoteIdent(ord)].join(', ')}), ${stmt.table.qualifiedName} AS o ` +
+    `WHERE ${[...match, ...before].join(' AND ')} RETURNING ${returning.join(', ')}`;
   return { sql, parameters: args.parameters };
 }
 

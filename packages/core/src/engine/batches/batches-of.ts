@@ -40,13 +40,24 @@ export async function* batchesOf<E>(input: Iterable<E> | AsyncIterable<E>, size:
       if (batch) yield batch;
     }
   } else {
-    // Arrays and other sync iterables are read without an await per row.
+    // Arrays and other sync iterables are read without an await per row. A full batch of an array or
+    // a Set waits for the next row, so that the last one is known as such (`last`); looking ahead
+    // runs no code of the caller's there, where a generator's next row could depend on the batch.
+    const ahead = Array.isArray(input) || input instanceof Set;
+    let full: InputBatch<E> | undefined;
     for (const entity of input) {
+      if (full) {
+        yield full;
+        full = undefined;
+      }
       const batch = take(entity);
-      if (batch) yield batch;
+      if (batch && ahead) full = batch;
+      else if (batch) yield batch;
     }
+    if (full) yield { ...full, last: true };
   }
-  if (entities.length > 0) yield { number: number++, entities, indices };
+  // The input has ended: no batch follows this one.
+  if (entities.length > 0) yield { number: number++, entities, indices, last: true };
 }
 
 /** The input must be an array, a Set, a generator or an async iterable of entities (not a string). */

@@ -42,6 +42,7 @@ export function* keyOrderedBatches<E>(whole: InputBatch<E>, size: number, order:
       entities: picked.map((p) => entities[p] as E),
       indices: picked.map((p) => indices[p] as number),
       keyOrdered: true,
+      ...(start + size >= positions.length && { last: true }),
     };
   }
 }

@@ -36,6 +36,7 @@ export function pickRows<E>(batch: InputBatch<E>, positions: readonly number[]):
   return {
     number: batch.number,
     ...(batch.keyOrdered && { keyOrdered: true }),
+    ...(batch.last && { last: true }),
     entities: positions.map((p) => batch.entities[p] as E),
     indices: positions.map((p) => batch.indices[p] as number),
   };

@@ -74,7 +74,7 @@ function recordOutcomes<E>(
   changes: readonly (RowChange | undefined)[],
   result: RunningResult<E>,
 ): WrittenRows<E> {
-  const inserted: InputBatch<E> = { number: rows.number, entities: [], indices: [] };
+  const inserted: InputBatch<E> = { number: rows.number, entities: [], indices: [], ...(rows.last && { last: true }) };
   const updated: WrittenRows<E>['updated'] = { number: rows.number, entities: [], indices: [], changes: [] };
   const unchanged: InputBatch<E> = { number: rows.number, entities: [], indices: [] };
   rows.entities.forEach((entity, position) => {

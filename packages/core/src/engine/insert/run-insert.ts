@@ -83,7 +83,7 @@ export function insertStages<E>(
       refuseFrozenRows(model, batch, 'insert');
       const { drawn } = await drawKeysEarly(model, options, batch.entities, target.session);
       const write = relationWriteOf(model, options);
-      const found = write === 'insert' && model.linksBeforeHooks ? collectLinks(model, batch, 'insert') : undefined;
+      const found = write === 'insert' && model.linksBeforeHooks ? await collectLinks(model, batch, 'insert') : undefined;
       if (found) early.set(batch.number, found);
       // The ORM's save finds the whole graph first; the entities the rows refer to go in before them.
       const cascade = write === 'insert' ? cascadesOf(model, batch, options) : undefined;
@@ -140,7 +140,7 @@ export function insertStages<E>(
         const inserted = new Set(written.inserted.indices);
         links = await writeLinks(model, target, found, options, (index) => inserted.has(index));
       } else if (write === 'insert') {
-        links = await writeLinks(model, target, collectLinks(model, written.inserted, 'insert'), options);
+        links = await writeLinks(model, target, await collectLinks(model, written.inserted, 'insert'), options);
       }
       const cascade = related.get(number);
       related.delete(number);

@@ -1,6 +1,7 @@
-import type { InputBatch, LinkRow } from '../../adapter/contract.js';
+import type { InputBatch, LinkRow, SqlSession } from '../../adapter/contract.js';
 import { UnsupportedFeatureError } from '../../errors/usage-errors.js';
 import type { BoundModel } from '../../model/bound-model.js';
+import { compileHolderText, exactHolderText } from '../../sql/holder-text.js';
 import type { JunctionStatement } from '../../sql/junction-statement.js';
 import { toPgText } from '../../sql/pg-text.js';
 
@@ -21,9 +22,18 @@ type ReturnedHolder = Record<string, string | null>;
 
 /**
  * One call's moved items of one holder class, by the columns their foreign key references (JSON, or
- * `null` where the adapter names none), then by the old holder's values (lower-case text, JSON).
+ * `null` where the adapter names none or their type has no exact text: see exactHolderText), then by
+ * the old holder's values (their holderText, JSON), with the foreign key's column types.
  */
-type MovesOfClass = Map<string, { readonly referenced?: readonly string[]; readonly from: Map<string, ItemMove> }>;
+type MovesOfClass = Map<
+  string,
+  {
+    readonly property: string;
+    readonly referenced?: readonly string[];
+    readonly types: readonly string[];
+    readonly from: Map<string, ItemMove>;
+  }
+>;
 
 // Per call (its session: one per call, shared by the classes it writes by cascade, whose bound
 // models are made per batch) and holder class (the adapter's model, one per class).
@@ -100,9 +110,9 @@ export function refuseReorderedItems<E>(
 }
 
 /**
- * Keeps the items a batch's UPDATE took away from another holder (`returned`: the statement's rows),
- * for {@link refuseMovedHolders}: the ORM's save loads every row's stored items before its first
- * statement, cohort a batch's when it writes that batch.
+ * Keeps the items a batch's UPDATE took away from another holder (`returned`: the statement's rows,
+ * each naming its link's position in `round`), for {@link refuseMovedHolders}: the ORM's save loads
+ * every row's stored items before its first statement, cohort a batch's when it writes that batch.
  */
 export function recordMoves<E>(
   call: object,
@@ -113,33 +123,28 @@ export function recordMoves<E>(
   batchNumber: number,
 ): void {
   const keys = stmt.foreignKey?.keyColumns ?? 0;
-  const fks = stmt.columns.length - keys;
-  const text = (row: ReturnedHolder, name: string) => Array.from({ length: fks }, (_, c) => row[`${name}${c}`] ?? null);
-  // The round's links by item key, made at the first move (an UPDATE names each item once: itemRounds).
-  let byKey: Map<string, LinkRow<E>> | undefined;
+  const fkColumns = stmt.columns.slice(keys);
+  const text = (row: ReturnedHolder, name: string) => fkColumns.map((_, c) => row[`${name}${c}`] ?? null);
   for (const row of returned) {
     const from = text(row, 'old');
     const to = text(row, 'new');
+    // Both texts are PostgreSQL's, of one column: equal exactly when the holder is.
     if (from.some((v) => v === null) || to.some((v) => v === null) || from.every((v, c) => v === to[c])) continue;
-    const itemKey = Array.from({ length: keys }, (_, c) => row[`key${c}`] ?? null);
-    if (!byKey) {
-      byKey = new Map();
-      for (const l of round) byKey.set(JSON.stringify(itemKeyValues(stmt, l).map((v) => v?.toLowerCase() ?? null)), l);
-    }
-    const link =
-      byKey.get(JSON.stringify(itemKey.map((v) => v?.toLowerCase() ?? null))) ??
-      round.find((l) => l.values.slice(keys).every((v, c) => toPgText(v) === to[c])) ??
-      round[0];
+    const link = round[Number(row.link) - 1];
     if (!link) continue;
-    const referenced = stmt.foreignKey?.referenced;
+    const types = fkColumns.map((name) => stmt.table.columns.get(name)?.castType ?? '');
+    // A type whose text may differ between equal values matches every row of the class (loud, not silent).
+    const referenced = types.every(exactHolderText) ? stmt.foreignKey?.referenced : undefined;
     const byColumns = perClass(calls, call, model as BoundModel<unknown>, (): MovesOfClass => new Map());
-    const columns = JSON.stringify(referenced ?? null);
+    // Per relation: a row that does not hold one relation may hold another that moved items too.
+    const { property } = link.links;
+    const columns = JSON.stringify([property, referenced ? [referenced, types] : null]);
     let entry = byColumns.get(columns);
     if (!entry) {
-      entry = { referenced, from: new Map() };
+      entry = { property, referenced, types, from: new Map() };
       byColumns.set(columns, entry);
     }
-    const holder = JSON.stringify((from as string[]).map((v) => v.toLowerCase()));
+    const holder = JSON.stringify(from);
     if (entry.from.has(holder)) continue;
     const { links } = link;
     entry.from.set(holder, {
@@ -147,7 +152,7 @@ export function recordMoves<E>(
       property: links.property,
       target: links.target,
       index: link.index,
-      itemKey,
+      itemKey: itemKeyValues(stmt, link),
       batch: batchNumber,
     });
   }
@@ -158,20 +163,37 @@ export function recordMoves<E>(
  * call took: cohort reads the row's stored items now, without that item, where the ORM's save read
  * them before its first statement — it would clear (or delete) the item the row dropped, and leave
  * alone an item the row still lists, where cohort would leave it with the row that took it, or move
- * it back. The call's transaction rolls back, so that nothing is written. A model whose items'
- * foreign key names no referenced columns matches every row (the refusal errs on the loud side).
+ * it back. The call's transaction rolls back, so that nothing is written. A row is the old holder
+ * when PostgreSQL prints its referenced values, cast to the foreign key's types, as it printed the
+ * item's foreign key (one SELECT of the batch's values, when the call has moves of the class). A
+ * model whose items' foreign key names no referenced columns, or columns of a type without an exact
+ * text, matches every row (the refusal errs on the loud side). A row whose relation the ORM's save
+ * does not look at (holdsRelation: not loaded) is no holder of that relation's items.
  */
-export function refuseMovedHolders<E>(call: object, model: BoundModel<E>, batch: InputBatch<E>): void {
+export async function refuseMovedHolders<E>(
+  session: SqlSession,
+  call: object,
+  model: BoundModel<E>,
+  batch: InputBatch<E>,
+): Promise<void> {
   const byColumns = calls.get(call)?.get(classOf(model));
   if (!byColumns) return;
+  // Per set of referenced columns, the moves of earlier batches and each row's holderText (undefined: every row matches).
+  const checks: { property: string; moves: Map<string, ItemMove>; holders?: (string | undefined)[] }[] = [];
+  for (const { property, referenced, types, from } of byColumns.values()) {
+    const moves = new Map([...from].filter(([, move]) => move.batch < batch.number));
+    if (moves.size === 0) continue;
+    // A move this batch made is the batch's own (written as save() writes it within a batch).
+    checks.push({ property, moves, holders: referenced && (await holderTexts(session, model, batch, referenced, types)) });
+  }
   batch.entities.forEach((entity, position) => {
     let move: ItemMove | undefined;
-    for (const { referenced, from } of byColumns.values()) {
-      const values = referenced && holderValues(model, entity, referenced);
+    for (const { property, moves, holders } of checks) {
+      // A relation the ORM's save does not look at on this row (not loaded): its items are not read.
+      if (model.holdsRelation?.(entity, property) === false) continue;
       // Without referenced columns the model can read, every row may be the holder (loud, not silent).
-      const found = values ? from.get(JSON.stringify(values)) : from.values().next().value;
-      // A move this batch made is the batch's own (written as save() writes it within a batch).
-      if (found && found.batch < batch.number) move = found;
+      const text = holders?.[position];
+      move = !holders ? moves.values().next().value : text === undefined ? undefined : moves.get(text);
       if (move) break;
     }
     if (!move) return;
@@ -188,17 +210,27 @@ export function refuseMovedHolders<E>(call: object, model: BoundModel<E>, batch:
 }
 
 /**
- * The row's values of the columns an item's foreign key references, as lower-case text (compared
- * with the item's old foreign key as PostgreSQL writes it: a uuid given in capitals still matches;
- * keys differing in case only match too, which refuses rather than passes); undefined when the
- * model does not know one of the columns.
+ * Each row's values of the columns an item's foreign key references, as PostgreSQL prints them cast
+ * to the foreign key's `types` (holderText: the text the item UPDATE returned for its old holder),
+ * JSON; undefined for a row holding a NULL (it holds no item). Undefined when the model does not
+ * know one of the columns: every row matches.
  */
-function holderValues<E>(model: BoundModel<E>, entity: E, referenced: readonly string[]): (string | null)[] | undefined {
-  const values: (string | null)[] = [];
-  for (const name of referenced) {
-    const column = model.columns.find((col) => col.name === name);
-    if (column === undefined) return undefined;
-    values.push(toPgText(column.read(entity))?.toLowerCase() ?? null);
-  }
-  return values;
+async function holderTexts<E>(
+  session: SqlSession,
+  model: BoundModel<E>,
+  batch: InputBatch<E>,
+  referenced: readonly string[],
+  types: readonly string[],
+): Promise<(string | undefined)[] | undefined> {
+  const columns = referenced.map((name) => model.columns.find((col) => col.name === name));
+  if (columns.some((column) => column === undefined)) return undefined;
+  const values = columns.map((column) =>
+    batch.entities.map((entity) => toPgText(column?.read(entity), column?.kind === 'timestamptz')),
+  );
+  const query = compileHolderText(types, values);
+  const rows = await session.query<Record<string, string | null>>(query.sql, query.parameters);
+  return rows.map((row) => {
+    const text = types.map((_, c) => row[`c${c}`] ?? null);
+    return text.some((v) => v === null) ? undefined : JSON.stringify(text);
+  });
 }

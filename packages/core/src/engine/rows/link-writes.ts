@@ -25,6 +25,8 @@ export interface BatchLinks<E> {
   readonly number: number;
   /** The batch's `keyOrdered`: its rows' items are checked against the earlier batches' (item-moves.ts). */
   readonly keyOrdered?: boolean;
+  /** The batch's `last`: no later batch of the call can hold an item's holder, whose items it would read after this batch's UPDATEs. */
+  readonly last?: boolean;
   readonly rows: readonly { readonly entity: E; readonly index: number; readonly links: readonly RowLinks[] }[];
 }
 
@@ -32,23 +34,24 @@ export interface BatchLinks<E> {
  * The links the rows of `batch` add or remove (see `EntityAccess.links`); undefined when none has
  * any, or the model has no many-to-many relation. `stored` is what the change tracker loaded, by row.
  */
-export function collectLinks<E>(
+export async function collectLinks<E>(
   model: BoundModel<E>,
   batch: InputBatch<E>,
   write: RelationWrite,
   stored?: readonly unknown[],
   session?: SqlSession,
-): BatchLinks<E> | undefined {
+): Promise<BatchLinks<E> | undefined> {
   const find = model.links;
   if (!find || write === 'upsert') return undefined;
   // A stored row's items are read now: refused when an earlier batch of the call took one of them (`session`: the call's).
-  if (write === 'update' && session) refuseMovedHolders(callOf(session), model, batch);
+  if (write === 'update' && session) await refuseMovedHolders(session, callOf(session), model, batch);
   const rows: { entity: E; index: number; links: readonly RowLinks[] }[] = [];
   batch.entities.forEach((entity, position) => {
     const links = find(entity, write, stored?.[position]);
     if (links && links.length > 0) rows.push({ entity, index: batch.indices[position] as number, links });
   });
-  return rows.length === 0 ? undefined : { number: batch.number, rows, ...(batch.keyOrdered && { keyOrdered: true }) };
+  if (rows.length === 0) return undefined;
+  return { number: batch.number, rows, ...(batch.keyOrdered && { keyOrdered: true }), ...(batch.last && { last: true }) };
 }
 
 /** The links of one junction table in a batch. */
@@ -136,9 +139,11 @@ export async function writeLinks<E>(
       const items = orphans ? added : [...removed, ...added];
       // Batches in input order (a stream's) cannot apply two rows' items out of order: nothing kept for them.
       if (links.keyOrdered) refuseReorderedItems(callOf(session), model, stmt, [...added, ...removed], links.number);
+      // Each item's holder before the UPDATE, kept for the later batches (none after the last one).
+      const holders = links.last !== true;
       for (const round of itemRounds(stmt, items)) {
-        const returned = await send(model, session, stmt, round, compileForeignKeyUpdate, links.number, true);
-        recordMoves(callOf(session), model, stmt, round, returned, links.number);
+        const returned = await send(model, session, stmt, round, compileForeignKeyUpdate, links.number, holders);
+        if (holders) recordMoves(callOf(session), model, stmt, round, returned, links.number);
       }
       if (orphans && removed.length > 0) orphaned.push({ stmt, orphans, removed });
       continue;

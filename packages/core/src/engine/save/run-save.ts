@@ -53,12 +53,19 @@ async function saveBatch<E>(context: SaveContext<E>, batch: InputBatch<E>): Prom
   const { model, target } = context;
   const tracker = trackerOf(target);
   const loaded = await loadRows(tracker, batch);
-  const fresh: InputBatch<E> = { number: batch.number, entities: [], indices: [], ...(batch.keyOrdered && { keyOrdered: true }) };
+  const fresh: InputBatch<E> = {
+    number: batch.number,
+    entities: [],
+    indices: [],
+    ...(batch.keyOrdered && { keyOrdered: true }),
+    ...(batch.last && { last: true }),
+  };
   const existing: InputBatch<E> = {
     number: batch.number,
     entities: [],
     indices: [],
     ...(batch.keyOrdered && { keyOrdered: true }),
+    ...(batch.last && { last: true }),
   };
   const states: unknown[] = [];
   batch.entities.forEach((entity, position) => {
@@ -97,7 +104,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   refuseUnwrittenRelations(model, existing, 'update', states);
   // The whole batch at once: a related entity that is a row of the batch is written by the call.
   await refuseChangedRelations(model, batch, 'update', target);
-  const storedLinks = collectLinks(model, existing, 'update', states, target.session);
+  const storedLinks = await collectLinks(model, existing, 'update', states, target.session);
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
   const written = await writeInsertPhase(context, validNew, preparedNew);
@@ -112,7 +119,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const preparedChanged = prepareRows(model, plan.changed.entities);
   const validChanged = await validateUpdatePhase(context, plan.changed, preparedChanged);
   await writeUpdatePhase(context, validChanged, preparedChanged);
-  const links = await writeSaveLinks(context, collectLinks(model, written.inserted, 'insert'), storedLinks);
+  const links = await writeSaveLinks(context, await collectLinks(model, written.inserted, 'insert'), storedLinks);
   await afterUpdatePhase(context, validChanged);
   // Flush's extra updates (a tree's parents) follow its inserts and updates.
   await trees.run();
@@ -128,7 +135,10 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const plan = parts.plan();
   // The links as the ORM's save works them out: before the before-hooks, or after them.
   const early = model.linksBeforeHooks
-    ? { fresh: collectLinks(model, fresh, 'insert'), stored: collectLinks(model, existing, 'update', states, target.session) }
+    ? {
+        fresh: await collectLinks(model, fresh, 'insert'),
+        stored: await collectLinks(model, existing, 'update', states, target.session),
+      }
     : undefined;
   // New related entities of the rows, new and stored (cascade); a stored row's reference to one is
   // diffed as changed (save()'s computer compares its missing key) and written once it has its key.
@@ -157,7 +167,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   const related = RelatedUpdates.of(changed, batch, target, context.options, updateStages as UpdateStagesOf);
   await related?.prepare();
 
-  const storedLinks = early ? early.stored : collectLinks(model, existing, 'update', states, target.session);
+  const storedLinks = early ? early.stored : await collectLinks(model, existing, 'update', states, target.session);
 
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
@@ -166,7 +176,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   trees.add(context.selfReferences.afterInserts(target, batch.number));
   await writeUpdatePhase(context, validChanged, prepared);
   await related?.send();
-  const freshLinks = early ? early.fresh : collectLinks(model, written.inserted, 'insert');
+  const freshLinks = early ? early.fresh : await collectLinks(model, written.inserted, 'insert');
   const links = await writeSaveLinks(context, freshLinks, storedLinks, early !== undefined);
   // TypeORM's save() runs every after-hook of the graph after its last statement, inserts first.
   if (graphHooks) await insertCascades(cascade, 'after', batch.number, context, insertStagesOf, trees);
@@ -208,7 +218,8 @@ async function writeSaveLinks<E>(
 function joinLinks<E>(fresh: BatchLinks<E> | undefined, stored: BatchLinks<E> | undefined): BatchLinks<E> | undefined {
   const rows = [...(fresh?.rows ?? []), ...(stored?.rows ?? [])].sort((a, b) => a.index - b.index);
   if (rows.length === 0) return undefined;
-  return { number: (fresh ?? stored)?.number ?? 0, rows };
+  // Both parts are of one batch: the last one of the call when either says so.
+  return { number: (fresh ?? stored)?.number ?? 0, rows, ...((fresh?.last || stored?.last) && { last: true }) };
 }
 
 /**
@@ -224,6 +235,7 @@ function withLinked<E>(changed: UpdateHookBatch<E>, linked: readonly UpdateHookB
   return {
     number: changed.number,
     ...(changed.keyOrdered && { keyOrdered: true }),
+    ...(changed.last && { last: true }),
     entities: rows.map((r) => r.entity),
     indices: rows.map((r) => r.index),
     changes: rows.map((r) => r.change),

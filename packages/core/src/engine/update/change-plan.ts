@@ -44,6 +44,7 @@ export function splitFound<E>(
     entities: [],
     indices: [],
     ...(batch.keyOrdered && { keyOrdered: true }),
+    ...(batch.last && { last: true }),
   };
   const states: unknown[] = [];
   const keyless: ValidationFailure<E>[] = [];
@@ -92,6 +93,7 @@ export function planChanges<E>(
     indices: [],
     changes: [],
     ...(existing.keyOrdered && { keyOrdered: true }),
+    ...(existing.last && { last: true }),
   };
   const keptStates: unknown[] = [];
   existing.entities.forEach((entity, position) => {

@@ -74,7 +74,13 @@ export class RelatedUpdates {
       const indices = group.positions.map((position) => batch.indices[position] as number);
       return {
         group,
-        batch: { number: batch.number, entities: [...group.entities], indices, ...(batch.keyOrdered && { keyOrdered: true }) },
+        batch: {
+          number: batch.number,
+          entities: [...group.entities],
+          indices,
+          ...(batch.keyOrdered && { keyOrdered: true }),
+          ...(batch.last && { last: true }),
+        },
         work,
         counts: emptyResult<unknown>(),
         target: { ...group.target, session: rows.session, inCallerTransaction: rows.inCallerTransaction },

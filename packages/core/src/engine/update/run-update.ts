@@ -65,7 +65,7 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       const flushOrder = target.insertsBeforeUpdates === true;
       let plan = flushOrder ? undefined : planChanges(context, existing, states, tracker);
       // The links as the ORM's save works them out: before the before-hooks, or after them.
-      const early = model.linksBeforeHooks ? collectLinks(model, existing, 'update', states, target.session) : undefined;
+      const early = model.linksBeforeHooks ? await collectLinks(model, existing, 'update', states, target.session) : undefined;
       // The new related entities the ORM's save would insert with the rows (cascade), as bulkSave
       // inserts a stored row's.
       const cascade = StoredCascades.of(model, { existing, states }, options, target);
@@ -92,7 +92,7 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
         updates.set(batch.number, relatedUpdates);
         await relatedUpdates.prepare();
       }
-      const found = model.linksBeforeHooks ? early : collectLinks(model, existing, 'update', states, target.session);
+      const found = model.linksBeforeHooks ? early : await collectLinks(model, existing, 'update', states, target.session);
       if (found) links.set(batch.number, found);
       const prepared = prepareRows(model, plan.changed.entities);
       const earlier = options.onInvalid === 'skip' ? [] : keyless;

@@ -149,12 +149,14 @@ export function walkCascades(
   const persisted: AnyEntity[] = rows.slice();
   const entered = new Set<AnyEntity>();
   // Per entity, the new entities flush's change-set computation visits before it (to-ones, the new
-  // target of an inverse one-to-one, many-to-many items), in the order of its relations.
-  const before = new Map<AnyEntity, AnyEntity[]>();
+  // target of an inverse one-to-one, many-to-many items), in the order of its relations. Mostly one
+  // (an item's holder): held as is, an array only from the second on.
+  const before = new Map<AnyEntity, Followed>();
   const follow = (entity: AnyEntity, target: AnyEntity) => {
-    const list = before.get(entity);
-    if (list) list.push(target);
-    else before.set(entity, [target]);
+    const found = before.get(entity);
+    if (found === undefined) before.set(entity, target);
+    else if (Array.isArray(found)) found.push(target);
+    else before.set(entity, [found, target]);
   };
   const reached = new Map<AnyEntity, number>();
   const byClass = new Map<Meta, ReachedClass>();
@@ -182,31 +184,35 @@ export function walkCascades(
     persisted.push(target);
     visit(target, targetMeta, index, persisting && step.cascades);
   };
+  // One value of a to-one of `entity`: a new target is followed and reached.
+  const toOne = (entity: AnyEntity, meta: Meta, step: Step, index: number, persisting: boolean, value: unknown): void => {
+    if (value == null || typeof value !== 'object') return;
+    const target = Reference.unwrapReference(value as object);
+    if (!Utils.isEntity(target) || !isNew(target)) return;
+    const targetMeta = metaOf(target);
+    if (targetMeta.root !== meta.root) {
+      let refers = dependencies.get(meta.root);
+      if (!refers) {
+        refers = new Set();
+        dependencies.set(meta.root, refers);
+      }
+      refers.add(targetMeta.root);
+    }
+    if (targetMeta.root === rootMeta && !batch.has(target)) unvisitedTargets = true;
+    follow(entity, target);
+    // Reached inside an embeddable, by the change-set computation only: flush's persist does
+    // not cascade through embeddables.
+    reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
+  };
   const visit = (entity: AnyEntity, meta: Meta, index: number, persisting: boolean): void => {
     if (meta.root === rootMeta) entered.add(entity);
     classes.add(meta.root);
     const values = entity as Record<string, unknown>;
     for (const step of stepsOf(meta)) {
       if (step.kind === 'to-one') {
-        for (const value of toOneValues(meta, entity, step.prop)) {
-          if (value == null || typeof value !== 'object') continue;
-          const target = Reference.unwrapReference(value as object);
-          if (!Utils.isEntity(target) || !isNew(target)) continue;
-          const targetMeta = metaOf(target);
-          if (targetMeta.root !== meta.root) {
-            let refers = dependencies.get(meta.root);
-            if (!refers) {
-              refers = new Set();
-              dependencies.set(meta.root, refers);
-            }
-            refers.add(targetMeta.root);
-          }
-          if (targetMeta.root === rootMeta && !batch.has(target)) unvisitedTargets = true;
-          follow(entity, target);
-          // Reached inside an embeddable, by the change-set computation only: flush's persist does
-          // not cascade through embeddables.
-          reach(target, targetMeta, meta, step, index, persisting && !step.embedded);
-        }
+        // An entity's own to-one is read without an array of its one value.
+        if (!step.embedded) toOne(entity, meta, step, index, persisting, values[step.name]);
+        else for (const value of toOneValues(meta, entity, step.prop)) toOne(entity, meta, step, index, persisting, value);
         continue;
       }
       const value = values[step.name];
@@ -248,6 +254,9 @@ export function walkCascades(
   return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
 }
 
+/** What an entity's change set follows: one new entity, or several in order. */
+type Followed = AnyEntity | AnyEntity[];
+
 /**
  * Fills each class's group with its new entities in the order flush computes their change sets
  * (and so inserts them, numbers their keys and runs their create hooks): flush goes through its
@@ -256,7 +265,7 @@ export function walkCascades(
  */
 function changeSetOrder(
   stacks: readonly (readonly AnyEntity[])[],
-  before: ReadonlyMap<AnyEntity, readonly AnyEntity[]>,
+  before: ReadonlyMap<AnyEntity, Followed>,
   reached: ReadonlyMap<AnyEntity, number>,
   byClass: ReadonlyMap<Meta, ReachedClass>,
   metaOf: (entity: AnyEntity) => Meta,
@@ -268,7 +277,8 @@ function changeSetOrder(
     if (done.has(entity)) return;
     done.add(entity);
     const targets = before.get(entity);
-    if (targets) for (const target of targets) place(target);
+    if (Array.isArray(targets)) for (const target of targets) place(target);
+    else if (targets !== undefined) place(targets);
     const index = reached.get(entity);
     if (index === undefined) return;
     // Consecutive entities are mostly of one class: look its group up once per run.

@@ -91,8 +91,10 @@ export class MikroOrmLifecycle<E extends object> implements LifecycleHooks<E> {
 
   async beforeInsert(batch: HookBatch<E>): Promise<void> {
     // Flush applies onCreate and JS defaults to every new entity before the first hook runs.
-    for (const entity of batch.entities) this.context.initialize(entity);
-    await this.dispatch(EventType.beforeCreate, 'beforeInsert', batch, (entity) => this.context.changeSetOf(entity));
+    const states = this.context.initializeAll(batch.entities);
+    await this.dispatch(EventType.beforeCreate, 'beforeInsert', batch, (entity, position) =>
+      this.context.changeSetOf(entity, ChangeSetType.CREATE, states[position]),
+    );
   }
 
   async afterInsert(batch: HookBatch<E>): Promise<void> {

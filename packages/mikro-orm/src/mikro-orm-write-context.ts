@@ -10,7 +10,7 @@ import {
 import { currentPayload, flushPayload, refuseKeyChange } from './flush-payload.js';
 import { initializeEntity } from './initialize-entity.js';
 import { entityInternals, prototypeMeta } from './mikro-orm-internals.js';
-import { RowStates } from './row-states.js';
+import { type RowState, RowStates } from './row-states.js';
 import { UndoLog } from './undo-log.js';
 import { UnitOfWorkEntries } from './unit-of-work-entries.js';
 import { WriteFinisher } from './write-finisher.js';
@@ -79,7 +79,25 @@ export class MikroOrmWriteContext {
    * embeddables: what flush's ChangeSetComputer does for a new entity before any hook runs.
    */
   initialize(entity: AnyEntity): void {
-    const state = this.rows.of(entity);
+    this.initializeState(entity, this.rows.of(entity));
+  }
+
+  /**
+   * {@link initialize} for each entity of a batch; returns their states by position, for the
+   * change sets of the hooks that follow (one look-up per entity for both).
+   */
+  initializeAll(entities: readonly AnyEntity[]): readonly RowState[] {
+    const states: RowState[] = new Array(entities.length);
+    for (let i = 0; i < entities.length; i++) {
+      const entity = entities[i] as AnyEntity;
+      const state = this.rows.of(entity);
+      this.initializeState(entity, state);
+      states[i] = state;
+    }
+    return states;
+  }
+
+  private initializeState(entity: AnyEntity, state: RowState): void {
     if (state.initialized) return;
     state.initialized = true;
     const insertOnly = initializeEntity(this.em, this.metaOf(entity), entity);
@@ -99,8 +117,11 @@ export class MikroOrmWriteContext {
    * new entity its INSERT payload; for an updated one what the change tracker found (or, for a row an
    * upsert updated, the values it sent).
    */
-  changeSetOf(entity: AnyEntity, type: ChangeSetType = ChangeSetType.CREATE): ChangeSet<AnyEntity> {
-    const state = this.rows.of(entity);
+  changeSetOf(
+    entity: AnyEntity,
+    type: ChangeSetType = ChangeSetType.CREATE,
+    state: RowState = this.rows.of(entity),
+  ): ChangeSet<AnyEntity> {
     let changeSet = state.changeSet;
     if (!changeSet || changeSet.type !== type) {
       changeSet = new ChangeSet(entity, type, currentPayload(this.em, entity, state), this.metaOf(entity));
@@ -160,7 +181,7 @@ export class MikroOrmWriteContext {
    */
   prepare(entity: AnyEntity): EntityData<AnyEntity> {
     const state = this.rows.of(entity);
-    if (!state.existing) this.initialize(entity);
+    if (!state.existing) this.initializeState(entity, state);
     return flushPayload(this.em, this.metaOf(entity), entity, state);
   }
 

@@ -45,6 +45,10 @@ export interface RowState {
 /** What one call knows of each entity of its batches in flight (dropped when a batch is done). */
 export class RowStates {
   private readonly rows = new Map<AnyEntity, RowState>();
+  // The entity asked for last and its state: the engine asks for one row's state several times in a
+  // row (its returned values, then its finish; its payload, then its initialization), one look-up.
+  private last?: AnyEntity;
+  private lastState?: RowState;
 
   /** Checks that the rows of a batch are entities of `target` (or a subclass), and takes them on. */
   adopt(target: EntityMetadata<AnyEntity>, batch: InputBatch<AnyEntity>): void {
@@ -64,15 +68,23 @@ export class RowStates {
 
   /** Drops the entity's state; false when the call holds none for it. */
   drop(entity: AnyEntity): boolean {
+    if (entity === this.last) {
+      this.last = undefined;
+      this.lastState = undefined;
+    }
     return this.rows.delete(entity);
   }
 
   /** The entity's state (a fresh one for an entity the call has not seen yet). */
   of(entity: AnyEntity): RowState {
-    const state = this.rows.get(entity);
-    if (state) return state;
-    const fresh: RowState = { initialized: false, existing: false, hooked: false };
-    this.rows.set(entity, fresh);
-    return fresh;
+    if (entity === this.last) return this.lastState as RowState;
+    let state = this.rows.get(entity);
+    if (!state) {
+      state = { initialized: false, existing: false, hooked: false };
+      this.rows.set(entity, state);
+    }
+    this.last = entity;
+    this.lastState = state;
+    return state;
   }
 }

@@ -1,4 +1,4 @@
-import type { CascadeGroup, CascadeWrite, EntityAccess, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
+import type { CascadeGroup, CascadeWrite, EntityAccess, EntityGraph, InputBatch, LifecycleHooks } from '@cohort/core/adapter';
 import { InsertedEntities, NO_HOOKS } from '@cohort/core/adapter';
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryRunner, RelationMetadata } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
@@ -196,12 +196,21 @@ export class TypeormCascades {
   }
 
   /** An access whose relation finder lets through the one-to-many items the call inserts. */
-  withGraph(access: EntityAccess<ObjectLiteral>): EntityAccess<ObjectLiteral> {
-    const finder = access.unwrittenRelation as RelationFinder | undefined;
-    if (!finder) return access;
-    const graph = this.graph;
-    return { ...access, unwrittenRelation: (entity, write, stored) => finder(entity, write, stored, graph) };
+  withGraph(access: EntityAccess<ObjectLiteral>, also?: EntityGraph): EntityAccess<ObjectLiteral> {
+    return withGraph(access, also ? unionOf(this.graph, also) : this.graph);
   }
+}
+
+/** An access whose relation finder is told what the call writes (`graph`): those entities are not refused. */
+export function withGraph(access: EntityAccess<ObjectLiteral>, graph: EntityGraph): EntityAccess<ObjectLiteral> {
+  const finder = access.unwrittenRelation as RelationFinder | undefined;
+  if (!finder) return access;
+  return { ...access, unwrittenRelation: (entity, write, stored) => finder(entity, write, stored, graph) };
+}
+
+/** The entities of either graph. */
+export function unionOf(a: EntityGraph, b: EntityGraph): EntityGraph {
+  return { has: (entity) => a.has(entity) || b.has(entity) };
 }
 
 /** Which side of the holder's statement save() inserts a new entity reached through the relation on. */

@@ -1,5 +1,6 @@
 import {
   type EntityAccess,
+  type EntityGraph,
   type InputBatch,
   type InsertedEntities,
   NO_HOOKS,
@@ -12,7 +13,7 @@ import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from '
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
 import type { CallRows } from './typeorm-cascade-changes.js';
-import { TypeormCascades, valuesOf } from './typeorm-cascades.js';
+import { TypeormCascades, valuesOf, withGraph } from './typeorm-cascades.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { driverClientOf } from './typeorm-internals.js';
 import { TypeormLifecycle } from './typeorm-lifecycle.js';
@@ -149,7 +150,7 @@ function writeTarget<E extends ObjectLiteral>(
   tracker.callRows = callRows;
   tracker.removed = (entity) => removedKeys.unset(entity);
   tracker.relatedGroup = (md, entities, positions, via, notUpdated, vias) => {
-    const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated, vias });
+    const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated, vias }, graph);
     // The related classes' look-ups count in the call's `statements`, as the rows' do.
     (group.target.changes as TypeormChangeTracker<ObjectLiteral>).countsInto = tracker;
     return group;
@@ -194,6 +195,7 @@ function relatedGroup(
   writes: SnapshotWrites | undefined,
   removedKeys: RemovedKeys,
   { entities, positions, via, notUpdated, vias }: RelatedEntities,
+  callGraph: EntityGraph | undefined,
 ): RelatedUpdateGroup {
   refuseTreeTable(metadata, `updating by cascade (${via.entityName}.${via.property})`);
   const { model, access } = readTypeormEntity<ObjectLiteral>(qr.connection, metadata);
@@ -221,9 +223,13 @@ function relatedGroup(
     cascades.writes = writes;
     cascades.rollBack = removedKeys;
   }
+  // Its relation finder sees the call's graph too: the stored entities the rows' look-up found at any
+  // depth are updated (with the new entities they hold) by their own class's group, not refused here.
   const written: EntityAccess<ObjectLiteral> = cascades
-    ? { ...cascades.withGraph(own), cascades: (batch) => cascades.find(batch) }
-    : own;
+    ? { ...cascades.withGraph(own, callGraph), cascades: (batch) => cascades.find(batch) }
+    : callGraph
+      ? withGraph(own, callGraph)
+      : own;
   const target: WriteTarget<ObjectLiteral> = {
     session: typeormSession(qr),
     hooks: hooks ? new TypeormLifecycle<ObjectLiteral>(qr, metadata, tracker) : NO_HOOKS,

@@ -198,7 +198,7 @@ export function walkCascades(
     changeSetOrder([earlier, persisted], before, reached, byClass, metaOf);
     return { persisted, earlier, reached, byClass, linkedClasses, classes, dependencies, unvisitedTargets };
   }
-  const cascaded = throughStoredOrder(rows, batch, reached, metaOf, isNew, before, identityOrder);
+  const cascaded = throughStoredOrder(rows, batch, reached, stack, metaOf, isNew, before, identityOrder);
   changeSetOrder([earlier, cascaded], before, reached, byClass, metaOf);
   // What only a to-one reached (no cascade) is not on flush's persist stack: kept after the rest.
   const ordered = cascaded.filter((entity) => batch.has(entity) || reached.has(entity));

@@ -15,8 +15,9 @@ export function storedEntity(entity: AnyEntity): boolean {
  * (UnitOfWork.computeChangeSets: `cascade(…, Cascade.PERSIST)` from each entity, visiting managed
  * ones too): the rows (`em.persist(rows)`), then what the cascade adds, depth first through to-ones
  * and one-to-many items, stored entities included — their loaded collections can enter a row before
- * the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (the rows) first;
- * MikroORM 7 from the identity map's entities first, in its order (`identityOrder`). Only rows,
+ * the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (what was on it before
+ * the call, then the rows) first; MikroORM 7 from the identity map's entities first, in its order
+ * (`identityOrder`), then the persist stack. Only rows,
  * reached entities and stored entities are entered: a new entity the rows do not reach is not one
  * cohort writes. Stored entities stay on the list, as on flush's stack (their new to-ones' change
  * sets come at them), and each one's new to-one targets are noted in `before`.
@@ -25,6 +26,7 @@ export function throughStoredOrder(
   rows: readonly AnyEntity[],
   batch: ReadonlyMap<AnyEntity, number>,
   reached: ReadonlyMap<AnyEntity, number>,
+  stack: ReadonlySet<AnyEntity>,
   metaOf: (entity: AnyEntity) => Meta,
   isNew: (entity: AnyEntity) => boolean,
   before: Map<AnyEntity, AnyEntity[]>,
@@ -90,9 +92,16 @@ export function throughStoredOrder(
     for (const row of rows) cascade(row);
     return order;
   };
-  if (!identityOrder) return run([], undefined, true);
-  // MikroORM 7: the stored entities the rows reach are the roots, in the identity map's order.
+  // What was on flush's persist stack before the call (em.create, em.persist) is cascaded from
+  // before the rows: the rows, the entities they reach and stored entities of it, in its order.
+  const stacked: AnyEntity[] = [];
+  for (const entity of stack) if (walked(entity)) stacked.push(entity);
+  if (!identityOrder) return run(stacked, undefined, true);
+  // MikroORM 7: the stored entities the rows (or the stack) reach are cascaded from first, in the
+  // identity map's order — those not on the persist stack (UnitOfWork.computeChangeSets skips them
+  // there) — then the persist stack.
   const stored: AnyEntity[] = [];
-  run([], stored, false);
-  return run(identityOrder(stored), undefined, true);
+  run(stacked, stored, false);
+  const first = identityOrder(stored.filter((entity) => !stack.has(entity)));
+  return run([...first, ...stacked], undefined, true);
 }

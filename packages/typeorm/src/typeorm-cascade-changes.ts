@@ -2,6 +2,7 @@ import type { ChangedRelations, InsertedEntities, RelatedUpdateGroup, UnwrittenR
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
 import { saveDiffOf } from './typeorm-internals.js';
+import { splitInsertRefusal } from './typeorm-new-entity-order.js';
 
 /**
  * A related entity with a key, reached from the row at `position` by `path`: save() updates it with
@@ -181,6 +182,9 @@ export async function findChangedRelation(
       if (list) list.push(r);
       else byClass.set(r.metadata, [r]);
     }
+    const split = splitInsertRefusal(byClass, new Set<object>(entities));
+    if (split)
+      return { first: { position: split.position, found: withRowClass(metadata, entities, split) }, refused: true, groups: [] };
     for (const [md, list] of byClass) {
       const head = list[0] as Reached;
       for (const r of list) graph?.add(r.entity);
@@ -223,6 +227,16 @@ export type RelatedGroupOf = (
   notUpdated: ObjectLiteral[],
   vias: ReadonlyMap<ObjectLiteral, { entityName: string; property: string }>,
 ) => RelatedUpdateGroup;
+
+/** A refusal at a row, named by the row's own class where it is not the batch's. */
+function withRowClass(
+  metadata: EntityMetadata,
+  entities: readonly ObjectLiteral[],
+  { position, found }: { position: number; found: UnwrittenRelation },
+): UnwrittenRelation {
+  const own = metadata.findInheritanceMetadata(entities[position] as ObjectLiteral);
+  return own === metadata ? found : { ...found, entityName: own.name };
+}
 
 /** The refusal of a row reaching a changed related entity (`cascade update`). */
 function changedRow(

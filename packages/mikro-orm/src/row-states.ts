@@ -54,6 +54,9 @@ export class RowStates {
   adopt(target: EntityMetadata<AnyEntity>, batch: InputBatch<AnyEntity>): void {
     const { entities, indices, number } = batch;
     for (let i = 0; i < entities.length; i++) assertEntityRow(target, entities[i] as AnyEntity, indices[i] as number, number);
+    // A state replaced below must not be answered from the last look-up.
+    this.last = undefined;
+    this.lastState = undefined;
     for (let i = 0; i < entities.length; i++) {
       const index = indices[i];
       this.rows.set(entities[i] as AnyEntity, {

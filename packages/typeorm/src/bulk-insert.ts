@@ -17,7 +17,8 @@ import {
 } from '@cohort/core/adapter';
 import { DataSource, EntityManager, type EntityTarget, type ObjectLiteral, type QueryRunner, Repository } from 'typeorm';
 import type { SnapshotWrites } from './entity-snapshots.js';
-import { CallRows, cascades as walksCascades } from './typeorm-cascade-changes.js';
+import { CallRows } from './typeorm-call-rows.js';
+import { cascades as walksCascades } from './typeorm-cascade-changes.js';
 import { TypeormCascades } from './typeorm-cascades.js';
 import { readTypeormEntity } from './typeorm-model-reader.js';
 import { type TypeormSaveOptionNames, type TypeormUpsertOptionNames, typeormCallOptions } from './typeorm-options.js';

@@ -1,6 +1,7 @@
 import type { ChangedRelations, InsertedEntities, RelatedUpdateGroup, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf } from './entity-snapshots.js';
+import { type CallRows, keyText, tableKey } from './typeorm-call-rows.js';
 import { saveDiffOf } from './typeorm-internals.js';
 import { splitInsertRefusal } from './typeorm-new-entity-order.js';
 
@@ -25,44 +26,6 @@ interface Reached {
    * another batch (or through such a one): that row's index and key (see CallRows).
    */
   copyAt?: Copy;
-}
-
-/**
- * The rows of the whole call, for the stored entities of the rows' own table that a batch reaches
- * (see findChangedRelation): save() takes another object with a row's key for that row, whichever
- * batch cohort puts the row in. Known for an array or Set input; a stream's later rows are not.
- */
-export class CallRows {
-  readonly #rows: readonly ObjectLiteral[] | undefined;
-  #byKey?: Map<string, { row: ObjectLiteral; index: number }>;
-
-  constructor(input: unknown) {
-    this.#rows = Array.isArray(input) ? input : input instanceof Set ? [...input] : undefined;
-  }
-
-  /** Whether the later rows are unknown (an async or other one-pass iterable). */
-  get streamed(): boolean {
-    return this.#rows === undefined;
-  }
-
-  /** The first row of the call with the entity's key, by the class of the rows' table; with its index. */
-  withKey(
-    metadata: EntityMetadata,
-    md: EntityMetadata,
-    entity: ObjectLiteral,
-  ): { row: ObjectLiteral; index: number } | undefined {
-    if (!this.#byKey) {
-      // Keys as the rows hold them when first asked: the stored rows' keys do not change.
-      this.#byKey = new Map();
-      this.#rows?.forEach((row, index) => {
-        if (row === null || typeof row !== 'object') return;
-        const own = metadata.findInheritanceMetadata(row);
-        const key = own.hasAllPrimaryKeys(row) ? keyText(own, row) : undefined;
-        if (key !== undefined && !this.#byKey?.has(key)) this.#byKey?.set(key, { row, index });
-      });
-    }
-    return this.#byKey.get(keyText(md, entity));
-  }
 }
 
 /** A row of another batch with the key of a reached entity of the rows' own table. */
@@ -166,12 +129,15 @@ export async function findChangedRelation(
       if (!row && r.inserts && (!missing || r.position < missing.position)) missing = r;
     }
   }
+  // Before the later batches look: changed or not, the first object reached per key is save()'s.
+  const batchCopy = callRows && batchCopyRefusal(metadata, entities, found, callRows);
+  if (!batchCopy) for (const r of reached) callRows?.noteReached(r.metadata, r.entity);
   const first = found.reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
   if (missing && (!first || missing.position <= first.position)) {
     return { first: missingRow(metadata, entities, missing), refused: true, groups: [] };
   }
   if (!first) return undefined;
-  const copied = callRows && ownTableRefusal(metadata, entities, found, callRows);
+  const copied = callRows && (ownTableRefusal(metadata, entities, found, callRows) ?? batchCopy);
   if (copied) return { first: copied, refused: true, groups: [] };
   const groups: RelatedUpdateGroup[] = [];
   if (groupOf) {
@@ -271,6 +237,9 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
   }
   const visited = new Set<object>();
   const reached = new Map<object, Reached>();
+  // The first object reached per stored row: save() takes every later object with its key (another
+  // copy a find() gave) for that one's subject — neither writes nor walks it, findByPersistEntityLike.
+  const firstByKey = new Map<string, Reached>();
   // A stored entity of the rows' own table with another object of another batch's row: the index of that row.
   const copyOf = (target: EntityMetadata, item: ObjectLiteral): Copy | undefined => {
     if (!callRows || target.tablePath !== metadata.tablePath || !target.hasAllPrimaryKeys(item)) return undefined;
@@ -299,6 +268,12 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
         const holder = reached.get(owner);
         if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
         if (target.hasAllPrimaryKeys(item) && !insertedRelated.has(item)) {
+          const first = reached.has(item) ? undefined : firstByKey.get(tableKey(target, item));
+          if (first) {
+            first.updates ||= relation.isCascadeUpdate;
+            first.inserts ||= relation.isCascadeInsert;
+            continue;
+          }
           const found = reached.get(item) ?? {
             position,
             path: at,
@@ -315,6 +290,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
           found.updates ||= relation.isCascadeUpdate;
           found.inserts ||= relation.isCascadeInsert;
           reached.set(item, found);
+          firstByKey.set(tableKey(target, item), found);
         }
         if (visited.has(item)) continue;
         visited.add(item);
@@ -360,9 +336,25 @@ function ownTableRefusal(
   return { position, found: { ...what, advice } };
 }
 
-/** An entity's key as text, to match loaded rows with the entities they were loaded for. */
-function keyText(md: EntityMetadata, entity: ObjectLiteral): string {
-  return JSON.stringify(md.primaryColumns.map((c) => String(c.getEntityValue(entity))));
+/**
+ * The refusal of the earliest row reaching a changed stored entity that an earlier batch of the call
+ * reached as another object with its key (`cascade update`): save() writes the first object reached
+ * per key and none of the later ones; cohort would write this one over what the earlier batch wrote.
+ */
+function batchCopyRefusal(
+  metadata: EntityMetadata,
+  entities: readonly ObjectLiteral[],
+  found: readonly Reached[],
+  callRows: CallRows,
+): { position: number; found: UnwrittenRelation } | undefined {
+  const refused = found
+    .filter((r) => callRows.reachedCopy(r.metadata, r.entity) !== undefined)
+    .reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  if (!refused) return undefined;
+  const { position, found: what } = changedRow(metadata, entities, refused);
+  const key = keyText(refused.metadata, refused.entity);
+  const advice = `an earlier batch of the call reached another object with its key (${key}) — save() writes the first object reached per key and none of the later ones, cohort would write this one over it: give one object per stored ${what.target} (load the ${metadata.name} rows in one find() so their relations share it), or save the ${what.target} entities first, or leave batchSize unset`;
+  return { position, found: { ...what, advice } };
 }
 
 /** The refusal of a row reaching a related entity with a key and no row, which save() would insert. */

@@ -9,7 +9,8 @@ import type {
 import { DateUtils, type EntityMetadata, type ObjectLiteral, type QueryRunner, type RelationMetadata } from 'typeorm';
 import { snapshotAsLoaded, snapshotOf, snapshotsStandIn, takeSnapshot } from './entity-snapshots.js';
 import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-columns.js';
-import { type CallRows, findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
+import type { CallRows } from './typeorm-call-rows.js';
+import { findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { type ColumnMetadata, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';

@@ -12,7 +12,7 @@ import {
 import type { EntityManager, EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm';
 import { assertEntityRows } from './assert-entity-row.js';
 import { keepUntilTransactionEnds, markWriter, type SnapshotWrites, snapshotWritesFor } from './entity-snapshots.js';
-import type { CallRows } from './typeorm-cascade-changes.js';
+import type { CallRows } from './typeorm-call-rows.js';
 import { TypeormCascades, valuesOf, withGraph } from './typeorm-cascades.js';
 import { TypeormChangeTracker } from './typeorm-change-tracker.js';
 import { driverClientOf } from './typeorm-internals.js';

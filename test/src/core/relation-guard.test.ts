@@ -57,6 +57,16 @@ describe('refuseUnwrittenRelations', () => {
     ]);
   });
 
+  it('a refusal of one shape (its advice given) says cohort does not write that shape, not that it writes no relations', () => {
+    const model = modelFinding((row) =>
+      row.tags ? { kind: 'cascade insert', property: 'tags', target: 'Tag', advice: 'insert the tags first' } : undefined,
+    );
+    expect(() => refuseUnwrittenRelations(model, batch, 'insert')).toThrow(
+      "cohort: Product.tags at row 31 holds new Tag entities that the ORM's own save would insert (cascade); " +
+        'cohort does not write this shape (cascade insert). Nothing was written: insert the tags first.',
+    );
+  });
+
   it("a check made before the change tracker's look-up lets through what the look-up may take (heldByStored); the check after it refuses it", () => {
     const model = modelFinding((row) =>
       row.tags ? { kind: 'cascade insert', property: 'shop.tags', target: 'Tag', heldByStored: true } : undefined,

@@ -96,7 +96,9 @@ function unwrittenRelationError<E>(
       ? ` (${found.kind})`
       : found.kind === 'cascade update'
         ? `; this call does not write it (${found.kind})`
-        : `; cohort does not write ${what} yet (${found.kind})`;
+        : found.advice
+          ? `; cohort does not write this shape (${found.kind})`
+          : `; cohort does not write ${what} yet (${found.kind})`;
   const message = `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}${why}. Nothing was written: ${advice}.`;
   return new UnsupportedFeatureError(found.kind, message, {
     entityName,

@@ -10,7 +10,9 @@ import type { EntityMetadata, ObjectLiteral } from 'typeorm';
 export class CallRows {
   readonly #rows: readonly ObjectLiteral[] | undefined;
   #byKey?: Map<string, { row: ObjectLiteral; index: number }>;
-  readonly #reached = new Map<string, ObjectLiteral>();
+  // By table and key, the first object reached, weakly: a stream's earlier rows and what they reach
+  // are not kept alive by the call (an object collected is not the one asked about: a copy).
+  readonly #reached = new Map<string, WeakRef<ObjectLiteral>>();
 
   constructor(input: unknown) {
     this.#rows = Array.isArray(input) ? input : input instanceof Set ? [...input] : undefined;
@@ -40,16 +42,16 @@ export class CallRows {
     return this.#byKey.get(keyText(md, entity));
   }
 
-  /** Another object with the entity's key that an earlier batch of the call reached, if any. */
-  reachedCopy(md: EntityMetadata, entity: ObjectLiteral): ObjectLiteral | undefined {
+  /** Whether an earlier batch of the call reached another object with the entity's key. */
+  reachedCopy(md: EntityMetadata, entity: ObjectLiteral): boolean {
     const earlier = this.#reached.get(tableKey(md, entity));
-    return earlier !== undefined && earlier !== entity ? earlier : undefined;
+    return earlier !== undefined && earlier.deref() !== entity;
   }
 
   /** Notes a stored related entity a batch reached (the first object per key stays). */
   noteReached(md: EntityMetadata, entity: ObjectLiteral): void {
     const key = tableKey(md, entity);
-    if (!this.#reached.has(key)) this.#reached.set(key, entity);
+    if (!this.#reached.has(key)) this.#reached.set(key, new WeakRef(entity));
   }
 }
 

@@ -348,7 +348,7 @@ function batchCopyRefusal(
   callRows: CallRows,
 ): { position: number; found: UnwrittenRelation } | undefined {
   const refused = found
-    .filter((r) => callRows.reachedCopy(r.metadata, r.entity) !== undefined)
+    .filter((r) => callRows.reachedCopy(r.metadata, r.entity))
     .reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
   if (!refused) return undefined;
   const { position, found: what } = changedRow(metadata, entities, refused);

@@ -148,7 +148,7 @@ export async function findChangedRelation(
       if (list) list.push(r);
       else byClass.set(r.metadata, [r]);
     }
-    const split = splitInsertRefusal(byClass, new Set<object>(entities));
+    const split = splitInsertRefusal(byClass, entities, metadata);
     if (split)
       return { first: { position: split.position, found: withRowClass(metadata, entities, split) }, refused: true, groups: [] };
     for (const [md, list] of byClass) {
@@ -353,7 +353,7 @@ function batchCopyRefusal(
   if (!refused) return undefined;
   const { position, found: what } = changedRow(metadata, entities, refused);
   const key = keyText(refused.metadata, refused.entity);
-  const advice = `an earlier batch of the call reached another object with its key (${key}) — save() writes the first object reached per key and none of the later ones, cohort would write this one over it: give one object per stored ${what.target} (load the ${metadata.name} rows in one find() so their relations share it), or save the ${what.target} entities first, or leave batchSize unset`;
+  const advice = `an earlier batch of the call reached another object with its key (${key}) — save() writes the first object reached per key and none of the later ones, cohort would write this one over it: give the rows one object per stored ${what.target} (a find() with relations gives each row its own: set the same object on each), or save the ${what.target} entities first, or leave batchSize unset`;
   return { position, found: { ...what, advice } };
 }
 

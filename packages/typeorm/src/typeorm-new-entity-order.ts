@@ -18,26 +18,35 @@ export interface GroupedEntity {
  * entities in one statement in the order its subject walk reached them: the same rows, but the
  * generated keys in another order (`order.customer.home` and `order.customer.address.city`, both
  * new cities: cohort gives the customer's the first key, save() the address's). A new entity held
- * twice is inserted once, by the first group holding it. `rows`: the batch's rows (written by the call).
+ * twice is inserted once, by the first group holding it. `entities`: the batch's rows (written by the call),
+ * whose own new related entities go in before any group's, with an INSERT of their own: a group
+ * inserting into one of their tables is refused too (`order.pickup` and `order.customer.address.city`).
  */
 export function splitInsertRefusal(
   groups: ReadonlyMap<EntityMetadata, readonly GroupedEntity[]>,
-  rows: ReadonlySet<object>,
+  entities: readonly ObjectLiteral[],
+  rowsMetadata: EntityMetadata,
 ): { position: number; found: Omit<UnwrittenRelation, 'entityName'> } | undefined {
+  const rows = new Set<object>(entities);
   const claimed = new Set<object>();
-  // Per table: the group that inserts into it first, and the path to its first new entity there.
-  const inserting = new Map<string, { group: EntityMetadata; path: string }>();
-  for (const [group, list] of groups) {
+  // Per table: who inserts into it first (the rows' own cascade: `undefined`; or a group), and the
+  // path to its first new entity there.
+  const inserting = new Map<string, { group: EntityMetadata | undefined; path: string }>();
+  // The rows' own new related entities go in with the rows, in an INSERT of their own too.
+  const own: GroupedEntity[] = entities.map((entity, position) => ({ entity, metadata: rowsMetadata, path: '', position }));
+  for (const [group, list] of [[undefined, own] as const, ...groups]) {
     for (const held of list) {
       // An explicit stack: a chain of new entities may be long.
-      const stack: [ObjectLiteral, EntityMetadata, string][] = [[held.entity, held.metadata, held.path]];
+      const stack: [ObjectLiteral, EntityMetadata, string][] = [
+        [held.entity, held.metadata.findInheritanceMetadata(held.entity), held.path],
+      ];
       for (let next = stack.pop(); next; next = stack.pop()) {
         const [owner, md, path] = next;
         for (const relation of md.relations) {
           if (!relation.isCascadeInsert || relation.persistenceEnabled === false) continue;
           const value = relation.getEntityValue(owner);
           if (value === null || typeof value !== 'object') continue;
-          const at = `${path}.${relation.propertyPath}`;
+          const at = path ? `${path}.${relation.propertyPath}` : relation.propertyPath;
           for (const item of Array.isArray(value) ? value : [value]) {
             if (item === null || typeof item !== 'object' || rows.has(item) || claimed.has(item)) continue;
             const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
@@ -45,7 +54,8 @@ export function splitInsertRefusal(
             if (target.hasAllPrimaryKeys(item)) continue;
             claimed.add(item);
             const first = inserting.get(target.tablePath);
-            if (first && first.group !== group) {
+            // The rows come first: a later inserter is always a group.
+            if (first && group && first.group !== group) {
               return { position: held.position, found: refusal(target, at, first.group, first.path, group) };
             }
             if (!first) inserting.set(target.tablePath, { group, path: at });
@@ -61,14 +71,18 @@ export function splitInsertRefusal(
 function refusal(
   target: EntityMetadata,
   property: string,
-  firstGroup: EntityMetadata,
+  firstGroup: EntityMetadata | undefined,
   firstPath: string,
   group: EntityMetadata,
 ): Omit<UnwrittenRelation, 'entityName'> {
+  const first = firstGroup ? `a ${firstGroup.name} at ${firstPath}` : `the row itself at ${firstPath}`;
+  const holders = firstGroup
+    ? 'two stored related entities the call updates with the rows'
+    : 'the row and a stored related entity the call updates with it';
   return {
     kind: 'cascade insert',
     property,
     target: target.name,
-    advice: `new ${target.name} entities are held by two stored related entities the call updates with the rows (a ${firstGroup.name} at ${firstPath}, a ${group.name} at ${property}); cohort would insert each class's in its own INSERT, in the classes' order, where save() inserts them in one in the order it reaches them, so their generated keys would differ from save()'s — save those related entities first (then these rows), or use the ORM's save() for these rows`,
+    advice: `new ${target.name} entities are held by ${holders} (${first}, a ${group.name} at ${property}); cohort would insert each one's in its own INSERT, one after the other, where save() inserts them in one in the order it reaches them, so their generated keys would differ from save()'s — save those related entities first (then these rows), or use the ORM's save() for these rows`,
   };
 }

@@ -7,6 +7,7 @@
 // its relation check saw only its own graph. Differential against save(): rows of every table, keys
 // on the objects, the event log (as a set: the graph order differs, docs/differences.md), one
 // statement per table and operation.
+// The same with the order's own new pickup city: the rows' INSERT of cities comes first, refused too.
 // With the customer given a new home city too, the customer's and the address's groups would each
 // insert a city, one INSERT per group in the groups' order, where save() inserts both in one in the
 // order it reached them: the keys in another order. That is refused (`cascade insert`), nothing sent.
@@ -54,6 +55,7 @@ class RgeOrder {
   @PrimaryGeneratedColumn() id!: number;
   @Column({ type: 'varchar', length: 40 }) title!: string;
   @ManyToOne(() => RgeCustomer, { nullable: true, cascade: true }) customer?: RgeCustomer | null;
+  @ManyToOne(() => RgeCity, { nullable: true, cascade: true }) pickup?: RgeCity | null;
 }
 
 const nameOf = (entity: unknown) => {
@@ -106,6 +108,8 @@ interface Shape {
   readonly renamed: boolean;
   /** Gives the customer a new home city too (its group inserts a city of its own). */
   readonly home: boolean;
+  /** Gives the order itself a new pickup city (inserted with the row, before the groups). */
+  readonly pickup?: boolean;
 }
 
 const SHAPES: Shape[] = [
@@ -126,6 +130,7 @@ async function changed(side: TypeormSide, shape: Shape): Promise<RgeOrder> {
   const c = order?.customer as RgeCustomer;
   if (shape.renamed) c.name = 'ann2';
   if (shape.home) c.home = Object.assign(new RgeCity(), { name: 'home' });
+  if (shape.pickup) (order as RgeOrder).pickup = Object.assign(new RgeCity(), { name: 'pickup' });
   (c.address as RgeAddress).city = Object.assign(new RgeCity(), { name: 'behind' });
   log.length = 0;
   return order as RgeOrder;
@@ -221,5 +226,50 @@ describe('new entities of one class held by two stored related entities the call
       expect(order.customer?.address?.city?.id).toBeUndefined();
       expect(order.customer?.name).toBe('ann2');
     });
+  }
+});
+
+// The order's own new pickup city goes in with the row, in an INSERT of its own before the address's
+// class inserts its new city: save() inserts both in one, in the order it reaches them — the address's
+// city first (the order's `customer` comes before its `pickup`). The keys would differ: refused.
+describe("the row's own new entities and a stored related entity's, of one class, are refused", () => {
+  for (const renamed of [true, false]) {
+    const shape: Shape = { name: 'pickup', renamed, home: false, pickup: true };
+    it(`save() keys the address's city first (customer ${renamed ? 'renamed' : 'unchanged'}) — pinned`, async () => {
+      const side = pair.reference();
+      const order = await changed(side, shape);
+      await side.dataSource.manager.save(order);
+      expect([order.customer?.address?.city?.id, order.pickup?.id]).toEqual([1, 2]);
+    });
+    for (const call of [bulkUpdate, bulkSave]) {
+      it(`${call.name}, customer ${renamed ? 'renamed' : 'unchanged'}: refused, nothing written`, async () => {
+        const side = pair.subject();
+        const order = await changed(side, shape);
+        const before = await tables(side);
+        const error = await call(side.dataSource, RgeOrder, [order]).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(UnsupportedFeatureError);
+        expect(error).toMatchObject({
+          feature: 'cascade insert',
+          entityName: 'RgeOrder',
+          property: 'customer.address.city',
+          index: 0,
+        });
+        expect((error as Error).message).toMatch(
+          /held by the row and a stored related entity .*\(the row itself at pickup, a RgeAddress at customer\.address\.city\)/,
+        );
+        // Refused at the changed-relations look-up, after the rows' own before-hooks (as every refusal
+        // found there): no statement sent, no after-event; rolled back.
+        expect(log.filter((e) => /^(UPDATE|INSERT INTO|before|after)/.test(e))).toEqual([
+          'beforeInsert RgeCity pickup',
+          'beforeUpdate RgeOrder o [] [pickup]',
+        ]);
+        expect(await tables(side)).toEqual(before);
+        expect(order.pickup?.id).toBeUndefined();
+        expect(order.customer?.address?.city?.id).toBeUndefined();
+      });
+    }
   }
 });

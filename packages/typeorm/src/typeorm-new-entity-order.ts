@@ -31,7 +31,7 @@ export function splitInsertRefusal(
   const claimed = new Set<object>();
   // Per table: who inserts into it first (the rows' own cascade: `undefined`; or a group), and the
   // path to its first new entity there.
-  const inserting = new Map<string, { group: EntityMetadata | undefined; path: string }>();
+  const inserting = new Map<string, { group: EntityMetadata | undefined; holder: string; path: string }>();
   // The rows' own new related entities go in with the rows, in an INSERT of their own too.
   const own: GroupedEntity[] = entities.map((entity, position) => ({ entity, metadata: rowsMetadata, path: '', position }));
   for (const [group, list] of [[undefined, own] as const, ...groups]) {
@@ -56,9 +56,10 @@ export function splitInsertRefusal(
             const first = inserting.get(target.tablePath);
             // The rows come first: a later inserter is always a group.
             if (first && group && first.group !== group) {
-              return { position: held.position, found: refusal(target, at, first.group, first.path, group) };
+              const earlier = first.group ? `a ${first.holder} at ${first.path}` : `the row itself at ${first.path}`;
+              return { position: held.position, found: refusal(target, at, earlier, md.name) };
             }
-            if (!first) inserting.set(target.tablePath, { group, path: at });
+            if (!first) inserting.set(target.tablePath, { group, holder: md.name, path: at });
             stack.push([item, target, at]);
           }
         }
@@ -68,21 +69,17 @@ export function splitInsertRefusal(
   return undefined;
 }
 
+/** The refusal: `earlier` holds the first new entities of the table, a `holder` at `property` the next. */
 function refusal(
   target: EntityMetadata,
   property: string,
-  firstGroup: EntityMetadata | undefined,
-  firstPath: string,
-  group: EntityMetadata,
+  earlier: string,
+  holder: string,
 ): Omit<UnwrittenRelation, 'entityName'> {
-  const first = firstGroup ? `a ${firstGroup.name} at ${firstPath}` : `the row itself at ${firstPath}`;
-  const holders = firstGroup
-    ? 'two stored related entities the call updates with the rows'
-    : 'the row and a stored related entity the call updates with it';
   return {
     kind: 'cascade insert',
     property,
     target: target.name,
-    advice: `new ${target.name} entities are held by ${holders} (${first}, a ${group.name} at ${property}); cohort would insert each one's in its own INSERT, one after the other, where save() inserts them in one in the order it reaches them, so their generated keys would differ from save()'s — save those related entities first (then these rows), or use the ORM's save() for these rows`,
+    advice: `new ${target.name} entities held by ${earlier} and by a ${holder} at ${property} (reached through stored related entities) would go in with an INSERT each, in turn, where save() inserts them in one in the order it reaches them, so their generated keys would differ from save()'s — save those related entities first (then these rows), or use the ORM's save() for these rows`,
   };
 }

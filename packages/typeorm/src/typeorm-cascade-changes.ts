@@ -132,7 +132,7 @@ export async function findChangedRelation(
   // Before the later batches look: changed or not, the first object reached per key is save()'s.
   const batchCopy = callRows && batchCopyRefusal(metadata, entities, found, callRows);
   if (!batchCopy) for (const r of reached) callRows?.noteReached(r.metadata, r.entity);
-  const first = found.reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  const first = earliest(found);
   if (missing && (!first || missing.position <= first.position)) {
     return { first: missingRow(metadata, entities, missing), refused: true, groups: [] };
   }
@@ -202,6 +202,13 @@ function withRowClass(
 ): UnwrittenRelation {
   const own = metadata.findInheritanceMetadata(entities[position] as ObjectLiteral);
   return own === metadata ? found : { ...found, entityName: own.name };
+}
+
+/** Of the reached entities `test` keeps (every one without it), the one of the earliest row. */
+function earliest(found: readonly Reached[], test?: (r: Reached) => boolean): Reached | undefined {
+  let first: Reached | undefined;
+  for (const r of found) if ((!test || test(r)) && (!first || r.position < first.position)) first = r;
+  return first;
 }
 
 /** The refusal of a row reaching a changed related entity (`cascade update`). */
@@ -322,9 +329,10 @@ function ownTableRefusal(
   found: readonly Reached[],
   callRows: CallRows,
 ): { position: number; found: UnwrittenRelation } | undefined {
-  const refused = found
-    .filter((r) => r.copyAt !== undefined || (callRows.streamed && r.metadata.tablePath === metadata.tablePath))
-    .reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  const refused = earliest(
+    found,
+    (r) => r.copyAt !== undefined || (callRows.streamed && r.metadata.tablePath === metadata.tablePath),
+  );
   if (!refused) return undefined;
   const { position, found: what } = changedRow(metadata, entities, refused);
   const copy = refused.copyAt;
@@ -347,9 +355,7 @@ function batchCopyRefusal(
   found: readonly Reached[],
   callRows: CallRows,
 ): { position: number; found: UnwrittenRelation } | undefined {
-  const refused = found
-    .filter((r) => callRows.reachedCopy(r.metadata, r.entity))
-    .reduce<Reached | undefined>((a, r) => (!a || r.position < a.position ? r : a), undefined);
+  const refused = earliest(found, (r) => callRows.reachedCopy(r.metadata, r.entity));
   if (!refused) return undefined;
   const { position, found: what } = changedRow(metadata, entities, refused);
   const key = keyText(refused.metadata, refused.entity);

@@ -47,7 +47,7 @@ describe('refuseUnwrittenRelations', () => {
     });
     expect((error as Error).message).toBe(
       "cohort: Product.tags at row 31 adds or removes Tag links that the ORM's own save would write to the junction table, " +
-        'in a way cohort does not write (docs/guide.md, Relations); cohort does not write these links yet (many-to-many link). ' +
+        'in a way cohort does not write (docs/guide.md, Relations); cohort does not write this shape (many-to-many link). ' +
         "Nothing was written: write these links from the relation's owning side, or with the ORM's own save.",
     );
     // Rows are looked at in order, each with what was stored for it; the first one found stops the look.
@@ -76,6 +76,21 @@ describe('refuseUnwrittenRelations', () => {
     // Any other finding is refused early too.
     const other = modelFinding((row) => (row.tags ? { kind: 'cascade insert', property: 'tags', target: 'Tag' } : undefined));
     expect(() => refuseUnwrittenRelations(other, batch, 'update', undefined, true)).toThrow(UnsupportedFeatureError);
+  });
+
+  it('a refusal without advice says cohort does not write this shape, and an unsaved reference says to insert the entity first, also when it is a row of the call', () => {
+    const model = modelFinding((row) =>
+      row.tags ? { kind: 'unsaved reference', property: 'parent', target: 'Product' } : undefined,
+    );
+    expect(() => refuseUnwrittenRelations(model, batch, 'update')).toThrow(
+      "cohort: Product.parent at row 31 refers to a Product that has no key yet: the ORM's own save would insert it first (or refuse), " +
+        'where cohort would write NULL; cohort does not write this shape (unsaved reference). Nothing was written: insert the Product ' +
+        "first (a call of its own, or an earlier batch of this call when it is a row of it) and set the reference, or use the ORM's own save for these rows.",
+    );
+    const inverse = modelFinding((row) => (row.tags ? { kind: 'inverse side', property: 'items', target: 'Item' } : undefined));
+    expect(() => refuseUnwrittenRelations(inverse, batch, 'update')).toThrow(
+      /; cohort does not write this shape \(inverse side\)\. Nothing/,
+    );
   });
 
   it('a row of a subclass is named by its own class', () => {

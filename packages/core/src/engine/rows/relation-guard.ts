@@ -20,7 +20,7 @@ const EFFECTS: Readonly<Record<UnwrittenRelation['kind'], (target: string) => st
 
 /**
  * Refuses the batch when a row has a relation the ORM's own save would write and cohort does not
- * write yet (many-to-many links it does write are not refused: see `EntityAccess.links`) (see `EntityAccess.unwrittenRelation`): one {@link UnsupportedFeatureError} naming
+ * write (many-to-many links it does write are not refused: see `EntityAccess.links`) (see `EntityAccess.unwrittenRelation`): one {@link UnsupportedFeatureError} naming
  * the entity class, the property and the row, thrown before the batch's statement, so that the call
  * writes nothing (its transaction rolls back). `stored` is what the change tracker loaded, by row.
  * `early`: a check made before the change tracker's `changedRelations` look-up, which lets through
@@ -89,16 +89,16 @@ function unwrittenRelationError<E>(
       ? `save the changed ${found.target} entities yourself first (a bulk call of their own, or the ORM's save), then these rows`
       : found.kind === 'many-to-many link'
         ? `write these links from the relation's owning side, or with the ORM's own save`
-        : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`);
-  const what = found.kind === 'many-to-many link' ? 'these links' : 'relations';
+        : found.kind === 'unsaved reference'
+          ? `insert the ${found.target} first (a call of its own, or an earlier batch of this call when it is a row of it) and set the reference, or use the ORM's own save for these rows`
+          : `write the related entities and set the owning side's reference yourself, or use the ORM's own save for these rows`);
+  // Not "does not write relations": cascades, links and inverse sides are written, this shape is not.
   const why =
     found.kind === 'unmanaged in a collection'
       ? ` (${found.kind})`
       : found.kind === 'cascade update'
         ? `; this call does not write it (${found.kind})`
-        : found.advice
-          ? `; cohort does not write this shape (${found.kind})`
-          : `; cohort does not write ${what} yet (${found.kind})`;
+        : `; cohort does not write this shape (${found.kind})`;
   const message = `${entityName}.${found.property} at row ${index} ${EFFECTS[found.kind](found.target)}${why}. Nothing was written: ${advice}.`;
   return new UnsupportedFeatureError(found.kind, message, {
     entityName,

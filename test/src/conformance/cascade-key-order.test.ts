@@ -197,7 +197,7 @@ describeConformance('cascade inserts: keys of new items', ({ subject, reference 
 // is cascaded from too: MikroORM 6 from the stack first (before the rows), 7 from the stored
 // entities of its identity map not on the stack, then the stack. TypeORM has no such stack: the
 // same calls, compared with save(). MikroORM numbers the rows themselves as they were persisted,
-// cohort in input order (docs/differences.md, "Trees in one call", residual): the rows' own keys
+// cohort in input order (docs/differences.md, "Keys of the rows themselves"): the rows' own keys
 // are compared on TypeORM only.
 interface StackedShape {
   readonly name: string;

@@ -40,6 +40,15 @@ const cascading = new WeakMap<EntityMetadata, boolean>();
 // their rows exist, no look-up needed (this call's new shops, when the rows are checked).
 const insertedRelated = new WeakSet<object>();
 
+// Per row of the batch last walked, the objects it reached that save() takes for another (a later
+// copy of a stored entity, another object with a row's key): save() neither writes nor walks them.
+const skippedCopies = new WeakMap<object, WeakSet<object>>();
+
+/** Whether the walk of the row's batch found `item` a copy that save() neither writes nor walks (the new entities it holds are not inserted). */
+export function skippedCopy(row: object, item: object): boolean {
+  return skippedCopies.get(row)?.has(item) ?? false;
+}
+
 /** Notes a related entity the call inserted (`true`), or one whose insert rolled back (`false`). */
 export function noteInsertedRelated(entity: object, inserted: boolean): void {
   if (inserted) insertedRelated.add(entity);
@@ -235,6 +244,8 @@ type Walk = [entity: ObjectLiteral, metadata: EntityMetadata, path: string, posi
 /** The entities with a key reached through relations that cascade inserts or updates, each once. */
 function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[], callRows?: CallRows): Reached[] {
   const inBatch = new Set<object>(entities);
+  for (const entity of entities) skippedCopies.set(entity, new WeakSet());
+  const skip = (position: number, item: object) => skippedCopies.get(entities[position] as object)?.add(item);
   // Another object with the key of a row of the batch: save() takes it for the row's subject (found
   // by key, CascadesSubjectBuilder.findByPersistEntityLike) and neither updates nor walks it.
   const rowKeys = new Set<string>();
@@ -269,8 +280,10 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
       for (const item of Array.isArray(value) ? value : [value]) {
         if (item === null || typeof item !== 'object' || inBatch.has(item)) continue;
         const target = relation.inverseEntityMetadata.findInheritanceMetadata(item);
-        if (target.tablePath === metadata.tablePath && target.hasAllPrimaryKeys(item) && rowKeys.has(keyText(target, item)))
+        if (target.tablePath === metadata.tablePath && target.hasAllPrimaryKeys(item) && rowKeys.has(keyText(target, item))) {
+          skip(position, item);
           continue;
+        }
         const copyAt = copied ?? copyOf(target, item);
         const holder = reached.get(owner);
         if (holder && relation.isCascadeInsert && !target.hasAllPrimaryKeys(item)) holder.holdsNew = true;
@@ -279,6 +292,7 @@ function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLite
           if (first) {
             first.updates ||= relation.isCascadeUpdate;
             first.inserts ||= relation.isCascadeInsert;
+            skip(position, item);
             continue;
           }
           const found = reached.get(item) ?? {

@@ -1,6 +1,7 @@
 import type { EntityGraph, RelationWrite, UnwrittenRelation } from '@cohort/core/adapter';
 import type { EntityMetadata, ObjectLiteral, RelationMetadata } from 'typeorm';
 import { relatedKey, storedKeys } from './related-keys.js';
+import { skippedCopy } from './typeorm-cascade-changes.js';
 import { heldBy } from './typeorm-held-items.js';
 import { typeormInverseSide, unwrittenOrphans } from './typeorm-inverse-side.js';
 import { typeormLinks, unwrittenJunctionColumns } from './typeorm-links.js';
@@ -273,8 +274,11 @@ function storedHoldingNewCheck(metadata: EntityMetadata): RelationCheck | undefi
       const target = relation.inverseEntityMetadata;
       const keyOf = relatedKey(target);
       for (const item of itemsOf(relation, entity)) {
-        if (keyOf(item) === undefined || graph?.has(item) || clean?.has(item)) continue;
-        const found = newBehind(item, target.findInheritanceMetadata(item), graph, new Set([entity]));
+        // A later copy of a stored entity (findChangedRelation's walk): save() does not walk it.
+        if (keyOf(item) === undefined || graph?.has(item) || clean?.has(item) || skippedCopy(entity, item)) continue;
+        const found = newBehind(item, target.findInheritanceMetadata(item), graph, new Set([entity]), (deeper) =>
+          skippedCopy(entity, deeper),
+        );
         if (!found) {
           clean?.add(item);
           continue;
@@ -298,6 +302,7 @@ function newBehind(
   metadata: EntityMetadata,
   graph: EntityGraph | undefined,
   visited: Set<object>,
+  copy: (item: object) => boolean,
 ): { path: string; target: string } | undefined {
   visited.add(entity);
   for (const relation of metadata.relations) {
@@ -305,14 +310,14 @@ function newBehind(
     const target = relation.inverseEntityMetadata;
     const keyOf = relatedKey(target);
     for (const item of itemsOf(relation, entity)) {
-      if (visited.has(item) || graph?.has(item)) continue;
+      if (visited.has(item) || graph?.has(item) || copy(item)) continue;
       const own = target.findInheritanceMetadata(item);
       // A new entity behind a relation that cascades updates only is not inserted by save() either.
       if (keyOf(item) === undefined) {
         if (relation.isCascadeInsert) return { path: relation.propertyPath, target: own.name };
         continue;
       }
-      const deeper = newBehind(item, own, graph, visited);
+      const deeper = newBehind(item, own, graph, visited, copy);
       if (deeper) return { path: `${relation.propertyPath}.${deeper.path}`, target: deeper.target };
     }
   }

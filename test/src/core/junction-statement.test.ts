@@ -140,8 +140,14 @@ describe('compileHolderText', () => {
         ['A', 'a'],
       ],
     );
+    // A numeric is cast only from a decimal's text, NaN, or (PostgreSQL 14 on) an infinity: NULL otherwise.
+    const decimal = "'^[[:space:]]*[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,4})?[[:space:]]*$'";
+    const numeric =
+      `CASE WHEN u."v0" ~ ${decimal} OR u."v0" ~* '^[[:space:]]*nan[[:space:]]*$' OR ` +
+      `(u."v0" ~* '^[[:space:]]*[+-]?inf(inity)?[[:space:]]*$' AND current_setting('server_version_num')::int >= 140000) THEN u."v0"::numeric END`;
     expect(sql).toBe(
-      'SELECT trim_scale(u."v0"::numeric)::text AS "c0", (u."v1"::timestamp with time zone AT TIME ZONE \'UTC\')::text AS "c1", ' +
+      `SELECT trim_scale(${numeric})::text AS "c0", ` +
+        '(u."v1"::timestamp with time zone AT TIME ZONE \'UTC\')::text AS "c1", ' +
         'u."v2"::text::text AS "c2" FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u("v0", "v1", "v2", "ord") ORDER BY u."ord"',
     );
     expect(parameters).toEqual([
@@ -151,5 +157,13 @@ describe('compileHolderText', () => {
     ]);
     expect(exactHolderText('numeric')).toBe(true);
     expect(exactHolderText('citext')).toBe(false);
+  });
+
+  it('an integer foreign key: a text that is no integer of its range (a wider key: 2^40, 1.5, NaN) is cast to NULL; 5.000 to 5', () => {
+    const { sql } = compileHolderText(['integer'], [['1099511627776']]);
+    expect(sql).toContain(
+      `CASE WHEN u."v0"::numeric = trunc(u."v0"::numeric) AND u."v0"::numeric BETWEEN -2147483648 AND 2147483647 THEN u."v0"::numeric::integer END`,
+    );
+    expect(compileHolderText(['smallint'], [['1']]).sql).toContain('BETWEEN -32768 AND 32767 THEN u."v0"::numeric::smallint');
   });
 });

@@ -17,7 +17,7 @@ export interface StagedCall<E> {
  * one finished while the next one's statement runs (see {@link StagedWork}): send n → finish n-1 →
  * prepare n+1 → wait for statement n → send n+1 → finish n… With a preload (an update's look-up),
  * batch n+1 is pulled and its look-up sent before statement n. An earlier batch's failure wins
- * over a later one's.
+ * over a later one's, unless it is the aborted transaction a later batch's failing look-up left.
  */
 export async function runStaged<E, P, S>(
   staged: StagedWork<E, P, S>,
@@ -188,13 +188,18 @@ class StagedRun<E, P, S> {
     if (failed) await this.settle();
   }
 
-  /** Prepares a batch; on failure the batch in flight is settled first (its failure wins). */
+  /**
+   * Prepares a batch; on failure the batch in flight is settled first (its failure wins), unless that
+   * failure is the aborted transaction (25P02) this batch's failing look-up left behind it.
+   */
   private async prepare(batch: InputBatch<E>, preloaded?: Promise<unknown>): Promise<P> {
     try {
       return await this.staged.prepare(batch, this.call.session, this.call.result, preloaded);
     } catch (error) {
       this.close(batch);
-      await this.settle();
+      await this.settle().catch((earlier: unknown) => {
+        throw inAbortedTransaction(earlier) ? error : earlier;
+      });
       throw error;
     }
   }

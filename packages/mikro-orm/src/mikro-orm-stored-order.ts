@@ -1,6 +1,7 @@
 import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { follow, stepsOf, toOneValues } from './mikro-orm-cascade-steps.js';
 import { collectionState, originalEntityData } from './mikro-orm-internals.js';
+import { linkedTargets } from './mikro-orm-linked-cascades.js';
 
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
@@ -43,7 +44,8 @@ export function linksStored(entity: AnyEntity, prop: EntityProperty<AnyEntity>, 
  * (`identityOrder`), then the persist stack. Only rows,
  * reached entities and stored entities are entered: a new entity the rows do not reach is not one
  * cohort writes. Stored entities stay on the list, as on flush's stack (their new to-ones' change
- * sets come at them), and each one's new to-one targets are noted in `before`.
+ * sets come at them), and each one's new to-one, many-to-many and inverse one-to-one targets are
+ * noted in `before`.
  */
 export function throughStoredOrder(
   rows: readonly AnyEntity[],
@@ -64,6 +66,8 @@ export function throughStoredOrder(
     for (const step of stepsOf(meta)) {
       if (step.kind === 'linked') {
         // Many-to-many items and an inverse one-to-one's target: flush's cascade follows them too.
+        // A stored entity's new ones: flush's change-set computation goes to them at it.
+        if (own && last) for (const target of linkedTargets(entity, step.prop, isNew)) follow(before, entity, target);
         for (const target of linkedEntities(entity, step.prop)) if (walked(target)) yield target;
         continue;
       }

@@ -54,6 +54,7 @@ class Tag {
     (order) => order.tags,
   )
   orders = new Collection<Order>(this);
+  @ManyToMany(() => Product, undefined, { pivotTable: 'tag_products' }) products = new Collection<Product>(this);
 }
 
 @Entity({ tableName: 'product' })
@@ -90,7 +91,8 @@ class Line {
   @ManyToOne(() => Product, { nullable: true }) product?: Product | null;
 }
 
-const TABLES = ['line', 'product', 'purchase_tags', 'purchase', 'tag', 'profile', 'shop'];
+const TABLES = ['line', 'tag_products', 'product', 'purchase_tags', 'purchase', 'tag', 'profile', 'shop'];
+const JUNCTIONS = ['purchase_tags', 'tag_products'];
 const labelOf = (e: object) => `${e.constructor.name}:${(e as { name?: string }).name}`;
 const make = <T extends object>(cls: new () => T, data: Partial<T>): T => Object.assign(new cls(), data);
 
@@ -134,6 +136,15 @@ const SHAPES: Record<string, (em: EntityManager) => Promise<Graph>> = {
     const graph = orders((order) => order.tags.add(tag));
     return { ...graph, holder: tag.orders };
   },
+  // The same, and the stored tag's `products` get o0's first line's new product: flush computes that
+  // product's change set at the tag (its dirty many-to-many), before o1's lines reach theirs.
+  'a stored tag in the rows’ many-to-many whose own many-to-many holds o0’s first new product': async (em) => {
+    const tag = make(Tag, { name: 't' });
+    await em.persist(tag).flush();
+    const graph = orders((order) => order.tags.add(tag));
+    tag.products.add(graph.rows[0]?.lines.getItems()[0]?.product as Product);
+    return { ...graph, holder: tag.orders };
+  },
   // The rows' shop (stored, reached through the to-one) holds a stored profile in its inverse
   // one-to-one; the profile's loaded `orders` hold o1, o0.
   'a stored profile behind the stored shop’s inverse one-to-one, its orders holding o1 before o0': async (em) => {
@@ -161,13 +172,18 @@ const creates = (side: OwnSide) => side.events.filter((e) => /Create/.test(e)).m
 /**
  * The entity tables the side's statements inserted into, in order. bulkInsert writes the junction
  * rows right after the rows' statement, flush last (docs/differences.md, MikroORM, "Cascade inserts:
- * new many-to-many items"): left out.
+ * new many-to-many items"), and a stored tag's are left to the next flush: left out.
  */
 const inserted = (side: OwnSide) =>
-  side.sql.flatMap((sql) => {
-    const found = /^\s*(?:insert\s+into|copy)\s+(?:"?[\w$]+"?\.)?"?(\w+)"?/i.exec(sql);
-    return found && found[1] !== 'purchase_tags' ? [found[1] as string] : [];
-  });
+  side.sql
+    .flatMap((sql) => {
+      const found = /^\s*(?:insert\s+into|copy)\s+(?:"?[\w$]+"?\.)?"?(\w+)"?/i.exec(sql);
+      return found && !JUNCTIONS.includes(found[1] as string) ? [found[1] as string] : [];
+    })
+    // One entry per run of statements into one table: flush splits a class's INSERT by the schema
+    // each change set carries (ChangeSetPersister.runForEachSchema; the product it reaches at the
+    // stored tag takes the tag's), cohort sends one per class and batch.
+    .filter((table, i, tables) => table !== tables[i - 1]);
 
 describe('cascade inserts: keys of new items behind a stored entity reached through a many-to-many or an inverse one-to-one', () => {
   for (const [name, build] of Object.entries(SHAPES)) {
@@ -186,16 +202,23 @@ describe('cascade inserts: keys of new items behind a stored entity reached thro
         pair.subject.events.length = 0;
         pair.subject.sql.length = 0;
         await write(subEm, sub.rows);
+        const subInserted = inserted(pair.subject);
+        const subCreates = creates(pair.subject);
+        // A bulk call is not a flush: a stored tag's changed `products` is left pending for the next
+        // one (docs/differences.md, "Relations"), which writes that junction row and no entity.
+        pair.subject.sql.length = 0;
+        await subEm.flush();
+        expect(inserted(pair.subject)).toEqual([]);
 
         // Flush numbers o1's lines and products first (o1 entered through the stored entity).
         expect(keys(ref.entities).filter((key) => /o1-l0/.test(key))).toEqual(['Line:o1-l0 #1']);
         expect(keys(sub.entities)).toEqual(keys(ref.entities));
         for (const table of TABLES) {
-          const orderBy = table === 'purchase_tags' ? 'order_id' : 'id';
+          const orderBy = table === 'purchase_tags' ? 'order_id' : table === 'tag_products' ? 'tag_id' : 'id';
           expect(await pair.subject.rows(table, orderBy), table).toEqual(await pair.reference.rows(table, orderBy));
         }
-        expect(inserted(pair.subject)).toEqual(inserted(pair.reference));
-        expect(creates(pair.subject)).toEqual(creates(pair.reference));
+        expect(subInserted).toEqual(inserted(pair.reference));
+        expect(subCreates).toEqual(creates(pair.reference));
       });
     }
   }

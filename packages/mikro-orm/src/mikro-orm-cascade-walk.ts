@@ -2,7 +2,7 @@ import { type EntityMetadata, Reference, ReferenceKind, Utils } from '@mikro-orm
 import { follow, type Step, stepsOf, toOneValues } from './mikro-orm-cascade-steps.js';
 import { collectionState } from './mikro-orm-internals.js';
 import { linkedTargets } from './mikro-orm-linked-cascades.js';
-import { storedEntity, throughStoredOrder } from './mikro-orm-stored-order.js';
+import { linksStored, storedEntity, throughStoredOrder } from './mikro-orm-stored-order.js';
 
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
@@ -152,6 +152,7 @@ export function walkCascades(
       if (value == null) continue;
       if (!persisting) continue;
       if (step.kind === 'linked') {
+        if (!throughStored && linksStored(entity, step.prop, batch)) throughStored = true;
         for (const target of linkedTargets(entity, step.prop, isNew)) {
           follow(before, entity, target);
           const next = reach(target, metaOf(target), meta, step, index, true);

@@ -1,6 +1,7 @@
-import { type EntityMetadata, Reference, Utils } from '@mikro-orm/core';
+import { type EntityMetadata, type EntityProperty, Reference, ReferenceKind, Utils } from '@mikro-orm/core';
 import { follow, stepsOf, toOneValues } from './mikro-orm-cascade-steps.js';
 import { collectionState, originalEntityData } from './mikro-orm-internals.js';
+import { linkedTargets } from './mikro-orm-linked-cascades.js';
 
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
@@ -11,16 +12,40 @@ export function storedEntity(entity: AnyEntity): boolean {
 }
 
 /**
+ * The entities flush's persist cascade goes to through a many-to-many (a loaded collection's items,
+ * in its order) or an inverse one-to-one (its target) of `entity`.
+ */
+export function linkedEntities(entity: AnyEntity, prop: EntityProperty<AnyEntity>): AnyEntity[] {
+  const value = (entity as Record<string, unknown>)[prop.name];
+  if (value == null || typeof value !== 'object') return [];
+  if (prop.kind === ReferenceKind.MANY_TO_MANY) {
+    if (!Utils.isCollection(value)) return [];
+    const collection = collectionState(value);
+    if (!collection.isInitialized()) return [];
+    return collection.getItems(false).filter((item): item is AnyEntity => Utils.isEntity(item));
+  }
+  const target = Reference.unwrapReference(value as object);
+  return Utils.isEntity(target) ? [target] : [];
+}
+
+/** Whether flush's cascade goes through `entity`'s many-to-many or inverse one-to-one into a stored entity not of `batch`. */
+export function linksStored(entity: AnyEntity, prop: EntityProperty<AnyEntity>, batch: ReadonlyMap<AnyEntity, number>): boolean {
+  return linkedEntities(entity, prop).some((target) => !batch.has(target) && storedEntity(target));
+}
+
+/**
  * Flush's persist stack when the rows reach a stored entity through relations that cascade persist
  * (UnitOfWork.computeChangeSets: `cascade(…, Cascade.PERSIST)` from each entity, visiting managed
- * ones too): the rows (`em.persist(rows)`), then what the cascade adds, depth first through to-ones
- * and one-to-many items, stored entities included — their loaded collections can enter a row before
- * the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (what was on it before
+ * ones too): the rows (`em.persist(rows)`), then what the cascade adds, depth first through every
+ * relation that cascades persist in the order of the class's relations (to-ones, one-to-many and
+ * many-to-many items, an inverse one-to-one's target), stored entities included — their loaded
+ * collections can enter a row before the walk of the rows reaches it. MikroORM 6 cascades from the persist stack (what was on it before
  * the call, then the rows) first; MikroORM 7 from the identity map's entities first, in its order
  * (`identityOrder`), then the persist stack. Only rows,
  * reached entities and stored entities are entered: a new entity the rows do not reach is not one
  * cohort writes. Stored entities stay on the list, as on flush's stack (their new to-ones' change
- * sets come at them), and each one's new to-one targets are noted in `before`.
+ * sets come at them), and each one's new to-one, many-to-many and inverse one-to-one targets are
+ * noted in `before`.
  */
 export function throughStoredOrder(
   rows: readonly AnyEntity[],
@@ -39,7 +64,13 @@ export function throughStoredOrder(
   function* cascadesOf(entity: AnyEntity, own: boolean, last: boolean): Generator<AnyEntity, void, void> {
     const meta = metaOf(entity);
     for (const step of stepsOf(meta)) {
-      if (step.kind === 'linked') continue;
+      if (step.kind === 'linked') {
+        // Many-to-many items and an inverse one-to-one's target: flush's cascade follows them too.
+        // A stored entity's new ones: flush's change-set computation goes to them at it.
+        if (own && last) for (const target of linkedTargets(entity, step.prop, isNew)) follow(before, entity, target);
+        for (const target of linkedEntities(entity, step.prop)) if (walked(target)) yield target;
+        continue;
+      }
       if (step.kind === 'to-one') {
         for (const value of toOneValues(meta, entity, step.prop)) {
           if (value == null || typeof value !== 'object') continue;

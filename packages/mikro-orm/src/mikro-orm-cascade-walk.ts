@@ -2,7 +2,7 @@ import { type EntityMetadata, Reference, ReferenceKind, Utils } from '@mikro-orm
 import { follow, type Step, stepsOf, toOneValues } from './mikro-orm-cascade-steps.js';
 import { collectionState } from './mikro-orm-internals.js';
 import { linkedTargets } from './mikro-orm-linked-cascades.js';
-import { linksStored, storedEntity, throughStoredOrder } from './mikro-orm-stored-order.js';
+import { linksStored, storedLeadingOn, throughStoredOrder } from './mikro-orm-stored-order.js';
 
 type AnyEntity = object;
 type Meta = EntityMetadata<AnyEntity>;
@@ -85,7 +85,8 @@ export function walkCascades(
   const classes = new Set<Meta>();
   const dependencies = new Map<Meta, Set<Meta>>();
   let unvisitedTargets = false;
-  // Some entity the walk visited cascades persist to a stored entity: flush's cascade goes through it.
+  // Some entity the walk visited cascades persist to a stored entity through which flush's cascade
+  // can change the order (storedLeadingOn): flush's cascade goes through it.
   let throughStored = false;
 
   // A new entity found through `step` of `holder`'s entity: walked (yielded to the driver) unless
@@ -127,7 +128,7 @@ export function walkCascades(
           const target = Reference.unwrapReference(value as object);
           if (!Utils.isEntity(target)) continue;
           if (!isNew(target)) {
-            if (persisting && step.cascades && !step.embedded && storedEntity(target)) throughStored = true;
+            if (persisting && step.cascades && !step.embedded && storedLeadingOn(target, metaOf(target))) throughStored = true;
             continue;
           }
           const targetMeta = metaOf(target);
@@ -152,7 +153,7 @@ export function walkCascades(
       if (value == null) continue;
       if (!persisting) continue;
       if (step.kind === 'linked') {
-        if (!throughStored && linksStored(entity, step.prop, batch)) throughStored = true;
+        if (!throughStored && linksStored(entity, step.prop, batch, metaOf)) throughStored = true;
         for (const target of linkedTargets(entity, step.prop, isNew)) {
           follow(before, entity, target);
           const next = reach(target, metaOf(target), meta, step, index, true);
@@ -168,7 +169,8 @@ export function walkCascades(
       for (const item of collection.getItems(false)) {
         if (!Utils.isEntity(item)) continue;
         if (!isNew(item as AnyEntity)) {
-          if (!batch.has(item as AnyEntity) && storedEntity(item as AnyEntity)) throughStored = true;
+          if (!batch.has(item as AnyEntity) && storedLeadingOn(item as AnyEntity, metaOf(item as AnyEntity)))
+            throughStored = true;
         } else if (Reference.unwrapReference((item as Record<string, unknown>)[step.mappedBy] as object) === entity) {
           const next = reach(item as AnyEntity, metaOf(item as AnyEntity), meta, step, index, true);
           if (next) yield next;

@@ -28,9 +28,34 @@ export function linkedEntities(entity: AnyEntity, prop: EntityProperty<AnyEntity
   return Utils.isEntity(target) ? [target] : [];
 }
 
-/** Whether flush's cascade goes through `entity`'s many-to-many or inverse one-to-one into a stored entity not of `batch`. */
-export function linksStored(entity: AnyEntity, prop: EntityProperty<AnyEntity>, batch: ReadonlyMap<AnyEntity, number>): boolean {
-  return linkedEntities(entity, prop).some((target) => !batch.has(target) && storedEntity(target));
+/**
+ * A stored entity through which flush's cascade can change the order: one whose class has relations
+ * the walk follows. One of a class without any (a tag with no relations of its own) enters nothing
+ * and comes before no new entity's change set: the walk of the rows alone gives flush's order.
+ */
+export function storedLeadingOn(entity: AnyEntity, meta: Meta): boolean {
+  return storedEntity(entity) && stepsOf(meta).length > 0;
+}
+
+/** Whether flush's cascade goes through `entity`'s many-to-many or inverse one-to-one into a stored entity not of `batch` that can change the order. */
+export function linksStored(
+  entity: AnyEntity,
+  prop: EntityProperty<AnyEntity>,
+  batch: ReadonlyMap<AnyEntity, number>,
+  metaOf: (entity: AnyEntity) => Meta,
+): boolean {
+  const leads = (target: unknown): boolean =>
+    Utils.isEntity(target) &&
+    !batch.has(target as AnyEntity) &&
+    storedLeadingOn(target as AnyEntity, metaOf(target as AnyEntity));
+  const value = (entity as Record<string, unknown>)[prop.name];
+  if (value == null || typeof value !== 'object') return false;
+  if (prop.kind !== ReferenceKind.MANY_TO_MANY) return leads(Reference.unwrapReference(value as object));
+  if (!Utils.isCollection(value)) return false;
+  const collection = collectionState(value);
+  if (!collection.isInitialized()) return false;
+  for (const item of collection.getItems(false)) if (leads(item)) return true;
+  return false;
 }
 
 /**

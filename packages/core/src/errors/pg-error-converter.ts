@@ -12,11 +12,13 @@ import {
   TransientDatabaseError,
   UniqueViolationError,
 } from './database-errors.js';
+import { findFailingRow } from './failing-row.js';
 import { notePosition } from './message-positions.js';
 import { BulkUsageError } from './usage-errors.js';
 
 /** What locating a failed row needs of a batch's values. */
-export type LocatableBatch<E> = Pick<BatchValues<E>, 'columns' | 'values' | 'indices' | 'entities'>;
+export type LocatableBatch<E> = Pick<BatchValues<E>, 'columns' | 'values' | 'indices' | 'entities'> &
+  Partial<Pick<BatchValues<E>, 'defaults'>>;
 
 /** The statement that failed, for errors about the call rather than a row (an INSERT's conflict target). */
 export interface FailedStatement {
@@ -76,7 +78,7 @@ export function convertDatabaseError<E>(
     notePosition(usage, 'batch', `batch ${batchIndex}`, ')');
     return usage;
   }
-  const position = locateRow(pg, batch);
+  const position = locateRow(pg, batch, statement?.table);
   const index = position === undefined ? undefined : batch.indices[position];
   const entity = position === undefined ? undefined : batch.entities[position];
   const where = index === undefined ? `batch ${batchIndex}` : `row ${index} (batch ${batchIndex})`;
@@ -132,8 +134,11 @@ function partitionColumns(definition: string): string[] | undefined {
   return names.map((n) => (n?.[1] ?? n?.[2] ?? '').replaceAll('""', '"'));
 }
 
-/** The position in the batch of the row PostgreSQL complains about, from its error detail. */
-export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): number | undefined {
+/**
+ * The position in the batch of the row PostgreSQL complains about, from its error detail; `table`,
+ * the table an INSERT wrote, places the values of a failing row it prints (findFailingRow).
+ */
+export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>, table?: TableCatalog): number | undefined {
   if (batch.indices.length === 1) return 0;
   // COPY names the line it failed on; cohort sends one line per row, in batch order.
   const line = /COPY [^,]+, line (\d+)/.exec(pg.where ?? '');
@@ -149,6 +154,8 @@ export function locateRow(pg: PgErrorFields, batch: LocatableBatch<unknown>): nu
   // partition key fails alike, the first is named.
   const unplaced = /^Partition key of the failing row contains \((.+)\) = \((.*)\)\.$/s.exec(pg.detail ?? '');
   if (unplaced) return findByKey(batch, unplaced[1] as string, unplaced[2] as string, false);
+  // 23514, a CHECK of a multi-row INSERT: the row it prints, found by its values.
+  if (pg.code === '23514' && table) return findFailingRow(pg.detail, batch, table);
   if (pg.code === '23502' && pg.column) {
     const col = batch.columns.indexOf(pg.column);
     if (col < 0) return undefined;

@@ -13,7 +13,7 @@ import type { CallRows } from './typeorm-call-rows.js';
 import { findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
 import { stateBeforeHooks } from './typeorm-hook-state.js';
-import { type ColumnMetadata, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
+import { type ColumnMetadata, dataSourceOf, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -124,7 +124,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
    * as save() diffs them before its hooks (see stateBeforeHooks).
    */
   beforeHooks(entities: readonly E[]): void {
-    if (this.changedRelations) this.initial = stateBeforeHooks(this.metadata, entities);
+    if (this.changedRelations) this.initial = stateBeforeHooks(dataSourceOf(this.queryRunner), this.metadata, entities);
   }
 
   /**

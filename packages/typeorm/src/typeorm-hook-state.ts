@@ -1,4 +1,4 @@
-import type { EntityMetadata, ObjectLiteral } from 'typeorm';
+import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import { copyValue } from './entity-snapshots.js';
 import { cascades, reachedEntities } from './typeorm-cascade-changes.js';
 import type { EmbeddedMetadata } from './typeorm-internals.js';
@@ -11,13 +11,22 @@ import type { EmbeddedMetadata } from './typeorm-internals.js';
  * writes what must be updated then. Undefined when the rows' class cascades nowhere.
  */
 export function stateBeforeHooks(
+  dataSource: DataSource,
   metadata: EntityMetadata,
   entities: readonly ObjectLiteral[],
 ): WeakMap<object, ObjectLiteral> | undefined {
-  if (!cascades(metadata)) return undefined;
+  if (!cascades(metadata) || !anyBeforeHook(dataSource)) return undefined;
   const copies = new WeakMap<object, ObjectLiteral>();
   for (const r of reachedEntities(metadata, entities)) copies.set(r.entity, copyOf(r.metadata, r.entity));
   return copies;
+}
+
+/** Whether a subscriber or a before-insert or before-update listener of any class may run (else nothing changes before the statements). */
+function anyBeforeHook(dataSource: DataSource): boolean {
+  return (
+    dataSource.subscribers.length > 0 ||
+    dataSource.entityMetadatas.some((md) => md.beforeInsertListeners.length > 0 || md.beforeUpdateListeners.length > 0)
+  );
 }
 
 /**

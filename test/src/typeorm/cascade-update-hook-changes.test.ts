@@ -206,6 +206,24 @@ describe('TypeORM: stored related entities changed by the rows’ before-hooks g
     });
   }
 
+  for (const call of [bulkSave, bulkUpdate]) {
+    it(`${call.name}: in one class's group, only the customer changed before the call gets a beforeUpdate`, async () => {
+      const ormLog = await differential(async (s) => {
+        const m = s.dataSource.manager;
+        for (const n of [1, 2]) await m.save(mk(HkOrder, { name: `o${n}`, customer: mk(HkCustomer, { name: `c${n}` }) }));
+        const orders = await m.find(HkOrder, { relations: { customer: true }, order: { id: 'ASC' } });
+        for (const o of orders) o.name = `touch${o.id}`;
+        (orders[0]?.customer as HkCustomer).name = 'x';
+        return orders;
+      }, call);
+      expect(ormLog.filter((l) => l.includes('HkCustomer'))).toEqual([
+        'beforeUpdate HkCustomer x+u [name] []',
+        'afterUpdate HkCustomer x+u',
+        'afterUpdate HkCustomer c2+u',
+      ]);
+    });
+  }
+
   describe('with snapshots standing in for the rows', () => {
     beforeAll(() => {
       trackEntityChanges(snapshotPair.subject().dataSource, { reload: false });

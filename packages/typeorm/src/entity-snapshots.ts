@@ -161,7 +161,8 @@ function copyShape(source: ObjectLiteral, embeddeds: readonly EmbeddedMetadata[]
   return copy;
 }
 
-function copyValue(value: unknown): unknown {
+/** A column value copied as a snapshot holds it (a Date, a Buffer, an array, a plain JSON object; others as they are). */
+export function copyValue(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return new Date(value.getTime());
   if (Buffer.isBuffer(value)) return Buffer.from(value);

@@ -10,7 +10,7 @@ import { splitInsertRefusal } from './typeorm-new-entity-order.js';
  * the row when it changed (`updates`: reached through a relation that cascades updates), and inserts
  * it when its row does not exist (`inserts`: through one that cascades inserts).
  */
-interface Reached {
+export interface Reached {
   readonly position: number;
   readonly path: string;
   readonly entity: ObjectLiteral;
@@ -95,6 +95,7 @@ export async function findChangedRelation(
   groupOf?: RelatedGroupOf,
   graph?: InsertedEntities,
   callRows?: CallRows,
+  initial?: WeakMap<object, ObjectLiteral>,
 ): Promise<ChangedRelations | undefined> {
   if (!cascades(metadata)) return undefined;
   const reached = reachedEntities(metadata, entities, callRows);
@@ -103,9 +104,12 @@ export async function findChangedRelation(
   // reached only through relations that cascade inserts is never updated by save(), but the new
   // entities it holds are inserted: it joins its class's group, which inserts them and does not
   // update it (`notUpdated`).
+  // Changed before the hooks too (`initial`): save() sends its before-update event, whatever the hooks did.
   const changed = (r: Reached, stored: ObjectLiteral): boolean => {
     if (!r.updates) return r.inserts && r.holdsNew;
-    return r.holdsNew || saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated;
+    if (r.holdsNew || saveDiffOf(r.metadata, r.entity, stored).mustBeUpdated) return true;
+    const before = initial?.get(r.entity);
+    return before !== undefined && saveDiffOf(r.metadata, before, stored).mustBeUpdated;
   };
   const found: Reached[] = [];
   let missing: Reached | undefined;
@@ -242,7 +246,7 @@ function changedRow(
 type Walk = [entity: ObjectLiteral, metadata: EntityMetadata, path: string, position: number, copied: Copy | undefined];
 
 /** The entities with a key reached through relations that cascade inserts or updates, each once. */
-function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[], callRows?: CallRows): Reached[] {
+export function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[], callRows?: CallRows): Reached[] {
   const inBatch = new Set<object>(entities);
   for (const entity of entities) skippedCopies.set(entity, new WeakSet());
   const skip = (position: number, item: object) => skippedCopies.get(entities[position] as object)?.add(item);

@@ -12,7 +12,8 @@ import { noteDetachedRelations, setJoinColumnProperties } from './relation-id-co
 import type { CallRows } from './typeorm-call-rows.js';
 import { findChangedRelation, type RelatedGroupOf } from './typeorm-cascade-changes.js';
 import { SCALAR_TYPE_NAMES } from './typeorm-column-types.js';
-import { type ColumnMetadata, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
+import { stateBeforeHooks } from './typeorm-hook-state.js';
+import { type ColumnMetadata, dataSourceOf, type SaveDiff, saveDiffOf } from './typeorm-internals.js';
 import { setUnsetNullablesToNull } from './typeorm-model-reader.js';
 
 /** What TypeORM's UpdateEvent carries for one row. */
@@ -58,6 +59,14 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
   notUpdated?: WeakSet<object>;
   /** The rows' tracker, for a related class's: its look-ups count as theirs (the call's `statements`). */
   countsInto?: { queries: number };
+  /**
+   * The stored related entities the rows reach, as they were before the batch's hooks (see
+   * `beforeHooks`): the rows' tracker's, handed to each related class's tracker of the batch.
+   */
+  initial?: WeakMap<object, ObjectLiteral>;
+  // A related class's tracker: per entity with a state before the hooks, its before-update event as
+  // save() broadcasts it (the diff before the hooks), or null when save() broadcasts none.
+  private readonly beforeEvents = new WeakMap<object, TypeormChange | null>();
 
   constructor(
     private readonly queryRunner: QueryRunner,
@@ -110,11 +119,48 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
     });
   }
 
+  /**
+   * The rows' tracker, before the batch's hooks: copies of the stored related entities they reach,
+   * as save() diffs them before its hooks (see stateBeforeHooks).
+   */
+  beforeHooks(entities: readonly E[]): void {
+    if (this.changedRelations) this.initial = stateBeforeHooks(dataSourceOf(this.queryRunner), this.metadata, entities);
+  }
+
+  /**
+   * For a related class's entity: its before-update event as save() broadcasts it, from the state
+   * before the rows' hooks — null when save() broadcasts none (only the rows' hooks changed it; it
+   * is updated and gets its after-update event); undefined when its state then is not known.
+   */
+  beforeEventOf(entity: object): TypeormChange | null | undefined {
+    return this.beforeEvents.get(entity);
+  }
+
   diff(entity: E, loaded: unknown, previous?: RowChange): RowChange {
     if (this.notUpdated?.has(entity)) return rowChange(loaded as ObjectLiteral, [], [], []);
     const metadata = this.metadata.findInheritanceMetadata(entity);
+    // A related class's tracker only: the rows' own are diffed before their hooks anyway.
+    const initial = previous || this.changedRelations ? undefined : this.initial?.get(entity);
     if (plainColumnsOnly(metadata)) {
       const stored = snapshotOf(entity) ?? (loaded as ObjectLiteral);
+      if (initial) {
+        // save()'s diff before the hooks, then its recompute: the listed columns only grow.
+        const first = plainDiff(metadata, initial, stored);
+        const before = first.some((c) => c.isUpdate) ? first : undefined;
+        this.beforeEvents.set(
+          entity,
+          before ? { databaseEntity: loaded as ObjectLiteral, updatedColumns: first, updatedRelations: [] } : null,
+        );
+        const changed = plainDiff(metadata, entity, stored);
+        const written = changed.some((c) => c.isUpdate) ? changed : (before ?? []);
+        const listed = [...first, ...changed.filter((c) => !first.includes(c))];
+        return rowChange(
+          loaded as ObjectLiteral,
+          listed,
+          [],
+          written.map((c) => c.databaseName),
+        );
+      }
       const changed = plainDiff(metadata, entity, stored);
       const written = changed.some((c) => c.isUpdate) ? changed : [];
       // As the Subject save() recomputes after the hooks: the event keeps listing a column a hook
@@ -137,8 +183,9 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       // A related object the snapshot holds is compared by its keys, as save()'s loaded relation ids.
       const snapshot = snapshotOf(entity);
       const stored = snapshot ? snapshotAsLoaded(snapshot, metadata, hasTransformers(metadata)) : (loaded as ObjectLiteral);
-      subject = saveDiffOf(metadata, entity, stored);
+      subject = saveDiffOf(metadata, initial ?? entity, stored);
       this.subjects.set(entity, subject);
+      if (initial) return this.afterRowHooks(entity, loaded as ObjectLiteral, subject);
     }
     const written = subject.mustBeUpdated ? subject.changeMaps : [];
     noteDetachedRelations(
@@ -146,6 +193,30 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       written.flatMap((c) => (c.relation ? [c.relation] : [])),
     );
     return rowChange(loaded as ObjectLiteral, subject.diffColumns, subject.diffRelations, writtenColumns(written));
+  }
+
+  /**
+   * A related entity diffed as it was before the rows' hooks (save()'s subject then): that diff is
+   * its before-update event's, or it gets none; then recomputed on the entity as the hooks left it,
+   * which the UPDATE writes — or, when the hooks changed it back, what changed before them, so that
+   * its before-update hooks run (as save()'s) and the diff after them finds it unchanged.
+   */
+  private afterRowHooks(entity: E, loaded: ObjectLiteral, subject: SaveDiff): RowChange {
+    const changedBefore = subject.mustBeUpdated;
+    const before = changedBefore ? [...subject.changeMaps] : [];
+    this.beforeEvents.set(
+      entity,
+      changedBefore
+        ? { databaseEntity: loaded, updatedColumns: [...subject.diffColumns], updatedRelations: [...subject.diffRelations] }
+        : null,
+    );
+    subject.rebase(entity);
+    const written = subject.mustBeUpdated ? subject.changeMaps : before;
+    noteDetachedRelations(
+      entity,
+      written.flatMap((c) => (c.relation ? [c.relation] : [])),
+    );
+    return rowChange(loaded, subject.diffColumns, subject.diffRelations, writtenColumns(written));
   }
 
   missingKey(entity: E): string | undefined {
@@ -175,6 +246,7 @@ export class TypeormChangeTracker<E extends ObjectLiteral> implements ChangeTrac
       this.relatedGroup,
       this.graph,
       this.callRows,
+      this.initial,
     );
   }
 }
@@ -232,7 +304,7 @@ function hasTransformers(metadata: EntityMetadata): boolean {
  * columns the UPDATE writes (`written`: none when save() would not update the row). `loaded` is the
  * row as stored, which the event carries (as save() gives it) even when the diff used a snapshot.
  */
-function rowChange(
+export function rowChange(
   loaded: ObjectLiteral,
   columns: ColumnMetadata[],
   relations: RelationMetadata[],

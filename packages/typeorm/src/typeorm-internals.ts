@@ -39,6 +39,8 @@ export interface SaveDiff {
   readonly changeMaps: readonly { readonly column?: ColumnMetadata; readonly relation?: RelationMetadata }[];
   /** Diffs again after the entity changed (save() recomputes its subjects after the before-hooks). */
   recompute(): void;
+  /** Diffs `current` instead, as save() recomputes a subject whose entity changed (a diff of a copy before the hooks, then of the entity). */
+  rebase(current: ObjectLiteral): void;
 }
 
 // Stateless: one computer serves every diff.
@@ -67,6 +69,11 @@ export function saveDiffOf(metadata: EntityMetadata, entity: ObjectLiteral, data
       return subject.changeMaps;
     },
     recompute() {
+      subject.recompute();
+      computer.compute([subject]);
+    },
+    rebase(current: ObjectLiteral) {
+      subject.entity = current;
       subject.recompute();
       computer.compute([subject]);
     },

@@ -5,12 +5,13 @@ import {
   type HookBatch,
   type LifecycleHooks,
   type LinkHookBatch,
+  type RowChange,
   runForBatch,
   runForEach,
   type UpdateHookBatch,
 } from '@cohort/core/adapter';
 import type { EntityManager, EntityMetadata, EntitySubscriberInterface, ObjectLiteral, QueryRunner } from 'typeorm';
-import type { TypeormChange, TypeormChangeTracker } from './typeorm-change-tracker.js';
+import { rowChange, type TypeormChange, type TypeormChangeTracker } from './typeorm-change-tracker.js';
 import {
   type BroadcastResult,
   dataSourceOf,
@@ -73,8 +74,13 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
     await this.dispatch('afterInsert', batch);
   }
 
-  beforeUpdate(batch: UpdateHookBatch<E>) {
-    return this.dispatch('beforeUpdate', batch);
+  async beforeUpdate(batch: UpdateHookBatch<E>) {
+    // A related class's entities the rows' hooks may have changed: broadcast as save() decided
+    // before those hooks; diffed again after these (save() recomputes once any hook ran).
+    const before = this.tracker && beforeEventBatch(batch, this.tracker);
+    if (!before) return this.dispatch('beforeUpdate', batch);
+    if (before.entities.length > 0) await this.dispatch('beforeUpdate', before);
+    return true;
   }
 
   async afterUpdate(batch: UpdateHookBatch<E>) {
@@ -226,6 +232,30 @@ export class TypeormLifecycle<E extends ObjectLiteral> implements LifecycleHooks
       broadcaster[event](result, metadata, entity, row?.databaseEntity, row?.identifier);
     } else broadcaster[event](result, metadata, entity, updateChange(metadata, batch as UpdateHookBatch<E>, position));
   }
+}
+
+/**
+ * A related class's batch as save() broadcasts its before-update events: without the entities it
+ * broadcasts none for, the others with their diff before the rows' hooks. Undefined when no entity
+ * of the batch had its state noted then (the batch is broadcast as it is).
+ */
+function beforeEventBatch<E extends ObjectLiteral>(
+  batch: UpdateHookBatch<E>,
+  tracker: TypeormChangeTracker<E>,
+): UpdateHookBatch<E> | undefined {
+  if (!batch.entities.some((e) => tracker.beforeEventOf(e) !== undefined)) return undefined;
+  const out = { ...batch, entities: [] as E[], indices: [] as number[], changes: [] as RowChange[] };
+  batch.entities.forEach((entity, position) => {
+    const event = tracker.beforeEventOf(entity);
+    const change = batch.changes[position] as RowChange;
+    if (event === null) return;
+    out.entities.push(entity);
+    out.indices.push(batch.indices[position] as number);
+    // Its event's diff is the one before the rows' hooks; the columns written stay those after them.
+    const noted = event && rowChange(event.databaseEntity, event.updatedColumns, event.updatedRelations, []);
+    out.changes.push(noted ? { ...noted, columns: change.columns } : change);
+  });
+  return out;
 }
 
 /** What the UpdateEvent of the row at `position` carries. */

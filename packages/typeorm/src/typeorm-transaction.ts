@@ -152,7 +152,10 @@ function writeTarget<E extends ObjectLiteral>(
   tracker.relatedGroup = (md, entities, positions, via, notUpdated, vias) => {
     const group = relatedGroup(qr, md, hooks, writes, removedKeys, { entities, positions, via, notUpdated, vias }, graph);
     // The related classes' look-ups count in the call's `statements`, as the rows' do.
-    (group.target.changes as TypeormChangeTracker<ObjectLiteral>).countsInto = tracker;
+    const changes = group.target.changes as TypeormChangeTracker<ObjectLiteral>;
+    changes.countsInto = tracker;
+    // Their state before the batch's hooks: save()'s before-update events (see TypeormChangeTracker.diff).
+    if (tracker.initial) changes.initial = tracker.initial;
     return group;
   };
   return {

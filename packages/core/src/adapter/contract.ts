@@ -226,6 +226,13 @@ export interface ChangeTracker<E> {
    * Not called for upserts.
    */
   changedRelations?(entities: readonly E[], write: RelationWrite): Promise<ChangedRelations | undefined>;
+  /**
+   * Called with a batch's rows before the first before-hook of their write runs (when hooks run),
+   * for trackers with `changedRelations`: the ORM's save may decide its related entities' events
+   * before its hooks (TypeORM: a stored related entity only the rows' hooks changed gets no
+   * before-update event), so the tracker may note their state now.
+   */
+  beforeHooks?(entities: readonly E[]): void;
 }
 
 /** What {@link ChangeTracker.changedRelations} found for a batch. */

@@ -7,7 +7,7 @@ import { drawKeysEarly } from '../copy/sequence-keys.js';
 import type { BulkResult, InsertOptions, RunningResult } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
-import { changedRelationsOf, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { changedRelationsOf, noteStateBeforeHooks, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { RelatedUpdates, type UpdateStagesOf } from '../update/related-updates.js';
 import { updateStages } from '../update/run-update.js';
@@ -90,6 +90,7 @@ export function insertStages<E>(
       if (cascade) related.set(batch.number, cascade);
       const graphHooks = cascade?.hookOrder === 'graph';
       let changed: Awaited<ReturnType<typeof changedRelationsOf>>;
+      if (write === 'insert') noteStateBeforeHooks(batch, target, options.hooks);
       if (graphHooks) {
         // TypeORM's save(): every before-hook of the graph, the rows' first, then the statements —
         // after the look at the stored entities the graph reaches (a new related entity's too).

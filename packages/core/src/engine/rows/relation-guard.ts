@@ -75,6 +75,16 @@ export async function changedRelationsOf<E>(
   return changed;
 }
 
+/**
+ * Before a batch's first before-hook (that of the rows or of what they reach), when hooks run: the
+ * tracker notes what its `changedRelations` look-up will need of the state before them (see
+ * {@link ChangeTracker.beforeHooks}).
+ */
+export function noteStateBeforeHooks<E>(batch: InputBatch<E>, target: WriteTarget<E>, hooks: boolean | undefined): void {
+  if (hooks === false || batch.entities.length === 0) return;
+  target.changes?.beforeHooks?.(batch.entities);
+}
+
 function unwrittenRelationError<E>(
   model: BoundModel<E>,
   found: UnwrittenRelation,

@@ -10,7 +10,12 @@ import { insertStagesOf } from '../insert/run-insert.js';
 import { type BulkResult, emptyResult, type SaveOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
-import { changedRelationsOf, refuseChangedRelations, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import {
+  changedRelationsOf,
+  noteStateBeforeHooks,
+  refuseChangedRelations,
+  refuseUnwrittenRelations,
+} from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { type ChangePlan, loadRows, planChanges, trackerOf } from '../update/change-plan.js';
 import { RelatedUpdates, type UpdateStagesOf } from '../update/related-updates.js';
@@ -143,6 +148,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   // New related entities of the rows, new and stored (cascade); a stored row's reference to one is
   // diffed as changed (save()'s computer compares its missing key) and written once it has its key.
   const cascade = storedCascadesOf(model, batch, context.options, parts, target);
+  noteStateBeforeHooks(batch, target, context.options.hooks);
   // TypeORM's save() runs every before-hook of the graph before its first statement.
   const graphHooks = cascade?.hookOrder === 'graph';
   if (!graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);

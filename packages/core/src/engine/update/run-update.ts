@@ -7,7 +7,7 @@ import { withOwnCounts } from '../insert/cascade-inserts.js';
 import type { BulkResult, UpdateOptions } from '../options/bulk-options.js';
 import { refuseFrozenRows } from '../rows/frozen-rows.js';
 import { afterLinks, type BatchLinks, beforeLinks, collectLinks, writeLinks } from '../rows/link-writes.js';
-import { changedRelationsOf, refuseUnwrittenRelations } from '../rows/relation-guard.js';
+import { changedRelationsOf, noteStateBeforeHooks, refuseUnwrittenRelations } from '../rows/relation-guard.js';
 import { prepareRows } from '../rows/row-preparation.js';
 import { loadRows, planChanges, splitFound, trackerOf } from './change-plan.js';
 import { RelatedUpdates, type UpdateStagesOf } from './related-updates.js';
@@ -70,6 +70,7 @@ export function updateStages<E>(model: BoundModel<E>, options: UpdateOptions): S
       // inserts a stored row's.
       const cascade = StoredCascades.of(model, { existing, states }, options, target);
       if (cascade) related.set(batch.number, cascade);
+      noteStateBeforeHooks(existing, target, options.hooks);
       await cascade?.beforeDiff(context);
       plan ??= planChanges(context, existing, states, tracker);
       // Before the rows' before-update hooks: the graph's before-insert events (save()), or the

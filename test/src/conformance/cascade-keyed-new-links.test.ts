@@ -111,4 +111,41 @@ describeConformance('new many-to-many items of new rows that have a key', ({ sub
       });
     }
   }
+  it("a call failing in its second batch (batchSize 1), the input fixed: retried, it writes them all; the ORM's save of the same objects: TypeORM writes them, MikroORM's flush fails on the new lines' mix of keyed and unkeyed, as on such a mix given fresh", async () => {
+    const ref = reference();
+    const sub = subject();
+    const inputs = [ref, sub].map((side) => withLines(side, ['a0', 'a0'], false));
+    for (const [at, side] of [ref, sub].entries()) {
+      const input = inputs[at] as any[];
+      await expect(side.bulkInsert(input, { batchSize: 1 })).rejects.toBeInstanceOf(UniqueViolationError);
+      // MikroORM: the first batch's line kept the key its statement gave it, the second's has none
+      // (TypeORM: the related entities' values are put back, docs/differences.md).
+      expect([...input[0].lines][0].id).toBe(side.orm === 'mikro-orm' ? 1 : undefined);
+      expect([...input[1].lines][0].id).toBeUndefined();
+      [...input[1].lines][0].sku = 'a1';
+    }
+    const [refInput, subInput] = inputs as [any[], any[]];
+    await sub.bulkInsert(subInput, { batchSize: 1 });
+    const counts = async (side: OrmUnderTest) =>
+      Promise.all(['purchase_order', 'label', 'order_label', 'order_line'].map(async (t) => (await side.rows(t)).length));
+    expect(await counts(sub)).toEqual([2, 2, 2, 2]);
+    // A fresh order with two new lines, one keyed by hand: what the failed call left, given fresh.
+    const fresh = sub.create('Order', { ref: 'fresh', shop: null });
+    const lines = [
+      sub.create('OrderLine', { id: 10, sku: 'f0', qty: 1, product: null }),
+      sub.create('OrderLine', { sku: 'f1', qty: 1, product: null }),
+    ];
+    for (const line of lines) line.order = fresh;
+    hold(sub, fresh, 'lines', lines);
+    if (ref.orm === 'mikro-orm') {
+      await expect(ref.ormSave(refInput)).rejects.toBeInstanceOf(TypeError);
+      await expect(sub.ormSave([fresh])).rejects.toBeInstanceOf(TypeError);
+      expect(await counts(ref)).toEqual([0, 0, 0, 0]);
+    } else {
+      await ref.ormSave(refInput);
+      await sub.ormSave([fresh]);
+      expect(await counts(ref)).toEqual([2, 2, 2, 2]);
+      expect((await sub.rows('order_line')).length).toBe(4);
+    }
+  });
 });

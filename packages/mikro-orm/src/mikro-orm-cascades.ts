@@ -80,6 +80,14 @@ export class MikroOrmCascades {
   readonly storedRow = (entity: AnyEntity): boolean =>
     this.graph.has(entity) && originalEntityData(entity) !== undefined && this.metaOf(entity).root === this.meta.root;
 
+  /**
+   * Whether the entity is one the call is to insert and has not yet: new as flush decides (no
+   * snapshot, whatever its key: set by hand, or kept from a failed call), its row not written by an
+   * earlier batch or class of the call. A link to it is left to its own write (mikro-orm-links.ts).
+   */
+  readonly unwritten = (entity: AnyEntity): boolean =>
+    this.graph.has(entity) && originalEntityData(entity) === undefined && !wasWritten(entity);
+
   /** Whether the class has a relation through which flush could insert a new entity. */
   static needed(meta: EntityMetadata<AnyEntity>): boolean {
     return meta.root.props.some((prop) => walkedToOne(prop) || cascadedCollection(prop) || cascadedLinksOrInverse(prop));

@@ -28,7 +28,10 @@ export function mikroOrmEntityAccess<E extends object>(
   const relations = mikroOrmRelationFinder(meta);
   // A related class's links to the call's stored rows are left to the rows (written after them, in one INSERT).
   const rowsLink = cascades && !cascades.root ? cascades.of.storedRow : undefined;
-  const links = mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step), rowsLink);
+  const links = mikroOrmLinkFinder(meta, entity.model.schema, (step) => context.undoOnRollBack(step), {
+    rowsLink,
+    unwritten: cascades?.of.unwritten,
+  });
   const finder = context.managed ? relations : unmanagedRowsFinder(meta as EntityMetadata<AnyEntity>, relations, links);
   const graph = cascades?.of.graph;
   return {

@@ -141,6 +141,14 @@ function mirrored(x: unknown, name: string, item: unknown, diff: CollectionChang
   return diff.added.includes(x) ? changes.added.includes(item) : changes.removed.includes(item);
 }
 
+/** Which items' links a row leaves to the item's own write (see {@link linkedLater}). */
+export interface LaterLinks {
+  /** A stored row of the call (bulkSave), whose links go in with its batch's. */
+  readonly rowsLink?: (item: AnyEntity) => boolean;
+  /** A new entity of the call whose INSERT has not run yet, key or not (MikroOrmCascades.unwritten). */
+  readonly unwritten?: (item: AnyEntity) => boolean;
+}
+
 /**
  * The link finder of an entity class; undefined when no class of its table has a collection whose
  * links cohort writes. `schema` is the call's schema, where a pivot table without its own lives.
@@ -150,7 +158,7 @@ export function mikroOrmLinkFinder(
   meta: EntityMetadata<AnyEntity>,
   schema: string | undefined,
   undo: (step: () => void) => void,
-  rowsLink?: (item: AnyEntity) => boolean,
+  later: LaterLinks = {},
 ): LinkFinder | undefined {
   // Each snapshot taken is undone if the call's transaction rolls back (newest first).
   const snapshot = (collection: CollectionState) => undo(takeSnapshot(collection));
@@ -174,7 +182,7 @@ export function mikroOrmLinkFinder(
         target: prop.targetMeta?.className ?? prop.type,
         entityName,
         junction: junctionOf(owningProp(prop) as EntityProperty<AnyEntity>, schema),
-        added: () => changes.added.filter((item) => !linkedLater(item, prop, entity, rowsLink)).map(tuple),
+        added: () => changes.added.filter((item) => !linkedLater(item, prop, entity, later)).map(tuple),
         removed: () => changes.removed.map(tuple),
         // As flush after syncing the collections: their items become their snapshots. The order
         // keeps snapshots from propagating beyond the collections of the links written. The other
@@ -182,9 +190,7 @@ export function mikroOrmLinkFinder(
         written: () => {
           const state = collectionState(collection as never);
           const left = new Set(
-            changes.added
-              .filter((item) => linkedLater(item, prop, entity, rowsLink))
-              .map((item) => stateOf(mirrorOf(item, prop))),
+            changes.added.filter((item) => linkedLater(item, prop, entity, later)).map((item) => stateOf(mirrorOf(item, prop))),
           );
           const kept = others.filter((other) => !left.has(other));
           if (prop.owner) {
@@ -232,16 +238,13 @@ export function takeSnapshot(collection: CollectionState): () => void {
  * one (cascade), whose other-side collection holds the link too — it writes the link once both have
  * keys. Without such a collection the link is sent as it is (a missing key fails the call loudly).
  */
-function linkedLater(
-  item: unknown,
-  prop: EntityProperty<AnyEntity>,
-  entity: AnyEntity,
-  rowsLink?: (item: AnyEntity) => boolean,
-): boolean {
+function linkedLater(item: unknown, prop: EntityProperty<AnyEntity>, entity: AnyEntity, later: LaterLinks): boolean {
+  // A new entity of the call counts as without a row until its INSERT ran, whatever its key (set by
+  // hand, or kept from a failed call): flush decides new by the snapshot, not the key.
+  const keyed = entityInternals(item as object).hasPrimaryKey() && later.unwritten?.(item) !== true;
   // A stored row of the call (bulkSave) writes it once its related entities are in, as it does its
   // other links: one INSERT per junction table and batch.
-  const keyed = entityInternals(item as object).hasPrimaryKey();
-  if (keyed && rowsLink?.(item) !== true) return false;
+  if (keyed && later.rowsLink?.(item) !== true) return false;
   const mirror = stateOf(mirrorOf(item, prop));
   return (!keyed || mirror?.isDirty() === true) && mirror?.getItems(false).includes(entity) === true;
 }

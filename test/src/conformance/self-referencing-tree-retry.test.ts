@@ -59,6 +59,12 @@ describeConformance('self-referencing trees retried with the same objects', ({ s
           await sub.query('ALTER TABLE category DROP CONSTRAINT retry_chk');
         }
         await objectsMatchRows(sub, cats);
+        // MikroORM: the snapshots hold the parents' keys the retry wrote, so a next flush sends nothing.
+        if (sub.orm === 'mikro-orm') {
+          sub.resetLogs();
+          await (sub.native.em as any).flush();
+          expect(sub.sql).toEqual([]);
+        }
         // TypeORM draws a new serial key (save() drops a given one); MikroORM inserts the key the
         // object carries, as flush does.
         stale.forEach((key, i) => {

@@ -40,15 +40,17 @@ export const ownTableReferences = perClass((meta) => meta.root.props.filter((pro
  * earlier batch — one flush of the whole input would still have inserted it with the row and linked
  * the row with its extra update (moving the version on, with update events; issue 22), so the engine
  * sends that UPDATE for it in the row's batch (a nullable join column: a NOT NULL one is written by
- * the row's INSERT, as before). `written` puts the parent's key into the row's snapshot, as flush's
+ * the row's INSERT, as before). A row the call has yet to insert (`pending`) is named whatever key
+ * it carries (the engine writes a key kept on insert by the row's INSERT when both share a batch,
+ * else with the tree's UPDATE once that row went in). `written` puts the parent's key into the row's snapshot, as flush's
  * extra update leaves it, so a following flush sends nothing.
  */
 export function mikroOrmSelfReferences(
   meta: EntityMetadata<AnyEntity>,
   insertedByCall?: (entity: AnyEntity) => boolean,
-): ((entity: AnyEntity) => SelfReference[] | undefined) | undefined {
+): ((entity: AnyEntity, pending?: (target: object) => boolean) => SelfReference[] | undefined) | undefined {
   if (ownTableReferences(meta).length === 0) return undefined;
-  return (entity) => {
+  return (entity, pending) => {
     const own = prototypeMeta(entity) ?? meta;
     let references: SelfReference[] | undefined;
     for (const prop of own.relations) {
@@ -57,7 +59,12 @@ export function mikroOrmSelfReferences(
       if (value == null || typeof value !== 'object') continue;
       const target = Reference.unwrapReference(value as object);
       if (!Utils.isEntity(target)) continue;
-      if (entityInternals(target).hasPrimaryKey() && !(prop.nullable === true && insertedByCall?.(target) === true)) continue;
+      if (
+        entityInternals(target).hasPrimaryKey() &&
+        !(prop.nullable === true && insertedByCall?.(target) === true) &&
+        !pending?.(target as object)
+      )
+        continue;
       references ??= [];
       references.push({
         property: prop.name,

@@ -3,7 +3,8 @@ import type { DataSource, EntityMetadata, ObjectLiteral, RelationMetadata } from
 import { takeSnapshot } from './entity-snapshots.js';
 import { type ColumnMetadata, insertDiffColumnsOf, type UpdateEventChange } from './typeorm-internals.js';
 
-const found = new WeakMap<EntityMetadata, ((entity: ObjectLiteral) => SelfReference[] | undefined) | null>();
+type Finder = (entity: ObjectLiteral, pending?: (target: object) => boolean) => SelfReference[] | undefined;
+const found = new WeakMap<EntityMetadata, Finder | null>();
 // A linked row's changed columns as save() found them for its insert (after its before-insert hooks).
 const insertedColumns = new WeakMap<ObjectLiteral, ColumnMetadata[]>();
 
@@ -11,13 +12,13 @@ const insertedColumns = new WeakMap<ObjectLiteral, ColumnMetadata[]>();
  * The row's many-to-one and owning one-to-one references to new entities (no referenced key yet) of
  * its own table (EntityAccess.selfReferences): a tree's parent saved in the same call. save() inserts
  * such rows with the join column NULL and sets it with an UPDATE once the parent has its key, whatever
- * the relation's cascade (both are subjects of the save). Undefined when the class has no such relation.
+ * the relation's cascade (both are subjects of the save). A row the call has yet to insert (`pending`)
+ * counts as new whatever key it carries: a key left from a failed call is not its row's.
+ * Undefined when the class has no such relation.
  * (trackEntityChanges: the snapshot taken at the row's insert holds the parent object, whose key
  * the follow-up UPDATE wrote: test/src/typeorm/self-reference-trees.test.ts.)
  */
-export function typeormSelfReferences(
-  metadata: EntityMetadata,
-): ((entity: ObjectLiteral) => SelfReference[] | undefined) | undefined {
+export function typeormSelfReferences(metadata: EntityMetadata): Finder | undefined {
   let finder = found.get(metadata);
   if (finder === undefined) {
     finder = buildFinder(metadata) ?? null;
@@ -31,17 +32,18 @@ export function refersToOwnTable(metadata: EntityMetadata, relation: RelationMet
   return relation.joinColumns.length > 0 && relation.inverseEntityMetadata.tablePath === metadata.tablePath;
 }
 
-function buildFinder(metadata: EntityMetadata): ((entity: ObjectLiteral) => SelfReference[] | undefined) | undefined {
+function buildFinder(metadata: EntityMetadata): Finder | undefined {
   const classes = [metadata, ...metadata.childEntityMetadatas];
   if (!classes.some((m) => m.relations.some((r) => refersToOwnTable(m, r)))) return undefined;
-  return (entity) => {
+  return (entity, pending) => {
     const own = metadata.findInheritanceMetadata(entity);
     let references: SelfReference[] | undefined;
     for (const relation of own.relations) {
       if (relation.persistenceEnabled === false || !refersToOwnTable(own, relation)) continue;
       const value = relation.getEntityValue(entity);
       if (value === null || typeof value !== 'object') continue;
-      if (!relation.joinColumns.some((c) => c.referencedColumn?.getEntityValue(value) == null)) continue;
+      // A row the call has yet to insert is new whatever key it carries (save() drops a serial one).
+      if (!relation.joinColumns.some((c) => c.referencedColumn?.getEntityValue(value) == null) && !pending?.(value)) continue;
       if (!references) {
         references = [];
         // Taken now, after the before-insert hooks and before the INSERT puts its values on the object.

@@ -346,9 +346,12 @@ export interface EntityAccess<E> {
    * with its UPDATE even when the parent went in first (MikroORM's flush of the whole input) also
    * names a parent an earlier batch of the call inserted: the row's INSERT writes its key, and the
    * UPDATE of the row's batch writes it again, with the version and update events the ORM's has. {@link unwrittenRelation} lets these
-   * through when the write is an insert. Leave it out when the entity has no such relation.
+   * through when the write is an insert. `pending` (when given) says whether an entity is a row the
+   * call inserts and has not inserted yet: a reference to it is named whatever key it carries (one
+   * left from a failed call, or set by hand), as the key this call gives it is the one to write.
+   * Leave it out when the entity has no such relation.
    */
-  selfReferences?(entity: E): readonly SelfReference[] | undefined;
+  selfReferences?(entity: E, pending?: (target: object) => boolean): readonly SelfReference[] | undefined;
   /**
    * The update events of a tree's follow-up UPDATE, as the ORM's save fires them for its own one
    * UPDATE per row: what each linked row's events carry, and whether before-update events run.

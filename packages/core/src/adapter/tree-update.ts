@@ -46,7 +46,7 @@ export interface SelfReference {
   readonly property: string;
   /** The row's own class, when it is not the model's (single-table inheritance). */
   readonly entityName?: string;
-  /** The referred entity, without a key yet (or inserted by an earlier batch of the call; see {@link EntityAccess.selfReferences}). */
+  /** The referred entity, without a key yet, or a row the call has yet to insert (or one an earlier batch of the call inserted; see {@link EntityAccess.selfReferences}). */
   readonly target: object;
   /** The relation's join columns (in the model's columns). */
   readonly columns: readonly string[];

@@ -31,7 +31,7 @@ export interface BoundModel<E> extends Omit<EntityModel, 'columns' | 'returningO
   /** The ORM's save works out a row's links before its before-hooks run (see EntityAccess.linksBeforeHooks). */
   readonly linksBeforeHooks?: boolean;
   readonly cascades?: (batch: InputBatch<E>) => CascadeWrite | undefined;
-  readonly selfReferences?: (entity: E) => readonly SelfReference[] | undefined;
+  readonly selfReferences?: (entity: E, pending?: (target: object) => boolean) => readonly SelfReference[] | undefined;
   readonly treeUpdate?: TreeUpdate<E>;
 }
 

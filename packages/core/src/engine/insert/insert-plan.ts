@@ -2,7 +2,7 @@ import type { InputBatch } from '../../adapter/contract.js';
 import type { BoundColumn, BoundModel } from '../../model/bound-model.js';
 import { primaryColumns } from '../../model/entity-model.js';
 import { drawsFromSequence, readTableCatalog, returnsOldRows, type TableCatalog } from '../../model/table-catalog.js';
-import { type BatchValues, readBatchValues } from '../../sql/batch-values.js';
+import { type BatchValues, readBatchValues, readColumnValues } from '../../sql/batch-values.js';
 import type { ConflictAction } from '../../sql/conflict-clause.js';
 import { binaryParameter } from '../../sql/copy-binary.js';
 import type { InsertStatement } from '../../sql/insert-statement.js';
@@ -25,6 +25,8 @@ export interface ReadInputBatch<E> extends InputBatch<E> {
   readonly raw?: unknown[][];
   /** Sequence keys being drawn for these rows (see {@link drawKeysEarly}). */
   readonly drawn?: Promise<DrawnKeys>;
+  /** Per row, join columns sent as NULL: a tree's parent the call inserts, linked by its UPDATE. */
+  readonly detached?: ReadonlyMap<E, readonly string[]>;
 }
 
 /** The columns an insert sends: the insertable ones, and a conflict target even when not insertable. */
@@ -69,7 +71,7 @@ export async function planRows<E>(
   const rows: ReadInputBatch<E> = dropDuplicates(model, options, valid, prepared, result);
   if (rows.entities.length === 0) return { rows };
   const catalog = await readTableCatalog(target.session, model as BoundModel<never>);
-  return { rows, catalog, plan: planInsert(context, rows, prepared, catalog) };
+  return { rows, catalog, plan: planInsert(context, { ...rows, detached: valid.detached }, prepared, catalog) };
 }
 
 /** Works out the batch's statement from its values (read here unless `raw` holds them). */
@@ -81,7 +83,6 @@ function planInsert<E>(
 ): InsertPlan<E> {
   const { model, options } = context;
   const { session } = context.target;
-  const { raw } = batch;
   const conflict = resolveConflict(model, options.onConflict);
   const insertable = insertColumns(model, options);
   const rowsPrepared = prepared.size > 0 ? batch.entities.map((e) => prepared.get(e)) : [];
@@ -92,6 +93,7 @@ function planInsert<E>(
     conflict.kind === 'update' || conflict.kind === 'ignore'
       ? new Set((conflict.target ?? []).filter((name) => !model.columns.some((c) => c.primary && c.name === name)))
       : undefined;
+  const raw = detachJoins(insertable, batch, rowsPrepared);
   const { batch: values, sent } = readBatchValues(insertable, batch.entities, batch.indices, rowsPrepared, raw, target);
   const keys = primaryColumns(model);
   const sentNames = new Set(sent.map((c) => c.name));
@@ -138,4 +140,27 @@ function rowMapping<E>(
     drawsFromSequence(catalog.columns.get(onlyKey.name))
     ? 'sequence'
     : 'join';
+}
+
+/** The batch's values, with the join columns of {@link ReadInputBatch.detached} rows NULL (read here when not read yet). */
+function detachJoins<E>(
+  columns: readonly BoundColumn<E>[],
+  batch: ReadInputBatch<E>,
+  prepared: readonly unknown[],
+): readonly unknown[][] | undefined {
+  const { detached } = batch;
+  if (!detached || detached.size === 0) return batch.raw;
+  const raw = [...(batch.raw ?? readColumnValues(columns, batch.entities, prepared))];
+  // Only the join columns are copied (the others keep what reading them found).
+  const copied = new Set<number>();
+  batch.entities.forEach((entity, r) => {
+    for (const name of detached.get(entity) ?? []) {
+      const c = columns.findIndex((column) => column.name === name);
+      if (c < 0) continue;
+      if (!copied.has(c)) raw[c] = [...(raw[c] as unknown[])];
+      copied.add(c);
+      (raw[c] as unknown[])[r] = null;
+    }
+  });
+  return raw;
 }

@@ -47,11 +47,18 @@ export class SelfReferenceWrites<E> {
   readonly #input: InsertedEntities | undefined;
   // Rows linked by a batch's UPDATE whose after-update events are still to run.
   readonly #linked: UpdateHookBatch<E>[] = [];
+  // The rows of the batches collected so far: inserted by the call (or the call failed).
+  readonly #collected = new WeakSet<object>();
 
+  /**
+   * `insertsAll`: every row of an array input is inserted by the call (bulkInsert), so a later row
+   * is a parent to wait for whatever key it carries; bulkSave knows that only of its batch's new rows.
+   */
   constructor(
     private readonly model: BoundModel<E>,
     private readonly options: Pick<InsertOptions, 'onInvalid' | 'onConflict' | 'atomic' | 'validate' | 'hooks'>,
     input?: unknown,
+    private readonly insertsAll = false,
   ) {
     // Only a model with self-references asks which rows are the input's.
     this.#input = model.selfReferences && Array.isArray(input) ? new InsertedEntities(input) : undefined;
@@ -64,18 +71,38 @@ export class SelfReferenceWrites<E> {
    * stream's later rows are unknown; with `atomic: false` the row would be committed without it);
    * options that may leave the parent unwritten (`onInvalid: 'skip'`, `onConflict`).
    */
-  collect(batch: InputBatch<E>): void {
+  collect(batch: InputBatch<E>): ReadonlyMap<E, readonly string[]> | undefined {
     const find = this.model.selfReferences;
-    if (!find) return;
+    if (!find) return undefined;
     const rows = new Set<unknown>(batch.entities);
+    // A row of the call it has yet to insert: the key it carries now (left by a failed call, set by
+    // hand) is not the one this call gives it — a later row's is not in the table yet, and the
+    // batch's own rows get new keys where the key column is not inserted (a serial key is dropped).
+    // Not with options that may leave a row unwritten (its key then names a stored row): as before.
+    const plain = this.options.onInvalid !== 'skip' && resolveConflict(this.model, this.options.onConflict).kind === 'error';
+    const pending = (target: object) =>
+      plain && (rows.has(target) || (this.insertsAll && this.#input?.has(target) === true && !this.#collected.has(target)));
+    // The join columns the row's INSERT sends as NULL: its parent's key is written by the tree's UPDATE.
+    let detached: Map<E, string[]> | undefined;
     batch.entities.forEach((entity, position) => {
-      for (const reference of find(entity) ?? []) {
+      for (const reference of find(entity, pending) ?? []) {
+        if (this.#keyed(reference) && rows.has(reference.target) && this.#keptOnInsert(reference)) continue;
         const index = batch.indices[position] as number;
         const why = this.#refusal(reference, rows);
         if (why) throw unsavedReferenceError(this.model, reference, batch, position, why);
         this.#waiting.push({ entity, index, reference });
+        if (!pending(reference.target)) continue;
+        detached ??= new Map();
+        detached.set(entity, [...(detached.get(entity) ?? []), ...reference.columns]);
       }
     });
+    for (const entity of batch.entities) this.#collected.add(entity as object);
+    return detached;
+  }
+
+  /** Whether the target's key columns are inserted as the object holds them (not dropped for new ones). */
+  #keptOnInsert(reference: SelfReference): boolean {
+    return reference.referenced.every((name) => this.model.columns.find((c) => c.name === name)?.insertable === true);
   }
 
   #refusal(reference: SelfReference, rows: ReadonlySet<unknown>): string | undefined {
@@ -95,8 +122,9 @@ export class SelfReferenceWrites<E> {
       return `cohort links a new parent of the same call, but not with ${option}, which may leave the parent or the row unwritten`;
     // A parent an earlier batch of the call inserted (MikroORM: one flush of the input would still
     // link the row with its extra update) has its key: nothing can leave it unwritten any more.
-    if (this.#keyed(reference)) return undefined;
     if (rows.has(reference.target)) return undefined;
+    if (this.#keyed(reference) && !this.#input?.has(reference.target)) return undefined;
+    if (this.#keyed(reference) && this.#collected.has(reference.target)) return undefined;
     if (this.#input?.has(reference.target) && this.options.atomic !== false) return undefined;
     return this.options.atomic === false && this.#input?.has(reference.target)
       ? "with atomic: false the row's batch would commit before its parent (in a later batch) is written: put the parent in the same batch or an earlier one"
@@ -173,7 +201,10 @@ export class SelfReferenceWrites<E> {
     for (const row of this.#waiting) {
       // The parent is a row of the same table: its key is read with the model's own key columns.
       const referenced = joinColumnsOf(this.model, row.reference.referenced);
-      if (referenced.some((column) => column.read(row.reference.target as E) == null)) {
+      // A row of the call is the parent once its batch went in, whatever key it carried before.
+      const target = row.reference.target;
+      const unsent = this.#input?.has(target) === true && !this.#collected.has(target as object);
+      if (unsent || referenced.some((column) => column.read(target as E) == null)) {
         still.push(row);
         continue;
       }

@@ -51,7 +51,7 @@ export function insertStages<E>(
   // Rows whose parent is a new entity of their own table (a tree), until its key is written.
   // `trees`: the related entities of another call's batch (a cascade group), whose trees wait for
   // that batch's insert events; else the batch's own queue, by batch number, from its first insert.
-  const selfReferences = new SelfReferenceWrites(model, trees ? { ...options, hooks: trees.hooks } : options, input);
+  const selfReferences = new SelfReferenceWrites(model, trees ? { ...options, hooks: trees.hooks } : options, input, true);
   const queues = new Map<number, LateTrees>();
   const queueOf = (number: number): TreeQueue => {
     if (trees) return trees;
@@ -102,7 +102,8 @@ export function insertStages<E>(
         await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, queueOf(batch.number));
         await beforeInsertPhase(context, batch);
       }
-      if (write === 'insert') selfReferences.collect(batch);
+      // The join columns its INSERT sends as NULL (a parent of the call, whatever key it carries).
+      const detached = write === 'insert' ? selfReferences.collect(batch) : undefined;
       // The changed stored related entities save() updates with the rows (cascade update): each
       // class's before-update hooks after the rows' before-insert hooks, its UPDATE after their INSERT;
       // found before the rows' relations are checked (the new entities they hold go in with them).
@@ -115,7 +116,7 @@ export function insertStages<E>(
       }
       const prepared = prepareRows(model, batch.entities);
       const valid = await validateInsertPhase(context, batch, prepared);
-      return planRows(context, { ...valid, drawn }, prepared);
+      return planRows(context, { ...valid, drawn, detached }, prepared);
     },
     async send(planned, target, onSent) {
       const sent = await sendRows({ options, target }, planned, onSent);

@@ -103,7 +103,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   if (!diffLate) parts.plan();
   await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
   await beforeInsertPhase(context, fresh);
-  context.selfReferences.collect(fresh);
+  const detached = context.selfReferences.collect(fresh);
   // Both parts are checked before either is written.
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
@@ -112,7 +112,7 @@ async function saveInsertsFirst<E>(context: SaveContext<E>, parts: SaveParts<E>)
   const storedLinks = await collectLinks(model, existing, 'update', states, target.session);
   const preparedNew = prepareRows(model, fresh.entities);
   const validNew = await validateInsertPhase(context, fresh, preparedNew);
-  const written = await writeInsertPhase(context, validNew, preparedNew);
+  const written = await writeInsertPhase(context, { ...validNew, detached }, preparedNew);
   await context.selfReferences.afterStatement(target, batch.number);
   trees.add(context.selfReferences.afterInserts(target, batch.number));
   await afterInsertPhase(context, written);
@@ -167,7 +167,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
   // Found before the rows' relations are checked: the new entities they hold go in with them.
   const changed = await changedRelationsOf(model, batch, 'update', target);
   if (graphHooks) await insertCascades(cascade, 'before', batch.number, context, insertStagesOf, trees);
-  context.selfReferences.collect(fresh);
+  const detached = context.selfReferences.collect(fresh);
   refuseUnwrittenRelations(model, fresh, 'insert');
   refuseUnwrittenRelations(model, existing, 'update', states);
   const related = RelatedUpdates.of(changed, batch, target, context.options, updateStages as UpdateStagesOf);
@@ -177,7 +177,7 @@ async function saveTogether<E>(context: SaveContext<E>, parts: SaveParts<E>): Pr
 
   const prepared = prepareRows(model, [...fresh.entities, ...plan.changed.entities]);
   const { validNew, validChanged } = await validateBoth(context, batch, fresh, plan, prepared);
-  const written = await writeInsertPhase(context, validNew, prepared);
+  const written = await writeInsertPhase(context, { ...validNew, detached }, prepared);
   await context.selfReferences.afterStatement(target, batch.number);
   trees.add(context.selfReferences.afterInserts(target, batch.number));
   await writeUpdatePhase(context, validChanged, prepared);

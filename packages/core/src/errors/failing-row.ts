@@ -1,9 +1,11 @@
 import type { TableCatalog } from '../model/table-catalog.js';
 
-// Types whose values PostgreSQL prints exactly as cohort sends their text: a row's value of such a
-// column, found at its place in "Failing row contains (…)", is that row's. Others (timestamps,
-// numerics, uuids given in capitals, booleans…) may print otherwise and are matched by any value.
-const PRINTED_AS_SENT = new Set(['smallint', 'integer', 'bigint', 'text', 'character varying']);
+// Types whose values PostgreSQL prints as cohort sends their text (an integer once written in its
+// plain decimal form, a text without trailing spaces, which a varchar(n) may cut): a row's value of
+// such a column, found at its place in "Failing row contains (…)", is that row's. Others
+// (timestamps, numerics, uuids given in capitals, booleans…) may print otherwise and match any value.
+const INTEGERS = new Set(['smallint', 'integer', 'bigint']);
+const TEXTS = new Set(['text', 'character varying']);
 
 // PostgreSQL prints at most 64 bytes of each value in the failing row.
 const PRINTED_BYTES = 64;
@@ -26,8 +28,9 @@ export interface FailingRowBatch {
  */
 export function findFailingRow(detail: string | undefined, batch: FailingRowBatch, table: TableCatalog): number | undefined {
   const printed = /^Failing row contains \((.*)\)\.$/s.exec(detail ?? '')?.[1];
-  // A partition prints its own columns' order, which may not be the partitioned table's.
-  if (printed === undefined || table.partitionKey) return undefined;
+  // A partition prints its own columns' order, which may not be the partitioned table's; a BEFORE
+  // INSERT trigger may have stored other values than those sent.
+  if (printed === undefined || table.partitionKey || table.insertTriggers) return undefined;
   const tokens = printed.split(', ');
   const tableColumns = [...table.columns.keys()];
   const sentAt = new Map(batch.columns.map((name, c) => [name, c]));
@@ -35,16 +38,17 @@ export function findFailingRow(detail: string | undefined, batch: FailingRowBatc
   const compared = tableColumns.map((name) => {
     const c = sentAt.get(name);
     const type = table.columns.get(name)?.castType ?? '';
-    return c !== undefined && PRINTED_AS_SENT.has(type) ? c : undefined;
+    return c !== undefined && (INTEGERS.has(type) || TEXTS.has(type)) ? { c, integer: INTEGERS.has(type) } : undefined;
   });
   if (compared.every((c) => c === undefined)) return undefined;
   let found: number | undefined;
   for (let row = 0; row < batch.indices.length; row++) {
-    const expected = compared.map((c) => {
-      if (c === undefined || batch.defaults?.[c]?.[row]) return undefined;
-      const text = batch.values[c]?.[row] ?? null;
+    const expected = compared.map((column) => {
+      if (column === undefined || batch.defaults?.[column.c]?.[row]) return undefined;
+      const text = batch.values[column.c]?.[row] ?? null;
       if (text === null) return ['null'];
-      return new TextEncoder().encode(text).length > PRINTED_BYTES ? undefined : text.split(', ');
+      if (column.integer) return /^(?:0|-?[1-9][0-9]*)$/.test(text) ? [text] : undefined;
+      return new TextEncoder().encode(text).length > PRINTED_BYTES || /\s$/.test(text) ? undefined : text.split(', ');
     });
     if (!fits(tokens, expected)) continue;
     if (found !== undefined) return undefined;

@@ -78,7 +78,8 @@ export function convertDatabaseError<E>(
     notePosition(usage, 'batch', `batch ${batchIndex}`, ')');
     return usage;
   }
-  const position = locateRow(pg, batch, statement?.table);
+  // An upsert's DO UPDATE prints the stored row merged with the sent one: not the values sent.
+  const position = locateRow(pg, batch, statement?.conflict?.kind === 'update' ? undefined : statement?.table);
   const index = position === undefined ? undefined : batch.indices[position];
   const entity = position === undefined ? undefined : batch.entities[position];
   const where = index === undefined ? `batch ${batchIndex}` : `row ${index} (batch ${batchIndex})`;

@@ -51,6 +51,8 @@ export interface TableCatalog {
    * `LIST (region)`); undefined for a table that is not partitioned.
    */
   readonly partitionKey?: string;
+  /** The table has a BEFORE INSERT row trigger, which may store other values than those sent. */
+  readonly insertTriggers?: boolean;
 }
 
 /**
@@ -92,7 +94,8 @@ const CATALOG_SQL = `SELECT a.attname AS name,
        ELSE pg_get_expr(d.adbin, d.adrelid) END AS default_expr,
   a.attidentity = 'a' AS identity_always,
   current_setting('server_version_num')::int AS server_version,
-  pg_get_partkeydef(a.attrelid) AS partition_key
+  pg_get_partkeydef(a.attrelid) AS partition_key,
+  EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = a.attrelid AND NOT g.tgisinternal AND (g.tgtype & 7) = 7) AS rewrites
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -106,6 +109,7 @@ interface CatalogRow {
   identity_always: boolean;
   server_version: number;
   partition_key: string | null;
+  rewrites: boolean;
 }
 
 /**
@@ -152,5 +156,6 @@ async function loadCatalog(session: SqlSession, qualifiedName: string): Promise<
     });
   }
   const partitionKey = rows[0]?.partition_key ?? undefined;
-  return { qualifiedName, columns, serverVersion: Number(rows[0]?.server_version ?? 0), partitionKey };
+  const insertTriggers = rows[0]?.rewrites === true;
+  return { qualifiedName, columns, serverVersion: Number(rows[0]?.server_version ?? 0), partitionKey, insertTriggers };
 }

@@ -214,8 +214,14 @@ type Walk = [entity: ObjectLiteral, metadata: EntityMetadata, path: string, posi
 /** The entities with a key reached through relations that cascade inserts or updates, each once. */
 export function reachedEntities(metadata: EntityMetadata, entities: readonly ObjectLiteral[], callRows?: CallRows): Reached[] {
   const inBatch = new Set<object>(entities);
-  for (const entity of entities) skippedCopies.set(entity, new WeakSet());
-  const skip = (position: number, item: object) => skippedCopies.get(entities[position] as object)?.add(item);
+  // A row's marks are this walk's (made when it skips one: most rows skip none).
+  for (const entity of entities) skippedCopies.delete(entity);
+  const skip = (position: number, item: object) => {
+    const row = entities[position] as object;
+    const marks = skippedCopies.get(row);
+    if (marks) marks.add(item);
+    else skippedCopies.set(row, new WeakSet([item]));
+  };
   // Another object with the key of a row of the batch: save() takes it for the row's subject (found
   // by key, CascadesSubjectBuilder.findByPersistEntityLike) and neither updates nor walks it.
   const rowKeys = new Set<string>();

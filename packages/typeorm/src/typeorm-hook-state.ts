@@ -1,6 +1,6 @@
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm';
 import { copyValue } from './entity-snapshots.js';
-import { cascades, reachedEntities } from './typeorm-cascade-changes.js';
+import { reachedEntities } from './typeorm-cascade-changes.js';
 import type { EmbeddedMetadata } from './typeorm-internals.js';
 
 /**
@@ -15,10 +15,38 @@ export function stateBeforeHooks(
   metadata: EntityMetadata,
   entities: readonly ObjectLiteral[],
 ): WeakMap<object, ObjectLiteral> | undefined {
-  if (!cascades(metadata) || !anyBeforeHook(dataSource)) return undefined;
+  if (!cascadesUpdates(metadata) || !anyBeforeHook(dataSource)) return undefined;
   const copies = new WeakMap<object, ObjectLiteral>();
   for (const r of reachedEntities(metadata, entities)) copies.set(r.entity, copyOf(r.metadata, r.entity));
   return copies;
+}
+
+const updating = new WeakMap<EntityMetadata, boolean>();
+
+/**
+ * Whether a relation that cascades updates can be reached from the class through relations that
+ * cascade (the look-up compares a state before the hooks only for entities reached through one).
+ */
+function cascadesUpdates(metadata: EntityMetadata): boolean {
+  let found = updating.get(metadata);
+  if (found === undefined) {
+    found = false;
+    const seen = new Set<EntityMetadata>();
+    const walking = [metadata];
+    while (walking.length > 0 && !found) {
+      const md = walking.pop() as EntityMetadata;
+      if (seen.has(md)) continue;
+      seen.add(md);
+      for (const m of [md, ...md.childEntityMetadatas]) {
+        for (const relation of m.relations) {
+          if (relation.isCascadeUpdate) found = true;
+          else if (relation.isCascadeInsert) walking.push(relation.inverseEntityMetadata);
+        }
+      }
+    }
+    updating.set(metadata, found);
+  }
+  return found;
 }
 
 /** Whether a subscriber or a before-insert or before-update listener of any class may run (else nothing changes before the statements). */
